@@ -1,0 +1,202 @@
+// The configuration model: plain structs, filled by the YAML (and later JSON) parsers and
+// checked by validate(). Values only; any thread may read a const Config.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/ip_addr.h"
+
+namespace rampart::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class Proto { kTcp, kUdp };
+enum class ProxyProtocol { kOff, kV1, kV2, kSimple };
+enum class ProxyProtocolUdp { kEvery, kFirst };
+enum class TlsMode { kOff, kFlexible, kFull, kStrict };
+enum class LbPolicy { kRoundRobin, kLeastConnections, kHash };
+enum class EdgeIpsType { kDynamic, kStatic };
+enum class Connectivity { kAll, kIpv4, kIpv6 };
+enum class Validator { kNone, kSsh, kTls, kRdp, kMinecraft, kMqtt, kPostgres, kRedis };
+enum class AccessMode { kBlock, kWhitelist };
+enum class AccessTarget { kIp, kIp6, kIpRange, kCountry, kAsn };
+enum class XdpMode { kOff, kNative, kGeneric };
+
+const char* to_string(Proto p);  // "tcp" / "udp"
+const char* to_string(ProxyProtocol p);
+const char* to_string(LbPolicy p);
+
+// An inclusive port range; a single port has first == last.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  uint32_t size() const { return uint32_t{last} - first + 1; }
+  bool contains(uint16_t p) const { return p >= first && p <= last; }
+  bool operator==(const PortRange&) const = default;
+};
+
+struct EdgeConfig {
+  std::string colo = "LOCAL";
+  std::vector<net::IpAddr> listen;      // default: 0.0.0.0 and ::
+  std::vector<std::string> egress_ips;  // addresses or CIDRs, as written
+  int workers = 0;                      // 0 = one per CPU
+  std::string data_dir = "./var";
+  Duration drain_timeout = std::chrono::seconds(30);
+  bool operator==(const EdgeConfig&) const = default;
+};
+
+struct ApiConfig {
+  std::string listen = "127.0.0.1:8788";
+  std::string token;       // after ${ENV} expansion
+  std::string token_file;  // read at startup when token is empty
+  bool allow_insecure_remote = false;
+  bool operator==(const ApiConfig&) const = default;
+};
+
+struct GeoipConfig {
+  std::string country_db;
+  std::string asn_db;
+  bool operator==(const GeoipConfig&) const = default;
+};
+
+struct IpAccessRule {
+  std::string id;  // optional in the file
+  AccessMode mode = AccessMode::kBlock;
+  AccessTarget target = AccessTarget::kIp;
+  std::string value;
+  std::string notes;
+  bool operator==(const IpAccessRule&) const = default;
+};
+
+// 0 means "no limit" everywhere in this struct.
+struct PerIpLimits {
+  uint32_t max_connections = 64;
+  uint32_t new_connections_per_second = 20;
+  uint32_t burst = 40;
+  uint32_t udp_packets_per_second = 2000;
+  uint32_t udp_burst = 4000;
+  bool operator==(const PerIpLimits&) const = default;
+};
+
+struct AutobanConfig {
+  uint32_t violations = 5;
+  Duration window = std::chrono::seconds(10);
+  Duration duration = std::chrono::minutes(10);
+  bool operator==(const AutobanConfig&) const = default;
+};
+
+struct XdpConfig {
+  std::string interface;
+  XdpMode mode = XdpMode::kOff;
+  bool operator==(const XdpConfig&) const = default;
+};
+
+struct ProtectionConfig {
+  PerIpLimits per_ip;
+  uint64_t max_connections = 100000;  // per app, all sources
+  AutobanConfig autoban;
+  Duration handshake_timeout = std::chrono::seconds(10);
+  std::vector<uint16_t> udp_reflection_ports = {19, 53, 123, 161, 389, 1900, 11211};
+  XdpConfig xdp;
+  bool operator==(const ProtectionConfig&) const = default;
+};
+
+struct DnsRecord {
+  std::string type;  // CNAME | ADDRESS
+  std::string name;
+  bool operator==(const DnsRecord&) const = default;
+};
+
+struct EdgeIps {
+  EdgeIpsType type = EdgeIpsType::kDynamic;
+  Connectivity connectivity = Connectivity::kAll;
+  std::vector<net::IpAddr> ips;  // static only
+  bool operator==(const EdgeIps&) const = default;
+};
+
+// One origin_direct entry: "tcp://IP:PORT" or "tcp://IP:FIRST-LAST".
+struct OriginDirect {
+  net::IpAddr ip;
+  PortRange ports;
+  std::string text;  // as written, for messages and the API
+  bool operator==(const OriginDirect&) const = default;
+};
+
+struct OriginDns {
+  std::string name;
+  uint32_t ttl = 0;
+  std::string type;
+  bool operator==(const OriginDns&) const = default;
+};
+
+struct HealthCheck {
+  bool enabled = true;
+  Duration interval = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(2);
+  uint32_t rise = 2;  // successes to mark an origin up again
+  uint32_t fall = 3;  // failures (checks or live connects) to mark it down
+  bool operator==(const HealthCheck&) const = default;
+};
+
+struct LoadBalancing {
+  LbPolicy policy = LbPolicy::kRoundRobin;
+  HealthCheck health_check;
+  bool operator==(const LoadBalancing&) const = default;
+};
+
+struct Timeouts {
+  Duration connect = std::chrono::seconds(5);
+  Duration idle = std::chrono::hours(1);
+  Duration udp_flow_idle = std::chrono::seconds(60);
+  bool operator==(const Timeouts&) const = default;
+};
+
+struct App {
+  std::string id;  // 32 hex chars when generated
+  Proto proto = Proto::kTcp;
+  PortRange ports;  // edge ports
+  DnsRecord dns;
+  EdgeIps edge_ips;
+  std::vector<OriginDirect> origin_direct;
+  std::optional<OriginDns> origin_dns;
+  std::optional<PortRange> origin_port;  // with origin_dns
+  ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
+  ProxyProtocolUdp proxy_protocol_udp = ProxyProtocolUdp::kEvery;
+  bool ip_firewall = false;
+  TlsMode tls = TlsMode::kOff;
+  std::string traffic_type = "direct";
+  bool argo_smart_routing = false;
+  Validator validate = Validator::kNone;
+  LoadBalancing load_balancing;
+  Timeouts timeouts;
+  std::optional<ProtectionConfig> protection;  // full override, defaults from the zone
+  bool operator==(const App&) const = default;
+};
+
+struct Config {
+  EdgeConfig edge;
+  ApiConfig api;
+  GeoipConfig geoip;
+  std::vector<IpAccessRule> ip_access_rules;
+  ProtectionConfig protection;
+  std::vector<App> apps;
+  bool operator==(const Config&) const = default;
+};
+
+// One problem in a config: "apps[0].origin_direct[1]: message". code is Spectrum's error code
+// where one exists (11000, 11002, ...), else 0.
+struct ConfigError {
+  std::string path;
+  std::string message;
+  int code = 0;
+  std::string to_string() const;  // "path: message (error CODE)"
+};
+
+// Maps an edge port of `app` to the origin port of `origin` (offset mapping for ranges).
+uint16_t origin_port_for(const PortRange& edge, const PortRange& origin, uint16_t edge_port);
+
+}  // namespace rampart::config

@@ -1,0 +1,80 @@
+# Rampart entry points. `make test` = deps build unit integration fuzz, in that order.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+JOBS        ?= $(shell nproc)
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+FUZZ_DIR    ?= build-fuzz
+PREFIX      ?= /usr/local
+FUZZ_SECONDS ?= 20
+RAMPART_BIN ?= $(CURDIR)/$(BUILD_DIR)/rampart
+FORMAT_FILES = $(shell find src tests \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.cpp' \) -not -path 'tests/fuzz/corpus/*' 2>/dev/null)
+
+.PHONY: all deps build install unit integration fuzz test run format format-check clean
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+build:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	@test -x $(BUILD_DIR)/rampart && echo "built $(BUILD_DIR)/rampart"
+
+install: build
+	install -D -m 0755 $(BUILD_DIR)/rampart $(DESTDIR)$(PREFIX)/bin/rampart
+
+unit:
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) --no-tests=ignore
+
+integration:
+	@test -x $(RAMPART_BIN) || { echo "$(RAMPART_BIN) missing: run 'make build' first" >&2; exit 1; }
+	RAMPART_BIN=$(RAMPART_BIN) tests/integration/run.sh
+
+# Every tests/fuzz/<name>_fuzz.cc target runs FUZZ_SECONDS on a scratch copy of
+# tests/fuzz/corpus/<name>/ (so the committed corpus is never modified).
+fuzz:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMPART_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@shopt -s nullglob; status=0; ran=0; \
+	for src in tests/fuzz/*_fuzz.cc; do \
+	  target=$$(basename "$$src" .cc); name=$${target%_fuzz}; \
+	  work=$$(mktemp -d); corpus="tests/fuzz/corpus/$$name"; \
+	  if [[ -d "$$corpus" ]]; then cp -a "$$corpus/." "$$work/"; fi; \
+	  echo "== fuzz $$target ($(FUZZ_SECONDS)s, corpus $$corpus)"; \
+	  if ! ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/$$target -max_total_time=$(FUZZ_SECONDS) \
+	       -print_final_stats=1 -artifact_prefix="$(FUZZ_DIR)/$$target-" "$$work" \
+	       > "$(FUZZ_DIR)/$$target.log" 2>&1; then \
+	    echo "FAIL $$target (log: $(FUZZ_DIR)/$$target.log)"; tail -n 40 "$(FUZZ_DIR)/$$target.log"; status=1; \
+	  else \
+	    echo "PASS $$target: $$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$(FUZZ_DIR)/$$target.log" || true)"; \
+	  fi; \
+	  rm -rf "$$work"; ran=$$((ran + 1)); \
+	done; \
+	echo "fuzz: $$ran target(s) run"; exit $$status
+
+# Sequential on purpose, even under `make -j`: stop at the first failure.
+test:
+	$(MAKE) --no-print-directory deps
+	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory fuzz
+
+run:
+	$(MAKE) --no-print-directory deps
+	$(MAKE) --no-print-directory build
+	scripts/run_demo.sh
+
+format:
+	@if [[ -n "$(FORMAT_FILES)" ]]; then clang-format -i $(FORMAT_FILES); fi
+
+format-check:
+	@if [[ -n "$(FORMAT_FILES)" ]]; then clang-format --dry-run --Werror $(FORMAT_FILES); fi
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the build and every test need. Idempotent and offline-safe:
+# packages already installed are detected with dpkg-query, and apt-get (including its
+# `update`) runs only when something is missing.
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config clang lld llvm libclang-rt-14-dev clang-format
+  libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
+  # test tooling and real peers for integration tests
+  iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools
+  nginx libnginx-mod-stream haproxy socat iperf3 hping3 nftables curl ca-certificates
+  dnsutils dnsmasq-base python3 netcat-openbsd shellcheck
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  SUDO=(sudo)
+fi
+
+# Daemon packages (nginx, redis, sshd, haproxy) would start their service from postinst where an
+# init system exists. Tests start their own daemons in namespaces, so forbid service starts during
+# the install with a temporary policy-rc.d (only when the machine has none of its own).
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e $policy && $(id -u) -eq 0 ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  own_policy=1
+  trap 'rm -f "$policy"' EXIT
+fi
+
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+  -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+
+if ((own_policy)); then
+  rm -f "$policy"
+fi
+echo "deps: done"

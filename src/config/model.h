@@ -29,6 +29,15 @@ enum class XdpMode { kOff, kNative, kGeneric };
 const char* to_string(Proto p);  // "tcp" / "udp"
 const char* to_string(ProxyProtocol p);
 const char* to_string(LbPolicy p);
+// Added with the parser: the names used in YAML/JSON for every enum (see enum_names.h).
+const char* to_string(ProxyProtocolUdp p);
+const char* to_string(TlsMode m);
+const char* to_string(EdgeIpsType t);
+const char* to_string(Connectivity c);
+const char* to_string(Validator v);
+const char* to_string(AccessMode m);
+const char* to_string(AccessTarget t);
+const char* to_string(XdpMode m);
 
 // An inclusive port range; a single port has first == last.
 struct PortRange {

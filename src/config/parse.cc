@@ -1,0 +1,209 @@
+// parse_yaml / load_file and the zone-wide sections (edge, api, geoip, ip_access_rules,
+// protection). Apps are in parse_apps.cc.
+#include "config/parse.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config/parse_internal.h"
+#include "config/validate.h"
+#include "config/yaml_reader.h"
+
+namespace rampart::config {
+namespace {
+
+constexpr size_t kMaxFileBytes = 16 << 20;
+
+void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                   std::vector<net::IpAddr>* out) {
+  if (!rd.check_list(node, path, "a list of IP addresses such as [\"0.0.0.0\", \"::\"]")) return;
+  if (node.size() == 0) rd.error(path, "the list is empty; give at least one address");
+  for (size_t i = 0; i < node.size(); ++i) {
+    std::string item_path = index_path(path, i);
+    auto text = rd.scalar(node[i], item_path, "an IP address");
+    if (!text) continue;
+    if (auto ip = net::IpAddr::parse(*text)) {
+      out->push_back(*ip);
+    } else {
+      rd.error(item_path, "\"" + *text +
+                              "\" is not an IP address; expected e.g. 0.0.0.0, :: or "
+                              "127.0.0.1 (IPv6 without brackets)");
+    }
+  }
+}
+
+void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
+  if (!YamlReader::present(node) ||
+      !rd.check_map(node, path,
+                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout"}))
+    return;
+  rd.get_string(node, "colo", path, &e->colo);
+  if (YamlReader::present(node["listen"]))
+    parse_ip_list(rd, node["listen"], child_path(path, "listen"), &e->listen);
+  if (const YAML::Node eg = node["egress_ips"]; YamlReader::present(eg)) {
+    std::string eg_path = child_path(path, "egress_ips");
+    if (rd.check_list(eg, eg_path, "a list of addresses or CIDRs such as [\"192.0.2.10\"]")) {
+      for (size_t i = 0; i < eg.size(); ++i)
+        if (auto v = rd.scalar(eg[i], index_path(eg_path, i), "an address or CIDR"))
+          e->egress_ips.push_back(*v);
+    }
+  }
+  rd.get_uint(node, "workers", path, &e->workers, 4096);
+  rd.get_string(node, "data_dir", path, &e->data_dir);
+  rd.get_duration(node, "drain_timeout", path, &e->drain_timeout);
+}
+
+void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {
+  if (!YamlReader::present(node) ||
+      !rd.check_map(node, path, {"listen", "token", "token_file", "allow_insecure_remote"}))
+    return;
+  rd.get_string(node, "listen", path, &a->listen);
+  rd.get_string(node, "token", path, &a->token);
+  rd.get_string(node, "token_file", path, &a->token_file);
+  rd.get_bool(node, "allow_insecure_remote", path, &a->allow_insecure_remote);
+}
+
+void parse_geoip(YamlReader& rd, const YAML::Node& node, const std::string& path, GeoipConfig* g) {
+  if (!YamlReader::present(node) || !rd.check_map(node, path, {"country_db", "asn_db"})) return;
+  rd.get_string(node, "country_db", path, &g->country_db);
+  rd.get_string(node, "asn_db", path, &g->asn_db);
+}
+
+void parse_access_rule(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                       IpAccessRule* r) {
+  if (!rd.check_map(node, path, {"id", "mode", "configuration", "notes"})) return;
+  rd.get_string(node, "id", path, &r->id);
+  std::string mode_path = child_path(path, "mode");
+  if (const YAML::Node m = node["mode"]; !YamlReader::present(m)) {
+    rd.error(mode_path, "missing; expected one of: " + enum_choices(kAccessModeNames));
+  } else if (auto text = rd.scalar(m, mode_path, "one of: " + enum_choices(kAccessModeNames))) {
+    if (auto v = enum_from_string(kAccessModeNames, *text)) {
+      r->mode = *v;
+    } else if (*text == "challenge" || *text == "js_challenge" || *text == "managed_challenge") {
+      rd.error(mode_path, "mode \"" + *text +
+                              "\" cannot work at L4: an L4 edge has no page to "
+                              "challenge a client with; use block or whitelist");
+    } else {
+      rd.error(mode_path, "invalid value \"" + *text +
+                              "\"; expected one of: " + enum_choices(kAccessModeNames));
+    }
+  }
+  std::string conf_path = child_path(path, "configuration");
+  const YAML::Node conf = node["configuration"];
+  if (!YamlReader::present(conf)) {
+    rd.error(conf_path, "missing; expected { target: ip|ip6|ip_range|country|asn, value: ... }");
+  } else if (rd.check_map(conf, conf_path, {"target", "value"})) {
+    if (!YamlReader::present(conf["target"]))
+      rd.error(child_path(conf_path, "target"),
+               "missing; expected one of: " + enum_choices(kAccessTargetNames));
+    rd.get_enum(conf, "target", conf_path, kAccessTargetNames, &r->target);
+    if (!YamlReader::present(conf["value"]))
+      rd.error(child_path(conf_path, "value"),
+               "missing; expected the address, range, country "
+               "or ASN to match");
+    rd.get_string(conf, "value", conf_path, &r->value);
+  }
+  rd.get_string(node, "notes", path, &r->notes);
+}
+
+void parse_access_rules(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                        std::vector<IpAccessRule>* out) {
+  if (!YamlReader::present(node) || !rd.check_list(node, path, "a list of rules")) return;
+  for (size_t i = 0; i < node.size(); ++i) {
+    IpAccessRule rule;
+    parse_access_rule(rd, node[i], index_path(path, i), &rule);
+    out->push_back(std::move(rule));
+  }
+}
+
+void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
+  if (!YamlReader::present(root)) return;
+  if (!root.IsMap()) {
+    rd.error("",
+             "the config must be a map with the sections edge, api, geoip, ip_access_rules, "
+             "protection, apps; got " +
+                 describe(root));
+    return;
+  }
+  rd.check_map(root, "", {"edge", "api", "geoip", "ip_access_rules", "protection", "apps"});
+  parse_edge(rd, root["edge"], "edge", &cfg->edge);
+  parse_api(rd, root["api"], "api", &cfg->api);
+  parse_geoip(rd, root["geoip"], "geoip", &cfg->geoip);
+  parse_access_rules(rd, root["ip_access_rules"], "ip_access_rules", &cfg->ip_access_rules);
+  if (YamlReader::present(root["protection"]))
+    parse_protection(rd, root["protection"], "protection", true, &cfg->protection);
+  // After protection: an app's override starts from the zone's values.
+  parse_apps(rd, root["apps"], "apps", cfg->protection, &cfg->apps);
+}
+
+std::string syntax_error(const YAML::Exception& e) {
+  if (e.mark.is_null()) return "invalid YAML: " + e.msg;
+  return "invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
+         std::to_string(e.mark.column + 1) + ": " + e.msg;
+}
+
+}  // namespace
+
+LoadResult parse_yaml(std::string_view text) {
+  LoadResult result;
+  Config cfg;
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    if (docs.size() > 1) {
+      result.errors.push_back({"", "the file holds " + std::to_string(docs.size()) +
+                                       " YAML documents; expected one (remove the extra ---)"});
+      return result;
+    }
+    YamlReader rd(&result.errors);
+    if (!docs.empty()) parse_config(rd, docs[0], &cfg);
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({"", syntax_error(e)});
+    return result;
+  } catch (const std::exception& e) {
+    result.errors.push_back({"", std::string("cannot parse the config: ") + e.what()});
+    return result;
+  }
+  // Validation runs even after parse errors so that one pass reports everything; a validation
+  // error on a field that already failed to parse would only repeat it, so it is dropped.
+  std::vector<ConfigError> semantic;
+  validate(cfg, semantic);
+  size_t parse_errors = result.errors.size();
+  for (auto& e : semantic) {
+    bool repeated = false;
+    for (size_t i = 0; i < parse_errors && !repeated; ++i)
+      repeated = result.errors[i].path == e.path;
+    if (!repeated && result.errors.size() <= YamlReader::kMaxErrors)
+      result.errors.push_back(std::move(e));
+  }
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+LoadResult load_file(const std::string& path) {
+  LoadResult result;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    result.errors.push_back(
+        {path, std::string("cannot open the config file: ") + std::strerror(errno)});
+    return result;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    result.errors.push_back({path, "cannot read the config file"});
+    return result;
+  }
+  std::string text = buf.str();
+  if (text.size() > kMaxFileBytes) {
+    result.errors.push_back({path, "the config file is larger than 16 MiB; is it the right file?"});
+    return result;
+  }
+  result = parse_yaml(text);
+  for (auto& e : result.errors)
+    if (e.path.empty()) e.path = path;
+  return result;
+}
+
+}  // namespace rampart::config

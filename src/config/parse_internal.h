@@ -1,0 +1,19 @@
+// Section parsers shared by parse.cc and parse_apps.cc. Internal to config/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "config/yaml_reader.h"
+
+namespace rampart::config {
+
+// Reads the fields present in `node` over *out (so an app's override starts from the zone's
+// values and changes only what it names). `zone` allows the zone-wide-only keys (xdp).
+void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string& path, bool zone,
+                      ProtectionConfig* out);
+void parse_apps(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                const ProtectionConfig& zone_protection, std::vector<App>* out);
+
+}  // namespace rampart::config

@@ -1,0 +1,268 @@
+// validate(): zone-wide checks and the cross-app ones. Per-app rules are in validate_app.cc.
+#include "config/validate.h"
+
+#include <random>
+#include <set>
+
+#include "config/enum_names.h"
+#include "config/parse.h"
+#include "config/yaml_reader.h"
+
+namespace rampart::config {
+namespace {
+
+void add(std::vector<ConfigError>& errors, const std::string& path, std::string message,
+         int code = 0) {
+  errors.push_back({path, std::move(message), code});
+}
+
+bool is_upper_letter(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+
+void validate_edge(EdgeConfig& e, std::vector<ConfigError>& errors) {
+  if (e.colo.empty()) add(errors, "edge.colo", "empty; expected a short name such as LAB1");
+  for (char c : e.colo)
+    if (c == ' ' || c == '\t' || c == '\n' || c == '"') {
+      add(errors, "edge.colo", "\"" + e.colo + "\" has spaces or quotes; expected e.g. LAB1");
+      break;
+    }
+  if (e.listen.empty()) e.listen = {*net::IpAddr::parse("0.0.0.0"), *net::IpAddr::parse("::")};
+  for (size_t i = 0; i < e.listen.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (e.listen[i] == e.listen[j])
+        add(errors, index_path("edge.listen", i),
+            e.listen[i].to_string() + " is listed twice; give each address once");
+  for (size_t i = 0; i < e.egress_ips.size(); ++i) {
+    const std::string& v = e.egress_ips[i];
+    std::string why;
+    if (net::IpAddr::parse(v)) continue;
+    if (v.find('/') != std::string::npos && !parse_cidr(v, nullptr, nullptr, &why)) {
+      add(errors, index_path("edge.egress_ips", i), why);
+    } else if (v.find('/') == std::string::npos) {
+      add(errors, index_path("edge.egress_ips", i),
+          "\"" + v + "\" is not an IP address or CIDR; expected e.g. 192.0.2.10 or 192.0.2.0/28");
+    }
+  }
+  if (e.workers < 0)
+    add(errors, "edge.workers",
+        "must be 0 (one per CPU) or more, got " + std::to_string(e.workers));
+  if (e.data_dir.empty()) add(errors, "edge.data_dir", "empty; expected a directory such as ./var");
+  if (e.drain_timeout.count() < 0) add(errors, "edge.drain_timeout", "must not be negative");
+}
+
+void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
+  auto addr = net::SockAddr::parse(a.listen);
+  if (!addr || addr->port() == 0)
+    add(errors, "api.listen",
+        "\"" + a.listen + "\" is not IP:PORT; expected e.g. 127.0.0.1:8788 or [::1]:8788");
+  if (!a.token.empty() && !a.token_file.empty())
+    add(errors, "api.token_file", "both token and token_file are set; give only one of them");
+}
+
+void check_duplicate_ids(const std::vector<std::string>& ids, const std::string& list_path,
+                         const char* what, std::vector<ConfigError>& errors) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (!ids[i].empty() && ids[i] == ids[j]) {
+        add(errors, child_path(index_path(list_path, i), "id"),
+            std::string("duplicate ") + what + " id \"" + ids[i] + "\" (also " +
+                index_path(list_path, j) + "); ids must be unique");
+        break;
+      }
+}
+
+void check_connectivity(const App& app, const std::vector<net::IpAddr>& listen,
+                        const std::string& path, std::vector<ConfigError>& errors) {
+  if (app.edge_ips.type != EdgeIpsType::kDynamic || !edge_addresses(app, listen).empty()) return;
+  add(errors, child_path(path, "edge_ips.connectivity"),
+      std::string("connectivity ") + to_string(app.edge_ips.connectivity) +
+          " matches no address in edge.listen; add one of that family to edge.listen or use "
+          "connectivity: all");
+}
+
+std::string protocol_text(const App& app) {
+  std::string out = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first);
+  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
+  return out;
+}
+
+bool covers(const net::IpAddr& a, const net::IpAddr& b) {
+  if (a.family() != b.family()) return false;
+  return a == b || a.is_unspecified() || b.is_unspecified();
+}
+
+}  // namespace
+
+std::string generate_id() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string id;
+  id.reserve(32);
+  for (int i = 0; i < 4; ++i) {
+    uint32_t r = rd();
+    for (int j = 0; j < 8; ++j) {
+      id += kHex[r & 0xf];
+      r >>= 4;
+    }
+  }
+  return id;
+}
+
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<net::IpAddr> edge_addresses(const App& app, const std::vector<net::IpAddr>& listen) {
+  if (app.edge_ips.type == EdgeIpsType::kStatic) return app.edge_ips.ips;
+  std::vector<net::IpAddr> out;
+  for (const auto& ip : listen) {
+    if (app.edge_ips.connectivity == Connectivity::kIpv4 && !ip.is_v4()) continue;
+    if (app.edge_ips.connectivity == Connectivity::kIpv6 && !ip.is_v6()) continue;
+    out.push_back(ip);
+  }
+  return out;
+}
+
+std::optional<std::string> find_conflict(const App& a, const App& b,
+                                         const std::vector<net::IpAddr>& listen) {
+  if (a.proto != b.proto || a.ports.first == 0 || b.ports.first == 0) return std::nullopt;
+  if (a.ports.last < b.ports.first || b.ports.last < a.ports.first) return std::nullopt;
+  uint16_t port = std::max(a.ports.first, b.ports.first);
+  for (const auto& x : edge_addresses(a, listen))
+    for (const auto& y : edge_addresses(b, listen))
+      if (covers(x, y)) {
+        // Name the more specific address: "127.0.0.1" says more than "0.0.0.0".
+        const net::IpAddr& shown = x.is_unspecified() ? y : x;
+        return std::string(to_string(a.proto)) + "/" + std::to_string(port) + " on " +
+               shown.to_string();
+      }
+  return std::nullopt;
+}
+
+bool validate_protection(const ProtectionConfig& p, const std::string& path,
+                         std::vector<ConfigError>& errors) {
+  size_t before = errors.size();
+  const AutobanConfig& ab = p.autoban;
+  if (ab.violations > 0 && ab.window.count() <= 0)
+    add(errors, child_path(path, "autoban.window"),
+        "must be more than 0 when violations is set; expected e.g. 10s");
+  if (ab.violations > 0 && ab.duration.count() <= 0)
+    add(errors, child_path(path, "autoban.duration"),
+        "must be more than 0 when violations is set; expected e.g. 10m (violations: 0 turns "
+        "autoban off)");
+  if (p.handshake_timeout.count() < 0)
+    add(errors, child_path(path, "handshake_timeout"), "must not be negative (0 = no limit)");
+  for (size_t i = 0; i < p.udp_reflection_ports.size(); ++i)
+    if (p.udp_reflection_ports[i] == 0)
+      add(errors, index_path(child_path(path, "udp_reflection_ports"), i),
+          "port 0 is out of range; expected 1-65535");
+  const XdpConfig& x = p.xdp;
+  if (x.mode != XdpMode::kOff && x.interface.empty())
+    add(errors, child_path(path, "xdp.interface"),
+        std::string("missing; xdp mode ") + to_string(x.mode) +
+            " needs the interface to attach to, e.g. eth0");
+  if (!x.interface.empty() &&
+      (x.interface.size() > 15 || x.interface.find_first_of(" /\t") != std::string::npos))
+    add(errors, child_path(path, "xdp.interface"),
+        "\"" + x.interface + "\" is not an interface name; expected e.g. eth0 (at most 15 chars)");
+  return errors.size() == before;
+}
+
+bool validate_access_rule(IpAccessRule& rule, const std::string& path,
+                          std::vector<ConfigError>& errors) {
+  size_t before = errors.size();
+  if (rule.id.empty()) {
+    rule.id = generate_id();
+  } else if (!is_valid_id(rule.id)) {
+    add(errors, child_path(path, "id"),
+        "\"" + rule.id + "\" is not a valid id; expected 1-64 of letters, digits, '_', '.', '-'");
+  }
+  const std::string vpath = child_path(path, "configuration.value");
+  const std::string& v = rule.value;
+  auto ip = net::IpAddr::parse(v);
+  switch (rule.target) {
+    case AccessTarget::kIp:
+      if (!ip || !ip->is_v4())
+        add(errors, vpath,
+            "\"" + v +
+                "\" is not an IPv4 address; target ip takes e.g. "
+                "198.51.100.4 (ip6 for IPv6, ip_range for a CIDR)");
+      break;
+    case AccessTarget::kIp6:
+      if (!ip || !ip->is_v6())
+        add(errors, vpath,
+            "\"" + v +
+                "\" is not an IPv6 address; target ip6 takes e.g. "
+                "2001:db8::1 (ip for IPv4, ip_range for a CIDR)");
+      break;
+    case AccessTarget::kIpRange: {
+      std::string why;
+      if (!parse_cidr(v, nullptr, nullptr, &why)) add(errors, vpath, why);
+      break;
+    }
+    case AccessTarget::kCountry:
+      if (v.size() != 2 || !is_upper_letter(v[0]) || !is_upper_letter(v[1]))
+        add(errors, vpath,
+            "\"" + v +
+                "\" is not a country code; expected two upper-case "
+                "letters (ISO 3166-1 alpha-2) such as US or DE");
+      break;
+    case AccessTarget::kAsn: {
+      std::string_view digits = v;
+      if (digits.size() > 2 && (digits.substr(0, 2) == "AS" || digits.substr(0, 2) == "as"))
+        digits.remove_prefix(2);
+      uint64_t n = 0;
+      bool ok = !digits.empty() && digits.size() <= 10;
+      for (char c : digits) {
+        ok = ok && c >= '0' && c <= '9';
+        if (ok) n = n * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (!ok || n == 0 || n > 4294967295ull)
+        add(errors, vpath, "\"" + v + "\" is not an AS number; expected e.g. AS13335 or 13335");
+      break;
+    }
+  }
+  return errors.size() == before;
+}
+
+bool validate(Config& cfg, std::vector<ConfigError>& errors) {
+  size_t before = errors.size();
+  validate_edge(cfg.edge, errors);
+  validate_api(cfg.api, errors);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < cfg.ip_access_rules.size(); ++i) {
+    bool had_id = !cfg.ip_access_rules[i].id.empty();
+    validate_access_rule(cfg.ip_access_rules[i], index_path("ip_access_rules", i), errors);
+    ids.push_back(had_id ? cfg.ip_access_rules[i].id : "");
+  }
+  check_duplicate_ids(ids, "ip_access_rules", "rule", errors);
+  validate_protection(cfg.protection, "protection", errors);
+  ids.clear();
+  for (size_t i = 0; i < cfg.apps.size(); ++i) {
+    App& app = cfg.apps[i];
+    std::string path = index_path("apps", i);
+    validate_app(app, path, errors);
+    check_connectivity(app, cfg.edge.listen, path, errors);
+    ids.push_back(app.id);
+  }
+  check_duplicate_ids(ids, "apps", "app", errors);
+  for (size_t i = 0; i < cfg.apps.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (auto where = find_conflict(cfg.apps[i], cfg.apps[j], cfg.edge.listen)) {
+        add(errors, child_path(index_path("apps", i), "protocol"),
+            protocol_text(cfg.apps[i]) + " overlaps app \"" + cfg.apps[j].id + "\" (" +
+                index_path("apps", j) + ", " + protocol_text(cfg.apps[j]) + ") at " + *where +
+                "; two apps cannot share an edge address and port");
+        break;
+      }
+  return errors.size() == before;
+}
+
+}  // namespace rampart::config

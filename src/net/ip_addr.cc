@@ -59,7 +59,7 @@ IpAddr IpAddr::unmapped() const {
 bool IpAddr::is_loopback() const {
   if (is_v4()) return bytes_[0] == 127;
   static constexpr std::array<uint8_t, 16> kLoop = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return bytes_ == kLoop || unmapped().is_v4() && unmapped().is_loopback();
+  return bytes_ == kLoop || (unmapped().is_v4() && unmapped().is_loopback());
 }
 
 bool IpAddr::is_unspecified() const {
@@ -151,6 +151,8 @@ std::string SockAddr::to_string() const {
   return ip_text + ":" + std::to_string(port());
 }
 
-bool SockAddr::operator==(const SockAddr& o) const { return ip() == o.ip() && port() == o.port(); }
+bool SockAddr::operator==(const SockAddr& o) const {
+  return ip() == o.ip() && port() == o.port();
+}
 
 }  // namespace rampart::net

@@ -1,0 +1,24 @@
+// The subcommands of the `rampart` binary. Each returns the process exit code: 0 success,
+// 1 invalid input or config, 2 usage error, 3+ runtime failure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rampart::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInvalid = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRuntime = 3;
+
+using Args = std::vector<std::string>;
+
+int cmd_serve(const Args& args);
+int cmd_check(const Args& args);
+
+// Finds "-c FILE" / "--config FILE" / "--config=FILE"; false with a message on a bad command
+// line (unknown flag, missing value).
+bool config_path_arg(const Args& args, const char* command, std::string* path);
+
+}  // namespace rampart::cli

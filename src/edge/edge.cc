@@ -1,0 +1,92 @@
+#include "edge/edge.h"
+
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "core/log.h"
+
+namespace rampart::edge {
+
+int resolve_workers(int configured) {
+  if (configured > 0) return configured;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+  unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Edge::Edge() = default;
+
+Edge::~Edge() {
+  for (auto& w : workers_) w->stop(telemetry::status::kNormal);
+  health_.stop();
+  if (events_) events_->stop();
+}
+
+bool Edge::start(const config::Config& cfg, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.edge.data_dir, ec);
+  if (ec) {
+    *error = "edge.data_dir: cannot create " + cfg.edge.data_dir + ": " + ec.message();
+    return false;
+  }
+  telemetry::EventLogOptions opts;
+  opts.path = cfg.edge.data_dir + "/events.ndjson";
+  opts.colo = cfg.edge.colo;
+  events_ = std::make_unique<telemetry::EventLog>(opts);
+  if (!events_->start(error)) return false;
+  health_.start();
+  const int n = resolve_workers(cfg.edge.workers);
+  for (int i = 0; i < n; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, events_->make_ring(), 0));
+    workers_.back()->start();
+  }
+  publish(build_snapshot(cfg, nullptr));
+  RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
+  return true;
+}
+
+void Edge::reload(const config::Config& cfg) {
+  if (resolve_workers(cfg.edge.workers) != static_cast<int>(workers_.size())) {
+    RLOG_WARN("edge.workers changed: takes effect at the next restart");
+  }
+  events_->set_colo(cfg.edge.colo);
+  publish(build_snapshot(cfg, snapshot_.get()));
+  RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
+}
+
+void Edge::publish(std::shared_ptr<const Snapshot> snap) {
+  snapshot_ = snap;
+  std::vector<std::shared_ptr<origin::OriginSet>> sets;
+  for (const auto& app : snap->apps) sets.push_back(app->origins);
+  health_.set_targets(std::move(sets));
+  for (auto& w : workers_) w->apply(snap);
+}
+
+size_t Edge::sessions() const {
+  size_t n = 0;
+  for (const auto& w : workers_) n += w->sessions();
+  return n;
+}
+
+size_t Edge::drain(config::Duration timeout) {
+  for (auto& w : workers_) w->stop_listening();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t left = sessions();
+  if (left > 0) RLOG_INFO("draining ", left, " connections (up to ", timeout.count(), " ms)");
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = sessions();
+  }
+  for (auto& w : workers_) w->stop(telemetry::status::kNormal);
+  if (left > 0) RLOG_WARN("drain timeout: closed ", left, " connections");
+  return left;
+}
+
+}  // namespace rampart::edge

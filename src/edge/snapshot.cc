@@ -1,0 +1,91 @@
+#include "edge/snapshot.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "core/log.h"
+#include "core/unique_fd.h"
+
+namespace rampart::edge {
+
+std::string Bind::key() const {
+  return std::string(config::to_string(proto)) + " " + addr.to_string();
+}
+
+std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge) {
+  if (app.edge_ips.type == config::EdgeIpsType::kStatic) return app.edge_ips.ips;
+  std::vector<net::IpAddr> out;
+  for (const auto& ip : edge.listen) {
+    if (app.edge_ips.connectivity == config::Connectivity::kIpv4 && !ip.is_v4()) continue;
+    if (app.edge_ips.connectivity == config::Connectivity::kIpv6 && !ip.is_v6()) continue;
+    out.push_back(ip);
+  }
+  return out;
+}
+
+namespace {
+
+// The first egress_ips entry of the given family that is a single address this host can use
+// as a source; an address the host does not have is reported once and skipped.
+std::optional<net::IpAddr> pick_egress(const config::EdgeConfig& edge, int family) {
+  for (const auto& text : edge.egress_ips) {
+    std::string_view v = text;
+    auto slash = v.find('/');
+    if (slash != std::string_view::npos) {
+      auto len = v.substr(slash + 1);
+      if (!(len == "32" || len == "128")) continue;  // a range: the kernel picks within it
+      v = v.substr(0, slash);
+    }
+    auto ip = net::IpAddr::parse(v);
+    if (!ip || ip->family() != family) continue;
+    core::UniqueFd probe(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    setsockopt(probe.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    net::SockAddr sa(*ip, 0);
+    if (::bind(probe.get(), sa.get(), sa.len()) != 0) {
+      RLOG_WARN("edge.egress_ips: ", text,
+                " is not an address of this host; connections to origins use the kernel's "
+                "choice of source address");
+      continue;
+    }
+    return ip;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg,
+                                               const Snapshot* previous) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = cfg;
+  auto egress_v4 = pick_egress(cfg.edge, AF_INET);
+  auto egress_v6 = pick_egress(cfg.edge, AF_INET6);
+  for (const auto& app : cfg.apps) {
+    auto rt = std::make_shared<runtime::AppRuntime>();
+    rt->cfg = app;
+    rt->egress_v4 = egress_v4;
+    rt->egress_v6 = egress_v6;
+    if (previous != nullptr) {
+      for (const auto& old : previous->apps) {
+        if (old->cfg.id == app.id && old->origins->matches(app.origin_direct, app.load_balancing)) {
+          rt->origins = old->origins;
+          break;
+        }
+      }
+    }
+    if (!rt->origins)
+      rt->origins = std::make_shared<origin::OriginSet>(app.origin_direct, app.load_balancing);
+    std::shared_ptr<const runtime::AppRuntime> shared = rt;
+    snap->apps.push_back(shared);
+    for (const auto& ip : edge_addresses(app, cfg.edge)) {
+      for (uint32_t port = app.ports.first; port <= app.ports.last; ++port) {
+        snap->binds.push_back(
+            Bind{app.proto, net::SockAddr(ip, static_cast<uint16_t>(port)), shared});
+      }
+    }
+  }
+  return snap;
+}
+
+}  // namespace rampart::edge

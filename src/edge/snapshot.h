@@ -1,0 +1,37 @@
+// An immutable view of the running configuration as the data plane needs it: every app's
+// runtime and every (protocol, address, port) to listen on. Built by the control side on start
+// and on every reload, then handed to each worker, which diffs its listeners against it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "net/ip_addr.h"
+#include "runtime/app_runtime.h"
+
+namespace rampart::edge {
+
+struct Bind {
+  config::Proto proto = config::Proto::kTcp;
+  net::SockAddr addr;
+  std::shared_ptr<const runtime::AppRuntime> app;
+  // Identity of the listening socket across snapshots: "tcp 1.2.3.4:22".
+  std::string key() const;
+};
+
+struct Snapshot {
+  config::Config config;
+  std::vector<std::shared_ptr<const runtime::AppRuntime>> apps;
+  std::vector<Bind> binds;
+};
+
+// Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
+// since `previous` keep their OriginSet, hence their health state and connection counts.
+std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous);
+
+// The addresses an app listens on: its static ips, or edge.listen filtered by connectivity.
+std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge);
+
+}  // namespace rampart::edge

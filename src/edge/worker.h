@@ -1,0 +1,47 @@
+// One data-plane worker: a thread with its own event loop, pipe pool, SO_REUSEPORT listeners
+// and sessions. Other threads talk to it only through the methods below, which post work to
+// its loop; nothing it owns is touched from another thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/event_loop.h"
+#include "core/pipe_pool.h"
+#include "edge/snapshot.h"
+#include "tcp/listener.h"
+#include "tcp/worker_context.h"
+
+namespace rampart::edge {
+
+class Worker {
+ public:
+  Worker(int index, telemetry::EventRing* events, size_t pipe_size);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
+  void apply(std::shared_ptr<const Snapshot> snap);
+  // Any thread: close every listener; established sessions go on (drain).
+  void stop_listening();
+  // Any thread: close every session with `status`, stop the loop, join the thread.
+  void stop(uint16_t status);
+  size_t sessions() const { return ctx_.sessions.size(); }
+
+ private:
+  void apply_now(const std::shared_ptr<const Snapshot>& snap);
+
+  int index_;
+  core::EventLoop loop_;
+  core::PipePool pipes_;
+  tcp::WorkerContext ctx_;
+  std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::thread thread_;
+};
+
+}  // namespace rampart::edge

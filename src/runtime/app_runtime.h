@@ -1,0 +1,24 @@
+// What the data plane knows of one app while it runs: its validated config, its origin set
+// (whose live state outlives reloads that keep the origins) and edge-wide settings it needs.
+// Immutable once published in a Snapshot; shared by every worker and by every connection that
+// started under it, so an established connection keeps the config it began with.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/model.h"
+#include "net/ip_addr.h"
+#include "origin/origin_set.h"
+
+namespace rampart::runtime {
+
+struct AppRuntime {
+  config::App cfg;
+  std::shared_ptr<origin::OriginSet> origins;
+  std::optional<net::IpAddr> egress_v4;  // source address toward IPv4 origins
+  std::optional<net::IpAddr> egress_v6;
+};
+
+}  // namespace rampart::runtime

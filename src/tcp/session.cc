@@ -1,0 +1,353 @@
+#include "tcp/session.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/socket_util.h"
+#include "net/proxy_protocol.h"
+
+namespace rampart::tcp {
+
+namespace {
+
+constexpr uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr size_t kSpliceChunk = 1 << 20;  // the pipe bounds what one call moves
+constexpr unsigned kSpliceFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+
+uint16_t connect_status(int err) {
+  switch (err) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+      return telemetry::status::kOriginRefused;
+    case ETIMEDOUT:
+      return telemetry::status::kOriginConnectTimeout;
+    default:
+      return telemetry::status::kOriginUnreachable;
+  }
+}
+
+// Status for an error while reading from (or writing to) one side.
+uint16_t io_status(int err, bool client_side, bool writing) {
+  namespace st = telemetry::status;
+  if (err == ETIMEDOUT) return client_side ? st::kClientTimeout : st::kOriginTimeout;
+  if (writing && err == EPIPE) return client_side ? st::kClientBrokenPipe : st::kOriginBrokenPipe;
+  if (err == ECONNRESET || err == EPIPE) return client_side ? st::kClientReset : st::kOriginReset;
+  return st::kUnknown;
+}
+
+}  // namespace
+
+Session::Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app,
+                 core::UniqueFd client, const net::SockAddr& client_addr,
+                 const net::SockAddr& edge_addr)
+    : ctx_(ctx),
+      app_(std::move(app)),
+      client_(std::move(client)),
+      client_addr_(client_addr),
+      edge_addr_(edge_addr) {
+  ctx_->sessions.add(this);
+}
+
+Session::~Session() {
+  release_pipe(c2o_);
+  release_pipe(o2c_);
+}
+
+void Session::start() {
+  connect_ns_ = core::realtime_ns();
+  try_connect();
+}
+
+void Session::try_connect() {
+  auto& origins = *app_->origins;
+  const int64_t now = ctx_->loop->now_ms();
+  int idx = origins.pick(client_addr_.ip(), tried_, now);
+  if (idx < 0) {
+    connect_failed(telemetry::status::kOriginUnreachable);
+    return;
+  }
+  origin_index_ = idx;
+  tried_ |= uint64_t{1} << idx;
+  origin::Origin& o = origins.at(static_cast<size_t>(idx));
+  o.active.fetch_add(1, std::memory_order_relaxed);
+  origin_addr_ = net::SockAddr(
+      o.cfg.ip, config::origin_port_for(app_->cfg.ports, o.cfg.ports, edge_addr_.port()));
+
+  origin_.reset(::socket(origin_addr_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!origin_.valid()) {
+    RLOG_WARN("app ", app_->cfg.id, ": cannot create origin socket: ", std::strerror(errno));
+    on_connect_result(errno);
+    return;
+  }
+  const auto& egress = origin_addr_.family() == AF_INET ? app_->egress_v4 : app_->egress_v6;
+  if (egress) {
+    int one = 1;
+    setsockopt(origin_.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    net::SockAddr src(*egress, 0);
+    if (::bind(origin_.get(), src.get(), src.len()) != 0) {
+      on_connect_result(errno);
+      return;
+    }
+  }
+  core::set_nodelay(origin_.get());
+  if (::connect(origin_.get(), origin_addr_.get(), origin_addr_.len()) == 0) {
+    ctx_->loop->add(origin_.get(), kSocketEvents, &origin_side_);
+    on_connect_result(0);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    on_connect_result(errno);
+    return;
+  }
+  ctx_->loop->add(origin_.get(), kSocketEvents, &origin_side_);
+  ctx_->loop->timers().schedule(this, ctx_->loop->now_ms() + app_->cfg.timeouts.connect.count());
+}
+
+void Session::on_connect_result(int err) {
+  auto& origins = *app_->origins;
+  const int64_t now = ctx_->loop->now_ms();
+  if (err == 0) {
+    origins.report_connect(static_cast<size_t>(origin_index_), true, now);
+    start_relay();
+    return;
+  }
+  origins.report_connect(static_cast<size_t>(origin_index_), false, now);
+  origins.at(static_cast<size_t>(origin_index_)).active.fetch_sub(1, std::memory_order_relaxed);
+  origin_index_ = -1;
+  if (origin_.valid()) {
+    ctx_->loop->remove(origin_.get());
+    origin_.reset();
+  }
+  // Another origin may still take the client (HAProxy's redispatch).
+  if (origins.pick(client_addr_.ip(), tried_, now) >= 0) {
+    try_connect();
+    return;
+  }
+  connect_failed(connect_status(err));
+}
+
+void Session::connect_failed(uint16_t status) {
+  ++ctx_->counters.origin_errors;
+  emit(telemetry::EventType::kOriginError, status);
+  close(status, false, false);
+}
+
+void Session::start_relay() {
+  const auto pp = app_->cfg.proxy_protocol;
+  if (pp == config::ProxyProtocol::kV1 || pp == config::ProxyProtocol::kV2) {
+    uint8_t header[net::kProxyV2MaxLen > net::kProxyV1MaxLen ? net::kProxyV2MaxLen
+                                                             : net::kProxyV1MaxLen];
+    size_t n = pp == config::ProxyProtocol::kV1
+                   ? net::encode_proxy_v1(client_addr_, edge_addr_, reinterpret_cast<char*>(header),
+                                          sizeof header)
+                   : net::encode_proxy_v2(client_addr_, edge_addr_, false, header, sizeof header);
+    // A fresh socket's send buffer always takes a ~100-byte header whole.
+    ssize_t w = ::send(origin_.get(), header, n, MSG_NOSIGNAL);
+    if (w != static_cast<ssize_t>(n)) {
+      emit(telemetry::EventType::kOriginError, io_status(errno, false, true));
+      close(io_status(errno, false, true), false, true);
+      return;
+    }
+  }
+  state_ = State::kRelaying;
+  core::set_nodelay(client_.get());
+  c2o_.from = client_.get();
+  c2o_.to = origin_.get();
+  o2c_.from = origin_.get();
+  o2c_.to = client_.get();
+  last_activity_ms_ = ctx_->loop->now_ms();
+  ctx_->loop->add(client_.get(), kSocketEvents, &client_side_);
+  ctx_->loop->timers().schedule(this, last_activity_ms_ + app_->cfg.timeouts.idle.count());
+  emit(telemetry::EventType::kConnect, telemetry::status::kOpened);
+  // Either side may have spoken already (SSH servers speak first, most clients too).
+  if (!pump(c2o_, true)) return;
+  if (!pump(o2c_, false)) return;
+}
+
+void Session::on_side_events(bool client_side, uint32_t events) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) {
+    if (client_side) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(origin_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+    if (err == 0 && (events & (EPOLLERR | EPOLLHUP))) err = ECONNREFUSED;
+    ctx_->loop->timers().cancel(this);
+    on_connect_result(err);
+    return;
+  }
+  const bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  const bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
+  Direction& reading = client_side ? c2o_ : o2c_;  // this fd is its source
+  Direction& writing = client_side ? o2c_ : c2o_;  // this fd is its sink
+  if (readable) reading.read_blocked = false;
+  if (writable) writing.write_blocked = false;
+  if (readable && !pump(reading, client_side)) return;
+  if (writable && !pump(writing, !client_side)) return;
+}
+
+bool Session::pump(Direction& d, bool client_to_origin) {
+  for (;;) {
+    bool drained_some = false;
+    if (!d.read_eof && !d.read_blocked) {
+      if (!d.pipe.valid()) d.pipe = ctx_->pipes->get();
+      if (!d.pipe.valid()) {
+        RLOG_ERROR("cannot create a pipe: ", std::strerror(errno));
+        close(telemetry::status::kUnknown, true, true);
+        return false;
+      }
+      ssize_t n = ::splice(d.from, nullptr, d.pipe.wr, nullptr, kSpliceChunk, kSpliceFlags);
+      if (n > 0) {
+        d.in_pipe += static_cast<size_t>(n);
+        d.bytes += static_cast<uint64_t>(n);
+      } else if (n == 0) {
+        d.read_eof = true;
+      } else if (errno == EAGAIN) {
+        // Either the socket is empty or the pipe is full; if the pipe holds bytes, draining
+        // it below makes reading worth another try.
+        d.read_blocked = true;
+      } else if (errno != EINTR) {
+        int err = errno;
+        close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
+        return false;
+      }
+    }
+    if (d.in_pipe > 0 && !d.write_blocked) {
+      ssize_t n = ::splice(d.pipe.rd, nullptr, d.to, nullptr, d.in_pipe, kSpliceFlags);
+      if (n > 0) {
+        d.in_pipe -= static_cast<size_t>(n);
+        drained_some = true;
+      } else if (n < 0 && errno == EAGAIN) {
+        d.write_blocked = true;
+      } else if (n < 0 && errno != EINTR) {
+        int err = errno;
+        close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
+        return false;
+      }
+    }
+    if (drained_some && d.read_blocked && d.in_pipe == 0) {
+      // Space freed: a full pipe may have been why the last read would block.
+      d.read_blocked = false;
+    }
+    const bool can_read = !d.read_eof && !d.read_blocked;
+    const bool can_write = d.in_pipe > 0 && !d.write_blocked;
+    if (!can_read && !can_write) break;
+  }
+  last_activity_ms_ = ctx_->loop->now_ms();
+  if (d.in_pipe == 0) {
+    release_pipe(d);
+    if (d.read_eof && !d.shut) {
+      d.shut = true;
+      ::shutdown(d.to, SHUT_WR);
+    }
+  }
+  maybe_finish();
+  return state_ != State::kClosed;
+}
+
+void Session::maybe_finish() {
+  if (c2o_.shut && o2c_.shut) close(telemetry::status::kNormal, false, false);
+}
+
+void Session::on_timer() {
+  if (state_ == State::kConnecting) {
+    on_connect_result(ETIMEDOUT);
+    return;
+  }
+  if (state_ != State::kRelaying) return;
+  const int64_t now = ctx_->loop->now_ms();
+  const int64_t deadline = last_activity_ms_ + app_->cfg.timeouts.idle.count();
+  if (now < deadline) {
+    ctx_->loop->timers().schedule(this, deadline);
+    return;
+  }
+  close(telemetry::status::kClientTimeout, false, false);
+}
+
+void Session::abort(uint16_t status) {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kConnecting) emit(telemetry::EventType::kOriginError, status);
+  close(status, false, false);
+}
+
+void Session::close(uint16_t status, bool reset_client, bool reset_origin) {
+  if (state_ == State::kClosed) return;
+  const bool was_relaying = state_ == State::kRelaying;
+  state_ = State::kClosed;
+  ctx_->loop->timers().cancel(this);
+  if (was_relaying) emit(telemetry::EventType::kDisconnect, status);
+  if (origin_index_ >= 0) {
+    app_->origins->at(static_cast<size_t>(origin_index_))
+        .active.fetch_sub(1, std::memory_order_relaxed);
+    origin_index_ = -1;
+  }
+  if (reset_client && client_.valid()) core::set_linger_zero(client_.get());
+  if (reset_origin && origin_.valid()) core::set_linger_zero(origin_.get());
+  client_.reset();
+  origin_.reset();
+  ctx_->sessions.remove(this);
+  ctx_->loop->retire(std::unique_ptr<core::Retirable>(this));
+}
+
+void Session::release_pipe(Direction& d) {
+  if (!d.pipe.valid()) return;
+  if (d.in_pipe == 0)
+    ctx_->pipes->put(d.pipe);
+  else
+    core::PipePool::destroy(d.pipe);
+  d.pipe = core::Pipe{};
+  d.in_pipe = 0;
+}
+
+void Session::emit(telemetry::EventType type, uint16_t status) {
+  if (ctx_->events == nullptr) return;
+  telemetry::ConnEvent e;
+  e.type = type;
+  e.status = status;
+  e.udp = false;
+  e.ip_firewall = app_->cfg.ip_firewall;
+  e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
+  e.set_app(app_->cfg.id);
+  e.client_ip = client_addr_.ip().unmapped();
+  e.client_port = client_addr_.port();
+  if (origin_addr_.port() != 0) {
+    e.origin_ip = origin_addr_.ip();
+    e.origin_port = origin_addr_.port();
+  }
+  e.client_bytes = c2o_.bytes;
+  e.origin_bytes = o2c_.bytes;
+  e.connect_ns = connect_ns_;
+  e.timestamp_ns = core::realtime_ns();
+  if (type == telemetry::EventType::kDisconnect) {
+    e.disconnect_ns = e.timestamp_ns;
+    if (client_.valid()) e.client_rtt_us = core::tcp_rtt_us(client_.get());
+    if (origin_.valid()) e.origin_rtt_us = core::tcp_rtt_us(origin_.get());
+  }
+  ctx_->events->push(e);
+}
+
+void SessionList::add(Session* s) {
+  s->list_prev = nullptr;
+  s->list_next = head_;
+  if (head_ != nullptr) head_->list_prev = s;
+  head_ = s;
+  size_.store(size_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void SessionList::remove(Session* s) {
+  if (s->list_prev != nullptr)
+    s->list_prev->list_next = s->list_next;
+  else
+    head_ = s->list_next;
+  if (s->list_next != nullptr) s->list_next->list_prev = s->list_prev;
+  s->list_prev = s->list_next = nullptr;
+  size_.store(size_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+}
+
+}  // namespace rampart::tcp

@@ -1,0 +1,95 @@
+// One proxied TCP connection: client socket <-> origin socket. Owns both fds and, while bytes
+// are in flight, one pipe per direction (borrowed from the worker's pool). Relays with
+// splice(2): bytes never enter user space. Passes half-closes through (FIN one way, the other
+// way keeps flowing), turns a reset on one side into a reset on the other, and enforces the
+// connect and idle timeouts. Created by a Listener; lives on one worker thread only.
+#pragma once
+
+#include <memory>
+
+#include "core/event_loop.h"
+#include "core/pipe_pool.h"
+#include "core/unique_fd.h"
+#include "net/ip_addr.h"
+#include "runtime/app_runtime.h"
+#include "tcp/worker_context.h"
+#include "telemetry/conn_event.h"
+
+namespace rampart::tcp {
+
+class Session : public core::Timer, public core::Retirable {
+ public:
+  Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app, core::UniqueFd client,
+          const net::SockAddr& client_addr, const net::SockAddr& edge_addr);
+  ~Session() override;
+
+  // Picks an origin and starts connecting. The session may close (and retire) itself inside.
+  void start();
+  // Closes both sides now (drain timeout, shutdown). Logged with `status`.
+  void abort(uint16_t status);
+
+  const runtime::AppRuntime& app() const { return *app_; }
+
+  // Intrusive list links (SessionList).
+  Session* list_prev = nullptr;
+  Session* list_next = nullptr;
+
+ private:
+  enum class State { kConnecting, kRelaying, kClosed };
+
+  // One direction of the relay: bytes read from `from` wait in `pipe` until written to `to`.
+  struct Direction {
+    int from = -1;
+    int to = -1;
+    core::Pipe pipe;
+    size_t in_pipe = 0;
+    uint64_t bytes = 0;
+    bool read_eof = false;
+    bool read_blocked = false;   // wait for EPOLLIN on `from`
+    bool write_blocked = false;  // wait for EPOLLOUT on `to`
+    bool shut = false;           // FIN passed on to `to`
+  };
+
+  // Routes epoll events of one fd to the session.
+  class Side : public core::EventHandler {
+   public:
+    Side(Session* s, bool client) : session_(s), client_(client) {}
+    void on_events(uint32_t events) override { session_->on_side_events(client_, events); }
+
+   private:
+    Session* session_;
+    bool client_;
+  };
+
+  void on_timer() override;
+  void on_side_events(bool client_side, uint32_t events);
+  void try_connect();
+  void on_connect_result(int err);
+  void connect_failed(uint16_t status);
+  void start_relay();
+  // Moves bytes in one direction until both ends would block; false if the session closed.
+  bool pump(Direction& d, bool client_to_origin);
+  void maybe_finish();
+  void close(uint16_t status, bool reset_client, bool reset_origin);
+  void emit(telemetry::EventType type, uint16_t status);
+  void release_pipe(Direction& d);
+
+  WorkerContext* ctx_;
+  std::shared_ptr<const runtime::AppRuntime> app_;
+  core::UniqueFd client_;
+  core::UniqueFd origin_;
+  net::SockAddr client_addr_;
+  net::SockAddr edge_addr_;
+  net::SockAddr origin_addr_;
+  Side client_side_{this, true};
+  Side origin_side_{this, false};
+  Direction c2o_;
+  Direction o2c_;
+  State state_ = State::kConnecting;
+  int origin_index_ = -1;
+  uint64_t tried_ = 0;
+  int64_t connect_ns_ = 0;
+  int64_t last_activity_ms_ = 0;
+};
+
+}  // namespace rampart::tcp

@@ -1,0 +1,46 @@
+// The per-worker services a TCP listener and its sessions use. Owned by the worker; every
+// pointer stays valid for the worker's life; worker thread only.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "core/event_loop.h"
+#include "core/pipe_pool.h"
+#include "telemetry/event_ring.h"
+
+namespace rampart::tcp {
+
+class Session;
+
+// Intrusive list of a worker's live sessions: O(1) add/remove, walkable for shutdown.
+class SessionList {
+ public:
+  void add(Session* s);
+  void remove(Session* s);
+  Session* head() const { return head_; }
+  // Readable from any thread (drain progress); written by the worker only.
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  Session* head_ = nullptr;
+  std::atomic<size_t> size_{0};
+};
+
+struct WorkerCounters {
+  uint64_t accepted = 0;
+  uint64_t accept_errors = 0;
+  uint64_t emfile_pauses = 0;
+  uint64_t origin_errors = 0;
+};
+
+struct WorkerContext {
+  core::EventLoop* loop = nullptr;
+  core::PipePool* pipes = nullptr;
+  telemetry::EventRing* events = nullptr;
+  SessionList sessions;
+  WorkerCounters counters;
+};
+
+}  // namespace rampart::tcp

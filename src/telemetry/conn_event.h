@@ -1,0 +1,71 @@
+// A connection event as it leaves a worker: a fixed-size value, so that pushing it costs a copy
+// and no allocation. Turned into one NDJSON line (Spectrum's spectrum_events fields) by EventLog.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "net/ip_addr.h"
+
+namespace rampart::telemetry {
+
+enum class EventType : uint8_t {
+  kConnect,
+  kDisconnect,
+  kClientFiltered,
+  kTlsError,
+  kResolveOrigin,
+  kOriginError,
+  kProgress,
+};
+const char* to_string(EventType t);
+
+// Spectrum's status codes (SPEC §5); every place that closes a connection picks one of these.
+namespace status {
+inline constexpr uint16_t kOpened = 0;
+inline constexpr uint16_t kNormal = 200;
+inline constexpr uint16_t kDenied = 403;
+inline constexpr uint16_t kClientTlsHandshake = 443;
+inline constexpr uint16_t kOriginReset = 444;
+inline constexpr uint16_t kOriginTimeout = 445;
+inline constexpr uint16_t kOriginBrokenPipe = 448;
+inline constexpr uint16_t kClientTlsError = 490;
+inline constexpr uint16_t kClientTimeout = 497;
+inline constexpr uint16_t kClientBrokenPipe = 498;
+inline constexpr uint16_t kClientReset = 499;
+inline constexpr uint16_t kOriginRefused = 521;
+inline constexpr uint16_t kOriginConnectTimeout = 522;
+inline constexpr uint16_t kOriginUnreachable = 523;
+inline constexpr uint16_t kOriginUnresolved = 531;
+inline constexpr uint16_t kUnknown = 999;
+}  // namespace status
+
+struct ConnEvent {
+  EventType type = EventType::kConnect;
+  uint16_t status = 0;
+  bool udp = false;
+  bool ip_firewall = false;
+  uint8_t proxy_protocol = 0;  // config::ProxyProtocol as an integer
+  char app[64] = {};
+  char matched_rule[24] = {};  // ClientMatchedIpFirewall, empty when none
+  net::IpAddr client_ip;
+  uint16_t client_port = 0;
+  net::IpAddr origin_ip;
+  uint16_t origin_port = 0;
+  uint64_t client_bytes = 0;  // read from the client
+  uint64_t origin_bytes = 0;  // read from the origin
+  uint32_t client_rtt_us = 0;
+  uint32_t origin_rtt_us = 0;
+  int64_t connect_ns = 0;  // wall clock (CLOCK_REALTIME)
+  int64_t disconnect_ns = 0;
+  int64_t timestamp_ns = 0;
+
+  void set_app(std::string_view id) {
+    size_t n = id.size() < sizeof app - 1 ? id.size() : sizeof app - 1;
+    std::memcpy(app, id.data(), n);
+    app[n] = '\0';
+  }
+};
+
+}  // namespace rampart::telemetry

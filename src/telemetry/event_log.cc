@@ -1,0 +1,236 @@
+#include "telemetry/event_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "core/log.h"
+
+namespace rampart::telemetry {
+
+const char* to_string(EventType t) {
+  switch (t) {
+    case EventType::kConnect:
+      return "connect";
+    case EventType::kDisconnect:
+      return "disconnect";
+    case EventType::kClientFiltered:
+      return "clientFiltered";
+    case EventType::kTlsError:
+      return "tlsError";
+    case EventType::kResolveOrigin:
+      return "resolveOrigin";
+    case EventType::kOriginError:
+      return "originError";
+    case EventType::kProgress:
+      return "progress";
+  }
+  return "unknown";
+}
+
+namespace {
+
+void append_uint(std::string* out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+// RFC 3339 with nanoseconds, UTC: 2026-11-26T23:59:01.123456789Z
+void append_time(std::string* out, int64_t ns) {
+  if (ns <= 0) {
+    out->append("null");
+    return;
+  }
+  time_t secs = static_cast<time_t>(ns / 1000000000);
+  tm t;
+  gmtime_r(&secs, &t);
+  char buf[48];
+  int n = snprintf(buf, sizeof buf, "\"%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ\"", t.tm_year + 1900,
+                   t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                   static_cast<long long>(ns % 1000000000));
+  out->append(buf, n);
+}
+
+void append_string(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      out->append(buf);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+const char* proxy_protocol_name(uint8_t p) {
+  static constexpr const char* kNames[] = {"off", "v1", "v2", "simple"};
+  return p < 4 ? kNames[p] : "off";
+}
+
+}  // namespace
+
+void EventLog::format(const ConnEvent& e, const std::string& colo, std::string* out) {
+  const bool has_origin = e.origin_port != 0;
+  out->append("{\"Application\":");
+  append_string(out, e.app);
+  out->append(",\"ClientAsn\":0,\"ClientBytes\":");
+  append_uint(out, e.client_bytes);
+  out->append(",\"ClientCountry\":\"\",\"ClientIP\":");
+  append_string(out, e.client_ip.to_string());
+  out->append(",\"ClientMatchedIpFirewall\":");
+  append_string(out, e.matched_rule[0] != '\0' ? e.matched_rule : "UNKNOWN");
+  out->append(",\"ClientPort\":");
+  append_uint(out, e.client_port);
+  out->append(e.udp ? ",\"ClientProto\":\"udp\"" : ",\"ClientProto\":\"tcp\"");
+  out->append(",\"ClientTcpRtt\":");
+  append_uint(out, uint64_t{e.client_rtt_us} * 1000);
+  out->append(",\"ColoCode\":");
+  append_string(out, colo);
+  out->append(",\"ConnectTimestamp\":");
+  append_time(out, e.connect_ns);
+  out->append(",\"DisconnectTimestamp\":");
+  append_time(out, e.type == EventType::kDisconnect ? e.disconnect_ns : 0);
+  out->append(",\"Event\":\"");
+  out->append(to_string(e.type));
+  out->append("\",\"IpFirewall\":");
+  out->append(e.ip_firewall ? "true" : "false");
+  out->append(",\"OriginBytes\":");
+  append_uint(out, e.origin_bytes);
+  out->append(",\"OriginIP\":");
+  append_string(out, has_origin ? e.origin_ip.to_string() : "");
+  out->append(",\"OriginPort\":");
+  append_uint(out, e.origin_port);
+  out->append(e.udp ? ",\"OriginProto\":\"udp\"" : ",\"OriginProto\":\"tcp\"");
+  out->append(",\"OriginTcpRtt\":");
+  append_uint(out, uint64_t{e.origin_rtt_us} * 1000);
+  out->append(",\"ProxyProtocol\":\"");
+  out->append(proxy_protocol_name(e.proxy_protocol));
+  out->append("\",\"Status\":");
+  append_uint(out, e.status);
+  out->append(",\"Timestamp\":");
+  append_time(out, e.timestamp_ns);
+  out->append("}\n");
+}
+
+EventLog::EventLog(EventLogOptions options) : options_(std::move(options)) {}
+
+EventLog::~EventLog() {
+  stop();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool EventLog::start(std::string* error) {
+  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) {
+    *error = "cannot open event log " + options_.path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void EventLog::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_.store(true);
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+EventRing* EventLog::make_ring() {
+  std::lock_guard<std::mutex> lock(mu_);
+  rings_.push_back(std::make_unique<EventRing>());
+  return rings_.back().get();
+}
+
+void EventLog::set_colo(const std::string& colo) {
+  std::lock_guard<std::mutex> lock(mu_);
+  options_.colo = colo;
+}
+
+uint64_t EventLog::dropped() const {
+  uint64_t d = 0;
+  for (const auto& r : rings_) d += r->dropped();
+  return d;
+}
+
+void EventLog::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_.load()) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+    lock.unlock();
+    flush_once();
+    lock.lock();
+  }
+  lock.unlock();
+  flush_once();
+}
+
+void EventLog::flush_once() {
+  std::string colo;
+  std::vector<EventRing*> rings;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    colo = options_.colo;
+    for (auto& r : rings_) rings.push_back(r.get());
+  }
+  buffer_.clear();
+  uint64_t n = 0;
+  for (EventRing* ring : rings) {
+    n += ring->drain([&](const ConnEvent& e) { format(e, colo, &buffer_); });
+  }
+  if (buffer_.empty()) return;
+  const char* p = buffer_.data();
+  size_t left = buffer_.size();
+  while (left > 0) {
+    ssize_t w = ::write(fd_, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      RLOG_ERROR("event log write failed: ", std::strerror(errno), "; ", n, " events lost");
+      return;
+    }
+    p += w;
+    left -= static_cast<size_t>(w);
+  }
+  size_ += buffer_.size();
+  written_.fetch_add(n);
+  rotate_if_needed();
+}
+
+void EventLog::rotate_if_needed() {
+  if (options_.max_bytes == 0 || size_ < options_.max_bytes) return;
+  // Whole lines only ever reach the file, so rotating between two writes splits none.
+  for (int i = options_.keep_files - 1; i >= 1; --i) {
+    std::string from = options_.path + "." + std::to_string(i);
+    std::string to = options_.path + "." + std::to_string(i + 1);
+    ::rename(from.c_str(), to.c_str());
+  }
+  ::rename(options_.path.c_str(), (options_.path + ".1").c_str());
+  int fd = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    RLOG_ERROR("event log rotation: cannot reopen ", options_.path, ": ", std::strerror(errno));
+    return;
+  }
+  ::close(fd_);
+  fd_ = fd;
+  size_ = 0;
+}
+
+}  // namespace rampart::telemetry

@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Shared helpers for the namespace integration tests. Source it from a test:
+#   source "$(dirname "$0")/lib.sh"; rpt_init; rpt_topology; ...; rpt_finish
+#
+# Topology (TESTBED.md), names unique per test process:
+#   $NS_C (client, 10.77.1.2) -- $NS_E (edge, 10.77.1.1 | 10.77.2.1) -- $NS_O (origin, 10.77.2.2)
+# ip_forward is 0 in the edge namespace, so the client can reach the origin only through the edge.
+# Everything a test starts goes through rpt_spawn / start_edge, and rpt_cleanup (an EXIT trap set
+# by rpt_init) kills those PIDs, anything else left in the namespaces, deletes the namespaces and
+# the temp dir.
+set -euo pipefail
+
+RPT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+RPT_ROOT=$(cd "$RPT_LIB_DIR/../.." && pwd)
+RPT_HELPERS=$RPT_LIB_DIR/helpers
+RAMPART_BIN=${RAMPART_BIN:-$RPT_ROOT/build/rampart}
+NETUTIL=(python3 "$RPT_HELPERS/netutil.py")
+
+CLIENT_IP=10.77.1.2
+EDGE_IP=10.77.1.1
+EDGE_EGRESS_IP=10.77.2.1
+ORIGIN_IP=10.77.2.2
+
+RPT_FAILS=0
+RPT_PASSES=0
+RPT_PIDS=()
+RPT_NAMESPACES=()
+EDGE_PID=""
+EDGE_LOG=""
+TDIR=""
+
+rpt_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
+
+# ---------------------------------------------------------------- setup / teardown
+
+rpt_init() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "SKIP: integration tests need root (network namespaces)" >&2
+    exit 1
+  fi
+  local id=$$
+  RPT_ID=rpt$id
+  # Interface names are at most 15 characters: r + pid (<= 7 digits) + 2-3 = 11 at most.
+  RPT_IF=r$id
+  NS_C=${RPT_ID}c
+  NS_E=${RPT_ID}e
+  NS_O=${RPT_ID}o
+  TDIR=$(mktemp -d "/tmp/${RPT_ID}.XXXXXX")
+  chmod 755 "$TDIR"
+  trap rpt_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# shellcheck disable=SC2317  # invoked from the EXIT trap
+rpt_cleanup() {
+  local rc=$?
+  trap - EXIT
+  set +e
+  if ((rc != 0 || RPT_FAILS != 0)) && [[ -n $EDGE_LOG && -s $EDGE_LOG ]]; then
+    echo "---- last lines of the edge log ($EDGE_LOG)" >&2
+    tail -n 30 "$EDGE_LOG" >&2
+  fi
+  local pid
+  for pid in "${RPT_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for _ in $(seq 30); do
+    local alive=0
+    for pid in "${RPT_PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null && alive=1
+    done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${RPT_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  # Anything else still running inside our namespaces (forked children, daemons).
+  local ns
+  for ns in "${RPT_NAMESPACES[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      kill -KILL "$pid" 2>/dev/null
+    done
+  done
+  wait 2>/dev/null
+  for ns in "${RPT_NAMESPACES[@]}"; do
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [[ -n $TDIR && -d $TDIR ]]; then
+    if [[ -n ${RPT_KEEP_TMP:-} ]]; then
+      echo "kept $TDIR" >&2
+    else
+      rm -rf "$TDIR"
+    fi
+  fi
+  exit "$rc"
+}
+
+rpt_topology() {
+  ip netns add "$NS_C"; RPT_NAMESPACES+=("$NS_C")
+  ip netns add "$NS_E"; RPT_NAMESPACES+=("$NS_E")
+  ip netns add "$NS_O"; RPT_NAMESPACES+=("$NS_O")
+  ip link add "${RPT_IF}c0" netns "$NS_C" type veth peer name "${RPT_IF}e0" netns "$NS_E"
+  ip link add "${RPT_IF}e1" netns "$NS_E" type veth peer name "${RPT_IF}o0" netns "$NS_O"
+  ip -n "$NS_C" addr add "$CLIENT_IP/24" dev "${RPT_IF}c0"
+  ip -n "$NS_E" addr add "$EDGE_IP/24" dev "${RPT_IF}e0"
+  ip -n "$NS_E" addr add "$EDGE_EGRESS_IP/24" dev "${RPT_IF}e1"
+  ip -n "$NS_O" addr add "$ORIGIN_IP/24" dev "${RPT_IF}o0"
+  local ns
+  for ns in "$NS_C" "$NS_E" "$NS_O"; do ip -n "$ns" link set lo up; done
+  ip -n "$NS_C" link set "${RPT_IF}c0" up
+  ip -n "$NS_E" link set "${RPT_IF}e0" up
+  ip -n "$NS_E" link set "${RPT_IF}e1" up
+  ip -n "$NS_O" link set "${RPT_IF}o0" up
+  ip -n "$NS_C" route add default via "$EDGE_IP"
+  ip -n "$NS_O" route add default via "$EDGE_EGRESS_IP"
+  ip netns exec "$NS_E" sysctl -qw net.ipv4.ip_forward=0
+  # Wait for carrier on both links (a veth can be NO-CARRIER for a moment after `link set up`).
+  for _ in $(seq 100); do
+    if ip -n "$NS_C" link show "${RPT_IF}c0" | grep -q 'state UP' &&
+      ip -n "$NS_O" link show "${RPT_IF}o0" | grep -q 'state UP'; then
+      return 0
+    fi
+    sleep 0.02
+  done
+  echo "topology: links did not come up" >&2
+  return 1
+}
+
+# edge_config_head DATA_DIR [LISTEN_IP]: the edge/api/protection part of a test config (limits
+# off, so tests measure relaying, not the guard). Append `apps:` after it.
+edge_config_head() {
+  local data_dir=$1 listen=${2:-$EDGE_IP}
+  cat <<YAML
+edge:
+  colo: TEST
+  listen: ["$listen"]
+  data_dir: $data_dir
+  drain_timeout: 2s
+api:
+  listen: 127.0.0.1:8788
+  token: test-token-$RPT_ID
+protection:
+  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
+  max_connections: 0
+YAML
+}
+
+# ---------------------------------------------------------------- processes
+
+# rpt_spawn NAME NS CMD...: start CMD in namespace NS, stdout+stderr to $TDIR/NAME.log.
+# Sets RPT_LAST_PID; the PID is killed by the cleanup trap.
+rpt_spawn() {
+  local name=$1 ns=$2
+  shift 2
+  ip netns exec "$ns" "$@" >"$TDIR/$name.log" 2>&1 &
+  RPT_LAST_PID=$!
+  RPT_PIDS+=("$RPT_LAST_PID")
+}
+
+# rpt_stop PID: TERM a tracked process and wait up to 5 s for it.
+rpt_stop() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# start_edge NS CONFIG: run `rampart serve -c CONFIG` in NS; stderr (and stdout) to $EDGE_LOG.
+start_edge() {
+  local ns=$1 config=$2
+  [[ -x $RAMPART_BIN ]] || { echo "start_edge: $RAMPART_BIN missing (make build)" >&2; return 1; }
+  EDGE_LOG=$TDIR/edge.log
+  ip netns exec "$ns" "$RAMPART_BIN" serve -c "$config" >>"$EDGE_LOG" 2>&1 &
+  EDGE_PID=$!
+  RPT_PIDS+=("$EDGE_PID")
+}
+
+# edge_alive: the edge process is still running.
+edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
+
+edge_reload() { kill -HUP "$EDGE_PID"; }
+
+# ---------------------------------------------------------------- waiting
+
+# wait_port NS PROTO PORT [TIMEOUT_S] [ADDR]: poll `ss` until something listens (tcp) or is bound
+# (udp) on PORT in NS.
+wait_port() {
+  local ns=$1 proto=$2 port=$3 timeout=${4:-10} flags
+  case $proto in tcp) flags=-Hltn ;; udp) flags=-Hlun ;; *) echo "wait_port: proto $proto" >&2; return 2 ;; esac
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS <= deadline)); do
+    if [[ -n $(ip netns exec "$ns" ss "$flags" "sport = :$port" 2>/dev/null) ]]; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# wait_port_closed NS PROTO PORT [TIMEOUT_S]: poll until nothing listens on PORT.
+wait_port_closed() {
+  local ns=$1 proto=$2 port=$3 timeout=${4:-10} flags
+  case $proto in tcp) flags=-Hltn ;; udp) flags=-Hlun ;; *) return 2 ;; esac
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS <= deadline)); do
+    if [[ -z $(ip netns exec "$ns" ss "$flags" "sport = :$port" 2>/dev/null) ]]; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# wait_file FILE [TIMEOUT_S]: until FILE exists and is non-empty.
+wait_file() {
+  local f=$1 timeout=${2:-10}
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS <= deadline)); do
+    [[ -s $f ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# wait_event FILE TIMEOUT_S KEY=VALUE...: poll an NDJSON event log until one object matches every
+# KEY=VALUE (values compared as strings, so Status=521 matches 521 and "521"). Prints the match.
+wait_event() {
+  local file=$1 timeout=$2
+  shift 2
+  "${NETUTIL[@]}" wait-event --file "$file" --timeout "$timeout" "$@"
+}
+
+# ---------------------------------------------------------------- assertions
+
+# check_event DESCRIPTION FILE TIMEOUT_S KEY=VALUE...: PASS when wait_event finds a match.
+check_event() {
+  local what=$1
+  shift
+  if wait_event "$@" >/dev/null; then pass "$what"; else fail "$what"; fi
+}
+
+pass() { RPT_PASSES=$((RPT_PASSES + 1)); echo "PASS: $*"; }
+fail() { RPT_FAILS=$((RPT_FAILS + 1)); echo "FAIL: $*"; }
+
+# check DESCRIPTION CMD...: PASS when CMD succeeds, FAIL otherwise (never exits).
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+assert_eq() {
+  local what=$1 expected=$2 got=$3
+  if [[ "$expected" == "$got" ]]; then
+    pass "$what"
+  else
+    fail "$what: expected '$expected', got '$got'"
+  fi
+}
+
+# require DESCRIPTION CMD...: like check, but a failure ends the test (later steps depend on it).
+require() {
+  local what=$1
+  shift
+  if "$@"; then
+    pass "$what"
+  else
+    fail "$what (fatal)"
+    rpt_finish
+  fi
+}
+
+rpt_finish() {
+  echo "$(basename "$0"): $RPT_PASSES checks passed, $RPT_FAILS failed"
+  if ((RPT_FAILS > 0)); then exit 1; fi
+  exit 0
+}

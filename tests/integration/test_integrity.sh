@@ -3,6 +3,7 @@
 # both ends; then a half-close: the client shuts its write side after sending, the origin reads
 # until EOF and only then replies, and the reply must still come back through the edge.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology

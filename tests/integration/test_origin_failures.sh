@@ -2,6 +2,7 @@
 # Origin failures are fast and visible: refused -> 521, unreachable -> 523, connect timeout -> 522,
 # each closing the client promptly; with two origins and one down, every connection succeeds.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology

@@ -3,6 +3,7 @@
 # haproxy (`accept-proxy`) each report the address they parsed; the client must read back its OWN
 # address and port through the edge.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology

@@ -2,6 +2,7 @@
 # redis-benchmark (50 clients, 100k requests per test) through the edge with zero errors, and a
 # redis-cli SET/GET round trip.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology

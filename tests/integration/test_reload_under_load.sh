@@ -4,6 +4,7 @@
 # removed, timeouts changed). No connection may break and no byte may be lost; each added app
 # must be reachable after its reload and each removed one must stop listening.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology
@@ -90,6 +91,7 @@ for i in $(seq 1 "$RELOADS"); do
     problems+=("reload $i: the edge exited")
     break
   fi
+  sleep 0.25 # pace the reloads so that data keeps flowing across each of them
 done
 for p in "${problems[@]}"; do echo "  $p"; done
 assert_eq "added apps reachable after their reload" "$RELOADS" "$added_ok"

@@ -2,6 +2,7 @@
 # The Spectrum SSH walkthrough: a real OpenSSH server behind the edge. The command runs, and the
 # origin sees the EDGE's address (10.77.2.1) as the peer, never the client's (10.77.1.2).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 rpt_init
 rpt_topology

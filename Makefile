@@ -19,7 +19,7 @@ deps:
 	scripts/deps.sh
 
 build:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAMPART_TESTS=OFF
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 	@test -x $(BUILD_DIR)/rampart && echo "built $(BUILD_DIR)/rampart"
 

@@ -34,7 +34,7 @@ def hostport(s):
 
 def listen_one(addr):
     host, port = hostport(addr)
-    srv = socket.create_server((host, port), reuse_port=False, backlog=16)
+    srv = socket.create_server((host, port), reuse_port=False, backlog=1024)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     return srv
 

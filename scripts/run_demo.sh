@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: a demo origin on 127.0.0.1:2022 (banner + echo) behind Rampart on 127.0.0.1:2222.
-# Ctrl-C stops both.
+# `make run`: a demo origin on 127.0.0.1:2022 (a real sshd on loopback with a throwaway key, or a
+# socat banner + echo when sshd is missing / RAMPART_DEMO_ORIGIN=socat) behind Rampart on
+# 127.0.0.1:2222. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ cleanup() {
     kill -KILL "$edge_pid" 2>/dev/null || true
   fi
   if [[ -n $origin_pid ]]; then
-    pkill -TERM -P "$origin_pid" 2>/dev/null || true   # socat's per-connection children
+    pkill -TERM -P "$origin_pid" 2>/dev/null || true   # per-connection children (socat, sshd)
     kill -TERM "$origin_pid" 2>/dev/null || true
   fi
   wait 2>/dev/null || true
@@ -62,25 +63,56 @@ if [[ -z ${RAMPART_API_TOKEN:-} ]]; then
   export RAMPART_API_TOKEN
 fi
 
-# The demo origin: greets, then echoes every line back.
-cat >"$tmp/origin.sh" <<'SH'
+user=$(id -un)
+if [[ -x /usr/sbin/sshd && ${RAMPART_DEMO_ORIGIN:-sshd} == sshd ]]; then
+  # A real OpenSSH server on loopback only, key authentication only, with a key generated for this
+  # demo (deleted on exit): the Spectrum SSH walkthrough on one machine.
+  mkdir -p /run/sshd 2>/dev/null || true
+  ssh-keygen -q -t ed25519 -N '' -f "$tmp/hostkey" -C rampart-demo-host
+  ssh-keygen -q -t ed25519 -N '' -f "$tmp/id" -C rampart-demo-client
+  cp "$tmp/id.pub" "$tmp/authorized_keys"
+  cat >"$tmp/sshd_config" <<CFG
+Port $ORIGIN_PORT
+ListenAddress 127.0.0.1
+HostKey $tmp/hostkey
+PidFile $tmp/sshd.pid
+AuthorizedKeysFile $tmp/authorized_keys
+AllowUsers $user
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+CFG
+  /usr/sbin/sshd -D -e -f "$tmp/sshd_config" 2>"$tmp/sshd.log" &
+  origin_pid=$!
+  origin_desc="OpenSSH on 127.0.0.1:$ORIGIN_PORT (key auth, demo key)"
+  connect_hint="ssh -i $tmp/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 2222 $user@127.0.0.1
+               (then: echo \$SSH_CONNECTION  -> the origin sees Rampart, not you)"
+else
+  # No sshd: a socat origin that greets, then echoes every line back.
+  cat >"$tmp/origin.sh" <<'SH'
 #!/bin/sh
 echo "Hello from the demo origin on 127.0.0.1:2022, you came from ${SOCAT_PEERADDR}:${SOCAT_PEERPORT}"
 echo "(that is Rampart's address: the origin never sees yours). Type lines; they are echoed back."
 exec cat
 SH
-chmod +x "$tmp/origin.sh"
-socat "TCP-LISTEN:$ORIGIN_PORT,bind=127.0.0.1,reuseaddr,fork" "EXEC:$tmp/origin.sh" &
-origin_pid=$!
+  chmod +x "$tmp/origin.sh"
+  socat "TCP-LISTEN:$ORIGIN_PORT,bind=127.0.0.1,reuseaddr,fork" "EXEC:$tmp/origin.sh" &
+  origin_pid=$!
+  origin_desc="socat banner + echo on 127.0.0.1:$ORIGIN_PORT"
+  connect_hint="nc 127.0.0.1 2222   (apps with 'validate: ssh' only let SSH clients through)"
+fi
 
 mkdir -p var
 cat <<MSG
 ================================================================================
  Rampart demo
-   origin    : 127.0.0.1:$ORIGIN_PORT (banner + echo), pid $origin_pid
-   connect   : nc 127.0.0.1 2222
+   origin    : $origin_desc
+   connect   : $connect_hint
    dashboard : http://127.0.0.1:8788/dashboard
    API token : $RAMPART_API_TOKEN
+               curl -H "Authorization: Bearer \$RAMPART_API_TOKEN" http://127.0.0.1:8788/metrics
    events    : ./var/events.ndjson
    config    : $CONFIG
  Ctrl-C stops everything.

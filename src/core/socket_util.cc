@@ -24,6 +24,8 @@ UniqueFd open_listener(const net::SockAddr& addr, SockType type, int backlog, st
     *error = "bind " + addr.to_string() + ": " + std::strerror(errno);
     return {};
   }
+  // Accepted sockets inherit TCP_NODELAY: one setsockopt per listener, not per connection.
+  if (type == SockType::kStream) setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (type == SockType::kStream && ::listen(fd.get(), backlog) != 0) {
     *error = "listen " + addr.to_string() + ": " + std::strerror(errno);
     return {};

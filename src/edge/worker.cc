@@ -9,7 +9,10 @@
 namespace rampart::edge {
 
 Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size)
-    : index_(index), pipes_(pipe_size) {
+    : index_(index),
+      pipes_(pipe_size),
+      copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)) {
+  ctx_.copy_buffer = copy_buffer_.get();
   ctx_.loop = &loop_;
   ctx_.pipes = &pipes_;
   ctx_.events = events;

@@ -38,6 +38,7 @@ class Worker {
   int index_;
   core::EventLoop loop_;
   core::PipePool pipes_;
+  std::unique_ptr<char[]> copy_buffer_;
   tcp::WorkerContext ctx_;
   std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -154,8 +154,7 @@ void Session::start_relay() {
       return;
     }
   }
-  state_ = State::kRelaying;
-  core::set_nodelay(client_.get());
+  state_ = State::kRelaying;  // the client socket inherited TCP_NODELAY from its listener
   c2o_.from = client_.get();
   c2o_.to = origin_.get();
   o2c_.from = origin_.get();
@@ -173,11 +172,15 @@ void Session::on_side_events(bool client_side, uint32_t events) {
   if (state_ == State::kClosed) return;
   if (state_ == State::kConnecting) {
     if (client_side) return;
+    if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
     int err = 0;
-    socklen_t len = sizeof err;
-    getsockopt(origin_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err == 0 && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-    if (err == 0 && (events & (EPOLLERR | EPOLLHUP))) err = ECONNREFUSED;
+    if (events & (EPOLLERR | EPOLLHUP)) {
+      // Only a failed connect needs SO_ERROR (which also clears it); a clean EPOLLOUT is success.
+      socklen_t len = sizeof err;
+      getsockopt(origin_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) err = ECONNREFUSED;
+    }
+    if (events & EPOLLRDHUP) o2c_.peer_closing = true;
     ctx_->loop->timers().cancel(this);
     on_connect_result(err);
     return;
@@ -187,6 +190,7 @@ void Session::on_side_events(bool client_side, uint32_t events) {
   Direction& reading = client_side ? c2o_ : o2c_;  // this fd is its source
   Direction& writing = client_side ? o2c_ : c2o_;  // this fd is its sink
   if (readable) reading.read_blocked = false;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) reading.peer_closing = true;
   if (writable) writing.write_blocked = false;
   if (readable && !pump(reading, client_side)) return;
   if (writable && !pump(writing, !client_side)) return;
@@ -194,61 +198,128 @@ void Session::on_side_events(bool client_side, uint32_t events) {
 
 bool Session::pump(Direction& d, bool client_to_origin) {
   for (;;) {
-    bool drained_some = false;
-    if (!d.read_eof && !d.read_blocked) {
-      if (!d.pipe.valid()) d.pipe = ctx_->pipes->get();
-      if (!d.pipe.valid()) {
-        RLOG_ERROR("cannot create a pipe: ", std::strerror(errno));
-        close(telemetry::status::kUnknown, true, true);
-        return false;
-      }
-      ssize_t n = ::splice(d.from, nullptr, d.pipe.wr, nullptr, kSpliceChunk, kSpliceFlags);
-      if (n > 0) {
-        d.in_pipe += static_cast<size_t>(n);
-        d.bytes += static_cast<uint64_t>(n);
-      } else if (n == 0) {
-        d.read_eof = true;
-      } else if (errno == EAGAIN) {
-        // Either the socket is empty or the pipe is full; if the pipe holds bytes, draining
-        // it below makes reading worth another try.
-        d.read_blocked = true;
-      } else if (errno != EINTR) {
-        int err = errno;
-        close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
-        return false;
-      }
-    }
-    if (d.in_pipe > 0 && !d.write_blocked) {
-      ssize_t n = ::splice(d.pipe.rd, nullptr, d.to, nullptr, d.in_pipe, kSpliceFlags);
-      if (n > 0) {
-        d.in_pipe -= static_cast<size_t>(n);
-        drained_some = true;
-      } else if (n < 0 && errno == EAGAIN) {
-        d.write_blocked = true;
-      } else if (n < 0 && errno != EINTR) {
-        int err = errno;
-        close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
-        return false;
-      }
-    }
-    if (drained_some && d.read_blocked && d.in_pipe == 0) {
-      // Space freed: a full pipe may have been why the last read would block.
-      d.read_blocked = false;
-    }
-    const bool can_read = !d.read_eof && !d.read_blocked;
+    // In copy mode a read waits until the pipe (leftovers of a short send) is empty, so that
+    // bytes keep their order.
+    const bool can_read = !d.read_eof && !d.read_blocked && (d.splice_mode || d.in_pipe == 0);
     const bool can_write = d.in_pipe > 0 && !d.write_blocked;
     if (!can_read && !can_write) break;
+    if (can_read && !d.splice_mode) {
+      if (!copy_once(d, client_to_origin)) return false;
+      continue;
+    }
+    bool drained = false;
+    if (!splice_once(d, client_to_origin, &drained)) return false;
+    if (drained && d.read_blocked && d.in_pipe == 0) {
+      // Space freed: a full pipe may have been why the last splice read would block.
+      d.read_blocked = false;
+    }
   }
   last_activity_ms_ = ctx_->loop->now_ms();
   if (d.in_pipe == 0) {
     release_pipe(d);
     if (d.read_eof && !d.shut) {
       d.shut = true;
-      ::shutdown(d.to, SHUT_WR);
+      Direction& other = &d == &c2o_ ? o2c_ : c2o_;
+      // When the other way is done too, close() below sends the FIN: skip the syscall.
+      if (!other.shut) ::shutdown(d.to, SHUT_WR);
     }
   }
   maybe_finish();
   return state_ != State::kClosed;
+}
+
+bool Session::copy_once(Direction& d, bool client_to_origin) {
+  char* buf = ctx_->copy_buffer;
+  const size_t cap = WorkerContext::kCopyBufferSize;
+  ssize_t n = ::recv(d.from, buf, cap, 0);
+  if (n == 0) {
+    d.read_eof = true;
+    return true;
+  }
+  if (n < 0) {
+    if (errno == EAGAIN) {
+      d.read_blocked = true;
+    } else if (errno != EINTR) {
+      int err = errno;
+      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
+      return false;
+    }
+    return true;
+  }
+  d.bytes += static_cast<uint64_t>(n);
+  size_t sent = 0;
+  if (!d.write_blocked) {
+    ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+    if (w >= 0) {
+      sent = static_cast<size_t>(w);
+    } else if (errno != EAGAIN && errno != EINTR) {
+      int err = errno;
+      close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
+      return false;
+    }
+  }
+  if (sent < static_cast<size_t>(n)) {
+    // The sink is full: the rest waits in an (empty, so large enough) pipe and leaves through
+    // the splice path on EPOLLOUT.
+    d.write_blocked = true;
+    if (!d.pipe.valid()) d.pipe = ctx_->pipes->get();
+    const size_t rest = static_cast<size_t>(n) - sent;
+    if (!d.pipe.valid() || ::write(d.pipe.wr, buf + sent, rest) != static_cast<ssize_t>(rest)) {
+      RLOG_ERROR("cannot buffer ", rest, " bytes in a pipe: ", std::strerror(errno));
+      close(telemetry::status::kUnknown, true, true);
+      return false;
+    }
+    d.in_pipe = rest;
+  }
+  if (static_cast<size_t>(n) == cap) {
+    d.splice_mode = true;  // bulk transfer: stop copying through user space
+  } else if (!d.peer_closing) {
+    // A short read emptied the socket: with edge-triggered epoll, bytes arriving later raise
+    // a new event, so the EAGAIN read that would confirm it is skipped (as nginx does).
+    d.read_blocked = true;
+  }
+  return true;
+}
+
+bool Session::splice_once(Direction& d, bool client_to_origin, bool* drained) {
+  if (!d.read_eof && !d.read_blocked) {
+    if (!d.pipe.valid()) d.pipe = ctx_->pipes->get();
+    if (!d.pipe.valid()) {
+      RLOG_ERROR("cannot create a pipe: ", std::strerror(errno));
+      close(telemetry::status::kUnknown, true, true);
+      return false;
+    }
+    ssize_t n = ::splice(d.from, nullptr, d.pipe.wr, nullptr, kSpliceChunk, kSpliceFlags);
+    if (n > 0) {
+      d.in_pipe += static_cast<size_t>(n);
+      d.bytes += static_cast<uint64_t>(n);
+      // A small read means the burst is over: back to copying for the next one.
+      if (static_cast<size_t>(n) < WorkerContext::kCopyBufferSize) d.splice_mode = false;
+    } else if (n == 0) {
+      d.read_eof = true;
+    } else if (errno == EAGAIN) {
+      // Either the socket is empty or the pipe is full; pump() retries once the pipe drains.
+      d.read_blocked = true;
+    } else if (errno != EINTR) {
+      int err = errno;
+      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
+      return false;
+    }
+  }
+  if (d.in_pipe > 0 && !d.write_blocked) {
+    ssize_t n = ::splice(d.pipe.rd, nullptr, d.to, nullptr, d.in_pipe, kSpliceFlags);
+    if (n > 0) {
+      d.in_pipe -= static_cast<size_t>(n);
+      *drained = true;
+    } else if (n < 0 && errno == EAGAIN) {
+      d.write_blocked = true;
+    } else if (n < 0 && errno != EINTR) {
+      int err = errno;
+      close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
+      return false;
+    }
+  }
+  return true;
 }
 
 void Session::maybe_finish() {

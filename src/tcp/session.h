@@ -45,6 +45,8 @@ class Session : public core::Timer, public core::Retirable {
     size_t in_pipe = 0;
     uint64_t bytes = 0;
     bool read_eof = false;
+    bool peer_closing = false;   // `from` reported RDHUP/HUP: read until EOF, trust no short read
+    bool splice_mode = false;    // bulk: the last read filled the copy buffer
     bool read_blocked = false;   // wait for EPOLLIN on `from`
     bool write_blocked = false;  // wait for EPOLLOUT on `to`
     bool shut = false;           // FIN passed on to `to`
@@ -69,6 +71,11 @@ class Session : public core::Timer, public core::Retirable {
   void start_relay();
   // Moves bytes in one direction until both ends would block; false if the session closed.
   bool pump(Direction& d, bool client_to_origin);
+  // One recv() into the worker's copy buffer and a send() of it; what the sink does not take
+  // waits in a pipe. False if the session closed.
+  bool copy_once(Direction& d, bool client_to_origin);
+  // splice() socket -> pipe and pipe -> socket once each; sets *drained when bytes left the pipe.
+  bool splice_once(Direction& d, bool client_to_origin, bool* drained);
   void maybe_finish();
   void close(uint16_t status, bool reset_client, bool reset_origin);
   void emit(telemetry::EventType type, uint16_t status);

@@ -36,6 +36,12 @@ struct WorkerCounters {
 };
 
 struct WorkerContext {
+  // Small reads go through this buffer (recv + send, no pipe): for request/response traffic
+  // that is two syscalls per message instead of three splices. A read that fills it marks the
+  // direction as bulk, which then moves by splice. Shared by all of the worker's sessions: no
+  // byte stays in it beyond one pump call.
+  static constexpr size_t kCopyBufferSize = 32 * 1024;
+  char* copy_buffer = nullptr;
   core::EventLoop* loop = nullptr;
   core::PipePool* pipes = nullptr;
   telemetry::EventRing* events = nullptr;

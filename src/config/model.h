@@ -55,6 +55,7 @@ struct EdgeConfig {
   int workers = 0;                      // 0 = one per CPU
   std::string data_dir = "./var";
   Duration drain_timeout = std::chrono::seconds(30);
+  uint32_t max_udp_flows = 100000;  // all UDP apps together; shared evenly by the workers
   bool operator==(const EdgeConfig&) const = default;
 };
 

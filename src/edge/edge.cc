@@ -44,10 +44,11 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   health_.start();
   const int n = resolve_workers(cfg.edge.workers);
   for (int i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, events_->make_ring(), 0));
+    workers_.push_back(std::make_unique<Worker>(
+        i, events_->make_ring(), 0, cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
     workers_.back()->start();
   }
-  publish(build_snapshot(cfg, nullptr));
+  publish(build_snapshot(cfg, nullptr, n));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -57,7 +58,7 @@ void Edge::reload(const config::Config& cfg) {
     RLOG_WARN("edge.workers changed: takes effect at the next restart");
   }
   events_->set_colo(cfg.edge.colo);
-  publish(build_snapshot(cfg, snapshot_.get()));
+  publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size())));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 

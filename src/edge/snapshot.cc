@@ -55,8 +55,8 @@ std::optional<net::IpAddr> pick_egress(const config::EdgeConfig& edge, int famil
 
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg,
-                                               const Snapshot* previous) {
+std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
+                                               int workers) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = cfg;
   auto egress_v4 = pick_egress(cfg.edge, AF_INET);
@@ -66,6 +66,12 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg,
     rt->cfg = app;
     rt->egress_v4 = egress_v4;
     rt->egress_v6 = egress_v6;
+    rt->protection = app.protection ? *app.protection : cfg.protection;
+    if (rt->protection.max_connections > 0) {
+      rt->max_flows_per_worker =
+          (rt->protection.max_connections + static_cast<uint64_t>(workers) - 1) /
+          static_cast<uint64_t>(workers);
+    }
     if (previous != nullptr) {
       for (const auto& old : previous->apps) {
         if (old->cfg.id == app.id && old->origins->matches(app.origin_direct, app.load_balancing)) {

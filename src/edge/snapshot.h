@@ -29,7 +29,8 @@ struct Snapshot {
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
 // since `previous` keep their OriginSet, hence their health state and connection counts.
-std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous);
+std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
+                                               int workers);
 
 // The addresses an app listens on: its static ips, or edge.listen filtered by connectivity.
 std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge);

@@ -8,7 +8,7 @@
 
 namespace rampart::edge {
 
-Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size)
+Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t max_udp_flows)
     : index_(index),
       pipes_(pipe_size),
       copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)) {
@@ -16,6 +16,20 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size)
   ctx_.loop = &loop_;
   ctx_.pipes = &pipes_;
   ctx_.events = events;
+  udp_.loop = &loop_;
+  udp_.events = events;
+  udp_.max_flows = max_udp_flows > 0 ? max_udp_flows : 1;
+}
+
+void Worker::FlowSweep::on_timer() {
+  Worker* w = worker_;
+  w->udp_.flows.expire(w->loop_.now_ms(), [w](udp::FlowNode* n) {
+    auto* f = static_cast<udp::Flow*>(n);
+    ++w->udp_.counters.flows_expired;
+    f->listener->end_flow(f, telemetry::status::kNormal);
+  });
+  w->udp_flows_.store(w->udp_.flows.size(), std::memory_order_relaxed);
+  w->loop_.timers().schedule(this, w->loop_.now_ms() + 1000);
 }
 
 Worker::~Worker() {
@@ -23,6 +37,7 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
+  loop_.timers().schedule(&sweep_, loop_.now_ms() + 1000);
   thread_ = std::thread([this] { loop_.run(); });
 }
 
@@ -30,42 +45,66 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   loop_.post([this, snap = std::move(snap)] { apply_now(snap); });
 }
 
-void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
-  std::map<std::string, std::unique_ptr<tcp::Listener>> next;
-  for (const Bind& b : snap->binds) {
-    if (b.proto != config::Proto::kTcp) continue;  // UDP arrives with the UDP data plane
+// Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
+// missing ones and closes the rest. Shared by TCP and UDP.
+template <typename L, typename Make>
+static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
+                           const std::vector<Bind>& binds, config::Proto proto, int index,
+                           core::EventLoop& loop, Make&& make) {
+  std::map<std::string, std::unique_ptr<L>> next;
+  for (const Bind& b : binds) {
+    if (b.proto != proto) continue;
     std::string key = b.key();
     if (next.count(key) != 0) continue;
-    auto it = tcp_listeners_.find(key);
-    if (it != tcp_listeners_.end()) {
+    auto it = current.find(key);
+    if (it != current.end()) {
       it->second->set_app(b.app);
       next[key] = std::move(it->second);
-      tcp_listeners_.erase(it);
+      current.erase(it);
       continue;
     }
     std::string error;
-    core::UniqueFd fd = core::open_listener(b.addr, core::SockType::kStream, SOMAXCONN, &error);
+    auto type = proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
+    core::UniqueFd fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
-      if (index_ == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
+      if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       continue;
     }
-    next[key] = std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
+    next[key] = make(std::move(fd), b);
   }
+  for (auto& [key, listener] : current) {
+    listener->close();
+    loop.retire(std::move(listener));
+  }
+  current = std::move(next);
+}
+
+void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
+  diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, loop_,
+                 [this](core::UniqueFd fd, const Bind& b) {
+                   return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
+                 });
+  diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, loop_,
+                 [this](core::UniqueFd fd, const Bind& b) {
+                   return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr, b.app);
+                 });
+  snapshot_ = snap;
+}
+
+void Worker::close_listeners() {
   for (auto& [key, listener] : tcp_listeners_) {
     listener->close();
     loop_.retire(std::move(listener));
   }
-  tcp_listeners_ = std::move(next);
-  snapshot_ = snap;
+  tcp_listeners_.clear();
 }
 
 void Worker::stop_listening() {
   loop_.post([this] {
-    for (auto& [key, listener] : tcp_listeners_) {
-      listener->close();
-      loop_.retire(std::move(listener));
-    }
-    tcp_listeners_.clear();
+    close_listeners();
+    // UDP flows receive their clients' datagrams on the listening socket: it stays open, but
+    // takes no new flows.
+    udp_.draining = true;
   });
 }
 
@@ -73,11 +112,14 @@ void Worker::stop(uint16_t status) {
   if (!thread_.joinable()) return;
   loop_.post([this, status] {
     for (auto& [key, listener] : tcp_listeners_) listener->close();
+    for (auto& [key, listener] : udp_listeners_) listener->close();
     while (tcp::Session* s = ctx_.sessions.head()) s->abort(status);
     loop_.stop();
   });
   thread_.join();
   tcp_listeners_.clear();
+  udp_listeners_.clear();
+  loop_.timers().cancel(&sweep_);
 }
 
 }  // namespace rampart::edge

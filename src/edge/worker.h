@@ -13,12 +13,14 @@
 #include "edge/snapshot.h"
 #include "tcp/listener.h"
 #include "tcp/worker_context.h"
+#include "udp/udp_context.h"
+#include "udp/udp_listener.h"
 
 namespace rampart::edge {
 
 class Worker {
  public:
-  Worker(int index, telemetry::EventRing* events, size_t pipe_size);
+  Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t max_udp_flows);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -30,17 +32,35 @@ class Worker {
   void stop_listening();
   // Any thread: close every session with `status`, stop the loop, join the thread.
   void stop(uint16_t status);
-  size_t sessions() const { return ctx_.sessions.size(); }
+  // TCP sessions and UDP flows still open; any thread.
+  size_t sessions() const {
+    return ctx_.sessions.size() + udp_flows_.load(std::memory_order_relaxed);
+  }
 
  private:
   void apply_now(const std::shared_ptr<const Snapshot>& snap);
+  void close_listeners();
+
+  // Expires idle UDP flows once a second.
+  class FlowSweep : public core::Timer {
+   public:
+    explicit FlowSweep(Worker* w) : worker_(w) {}
+    void on_timer() override;
+
+   private:
+    Worker* worker_;
+  };
 
   int index_;
   core::EventLoop loop_;
   core::PipePool pipes_;
   std::unique_ptr<char[]> copy_buffer_;
   tcp::WorkerContext ctx_;
+  udp::UdpContext udp_;
+  FlowSweep sweep_{this};
+  std::atomic<size_t> udp_flows_{0};
   std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
+  std::map<std::string, std::unique_ptr<udp::UdpListener>> udp_listeners_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::thread thread_;
 };

@@ -19,6 +19,9 @@ struct AppRuntime {
   std::shared_ptr<origin::OriginSet> origins;
   std::optional<net::IpAddr> egress_v4;  // source address toward IPv4 origins
   std::optional<net::IpAddr> egress_v6;
+  config::ProtectionConfig protection;  // the app's override, else the zone's defaults
+  // This worker's share of protection.max_connections for UDP flows (0 = no limit).
+  uint64_t max_flows_per_worker = 0;
 };
 
 }  // namespace rampart::runtime

@@ -1,0 +1,103 @@
+#include "udp/flow_table.h"
+
+#include <cstring>
+
+namespace rampart::udp {
+
+size_t FlowKeyHash::operator()(const FlowKey& k) const {
+  uint64_t h = reinterpret_cast<uintptr_t>(k.listener) * 0x9e3779b97f4a7c15ULL;
+  const uint8_t* b = k.ip.bytes();
+  for (size_t i = 0; i < k.ip.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  h = (h ^ k.port) * 0x100000001b3ULL;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+void FlowTable::link_front(List& l, FlowNode* f, bool all) {
+  FlowNode*& prev = all ? f->all_prev : f->app_prev;
+  FlowNode*& next = all ? f->all_next : f->app_next;
+  prev = nullptr;
+  next = l.head;
+  if (l.head != nullptr) (all ? l.head->all_prev : l.head->app_prev) = f;
+  l.head = f;
+  if (l.tail == nullptr) l.tail = f;
+  ++l.size;
+}
+
+void FlowTable::unlink(List& l, FlowNode* f, bool all) {
+  FlowNode*& prev = all ? f->all_prev : f->app_prev;
+  FlowNode*& next = all ? f->all_next : f->app_next;
+  if (prev != nullptr)
+    (all ? prev->all_next : prev->app_next) = next;
+  else
+    l.head = next;
+  if (next != nullptr)
+    (all ? next->all_prev : next->app_prev) = prev;
+  else
+    l.tail = prev;
+  prev = next = nullptr;
+  --l.size;
+}
+
+FlowNode* FlowTable::find(const FlowKey& key) const {
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : it->second;
+}
+
+void FlowTable::insert(FlowNode* f, int64_t now_ms) {
+  f->last_ms = now_ms;
+  index_[f->key] = f;
+  link_front(all_, f, true);
+  link_front(apps_[f->app], f, false);
+}
+
+void FlowTable::touch(FlowNode* f, int64_t now_ms) {
+  f->last_ms = now_ms;
+  if (all_.head != f) {
+    unlink(all_, f, true);
+    link_front(all_, f, true);
+  }
+  List& l = apps_[f->app];
+  if (l.head != f) {
+    unlink(l, f, false);
+    link_front(l, f, false);
+  }
+}
+
+void FlowTable::remove(FlowNode* f) {
+  index_.erase(f->key);
+  unlink(all_, f, true);
+  auto it = apps_.find(f->app);
+  unlink(it->second, f, false);
+  if (it->second.size == 0) apps_.erase(it);
+}
+
+FlowNode* FlowTable::victim(const std::string& app) const {
+  if (app.empty()) return all_.tail;
+  auto it = apps_.find(app);
+  return it == apps_.end() ? nullptr : it->second.tail;
+}
+
+size_t FlowTable::app_size(const std::string& app) const {
+  auto it = apps_.find(app);
+  return it == apps_.end() ? 0 : it->second.size;
+}
+
+void FlowTable::expire(int64_t now_ms, const std::function<void(FlowNode*)>& fn) {
+  std::vector<FlowNode*> expired;
+  for (auto& [app, list] : apps_) {
+    for (FlowNode* f = list.tail; f != nullptr && now_ms - f->last_ms >= f->idle_ms;
+         f = f->app_prev) {
+      expired.push_back(f);
+    }
+  }
+  for (FlowNode* f : expired) {
+    remove(f);
+    fn(f);
+  }
+}
+
+void FlowTable::for_each(const std::function<void(FlowNode*)>& fn) const {
+  for (FlowNode* f = all_.head; f != nullptr; f = f->all_next) fn(f);
+}
+
+}  // namespace rampart::udp

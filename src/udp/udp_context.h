@@ -1,0 +1,54 @@
+// Per-worker state of the UDP data plane: the flow table, the datagram batch buffers and the
+// counters. Owned by the worker; worker thread only.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "core/event_loop.h"
+#include "telemetry/event_ring.h"
+#include "udp/flow_table.h"
+
+namespace rampart::udp {
+
+struct UdpCounters {
+  uint64_t datagrams_in = 0;   // client -> edge
+  uint64_t datagrams_out = 0;  // edge -> client
+  uint64_t flows_created = 0;
+  uint64_t flows_expired = 0;
+  uint64_t flows_evicted = 0;
+  uint64_t drop_no_origin = 0;     // no usable origin for a new flow
+  uint64_t drop_flow_socket = 0;   // no socket for a new flow, even after evicting
+  uint64_t drop_send = 0;          // a send failed (buffer full, ICMP error)
+  uint64_t drop_spp_mismatch = 0;  // an SPP reply named another client, or had no header
+  uint64_t origin_icmp_errors = 0;
+};
+
+// Room for one batch of datagrams with space in front of each payload for a PROXY v2 or SPP
+// header, so headers are written in place, never copied around the payload.
+struct Batch {
+  static constexpr size_t kSize = 32;
+  static constexpr size_t kHeadroom = 64;
+  static constexpr size_t kMaxPayload = 65536;
+  std::unique_ptr<uint8_t[]> data{new uint8_t[kSize * (kHeadroom + kMaxPayload)]};
+  std::array<mmsghdr, kSize> msgs{};
+  std::array<iovec, kSize> iov{};
+  std::array<sockaddr_storage, kSize> names{};
+  std::array<std::array<uint8_t, 64>, kSize> control{};
+  uint8_t* payload(size_t i) { return data.get() + i * (kHeadroom + kMaxPayload) + kHeadroom; }
+};
+
+struct UdpContext {
+  core::EventLoop* loop = nullptr;
+  telemetry::EventRing* events = nullptr;
+  size_t max_flows = 100000;  // this worker's share of edge.max_udp_flows
+  bool draining = false;      // shutting down: existing flows go on, no new ones
+  FlowTable flows;
+  Batch batch;
+  UdpCounters counters;
+};
+
+}  // namespace rampart::udp

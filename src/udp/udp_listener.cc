@@ -1,0 +1,351 @@
+#include "udp/udp_listener.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "net/proxy_protocol.h"
+
+namespace rampart::udp {
+
+namespace {
+
+constexpr int kRoundsPerEvent = 8;  // then yield to other sockets (level-triggered: no loss)
+
+// The destination address of a received datagram, from its IP_PKTINFO / IPV6_PKTINFO.
+bool pktinfo_dst(msghdr* h, uint16_t port, net::SockAddr* out) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      *out = net::SockAddr(net::IpAddr::v4(ntohl(pi.ipi_addr.s_addr)), port);
+      return true;
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      std::array<uint8_t, 16> b;
+      std::memcpy(b.data(), &pi.ipi6_addr, 16);
+      *out = net::SockAddr(net::IpAddr::v6(b), port);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Writes a cmsg that makes a reply leave from `src`; returns the control length.
+size_t write_pktinfo(uint8_t* buf, size_t cap, const net::SockAddr& src) {
+  std::memset(buf, 0, cap);
+  msghdr h{};
+  h.msg_control = buf;
+  h.msg_controllen = cap;
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (src.family() == AF_INET) {
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo pi{};
+    std::memcpy(&pi.ipi_spec_dst, src.ip().bytes(), 4);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof(in_pktinfo));
+  }
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+  in6_pktinfo pi{};
+  std::memcpy(&pi.ipi6_addr, src.ip().bytes(), 16);
+  std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  return CMSG_SPACE(sizeof(in6_pktinfo));
+}
+
+}  // namespace
+
+void Flow::on_events(uint32_t) {
+  if (fd.valid()) listener->on_origin_readable(this);
+}
+
+UdpListener::UdpListener(UdpContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
+                         std::shared_ptr<const runtime::AppRuntime> app)
+    : ctx_(ctx),
+      fd_(std::move(fd)),
+      addr_(addr),
+      wildcard_(addr.ip().is_unspecified()),
+      app_(std::move(app)) {
+  if (wildcard_) {
+    int one = 1;
+    if (addr_.family() == AF_INET)
+      setsockopt(fd_.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+    else
+      setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+  }
+  ctx_->loop->add(fd_.get(), EPOLLIN, this);
+}
+
+UdpListener::~UdpListener() {
+  close();
+}
+
+void UdpListener::close() {
+  if (!fd_.valid()) return;
+  std::vector<FlowNode*> mine;
+  ctx_->flows.for_each([&](FlowNode* n) {
+    if (n->key.listener == this) mine.push_back(n);
+  });
+  for (FlowNode* n : mine) {
+    ctx_->flows.remove(n);
+    end_flow(static_cast<Flow*>(n), telemetry::status::kNormal);
+  }
+  ctx_->loop->remove(fd_.get());
+  fd_.reset();
+}
+
+void UdpListener::on_events(uint32_t) {
+  Batch& b = ctx_->batch;
+  for (int round = 0; round < kRoundsPerEvent && fd_.valid(); ++round) {
+    for (size_t i = 0; i < Batch::kSize; ++i) {
+      b.iov[i] = iovec{b.payload(i), Batch::kMaxPayload};
+      msghdr& h = b.msgs[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &b.names[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &b.iov[i];
+      h.msg_iovlen = 1;
+      if (wildcard_) {
+        h.msg_control = b.control[i].data();
+        h.msg_controllen = b.control[i].size();
+      }
+    }
+    int n = recvmmsg(fd_.get(), b.msgs.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    ctx_->counters.datagrams_in += static_cast<uint64_t>(n);
+    for (int i = 0; i < n; ++i) {
+      msghdr& h = b.msgs[i].msg_hdr;
+      net::SockAddr client =
+          net::SockAddr::from(reinterpret_cast<sockaddr*>(&b.names[i]), h.msg_namelen);
+      net::SockAddr edge = addr_;
+      if (wildcard_ && !pktinfo_dst(&h, addr_.port(), &edge)) edge = addr_;
+      Flow* f = flow_for(client, edge);
+      if (f == nullptr) continue;
+      f->bytes_in += b.msgs[i].msg_len;
+      ctx_->flows.touch(f, ctx_->loop->now_ms());
+      send_to_origin(f, b.payload(i), b.msgs[i].msg_len);
+    }
+    if (static_cast<size_t>(n) < Batch::kSize) return;
+  }
+}
+
+Flow* UdpListener::flow_for(const net::SockAddr& client, const net::SockAddr& edge) {
+  FlowKey key{this, client.ip(), client.port()};
+  if (FlowNode* n = ctx_->flows.find(key)) return static_cast<Flow*>(n);
+  return open_flow(client, edge);
+}
+
+bool UdpListener::make_room(const std::string& app_id, uint64_t app_cap) {
+  while (app_cap > 0 && ctx_->flows.app_size(app_id) >= app_cap) {
+    FlowNode* v = ctx_->flows.victim(app_id);
+    if (v == nullptr) return false;
+    ctx_->flows.remove(v);
+    ++ctx_->counters.flows_evicted;
+    static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+  }
+  while (ctx_->flows.size() >= ctx_->max_flows) {
+    FlowNode* v = ctx_->flows.victim("");
+    if (v == nullptr) return false;
+    ctx_->flows.remove(v);
+    ++ctx_->counters.flows_evicted;
+    static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+  }
+  return true;
+}
+
+Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& edge) {
+  if (ctx_->draining) return nullptr;
+  const runtime::AppRuntime& app = *app_;
+  const int64_t now = ctx_->loop->now_ms();
+  int idx = app.origins->pick(client.ip(), 0, now);
+  if (idx < 0) {
+    ++ctx_->counters.drop_no_origin;
+    return nullptr;
+  }
+  if (!make_room(app.cfg.id, app.max_flows_per_worker)) return nullptr;
+  const origin::Origin& o = app.origins->at(static_cast<size_t>(idx));
+  net::SockAddr origin(o.cfg.ip, config::origin_port_for(app.cfg.ports, o.cfg.ports, edge.port()));
+  core::UniqueFd fd(::socket(origin.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid() && (errno == EMFILE || errno == ENFILE)) {
+    // Out of descriptors: the idlest flow gives its socket up for the new one.
+    if (FlowNode* v = ctx_->flows.victim("")) {
+      ctx_->flows.remove(v);
+      ++ctx_->counters.flows_evicted;
+      static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+      fd.reset(::socket(origin.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    }
+  }
+  if (!fd.valid()) {
+    if (ctx_->counters.drop_flow_socket++ % 1000 == 0)
+      RLOG_WARN("udp app ", app.cfg.id, ": cannot open a flow socket: ", std::strerror(errno));
+    return nullptr;
+  }
+  const auto& egress = origin.family() == AF_INET ? app.egress_v4 : app.egress_v6;
+  if (egress) {
+    net::SockAddr src(*egress, 0);
+    if (::bind(fd.get(), src.get(), src.len()) != 0) {
+      ++ctx_->counters.drop_flow_socket;
+      return nullptr;
+    }
+  }
+  if (::connect(fd.get(), origin.get(), origin.len()) != 0) {
+    ++ctx_->counters.drop_no_origin;
+    app.origins->report_connect(static_cast<size_t>(idx), false, now);
+    return nullptr;
+  }
+  auto* f = new Flow();
+  f->key = FlowKey{this, client.ip(), client.port()};
+  f->app = app.cfg.id;
+  f->idle_ms = app.cfg.timeouts.udp_flow_idle.count();
+  f->listener = this;
+  f->app_rt = app_;
+  f->fd = std::move(fd);
+  f->origin_index = idx;
+  f->client = client;
+  f->edge = edge;
+  f->origin = origin;
+  f->connect_ns = core::realtime_ns();
+  app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
+  ctx_->loop->add(f->fd.get(), EPOLLIN, f);
+  ctx_->flows.insert(f, now);
+  ++ctx_->counters.flows_created;
+  emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
+  return f;
+}
+
+void UdpListener::send_to_origin(Flow* f, uint8_t* payload, size_t len) {
+  const config::App& cfg = f->app_rt->cfg;
+  uint8_t* start = payload;
+  size_t total = len;
+  if (cfg.proxy_protocol == config::ProxyProtocol::kV2 &&
+      (cfg.proxy_protocol_udp == config::ProxyProtocolUdp::kEvery || !f->header_sent)) {
+    uint8_t hdr[net::kProxyV2MaxLen];
+    size_t n = net::encode_proxy_v2(f->client, f->edge, true, hdr, sizeof hdr);
+    if (n > 0 && n <= Batch::kHeadroom) {
+      start -= n;
+      std::memcpy(start, hdr, n);
+      total += n;
+    }
+    f->header_sent = true;
+  } else if (cfg.proxy_protocol == config::ProxyProtocol::kSimple) {
+    start -= net::kSppHeaderLen;
+    net::encode_spp(f->client, f->edge, start);
+    total += net::kSppHeaderLen;
+  }
+  if (::send(f->fd.get(), start, total, MSG_DONTWAIT) < 0) {
+    ++ctx_->counters.drop_send;
+    if (errno == ECONNREFUSED) ++ctx_->counters.origin_icmp_errors;
+  }
+}
+
+void UdpListener::on_origin_readable(Flow* f) {
+  Batch& b = ctx_->batch;
+  const bool spp = f->app_rt->cfg.proxy_protocol == config::ProxyProtocol::kSimple;
+  size_t control_len = 0;
+  if (wildcard_) control_len = write_pktinfo(b.control[0].data(), b.control[0].size(), f->edge);
+  for (int round = 0; round < kRoundsPerEvent; ++round) {
+    for (size_t i = 0; i < Batch::kSize; ++i) {
+      b.iov[i] = iovec{b.payload(i), Batch::kMaxPayload};
+      msghdr& h = b.msgs[i].msg_hdr;
+      h = msghdr{};
+      h.msg_iov = &b.iov[i];
+      h.msg_iovlen = 1;
+    }
+    int n = recvmmsg(f->fd.get(), b.msgs.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      // An ICMP error from the origin (port unreachable...) surfaces here; the flow lives on.
+      if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
+        ++ctx_->counters.origin_icmp_errors;
+        continue;
+      }
+      return;
+    }
+    if (n == 0) return;
+    // Turn the received batch into the reply batch in place.
+    size_t out = 0;
+    for (int i = 0; i < n; ++i) {
+      uint8_t* data = b.payload(static_cast<size_t>(i));
+      size_t len = b.msgs[i].msg_len;
+      f->bytes_out += len;
+      if (spp) {
+        net::SppHeader h;
+        if (!net::decode_spp(data, len, &h) ||
+            !(h.client.ip().unmapped() == f->client.ip().unmapped()) ||
+            h.client.port() != f->client.port()) {
+          ++ctx_->counters.drop_spp_mismatch;
+          continue;
+        }
+        data += net::kSppHeaderLen;
+        len -= net::kSppHeaderLen;
+      }
+      std::memcpy(&b.names[out], f->client.get(), f->client.len());
+      b.iov[out] = iovec{data, len};
+      msghdr& h = b.msgs[out].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &b.names[out];
+      h.msg_namelen = f->client.len();
+      h.msg_iov = &b.iov[out];
+      h.msg_iovlen = 1;
+      if (control_len > 0) {
+        h.msg_control = b.control[0].data();  // every reply of a flow leaves from one address
+        h.msg_controllen = control_len;
+      }
+      ++out;
+    }
+    size_t sent = 0;
+    while (sent < out) {
+      int s = sendmmsg(fd_.get(), b.msgs.data() + sent, static_cast<unsigned>(out - sent),
+                       MSG_DONTWAIT);
+      if (s <= 0) {
+        ctx_->counters.drop_send += out - sent;  // the client's socket is full: UDP drops
+        break;
+      }
+      sent += static_cast<size_t>(s);
+    }
+    ctx_->counters.datagrams_out += sent;
+    ctx_->flows.touch(f, ctx_->loop->now_ms());
+    if (static_cast<size_t>(n) < Batch::kSize) return;
+  }
+}
+
+void UdpListener::end_flow(Flow* f, uint16_t status) {
+  if (!f->fd.valid()) return;
+  emit(*f, telemetry::EventType::kDisconnect, status);
+  f->app_rt->origins->at(static_cast<size_t>(f->origin_index))
+      .active.fetch_sub(1, std::memory_order_relaxed);
+  ctx_->loop->remove(f->fd.get());
+  f->fd.reset();
+  ctx_->loop->retire(std::unique_ptr<core::Retirable>(f));
+}
+
+void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status) {
+  if (ctx_->events == nullptr) return;
+  telemetry::ConnEvent e;
+  e.type = type;
+  e.status = status;
+  e.udp = true;
+  e.ip_firewall = f.app_rt->cfg.ip_firewall;
+  e.proxy_protocol = static_cast<uint8_t>(f.app_rt->cfg.proxy_protocol);
+  e.set_app(f.app);
+  e.client_ip = f.client.ip().unmapped();
+  e.client_port = f.client.port();
+  e.origin_ip = f.origin.ip();
+  e.origin_port = f.origin.port();
+  e.client_bytes = f.bytes_in;
+  e.origin_bytes = f.bytes_out;
+  e.connect_ns = f.connect_ns;
+  e.timestamp_ns = core::realtime_ns();
+  if (type == telemetry::EventType::kDisconnect) e.disconnect_ns = e.timestamp_ns;
+  ctx_->events->push(e);
+}
+
+}  // namespace rampart::udp

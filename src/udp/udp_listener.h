@@ -1,0 +1,70 @@
+// A worker's own SO_REUSEPORT UDP socket for one (address, port) of one app, and the flows that
+// arrived on it. Client datagrams are read in batches (recvmmsg); each client address gets a
+// Flow with its own connected socket toward an origin, so replies map back without a lookup and
+// leave, batched (sendmmsg), from the edge address the client sent to (IP_PKTINFO on wildcard
+// binds). Worker thread only.
+#pragma once
+
+#include <memory>
+
+#include "core/event_loop.h"
+#include "core/unique_fd.h"
+#include "net/ip_addr.h"
+#include "runtime/app_runtime.h"
+#include "telemetry/conn_event.h"
+#include "udp/flow_table.h"
+#include "udp/udp_context.h"
+
+namespace rampart::udp {
+
+class UdpListener;
+
+// One client's flow: the connected socket toward its origin and its counters.
+class Flow : public FlowNode, public core::EventHandler, public core::Retirable {
+ public:
+  void on_events(uint32_t events) override;
+
+  UdpListener* listener = nullptr;
+  std::shared_ptr<const runtime::AppRuntime> app_rt;
+  core::UniqueFd fd;
+  int origin_index = -1;
+  net::SockAddr client;
+  net::SockAddr edge;  // the address the client sent to
+  net::SockAddr origin;
+  uint64_t bytes_in = 0;   // from the client
+  uint64_t bytes_out = 0;  // from the origin
+  int64_t connect_ns = 0;
+  bool header_sent = false;  // proxy_protocol_udp: first
+};
+
+class UdpListener : public core::EventHandler, public core::Retirable {
+ public:
+  UdpListener(UdpContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
+              std::shared_ptr<const runtime::AppRuntime> app);
+  ~UdpListener() override;
+
+  void set_app(std::shared_ptr<const runtime::AppRuntime> app) { app_ = std::move(app); }
+  const net::SockAddr& addr() const { return addr_; }
+  // Stops receiving and closes every flow of this listener.
+  void close();
+  void on_events(uint32_t events) override;
+  // Replies from a flow's origin.
+  void on_origin_readable(Flow* f);
+  // Ends a flow (expiry, eviction, shutdown): logs its disconnect and retires it.
+  void end_flow(Flow* f, uint16_t status);
+
+ private:
+  Flow* flow_for(const net::SockAddr& client, const net::SockAddr& edge);
+  Flow* open_flow(const net::SockAddr& client, const net::SockAddr& edge);
+  bool make_room(const std::string& app_id, uint64_t app_cap);
+  void send_to_origin(Flow* f, uint8_t* payload, size_t len);
+  void emit(const Flow& f, telemetry::EventType type, uint16_t status);
+
+  UdpContext* ctx_;
+  core::UniqueFd fd_;
+  net::SockAddr addr_;
+  bool wildcard_;
+  std::shared_ptr<const runtime::AppRuntime> app_;
+};
+
+}  // namespace rampart::udp

@@ -69,17 +69,17 @@ PY
 r=$(probe 8001)
 echo "refused: $r"
 check "origin refused: client connection closed in < 1 s" closed_within "$r" 0 1
-check_event "origin refused: event Status 521" "$EVENTS" 3 Application=refused Status=521
+check_event "origin refused: originError event with Status 521" "$EVENTS" 3 Event=originError Application=refused Status=521
 
 r=$(probe 8002)
 echo "unreachable: $r"
 check "origin unreachable: client connection closed in < 1 s" closed_within "$r" 0 1
-check_event "origin unreachable: event Status 523" "$EVENTS" 3 Application=unreachable Status=523
+check_event "origin unreachable: originError event with Status 523" "$EVENTS" 3 Event=originError Application=unreachable Status=523
 
 r=$(probe 8003)
 echo "timeout: $r"
 check "origin connect timeout (1s): client closed after about 1 s" closed_within "$r" 0.8 2.5
-check_event "origin timeout: event Status 522" "$EVENTS" 3 Application=slow Status=522
+check_event "origin timeout: originError event with Status 522" "$EVENTS" 3 Event=originError Application=slow Status=522
 
 res=$(ip netns exec "$NS_C" timeout 60 "${NETUTIL[@]}" echo-check --connect "$EDGE_IP:8004" --count 50 \
   --timeout 5 || true)

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "edge/limitations.h"
 
 namespace rampart::edge {
 
@@ -63,6 +64,7 @@ void Edge::reload(const config::Config& cfg) {
 }
 
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
+  for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
   snapshot_ = snap;
   std::vector<std::shared_ptr<origin::OriginSet>> sets;
   for (const auto& app : snap->apps) sets.push_back(app->origins);

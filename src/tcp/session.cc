@@ -68,7 +68,9 @@ void Session::try_connect() {
   const int64_t now = ctx_->loop->now_ms();
   int idx = origins.pick(client_addr_.ip(), tried_, now);
   if (idx < 0) {
-    connect_failed(telemetry::status::kOriginUnreachable);
+    // No origin at all (an origin_dns app: resolution is not built yet) or none healthy.
+    connect_failed(origins.size() == 0 ? telemetry::status::kOriginUnresolved
+                                       : telemetry::status::kOriginUnreachable);
     return;
   }
   origin_index_ = idx;

@@ -27,6 +27,8 @@ RPT_PIDS=()
 RPT_NAMESPACES=()
 EDGE_PID=""
 EDGE_LOG=""
+EDGE_RC="" # set by stop_edge
+export EDGE_RC
 TDIR=""
 
 rpt_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
@@ -184,6 +186,24 @@ start_edge() {
 edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
 
 edge_reload() { kill -HUP "$EDGE_PID"; }
+
+# stop_edge [TIMEOUT_S]: SIGTERM the edge and wait for it to drain and exit. Sets EDGE_RC to its
+# exit status, or "timeout" if it had to be killed. (Not in a subshell: `wait` needs the parent.)
+stop_edge() {
+  local timeout=${1:-10}
+  EDGE_RC="not running"
+  kill -TERM "$EDGE_PID" 2>/dev/null || return 0
+  local deadline=$((SECONDS + timeout))
+  while kill -0 "$EDGE_PID" 2>/dev/null && ((SECONDS <= deadline)); do sleep 0.05; done
+  if kill -0 "$EDGE_PID" 2>/dev/null; then
+    kill -KILL "$EDGE_PID" 2>/dev/null || true
+    wait "$EDGE_PID" 2>/dev/null || true
+    EDGE_RC=timeout
+    return 0
+  fi
+  EDGE_RC=0
+  wait "$EDGE_PID" || EDGE_RC=$?
+}
 
 # ---------------------------------------------------------------- waiting
 

@@ -62,4 +62,6 @@ else
   fail "origin processed only '${processed:-?}' commands (expected >= 700000)"
 fi
 check "edge still running" edge_alive
+stop_edge 10
+assert_eq "edge exits 0 on SIGTERM (drain_timeout 2s)" 0 "$EDGE_RC"
 rpt_finish

@@ -85,4 +85,6 @@ check_event "connect event for the client on app ssh" \
 check_event "disconnect event with Status 200" \
   "$TDIR/var/events.ndjson" 5 Event=disconnect Status=200 Application=ssh
 check "edge still running" edge_alive
+stop_edge 10
+assert_eq "edge exits 0 on SIGTERM (drain_timeout 2s)" 0 "$EDGE_RC"
 rpt_finish

@@ -14,6 +14,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve -c FILE     run the edge in the foreground (SIGHUP reloads, SIGTERM drains)\n"
     "  check -c FILE     validate a config file; exit 0 when valid, 1 otherwise\n"
+    "  lockdown ...      print origin firewall rules (nftables|iptables|ufw) that allow the app\n"
+    "                    ports only from the edge's egress addresses (lockdown --help)\n"
+    "  apps ACTION ...   REST API client: apps list|get|create|update|delete (apps --help)\n"
     "  version           print the version\n"
     "\n"
     "See README.md for the configuration reference.\n";
@@ -57,6 +60,8 @@ int main(int argc, char** argv) {
   Args args(argv + 2, argv + argc);
   if (cmd == "serve") return cmd_serve(args);
   if (cmd == "check") return cmd_check(args);
+  if (cmd == "lockdown") return cmd_lockdown(args);
+  if (cmd == "apps") return cmd_apps(args);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     printf("rampart %s\n", RAMPART_VERSION);
     return kExitOk;

@@ -99,16 +99,19 @@ rpt_cleanup() {
 }
 
 rpt_topology() {
-  ip netns add "$NS_C"; RPT_NAMESPACES+=("$NS_C")
-  ip netns add "$NS_E"; RPT_NAMESPACES+=("$NS_E")
-  ip netns add "$NS_O"; RPT_NAMESPACES+=("$NS_O")
+  local ns
+  for ns in "$NS_C" "$NS_E" "$NS_O"; do
+    ip netns add "$ns"
+    RPT_NAMESPACES+=("$ns")
+    # run.sh passes RPT_NS_FILE so that it can still clean up if this test is killed (timeout -k).
+    if [[ -n ${RPT_NS_FILE:-} ]]; then echo "$ns" >>"$RPT_NS_FILE"; fi
+  done
   ip link add "${RPT_IF}c0" netns "$NS_C" type veth peer name "${RPT_IF}e0" netns "$NS_E"
   ip link add "${RPT_IF}e1" netns "$NS_E" type veth peer name "${RPT_IF}o0" netns "$NS_O"
   ip -n "$NS_C" addr add "$CLIENT_IP/24" dev "${RPT_IF}c0"
   ip -n "$NS_E" addr add "$EDGE_IP/24" dev "${RPT_IF}e0"
   ip -n "$NS_E" addr add "$EDGE_EGRESS_IP/24" dev "${RPT_IF}e1"
   ip -n "$NS_O" addr add "$ORIGIN_IP/24" dev "${RPT_IF}o0"
-  local ns
   for ns in "$NS_C" "$NS_E" "$NS_O"; do ip -n "$ns" link set lo up; done
   ip -n "$NS_C" link set "${RPT_IF}c0" up
   ip -n "$NS_E" link set "${RPT_IF}e0" up

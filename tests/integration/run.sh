@@ -30,10 +30,20 @@ echo "integration: ${#tests[@]} test(s), binary $RAMPART_BIN, logs in $logdir"
 for t in "${tests[@]}"; do
   name=${t%.sh}
   start=$SECONDS
+  export RPT_NS_FILE=$logdir/$name.namespaces
+  : >"$RPT_NS_FILE"
   set +e
   timeout --kill-after=10 "$timeout_s" bash "$here/$t" </dev/null >"$logdir/$name.log" 2>&1
   rc=$?
   set -e
+  # A test killed by the timeout could not run its trap: remove what it left behind.
+  while read -r ns; do
+    if ip netns list | grep -qw "^$ns"; then
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+      ip netns del "$ns" 2>/dev/null || true
+      echo "  (cleaned up namespace $ns left by $name)"
+    fi
+  done <"$RPT_NS_FILE"
   took=$((SECONDS - start))
   if ((rc == 0)); then
     passed=$((passed + 1))

@@ -9,7 +9,7 @@
 
 namespace rampart::core {
 
-class EventLoop::Waker : public EventHandler {
+class EventLoop::Waker final : public EventHandler {
  public:
   explicit Waker(EventLoop* loop) : loop_(loop) {}
   void on_events(uint32_t) override {

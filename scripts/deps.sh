@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config clang lld llvm libclang-rt-14-dev clang-format
-  libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3
+  libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
   # test tooling and real peers for integration tests
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools

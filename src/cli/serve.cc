@@ -1,13 +1,18 @@
 // `rampart serve -c FILE`: run the edge in the foreground. Signals are handled synchronously on
 // the main thread (blocked everywhere, taken with sigwaitinfo): SIGHUP reloads the file, and a
 // config that does not validate leaves the running one in place; SIGTERM/SIGINT drain for
-// edge.drain_timeout and exit 0.
+// edge.drain_timeout and exit 0. The file's apps and the API's (store) are merged by the
+// control::Controller, through which both SIGHUP reloads and API writes are applied.
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "config/parse.h"
+#include "control/api_server.h"
+#include "control/controller.h"
+#include "control/sqlite_store.h"
 #include "core/log.h"
 #include "edge/edge.h"
 
@@ -39,11 +44,38 @@ int cmd_serve(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  config::Config current = *r.config;
+  std::string token, error;
+  if (!control::resolve_api_settings(r.config->api, &token, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return kExitInvalid;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(r.config->edge.data_dir, ec);
+  if (ec) {
+    fprintf(stderr, "rampart serve: edge.data_dir: cannot create %s: %s\n",
+            r.config->edge.data_dir.c_str(), ec.message().c_str());
+    return kExitRuntime;
+  }
+  auto store = control::SqliteStore::open(r.config->edge.data_dir + "/rampart.db", &error);
+  if (!store) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return kExitRuntime;
+  }
   edge::Edge edge;
-  std::string error;
-  if (!edge.start(current, &error)) {
+  control::Controller controller(store.get(),
+                                 [&edge](const config::Config& cfg) { edge.reload(cfg); });
+  if (!controller.load(*r.config, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return kExitInvalid;
+  }
+  if (!edge.start(controller.config(), &error)) {
     RLOG_ERROR(error);
+    return kExitRuntime;
+  }
+  control::ApiServer api(&controller, token);
+  if (!api.start(r.config->api.listen, &error)) {
+    RLOG_ERROR(error);
+    edge.drain(config::Duration(0));
     return kExitRuntime;
   }
   for (;;) {
@@ -56,11 +88,15 @@ int cmd_serve(const Args& args) {
         log_errors(next.errors);
         continue;
       }
-      current = *next.config;
-      edge.reload(current);
+      std::vector<std::string> problems;
+      if (!controller.reload_file(*next.config, &problems)) {
+        RLOG_ERROR("reload of ", path, " refused; the running configuration stays:");
+        for (const auto& p : problems) RLOG_ERROR(p);
+      }
     } else if (sig == SIGTERM || sig == SIGINT) {
       RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
-      edge.drain(current.edge.drain_timeout);
+      api.stop();
+      edge.drain(controller.config().edge.drain_timeout);
       RLOG_INFO("stopped");
       return kExitOk;
     }

@@ -1,0 +1,528 @@
+// JSON <-> App / IpAccessRule for the REST API (see app_json.h).
+#include "config/app_json.h"
+
+#include <initializer_list>
+
+#include "config/duration.h"
+#include "config/enum_names.h"
+#include "config/parse.h"
+#include "config/validate.h"
+
+namespace rampart::config {
+namespace {
+
+using nlohmann::json;
+
+std::string join(std::string_view path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return std::string(path) + "." + std::string(key);
+}
+
+std::string at(std::string_view path, size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::number_float:
+      return "a fractional number";
+    default:
+      return "a number";
+  }
+}
+
+// Reads typed fields out of JSON objects, collecting errors; never throws.
+class JsonReader {
+ public:
+  explicit JsonReader(std::vector<ConfigError>& errors) : errors_(errors) {}
+
+  void error(const std::string& path, std::string message, int code = kErrInvalidValue) {
+    errors_.push_back({path, std::move(message), code});
+  }
+
+  // True when `v` is an object whose keys are all in `known`; reports the others.
+  bool check_object(const json& v, const std::string& path,
+                    std::initializer_list<const char*> known,
+                    std::initializer_list<const char*> ignored = {}) {
+    if (!v.is_object()) {
+      error(path, std::string("expected an object, got ") + type_name(v));
+      return false;
+    }
+    bool ok = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      bool found = false;
+      for (const char* k : known) found = found || it.key() == k;
+      for (const char* k : ignored) found = found || it.key() == k;
+      if (found) continue;
+      std::string names;
+      for (const char* k : known) names += std::string(names.empty() ? "" : ", ") + k;
+      error(join(path, it.key()), "unknown field; expected one of: " + names, kErrUnknownField);
+      ok = false;
+    }
+    return ok;
+  }
+
+  // The member `key` of object `o`, or nullptr when absent or null.
+  static const json* member(const json& o, const char* key) {
+    auto it = o.find(key);
+    if (it == o.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  std::optional<std::string> string(const json& v, const std::string& path,
+                                    const std::string& expected) {
+    if (v.is_string()) return v.get<std::string>();
+    error(path, std::string("expected ") + expected + ", got " + type_name(v));
+    return std::nullopt;
+  }
+
+  void get_string(const json& o, const char* key, const std::string& path, std::string* out,
+                  const std::string& expected = "a string") {
+    if (const json* v = member(o, key))
+      if (auto s = string(*v, join(path, key), expected)) *out = *s;
+  }
+
+  void get_bool(const json& o, const char* key, const std::string& path, bool* out) {
+    const json* v = member(o, key);
+    if (!v) return;
+    if (v->is_boolean())
+      *out = v->get<bool>();
+    else
+      error(join(path, key), std::string("expected true or false, got ") + type_name(*v));
+  }
+
+  template <typename T>
+  void get_uint(const json& o, const char* key, const std::string& path, T* out, uint64_t max) {
+    const json* v = member(o, key);
+    if (!v) return;
+    if (v->is_number_unsigned() && v->get<uint64_t>() <= max) {
+      *out = static_cast<T>(v->get<uint64_t>());
+      return;
+    }
+    error(join(path, key), "expected a whole number 0-" + std::to_string(max) + ", got " +
+                               (v->is_number() ? v->dump() : type_name(*v)));
+  }
+
+  template <typename E, size_t N>
+  void get_enum(const json& o, const char* key, const std::string& path,
+                const std::array<EnumName<E>, N>& table, E* out) {
+    const json* v = member(o, key);
+    if (!v) return;
+    std::string p = join(path, key);
+    auto s = string(*v, p, "one of: " + enum_choices(table));
+    if (!s) return;
+    if (auto e = enum_from_string(table, *s))
+      *out = *e;
+    else
+      error(p, "invalid value \"" + *s + "\"; expected one of: " + enum_choices(table));
+  }
+
+  // "30s", "1h30m" or a whole number of seconds.
+  void get_duration(const json& o, const char* key, const std::string& path, Duration* out) {
+    const json* v = member(o, key);
+    if (!v) return;
+    std::string p = join(path, key);
+    if (v->is_number_unsigned() && v->get<uint64_t>() <= 3'000'000'000ull) {
+      *out = std::chrono::seconds(v->get<uint64_t>());
+      return;
+    }
+    if (v->is_string()) {
+      if (auto d = parse_duration(v->get<std::string>())) {
+        *out = *d;
+        return;
+      }
+      error(p, "invalid duration \"" + v->get<std::string>() +
+                   "\"; expected e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\"");
+      return;
+    }
+    error(p, std::string("expected a duration such as \"30s\", got ") + type_name(*v));
+  }
+
+ private:
+  std::vector<ConfigError>& errors_;
+};
+
+void read_dns(JsonReader& rd, const json& v, DnsRecord* dns) {
+  if (!rd.check_object(v, "dns", {"type", "name"})) return;
+  rd.get_string(v, "type", "dns", &dns->type, "CNAME or ADDRESS");
+  rd.get_string(v, "name", "dns", &dns->name, "a hostname such as ssh.example.com");
+  // validate_app() treats a missing dns as "no record"; a half-filled one is an error.
+  if (dns->type.empty() && !dns->name.empty()) dns->type = "CNAME";
+}
+
+void read_edge_ips(JsonReader& rd, const json& v, EdgeIps* e) {
+  if (!rd.check_object(v, "edge_ips", {"type", "connectivity", "ips"})) return;
+  rd.get_enum(v, "type", "edge_ips", kEdgeIpsTypeNames, &e->type);
+  rd.get_enum(v, "connectivity", "edge_ips", kConnectivityNames, &e->connectivity);
+  const json* ips = JsonReader::member(v, "ips");
+  if (!ips) return;
+  if (!ips->is_array()) {
+    rd.error("edge_ips.ips",
+             std::string("expected an array of IP addresses, got ") + type_name(*ips));
+    return;
+  }
+  e->ips.clear();
+  for (size_t i = 0; i < ips->size(); ++i) {
+    std::string p = at("edge_ips.ips", i);
+    auto s = rd.string((*ips)[i], p, "an IP address");
+    if (!s) continue;
+    if (auto ip = net::IpAddr::parse(*s))
+      e->ips.push_back(*ip);
+    else
+      rd.error(p, "\"" + *s + "\" is not an IP address; expected e.g. 192.0.2.1 or 2001:db8::1");
+  }
+}
+
+void read_origin_direct(JsonReader& rd, const json& v, App* app) {
+  if (!v.is_array()) {
+    rd.error("origin_direct",
+             std::string("expected an array such as [\"tcp://192.0.2.1:22\"], got ") + type_name(v),
+             kErrOriginAddress);
+    return;
+  }
+  app->origin_direct.clear();
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string p = at("origin_direct", i);
+    if (!v[i].is_string()) {
+      rd.error(
+          p,
+          std::string("expected an origin such as \"tcp://192.0.2.1:22\", got ") + type_name(v[i]),
+          kErrOriginAddress);
+      continue;
+    }
+    std::string why;
+    if (auto o = parse_origin_direct(v[i].get<std::string>(), app->proto, &why))
+      app->origin_direct.push_back(std::move(*o));
+    else
+      rd.error(p, why, kErrOriginAddress);
+  }
+  // An empty list would read as "no origin_direct" later; say what is wrong here.
+  if (v.empty()) rd.error("origin_direct", "the list is empty; give at least one origin");
+}
+
+void read_origin_dns(JsonReader& rd, const json& v, App* app) {
+  app->origin_dns.emplace();
+  if (!rd.check_object(v, "origin_dns", {"name", "ttl", "type"})) return;
+  OriginDns& od = *app->origin_dns;
+  rd.get_string(v, "name", "origin_dns", &od.name, "a hostname");
+  rd.get_uint(v, "ttl", "origin_dns", &od.ttl, 86400);
+  rd.get_string(v, "type", "origin_dns", &od.type, "\"\", A or AAAA");
+  if (od.type == "SRV")
+    rd.error("origin_dns.type",
+             "SRV origins are not supported; use \"\", A or AAAA with origin_port", kErrOriginDns);
+}
+
+void read_origin_port(JsonReader& rd, const json& v, App* app) {
+  std::string why;
+  std::optional<PortRange> r;
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= 65535) {
+    r = parse_port_range(std::to_string(v.get<uint64_t>()), &why);
+  } else if (v.is_string()) {
+    r = parse_port_range(v.get<std::string>(), &why);
+  } else {
+    why = std::string("expected a port such as 22 or a range such as \"3000-4000\", got ") +
+          (v.is_number() ? v.dump() : type_name(v));
+  }
+  if (r)
+    app->origin_port = *r;
+  else
+    rd.error("origin_port", why, kErrOriginDns);
+}
+
+void read_load_balancing(JsonReader& rd, const json& v, LoadBalancing* lb) {
+  if (!rd.check_object(v, "load_balancing", {"policy", "health_check"})) return;
+  rd.get_enum(v, "policy", "load_balancing", kLbPolicyNames, &lb->policy);
+  const json* hc = JsonReader::member(v, "health_check");
+  const std::string p = "load_balancing.health_check";
+  if (!hc || !rd.check_object(*hc, p, {"enabled", "interval", "timeout", "rise", "fall"})) return;
+  rd.get_bool(*hc, "enabled", p, &lb->health_check.enabled);
+  rd.get_duration(*hc, "interval", p, &lb->health_check.interval);
+  rd.get_duration(*hc, "timeout", p, &lb->health_check.timeout);
+  rd.get_uint(*hc, "rise", p, &lb->health_check.rise, 100);
+  rd.get_uint(*hc, "fall", p, &lb->health_check.fall, 100);
+}
+
+void read_timeouts(JsonReader& rd, const json& v, Timeouts* t) {
+  if (!rd.check_object(v, "timeouts", {"connect", "idle", "udp_flow_idle"})) return;
+  rd.get_duration(v, "connect", "timeouts", &t->connect);
+  rd.get_duration(v, "idle", "timeouts", &t->idle);
+  rd.get_duration(v, "udp_flow_idle", "timeouts", &t->udp_flow_idle);
+}
+
+std::string range_text(const PortRange& r) {
+  if (r.first == r.last) return std::to_string(r.first);
+  return std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+// Nesting depth of JSON text, ignoring brackets inside strings; stops counting past `limit`.
+int nesting_depth(std::string_view text, int limit) {
+  int depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max = std::max(max, ++depth);
+      if (max > limit) return max;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max;
+}
+
+}  // namespace
+
+std::optional<json> parse_json_object(std::string_view text, std::vector<ConfigError>& errors) {
+  if (nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+    errors.push_back(
+        {"", "malformed JSON: nested more than " + std::to_string(kMaxJsonDepth) + " levels deep",
+         kErrMalformedJson});
+    return std::nullopt;
+  }
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    errors.push_back(
+        {"", std::string("malformed JSON in the request body: ") + e.what(), kErrMalformedJson});
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    errors.push_back({"",
+                      std::string("the request body must be a JSON object, got ") + type_name(j),
+                      kErrMalformedJson});
+    return std::nullopt;
+  }
+  return j;
+}
+
+bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
+  size_t before = errors.size();
+  JsonReader rd(errors);
+  if (!rd.check_object(
+          j, "",
+          {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns", "origin_port",
+           "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls", "traffic_type",
+           "argo_smart_routing", "validate", "load_balancing", "timeouts"},
+          {"created_on", "modified_on", "source", "protection"}))
+    return false;
+  if (JsonReader::member(j, "protection"))
+    rd.error("protection",
+             "per-app protection overrides are set in the config file only; the zone-wide "
+             "protection applies to API apps");
+  if (const json* id = JsonReader::member(j, "id")) {
+    if (auto s = rd.string(*id, "id", "a string")) {
+      app->id = *s;
+      if (s->empty()) rd.error("id", "empty; omit id to have one generated");
+    }
+  }
+  if (const json* p = JsonReader::member(j, "protocol")) {
+    if (auto s = rd.string(*p, "protocol", "\"tcp/PORT\" or \"udp/PORT\"")) {
+      std::string why;
+      if (!parse_protocol(*s, &app->proto, &app->ports, &why)) {
+        rd.error("protocol", why);
+        if (s->rfind("udp", 0) == 0) app->proto = Proto::kUdp;
+      }
+    }
+  } else if (app->ports.first == 0) {
+    rd.error("protocol", "missing; expected e.g. \"tcp/22\", \"udp/53\" or \"tcp/1000-2000\"");
+  }
+  if (const json* v = JsonReader::member(j, "dns")) read_dns(rd, *v, &app->dns);
+  if (const json* v = JsonReader::member(j, "edge_ips")) read_edge_ips(rd, *v, &app->edge_ips);
+  if (const json* v = JsonReader::member(j, "origin_direct")) read_origin_direct(rd, *v, app);
+  if (const json* v = JsonReader::member(j, "origin_dns")) read_origin_dns(rd, *v, app);
+  if (const json* v = JsonReader::member(j, "origin_port")) read_origin_port(rd, *v, app);
+  rd.get_enum(j, "proxy_protocol", "", kProxyProtocolNames, &app->proxy_protocol);
+  rd.get_enum(j, "proxy_protocol_udp", "", kProxyProtocolUdpNames, &app->proxy_protocol_udp);
+  rd.get_bool(j, "ip_firewall", "", &app->ip_firewall);
+  rd.get_enum(j, "tls", "", kTlsModeNames, &app->tls);
+  rd.get_string(j, "traffic_type", "", &app->traffic_type, "direct");
+  rd.get_bool(j, "argo_smart_routing", "", &app->argo_smart_routing);
+  rd.get_enum(j, "validate", "", kValidatorNames, &app->validate);
+  if (const json* v = JsonReader::member(j, "load_balancing"))
+    read_load_balancing(rd, *v, &app->load_balancing);
+  if (const json* v = JsonReader::member(j, "timeouts")) read_timeouts(rd, *v, &app->timeouts);
+  return errors.size() == before;
+}
+
+std::optional<App> decode_app(const json& j, std::vector<ConfigError>& errors) {
+  App app;
+  if (!app_from_json(j, &app, errors)) return std::nullopt;
+  std::vector<ConfigError> found;
+  if (validate_app(app, "", found)) return app;
+  for (auto& e : found) {
+    if (e.code == 0) e.code = kErrInvalidValue;
+    errors.push_back(std::move(e));
+  }
+  return std::nullopt;
+}
+
+json app_to_json(const App& app) {
+  json j = json::object();
+  j["id"] = app.id;
+  j["protocol"] = std::string(to_string(app.proto)) + "/" + range_text(app.ports);
+  if (!app.dns.type.empty() || !app.dns.name.empty())
+    j["dns"] = {{"type", app.dns.type}, {"name", app.dns.name}};
+  json edge = {{"type", to_string(app.edge_ips.type)}};
+  if (app.edge_ips.type == EdgeIpsType::kDynamic) {
+    edge["connectivity"] = to_string(app.edge_ips.connectivity);
+  } else {
+    json ips = json::array();
+    for (const auto& ip : app.edge_ips.ips) ips.push_back(ip.to_string());
+    edge["ips"] = std::move(ips);
+  }
+  j["edge_ips"] = std::move(edge);
+  if (!app.origin_direct.empty()) {
+    json list = json::array();
+    for (const auto& o : app.origin_direct) list.push_back(o.text);
+    j["origin_direct"] = std::move(list);
+  }
+  if (app.origin_dns)
+    j["origin_dns"] = {{"name", app.origin_dns->name},
+                       {"ttl", app.origin_dns->ttl},
+                       {"type", app.origin_dns->type}};
+  if (app.origin_port) {
+    if (app.origin_port->first == app.origin_port->last)
+      j["origin_port"] = app.origin_port->first;
+    else
+      j["origin_port"] = range_text(*app.origin_port);
+  }
+  j["proxy_protocol"] = to_string(app.proxy_protocol);
+  j["ip_firewall"] = app.ip_firewall;
+  j["tls"] = to_string(app.tls);
+  j["traffic_type"] = app.traffic_type;
+  j["argo_smart_routing"] = app.argo_smart_routing;
+  j["validate"] = to_string(app.validate);
+  const HealthCheck& hc = app.load_balancing.health_check;
+  j["load_balancing"] = {{"policy", to_string(app.load_balancing.policy)},
+                         {"health_check",
+                          {{"enabled", hc.enabled},
+                           {"interval", format_duration(hc.interval)},
+                           {"timeout", format_duration(hc.timeout)},
+                           {"rise", hc.rise},
+                           {"fall", hc.fall}}}};
+  j["timeouts"] = {{"connect", format_duration(app.timeouts.connect)},
+                   {"idle", format_duration(app.timeouts.idle)},
+                   {"udp_flow_idle", format_duration(app.timeouts.udp_flow_idle)}};
+  j["proxy_protocol_udp"] = to_string(app.proxy_protocol_udp);
+  if (app.protection) {
+    const ProtectionConfig& p = *app.protection;
+    json ports = json::array();
+    for (uint16_t port : p.udp_reflection_ports) ports.push_back(port);
+    j["protection"] = {{"per_ip",
+                        {{"max_connections", p.per_ip.max_connections},
+                         {"new_connections_per_second", p.per_ip.new_connections_per_second},
+                         {"burst", p.per_ip.burst},
+                         {"udp_packets_per_second", p.per_ip.udp_packets_per_second},
+                         {"udp_burst", p.per_ip.udp_burst}}},
+                       {"max_connections", p.max_connections},
+                       {"autoban",
+                        {{"violations", p.autoban.violations},
+                         {"window", format_duration(p.autoban.window)},
+                         {"duration", format_duration(p.autoban.duration)}}},
+                       {"handshake_timeout", format_duration(p.handshake_timeout)},
+                       {"udp_reflection_ports", std::move(ports)}};
+  }
+  return j;
+}
+
+json merge_app_patch(const json& current, const json& patch) {
+  json out = current;
+  if (!patch.is_object()) return out;
+  if (patch.contains("origin_direct")) {
+    out.erase("origin_dns");
+    out.erase("origin_port");
+  }
+  if (patch.contains("origin_dns")) out.erase("origin_direct");
+  // edge_ips switches shape with its type: a new type replaces the whole object.
+  if (patch.contains("edge_ips") && patch["edge_ips"].is_object() &&
+      patch["edge_ips"].contains("type"))
+    out.erase("edge_ips");
+  out.merge_patch(patch);
+  return out;
+}
+
+bool rule_from_json(const json& j, IpAccessRule* rule, std::vector<ConfigError>& errors) {
+  size_t before = errors.size();
+  JsonReader rd(errors);
+  if (!rd.check_object(j, "", {"id", "mode", "configuration", "notes"},
+                       {"created_on", "modified_on", "allowed_modes", "scope", "source"}))
+    return false;
+  rd.get_string(j, "id", "", &rule->id);
+  if (const json* m = JsonReader::member(j, "mode")) {
+    if (auto s = rd.string(*m, "mode", "block or whitelist")) {
+      if (auto v = enum_from_string(kAccessModeNames, *s))
+        rule->mode = *v;
+      else if (*s == "challenge" || *s == "js_challenge" || *s == "managed_challenge")
+        rd.error("mode", "mode \"" + *s +
+                             "\" cannot work at L4 (there is no page to challenge a client "
+                             "with); use block or whitelist");
+      else
+        rd.error("mode", "invalid value \"" + *s + "\"; expected block or whitelist");
+    }
+  } else {
+    rd.error("mode", "missing; expected block or whitelist");
+  }
+  if (const json* c = JsonReader::member(j, "configuration")) {
+    if (rd.check_object(*c, "configuration", {"target", "value"})) {
+      if (!JsonReader::member(*c, "target") || !JsonReader::member(*c, "value"))
+        rd.error("configuration", "expected both target and value");
+      rd.get_enum(*c, "target", "configuration", kAccessTargetNames, &rule->target);
+      rd.get_string(*c, "value", "configuration", &rule->value);
+    }
+  } else {
+    rd.error("configuration",
+             "missing; expected {\"target\": \"ip|ip6|ip_range|country|asn\", \"value\": ...}");
+  }
+  rd.get_string(j, "notes", "", &rule->notes);
+  return errors.size() == before;
+}
+
+std::optional<IpAccessRule> decode_rule(const json& j, std::vector<ConfigError>& errors) {
+  IpAccessRule rule;
+  if (!rule_from_json(j, &rule, errors)) return std::nullopt;
+  std::vector<ConfigError> found;
+  if (!validate_access_rule(rule, "", found)) {
+    for (auto& e : found) {
+      if (e.code == 0) e.code = kErrInvalidValue;
+      errors.push_back(std::move(e));
+    }
+    return std::nullopt;
+  }
+  return rule;
+}
+
+json rule_to_json(const IpAccessRule& rule) {
+  return {{"id", rule.id},
+          {"mode", to_string(rule.mode)},
+          {"allowed_modes", {"block", "whitelist"}},
+          {"configuration", {{"target", to_string(rule.target)}, {"value", rule.value}}},
+          {"notes", rule.notes}};
+}
+
+std::string api_message(const ConfigError& e) {
+  if (e.path.empty()) return e.message;
+  return e.path + ": " + e.message;
+}
+
+}  // namespace rampart::config

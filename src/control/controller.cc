@@ -1,0 +1,433 @@
+// Controller: merge, validate, persist, apply. Reads (lists, gets) are in controller_read.cc.
+#include "control/controller.h"
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "config/app_json.h"
+#include "config/validate.h"
+#include "core/log.h"
+
+namespace rampart::control {
+
+using nlohmann::json;
+
+Outcome Outcome::failure(int status, int code, std::string message) {
+  Outcome o;
+  o.status = status;
+  o.errors.push_back({code, std::move(message)});
+  return o;
+}
+
+std::string rfc3339_now() {
+  auto now = std::chrono::system_clock::now();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  time_t secs = static_cast<time_t>(us / 1000000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(us % 1000000));
+  return buf;
+}
+
+namespace {
+
+void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
+  out->status = status;
+  for (const auto& e : errors)
+    out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
+}
+
+std::string protocol_text(const config::App& app) {
+  std::string out =
+      std::string(config::to_string(app.proto)) + "/" + std::to_string(app.ports.first);
+  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
+  return out;
+}
+
+// Notes for settings that are accepted but do not (yet) change what the edge does.
+void add_notes(const config::App& app, Outcome* out) {
+  if (app.tls != config::TlsMode::kOff) {
+    std::string name = app.dns.name.empty() ? "the app" : app.dns.name;
+    out->messages.push_back(
+        {kNoteSelfSignedCert, std::string("tls ") + config::to_string(app.tls) +
+                                  ": no certificate is configured for " + name +
+                                  ", so a self-signed certificate will be used for that name (this "
+                                  "build stores the setting; TLS termination is not active yet)"});
+  }
+  if (app.argo_smart_routing)
+    out->messages.push_back(
+        {kNoteNoEffect,
+         "argo_smart_routing: stored for compatibility; it has no effect on a self-hosted edge"});
+}
+
+}  // namespace
+
+const config::App* Controller::file_app(const std::string& id) const {
+  for (const auto& a : file_.apps)
+    if (a.id == id) return &a;
+  return nullptr;
+}
+
+int Controller::find_api_app(const std::string& id) const {
+  for (size_t i = 0; i < apps_.size(); ++i)
+    if (apps_[i].app.id == id) return static_cast<int>(i);
+  return -1;
+}
+
+int Controller::find_api_rule(const std::string& id) const {
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (rules_[i].rule.id == id) return static_cast<int>(i);
+  return -1;
+}
+
+json Controller::app_json(const config::App& app, const std::string& created,
+                          const std::string& modified, bool from_file) const {
+  json j = config::app_to_json(app);
+  j["created_on"] = created;
+  j["modified_on"] = modified;
+  j["source"] = from_file ? "file" : "api";
+  return j;
+}
+
+json Controller::rule_json(const config::IpAccessRule& rule, const std::string& created,
+                           const std::string& modified, bool from_file) const {
+  json j = config::rule_to_json(rule);
+  j["created_on"] = created;
+  j["modified_on"] = modified;
+  j["scope"] = {{"id", kDefaultZone}, {"name", kDefaultZone}, {"type", "zone"}};
+  j["source"] = from_file ? "file" : "api";
+  return j;
+}
+
+bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& apps,
+                       const std::vector<ApiRule>& rules, config::Config* merged,
+                       Outcome* out) const {
+  config::Config m = file;
+  for (const auto& a : apps) {
+    for (const auto& f : file.apps)
+      if (f.id == a.app.id) {
+        *out = Outcome::failure(409, kErrConflict,
+                                "app id \"" + a.app.id +
+                                    "\" is used both by the config file and by an app created "
+                                    "through the API; ids must be unique");
+        return false;
+      }
+  }
+  for (const auto& r : rules)
+    for (const auto& f : file.ip_access_rules)
+      if (f.id == r.rule.id) {
+        *out = Outcome::failure(
+            409, kErrConflict,
+            "access rule id \"" + r.rule.id + "\" is used both by the config file and by the API");
+        return false;
+      }
+  for (const auto& a : apps) m.apps.push_back(a.app);
+  for (const auto& r : rules) m.ip_access_rules.push_back(r.rule);
+  // Port overlaps are conflicts with another app (409), named by id rather than by index.
+  for (size_t i = file.apps.size(); i < m.apps.size(); ++i)
+    for (size_t j = 0; j < m.apps.size(); ++j) {
+      if (j == i) continue;
+      if (auto where = config::find_conflict(m.apps[i], m.apps[j], m.edge.listen)) {
+        *out = Outcome::failure(409, kErrConflict,
+                                "app \"" + m.apps[i].id + "\" (" + protocol_text(m.apps[i]) +
+                                    ") overlaps app \"" + m.apps[j].id + "\" (" +
+                                    protocol_text(m.apps[j]) + ") at " + *where +
+                                    "; two apps cannot share an edge address and port");
+        return false;
+      }
+    }
+  std::vector<config::ConfigError> errors;
+  if (!config::validate(m, errors)) {
+    // "apps[7].edge_ips.connectivity" means little to an API user: name the app by id.
+    for (auto& e : errors) {
+      if (e.path.rfind("apps[", 0) == 0) {
+        size_t close = e.path.find(']');
+        size_t index = std::stoul(e.path.substr(5, close - 5));
+        if (index < m.apps.size())
+          e.path = "app \"" + m.apps[index].id + "\"" + e.path.substr(close + 1);
+      }
+    }
+    add_errors(out, 400, errors);
+    return false;
+  }
+  *merged = std::move(m);
+  return true;
+}
+
+bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
+                        const Persist& persist, Outcome* out) {
+  config::Config merged;
+  if (!merge(file_, apps, rules, &merged, out)) return false;
+  std::string error;
+  if (persist && !persist(&error)) {
+    RLOG_ERROR("API change not saved: ", error);
+    *out = Outcome::failure(500, kErrInternal, "the change could not be saved: " + error);
+    return false;
+  }
+  apps_ = std::move(apps);
+  rules_ = std::move(rules);
+  merged_ = std::move(merged);
+  apply_(merged_);
+  return true;
+}
+
+bool Controller::load(const config::Config& file, std::string* error) {
+  std::lock_guard lock(mu_);
+  std::vector<StoredObject> objs;
+  std::vector<ApiApp> apps;
+  std::vector<ApiRule> rules;
+  if (!store_->load(Kind::kApp, &objs, error)) return false;
+  for (const auto& o : objs) {
+    if (o.zone != kDefaultZone) continue;
+    std::vector<config::ConfigError> errs;
+    std::optional<config::App> app;
+    if (auto j = config::parse_json_object(o.body, errs)) app = config::decode_app(*j, errs);
+    if (!app) {
+      *error = "stored app \"" + o.id +
+               "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
+      return false;
+    }
+    apps.push_back({std::move(*app), o.created_on, o.modified_on});
+  }
+  if (!store_->load(Kind::kAccessRule, &objs, error)) return false;
+  for (const auto& o : objs) {
+    if (o.zone != kDefaultZone) continue;
+    std::vector<config::ConfigError> errs;
+    std::optional<config::IpAccessRule> rule;
+    if (auto j = config::parse_json_object(o.body, errs)) rule = config::decode_rule(*j, errs);
+    if (!rule) {
+      *error = "stored access rule \"" + o.id +
+               "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
+      return false;
+    }
+    rules.push_back({std::move(*rule), o.created_on, o.modified_on});
+  }
+  Outcome out;
+  config::Config merged;
+  if (!merge(file, apps, rules, &merged, &out)) {
+    *error = "the config file and the apps stored through the API do not fit together:";
+    for (const auto& e : out.errors) *error += " " + e.message + ";";
+    return false;
+  }
+  file_ = file;
+  file_loaded_on_ = rfc3339_now();
+  apps_ = std::move(apps);
+  rules_ = std::move(rules);
+  merged_ = std::move(merged);
+  return true;
+}
+
+bool Controller::reload_file(const config::Config& file, std::vector<std::string>* errors) {
+  std::lock_guard lock(mu_);
+  Outcome out;
+  config::Config merged;
+  if (!merge(file, apps_, rules_, &merged, &out)) {
+    for (const auto& e : out.errors) errors->push_back(e.message);
+    return false;
+  }
+  file_ = file;
+  file_loaded_on_ = rfc3339_now();
+  merged_ = std::move(merged);
+  apply_(merged_);
+  return true;
+}
+
+config::Config Controller::config() const {
+  std::lock_guard lock(mu_);
+  return merged_;
+}
+
+Outcome Controller::write_app(const std::string& id, const json& body, bool create) {
+  std::vector<config::ConfigError> errs;
+  auto app = config::decode_app(body, errs);
+  Outcome out;
+  if (!app) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  if (!create && app->id != id)
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "id: \"" + app->id + "\" does not match the app id \"" + id +
+                                "\" in the URL; ids cannot be changed");
+  if (create && (file_app(app->id) || find_api_app(app->id) >= 0))
+    return Outcome::failure(409, kErrConflict, "an app with id \"" + app->id + "\" already exists");
+  std::vector<ApiApp> apps = apps_;
+  std::string now = rfc3339_now();
+  ApiApp entry{*app, now, now};
+  if (int i = find_api_app(id); !create && i >= 0) {
+    entry.created_on = apps[static_cast<size_t>(i)].created_on;
+    apps[static_cast<size_t>(i)] = entry;
+  } else {
+    apps.push_back(entry);
+  }
+  StoredObject obj{kDefaultZone, entry.app.id, config::app_to_json(entry.app).dump(),
+                   entry.created_on, entry.modified_on};
+  Persist persist = [&](std::string* error) { return store_->put(Kind::kApp, obj, error); };
+  if (!commit(std::move(apps), rules_, persist, &out)) return out;
+  out.result = app_json(entry.app, entry.created_on, entry.modified_on, false);
+  add_notes(entry.app, &out);
+  return out;
+}
+
+static Outcome file_app_refused(const std::string& id) {
+  return Outcome::failure(409, kErrConflict,
+                          "app \"" + id +
+                              "\" comes from the config file; edit the file and reload (SIGHUP) "
+                              "to change it");
+}
+
+Outcome Controller::create_app(const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  auto j = config::parse_json_object(body, errs);
+  Outcome out;
+  if (!j) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  std::lock_guard lock(mu_);
+  return write_app("", *j, true);
+}
+
+Outcome Controller::replace_app(const std::string& id, const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  auto j = config::parse_json_object(body, errs);
+  Outcome out;
+  if (!j) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  std::lock_guard lock(mu_);
+  if (file_app(id)) return file_app_refused(id);
+  if (find_api_app(id) < 0)
+    return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  if (!j->contains("id")) (*j)["id"] = id;
+  return write_app(id, *j, false);
+}
+
+Outcome Controller::patch_app(const std::string& id, const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  auto j = config::parse_json_object(body, errs);
+  Outcome out;
+  if (!j) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  std::lock_guard lock(mu_);
+  if (file_app(id)) return file_app_refused(id);
+  int i = find_api_app(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  json merged = config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
+  return write_app(id, merged, false);
+}
+
+Outcome Controller::delete_app(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (file_app(id)) return file_app_refused(id);
+  int i = find_api_app(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  std::vector<ApiApp> apps = apps_;
+  apps.erase(apps.begin() + i);
+  Persist persist = [&](std::string* error) {
+    bool found = false;
+    return store_->remove(Kind::kApp, kDefaultZone, id, &found, error);
+  };
+  Outcome out;
+  if (!commit(std::move(apps), rules_, persist, &out)) return out;
+  out.result = {{"id", id}};
+  return out;
+}
+
+Outcome Controller::create_rule(const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  Outcome out;
+  auto j = config::parse_json_object(body, errs);
+  std::optional<config::IpAccessRule> rule;
+  if (j) rule = config::decode_rule(*j, errs);
+  if (!rule) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& r : file_.ip_access_rules)
+    if (r.id == rule->id)
+      return Outcome::failure(409, kErrConflict,
+                              "an access rule with id \"" + rule->id + "\" exists");
+  if (find_api_rule(rule->id) >= 0)
+    return Outcome::failure(409, kErrConflict,
+                            "an access rule with id \"" + rule->id + "\" exists");
+  std::string now = rfc3339_now();
+  ApiRule entry{*rule, now, now};
+  std::vector<ApiRule> rules = rules_;
+  rules.push_back(entry);
+  StoredObject obj{kDefaultZone, rule->id, config::rule_to_json(*rule).dump(), now, now};
+  Persist persist = [&](std::string* error) { return store_->put(Kind::kAccessRule, obj, error); };
+  if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  out.result = rule_json(entry.rule, now, now, false);
+  return out;
+}
+
+Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  Outcome out;
+  auto j = config::parse_json_object(body, errs);
+  if (!j) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& r : file_.ip_access_rules)
+    if (r.id == id)
+      return Outcome::failure(
+          409, kErrConflict,
+          "access rule \"" + id + "\" comes from the config file; edit the file and reload");
+  int i = find_api_rule(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+  json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
+  merged.erase("allowed_modes");
+  merged.merge_patch(*j);
+  auto rule = config::decode_rule(merged, errs);
+  if (!rule) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  if (rule->id != id)
+    return Outcome::failure(400, config::kErrInvalidValue, "id: access rule ids cannot be changed");
+  std::vector<ApiRule> rules = rules_;
+  ApiRule& entry = rules[static_cast<size_t>(i)];
+  entry.rule = *rule;
+  entry.modified_on = rfc3339_now();
+  ApiRule saved = entry;
+  StoredObject obj{kDefaultZone, id, config::rule_to_json(*rule).dump(), saved.created_on,
+                   saved.modified_on};
+  Persist persist = [&](std::string* error) { return store_->put(Kind::kAccessRule, obj, error); };
+  if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  out.result = rule_json(saved.rule, saved.created_on, saved.modified_on, false);
+  return out;
+}
+
+Outcome Controller::delete_rule(const std::string& id) {
+  std::lock_guard lock(mu_);
+  for (const auto& r : file_.ip_access_rules)
+    if (r.id == id)
+      return Outcome::failure(
+          409, kErrConflict,
+          "access rule \"" + id + "\" comes from the config file; edit the file and reload");
+  int i = find_api_rule(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+  std::vector<ApiRule> rules = rules_;
+  rules.erase(rules.begin() + i);
+  Persist persist = [&](std::string* error) {
+    bool found = false;
+    return store_->remove(Kind::kAccessRule, kDefaultZone, id, &found, error);
+  };
+  Outcome out;
+  if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  out.result = {{"id", id}};
+  return out;
+}
+
+}  // namespace rampart::control

@@ -1,0 +1,125 @@
+// The control plane's single writer: owns the config file's content and the objects created
+// through the API (mirrored in a Store), merges them into one config::Config, validates it and
+// hands it to the data plane (Edge::reload via the Apply callback). Every change, from the API
+// or a SIGHUP reload of the file, goes through one mutex, so applies are serialized and each is
+// all-or-nothing: an invalid result, a conflict or a failed store write changes nothing.
+// Any thread may call any method.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+#include "control/store.h"
+
+namespace rampart::control {
+
+// Cloudflare v4 codes of the API envelope where Spectrum documents none (see README "API").
+inline constexpr int kErrNoRoute = 7000;           // 404: no such endpoint
+inline constexpr int kErrMethodNotAllowed = 7001;  // 405
+inline constexpr int kErrUnknownZone = 7003;       // 404: zone id the edge does not serve
+inline constexpr int kErrAuth = 10000;             // 401: missing or wrong token
+inline constexpr int kErrInternal = 10002;         // 500
+inline constexpr int kErrNotFound = 10007;         // 404: no app / rule with that id
+inline constexpr int kErrConflict = 10009;         // 409: id taken, port overlap, file-sourced app
+inline constexpr int kErrTooLarge = 10013;         // 413: body over 1 MiB
+// Codes of the notes in `messages` (setting accepted, see the message).
+inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
+inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
+
+inline constexpr const char* kDefaultZone = "default";
+
+struct ApiError {
+  int code = 0;
+  std::string message;
+};
+
+// The outcome of one API operation, ready to be wrapped in the v4 envelope.
+struct Outcome {
+  int status = 200;
+  std::vector<ApiError> errors;
+  std::vector<ApiError> messages;  // notes on a success (Cloudflare's {code, message} objects)
+  nlohmann::json result;           // null when there is none
+  nlohmann::json result_info;      // lists only
+  bool ok() const { return errors.empty(); }
+  static Outcome failure(int status, int code, std::string message);
+};
+
+// List parameters of Spectrum's GET .../apps (and of access rules: page and per_page only).
+struct ListQuery {
+  std::string page, per_page, order, direction, mode;  // as given; empty = default
+};
+
+class Controller {
+ public:
+  // Called with each new merged config, under the controller's mutex.
+  using Apply = std::function<void(const config::Config&)>;
+
+  Controller(Store* store, Apply apply) : store_(store), apply_(std::move(apply)) {}
+
+  // Reads the store and merges it with `file` (a validated config). On success config() is the
+  // merged config, to start the edge with; nothing is applied. False with *error when the store
+  // cannot be read or the merge is invalid (e.g. an API app's id is now used by the file).
+  bool load(const config::Config& file, std::string* error);
+  // Replaces the file part (SIGHUP) and applies; false with *errors, and nothing changes, when
+  // the merged config would be invalid.
+  bool reload_file(const config::Config& file, std::vector<std::string>* errors);
+  config::Config config() const;
+
+  bool has_zone(const std::string& zone) const { return zone == kDefaultZone; }
+
+  Outcome list_apps(const ListQuery& q) const;
+  Outcome get_app(const std::string& id) const;
+  Outcome create_app(const std::string& body);
+  Outcome replace_app(const std::string& id, const std::string& body);
+  Outcome patch_app(const std::string& id, const std::string& body);
+  Outcome delete_app(const std::string& id);
+
+  Outcome list_rules(const ListQuery& q) const;
+  Outcome get_rule(const std::string& id) const;
+  Outcome create_rule(const std::string& body);
+  Outcome patch_rule(const std::string& id, const std::string& body);
+  Outcome delete_rule(const std::string& id);
+
+ private:
+  struct ApiApp {
+    config::App app;
+    std::string created_on, modified_on;
+  };
+  struct ApiRule {
+    config::IpAccessRule rule;
+    std::string created_on, modified_on;
+  };
+  using Persist = std::function<bool(std::string*)>;
+
+  // Validates file_ + apps + rules; on success runs persist, applies and keeps the new state.
+  bool commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules, const Persist& persist,
+              Outcome* out);
+  bool merge(const config::Config& file, const std::vector<ApiApp>& apps,
+             const std::vector<ApiRule>& rules, config::Config* merged, Outcome* out) const;
+  Outcome write_app(const std::string& id, const nlohmann::json& body, bool create);
+  nlohmann::json app_json(const config::App& app, const std::string& created,
+                          const std::string& modified, bool from_file) const;
+  nlohmann::json rule_json(const config::IpAccessRule& rule, const std::string& created,
+                           const std::string& modified, bool from_file) const;
+  const config::App* file_app(const std::string& id) const;
+  int find_api_app(const std::string& id) const;
+  int find_api_rule(const std::string& id) const;
+
+  mutable std::mutex mu_;
+  Store* store_;
+  Apply apply_;
+  config::Config file_;
+  std::string file_loaded_on_;
+  std::vector<ApiApp> apps_;
+  std::vector<ApiRule> rules_;
+  config::Config merged_;
+};
+
+// Now as RFC 3339 UTC with microseconds, e.g. "2026-01-01T05:20:00.123456Z".
+std::string rfc3339_now();
+
+}  // namespace rampart::control

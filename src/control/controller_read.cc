@@ -1,0 +1,140 @@
+// Controller reads: lists with Spectrum's paging/ordering parameters, and single objects.
+#include <algorithm>
+#include <charconv>
+
+#include "config/app_json.h"
+#include "control/controller.h"
+
+namespace rampart::control {
+
+using nlohmann::json;
+
+namespace {
+
+// Parses a positive page / per_page value; empty means `fallback`.
+bool parse_count(const std::string& text, int fallback, int max, int* out) {
+  if (text.empty()) {
+    *out = fallback;
+    return true;
+  }
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 1 || v > max) return false;
+  *out = v;
+  return true;
+}
+
+// Applies page/per_page to `items` and fills result/result_info.
+Outcome page_of(std::vector<json> items, const ListQuery& q, int max_per_page) {
+  int page = 1, per_page = 20;
+  if (!parse_count(q.page, 1, 1 << 30, &page))
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "page: \"" + q.page + "\" is not a page number (1 or more)");
+  if (!parse_count(q.per_page, 20, max_per_page, &per_page))
+    return Outcome::failure(
+        400, config::kErrInvalidValue,
+        "per_page: \"" + q.per_page + "\" is not 1-" + std::to_string(max_per_page));
+  Outcome out;
+  size_t total = items.size();
+  size_t start = std::min(total, static_cast<size_t>(page - 1) * static_cast<size_t>(per_page));
+  size_t end = std::min(total, start + static_cast<size_t>(per_page));
+  out.result = json::array();
+  for (size_t i = start; i < end; ++i) out.result.push_back(std::move(items[i]));
+  out.result_info = {
+      {"page", page},
+      {"per_page", per_page},
+      {"count", end - start},
+      {"total_count", total},
+      {"total_pages", (total + static_cast<size_t>(per_page) - 1) / static_cast<size_t>(per_page)}};
+  return out;
+}
+
+std::string sort_key(const json& app, const std::string& order) {
+  if (order == "app_id") return app.value("id", "");
+  if (order == "created_on") return app.value("created_on", "");
+  if (order == "modified_on") return app.value("modified_on", "");
+  if (order == "dns") return app.contains("dns") ? app["dns"].value("name", "") : "";
+  // protocol: "tcp/22" sorts by scheme, then numerically by first port.
+  std::string p = app.value("protocol", "");
+  size_t slash = p.find('/');
+  int port = 0;
+  if (slash != std::string::npos) std::from_chars(p.data() + slash + 1, p.data() + p.size(), port);
+  char buf[16];
+  snprintf(buf, sizeof buf, "%05d", port);
+  return p.substr(0, slash) + "/" + buf;
+}
+
+}  // namespace
+
+Outcome Controller::list_apps(const ListQuery& q) const {
+  std::string order = q.order.empty() ? "created_on" : q.order;
+  if (order != "protocol" && order != "app_id" && order != "created_on" && order != "modified_on" &&
+      order != "dns")
+    return Outcome::failure(
+        400, config::kErrInvalidValue,
+        "order: \"" + q.order + "\" is not one of: protocol, app_id, created_on, modified_on, dns");
+  if (!q.direction.empty() && q.direction != "asc" && q.direction != "desc")
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "direction: \"" + q.direction + "\" is not asc or desc");
+  std::vector<json> items;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& a : file_.apps)
+      items.push_back(app_json(a, file_loaded_on_, file_loaded_on_, true));
+    for (const auto& a : apps_)
+      items.push_back(app_json(a.app, a.created_on, a.modified_on, false));
+  }
+  std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& b) {
+    return sort_key(a, order) < sort_key(b, order);
+  });
+  if (q.direction == "desc") std::reverse(items.begin(), items.end());
+  return page_of(std::move(items), q, 1000);
+}
+
+Outcome Controller::get_app(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  Outcome out;
+  if (const config::App* a = file_app(id)) {
+    out.result = app_json(*a, file_loaded_on_, file_loaded_on_, true);
+    return out;
+  }
+  int i = find_api_app(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  const ApiApp& a = apps_[static_cast<size_t>(i)];
+  out.result = app_json(a.app, a.created_on, a.modified_on, false);
+  return out;
+}
+
+Outcome Controller::list_rules(const ListQuery& q) const {
+  if (!q.mode.empty() && q.mode != "block" && q.mode != "whitelist")
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "mode: \"" + q.mode + "\" is not block or whitelist");
+  std::vector<json> items;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& r : file_.ip_access_rules)
+      items.push_back(rule_json(r, file_loaded_on_, file_loaded_on_, true));
+    for (const auto& r : rules_)
+      items.push_back(rule_json(r.rule, r.created_on, r.modified_on, false));
+  }
+  if (!q.mode.empty())
+    std::erase_if(items, [&](const json& r) { return r.value("mode", "") != q.mode; });
+  return page_of(std::move(items), q, 1000);
+}
+
+Outcome Controller::get_rule(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  Outcome out;
+  for (const auto& r : file_.ip_access_rules)
+    if (r.id == id) {
+      out.result = rule_json(r, file_loaded_on_, file_loaded_on_, true);
+      return out;
+    }
+  int i = find_api_rule(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+  const ApiRule& r = rules_[static_cast<size_t>(i)];
+  out.result = rule_json(r.rule, r.created_on, r.modified_on, false);
+  return out;
+}
+
+}  // namespace rampart::control

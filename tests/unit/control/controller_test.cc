@@ -1,0 +1,178 @@
+// Controller: merge of file and API apps, conflicts, all-or-nothing writes, persistence.
+#include "control/controller.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include "config/parse.h"
+#include "control/sqlite_store.h"
+
+namespace rampart::control {
+namespace {
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rampart-ctl-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto r = config::parse_yaml(R"(
+edge: { listen: ["127.0.0.1"], data_dir: /tmp }
+api: { token: t }
+apps:
+  - id: ssh
+    protocol: tcp/22
+    origin_direct: ["tcp://192.0.2.1:22"]
+)");
+    ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+    file_ = *r.config;
+    open();
+  }
+  void TearDown() override {
+    controller_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void open() {
+    controller_.reset();
+    store_.reset();
+    std::string error;
+    store_ = SqliteStore::open(dir_ + "/rampart.db", &error);
+    ASSERT_TRUE(store_) << error;
+    controller_ = std::make_unique<Controller>(
+        store_.get(), [this](const config::Config& c) { applied_.push_back(c); });
+    ASSERT_TRUE(controller_->load(file_, &error)) << error;
+  }
+  int first_code(const Outcome& o) { return o.errors.empty() ? 0 : o.errors[0].code; }
+
+  std::string dir_;
+  config::Config file_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Controller> controller_;
+  std::vector<config::Config> applied_;
+};
+
+const char* kApp = R"({"protocol":"tcp/2222","origin_direct":["tcp://192.0.2.1:22"],"tls":"full",
+  "argo_smart_routing":true,"dns":{"type":"CNAME","name":"ssh.example.com"}})";
+
+TEST_F(ControllerTest, CreateAppliesAndPersists) {
+  Outcome o = controller_->create_app(kApp);
+  ASSERT_TRUE(o.ok()) << o.errors[0].message;
+  std::string id = o.result["id"];
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(o.result["source"], "api");
+  EXPECT_EQ(o.messages.size(), 2u);  // self-signed tls, argo no effect
+  ASSERT_EQ(applied_.size(), 1u);
+  EXPECT_EQ(applied_[0].apps.size(), 2u);
+
+  open();  // restart
+  Outcome got = controller_->get_app(id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.result["protocol"], "tcp/2222");
+  EXPECT_EQ(controller_->config().apps.size(), 2u);
+  Outcome list = controller_->list_apps({});
+  EXPECT_EQ(list.result.size(), 2u);
+  EXPECT_EQ(list.result_info["total_count"], 2);
+}
+
+TEST_F(ControllerTest, ConflictsAndFileAppsAre409) {
+  Outcome o =
+      controller_->create_app(R"({"protocol":"tcp/22","origin_direct":["tcp://192.0.2.1:22"]})");
+  EXPECT_EQ(o.status, 409);
+  EXPECT_EQ(first_code(o), kErrConflict);
+  o = controller_->create_app(
+      R"({"id":"ssh","protocol":"tcp/23","origin_direct":["tcp://192.0.2.1:22"]})");
+  EXPECT_EQ(o.status, 409);
+  EXPECT_EQ(controller_->delete_app("ssh").status, 409);
+  EXPECT_EQ(controller_->patch_app("ssh", R"({"tls":"off"})").status, 409);
+  EXPECT_EQ(controller_->get_app("ssh").result["source"], "file");
+  EXPECT_TRUE(applied_.empty());
+}
+
+TEST_F(ControllerTest, InvalidChangesNothing) {
+  Outcome o = controller_->create_app(R"({"protocol":"tcp/2222"})");
+  EXPECT_EQ(o.status, 400);
+  EXPECT_EQ(first_code(o), 11000);
+  o = controller_->create_app("not json");
+  EXPECT_EQ(first_code(o), 6007);
+  EXPECT_TRUE(applied_.empty());
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 1u);
+}
+
+TEST_F(ControllerTest, PutPatchDelete) {
+  Outcome o = controller_->create_app(kApp);
+  ASSERT_TRUE(o.ok());
+  std::string id = o.result["id"];
+  std::string created = o.result["created_on"];
+  o = controller_->patch_app(id, R"({"proxy_protocol":"v2"})");
+  ASSERT_TRUE(o.ok()) << o.errors[0].message;
+  EXPECT_EQ(o.result["proxy_protocol"], "v2");
+  EXPECT_EQ(o.result["protocol"], "tcp/2222");
+  EXPECT_EQ(o.result["created_on"], created);
+  o = controller_->replace_app(id,
+                               R"({"protocol":"tcp/2223","origin_direct":["tcp://192.0.2.1:22"]})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o.result["proxy_protocol"], "off");
+  EXPECT_EQ(controller_->replace_app("nope", kApp).status, 404);
+  EXPECT_TRUE(controller_->delete_app(id).ok());
+  EXPECT_EQ(controller_->delete_app(id).status, 404);
+  open();
+  EXPECT_EQ(controller_->get_app(id).status, 404);
+}
+
+TEST_F(ControllerTest, AccessRulesReachTheConfig) {
+  Outcome o = controller_->create_rule(
+      R"({"mode":"block","configuration":{"target":"ip","value":"198.51.100.7"},"notes":"x"})");
+  ASSERT_TRUE(o.ok()) << o.errors[0].message;
+  std::string id = o.result["id"];
+  ASSERT_EQ(applied_.back().ip_access_rules.size(), 1u);
+  EXPECT_EQ(applied_.back().ip_access_rules[0].value, "198.51.100.7");
+  o = controller_->patch_rule(id, R"({"mode":"whitelist"})");
+  ASSERT_TRUE(o.ok()) << o.errors[0].message;
+  EXPECT_EQ(applied_.back().ip_access_rules[0].mode, config::AccessMode::kWhitelist);
+  open();
+  EXPECT_EQ(controller_->list_rules({}).result.size(), 1u);
+  EXPECT_TRUE(controller_->delete_rule(id).ok());
+  EXPECT_TRUE(applied_.back().ip_access_rules.empty());
+}
+
+TEST_F(ControllerTest, FileReloadCollidingWithApiAppIsRefused) {
+  Outcome o = controller_->create_app(
+      R"({"id":"web","protocol":"tcp/2222","origin_direct":["tcp://192.0.2.1:22"]})");
+  ASSERT_TRUE(o.ok());
+  config::Config next = file_;
+  next.apps.push_back(next.apps[0]);
+  next.apps.back().id = "web";
+  next.apps.back().ports = {3000, 3000};
+  std::vector<std::string> errors;
+  EXPECT_FALSE(controller_->reload_file(next, &errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(controller_->config().apps.size(), 2u);
+}
+
+TEST_F(ControllerTest, ListParameters) {
+  for (int port = 3000; port < 3005; ++port)
+    ASSERT_TRUE(controller_
+                    ->create_app(R"({"protocol":"tcp/)" + std::to_string(port) +
+                                 R"(","origin_direct":["tcp://192.0.2.1:22"]})")
+                    .ok());
+  ListQuery q;
+  q.page = "2";
+  q.per_page = "2";
+  q.order = "protocol";
+  q.direction = "desc";
+  Outcome o = controller_->list_apps(q);
+  ASSERT_TRUE(o.ok());
+  ASSERT_EQ(o.result.size(), 2u);
+  EXPECT_EQ(o.result[0]["protocol"], "tcp/3002");
+  EXPECT_EQ(o.result_info["total_count"], 6);
+  q.order = "color";
+  EXPECT_EQ(controller_->list_apps(q).status, 400);
+  q.order = "";
+  q.per_page = "0";
+  EXPECT_EQ(controller_->list_apps(q).status, 400);
+}
+
+}  // namespace
+}  // namespace rampart::control

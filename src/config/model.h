@@ -112,6 +112,9 @@ struct ProtectionConfig {
   Duration handshake_timeout = std::chrono::seconds(10);
   std::vector<uint16_t> udp_reflection_ports = {19, 53, 123, 161, 389, 1900, 11211};
   XdpConfig xdp;
+  // Guard filters that only log and count what they would drop (SPEC §6 dry-run): any of
+  // acl, conn_limit, rate_limit, autoban, validate, reflection, table, or "all".
+  std::vector<std::string> dry_run;
   bool operator==(const ProtectionConfig&) const = default;
 };
 

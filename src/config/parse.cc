@@ -2,6 +2,8 @@
 // protection). Apps are in parse_apps.cc.
 #include "config/parse.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -138,6 +140,47 @@ void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
   parse_apps(rd, root["apps"], "apps", cfg->protection, &cfg->apps);
 }
 
+// Records whether a document has any content. Used instead of YAML::LoadAll, which in yaml-cpp
+// 0.7 loops forever (allocating) on some invalid input such as a leading ',': the parser keeps
+// returning empty documents (fixed upstream by yaml-cpp PR #1319).
+class ContentProbe : public YAML::EventHandler {
+ public:
+  bool content = false;
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { content = true; }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    content = true;
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    content = true;
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    content = true;
+  }
+  void OnMapEnd() override {}
+};
+
+// True when a document after the first has content (empty extra documents are harmless).
+// Looks at a bounded number of documents so that the yaml-cpp bug above cannot hang it.
+bool has_extra_documents(const std::string& text) {
+  // Another document needs a "---" or "..." marker; skip the second parse when there is none.
+  if (text.find("---") == std::string::npos && text.find("...") == std::string::npos) return false;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  for (int i = 0; i < 64; ++i) {
+    ContentProbe probe;
+    if (!parser.HandleNextDocument(probe)) return false;
+    if (i > 0 && probe.content) return true;
+  }
+  return false;
+}
+
 std::string syntax_error(const YAML::Exception& e) {
   if (e.mark.is_null()) return "invalid YAML: " + e.msg;
   return "invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
@@ -150,14 +193,15 @@ LoadResult parse_yaml(std::string_view text) {
   LoadResult result;
   Config cfg;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.size() > 1) {
-      result.errors.push_back({"", "the file holds " + std::to_string(docs.size()) +
-                                       " YAML documents; expected one (remove the extra ---)"});
+    std::string owned(text);
+    YAML::Node root = YAML::Load(owned);
+    if (has_extra_documents(owned)) {
+      result.errors.push_back(
+          {"", "the file holds more than one YAML document; expected one (remove the extra ---)"});
       return result;
     }
     YamlReader rd(&result.errors);
-    if (!docs.empty()) parse_config(rd, docs[0], &cfg);
+    parse_config(rd, root, &cfg);
   } catch (const YAML::Exception& e) {
     result.errors.push_back({"", syntax_error(e)});
     return result;

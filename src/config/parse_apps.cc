@@ -217,7 +217,7 @@ void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string&
                       ProtectionConfig* out) {
   if (!rd.check_map(node, path,
                     {"per_ip", "max_connections", "autoban", "handshake_timeout",
-                     "udp_reflection_ports", "xdp"}))
+                     "udp_reflection_ports", "xdp", "dry_run"}))
     return;
   if (!zone && YamlReader::present(node["xdp"]))
     rd.error(child_path(path, "xdp"),
@@ -254,6 +254,18 @@ void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string&
         auto v = rd.integer(u[i], item_path, 65535);
         if (v && *v == 0) rd.error(item_path, "port 0 is out of range; expected 1-65535");
         if (v && *v != 0) out->udp_reflection_ports.push_back(static_cast<uint16_t>(*v));
+      }
+    }
+  }
+  if (const YAML::Node d = node["dry_run"]; YamlReader::present(d)) {
+    static constexpr std::string_view kFilters[] = {
+        "acl", "conn_limit", "rate_limit", "autoban", "validate", "reflection", "table", "all"};
+    std::string d_path = child_path(path, "dry_run");
+    if (rd.check_list(d, d_path, "a list of guard filters such as [acl, rate_limit]")) {
+      out->dry_run.clear();
+      for (size_t i = 0; i < d.size(); ++i) {
+        if (auto f = rd.one_of(d[i], index_path(d_path, i), kFilters, std::size(kFilters)))
+          out->dry_run.push_back(*f);
       }
     }
   }

@@ -39,7 +39,8 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
   if (!YamlReader::present(node) ||
       !rd.check_map(node, path,
-                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout"}))
+                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
+                     "max_udp_flows"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -55,6 +56,7 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_uint(node, "workers", path, &e->workers, 4096);
   rd.get_string(node, "data_dir", path, &e->data_dir);
   rd.get_duration(node, "drain_timeout", path, &e->drain_timeout);
+  rd.get_uint(node, "max_udp_flows", path, &e->max_udp_flows, 10000000);
 }
 
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {

@@ -35,6 +35,26 @@ std::vector<ApiMessage> messages_of(const json& list) {
   return out;
 }
 
+// httplib's error names ("Connection", "Read") say little; say what happened.
+std::string describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection:
+      return "the connection failed (refused, or no route to the host)";
+    case httplib::Error::ConnectionTimeout:
+      return "the connection timed out";
+    case httplib::Error::Read:
+      return "the server closed the connection or did not answer in time";
+    case httplib::Error::Write:
+      return "sending the request failed";
+    case httplib::Error::SSLConnection:
+    case httplib::Error::SSLServerVerification:
+    case httplib::Error::SSLLoadingCerts:
+      return "the TLS handshake failed (" + httplib::to_string(e) + ")";
+    default:
+      return httplib::to_string(e);
+  }
+}
+
 }  // namespace
 
 std::optional<ApiUrl> parse_api_url(std::string_view url, std::string* error) {
@@ -116,7 +136,7 @@ HttpResult HttpClient::send(const std::string& method, const std::string& path,
   }
   httplib::Result res = client.send(req);
   if (!res) {
-    out.error = httplib::to_string(res.error());
+    out.error = describe(res.error());
     return out;
   }
   out.connected = true;

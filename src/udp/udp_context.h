@@ -14,6 +14,8 @@
 
 namespace rampart::udp {
 
+class Flow;
+
 struct UdpCounters {
   uint64_t datagrams_in = 0;   // client -> edge
   uint64_t datagrams_out = 0;  // edge -> client
@@ -38,6 +40,15 @@ struct Batch {
   std::array<iovec, kSize> iov{};
   std::array<sockaddr_storage, kSize> names{};
   std::array<std::array<uint8_t, 64>, kSize> control{};
+  // Datagrams of the current batch waiting to go to their origins, grouped by flow on sending.
+  struct Pending {
+    Flow* flow;
+    uint32_t slot;
+    uint32_t len;
+  };
+  std::array<Pending, kSize> pending{};
+  std::array<mmsghdr, kSize> out_msgs{};
+  std::array<iovec, kSize> out_iov{};
   uint8_t* payload(size_t i) { return data.get() + i * (kHeadroom + kMaxPayload) + kHeadroom; }
 };
 

@@ -132,8 +132,9 @@ void UdpListener::on_events(uint32_t) {
       if (f == nullptr) continue;
       f->bytes_in += b.msgs[i].msg_len;
       ctx_->flows.touch(f, ctx_->loop->now_ms());
-      send_to_origin(f, b.payload(i), b.msgs[i].msg_len);
+      b.pending[pending++] = Batch::Pending{f, static_cast<uint32_t>(i), b.msgs[i].msg_len};
     }
+    send_pending(pending);
     if (static_cast<size_t>(n) < Batch::kSize) return;
   }
 }
@@ -222,28 +223,57 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   return f;
 }
 
-void UdpListener::send_to_origin(Flow* f, uint8_t* payload, size_t len) {
+size_t UdpListener::add_header(Flow* f, uint8_t* payload, uint8_t** start) {
   const config::App& cfg = f->app_rt->cfg;
-  uint8_t* start = payload;
-  size_t total = len;
+  *start = payload;
   if (cfg.proxy_protocol == config::ProxyProtocol::kV2 &&
       (cfg.proxy_protocol_udp == config::ProxyProtocolUdp::kEvery || !f->header_sent)) {
     uint8_t hdr[net::kProxyV2MaxLen];
     size_t n = net::encode_proxy_v2(f->client, f->edge, true, hdr, sizeof hdr);
-    if (n > 0 && n <= Batch::kHeadroom) {
-      start -= n;
-      std::memcpy(start, hdr, n);
-      total += n;
-    }
     f->header_sent = true;
-  } else if (cfg.proxy_protocol == config::ProxyProtocol::kSimple) {
-    start -= net::kSppHeaderLen;
-    net::encode_spp(f->client, f->edge, start);
-    total += net::kSppHeaderLen;
+    if (n == 0 || n > Batch::kHeadroom) return 0;
+    *start -= n;
+    std::memcpy(*start, hdr, n);
+    return n;
   }
-  if (::send(f->fd.get(), start, total, MSG_DONTWAIT) < 0) {
-    ++ctx_->counters.drop_send;
-    if (errno == ECONNREFUSED) ++ctx_->counters.origin_icmp_errors;
+  if (cfg.proxy_protocol == config::ProxyProtocol::kSimple) {
+    *start -= net::kSppHeaderLen;
+    net::encode_spp(f->client, f->edge, *start);
+    return net::kSppHeaderLen;
+  }
+  return 0;
+}
+
+void UdpListener::send_pending(size_t count) {
+  Batch& b = ctx_->batch;
+  // One sendmmsg per flow for all of its datagrams in this batch, in their arrival order.
+  for (size_t j = 0; j < count; ++j) {
+    Flow* f = b.pending[j].flow;
+    if (f == nullptr) continue;
+    size_t m = 0;
+    for (size_t k = j; k < count; ++k) {
+      if (b.pending[k].flow != f) continue;
+      uint8_t* start;
+      size_t extra = add_header(f, b.payload(b.pending[k].slot), &start);
+      b.out_iov[m] = iovec{start, b.pending[k].len + extra};
+      b.out_msgs[m].msg_hdr = msghdr{};
+      b.out_msgs[m].msg_hdr.msg_iov = &b.out_iov[m];
+      b.out_msgs[m].msg_hdr.msg_iovlen = 1;
+      ++m;
+      b.pending[k].flow = nullptr;
+    }
+    if (!f->fd.valid()) continue;  // evicted while this batch was read
+    size_t sent = 0;
+    while (sent < m) {
+      int s = sendmmsg(f->fd.get(), b.out_msgs.data() + sent, static_cast<unsigned>(m - sent),
+                       MSG_DONTWAIT);
+      if (s <= 0) {
+        ctx_->counters.drop_send += m - sent;
+        if (s < 0 && errno == ECONNREFUSED) ++ctx_->counters.origin_icmp_errors;
+        break;
+      }
+      sent += static_cast<size_t>(s);
+    }
   }
 }
 

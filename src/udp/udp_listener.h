@@ -57,7 +57,11 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   Flow* flow_for(const net::SockAddr& client, const net::SockAddr& edge);
   Flow* open_flow(const net::SockAddr& client, const net::SockAddr& edge);
   bool make_room(const std::string& app_id, uint64_t app_cap);
-  void send_to_origin(Flow* f, uint8_t* payload, size_t len);
+  // Writes the app's PROXY v2 / SPP header in the headroom before `payload`; *start is where the
+  // datagram now begins; returns the header's length.
+  size_t add_header(Flow* f, uint8_t* payload, uint8_t** start);
+  // Sends the batch's datagrams queued in Batch::pending to their origins.
+  void send_pending(size_t count);
   void emit(const Flow& f, telemetry::EventType type, uint16_t status);
 
   UdpContext* ctx_;

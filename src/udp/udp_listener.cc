@@ -122,6 +122,7 @@ void UdpListener::on_events(uint32_t) {
     int n = recvmmsg(fd_.get(), b.msgs.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
     ctx_->counters.datagrams_in += static_cast<uint64_t>(n);
+    size_t pending = 0;
     for (int i = 0; i < n; ++i) {
       msghdr& h = b.msgs[i].msg_hdr;
       net::SockAddr client =

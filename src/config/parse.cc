@@ -4,9 +4,12 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "config/parse_internal.h"
@@ -37,10 +40,9 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 }
 
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
-  if (!YamlReader::present(node) ||
-      !rd.check_map(node, path,
-                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
-                     "max_udp_flows"}))
+  if (!YamlReader::present(node) || !rd.check_map(node, path,
+                                                  {"colo", "listen", "egress_ips", "workers",
+                                                   "data_dir", "drain_timeout", "max_udp_flows"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -183,6 +185,22 @@ bool has_extra_documents(const std::string& text) {
   return false;
 }
 
+// Sort key that puts errors in the order of the file's sections and list items, so parse and
+// validation errors of one app are reported together.
+std::pair<int, size_t> document_order(const std::string& path) {
+  static constexpr std::string_view kSections[] = {"edge",       "api", "geoip", "ip_access_rules",
+                                                   "protection", "apps"};
+  size_t end = path.find_first_of(".[");
+  std::string_view head = std::string_view(path).substr(0, end);
+  int rank = 0;
+  for (size_t i = 0; i < std::size(kSections); ++i)
+    if (head == kSections[i]) rank = static_cast<int>(i) + 1;
+  size_t index = 0;
+  if (end != std::string::npos && path[end] == '[')
+    index = static_cast<size_t>(std::strtoull(path.c_str() + end + 1, nullptr, 10));
+  return {rank, index};
+}
+
 std::string syntax_error(const YAML::Exception& e) {
   if (e.mark.is_null()) return "invalid YAML: " + e.msg;
   return "invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
@@ -211,6 +229,18 @@ LoadResult parse_yaml(std::string_view text) {
     result.errors.push_back({"", std::string("cannot parse the config: ") + e.what()});
     return result;
   }
+  // File apps without an id get one derived from their identity rather than a random one, so
+  // that a reload or restart does not turn them into new apps.
+  // Apps that overlap (an error reported below) would derive the same id; step around that so
+  // the overlap is not also reported as a duplicate id.
+  std::set<std::string> used;
+  for (const App& app : cfg.apps) used.insert(app.id);
+  for (App& app : cfg.apps) {
+    if (!app.id.empty()) continue;
+    app.id = derived_app_id(app);
+    for (int n = 1; used.count(app.id) != 0; ++n) app.id = derived_app_id(app, n);
+    used.insert(app.id);
+  }
   // Validation runs even after parse errors so that one pass reports everything; a validation
   // error on a field that already failed to parse would only repeat it, so it is dropped.
   std::vector<ConfigError> semantic;
@@ -223,6 +253,10 @@ LoadResult parse_yaml(std::string_view text) {
     if (!repeated && result.errors.size() <= YamlReader::kMaxErrors)
       result.errors.push_back(std::move(e));
   }
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const ConfigError& a, const ConfigError& b) {
+                     return document_order(a.path) < document_order(b.path);
+                   });
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
 }

@@ -109,6 +109,22 @@ std::string generate_id() {
   return id;
 }
 
+std::string derived_app_id(const App& app, int variant) {
+  std::string key = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first) +
+                    "-" + std::to_string(app.ports.last) + "|" + to_string(app.edge_ips.type) +
+                    "|" + to_string(app.edge_ips.connectivity);
+  for (const auto& ip : app.edge_ips.ips) key += "|" + ip.to_string();
+  if (variant > 0) key += "#" + std::to_string(variant);
+  // Two FNV-1a passes with different offsets: 128 bits, stable across builds and platforms.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (uint64_t h : {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull}) {
+    for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ull;
+    for (int i = 0; i < 16; ++i, h >>= 4) id += kHex[h & 0xf];
+  }
+  return id;
+}
+
 bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {

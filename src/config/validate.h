@@ -30,6 +30,12 @@ bool validate_access_rule(IpAccessRule& rule, const std::string& path,
 
 // 32 lowercase hex characters from std::random_device.
 std::string generate_id();
+// A 32-hex id derived from what identifies an app at the edge (protocol, ports, edge_ips), for
+// apps from the config file: it stays the same across reloads and restarts, so sessions,
+// origin health and analytics keep following the app. Unique among valid apps, since two apps
+// with the same protocol, ports and edge addresses overlap.
+// `variant` > 0 gives another id for the same app (to step around a collision).
+std::string derived_app_id(const App& app, int variant = 0);
 // Ids written by users: 1-64 characters of [A-Za-z0-9_.-].
 bool is_valid_id(std::string_view id);
 

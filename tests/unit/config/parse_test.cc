@@ -225,6 +225,37 @@ TEST(ParseYaml, GeneratedIdsDiffer) {
   EXPECT_NE(r.config->apps[0].id, r.config->apps[1].id);
 }
 
+TEST(ParseYaml, IdsOfFileAppsAreStableAcrossReloads) {
+  const char* text =
+      "edge: {listen: [\"127.0.0.1\"]}\napps:\n  - {protocol: tcp/1, origin_direct: "
+      "[\"tcp://192.0.2.1:1\"]}\n"
+      "  - {protocol: tcp/1, edge_ips: {type: static, ips: [\"127.0.0.2\"]},\n"
+      "     origin_direct: [\"tcp://192.0.2.1:1\"]}\n";
+  LoadResult a = parse_yaml(text);
+  LoadResult b = parse_yaml(text);
+  ASSERT_TRUE(a.ok() && b.ok()) << dump(a.errors);
+  EXPECT_EQ(a.config->apps[0].id, b.config->apps[0].id);
+  EXPECT_EQ(a.config->apps[1].id, b.config->apps[1].id);
+  EXPECT_NE(a.config->apps[0].id, a.config->apps[1].id);
+  EXPECT_TRUE(is_generated_id(a.config->apps[0].id));
+}
+
+TEST(ParseYaml, DryRunFilters) {
+  LoadResult r = parse_yaml(R"(
+protection: {dry_run: [acl, rate_limit]}
+apps:
+  - protocol: tcp/1
+    origin_direct: ["tcp://192.0.2.1:1"]
+    protection: {dry_run: [all]}
+)");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->protection.dry_run, (std::vector<std::string>{"acl", "rate_limit"}));
+  EXPECT_EQ(r.config->apps[0].protection->dry_run, std::vector<std::string>{"all"});
+  r = parse_yaml("protection: {dry_run: [acls]}\n");
+  EXPECT_TRUE(has_error(r.errors, "protection.dry_run[0]", "expected one of: acl"))
+      << dump(r.errors);
+}
+
 TEST(ParseYaml, EnvExpansion) {
   ScopedEnv a("RAMPART_T_PORT", "2222");
   ScopedEnv b("RAMPART_T_ORIGIN", "192.0.2.7");

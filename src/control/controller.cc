@@ -9,6 +9,7 @@
 #include "config/app_json.h"
 #include "config/validate.h"
 #include "core/log.h"
+#include "edge/limitations.h"
 
 namespace rampart::control {
 
@@ -57,6 +58,16 @@ void add_notes(const config::App& app, Outcome* out) {
                                   ": no certificate is configured for " + name +
                                   ", so a self-signed certificate will be used for that name (this "
                                   "build stores the setting; TLS termination is not active yet)"});
+  }
+  // What the data plane accepts but does not act on yet (the same lines serve logs).
+  config::Config one;
+  one.apps.push_back(app);
+  for (const std::string& note : edge::unenforced_settings(one)) {
+    // Zone-wide lines are about the file, and tls is said above.
+    if (note.rfind("apps[", 0) != 0 || note.find(".tls:") != std::string::npos) continue;
+    size_t dot = note.find(").");
+    out->messages.push_back(
+        {kNoteNotEnforced, dot == std::string::npos ? note : note.substr(dot + 2)});
   }
   if (app.argo_smart_routing)
     out->messages.push_back(

@@ -29,6 +29,7 @@ inline constexpr int kErrTooLarge = 10013;         // 413: body over 1 MiB
 // Codes of the notes in `messages` (setting accepted, see the message).
 inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
 inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
+inline constexpr int kNoteNotEnforced = 11902;     // accepted, not acted on by this build yet
 
 inline constexpr const char* kDefaultZone = "default";
 

@@ -43,7 +43,8 @@ void TimerWheel::unlink(Timer* t) {
 
 void TimerWheel::schedule(Timer* t, int64_t expiry_ms) {
   if (t->wheel_ != nullptr) unlink(t);
-  int64_t tick = expiry_ms / kTickMs;
+  // Round up: the slot of tick t is visited once now >= t * kTickMs, which must be >= expiry.
+  int64_t tick = (expiry_ms + kTickMs - 1) / kTickMs;
   // A timer can never land in a slot that advance() has already passed in this revolution.
   if (tick <= last_tick_) tick = last_tick_ + 1;
   t->expiry_ms_ = expiry_ms;

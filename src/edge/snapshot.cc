@@ -53,6 +53,20 @@ std::optional<net::IpAddr> pick_egress(const config::EdgeConfig& edge, int famil
   return std::nullopt;
 }
 
+// Whether connections to `origin` must bind `egress` as their source: not when the kernel's
+// route already picks it (the common single-homed edge), which saves two syscalls per
+// connection. Asked once per snapshot with a connected UDP socket (connect sends nothing).
+bool needs_bind(const net::IpAddr& origin, uint16_t port,
+                const std::optional<net::IpAddr>& egress) {
+  if (!egress) return false;
+  core::UniqueFd probe(::socket(origin.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  net::SockAddr dst(origin, port);
+  if (!probe.valid() || ::connect(probe.get(), dst.get(), dst.len()) != 0) return true;
+  net::SockAddr src;
+  if (getsockname(probe.get(), src.get_mut(), src.len_mut()) != 0) return true;
+  return !(src.ip() == *egress);
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
@@ -62,6 +76,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
   auto egress_v4 = pick_egress(cfg.edge, AF_INET);
   auto egress_v6 = pick_egress(cfg.edge, AF_INET6);
   for (const auto& app : cfg.apps) {
+    // The active health check is a TCP connect: it says nothing about a UDP service (and
+    // would mark every UDP origin down), so UDP origins are judged passively only.
+    config::LoadBalancing lb = app.load_balancing;
+    if (app.proto == config::Proto::kUdp) lb.health_check.enabled = false;
     auto rt = std::make_shared<runtime::AppRuntime>();
     rt->cfg = app;
     rt->egress_v4 = egress_v4;
@@ -74,14 +92,18 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
     }
     if (previous != nullptr) {
       for (const auto& old : previous->apps) {
-        if (old->cfg.id == app.id && old->origins->matches(app.origin_direct, app.load_balancing)) {
+        if (old->cfg.id == app.id && old->origins->matches(app.origin_direct, lb)) {
           rt->origins = old->origins;
           break;
         }
       }
     }
-    if (!rt->origins)
-      rt->origins = std::make_shared<origin::OriginSet>(app.origin_direct, app.load_balancing);
+    if (!rt->origins) rt->origins = std::make_shared<origin::OriginSet>(app.origin_direct, lb);
+    rt->egress_bind.resize(rt->origins->size());
+    for (size_t i = 0; i < rt->origins->size(); ++i) {
+      const auto& o = rt->origins->at(i).cfg;
+      rt->egress_bind[i] = needs_bind(o.ip, o.ports.first, o.ip.is_v4() ? egress_v4 : egress_v6);
+    }
     std::shared_ptr<const runtime::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
     for (const auto& ip : edge_addresses(app, cfg.edge)) {

@@ -50,7 +50,7 @@ bool OriginSet::matches(const std::vector<config::OriginDirect>& origins,
 bool OriginSet::usable(const Origin& o, int64_t now_ms) const {
   if (o.up.load(std::memory_order_relaxed)) return true;
   // Without active checks nothing would ever bring an ejected origin back: retry it after a
-  // cool-down (one connection decides; a success marks it up again).
+  // cool-down; the first connection that succeeds marks it up again.
   return !lb_.health_check.enabled && now_ms >= o.retry_at_ms.load(std::memory_order_relaxed);
 }
 
@@ -109,7 +109,7 @@ void OriginSet::report_connect(size_t i, bool ok, int64_t now_ms) {
     return;
   }
   uint32_t f = o.fails.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (f >= lb_.health_check.fall || !lb_.health_check.enabled) {
+  if (f >= lb_.health_check.fall) {
     o.retry_at_ms.store(now_ms + kPassiveCooldownMs, std::memory_order_relaxed);
     o.rises.store(0, std::memory_order_relaxed);
     if (o.up.exchange(false)) {

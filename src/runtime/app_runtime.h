@@ -19,6 +19,8 @@ struct AppRuntime {
   std::shared_ptr<origin::OriginSet> origins;
   std::optional<net::IpAddr> egress_v4;  // source address toward IPv4 origins
   std::optional<net::IpAddr> egress_v6;
+  // Per origin: bind the egress address before connecting (false when the route picks it anyway).
+  std::vector<bool> egress_bind;
   config::ProtectionConfig protection;  // the app's override, else the zone's defaults
   // This worker's share of protection.max_connections for UDP flows (0 = no limit).
   uint64_t max_flows_per_worker = 0;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -87,7 +88,7 @@ void Session::try_connect() {
     return;
   }
   const auto& egress = origin_addr_.family() == AF_INET ? app_->egress_v4 : app_->egress_v6;
-  if (egress) {
+  if (egress && app_->egress_bind[static_cast<size_t>(idx)]) {
     int one = 1;
     setsockopt(origin_.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     net::SockAddr src(*egress, 0);
@@ -187,6 +188,17 @@ void Session::on_side_events(bool client_side, uint32_t events) {
     on_connect_result(err);
     return;
   }
+  if (events & EPOLLERR) {
+    // A reset (or other error) on this side: even a side already at EOF, which nothing reads
+    // any more, must not leave the session open. The other side gets a reset too.
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(client_side ? client_.get() : origin_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      close(io_status(err, client_side, false), !client_side, client_side);
+      return;
+    }
+  }
   const bool readable = events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR);
   const bool writable = events & (EPOLLOUT | EPOLLHUP | EPOLLERR);
   Direction& reading = client_side ? c2o_ : o2c_;  // this fd is its source
@@ -256,7 +268,7 @@ bool Session::copy_once(Direction& d, bool client_to_origin) {
       sent = static_cast<size_t>(w);
     } else if (errno != EAGAIN && errno != EINTR) {
       int err = errno;
-      close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
+      close(io_status(err, !client_to_origin, true), client_to_origin, !client_to_origin);
       return false;
     }
   }
@@ -317,7 +329,7 @@ bool Session::splice_once(Direction& d, bool client_to_origin, bool* drained) {
       d.write_blocked = true;
     } else if (n < 0 && errno != EINTR) {
       int err = errno;
-      close(io_status(err, !client_to_origin, true), !client_to_origin, client_to_origin);
+      close(io_status(err, !client_to_origin, true), client_to_origin, !client_to_origin);
       return false;
     }
   }
@@ -345,7 +357,7 @@ void Session::on_timer() {
 
 void Session::abort(uint16_t status) {
   if (state_ == State::kClosed) return;
-  if (state_ == State::kConnecting) emit(telemetry::EventType::kOriginError, status);
+  // A session still connecting never opened: it ends without an event.
   close(status, false, false);
 }
 

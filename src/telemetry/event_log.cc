@@ -166,6 +166,7 @@ void EventLog::set_colo(const std::string& colo) {
 }
 
 uint64_t EventLog::dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
   uint64_t d = 0;
   for (const auto& r : rings_) d += r->dropped();
   return d;

@@ -50,7 +50,7 @@ class EventLog {
   EventLogOptions options_;
   int fd_ = -1;
   uint64_t size_ = 0;
-  std::mutex mu_;  // guards rings_ (creation) and colo_
+  mutable std::mutex mu_;  // guards rings_ (creation) and colo_
   std::condition_variable cv_;
   std::vector<std::unique_ptr<EventRing>> rings_;
   std::atomic<bool> stop_{false};

@@ -192,7 +192,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
     return nullptr;
   }
   const auto& egress = origin.family() == AF_INET ? app.egress_v4 : app.egress_v6;
-  if (egress) {
+  if (egress && app.egress_bind[static_cast<size_t>(idx)]) {
     net::SockAddr src(*egress, 0);
     if (::bind(fd.get(), src.get(), src.len()) != 0) {
       ++ctx_->counters.drop_flow_socket;

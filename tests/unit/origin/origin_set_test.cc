@@ -196,7 +196,12 @@ TEST(OriginSet, CapsAt64Origins) {
 TEST(OriginSet, PassiveEjectionAndCooldownWithoutHealthChecks) {
   OriginSet set(origins(2), lb(config::LbPolicy::kRoundRobin, /*checks=*/false));
   const int64_t t0 = 1'000'000;
-  set.report_connect(0, false, t0);  // one failure is enough without checks
+  // `fall` failed connects in a row eject it (a single refusal is not enough).
+  for (uint32_t i = 0; i + 1 < set.load_balancing().health_check.fall; ++i) {
+    set.report_connect(0, false, t0);
+    EXPECT_TRUE(set.at(0).up.load());
+  }
+  set.report_connect(0, false, t0);
   EXPECT_FALSE(set.at(0).up.load());
   EXPECT_TRUE(set.any_up(t0));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(set.pick(kClient, 0, t0 + 1000), 1);
@@ -221,8 +226,10 @@ TEST(OriginSet, PassiveEjectionAndCooldownWithoutHealthChecks) {
 
 TEST(OriginSet, AllEjectedWithoutChecksMeansNoneUsableUntilCooldown) {
   OriginSet set(origins(2), lb(config::LbPolicy::kLeastConnections, false));
-  set.report_connect(0, false, 0);
-  set.report_connect(1, false, 0);
+  for (uint32_t i = 0; i < set.load_balancing().health_check.fall; ++i) {
+    set.report_connect(0, false, 0);
+    set.report_connect(1, false, 0);
+  }
   EXPECT_FALSE(set.any_up(1));
   EXPECT_EQ(set.pick(kClient, 0, 1), -1);
   EXPECT_TRUE(set.any_up(OriginSet::kPassiveCooldownMs));

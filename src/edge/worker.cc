@@ -18,7 +18,7 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t
   ctx_.events = events;
   udp_.loop = &loop_;
   udp_.events = events;
-  udp_.max_flows = max_udp_flows > 0 ? max_udp_flows : 1;
+  udp_.max_flows = max_udp_flows > 0 ? max_udp_flows : SIZE_MAX;  // 0 = no cap but the fds
 }
 
 void Worker::FlowSweep::on_timer() {

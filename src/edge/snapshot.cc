@@ -73,8 +73,13 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
                                                int workers) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = cfg;
+  snap->workers = workers > 0 ? workers : 1;
   auto egress_v4 = pick_egress(cfg.edge, AF_INET);
   auto egress_v6 = pick_egress(cfg.edge, AF_INET6);
+  // The guard's rules are compiled here, once per snapshot, never per packet.
+  std::vector<std::string> guard_warnings;
+  auto zone = guard::compile_zone(cfg, &guard_warnings);
+  for (const auto& w : guard_warnings) RLOG_WARN(w);
   for (const auto& app : cfg.apps) {
     // The active health check is a TCP connect: it says nothing about a UDP service (and
     // would mark every UDP origin down), so UDP origins are judged passively only.
@@ -104,6 +109,12 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
       const auto& o = rt->origins->at(i).cfg;
       rt->egress_bind[i] = needs_bind(o.ip, o.ports.first, o.ip.is_v4() ? egress_v4 : egress_v6);
     }
+    const guard::AppPolicy* old_policy = nullptr;
+    if (previous != nullptr) {
+      for (const auto& old : previous->apps)
+        if (old->cfg.id == app.id) old_policy = old->guard.get();
+    }
+    rt->guard = guard::compile_app(app, rt->protection, zone, old_policy);
     std::shared_ptr<const runtime::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
     for (const auto& ip : edge_addresses(app, cfg.edge)) {

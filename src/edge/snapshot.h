@@ -25,6 +25,7 @@ struct Snapshot {
   config::Config config;
   std::vector<std::shared_ptr<const runtime::AppRuntime>> apps;
   std::vector<Bind> binds;
+  int workers = 1;  // sockets per SO_REUSEPORT group: what the steering program hashes onto
 };
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/socket_util.h"
+#include "guard/reuseport.h"
 #include "tcp/session.h"
 
 namespace rampart::edge {
@@ -11,7 +12,10 @@ namespace rampart::edge {
 Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t max_udp_flows)
     : index_(index),
       pipes_(pipe_size),
-      copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)) {
+      copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)),
+      guard_(index) {
+  ctx_.guard = &guard_;
+  udp_.guard = &guard_;
   ctx_.copy_buffer = copy_buffer_.get();
   ctx_.loop = &loop_;
   ctx_.pipes = &pipes_;
@@ -29,6 +33,7 @@ void Worker::FlowSweep::on_timer() {
     f->listener->end_flow(f, telemetry::status::kNormal);
   });
   w->udp_flows_.store(w->udp_.flows.size(), std::memory_order_relaxed);
+  w->guard_.tick(w->loop_.now_ms());
   w->loop_.timers().schedule(this, w->loop_.now_ms() + 1000);
 }
 
@@ -50,7 +55,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
 template <typename L, typename Make>
 static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                            const std::vector<Bind>& binds, config::Proto proto, int index,
-                           core::EventLoop& loop, Make&& make) {
+                           int workers, core::EventLoop& loop, Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
   for (const Bind& b : binds) {
     if (b.proto != proto) continue;
@@ -70,6 +75,13 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       continue;
     }
+    // One client address -> one socket of the group -> one worker: the guard's per-source state
+    // is then exact without sharing. The program belongs to the group; worker 0 attaches it.
+    if (index == 0 && workers > 1 &&
+        !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error)) {
+      RLOG_WARN("app ", b.app->cfg.id, ": ", error,
+                "; per-source limits are per worker for this listener");
+    }
     next[key] = make(std::move(fd), b);
   }
   for (auto& [key, listener] : current) {
@@ -80,11 +92,11 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
 }
 
 void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
-  diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, loop_,
+  diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers, loop_,
                  [this](core::UniqueFd fd, const Bind& b) {
                    return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
                  });
-  diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, loop_,
+  diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers, loop_,
                  [this](core::UniqueFd fd, const Bind& b) {
                    return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr, b.app);
                  });

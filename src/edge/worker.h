@@ -11,6 +11,7 @@
 #include "core/event_loop.h"
 #include "core/pipe_pool.h"
 #include "edge/snapshot.h"
+#include "guard/guard.h"
 #include "tcp/listener.h"
 #include "tcp/worker_context.h"
 #include "udp/udp_context.h"
@@ -33,6 +34,8 @@ class Worker {
   // Any thread: close every session with `status`, stop the loop, join the thread.
   void stop(uint16_t status);
   // TCP sessions and UDP flows still open; any thread.
+  // Drop counters by reason; readable from any thread.
+  const guard::Counters& guard_counters() const { return guard_.counters(); }
   size_t sessions() const {
     return ctx_.sessions.size() + udp_flows_.load(std::memory_order_relaxed);
   }
@@ -55,6 +58,7 @@ class Worker {
   core::EventLoop loop_;
   core::PipePool pipes_;
   std::unique_ptr<char[]> copy_buffer_;
+  guard::Guard guard_;
   tcp::WorkerContext ctx_;
   udp::UdpContext udp_;
   FlowSweep sweep_{this};

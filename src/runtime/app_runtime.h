@@ -7,8 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/model.h"
+#include "guard/policy.h"
 #include "net/ip_addr.h"
 #include "origin/origin_set.h"
 
@@ -24,6 +26,8 @@ struct AppRuntime {
   config::ProtectionConfig protection;  // the app's override, else the zone's defaults
   // This worker's share of protection.max_connections for UDP flows (0 = no limit).
   uint64_t max_flows_per_worker = 0;
+  // The guard's compiled rules for this app (ACL, limits, validator); never null in a snapshot.
+  std::shared_ptr<const guard::AppPolicy> guard;
 };
 
 }  // namespace rampart::runtime

@@ -1,10 +1,12 @@
 #include "tcp/listener.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket_util.h"
 #include "tcp/session.h"
@@ -67,14 +69,44 @@ void Listener::accept_all() {
       return;
     }
     ++ctx_->counters.accepted;
+    guard::Admission adm;
+    if (ctx_->guard != nullptr && app_->guard) {
+      adm = ctx_->guard->admit(*app_->guard, peer.ip(), ctx_->loop->now_ms());
+      if (!adm.allowed) {
+        refuse(fd, peer, adm);  // no session, no origin connection
+        continue;
+      }
+    }
     // A wildcard listener learns which edge address the client reached from the socket; only
     // the PROXY header needs it, so the syscall is spent only then.
     net::SockAddr edge = wildcard_ && app_->cfg.proxy_protocol != config::ProxyProtocol::kOff
                              ? core::local_addr(fd)
                              : addr_;
     auto* session = new Session(ctx_, app_, core::UniqueFd(fd), peer, edge);
+    session->set_admission(adm);
     session->start();  // owned by ctx_->sessions from here on
   }
+}
+
+void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission& a) {
+  // A reset, not a FIN: the edge keeps no TIME_WAIT for refused clients.
+  core::set_linger_zero(fd);
+  ::close(fd);
+  if (ctx_->events == nullptr) return;
+  telemetry::ConnEvent e;
+  e.type = telemetry::EventType::kClientFiltered;
+  e.status = telemetry::status::kDenied;
+  e.udp = false;
+  e.ip_firewall = app_->cfg.ip_firewall;
+  e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
+  e.set_app(app_->cfg.id);
+  e.set_matched_rule(a.rule);
+  std::memcpy(e.country, a.geo.country, sizeof e.country);
+  e.asn = a.geo.asn;
+  e.client_ip = peer.ip().unmapped();
+  e.client_port = peer.port();
+  e.connect_ns = e.timestamp_ns = core::realtime_ns();
+  ctx_->events->push(e);
 }
 
 }  // namespace rampart::tcp

@@ -35,6 +35,8 @@ class Listener : public core::EventHandler, public core::Timer, public core::Ret
 
  private:
   void accept_all();
+  // The guard refused `fd` right after accept: reset it and log a clientFiltered event.
+  void refuse(int fd, const net::SockAddr& peer, const guard::Admission& a);
 
   WorkerContext* ctx_;
   core::UniqueFd fd_;

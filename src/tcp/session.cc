@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/socket_util.h"
+#include "guard/validate.h"
 #include "net/proxy_protocol.h"
 
 namespace rampart::tcp {
@@ -61,7 +62,55 @@ Session::~Session() {
 
 void Session::start() {
   connect_ns_ = core::realtime_ns();
+  const guard::AppPolicy* p = app_->guard.get();
+  if (p != nullptr && p->validator != config::Validator::kNone) {
+    // No origin connection before the client proved it speaks the app's protocol.
+    state_ = State::kValidating;
+    ctx_->loop->add(client_.get(), kSocketEvents, &client_side_);
+    if (p->handshake_timeout_ms > 0)
+      ctx_->loop->timers().schedule(this, ctx_->loop->now_ms() + p->handshake_timeout_ms);
+    check_first_bytes();
+    return;
+  }
   try_connect();
+}
+
+void Session::check_first_bytes() {
+  uint8_t buf[guard::kValidateMaxBytes];
+  ssize_t n = ::recv(client_.get(), buf, sizeof buf, MSG_PEEK);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    close(io_status(errno, true, false), false, false);
+    return;
+  }
+  const guard::AppPolicy& p = *app_->guard;
+  guard::Result r = guard::validate(p.validator, buf, static_cast<size_t>(n));
+  if (r == guard::Result::kNeedMore) {
+    // A complete first message never needs more than the buffer; a client that stops halfway
+    // (or closes) cannot complete it.
+    if (n > 0 && static_cast<size_t>(n) < sizeof buf && !client_closing_) return;
+    r = guard::Result::kFail;
+  }
+  if (r == guard::Result::kPass ||
+      !ctx_->guard->validation_failed(p, client_addr_.ip(), guard::Reason::kValidate,
+                                      ctx_->loop->now_ms())) {
+    validated();
+    return;
+  }
+  refuse(guard::Reason::kValidate, telemetry::status::kDenied);
+}
+
+void Session::validated() {
+  ctx_->loop->timers().cancel(this);
+  ctx_->loop->remove(client_.get());  // start_relay() watches it again
+  state_ = State::kConnecting;
+  try_connect();
+}
+
+void Session::refuse(guard::Reason reason, uint16_t status) {
+  filtered_rule_ = guard::reason_rule(reason);
+  emit(telemetry::EventType::kClientFiltered, status);
+  close(status, true, false);
 }
 
 void Session::try_connect() {
@@ -173,6 +222,11 @@ void Session::start_relay() {
 
 void Session::on_side_events(bool client_side, uint32_t events) {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kValidating) {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_closing_ = true;
+    if (client_side) check_first_bytes();
+    return;
+  }
   if (state_ == State::kConnecting) {
     if (client_side) return;
     if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
@@ -341,6 +395,15 @@ void Session::maybe_finish() {
 }
 
 void Session::on_timer() {
+  if (state_ == State::kValidating) {
+    // Slowloris: the first bytes did not come in time. 497 = client timed out.
+    if (ctx_->guard->validation_failed(*app_->guard, client_addr_.ip(),
+                                       guard::Reason::kHandshakeTimeout, ctx_->loop->now_ms()))
+      refuse(guard::Reason::kHandshakeTimeout, telemetry::status::kClientTimeout);
+    else
+      validated();
+    return;
+  }
   if (state_ == State::kConnecting) {
     on_connect_result(ETIMEDOUT);
     return;
@@ -367,6 +430,10 @@ void Session::close(uint16_t status, bool reset_client, bool reset_origin) {
   state_ = State::kClosed;
   ctx_->loop->timers().cancel(this);
   if (was_relaying) emit(telemetry::EventType::kDisconnect, status);
+  if (ctx_->guard != nullptr && app_->guard) {
+    ctx_->guard->release(*app_->guard, client_addr_.ip(), admission_);
+    admission_.tracked_app = admission_.tracked_source = false;
+  }
   if (origin_index_ >= 0) {
     app_->origins->at(static_cast<size_t>(origin_index_))
         .active.fetch_sub(1, std::memory_order_relaxed);
@@ -399,6 +466,9 @@ void Session::emit(telemetry::EventType type, uint16_t status) {
   e.ip_firewall = app_->cfg.ip_firewall;
   e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
   e.set_app(app_->cfg.id);
+  e.set_matched_rule(filtered_rule_ != nullptr ? filtered_rule_ : admission_.rule);
+  std::memcpy(e.country, admission_.geo.country, sizeof e.country);
+  e.asn = admission_.geo.asn;
   e.client_ip = client_addr_.ip().unmapped();
   e.client_port = client_addr_.port();
   if (origin_addr_.port() != 0) {

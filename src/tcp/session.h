@@ -10,6 +10,7 @@
 #include "core/event_loop.h"
 #include "core/pipe_pool.h"
 #include "core/unique_fd.h"
+#include "guard/guard.h"
 #include "net/ip_addr.h"
 #include "runtime/app_runtime.h"
 #include "tcp/worker_context.h"
@@ -23,7 +24,10 @@ class Session : public core::Timer, public core::Retirable {
           const net::SockAddr& client_addr, const net::SockAddr& edge_addr);
   ~Session() override;
 
-  // Picks an origin and starts connecting. The session may close (and retire) itself inside.
+  // The guard's verdict on this connection (an allowed one): released when the session closes.
+  void set_admission(const guard::Admission& a) { admission_ = a; }
+  // Picks an origin and starts connecting, or first waits for the client's first bytes when the
+  // app has a validator. The session may close (and retire) itself inside.
   void start();
   // Closes both sides now (drain timeout, shutdown). Logged with `status`.
   void abort(uint16_t status);
@@ -35,7 +39,7 @@ class Session : public core::Timer, public core::Retirable {
   Session* list_next = nullptr;
 
  private:
-  enum class State { kConnecting, kRelaying, kClosed };
+  enum class State { kValidating, kConnecting, kRelaying, kClosed };
 
   // One direction of the relay: bytes read from `from` wait in `pipe` until written to `to`.
   struct Direction {
@@ -65,6 +69,12 @@ class Session : public core::Timer, public core::Retirable {
 
   void on_timer() override;
   void on_side_events(bool client_side, uint32_t events);
+  // kValidating: peeks at the client's first bytes and runs the app's validator on them.
+  void check_first_bytes();
+  // The first bytes passed (or the validator is in dry-run): connect to an origin.
+  void validated();
+  // Refused by the guard after accept: a clientFiltered event, then close (client reset).
+  void refuse(guard::Reason reason, uint16_t status);
   void try_connect();
   void on_connect_result(int err);
   void connect_failed(uint16_t status);
@@ -97,6 +107,9 @@ class Session : public core::Timer, public core::Retirable {
   uint64_t tried_ = 0;
   int64_t connect_ns_ = 0;
   int64_t last_activity_ms_ = 0;
+  guard::Admission admission_;
+  const char* filtered_rule_ = nullptr;  // ClientMatchedIpFirewall of a refusal
+  bool client_closing_ = false;          // kValidating: the client half-closed or reset
 };
 
 }  // namespace rampart::tcp

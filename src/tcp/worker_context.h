@@ -8,6 +8,7 @@
 
 #include "core/event_loop.h"
 #include "core/pipe_pool.h"
+#include "guard/guard.h"
 #include "telemetry/event_ring.h"
 
 namespace rampart::tcp {
@@ -45,6 +46,7 @@ struct WorkerContext {
   core::EventLoop* loop = nullptr;
   core::PipePool* pipes = nullptr;
   telemetry::EventRing* events = nullptr;
+  guard::Guard* guard = nullptr;  // the worker's, shared with its UDP side
   SessionList sessions;
   WorkerCounters counters;
 };

@@ -49,6 +49,8 @@ struct ConnEvent {
   uint8_t proxy_protocol = 0;  // config::ProxyProtocol as an integer
   char app[64] = {};
   char matched_rule[24] = {};  // ClientMatchedIpFirewall, empty when none
+  char country[3] = {};        // ClientCountry: ISO 3166 alpha-2 from the GeoIP db, or empty
+  uint32_t asn = 0;            // ClientAsn: 0 when unknown
   net::IpAddr client_ip;
   uint16_t client_port = 0;
   net::IpAddr origin_ip;
@@ -60,6 +62,12 @@ struct ConnEvent {
   int64_t connect_ns = 0;  // wall clock (CLOCK_REALTIME)
   int64_t disconnect_ns = 0;
   int64_t timestamp_ns = 0;
+
+  void set_matched_rule(std::string_view rule) {
+    size_t n = rule.size() < sizeof matched_rule - 1 ? rule.size() : sizeof matched_rule - 1;
+    std::memcpy(matched_rule, rule.data(), n);
+    matched_rule[n] = '\0';
+  }
 
   void set_app(std::string_view id) {
     size_t n = id.size() < sizeof app - 1 ? id.size() : sizeof app - 1;

@@ -86,9 +86,13 @@ void EventLog::format(const ConnEvent& e, const std::string& colo, std::string* 
   const bool has_origin = e.origin_port != 0;
   out->append("{\"Application\":");
   append_string(out, e.app);
-  out->append(",\"ClientAsn\":0,\"ClientBytes\":");
+  out->append(",\"ClientAsn\":");
+  append_uint(out, e.asn);
+  out->append(",\"ClientBytes\":");
   append_uint(out, e.client_bytes);
-  out->append(",\"ClientCountry\":\"\",\"ClientIP\":");
+  out->append(",\"ClientCountry\":");
+  append_string(out, std::string_view(e.country, strnlen(e.country, sizeof e.country)));
+  out->append(",\"ClientIP\":");
   append_string(out, e.client_ip.to_string());
   out->append(",\"ClientMatchedIpFirewall\":");
   append_string(out, e.matched_rule[0] != '\0' ? e.matched_rule : "UNKNOWN");

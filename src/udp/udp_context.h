@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/event_loop.h"
+#include "guard/guard.h"
 #include "telemetry/event_ring.h"
 #include "udp/flow_table.h"
 
@@ -55,8 +56,9 @@ struct Batch {
 struct UdpContext {
   core::EventLoop* loop = nullptr;
   telemetry::EventRing* events = nullptr;
-  size_t max_flows = 100000;  // this worker's share of edge.max_udp_flows
-  bool draining = false;      // shutting down: existing flows go on, no new ones
+  guard::Guard* guard = nullptr;  // the worker's, shared with its TCP side
+  size_t max_flows = 100000;      // this worker's share of edge.max_udp_flows
+  bool draining = false;          // shutting down: existing flows go on, no new ones
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

@@ -123,10 +123,16 @@ void UdpListener::on_events(uint32_t) {
     if (n <= 0) return;
     ctx_->counters.datagrams_in += static_cast<uint64_t>(n);
     size_t pending = 0;
+    const guard::AppPolicy* policy = ctx_->guard != nullptr ? app_->guard.get() : nullptr;
+    const int64_t now = ctx_->loop->now_ms();
     for (int i = 0; i < n; ++i) {
       msghdr& h = b.msgs[i].msg_hdr;
       net::SockAddr client =
           net::SockAddr::from(reinterpret_cast<sockaddr*>(&b.names[i]), h.msg_namelen);
+      // Reflection ports, access rules, bans and the source's rate, before any flow state.
+      if (policy != nullptr &&
+          ctx_->guard->check_datagram(*policy, client, now) != guard::Reason::kNone)
+        continue;
       net::SockAddr edge = addr_;
       if (wildcard_ && !pktinfo_dst(&h, addr_.port(), &edge)) edge = addr_;
       Flow* f = flow_for(client, edge);
@@ -216,6 +222,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   f->edge = edge;
   f->origin = origin;
   f->connect_ns = core::realtime_ns();
+  if (app.guard) guard::Guard::geo(*app.guard, client.ip(), &f->geo);
   app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
   ctx_->loop->add(f->fd.get(), EPOLLIN, f);
   ctx_->flows.insert(f, now);
@@ -367,6 +374,8 @@ void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status
   e.ip_firewall = f.app_rt->cfg.ip_firewall;
   e.proxy_protocol = static_cast<uint8_t>(f.app_rt->cfg.proxy_protocol);
   e.set_app(f.app);
+  std::memcpy(e.country, f.geo.country, sizeof e.country);
+  e.asn = f.geo.asn;
   e.client_ip = f.client.ip().unmapped();
   e.client_port = f.client.port();
   e.origin_ip = f.origin.ip();

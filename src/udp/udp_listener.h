@@ -35,6 +35,7 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
   uint64_t bytes_out = 0;  // from the origin
   int64_t connect_ns = 0;
   bool header_sent = false;  // proxy_protocol_udp: first
+  guard::GeoInfo geo;        // ClientCountry / ClientAsn of the flow's events
 };
 
 class UdpListener : public core::EventHandler, public core::Retirable {

@@ -1,0 +1,216 @@
+#include "guard/guard.h"
+
+#include <string>
+
+#include "core/log.h"
+
+namespace rampart::guard {
+
+namespace {
+
+Reason block_reason(config::AccessTarget t) {
+  switch (t) {
+    case config::AccessTarget::kCountry:
+      return Reason::kBlockCountry;
+    case config::AccessTarget::kAsn:
+      return Reason::kBlockAsn;
+    default:
+      return Reason::kBlockIp;
+  }
+}
+
+const char* whitelist_rule(config::AccessTarget t) {
+  switch (t) {
+    case config::AccessTarget::kCountry:
+      return "WHITELIST_COUNTRY";
+    case config::AccessTarget::kAsn:
+      return "WHITELIST_ASN";
+    default:
+      return "WHITELIST_IP";
+  }
+}
+
+}  // namespace
+
+bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
+  const size_t i = static_cast<size_t>(r);
+  if (p.dry(filter_of(r))) {
+    Counters::bump(counters_.dry_run[i]);
+    // Dry-run exists to be read: log the first few, then let the summary speak.
+    if (dry_logs_++ < 20)
+      RLOG_INFO("guard dry-run: app ", p.app_id, ": would drop ", ip.unmapped().to_string(), " (",
+                reason_name(r), ")");
+    return false;
+  }
+  Counters::bump(counters_.drops[i]);
+  return true;
+}
+
+void Guard::violation(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {
+  const config::AutobanConfig& ab = p.autoban;
+  if (ab.violations == 0) return;
+  SourceEntry* e = table_.get(SourceKey::of(ip, 0), now_ms);
+  if (e == nullptr) return;
+  if (now_ms - e->last_violation_ms < kViolationPeriodMs) return;
+  e->last_violation_ms = now_ms;
+  if (now_ms - e->window_start_ms > ab.window.count()) {
+    e->window_start_ms = now_ms;
+    e->violations = 0;
+  }
+  if (++e->violations < ab.violations) return;
+  e->violations = 0;
+  if (p.dry(Filter::kAutoban)) {
+    Counters::bump(counters_.dry_run[static_cast<size_t>(Reason::kBanned)]);
+    RLOG_INFO("guard dry-run: app ", p.app_id, ": would ban ", ip.unmapped().to_string(), " for ",
+              ab.duration.count(), " ms");
+    return;
+  }
+  e->banned_until_ms = now_ms + ab.duration.count();
+  Counters::bump(counters_.bans);
+  RLOG_WARN("guard: banned ", ip.unmapped().to_string(), " for ", ab.duration.count() / 1000,
+            " s (", ab.violations, " violations within ", ab.window.count() / 1000, " s on app ",
+            p.app_id, ")");
+}
+
+Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {
+  Admission a;
+  bool whitelisted = false;
+  const ZoneRules* zone = p.zone.get();
+  if (zone != nullptr && zone->has_geo_db()) zone->lookup_geo(ip, &a.geo);
+  if (p.ip_firewall && zone != nullptr) {
+    a.rule = "NONE";
+    if (const AclMatch* m = zone->match(ip, a.geo)) {
+      if (m->mode == config::AccessMode::kWhitelist) {
+        whitelisted = true;
+        a.rule = whitelist_rule(m->target);
+      } else {
+        const Reason r = block_reason(m->target);
+        a.rule = reason_rule(r);
+        if (drop(p, r, ip)) {
+          a.allowed = false;
+          a.reason = r;
+          return a;
+        }
+      }
+    }
+  }
+  auto deny = [&](Reason r) {
+    if (!drop(p, r, ip)) return false;
+    a.allowed = false;
+    a.reason = r;
+    a.rule = reason_rule(r);
+    return true;
+  };
+  if (!whitelisted) {
+    if (SourceEntry* ban = table_.find(SourceKey::of(ip, 0));
+        ban != nullptr && ban->banned_until_ms > now_ms && deny(Reason::kBanned))
+      return a;
+  }
+  if (p.max_connections > 0 &&
+      p.connections->load(std::memory_order_relaxed) >= static_cast<int64_t>(p.max_connections) &&
+      deny(Reason::kAppConnLimit))
+    return a;
+  SourceEntry* e = nullptr;
+  if (!whitelisted && p.tracks_sources()) {
+    e = table_.get(SourceKey::of(ip, p.key), now_ms);
+    if (e == nullptr) {
+      if (deny(Reason::kTableFull)) return a;
+    } else {
+      if (p.per_ip.max_connections > 0 && e->conns >= p.per_ip.max_connections) {
+        violation(p, ip, now_ms);
+        if (deny(Reason::kConnLimit)) return a;
+      }
+      if (p.per_ip.new_connections_per_second > 0 &&
+          !e->new_conns.take(p.per_ip.new_connections_per_second, p.per_ip.burst, now_ms)) {
+        violation(p, ip, now_ms);
+        if (deny(Reason::kRateLimit)) return a;
+      }
+    }
+  }
+  if (e != nullptr) {
+    ++e->conns;
+    a.tracked_source = true;
+  }
+  p.connections->fetch_add(1, std::memory_order_relaxed);
+  a.tracked_app = true;
+  return a;
+}
+
+void Guard::release(const AppPolicy& p, const net::IpAddr& ip, const Admission& a) {
+  if (a.tracked_app) p.connections->fetch_sub(1, std::memory_order_relaxed);
+  if (!a.tracked_source) return;
+  if (SourceEntry* e = table_.find(SourceKey::of(ip, p.key)); e != nullptr && e->conns > 0)
+    --e->conns;
+}
+
+bool Guard::validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms) {
+  violation(p, ip, now_ms);
+  return drop(p, r, ip);
+}
+
+Reason Guard::check_datagram(const AppPolicy& p, const net::SockAddr& src, int64_t now_ms) {
+  if (p.has_reflection_ports && p.reflection_ports.test(src.port()) &&
+      drop(p, Reason::kReflection, src.ip()))
+    return Reason::kReflection;
+  const net::IpAddr& ip = src.ip();
+  bool whitelisted = false;
+  const ZoneRules* zone = p.zone.get();
+  if (p.ip_firewall && zone != nullptr && !zone->empty()) {
+    GeoInfo geo;
+    if (zone->has_geo_rules()) zone->lookup_geo(ip, &geo);
+    if (const AclMatch* m = zone->match(ip, geo)) {
+      if (m->mode == config::AccessMode::kWhitelist) {
+        whitelisted = true;
+      } else if (Reason r = block_reason(m->target); drop(p, r, ip)) {
+        return r;
+      }
+    }
+  }
+  if (whitelisted) return Reason::kNone;
+  if (SourceEntry* ban = table_.find(SourceKey::of(ip, 0));
+      ban != nullptr && ban->banned_until_ms > now_ms && drop(p, Reason::kBanned, ip))
+    return Reason::kBanned;
+  if (p.per_ip.udp_packets_per_second > 0) {
+    SourceEntry* e = table_.get(SourceKey::of(ip, p.key), now_ms);
+    if (e == nullptr) {
+      if (drop(p, Reason::kTableFull, ip)) return Reason::kTableFull;
+    } else if (!e->datagrams.take(p.per_ip.udp_packets_per_second, p.per_ip.udp_burst, now_ms)) {
+      violation(p, ip, now_ms);
+      if (drop(p, Reason::kUdpRateLimit, ip)) return Reason::kUdpRateLimit;
+    }
+  }
+  return Reason::kNone;
+}
+
+int64_t Guard::banned_for(const net::IpAddr& ip, int64_t now_ms) {
+  SourceEntry* e = table_.find(SourceKey::of(ip, 0));
+  if (e == nullptr || e->banned_until_ms <= now_ms) return 0;
+  return e->banned_until_ms - now_ms;
+}
+
+void Guard::tick(int64_t now_ms) {
+  table_.sweep(now_ms);
+  if (now_ms < next_summary_ms_) return;
+  next_summary_ms_ = now_ms + kSummaryIntervalMs;
+  uint64_t total = counters_.total_drops();
+  uint64_t dry = 0;
+  for (const auto& c : counters_.dry_run) dry += c.load(std::memory_order_relaxed);
+  if (total == logged_total_ && dry == logged_dry_) return;
+  std::string parts;
+  for (size_t i = 1; i < kReasonCount; ++i) {
+    uint64_t n = counters_.drops[i].load(std::memory_order_relaxed);
+    uint64_t d = counters_.dry_run[i].load(std::memory_order_relaxed);
+    if (n == 0 && d == 0) continue;
+    parts += ' ';
+    parts += reason_name(static_cast<Reason>(i));
+    parts += '=';
+    parts += std::to_string(n);
+    if (d > 0) parts += " (dry-run " + std::to_string(d) + ")";
+  }
+  RLOG_INFO("guard worker ", worker_, ": drops since start:", parts, "; ", table_.size(),
+            " sources tracked, ", counters_.bans.load(std::memory_order_relaxed), " bans");
+  logged_total_ = total;
+  logged_dry_ = dry;
+}
+
+}  // namespace rampart::guard

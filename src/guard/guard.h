@@ -1,0 +1,75 @@
+// The guard chain of one worker: IP access rules (with GeoIP), autoban, per-app and per-source
+// connection limits, per-source new-connection and datagram rates, UDP reflection ports. Its
+// per-source state is exact for a source because the listeners' reuseport program steers every
+// connection of one client address to one worker (see reuseport.h). Counts every drop by
+// reason; a filter in dry-run counts and logs instead of dropping. Owned by a worker; worker
+// thread only (counters() may be read from any thread).
+#pragma once
+
+#include <cstdint>
+
+#include "guard/policy.h"
+#include "guard/reasons.h"
+#include "guard/source_table.h"
+#include "net/ip_addr.h"
+
+namespace rampart::guard {
+
+// The verdict on a new TCP connection, kept by the session until it closes.
+struct Admission {
+  bool allowed = true;
+  bool tracked_source = false;  // counted in the source's open connections: release on close
+  bool tracked_app = false;     // counted in the app's open connections
+  Reason reason = Reason::kNone;
+  const char* rule = "";  // ClientMatchedIpFirewall ("" = not evaluated)
+  GeoInfo geo;
+};
+
+class Guard {
+ public:
+  static constexpr size_t kDefaultMaxSources = 100'000;
+  static constexpr int64_t kSummaryIntervalMs = 10'000;
+  // A source commits at most one autoban violation per this period, however many of its
+  // connections or datagrams are refused in it.
+  static constexpr int64_t kViolationPeriodMs = 1'000;
+
+  explicit Guard(int worker = 0, size_t max_sources = kDefaultMaxSources)
+      : worker_(worker), table_(max_sources) {}
+
+  // A TCP connection from `ip` was accepted for the app of `p`.
+  Admission admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms);
+  // The connection admitted with `a` closed.
+  void release(const AppPolicy& p, const net::IpAddr& ip, const Admission& a);
+  // A datagram from `src` to a UDP app: kNone to pass it, else the reason it is dropped.
+  Reason check_datagram(const AppPolicy& p, const net::SockAddr& src, int64_t now_ms);
+  // The client failed the app's first-bytes check (or timed out): counts the drop and a
+  // violation. True when it should be refused (false in dry-run).
+  bool validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms);
+  // Country and ASN of `ip` for events (empty without GeoIP databases).
+  static void geo(const AppPolicy& p, const net::IpAddr& ip, GeoInfo* out) {
+    if (p.zone) p.zone->lookup_geo(ip, out);
+  }
+
+  // Once a second: expires idle sources; logs a drop summary every 10 s when there were drops.
+  void tick(int64_t now_ms);
+
+  const Counters& counters() const { return counters_; }
+  size_t sources() const { return table_.size(); }
+  // The remaining ban of `ip` in ms (0 when not banned); for tests and the API.
+  int64_t banned_for(const net::IpAddr& ip, int64_t now_ms);
+
+ private:
+  // Counts r; true when the drop happens (false: its filter is in dry-run).
+  bool drop(const AppPolicy& p, Reason r, const net::IpAddr& ip);
+  void violation(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms);
+
+  int worker_;
+  SourceTable table_;
+  Counters counters_;
+  uint64_t logged_total_ = 0;
+  uint64_t logged_dry_ = 0;
+  int64_t next_summary_ms_ = 0;
+  uint64_t dry_logs_ = 0;
+};
+
+}  // namespace rampart::guard

@@ -1,0 +1,77 @@
+// The guard's rules compiled from a config, once per Snapshot (never per packet): the zone's IP
+// access rules as a prefix trie plus country/ASN tables, the GeoIP databases, and each app's
+// limits. Immutable once built and shared read-only by every worker; the only mutable part is
+// the app's live connection count, an atomic that survives reloads which keep the app.
+#pragma once
+
+#include <atomic>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/model.h"
+#include "guard/geoip.h"
+#include "guard/reasons.h"
+#include "net/cidr.h"
+
+namespace rampart::guard {
+
+struct AclMatch {
+  config::AccessMode mode = config::AccessMode::kBlock;
+  config::AccessTarget target = config::AccessTarget::kIp;
+};
+
+struct ZoneRules {
+  net::PrefixTrie<AclMatch> ips;                        // ip, ip6, ip_range
+  std::unordered_map<std::string, AclMatch> countries;  // "US"
+  std::unordered_map<uint32_t, AclMatch> asns;
+  std::shared_ptr<const GeoDb> country_db;
+  std::shared_ptr<const GeoDb> asn_db;
+  bool empty() const { return ips.empty() && countries.empty() && asns.empty(); }
+  bool has_geo_rules() const { return !countries.empty() || !asns.empty(); }
+  bool has_geo_db() const { return country_db || asn_db; }
+  // The most specific rule for `ip` (Cloudflare's order: ip / ip_range by longest prefix, then
+  // ASN, then country); nullptr when none matches. `geo` must be looked up by the caller.
+  const AclMatch* match(const net::IpAddr& ip, const GeoInfo& geo) const;
+  void lookup_geo(const net::IpAddr& ip, GeoInfo* out) const;
+};
+
+// Compiles the zone-wide rules and opens the GeoIP databases. Problems that cannot stop a
+// validated config (a database that will not open) are appended to `warnings`.
+std::shared_ptr<const ZoneRules> compile_zone(const config::Config& cfg,
+                                              std::vector<std::string>* warnings);
+
+struct AppPolicy {
+  std::string app_id;
+  uint64_t key = 0;  // per-source table key of the app (hash of its id; never 0)
+  bool ip_firewall = false;
+  std::shared_ptr<const ZoneRules> zone;
+  config::PerIpLimits per_ip;
+  uint64_t max_connections = 0;  // per app, all sources and workers
+  config::AutobanConfig autoban;
+  std::bitset<65536> reflection_ports;
+  bool has_reflection_ports = false;
+  config::Validator validator = config::Validator::kNone;
+  int64_t handshake_timeout_ms = 0;
+  uint32_t dry_run = 0;  // bit (1 << Filter)
+  // Open TCP connections of the app across workers. Shared with the app's previous policy.
+  std::shared_ptr<std::atomic<int64_t>> connections;
+
+  bool dry(Filter f) const { return (dry_run >> static_cast<unsigned>(f)) & 1; }
+  bool tracks_sources() const {
+    return per_ip.max_connections > 0 || per_ip.new_connections_per_second > 0;
+  }
+};
+
+// `previous` (the same app's policy in the last snapshot, may be null) lends its live counter.
+std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
+                                             const config::ProtectionConfig& protection,
+                                             std::shared_ptr<const ZoneRules> zone,
+                                             const AppPolicy* previous);
+
+uint64_t app_key(const std::string& app_id);
+
+}  // namespace rampart::guard

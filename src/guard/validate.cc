@@ -1,0 +1,69 @@
+#include "guard/validate.h"
+
+#include <cstring>
+
+namespace rampart::guard {
+
+namespace detail {
+
+Result match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len) {
+  size_t k = n < lit_len ? n : lit_len;
+  if (k > 0 && std::memcmp(p, lit, k) != 0) return Result::kFail;
+  return k == lit_len ? Result::kPass : Result::kNeedMore;
+}
+
+Result read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < max_bytes; ++i) {
+    if (*off + i >= n) return Result::kNeedMore;
+    uint8_t b = p[*off + i];
+    v |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
+    if ((b & 0x80) == 0) {
+      // Minimal encoding only: a trailing 0x00 continuation byte is padding no client writes.
+      if (i > 0 && b == 0) return Result::kFail;
+      *off += i + 1;
+      *value = v;
+      return Result::kPass;
+    }
+  }
+  return Result::kFail;
+}
+
+}  // namespace detail
+
+Result validate(config::Validator v, const uint8_t* p, size_t n) {
+  using config::Validator;
+  switch (v) {
+    case Validator::kNone:
+      return Result::kPass;
+    case Validator::kSsh:
+      return validate_ssh(p, n);
+    case Validator::kTls:
+      return validate_tls(p, n);
+    case Validator::kRdp:
+      return validate_rdp(p, n);
+    case Validator::kMinecraft:
+      return validate_minecraft(p, n);
+    case Validator::kMqtt:
+      return validate_mqtt(p, n);
+    case Validator::kPostgres:
+      return validate_postgres(p, n);
+    case Validator::kRedis:
+      return validate_redis(p, n);
+  }
+  return Result::kFail;
+}
+
+const char* to_string(Result r) {
+  switch (r) {
+    case Result::kNeedMore:
+      return "need_more";
+    case Result::kPass:
+      return "pass";
+    case Result::kFail:
+      return "fail";
+  }
+  return "fail";
+}
+
+}  // namespace rampart::guard

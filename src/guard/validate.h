@@ -1,0 +1,42 @@
+// First-bytes protocol validators: pure functions over the bytes a client sent first (peeked,
+// not consumed). Each answers kPass (a real client of that protocol starts like this), kFail
+// (it cannot be one) or kNeedMore (a prefix of a valid start: wait for more bytes). They never
+// read past `len` and keep no state; any thread may call them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "config/model.h"
+
+namespace rampart::guard {
+
+enum class Result { kNeedMore, kPass, kFail };
+
+// The most bytes any validator needs to decide (a Minecraft handshake with a long host name);
+// a validator still answering kNeedMore at this size has failed.
+inline constexpr size_t kValidateMaxBytes = 1100;
+
+Result validate_ssh(const uint8_t* p, size_t n);        // "SSH-2.0-" / "SSH-1.99-"
+Result validate_tls(const uint8_t* p, size_t n);        // TLS record holding a ClientHello
+Result validate_rdp(const uint8_t* p, size_t n);        // TPKT + X.224 Connection Request
+Result validate_minecraft(const uint8_t* p, size_t n);  // Java Edition handshake / legacy ping
+Result validate_mqtt(const uint8_t* p, size_t n);       // CONNECT, protocol MQTT / MQIsdp
+Result validate_postgres(const uint8_t* p, size_t n);   // startup 3.0, SSL/GSSENC/cancel request
+Result validate_redis(const uint8_t* p, size_t n);      // RESP array or inline command
+
+// Dispatches on the app's `validate:` setting; kPass for Validator::kNone.
+Result validate(config::Validator v, const uint8_t* p, size_t n);
+
+const char* to_string(Result r);
+
+namespace detail {
+// Compares the first min(n, len(lit)) bytes with `lit`: kPass when all of lit matched, kNeedMore
+// when the bytes so far are a prefix of it, kFail otherwise.
+Result match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len);
+// A protobuf/Minecraft/MQTT-style base-128 varint of at most `max_bytes` bytes at p[*off].
+// kPass advances *off and sets *value.
+Result read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value);
+}  // namespace detail
+
+}  // namespace rampart::guard

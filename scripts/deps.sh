@@ -15,6 +15,7 @@ PACKAGES=(
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools
   nginx libnginx-mod-stream haproxy socat iperf3 hping3 nftables curl ca-certificates
   dnsutils dnsmasq-base python3 netcat-openbsd shellcheck
+  mmdb-bin libmaxmind-db-writer-perl
   iptables ufw  # origin lockdown tests: iptables-restore --test, ufw --dry-run
 )
 

@@ -28,6 +28,8 @@ struct UdpCounters {
   uint64_t drop_send = 0;          // a send failed (buffer full, ICMP error)
   uint64_t drop_spp_mismatch = 0;  // an SPP reply named another client, or had no header
   uint64_t origin_icmp_errors = 0;
+  uint64_t gso_sends = 0;      // sends that carried several datagrams (UDP_SEGMENT)
+  uint64_t gso_fallbacks = 0;  // GSO sends refused by the kernel, resent one by one
 };
 
 // Room for one batch of datagrams with space in front of each payload for a PROXY v2 or SPP
@@ -50,6 +52,7 @@ struct Batch {
   std::array<Pending, kSize> pending{};
   std::array<mmsghdr, kSize> out_msgs{};
   std::array<iovec, kSize> out_iov{};
+  std::array<std::array<uint8_t, 64>, kSize> out_control{};
   uint8_t* payload(size_t i) { return data.get() + i * (kHeadroom + kMaxPayload) + kHeadroom; }
 };
 
@@ -59,6 +62,7 @@ struct UdpContext {
   guard::Guard* guard = nullptr;  // the worker's, shared with its TCP side
   size_t max_flows = 100000;      // this worker's share of edge.max_udp_flows
   bool draining = false;          // shutting down: existing flows go on, no new ones
+  bool gso = true;                // UDP_SEGMENT works here (cleared if the kernel refuses it)
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

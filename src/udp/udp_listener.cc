@@ -1,6 +1,7 @@
 #include "udp/udp_listener.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -271,18 +272,93 @@ void UdpListener::send_pending(size_t count) {
       b.pending[k].flow = nullptr;
     }
     if (!f->fd.valid()) continue;  // evicted while this batch was read
-    size_t sent = 0;
-    while (sent < m) {
-      int s = sendmmsg(f->fd.get(), b.out_msgs.data() + sent, static_cast<unsigned>(m - sent),
-                       MSG_DONTWAIT);
-      if (s <= 0) {
-        ctx_->counters.drop_send += m - sent;
-        if (s < 0 && errno == ECONNREFUSED) ++ctx_->counters.origin_icmp_errors;
-        break;
-      }
-      sent += static_cast<size_t>(s);
-    }
+    size_t sent = send_datagrams(f->fd.get(), nullptr, nullptr, 0, b.out_iov.data(), m);
+    if (sent < m) ctx_->counters.drop_send += m - sent;
   }
+}
+
+size_t UdpListener::send_datagrams(int fd, const net::SockAddr* dst, const uint8_t* pktinfo,
+                                   size_t pktinfo_len, iovec* iov, size_t count) {
+  Batch& b = ctx_->batch;
+  // Runs of equal-sized datagrams (the last may be shorter) leave as one UDP GSO send: one trip
+  // through the IP stack instead of one per datagram. Large datagrams go alone (a GSO segment
+  // must fit the path MTU).
+  constexpr size_t kMaxGsoSegment = 1400;
+  constexpr size_t kMaxGsoBytes = 60000;
+  size_t msgs = 0;
+  for (size_t i = 0; i < count;) {
+    size_t run = 1;
+    const size_t seg = iov[i].iov_len;
+    if (ctx_->gso && seg > 0 && seg <= kMaxGsoSegment) {
+      size_t bytes = seg;
+      while (i + run < count && iov[i + run].iov_len > 0 && iov[i + run].iov_len <= seg &&
+             bytes + iov[i + run].iov_len <= kMaxGsoBytes) {
+        bytes += iov[i + run].iov_len;
+        ++run;
+        if (iov[i + run - 1].iov_len < seg) break;  // a shorter one ends the run
+      }
+    }
+    msghdr& h = b.out_msgs[msgs].msg_hdr;
+    h = msghdr{};
+    if (dst != nullptr) {
+      h.msg_name = const_cast<sockaddr*>(dst->get());
+      h.msg_namelen = dst->len();
+    }
+    h.msg_iov = &iov[i];
+    h.msg_iovlen = run;
+    uint8_t* control = b.out_control[msgs].data();
+    size_t control_len = 0;
+    if (pktinfo_len > 0) {
+      std::memcpy(control, pktinfo, pktinfo_len);
+      control_len = pktinfo_len;
+    }
+    if (run > 1) {
+      auto* c = reinterpret_cast<cmsghdr*>(control + control_len);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const uint16_t gso_size = static_cast<uint16_t>(seg);
+      std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+      control_len += CMSG_SPACE(sizeof(uint16_t));
+    }
+    if (control_len > 0) {
+      h.msg_control = control;
+      h.msg_controllen = control_len;
+    }
+    ++msgs;
+    i += run;
+  }
+  size_t sent_datagrams = 0;
+  for (size_t m = 0; m < msgs;) {
+    int s = sendmmsg(fd, b.out_msgs.data() + m, static_cast<unsigned>(msgs - m), MSG_DONTWAIT);
+    if (s > 0) {
+      for (int k = 0; k < s; ++k) {
+        const size_t run = b.out_msgs[m + static_cast<size_t>(k)].msg_hdr.msg_iovlen;
+        sent_datagrams += run;
+        if (run > 1) ++ctx_->counters.gso_sends;
+      }
+      m += static_cast<size_t>(s);
+      continue;
+    }
+    if (errno == ECONNREFUSED) ++ctx_->counters.origin_icmp_errors;
+    msghdr& h = b.out_msgs[m].msg_hdr;
+    if (h.msg_iovlen > 1 && (errno == EINVAL || errno == EIO || errno == EOPNOTSUPP)) {
+      // The kernel or the route refused GSO: send this run's datagrams one by one.
+      ++ctx_->counters.gso_fallbacks;
+      if (errno != EINVAL) ctx_->gso = false;
+      msghdr one = h;
+      one.msg_control = pktinfo_len > 0 ? h.msg_control : nullptr;
+      one.msg_controllen = pktinfo_len;
+      for (size_t k = 0; k < h.msg_iovlen; ++k) {
+        one.msg_iov = h.msg_iov + k;
+        one.msg_iovlen = 1;
+        if (::sendmsg(fd, &one, MSG_DONTWAIT) >= 0) ++sent_datagrams;
+      }
+    }
+    // Otherwise (a full socket buffer, an ICMP error) this message is lost: UDP drops.
+    ++m;
+  }
+  return sent_datagrams;
 }
 
 void UdpListener::on_origin_readable(Flow* f) {
@@ -325,30 +401,13 @@ void UdpListener::on_origin_readable(Flow* f) {
         data += net::kSppHeaderLen;
         len -= net::kSppHeaderLen;
       }
-      std::memcpy(&b.names[out], f->client.get(), f->client.len());
       b.iov[out] = iovec{data, len};
-      msghdr& h = b.msgs[out].msg_hdr;
-      h = msghdr{};
-      h.msg_name = &b.names[out];
-      h.msg_namelen = f->client.len();
-      h.msg_iov = &b.iov[out];
-      h.msg_iovlen = 1;
-      if (control_len > 0) {
-        h.msg_control = b.control[0].data();  // every reply of a flow leaves from one address
-        h.msg_controllen = control_len;
-      }
       ++out;
     }
-    size_t sent = 0;
-    while (sent < out) {
-      int s = sendmmsg(fd_.get(), b.msgs.data() + sent, static_cast<unsigned>(out - sent),
-                       MSG_DONTWAIT);
-      if (s <= 0) {
-        ctx_->counters.drop_send += out - sent;  // the client's socket is full: UDP drops
-        break;
-      }
-      sent += static_cast<size_t>(s);
-    }
+    // Every reply of a flow goes to one client from one edge address.
+    const uint8_t* pktinfo = control_len > 0 ? b.control[0].data() : nullptr;
+    size_t sent = send_datagrams(fd_.get(), &f->client, pktinfo, control_len, b.iov.data(), out);
+    if (sent < out) ctx_->counters.drop_send += out - sent;  // the client's socket is full
     ctx_->counters.datagrams_out += sent;
     ctx_->flows.touch(f, ctx_->loop->now_ms());
     if (static_cast<size_t>(n) < Batch::kSize) return;

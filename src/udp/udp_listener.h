@@ -63,6 +63,11 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   size_t add_header(Flow* f, uint8_t* payload, uint8_t** start);
   // Sends the batch's datagrams queued in Batch::pending to their origins.
   void send_pending(size_t count);
+  // Sends `count` datagrams on `fd` (to `dst` when not connected, from the address in the
+  // `pktinfo` control message when given), equal-sized runs as one UDP GSO send each. Returns
+  // how many datagrams the kernel took.
+  size_t send_datagrams(int fd, const net::SockAddr* dst, const uint8_t* pktinfo,
+                        size_t pktinfo_len, iovec* iov, size_t count);
   void emit(const Flow& f, telemetry::EventType type, uint16_t status);
 
   UdpContext* ctx_;

@@ -56,6 +56,9 @@ struct EdgeConfig {
   std::string data_dir = "./var";
   Duration drain_timeout = std::chrono::seconds(30);
   uint32_t max_udp_flows = 100000;  // all UDP apps together; shared evenly by the workers
+  // Kernel pipe for splicing bulk TCP transfers, per direction while bytes are in flight
+  // (HAProxy's tune.pipesize). 0 = the kernel default (64 KiB).
+  uint32_t pipe_size = 1 << 20;
   bool operator==(const EdgeConfig&) const = default;
 };
 
@@ -168,6 +171,25 @@ struct Timeouts {
   bool operator==(const Timeouts&) const = default;
 };
 
+// One certificate the edge presents to TLS clients (PEM files; the certificate file may hold
+// the chain after the leaf).
+struct TlsCertificate {
+  std::string certificate;
+  std::string private_key;
+  bool operator==(const TlsCertificate&) const = default;
+};
+
+// Rampart extension: how an app with tls != off terminates TLS (see README, "TLS").
+struct TlsSettings {
+  // Picked by the ClientHello's server name (SAN/CN, wildcards); the first is the default.
+  // None: a self-signed certificate for dns.name is generated.
+  std::vector<TlsCertificate> certificates;
+  std::string min_version = "1.2";  // client leg: "1.2" or "1.3"
+  std::string origin_ca_file;       // strict: CA bundle for the origin; empty = system default
+  std::string origin_server_name;   // full/strict: SNI (and strict: checked name); default dns.name
+  bool operator==(const TlsSettings&) const = default;
+};
+
 struct App {
   std::string id;  // 32 hex chars when generated
   Proto proto = Proto::kTcp;
@@ -181,6 +203,7 @@ struct App {
   ProxyProtocolUdp proxy_protocol_udp = ProxyProtocolUdp::kEvery;
   bool ip_firewall = false;
   TlsMode tls = TlsMode::kOff;
+  TlsSettings tls_settings;
   std::string traffic_type = "direct";
   bool argo_smart_routing = false;
   Validator validate = Validator::kNone;

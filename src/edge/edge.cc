@@ -46,7 +46,7 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   const int n = resolve_workers(cfg.edge.workers);
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(
-        i, events_->make_ring(), 0,
+        i, events_->make_ring(), cfg.edge.pipe_size,
         cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
     workers_.back()->start();
   }

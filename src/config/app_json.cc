@@ -259,6 +259,33 @@ void read_timeouts(JsonReader& rd, const json& v, Timeouts* t) {
   rd.get_duration(v, "udp_flow_idle", "timeouts", &t->udp_flow_idle);
 }
 
+void read_tls_settings(JsonReader& rd, const json& v, TlsSettings* t) {
+  const std::string p = "tls_settings";
+  if (!rd.check_object(v, p,
+                       {"certificates", "min_version", "origin_ca_file", "origin_server_name"}))
+    return;
+  if (const json* certs = JsonReader::member(v, "certificates")) {
+    if (!certs->is_array()) {
+      rd.error(
+          p + ".certificates",
+          std::string("expected a list of {certificate, private_key}, got ") + type_name(*certs));
+    } else {
+      for (size_t i = 0; i < certs->size(); ++i) {
+        const std::string ip = p + ".certificates[" + std::to_string(i) + "]";
+        const json& c = (*certs)[i];
+        if (!rd.check_object(c, ip, {"certificate", "private_key"})) continue;
+        TlsCertificate cert;
+        rd.get_string(c, "certificate", ip, &cert.certificate, "a PEM file path");
+        rd.get_string(c, "private_key", ip, &cert.private_key, "a PEM file path");
+        t->certificates.push_back(std::move(cert));
+      }
+    }
+  }
+  rd.get_string(v, "min_version", p, &t->min_version, "\"1.2\" or \"1.3\"");
+  rd.get_string(v, "origin_ca_file", p, &t->origin_ca_file, "a PEM file path");
+  rd.get_string(v, "origin_server_name", p, &t->origin_server_name, "a host name");
+}
+
 std::string range_text(const PortRange& r) {
   if (r.first == r.last) return std::to_string(r.first);
   return std::to_string(r.first) + "-" + std::to_string(r.last);
@@ -322,8 +349,8 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   if (!rd.check_object(
           j, "",
           {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns", "origin_port",
-           "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls", "traffic_type",
-           "argo_smart_routing", "validate", "load_balancing", "timeouts"},
+           "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls", "tls_settings",
+           "traffic_type", "argo_smart_routing", "validate", "load_balancing", "timeouts"},
           {"created_on", "modified_on", "source", "protection"}))
     return false;
   if (JsonReader::member(j, "protection"))
@@ -356,6 +383,8 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   rd.get_enum(j, "proxy_protocol_udp", "", kProxyProtocolUdpNames, &app->proxy_protocol_udp);
   rd.get_bool(j, "ip_firewall", "", &app->ip_firewall);
   rd.get_enum(j, "tls", "", kTlsModeNames, &app->tls);
+  if (const json* v = JsonReader::member(j, "tls_settings"))
+    read_tls_settings(rd, *v, &app->tls_settings);
   rd.get_string(j, "traffic_type", "", &app->traffic_type, "direct");
   rd.get_bool(j, "argo_smart_routing", "", &app->argo_smart_routing);
   rd.get_enum(j, "validate", "", kValidatorNames, &app->validate);
@@ -410,6 +439,16 @@ json app_to_json(const App& app) {
   j["proxy_protocol"] = to_string(app.proxy_protocol);
   j["ip_firewall"] = app.ip_firewall;
   j["tls"] = to_string(app.tls);
+  const TlsSettings& ts = app.tls_settings;
+  if (ts != TlsSettings{}) {
+    json certs = json::array();
+    for (const auto& c : ts.certificates)
+      certs.push_back({{"certificate", c.certificate}, {"private_key", c.private_key}});
+    j["tls_settings"] = {{"certificates", std::move(certs)},
+                         {"min_version", ts.min_version},
+                         {"origin_ca_file", ts.origin_ca_file},
+                         {"origin_server_name", ts.origin_server_name}};
+  }
   j["traffic_type"] = app.traffic_type;
   j["argo_smart_routing"] = app.argo_smart_routing;
   j["validate"] = to_string(app.validate);

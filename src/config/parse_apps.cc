@@ -149,13 +149,39 @@ void parse_timeouts(YamlReader& rd, const YAML::Node& node, const std::string& p
   rd.get_duration(node, "udp_flow_idle", path, &t->udp_flow_idle);
 }
 
+void parse_tls_settings(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                        TlsSettings* t) {
+  if (!rd.check_map(node, path,
+                    {"certificates", "min_version", "origin_ca_file", "origin_server_name"}))
+    return;
+  const YAML::Node certs = node["certificates"];
+  const std::string certs_path = child_path(path, "certificates");
+  if (YamlReader::present(certs) &&
+      rd.check_list(certs, certs_path,
+                    "a list of { certificate: PATH, private_key: PATH } (PEM files)")) {
+    for (size_t i = 0; i < certs.size(); ++i) {
+      const std::string item_path = index_path(certs_path, i);
+      if (!rd.check_map(certs[i], item_path, {"certificate", "private_key"})) continue;
+      TlsCertificate c;
+      if (required(rd, certs[i], "certificate", item_path, "a PEM certificate (chain) file"))
+        rd.get_string(certs[i], "certificate", item_path, &c.certificate);
+      if (required(rd, certs[i], "private_key", item_path, "a PEM private key file"))
+        rd.get_string(certs[i], "private_key", item_path, &c.private_key);
+      t->certificates.push_back(std::move(c));
+    }
+  }
+  rd.get_string(node, "min_version", path, &t->min_version);
+  rd.get_string(node, "origin_ca_file", path, &t->origin_ca_file);
+  rd.get_string(node, "origin_server_name", path, &t->origin_server_name);
+}
+
 void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
                const ProtectionConfig& zone_protection, App* app) {
-  if (!rd.check_map(
-          node, path,
-          {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns", "origin_port",
-           "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls", "traffic_type",
-           "argo_smart_routing", "validate", "load_balancing", "timeouts", "protection"}))
+  if (!rd.check_map(node, path,
+                    {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns",
+                     "origin_port", "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls",
+                     "tls_settings", "traffic_type", "argo_smart_routing", "validate",
+                     "load_balancing", "timeouts", "protection"}))
     return;
   if (YamlReader::present(node["id"])) {
     std::string id_path = child_path(path, "id");
@@ -192,6 +218,9 @@ void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_enum(node, "proxy_protocol_udp", path, kProxyProtocolUdpNames, &app->proxy_protocol_udp);
   rd.get_bool(node, "ip_firewall", path, &app->ip_firewall);
   rd.get_enum(node, "tls", path, kTlsModeNames, &app->tls);
+  if (YamlReader::present(node["tls_settings"]))
+    parse_tls_settings(rd, node["tls_settings"], child_path(path, "tls_settings"),
+                       &app->tls_settings);
   if (YamlReader::present(node["traffic_type"])) {
     if (auto t = rd.one_of(node["traffic_type"], child_path(path, "traffic_type"),
                            kTrafficTypes.data(), kTrafficTypes.size()))

@@ -1,5 +1,9 @@
 // validate_app(): the per-app rules of SPEC §2 with Spectrum's error codes.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "config/enum_names.h"
 #include "config/parse.h"
@@ -23,6 +27,7 @@ class AppChecker {
     check_protocol_options();
     check_load_balancing();
     check_timeouts();
+    check_tls_settings();
     if (app_.protection) validate_protection(*app_.protection, path("protection"), errors_);
   }
 
@@ -211,6 +216,36 @@ class AppChecker {
     if (t.idle.count() <= 0) add(path("timeouts.idle"), "must be more than 0; e.g. 1h");
     if (t.udp_flow_idle.count() <= 0)
       add(path("timeouts.udp_flow_idle"), "must be more than 0; e.g. 60s");
+  }
+
+  // Files must be readable now: a certificate that cannot be read at load would otherwise only
+  // show when the first client connects. Their contents are checked when the snapshot is built.
+  void check_readable(const std::string& file, const std::string& p) {
+    if (file.empty()) {
+      add(p, "empty; expected a path to a PEM file");
+    } else if (::access(file.c_str(), R_OK) != 0) {
+      add(p, "cannot read " + file + ": " + std::strerror(errno));
+    }
+  }
+
+  void check_tls_settings() {
+    const TlsSettings& t = app_.tls_settings;
+    const std::string p = path("tls_settings");
+    if (t == TlsSettings{}) return;
+    if (app_.proto != Proto::kTcp) {
+      add(p, "tls_settings is TCP only; udp apps must not set it");
+      return;
+    }
+    if (t.min_version != "1.2" && t.min_version != "1.3")
+      add(child_path(p, "min_version"),
+          "invalid value \"" + t.min_version + "\"; expected \"1.2\" or \"1.3\"");
+    for (size_t i = 0; i < t.certificates.size(); ++i) {
+      const std::string cp = index_path(child_path(p, "certificates"), i);
+      check_readable(t.certificates[i].certificate, child_path(cp, "certificate"));
+      check_readable(t.certificates[i].private_key, child_path(cp, "private_key"));
+    }
+    if (!t.origin_ca_file.empty())
+      check_readable(t.origin_ca_file, child_path(p, "origin_ca_file"));
   }
 
   App& app_;

@@ -51,13 +51,14 @@ std::string protocol_text(const config::App& app) {
 
 // Notes for settings that are accepted but do not (yet) change what the edge does.
 void add_notes(const config::App& app, Outcome* out) {
-  if (app.tls != config::TlsMode::kOff) {
-    std::string name = app.dns.name.empty() ? "the app" : app.dns.name;
+  if (app.tls != config::TlsMode::kOff && app.tls_settings.certificates.empty()) {
+    std::string name = app.dns.name.empty() ? "localhost" : app.dns.name;
     out->messages.push_back(
         {kNoteSelfSignedCert, std::string("tls ") + config::to_string(app.tls) +
                                   ": no certificate is configured for " + name +
-                                  ", so a self-signed certificate will be used for that name (this "
-                                  "build stores the setting; TLS termination is not active yet)"});
+                                  ", so a self-signed certificate (EC P-256, 90 days) is "
+                                  "generated for that name; set tls_settings.certificates to "
+                                  "present your own"});
   }
   // What the data plane accepts but does not act on yet (the same lines serve logs).
   config::Config one;

@@ -9,11 +9,6 @@ std::vector<std::string> unenforced_settings(const config::Config& cfg) {
   for (size_t i = 0; i < cfg.apps.size(); ++i) {
     const config::App& app = cfg.apps[i];
     const std::string path = "apps[" + std::to_string(i) + "] (" + app.id + ")";
-    if (app.tls != config::TlsMode::kOff) {
-      out.push_back(path +
-                    ".tls: TLS is not terminated by this build; bytes pass through unchanged "
-                    "(the client's TLS session reaches the origin)");
-    }
     if (app.origin_dns) {
       out.push_back(path +
                     ".origin_dns: DNS origins are not resolved by this build; the app "

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "tcp/tls_context.h"
 
 namespace rampart::edge {
 
@@ -115,6 +116,20 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
         if (old->cfg.id == app.id) old_policy = old->guard.get();
     }
     rt->guard = guard::compile_app(app, rt->protection, zone, old_policy);
+    if (app.proto == config::Proto::kTcp && app.tls != config::TlsMode::kOff) {
+      const tcp::TlsContext* old_tls = nullptr;
+      if (previous != nullptr) {
+        for (const auto& old : previous->apps)
+          if (old->cfg.id == app.id) old_tls = old->tls.get();
+      }
+      std::string error;
+      std::vector<std::string> notes;
+      rt->tls = tcp::TlsContext::build(app, old_tls, &error, &notes);
+      for (const auto& n : notes) RLOG_WARN(n);
+      if (!rt->tls)
+        RLOG_ERROR("app ", app.id, ": TLS is not available: ", error,
+                   "; its clients get a TLS handshake failure (tlsError 443)");
+    }
     std::shared_ptr<const runtime::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
     for (const auto& ip : edge_addresses(app, cfg.edge)) {

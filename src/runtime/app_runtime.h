@@ -14,6 +14,10 @@
 #include "net/ip_addr.h"
 #include "origin/origin_set.h"
 
+namespace rampart::tcp {
+class TlsContext;  // tcp/tls_context.h: built by the snapshot, used by the TCP sessions
+}
+
 namespace rampart::runtime {
 
 struct AppRuntime {
@@ -28,6 +32,9 @@ struct AppRuntime {
   uint64_t max_flows_per_worker = 0;
   // The guard's compiled rules for this app (ACL, limits, validator); never null in a snapshot.
   std::shared_ptr<const guard::AppPolicy> guard;
+  // tls != off (TCP): the app's certificates and OpenSSL contexts; null when they could not be
+  // built (the app then refuses TLS clients with a tlsError event).
+  std::shared_ptr<const tcp::TlsContext> tls;
 };
 
 }  // namespace rampart::runtime

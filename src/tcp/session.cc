@@ -72,6 +72,10 @@ void Session::start() {
     check_first_bytes();
     return;
   }
+  if (app_->cfg.tls != config::TlsMode::kOff) {
+    start_tls_handshake();
+    return;
+  }
   try_connect();
 }
 
@@ -103,6 +107,10 @@ void Session::check_first_bytes() {
 void Session::validated() {
   ctx_->loop->timers().cancel(this);
   ctx_->loop->remove(client_.get());  // start_relay() watches it again
+  if (app_->cfg.tls != config::TlsMode::kOff) {
+    start_tls_handshake();
+    return;
+  }
   state_ = State::kConnecting;
   try_connect();
 }
@@ -206,6 +214,10 @@ void Session::start_relay() {
       return;
     }
   }
+  if (tls_) {
+    start_tls_relay();
+    return;
+  }
   state_ = State::kRelaying;  // the client socket inherited TCP_NODELAY from its listener
   c2o_.from = client_.get();
   c2o_.to = origin_.get();
@@ -222,6 +234,10 @@ void Session::start_relay() {
 
 void Session::on_side_events(bool client_side, uint32_t events) {
   if (state_ == State::kClosed) return;
+  if (tls_ && state_ != State::kConnecting) {
+    on_tls_events(client_side, events);
+    return;
+  }
   if (state_ == State::kValidating) {
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) client_closing_ = true;
     if (client_side) check_first_bytes();
@@ -395,6 +411,10 @@ void Session::maybe_finish() {
 }
 
 void Session::on_timer() {
+  if (state_ == State::kTlsHandshake || state_ == State::kTlsOrigin) {
+    on_tls_timer();
+    return;
+  }
   if (state_ == State::kValidating) {
     // Slowloris: the first bytes did not come in time. 497 = client timed out.
     if (ctx_->guard->validation_failed(*app_->guard, client_addr_.ip(),
@@ -477,6 +497,10 @@ void Session::emit(telemetry::EventType type, uint16_t status) {
   }
   e.client_bytes = c2o_.bytes;
   e.origin_bytes = o2c_.bytes;
+  if (tls_)
+    tls_->describe(&e);
+  else
+    e.tls = app_->cfg.tls != config::TlsMode::kOff;
   e.connect_ns = connect_ns_;
   e.timestamp_ns = core::realtime_ns();
   if (type == telemetry::EventType::kDisconnect) {

@@ -13,6 +13,7 @@
 #include "guard/guard.h"
 #include "net/ip_addr.h"
 #include "runtime/app_runtime.h"
+#include "tcp/tls_relay.h"
 #include "tcp/worker_context.h"
 #include "telemetry/conn_event.h"
 
@@ -39,7 +40,9 @@ class Session : public core::Timer, public core::Retirable {
   Session* list_next = nullptr;
 
  private:
-  enum class State { kValidating, kConnecting, kRelaying, kClosed };
+  // TLS apps: kTlsHandshake (client leg) comes before kConnecting, so that failed handshakes
+  // never reach the origin; kTlsOrigin (origin leg, full/strict) comes before kRelaying.
+  enum class State { kValidating, kTlsHandshake, kConnecting, kTlsOrigin, kRelaying, kClosed };
 
   // One direction of the relay: bytes read from `from` wait in `pipe` until written to `to`.
   struct Direction {
@@ -90,6 +93,16 @@ class Session : public core::Timer, public core::Retirable {
   void close(uint16_t status, bool reset_client, bool reset_origin);
   void emit(telemetry::EventType type, uint16_t status);
   void release_pipe(Direction& d);
+  // TLS apps (session_tls.cc): the same session, relayed through tls_ instead of pump().
+  void start_tls_handshake();
+  void on_tls_events(bool client_side, uint32_t events);
+  void on_tls_timer();
+  void tls_client_step();
+  void start_tls_relay();
+  void tls_origin_step();
+  void tls_relaying();
+  void tls_relay_step();
+  void tls_failed();
 
   WorkerContext* ctx_;
   std::shared_ptr<const runtime::AppRuntime> app_;
@@ -110,6 +123,7 @@ class Session : public core::Timer, public core::Retirable {
   guard::Admission admission_;
   const char* filtered_rule_ = nullptr;  // ClientMatchedIpFirewall of a refusal
   bool client_closing_ = false;          // kValidating: the client half-closed or reset
+  std::unique_ptr<TlsRelay> tls_;        // TLS apps only
 };
 
 }  // namespace rampart::tcp

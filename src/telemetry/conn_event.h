@@ -38,8 +38,17 @@ inline constexpr uint16_t kOriginRefused = 521;
 inline constexpr uint16_t kOriginConnectTimeout = 522;
 inline constexpr uint16_t kOriginUnreachable = 523;
 inline constexpr uint16_t kOriginUnresolved = 531;
+// Rampart's (Cloudflare's HTTP codes for the same faults; SPEC §5 has no TCP code for them):
+// the TLS handshake with the origin failed (tls: full/strict), or the origin's certificate did
+// not verify (tls: strict).
+inline constexpr uint16_t kOriginTlsHandshake = 525;
+inline constexpr uint16_t kOriginTlsCertificate = 526;
 inline constexpr uint16_t kUnknown = 999;
 }  // namespace status
+
+// ClientTlsStatus values (Spectrum's names).
+enum class TlsStatus : uint8_t { kUnknown, kOk, kInternalError, kInvalidConfig, kHandshakeFailed };
+const char* to_string(TlsStatus s);
 
 struct ConnEvent {
   EventType type = EventType::kConnect;
@@ -62,6 +71,18 @@ struct ConnEvent {
   int64_t connect_ns = 0;  // wall clock (CLOCK_REALTIME)
   int64_t disconnect_ns = 0;
   int64_t timestamp_ns = 0;
+  // TLS apps only (tls != off): the ClientTls* fields are written when `tls` is set.
+  bool tls = false;
+  TlsStatus tls_status = TlsStatus::kUnknown;
+  char tls_protocol[12] = {};  // ClientTlsProtocol: "TLSv1.3"; empty = "unknown"
+  char tls_cipher[48] = {};    // ClientTlsCipher (OpenSSL's name); empty = "UNK"
+  char tls_sni[128] = {};      // ClientTlsClientHelloServerName
+
+  static void copy_text(char* dst, size_t cap, std::string_view text) {
+    size_t n = text.size() < cap - 1 ? text.size() : cap - 1;
+    std::memcpy(dst, text.data(), n);
+    dst[n] = '\0';
+  }
 
   void set_matched_rule(std::string_view rule) {
     size_t n = rule.size() < sizeof matched_rule - 1 ? rule.size() : sizeof matched_rule - 1;

@@ -34,6 +34,22 @@ const char* to_string(EventType t) {
   return "unknown";
 }
 
+const char* to_string(TlsStatus s) {
+  switch (s) {
+    case TlsStatus::kUnknown:
+      return "UNKNOWN";
+    case TlsStatus::kOk:
+      return "OK";
+    case TlsStatus::kInternalError:
+      return "INTERNAL_ERROR";
+    case TlsStatus::kInvalidConfig:
+      return "INVALID_CONFIG";
+    case TlsStatus::kHandshakeFailed:
+      return "HANDSHAKE_FAILED";
+  }
+  return "UNKNOWN";
+}
+
 namespace {
 
 void append_uint(std::string* out, uint64_t v) {
@@ -101,6 +117,17 @@ void EventLog::format(const ConnEvent& e, const std::string& colo, std::string* 
   out->append(e.udp ? ",\"ClientProto\":\"udp\"" : ",\"ClientProto\":\"tcp\"");
   out->append(",\"ClientTcpRtt\":");
   append_uint(out, uint64_t{e.client_rtt_us} * 1000);
+  if (e.tls) {
+    out->append(",\"ClientTlsCipher\":");
+    append_string(out, e.tls_cipher[0] != '\0' ? e.tls_cipher : "UNK");
+    out->append(",\"ClientTlsClientHelloServerName\":");
+    append_string(out, e.tls_sni);
+    out->append(",\"ClientTlsProtocol\":");
+    append_string(out, e.tls_protocol[0] != '\0' ? e.tls_protocol : "unknown");
+    out->append(",\"ClientTlsStatus\":\"");
+    out->append(to_string(e.tls_status));
+    out->push_back('"');
+  }
   out->append(",\"ColoCode\":");
   append_string(out, colo);
   out->append(",\"ConnectTimestamp\":");

@@ -50,6 +50,15 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap) {
   loop_.post([this, snap = std::move(snap)] { apply_now(snap); });
 }
 
+// Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
+// which is exact only when one source always reaches the same worker.
+static bool needs_steering(const runtime::AppRuntime& app) {
+  const config::PerIpLimits& l = app.protection.per_ip;
+  if (app.cfg.proto == config::Proto::kUdp) return l.udp_packets_per_second > 0;
+  return l.max_connections > 0 || l.new_connections_per_second > 0 ||
+         (app.cfg.validate != config::Validator::kNone && app.protection.autoban.violations > 0);
+}
+
 // Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
 // missing ones and closes the rest. Shared by TCP and UDP.
 template <typename L, typename Make>
@@ -61,8 +70,19 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     if (b.proto != proto) continue;
     std::string key = b.key();
     if (next.count(key) != 0) continue;
+    // Steering costs spreading: every connection of one address lands on one worker. Only
+    // apps whose guard keeps per-source state need it (in the bench, where every client is
+    // 127.0.0.1 and per-source limits are off, the kernel's 4-tuple hash spreads the load).
+    const bool steer = index == 0 && workers > 1 && needs_steering(*b.app);
     auto it = current.find(key);
     if (it != current.end()) {
+      if (index == 0 && workers > 1) {
+        std::string error;
+        if (!steer)
+          guard::detach_steering(it->second->fd());
+        else if (!guard::attach_steering(it->second->fd(), static_cast<unsigned>(workers), &error))
+          RLOG_WARN("app ", b.app->cfg.id, ": ", error);
+      }
       it->second->set_app(b.app);
       next[key] = std::move(it->second);
       current.erase(it);
@@ -77,8 +97,7 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     // One client address -> one socket of the group -> one worker: the guard's per-source state
     // is then exact without sharing. The program belongs to the group; worker 0 attaches it.
-    if (index == 0 && workers > 1 &&
-        !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error)) {
+    if (steer && !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error)) {
       RLOG_WARN("app ", b.app->cfg.id, ": ", error,
                 "; per-source limits are per worker for this listener");
     }

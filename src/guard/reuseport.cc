@@ -77,4 +77,9 @@ bool attach_steering(int fd, unsigned workers, std::string* error) {
   return true;
 }
 
+void detach_steering(int fd) {
+  int unused = 0;
+  setsockopt(fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &unused, sizeof unused);
+}
+
 }  // namespace rampart::guard

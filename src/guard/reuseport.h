@@ -18,6 +18,8 @@ std::vector<sock_filter> steering_program(unsigned workers);
 // Attaches the program to the group of `fd` (a bound SO_REUSEPORT socket). False and *error set
 // when the kernel refuses.
 bool attach_steering(int fd, unsigned workers, std::string* error);
+// Removes the program from the group of `fd` (the kernel's 4-tuple hash spreads again).
+void detach_steering(int fd);
 // The socket index the program picks for a source address (4 or 16 bytes): the userspace twin,
 // for tests.
 unsigned steering_index(const unsigned char* addr, size_t len, unsigned workers);

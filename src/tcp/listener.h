@@ -27,6 +27,7 @@ class Listener : public core::EventHandler, public core::Timer, public core::Ret
   void set_app(std::shared_ptr<const runtime::AppRuntime> app) { app_ = std::move(app); }
   const runtime::AppRuntime& app() const { return *app_; }
   const net::SockAddr& addr() const { return addr_; }
+  int fd() const { return fd_.get(); }
 
   // Stops listening now (the object itself may be retired later).
   void close();

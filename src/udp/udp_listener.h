@@ -46,6 +46,7 @@ class UdpListener : public core::EventHandler, public core::Retirable {
 
   void set_app(std::shared_ptr<const runtime::AppRuntime> app) { app_ = std::move(app); }
   const net::SockAddr& addr() const { return addr_; }
+  int fd() const { return fd_.get(); }
   // Stops receiving and closes every flow of this listener.
   void close();
   void on_events(uint32_t events) override;

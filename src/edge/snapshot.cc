@@ -117,18 +117,23 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
     }
     rt->guard = guard::compile_app(app, rt->protection, zone, old_policy);
     if (app.proto == config::Proto::kTcp && app.tls != config::TlsMode::kOff) {
-      const tcp::TlsContext* old_tls = nullptr;
+      std::shared_ptr<const tcp::TlsContext> old_tls;
       if (previous != nullptr) {
         for (const auto& old : previous->apps)
-          if (old->cfg.id == app.id) old_tls = old->tls.get();
+          if (old->cfg.id == app.id) old_tls = old->tls;
       }
       std::string error;
       std::vector<std::string> notes;
-      rt->tls = tcp::TlsContext::build(app, old_tls, &error, &notes);
+      rt->tls = tcp::TlsContext::build(app, old_tls.get(), &error, &notes);
       for (const auto& n : notes) RLOG_WARN(n);
-      if (!rt->tls)
+      if (!rt->tls && old_tls && old_tls->mode() == app.tls) {
+        // A renewed certificate that does not load must not take a working app down.
+        RLOG_ERROR("app ", app.id, ": ", error, "; keeping the certificates loaded before");
+        rt->tls = old_tls;
+      } else if (!rt->tls) {
         RLOG_ERROR("app ", app.id, ": TLS is not available: ", error,
                    "; its clients get a TLS handshake failure (tlsError 443)");
+      }
     }
     std::shared_ptr<const runtime::AppRuntime> shared = rt;
     snap->apps.push_back(shared);

@@ -99,6 +99,7 @@ void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission&
   e.udp = false;
   e.ip_firewall = app_->cfg.ip_firewall;
   e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
+  e.tls = app_->cfg.tls != config::TlsMode::kOff;
   e.set_app(app_->cfg.id);
   e.set_matched_rule(a.rule);
   std::memcpy(e.country, a.geo.country, sizeof e.country);

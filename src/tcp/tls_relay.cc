@@ -281,10 +281,10 @@ void TlsRelay::describe(telemetry::ConnEvent* e) const {
   if (const char* sni = SSL_get_servername(client_ssl_, TLSEXT_NAMETYPE_host_name))
     telemetry::ConnEvent::copy_text(e->tls_sni, sizeof e->tls_sni, sni);
   if (status_ != telemetry::TlsStatus::kOk) return;
-  telemetry::ConnEvent::copy_text(e->tls_protocol, sizeof e->tls_protocol,
-                                  SSL_get_version(client_ssl_));
+  // Both point into OpenSSL's static tables, valid after this SSL is freed.
+  e->tls_protocol = SSL_get_version(client_ssl_);
   if (const SSL_CIPHER* c = SSL_get_current_cipher(client_ssl_))
-    telemetry::ConnEvent::copy_text(e->tls_cipher, sizeof e->tls_cipher, SSL_CIPHER_get_name(c));
+    e->tls_cipher = SSL_CIPHER_get_name(c);
 }
 
 }  // namespace rampart::tcp

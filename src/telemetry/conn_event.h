@@ -74,9 +74,10 @@ struct ConnEvent {
   // TLS apps only (tls != off): the ClientTls* fields are written when `tls` is set.
   bool tls = false;
   TlsStatus tls_status = TlsStatus::kUnknown;
-  char tls_protocol[12] = {};  // ClientTlsProtocol: "TLSv1.3"; empty = "unknown"
-  char tls_cipher[48] = {};    // ClientTlsCipher (OpenSSL's name); empty = "UNK"
-  char tls_sni[128] = {};      // ClientTlsClientHelloServerName
+  // Static strings of OpenSSL's tables (they live as long as the process): no copy per event.
+  const char* tls_protocol = nullptr;  // ClientTlsProtocol: "TLSv1.3"; null = "unknown"
+  const char* tls_cipher = nullptr;    // ClientTlsCipher (OpenSSL's name); null = "UNK"
+  char tls_sni[96] = {};               // ClientTlsClientHelloServerName (longer names are cut)
 
   static void copy_text(char* dst, size_t cap, std::string_view text) {
     size_t n = text.size() < cap - 1 ? text.size() : cap - 1;

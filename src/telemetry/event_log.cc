@@ -140,11 +140,11 @@ void EventLog::format(const ConnEvent& e, const std::string& colo, std::string* 
   append_uint(out, uint64_t{e.client_rtt_us} * 1000);
   if (e.tls) {
     out->append(",\"ClientTlsCipher\":");
-    append_string(out, e.tls_cipher[0] != '\0' ? e.tls_cipher : "UNK");
+    append_string(out, e.tls_cipher != nullptr ? e.tls_cipher : "UNK");
     out->append(",\"ClientTlsClientHelloServerName\":");
     append_string(out, e.tls_sni);
     out->append(",\"ClientTlsProtocol\":");
-    append_string(out, e.tls_protocol[0] != '\0' ? e.tls_protocol : "unknown");
+    append_string(out, e.tls_protocol != nullptr ? e.tls_protocol : "unknown");
     out->append(",\"ClientTlsStatus\":\"");
     out->append(to_string(e.tls_status));
     out->push_back('"');

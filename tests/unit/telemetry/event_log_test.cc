@@ -118,6 +118,31 @@ json format_one(const ConnEvent& e, const std::string& colo = "LAB1") {
   return json::parse(out);  // throws (fails the test) on invalid JSON
 }
 
+TEST(EventLogFormat, TlsAppsCarryTheClientTlsFields) {
+  ConnEvent e;
+  e.type = EventType::kConnect;
+  e.set_app("tls");
+  json plain = format_one(e);
+  EXPECT_FALSE(plain.contains("ClientTlsStatus"));  // not a TLS app: no TLS fields
+  e.tls = true;
+  json before = format_one(e);  // e.g. a tlsError before any handshake
+  EXPECT_EQ(before["ClientTlsCipher"], "UNK");
+  EXPECT_EQ(before["ClientTlsProtocol"], "unknown");
+  EXPECT_EQ(before["ClientTlsClientHelloServerName"], "");
+  EXPECT_EQ(before["ClientTlsStatus"], "UNKNOWN");
+  e.tls_status = TlsStatus::kOk;
+  e.tls_protocol = "TLSv1.3";
+  e.tls_cipher = "TLS_AES_128_GCM_SHA256";
+  ConnEvent::copy_text(e.tls_sni, sizeof e.tls_sni, "db.example.com");
+  json ok = format_one(e);
+  EXPECT_EQ(ok["ClientTlsCipher"], "TLS_AES_128_GCM_SHA256");
+  EXPECT_EQ(ok["ClientTlsProtocol"], "TLSv1.3");
+  EXPECT_EQ(ok["ClientTlsClientHelloServerName"], "db.example.com");
+  EXPECT_EQ(ok["ClientTlsStatus"], "OK");
+  e.tls_status = TlsStatus::kHandshakeFailed;
+  EXPECT_EQ(format_one(e)["ClientTlsStatus"], "HANDSHAKE_FAILED");
+}
+
 TEST(EventLogFormat, DisconnectHasEveryFieldWithSpectrumNames) {
   ConnEvent e;
   e.type = EventType::kDisconnect;

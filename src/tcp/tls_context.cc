@@ -5,6 +5,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "net/ip_addr.h"
 
@@ -24,6 +28,46 @@ bool add_ext(X509* x, int nid, const std::string& value) {
   bool ok = X509_add_ext(x, ext, -1) == 1;
   X509_EXTENSION_free(ext);
   return ok;
+}
+
+// A socket BIO whose writes never raise SIGPIPE (OpenSSL's own uses write(2)): a peer that
+// vanished is an EPIPE error for the session, whatever the process's SIGPIPE disposition.
+// Reads, ctrl, create and destroy are the stock socket BIO's.
+int nosignal_write(BIO* b, const char* data, int len) {
+  BIO_clear_retry_flags(b);
+  ssize_t n = ::send(static_cast<int>(BIO_get_fd(b, nullptr)), data, static_cast<size_t>(len),
+                     MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) BIO_set_retry_write(b);
+  return static_cast<int>(n);
+}
+
+int nosignal_puts(BIO* b, const char* text) {
+  return nosignal_write(b, text, static_cast<int>(std::strlen(text)));
+}
+
+const BIO_METHOD* nosignal_socket_method() {
+  static const BIO_METHOD* method = [] {
+    const BIO_METHOD* base = BIO_s_socket();
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "rampart socket");
+    if (m == nullptr) return base;
+    BIO_meth_set_write(m, nosignal_write);
+    BIO_meth_set_puts(m, nosignal_puts);
+    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+    BIO_meth_set_create(m, BIO_meth_get_create(base));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+    return static_cast<const BIO_METHOD*>(m);
+  }();
+  return method;
+}
+
+bool attach_socket(SSL* ssl, int fd) {
+  BIO* bio = BIO_new(nosignal_socket_method());
+  if (bio == nullptr) return false;
+  BIO_set_fd(bio, fd, BIO_NOCLOSE);
+  SSL_set_bio(ssl, bio, bio);  // the SSL owns it
+  return true;
 }
 
 // Settings shared by every context of the app (both legs).
@@ -198,7 +242,7 @@ bool TlsContext::build_origin_ctx(const config::App& app, std::string* error) {
 SSL* TlsContext::new_client_ssl(int fd) const {
   SSL* ssl = SSL_new(server_ctxs_.front());
   if (ssl == nullptr) return nullptr;
-  if (SSL_set_fd(ssl, fd) != 1) {
+  if (!attach_socket(ssl, fd)) {
     SSL_free(ssl);
     return nullptr;
   }
@@ -210,7 +254,7 @@ SSL* TlsContext::new_origin_ssl(int fd, const std::string& origin_ip) const {
   if (origin_ctx_ == nullptr) return nullptr;
   SSL* ssl = SSL_new(origin_ctx_);
   if (ssl == nullptr) return nullptr;
-  bool ok = SSL_set_fd(ssl, fd) == 1;
+  bool ok = attach_socket(ssl, fd);
   const std::string& name = origin_name_.empty() ? origin_ip : origin_name_;
   const bool is_ip = net::IpAddr::parse(name).has_value();
   // SNI carries host names only (RFC 6066).

@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
 #include <random>
 
 #include "core/socket_util.h"
@@ -131,6 +132,10 @@ std::string common_name(X509* cert) {
 
 class TlsSessionTest : public EdgeTest {
  protected:
+  // The test's own TLS peers (OpenSSL's socket BIO writes with write(2)) must survive the edge
+  // closing on them; the edge itself never raises SIGPIPE (tls_context_test checks that).
+  static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }
+
   // One app from `spec` plus the TLS lines in `extra` (YAML, 4-space indented).
   void start_tls(const AppSpec& spec, const std::string& extra) {
     std::string y =

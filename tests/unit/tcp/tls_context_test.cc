@@ -5,8 +5,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -191,6 +193,26 @@ TEST(TlsContextBuild, StrictLoadsTheOriginCaFile) {
   app.tls_settings.origin_ca_file = dir.file("missing.pem");
   EXPECT_FALSE(TlsContext::build(app, nullptr, &error, &notes));
   EXPECT_NE(error.find("origin_ca_file"), std::string::npos) << error;
+}
+
+TEST(TlsContextSockets, WritingToAVanishedPeerIsAnErrorNotSigpipe) {
+  // SIGPIPE keeps its default action (terminate) here: the edge must never depend on a process
+  // that ignores it.
+  std::string error;
+  std::vector<std::string> notes;
+  auto t = TlsContext::build(tls_app("a.test", config::TlsMode::kFull), nullptr, &error, &notes);
+  ASSERT_TRUE(t) << error;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  ::close(sv[1]);
+  SSL* ssl = t->new_origin_ssl(sv[0], "192.0.2.1");
+  ASSERT_NE(ssl, nullptr);
+  errno = 0;
+  EXPECT_NE(SSL_do_handshake(ssl), 1);  // the ClientHello write fails with EPIPE
+  EXPECT_EQ(SSL_get_error(ssl, -1), SSL_ERROR_SYSCALL);
+  EXPECT_EQ(errno, EPIPE);
+  SSL_free(ssl);
+  ::close(sv[0]);
 }
 
 }  // namespace

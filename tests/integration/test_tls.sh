@@ -62,10 +62,11 @@ certs="certificates: [{ certificate: $pki/edge-a.pem, private_key: $pki/edge-a.k
     "{ origin_ca_file: $pki/ca.pem, origin_server_name: wrong.test }"
   app full 9104 9201 full full.example.test
   app strict-self 9105 9201 strict strict.example.test "{ origin_ca_file: $pki/ca.pem }"
+  app flex13 9106 9100 flexible tls.example.test "{ $certs, min_version: \"1.3\" }"
 } >"$TDIR/rampart.yaml"
 require "config is valid" "$RAMPART_BIN" check -c "$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
-for port in 9101 9102 9103 9104 9105; do
+for port in 9101 9102 9103 9104 9105 9106; do
   require "edge listens on :$port" wait_port "$NS_E" tcp "$port"
 done
 events=$TDIR/var/events.ndjson
@@ -133,6 +134,12 @@ out=$(s_client 9101 tls.example.test -tls1_1 -cipher 'DEFAULT@SECLEVEL=0')
 check "TLS 1.1 client is refused" no_cipher "$out"
 check_event "TLS 1.1: tlsError 443 HANDSHAKE_FAILED" "$events" 5 Event=tlsError \
   Application=flex Status=443 ClientTlsStatus=HANDSHAKE_FAILED
+
+out=$(s_client 9106 tls.example.test -tls1_2)
+check "min_version 1.3: a TLS 1.2 client is refused" no_cipher "$out"
+check_event "min_version 1.3: tlsError 443" "$events" 5 Event=tlsError Application=flex13 Status=443
+r=$(tls_echo 9106 tls.example.test 1000)
+assert_eq "min_version 1.3: a TLS 1.3 client gets through" "OK TLSv1.3" "$r"
 
 # --- strict: TLS both legs, the origin's certificate verified against the test CA
 r=$(tls_echo 9102 strict.example.test 262144)

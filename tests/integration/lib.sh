@@ -208,6 +208,39 @@ stop_edge() {
   wait "$EDGE_PID" || EDGE_RC=$?
 }
 
+# start_tls_echo NAME NS IP PORT: a TLS echo server (socat, a self-signed EC certificate for CN
+# NAME made here) listening on IP:PORT in NS; an origin for apps with tls: full.
+start_tls_echo() {
+  local name=$1 ns=$2 ip=$3 port=$4
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$name" \
+    -keyout "$TDIR/$name.key" -out "$TDIR/$name.pem" >/dev/null 2>&1
+  chmod 644 "$TDIR/$name.key" "$TDIR/$name.pem"
+  rpt_spawn "$name" "$ns" socat \
+    "OPENSSL-LISTEN:$port,bind=$ip,reuseaddr,fork,cert=$TDIR/$name.pem,key=$TDIR/$name.key,verify=0" PIPE
+}
+
+# tls_echo_ok NS HOST PORT [TIMEOUT_S]: one echo round trip over TLS from NS (the edge's
+# certificate is not verified: apps without certificates present a self-signed one).
+tls_echo_ok() {
+  local ns=$1 host=$2 port=$3 timeout=${4:-3}
+  ip netns exec "$ns" timeout 10 python3 -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])) as raw:
+    with ctx.wrap_socket(raw, server_hostname="rampart.test") as s:
+        s.sendall(b"tls-echo\n")
+        got = b""
+        while len(got) < 9:
+            chunk = s.recv(64)
+            if not chunk:
+                break
+            got += chunk
+sys.exit(0 if got == b"tls-echo\n" else 1)
+' "$host" "$port" "$timeout" >/dev/null 2>&1
+}
+
 # ---------------------------------------------------------------- waiting
 
 # wait_port NS PROTO PORT [TIMEOUT_S] [ADDR]: poll `ss` until something listens (tcp) or is bound

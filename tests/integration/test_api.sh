@@ -19,6 +19,9 @@ DB="$TDIR/var/rampart.db"
 rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000" --listen "$ORIGIN_IP:7001"
 require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
 require "echo origin listens on :7001" wait_port "$NS_O" tcp 7001
+# The SPEC §3 request asks for tls: full: TLS both legs, so its origin speaks TLS.
+start_tls_echo tls-origin "$NS_O" "$ORIGIN_IP" 7443
+require "TLS echo origin listens on :7443" wait_port "$NS_O" tcp 7443
 
 cat >"$TDIR/rampart.yaml" <<YAML
 edge:
@@ -84,12 +87,16 @@ assert_eq "wrong token -> 401 code 10000" "401 10000" "$(status_of "$r") $(jget 
 # 10 ms and writes the wall-clock time of the first success (so the measure includes no
 # process start-up after the POST).
 cat >"$TDIR/probe.py" <<'PY'
-import socket, sys, time
+import socket, ssl, sys, time
 addr, out = (sys.argv[1], int(sys.argv[2])), sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # the app is tls: full (self-signed certificate)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
 deadline = time.time() + 30
 while time.time() < deadline:
     try:
-        with socket.create_connection(addr, timeout=1) as s:
+        with ctx.wrap_socket(socket.create_connection(addr, timeout=1),
+                             server_hostname="ssh.example.com") as s:
             s.settimeout(1)
             s.sendall(b"probe\n")
             if s.recv(16) == b"probe\n":
@@ -102,7 +109,7 @@ PY
 rpt_spawn probe "$NS_C" python3 "$TDIR/probe.py" "$EDGE_IP" 22 "$TDIR/probe.ok"
 sleep 1 # let the probe start (and fail) before the app exists
 SPEC_BODY='{"protocol":"tcp/22","dns":{"type":"CNAME","name":"ssh.example.com"},
-  "origin_direct":["tcp://'$ORIGIN_IP':7000"],"proxy_protocol":"off","ip_firewall":true,"tls":"full",
+  "origin_direct":["tcp://'$ORIGIN_IP':7443"],"proxy_protocol":"off","ip_firewall":true,"tls":"full",
   "edge_ips":{"type":"dynamic","connectivity":"all"},"traffic_type":"direct","argo_smart_routing":true}'
 r=$(api POST /spectrum/apps "$SPEC_BODY")
 t_post=$(date +%s.%N)
@@ -118,7 +125,7 @@ elapsed=$(python3 -c "import sys; print(round(float(open(sys.argv[1]).read()) - 
   "$TDIR/probe.ok" "$t_post")
 echo "  first echo through the new app ${elapsed}s after the POST returned"
 check "... within 1 s of the POST" python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)" "$elapsed"
-check "echo through the new app (netutil)" echo_ok 22
+check "echo through the new app (TLS both legs)" tls_echo_ok "$NS_C" "$EDGE_IP" 22
 
 # ---------------------------------------------------------------- list / get / put / patch
 r=$(api GET "/spectrum/apps?page=1&per_page=50&order=protocol&direction=asc")

@@ -20,6 +20,9 @@ APP_PORT=7000
 rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:$APP_PORT" \
   --listen "$ORIGIN_IP:7001" --listen "$ORIGIN_IP:7002"
 require "echo origin listens on :$APP_PORT" wait_port "$NS_O" tcp "$APP_PORT"
+# Spectrum's request below asks for tls: full: TLS both legs, so its origin speaks TLS.
+start_tls_echo tls-origin "$NS_O" "$ORIGIN_IP" 7443
+require "TLS echo origin listens on :7443" wait_port "$NS_O" tcp 7443
 
 cat >"$TDIR/rampart.yaml" <<YAML
 edge:
@@ -80,6 +83,10 @@ wait_echo() {
   for _ in $(seq 30); do echo_ok "$1" && return 0; sleep 0.1; done
   return 1
 }
+wait_tls_echo() {
+  for _ in $(seq 30); do tls_echo_ok "$NS_C" "$EDGE_IP" "$1" && return 0; sleep 0.1; done
+  return 1
+}
 
 # ---------------------------------------------------------------- list (empty)
 assert_eq "list on an empty zone exits 0" 0 "$(with_api list)"
@@ -113,7 +120,7 @@ check "get --json has created_on and modified_on" test "$(jq_out '"created_on" i
 # Spectrum's getting-started request, only the origin changed.
 cat >"$TDIR/spectrum.json" <<JSON
 {"protocol":"tcp/7001","dns":{"type":"CNAME","name":"ssh.example.com"},
- "origin_direct":["tcp://$ORIGIN_IP:7001"],"proxy_protocol":"off","ip_firewall":true,"tls":"full",
+ "origin_direct":["tcp://$ORIGIN_IP:7443"],"proxy_protocol":"off","ip_firewall":true,"tls":"full",
  "edge_ips":{"type":"dynamic","connectivity":"all"},"traffic_type":"direct","argo_smart_routing":true}
 JSON
 assert_eq "create --json FILE (Spectrum's request) exits 0" 0 \
@@ -122,7 +129,7 @@ ID2=$(jq_out 'j["id"]')
 assert_eq "-o json prints the created app" "tcp/7001 ssh.example.com" \
   "$(jq_out 'j["protocol"] + " " + j["dns"]["name"]')"
 check "the API's messages are printed as notes on stderr" grep -q '^note: ' "$TDIR/err"
-require "the --json FILE app relays through the edge" wait_echo 7001
+require "the --json FILE app (tls: full) relays through the edge" wait_tls_echo 7001
 
 set +e
 ip netns exec "$NS_E" env RAMPART_API_TOKEN="$TOKEN" "$RAMPART_BIN" apps create --api "$API" \

@@ -187,5 +187,16 @@ edge_reload
 sleep 1
 fp2=$(s_client 9104 full.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
 check "SIGHUP keeps the self-signed certificate" test -n "$fp1" -a "$fp1" = "$fp2"
+
+# --- SIGHUP reloads certificate files: a renewed certificate is presented after the reload
+fpa1=$(s_client 9101 tls.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
+leaf tls.example.test edge-a "DNS:tls.example.test" # renewed: new key, new serial
+chmod 644 "$pki"/*
+edge_reload
+sleep 1
+fpa2=$(s_client 9101 tls.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
+check "SIGHUP picks up a renewed certificate" test -n "$fpa1" -a -n "$fpa2" -a "$fpa1" != "$fpa2"
+r=$(tls_echo 9101 tls.example.test 1000)
+assert_eq "echo with the renewed certificate" "OK" "${r%% *}"
 check "edge still running" edge_alive
 rpt_finish

@@ -36,6 +36,28 @@ std::string rfc3339_now() {
 
 namespace {
 
+// Decodes every stored object of `kind` in the default zone into `out` ({object, created_on,
+// modified_on}); the first invalid one fails the whole load.
+template <typename Entry, typename Decode>
+bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std::vector<Entry>* out,
+                  std::string* error) {
+  std::vector<StoredObject> objs;
+  if (!store.load(kind, &objs, error)) return false;
+  for (const auto& o : objs) {
+    if (o.zone != kDefaultZone) continue;
+    std::vector<config::ConfigError> errs;
+    const std::optional<nlohmann::json> j = config::parse_json_object(o.body, errs);
+    auto value = j ? decode(*j, errs) : decltype(decode(*j, errs)){};
+    if (!value) {
+      *error = std::string("stored ") + what + " \"" + o.id +
+               "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
+      return false;
+    }
+    out->push_back({std::move(*value), o.created_on, o.modified_on});
+  }
+  return true;
+}
+
 void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
   out->status = status;
   for (const auto& e : errors)
@@ -189,35 +211,11 @@ bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
 
 bool Controller::load(const config::Config& file, std::string* error) {
   std::lock_guard lock(mu_);
-  std::vector<StoredObject> objs;
   std::vector<ApiApp> apps;
   std::vector<ApiRule> rules;
-  if (!store_->load(Kind::kApp, &objs, error)) return false;
-  for (const auto& o : objs) {
-    if (o.zone != kDefaultZone) continue;
-    std::vector<config::ConfigError> errs;
-    std::optional<config::App> app;
-    if (auto j = config::parse_json_object(o.body, errs)) app = config::decode_app(*j, errs);
-    if (!app) {
-      *error = "stored app \"" + o.id +
-               "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
-      return false;
-    }
-    apps.push_back({std::move(*app), o.created_on, o.modified_on});
-  }
-  if (!store_->load(Kind::kAccessRule, &objs, error)) return false;
-  for (const auto& o : objs) {
-    if (o.zone != kDefaultZone) continue;
-    std::vector<config::ConfigError> errs;
-    std::optional<config::IpAccessRule> rule;
-    if (auto j = config::parse_json_object(o.body, errs)) rule = config::decode_rule(*j, errs);
-    if (!rule) {
-      *error = "stored access rule \"" + o.id +
-               "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
-      return false;
-    }
-    rules.push_back({std::move(*rule), o.created_on, o.modified_on});
-  }
+  if (!load_objects(*store_, Kind::kApp, "app", config::decode_app, &apps, error)) return false;
+  if (!load_objects(*store_, Kind::kAccessRule, "access rule", config::decode_rule, &rules, error))
+    return false;
   Outcome out;
   config::Config merged;
   if (!merge(file, apps, rules, &merged, &out)) {

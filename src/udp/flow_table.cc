@@ -9,6 +9,8 @@ size_t FlowKeyHash::operator()(const FlowKey& k) const {
   const uint8_t* b = k.ip.bytes();
   for (size_t i = 0; i < k.ip.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
   h = (h ^ k.port) * 0x100000001b3ULL;
+  const uint8_t* e = k.edge_ip.bytes();
+  for (size_t i = 0; i < k.edge_ip.size(); ++i) h = (h ^ e[i]) * 0x100000001b3ULL;
   return static_cast<size_t>(h ^ (h >> 29));
 }
 

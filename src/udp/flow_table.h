@@ -14,13 +14,16 @@
 
 namespace rampart::udp {
 
-// A flow is identified by the socket it arrived on and the client's address and port.
+// A flow is identified by the socket it arrived on, the client's address and port, and the edge
+// address the client sent to (a wildcard socket receives for every address of the host, and
+// replies must leave from the one each client chose).
 struct FlowKey {
   const void* listener = nullptr;
   net::IpAddr ip;
   uint16_t port = 0;
+  net::IpAddr edge_ip;
   bool operator==(const FlowKey& o) const {
-    return listener == o.listener && port == o.port && ip == o.ip;
+    return listener == o.listener && port == o.port && ip == o.ip && edge_ip == o.edge_ip;
   }
 };
 

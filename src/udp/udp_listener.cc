@@ -148,7 +148,7 @@ void UdpListener::on_events(uint32_t) {
 }
 
 Flow* UdpListener::flow_for(const net::SockAddr& client, const net::SockAddr& edge) {
-  FlowKey key{this, client.ip(), client.port()};
+  FlowKey key{this, client.ip(), client.port(), edge.ip()};
   if (FlowNode* n = ctx_->flows.find(key)) return static_cast<Flow*>(n);
   return open_flow(client, edge);
 }
@@ -212,7 +212,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
     return nullptr;
   }
   auto* f = new Flow();
-  f->key = FlowKey{this, client.ip(), client.port()};
+  f->key = FlowKey{this, client.ip(), client.port(), edge.ip()};
   f->app = app.cfg.id;
   f->idle_ms = app.cfg.timeouts.udp_flow_idle.count();
   f->listener = this;

@@ -64,6 +64,14 @@ void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>
     out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
 }
 
+// The request body as a JSON object, or nullopt with a 400 envelope in *out.
+std::optional<nlohmann::json> parse_body(const std::string& body, Outcome* out) {
+  std::vector<config::ConfigError> errs;
+  auto j = config::parse_json_object(body, errs);
+  if (!j) add_errors(out, 400, errs);
+  return j;
+}
+
 std::string protocol_text(const config::App& app) {
   std::string out =
       std::string(config::to_string(app.proto)) + "/" + std::to_string(app.ports.first);
@@ -291,25 +299,17 @@ static Outcome file_app_refused(const std::string& id) {
 }
 
 Outcome Controller::create_app(const std::string& body) {
-  std::vector<config::ConfigError> errs;
-  auto j = config::parse_json_object(body, errs);
   Outcome out;
-  if (!j) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
+  auto j = parse_body(body, &out);
+  if (!j) return out;
   std::lock_guard lock(mu_);
   return write_app("", *j, true);
 }
 
 Outcome Controller::replace_app(const std::string& id, const std::string& body) {
-  std::vector<config::ConfigError> errs;
-  auto j = config::parse_json_object(body, errs);
   Outcome out;
-  if (!j) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
+  auto j = parse_body(body, &out);
+  if (!j) return out;
   std::lock_guard lock(mu_);
   if (file_app(id)) return file_app_refused(id);
   if (find_api_app(id) < 0)
@@ -319,13 +319,9 @@ Outcome Controller::replace_app(const std::string& id, const std::string& body) 
 }
 
 Outcome Controller::patch_app(const std::string& id, const std::string& body) {
-  std::vector<config::ConfigError> errs;
-  auto j = config::parse_json_object(body, errs);
   Outcome out;
-  if (!j) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
+  auto j = parse_body(body, &out);
+  if (!j) return out;
   std::lock_guard lock(mu_);
   if (file_app(id)) return file_app_refused(id);
   int i = find_api_app(id);
@@ -381,13 +377,9 @@ Outcome Controller::create_rule(const std::string& body) {
 }
 
 Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
-  std::vector<config::ConfigError> errs;
   Outcome out;
-  auto j = config::parse_json_object(body, errs);
-  if (!j) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
+  auto j = parse_body(body, &out);
+  if (!j) return out;
   std::lock_guard lock(mu_);
   for (const auto& r : file_.ip_access_rules)
     if (r.id == id)
@@ -399,6 +391,7 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
   json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
   merged.erase("allowed_modes");
   merged.merge_patch(*j);
+  std::vector<config::ConfigError> errs;
   auto rule = config::decode_rule(merged, errs);
   if (!rule) {
     add_errors(&out, 400, errs);

@@ -110,9 +110,11 @@ cat <<MSG
  Rampart demo
    origin    : $origin_desc
    connect   : $connect_hint
-   dashboard : http://127.0.0.1:8788/dashboard
+   API       : http://127.0.0.1:8788/client/v4/zones/default/spectrum/apps
    API token : $RAMPART_API_TOKEN
-               curl -H "Authorization: Bearer \$RAMPART_API_TOKEN" http://127.0.0.1:8788/metrics
+               curl -H "Authorization: Bearer $RAMPART_API_TOKEN" http://127.0.0.1:8788/client/v4/zones/default/spectrum/apps
+   dashboard : http://127.0.0.1:8788/dashboard (not built yet: analytics and the dashboard are
+               the next milestone; until then the API and ./var/events.ndjson show the traffic)
    events    : ./var/events.ndjson
    config    : $CONFIG
  Ctrl-C stops everything.

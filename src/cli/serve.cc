@@ -72,7 +72,8 @@ int cmd_serve(const Args& args) {
     RLOG_ERROR(error);
     return kExitRuntime;
   }
-  control::ApiServer api(&controller, token);
+  control::ApiServer api(&controller, token, r.config->api.tls_certificate,
+                         r.config->api.tls_private_key);
   if (!api.start(r.config->api.listen, &error)) {
     RLOG_ERROR(error);
     edge.drain(config::Duration(0));

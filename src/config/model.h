@@ -67,6 +67,9 @@ struct ApiConfig {
   std::string token;       // after ${ENV} expansion
   std::string token_file;  // read at startup when token is empty
   bool allow_insecure_remote = false;
+  // api.tls: serve the API over HTTPS with this certificate (PEM, chain after the leaf) and key.
+  std::string tls_certificate;
+  std::string tls_private_key;
   bool operator==(const ApiConfig&) const = default;
 };
 

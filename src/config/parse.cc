@@ -65,8 +65,15 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
 
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(node, path, {"listen", "token", "token_file", "allow_insecure_remote"}))
+      !rd.check_map(node, path, {"listen", "token", "token_file", "allow_insecure_remote", "tls"}))
     return;
+  if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
+    const std::string tls_path = child_path(path, "tls");
+    if (rd.check_map(tls, tls_path, {"certificate", "private_key"})) {
+      rd.get_string(tls, "certificate", tls_path, &a->tls_certificate);
+      rd.get_string(tls, "private_key", tls_path, &a->tls_private_key);
+    }
+  }
   rd.get_string(node, "listen", path, &a->listen);
   rd.get_string(node, "token", path, &a->token);
   rd.get_string(node, "token_file", path, &a->token_file);

@@ -1,6 +1,8 @@
 // validate(): zone-wide checks and the cross-app ones. Per-app rules are in validate_app.cc.
 #include "config/validate.h"
 
+#include <unistd.h>
+
 #include <random>
 #include <set>
 
@@ -58,6 +60,15 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
         "\"" + a.listen + "\" is not IP:PORT; expected e.g. 127.0.0.1:8788 or [::1]:8788");
   if (!a.token.empty() && !a.token_file.empty())
     add(errors, "api.token_file", "both token and token_file are set; give only one of them");
+  const bool has_cert = !a.tls_certificate.empty(), has_key = !a.tls_private_key.empty();
+  if (has_cert != has_key)
+    add(errors, has_cert ? "api.tls.private_key" : "api.tls.certificate",
+        "api.tls needs both certificate and private_key (PEM files)");
+  for (const auto& [field, file] : {std::pair{"api.tls.certificate", &a.tls_certificate},
+                                    std::pair{"api.tls.private_key", &a.tls_private_key}}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
+      add(errors, field, "cannot read " + *file + "; expected a readable PEM file");
+  }
 }
 
 void check_duplicate_ids(const std::vector<std::string>& ids, const std::string& list_path,

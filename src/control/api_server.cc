@@ -101,19 +101,24 @@ bool resolve_api_settings(const config::ApiConfig& api, std::string* token, std:
     *error = "api.listen: \"" + api.listen + "\" is not IP:PORT";
     return false;
   }
-  if (!addr->ip().is_loopback() && !api.allow_insecure_remote) {
+  if (!addr->ip().is_loopback() && api.tls_certificate.empty() && !api.allow_insecure_remote) {
     *error = "api.listen: " + api.listen +
-             " is not a loopback address; the API speaks plain HTTP (TLS for the API is not "
-             "available yet), so the token would cross the network in clear. Listen on "
-             "127.0.0.1 / [::1] and tunnel, or set api.allow_insecure_remote: true to accept "
+             " is not a loopback address and api.tls is not set, so the token would cross the "
+             "network in clear. Set api.tls: { certificate: PATH, private_key: PATH }, or listen "
+             "on 127.0.0.1 / [::1] and tunnel, or set api.allow_insecure_remote: true to accept "
              "the risk";
     return false;
   }
   return true;
 }
 
-ApiServer::ApiServer(Controller* controller, std::string token)
-    : controller_(controller), token_(std::move(token)), server_(new httplib::Server) {}
+ApiServer::ApiServer(Controller* controller, std::string token, const std::string& certificate,
+                     const std::string& private_key)
+    : controller_(controller),
+      token_(std::move(token)),
+      server_(certificate.empty()
+                  ? new httplib::Server
+                  : new httplib::SSLServer(certificate.c_str(), private_key.c_str())) {}
 
 ApiServer::~ApiServer() {
   stop();
@@ -200,6 +205,10 @@ bool ApiServer::start(const std::string& listen, std::string* error) {
     *error = "api.listen: \"" + listen + "\" is not IP:PORT";
     return false;
   }
+  if (!server_->is_valid()) {
+    *error = "api.tls: cannot load the certificate and private key (PEM, matching pair expected)";
+    return false;
+  }
   install_routes();
   std::string host = addr->ip().to_string();
   if (!server_->bind_to_port(host, addr->port())) {
@@ -207,7 +216,9 @@ bool ApiServer::start(const std::string& listen, std::string* error) {
     return false;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
-  RLOG_INFO("API listening on ", listen);
+  RLOG_INFO(
+      "API listening on ", listen,
+      server_->is_valid() && dynamic_cast<httplib::SSLServer*>(server_.get()) ? " (https)" : "");
   return true;
 }
 

@@ -26,7 +26,9 @@ bool resolve_api_settings(const config::ApiConfig& api, std::string* token, std:
 
 class ApiServer {
  public:
-  ApiServer(Controller* controller, std::string token);
+  // HTTPS when `certificate` (and `private_key`) are PEM files, plain HTTP when empty.
+  ApiServer(Controller* controller, std::string token, const std::string& certificate = "",
+            const std::string& private_key = "");
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

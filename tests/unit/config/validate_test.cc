@@ -543,3 +543,23 @@ TEST(Validate, GenerateIdIsHex) {
 
 }  // namespace
 }  // namespace rampart::config
+
+namespace rampart::config {
+namespace {
+
+TEST(ApiTls, NeedsBothReadableFiles) {
+  LoadResult r = parse_yaml("api:\n  token: t\n  tls: { certificate: /nonexistent/api.pem }\n");
+  ASSERT_FALSE(r.ok());
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  EXPECT_NE(all.find("api.tls.private_key"), std::string::npos) << all;
+  EXPECT_NE(all.find("api.tls.certificate: cannot read /nonexistent/api.pem"), std::string::npos)
+      << all;
+  LoadResult bad = parse_yaml("api:\n  tls: { cert: x }\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.errors[0].to_string().find("unknown field"), std::string::npos)
+      << bad.errors[0].to_string();
+}
+
+}  // namespace
+}  // namespace rampart::config

@@ -291,11 +291,18 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   return out;
 }
 
-static Outcome file_app_refused(const std::string& id) {
+// 409 for a write to an object defined in the config file, which only the file can change.
+static Outcome file_object_refused(const char* what, const std::string& id) {
   return Outcome::failure(409, kErrConflict,
-                          "app \"" + id +
+                          std::string(what) + " \"" + id +
                               "\" comes from the config file; edit the file and reload (SIGHUP) "
                               "to change it");
+}
+
+static bool is_file_rule(const config::Config& file, const std::string& id) {
+  for (const auto& r : file.ip_access_rules)
+    if (r.id == id) return true;
+  return false;
 }
 
 Outcome Controller::create_app(const std::string& body) {
@@ -311,7 +318,7 @@ Outcome Controller::replace_app(const std::string& id, const std::string& body) 
   auto j = parse_body(body, &out);
   if (!j) return out;
   std::lock_guard lock(mu_);
-  if (file_app(id)) return file_app_refused(id);
+  if (file_app(id)) return file_object_refused("app", id);
   if (find_api_app(id) < 0)
     return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
   if (!j->contains("id")) (*j)["id"] = id;
@@ -323,7 +330,7 @@ Outcome Controller::patch_app(const std::string& id, const std::string& body) {
   auto j = parse_body(body, &out);
   if (!j) return out;
   std::lock_guard lock(mu_);
-  if (file_app(id)) return file_app_refused(id);
+  if (file_app(id)) return file_object_refused("app", id);
   int i = find_api_app(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
   json merged = config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
@@ -332,7 +339,7 @@ Outcome Controller::patch_app(const std::string& id, const std::string& body) {
 
 Outcome Controller::delete_app(const std::string& id) {
   std::lock_guard lock(mu_);
-  if (file_app(id)) return file_app_refused(id);
+  if (file_app(id)) return file_object_refused("app", id);
   int i = find_api_app(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
   std::vector<ApiApp> apps = apps_;
@@ -381,11 +388,7 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
   auto j = parse_body(body, &out);
   if (!j) return out;
   std::lock_guard lock(mu_);
-  for (const auto& r : file_.ip_access_rules)
-    if (r.id == id)
-      return Outcome::failure(
-          409, kErrConflict,
-          "access rule \"" + id + "\" comes from the config file; edit the file and reload");
+  if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
   int i = find_api_rule(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
   json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
@@ -414,11 +417,7 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
 
 Outcome Controller::delete_rule(const std::string& id) {
   std::lock_guard lock(mu_);
-  for (const auto& r : file_.ip_access_rules)
-    if (r.id == id)
-      return Outcome::failure(
-          409, kErrConflict,
-          "access rule \"" + id + "\" comes from the config file; edit the file and reload");
+  if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
   int i = find_api_rule(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
   std::vector<ApiRule> rules = rules_;

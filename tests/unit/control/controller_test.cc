@@ -76,6 +76,21 @@ TEST_F(ControllerTest, CreateAppliesAndPersists) {
   EXPECT_EQ(list.result_info["total_count"], 2);
 }
 
+TEST_F(ControllerTest, FileAccessRulesAre409) {
+  config::IpAccessRule rule;
+  rule.id = "from-file";
+  rule.mode = config::AccessMode::kBlock;
+  rule.target = config::AccessTarget::kIp;
+  rule.value = "198.51.100.7";
+  file_.ip_access_rules.push_back(rule);
+  open();
+  Outcome patched = controller_->patch_rule("from-file", R"({"notes":"x"})");
+  EXPECT_EQ(patched.status, 409);
+  EXPECT_EQ(first_code(patched), kErrConflict);
+  EXPECT_EQ(controller_->delete_rule("from-file").status, 409);
+  EXPECT_EQ(controller_->delete_rule("no-such-rule").status, 404);
+}
+
 TEST_F(ControllerTest, ConflictsAndFileAppsAre409) {
   Outcome o =
       controller_->create_app(R"({"protocol":"tcp/22","origin_direct":["tcp://192.0.2.1:22"]})");

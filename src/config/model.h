@@ -216,6 +216,23 @@ struct App {
   bool operator==(const App&) const = default;
 };
 
+// events: the connection event log (NDJSON under edge.data_dir) and its optional syslog copy.
+struct EventsConfig {
+  uint64_t max_size = 256ull << 20;  // rotate before a file would grow past this (bytes)
+  int keep_files = 5;                // rotated files kept (events.ndjson.1 ..); 0 = none
+  Duration progress_interval{0};     // >0: a progress event per open TCP connection this often
+  std::string syslog_address;        // "" = off; udp://IP:PORT, udp://[IPv6]:PORT, unix:///PATH
+  std::string syslog_facility = "local0";
+  std::string syslog_tag = "rampart";  // RFC 5424 APP-NAME
+  bool operator==(const EventsConfig&) const = default;
+};
+
+// analytics: the per-minute rollups of the store.
+struct AnalyticsConfig {
+  Duration retention = std::chrono::hours(24 * 7);
+  bool operator==(const AnalyticsConfig&) const = default;
+};
+
 struct Config {
   EdgeConfig edge;
   ApiConfig api;
@@ -223,6 +240,8 @@ struct Config {
   std::vector<IpAccessRule> ip_access_rules;
   ProtectionConfig protection;
   std::vector<App> apps;
+  EventsConfig events;
+  AnalyticsConfig analytics;
   bool operator==(const Config&) const = default;
 };
 

@@ -138,17 +138,21 @@ void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
   if (!root.IsMap()) {
     rd.error("",
              "the config must be a map with the sections edge, api, geoip, ip_access_rules, "
-             "protection, apps; got " +
+             "protection, events, analytics, apps; got " +
                  describe(root));
     return;
   }
-  rd.check_map(root, "", {"edge", "api", "geoip", "ip_access_rules", "protection", "apps"});
+  rd.check_map(root, "",
+               {"edge", "api", "geoip", "ip_access_rules", "protection", "events", "analytics",
+                "apps"});
   parse_edge(rd, root["edge"], "edge", &cfg->edge);
   parse_api(rd, root["api"], "api", &cfg->api);
   parse_geoip(rd, root["geoip"], "geoip", &cfg->geoip);
   parse_access_rules(rd, root["ip_access_rules"], "ip_access_rules", &cfg->ip_access_rules);
   if (YamlReader::present(root["protection"]))
     parse_protection(rd, root["protection"], "protection", true, &cfg->protection);
+  parse_events(rd, root["events"], "events", &cfg->events);
+  parse_analytics(rd, root["analytics"], "analytics", &cfg->analytics);
   // After protection: an app's override starts from the zone's values.
   parse_apps(rd, root["apps"], "apps", cfg->protection, &cfg->apps);
 }
@@ -197,8 +201,8 @@ bool has_extra_documents(const std::string& text) {
 // Sort key that puts errors in the order of the file's sections and list items, so parse and
 // validation errors of one app are reported together.
 std::pair<int, size_t> document_order(const std::string& path) {
-  static constexpr std::string_view kSections[] = {"edge",       "api", "geoip", "ip_access_rules",
-                                                   "protection", "apps"};
+  static constexpr std::string_view kSections[] = {
+      "edge", "api", "geoip", "ip_access_rules", "protection", "events", "analytics", "apps"};
   size_t end = path.find_first_of(".[");
   std::string_view head = std::string_view(path).substr(0, end);
   int rank = 0;

@@ -13,6 +13,11 @@ namespace rampart::config {
 // values and changes only what it names). `zone` allows the zone-wide-only keys (xdp).
 void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string& path, bool zone,
                       ProtectionConfig* out);
+// events_config.cc: the `events` and `analytics` sections.
+void parse_events(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                  EventsConfig* out);
+void parse_analytics(YamlReader& rd, const YAML::Node& node, const std::string& path,
+                     AnalyticsConfig* out);
 void parse_apps(YamlReader& rd, const YAML::Node& node, const std::string& path,
                 const ProtectionConfig& zone_protection, std::vector<App>* out);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "config/enum_names.h"
+#include "config/events_config.h"
 #include "config/parse.h"
 #include "config/yaml_reader.h"
 
@@ -271,6 +272,8 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   }
   check_duplicate_ids(ids, "ip_access_rules", "rule", errors);
   validate_protection(cfg.protection, "protection", errors);
+  validate_events(cfg.events, errors);
+  validate_analytics(cfg.analytics, errors);
   ids.clear();
   for (size_t i = 0; i < cfg.apps.size(); ++i) {
     App& app = cfg.apps[i];

@@ -40,6 +40,11 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   telemetry::EventLogOptions opts;
   opts.path = cfg.edge.data_dir + "/events.ndjson";
   opts.colo = cfg.edge.colo;
+  opts.max_bytes = cfg.events.max_size;
+  opts.keep_files = cfg.events.keep_files;
+  opts.syslog_address = cfg.events.syslog_address;
+  opts.syslog_facility = cfg.events.syslog_facility;
+  opts.syslog_tag = cfg.events.syslog_tag;
   events_ = std::make_unique<telemetry::EventLog>(opts);
   if (!events_->start(error)) return false;
   health_.start();

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -188,6 +189,14 @@ EventLog::~EventLog() {
 }
 
 bool EventLog::start(std::string* error) {
+  if (!options_.syslog_address.empty()) {
+    SyslogOptions so;
+    so.address = options_.syslog_address;
+    so.facility = options_.syslog_facility;
+    so.tag = options_.syslog_tag;
+    syslog_ = SyslogSink::open(so, error);
+    if (!syslog_) return false;
+  }
   fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     *error = "cannot open event log " + options_.path + ": " + std::strerror(errno);
@@ -250,43 +259,93 @@ void EventLog::flush_once() {
   buffer_.clear();
   uint64_t n = 0;
   for (EventRing* ring : rings) {
-    n += ring->drain([&](const ConnEvent& e) { format(e, colo, &buffer_); });
+    n += ring->drain([&](const ConnEvent& e) {
+      const size_t start = buffer_.size();
+      format(e, colo, &buffer_);
+      if (syslog_) {
+        // The line without its '\n'; problems (filtered, origin and TLS errors) as warnings.
+        const bool routine = e.type == EventType::kConnect || e.type == EventType::kDisconnect ||
+                             e.type == EventType::kProgress;
+        syslog_->send(std::string_view(buffer_).substr(start, buffer_.size() - start - 1),
+                      routine ? kSyslogInfo : kSyslogWarning, e.timestamp_ns);
+      }
+    });
   }
   if (buffer_.empty()) return;
-  const char* p = buffer_.data();
-  size_t left = buffer_.size();
-  while (left > 0) {
-    ssize_t w = ::write(fd_, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      RLOG_ERROR("event log write failed: ", std::strerror(errno), "; ", n, " events lost");
-      return;
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  size_ += buffer_.size();
+  write_lines(buffer_);
   written_.fetch_add(n);
-  rotate_if_needed();
 }
 
-void EventLog::rotate_if_needed() {
-  if (options_.max_bytes == 0 || size_ < options_.max_bytes) return;
-  // Whole lines only ever reach the file, so rotating between two writes splits none.
-  for (int i = options_.keep_files - 1; i >= 1; --i) {
-    std::string from = options_.path + "." + std::to_string(i);
-    std::string to = options_.path + "." + std::to_string(i + 1);
-    ::rename(from.c_str(), to.c_str());
+void EventLog::write_lines(std::string_view data) {
+  const uint64_t max = options_.max_bytes;
+  while (!data.empty()) {
+    size_t take = data.size();
+    if (max > 0 && size_ + take > max) {
+      // The longest run of whole lines that still fits; none fits: rotate first. A line longer
+      // than max_bytes on its own goes whole into a fresh file.
+      const size_t room = size_ < max ? static_cast<size_t>(max - size_) : 0;
+      size_t cut = room == 0 ? std::string_view::npos : data.rfind('\n', room - 1);
+      if (cut == std::string_view::npos) {
+        if (size_ > 0 && rotate()) continue;
+        cut = data.find('\n');
+      }
+      take = cut == std::string_view::npos ? data.size() : cut + 1;
+    }
+    if (!write_all(data.substr(0, take))) return;
+    data.remove_prefix(take);
   }
-  ::rename(options_.path.c_str(), (options_.path + ".1").c_str());
-  int fd = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+}
+
+bool EventLog::write_all(std::string_view chunk) {
+  size_t done = 0;
+  while (done < chunk.size()) {
+    ssize_t w = ::write(fd_, chunk.data() + done, chunk.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = w < 0 ? errno : EIO;
+      // Never leave half a line behind (e.g. a full disk): cut the file back to the last
+      // whole line written.
+      const size_t whole = done == 0 ? 0 : chunk.rfind('\n', done - 1) + 1;
+      if (whole != done && ::ftruncate(fd_, static_cast<off_t>(size_ + whole)) != 0) {
+        RLOG_ERROR("event log: cannot cut a partial line: ", std::strerror(errno));
+      }
+      size_ += whole;
+      RLOG_ERROR("event log write failed: ", std::strerror(err), "; ", chunk.size() - whole,
+                 " bytes of events lost");
+      return false;
+    }
+    done += static_cast<size_t>(w);
+  }
+  size_ += chunk.size();
+  return true;
+}
+
+bool EventLog::rotate() {
+  const std::string& path = options_.path;
+  auto numbered = [&](int i) { return path + "." + std::to_string(i); };
+  const int keep = std::max(options_.keep_files, 0);
+  if (keep == 0) {
+    ::unlink(path.c_str());
+  } else {
+    // The oldest kept file goes, the others move up one, the current file becomes path.1.
+    ::unlink(numbered(keep).c_str());
+    for (int i = keep - 1; i >= 1; --i) ::rename(numbered(i).c_str(), numbered(i + 1).c_str());
+    ::rename(path.c_str(), numbered(1).c_str());
+  }
+  // Files past keep_files, left by an earlier run with a larger setting.
+  for (int i = keep + 1; ::unlink(numbered(i).c_str()) == 0; ++i) {
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) {
-    RLOG_ERROR("event log rotation: cannot reopen ", options_.path, ": ", std::strerror(errno));
-    return;
+    // Keep appending to the old file (nothing is lost) and try again after max_bytes more.
+    RLOG_ERROR("event log rotation: cannot reopen ", path, ": ", std::strerror(errno));
+    size_ = 0;
+    return false;
   }
   ::close(fd_);
   fd_ = fd;
   size_ = 0;
+  return true;
 }
 
 }  // namespace rampart::telemetry

@@ -1,6 +1,8 @@
 // Writes connection events as NDJSON (one Spectrum spectrum_events object per line) to
-// <data_dir>/events.ndjson. Owns one background thread that drains the workers' rings every
-// 100 ms; workers only push into their own ring. Start/stop and ring creation: owner thread.
+// <data_dir>/events.ndjson, rotated by size between whole lines, and optionally copies every line
+// to syslog. Owns one background thread that drains the workers' rings every 100 ms and does all
+// file and syslog I/O; workers only push into their own ring. Start/stop and ring creation: owner
+// thread; the counters may be read from any thread.
 #pragma once
 
 #include <atomic>
@@ -8,18 +10,25 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "telemetry/event_ring.h"
+#include "telemetry/syslog_sink.h"
 
 namespace rampart::telemetry {
 
 struct EventLogOptions {
   std::string path;                   // file to append to
   std::string colo;                   // ColoCode
-  uint64_t max_bytes = 256ull << 20;  // rotate past this size (path.1, path.2, ...)
-  int keep_files = 5;
+  // A file never grows past max_bytes (unless one line is longer): the writer rotates before the
+  // line that would cross it. 0 = never rotate.
+  uint64_t max_bytes = 256ull << 20;
+  int keep_files = 5;  // rotated files kept: path.1 (newest) .. path.N; 0 = deleted on rotation
+  std::string syslog_address;  // "" = no syslog copy; else as config::parse_syslog_address()
+  std::string syslog_facility = "local0";
+  std::string syslog_tag = "rampart";
 };
 
 class EventLog {
@@ -38,6 +47,9 @@ class EventLog {
   void set_colo(const std::string& colo);
   uint64_t written() const { return written_.load(); }
   uint64_t dropped() const;
+  // Syslog copies sent and dropped (socket buffer full, no receiver); 0 without syslog.
+  uint64_t syslog_sent() const { return syslog_ ? syslog_->sent() : 0; }
+  uint64_t syslog_dropped() const { return syslog_ ? syslog_->dropped() : 0; }
 
   // Formats one event as a JSON object followed by '\n'; exposed for tests.
   static void format(const ConnEvent& e, const std::string& colo, std::string* out);
@@ -45,7 +57,10 @@ class EventLog {
  private:
   void run();
   void flush_once();
-  void rotate_if_needed();
+  // Appends whole lines, rotating between two lines where the next would cross max_bytes.
+  void write_lines(std::string_view data);
+  bool write_all(std::string_view chunk);
+  bool rotate();
 
   EventLogOptions options_;
   int fd_ = -1;
@@ -57,6 +72,7 @@ class EventLog {
   std::atomic<uint64_t> written_{0};
   std::thread thread_;
   std::string buffer_;
+  std::unique_ptr<SyslogSink> syslog_;  // made by start(); used by the writer thread only
 };
 
 }  // namespace rampart::telemetry

@@ -67,6 +67,7 @@ void Guard::violation(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms)
   }
   e->banned_until_ms = now_ms + ab.duration.count();
   Counters::bump(counters_.bans);
+  if (ban_sink_ != nullptr) ban_sink_->banned(ip, ab.duration.count());
   RLOG_WARN("guard: banned ", ip.unmapped().to_string(), " for ", ab.duration.count() / 1000,
             " s (", ab.violations, " violations within ", ab.window.count() / 1000, " s on app ",
             p.app_id, ")");

@@ -15,6 +15,15 @@
 
 namespace rampart::guard {
 
+// Told about every autoban ban so that a kernel fast path (src/xdp) can drop the source before
+// the socket layer. Called on the worker thread that banned (rarely: once per ban); must not block
+// for long.
+class BanSink {
+ public:
+  virtual ~BanSink() = default;
+  virtual void banned(const net::IpAddr& ip, int64_t duration_ms) = 0;
+};
+
 // The verdict on a new TCP connection, kept by the session until it closes.
 struct Admission {
   bool allowed = true;
@@ -53,6 +62,9 @@ class Guard {
   // Once a second: expires idle sources; logs a drop summary every 10 s when there were drops.
   void tick(int64_t now_ms);
 
+  // Before the worker starts: who else to tell about bans (null = nobody). Not owned.
+  void set_ban_sink(BanSink* sink) { ban_sink_ = sink; }
+
   const Counters& counters() const { return counters_; }
   size_t sources() const { return table_.size(); }
   // The remaining ban of `ip` in ms (0 when not banned); for tests and the API.
@@ -70,6 +82,7 @@ class Guard {
   uint64_t logged_dry_ = 0;
   int64_t next_summary_ms_ = 0;
   uint64_t dry_logs_ = 0;
+  BanSink* ban_sink_ = nullptr;
 };
 
 }  // namespace rampart::guard

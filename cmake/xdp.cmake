@@ -1,0 +1,42 @@
+# The XDP fast path (src/xdp, docs/xdp.md). With libbpf (pkg-config) and clang, guard.bpf.c is
+# compiled with `clang -target bpf`, embedded into the library as a byte array and loaded by
+# loader.cc; without them loader_stub.cc logs one line and the guard runs in userspace only.
+option(RAMPART_XDP "Build the XDP fast path when libbpf and clang are found" ON)
+set(RAMPART_HAVE_LIBBPF OFF)
+if(RAMPART_XDP)
+  pkg_check_modules(LIBBPF IMPORTED_TARGET libbpf)
+  find_program(RAMPART_BPF_CLANG NAMES clang clang-14)
+  if(LIBBPF_FOUND AND RAMPART_BPF_CLANG)
+    set(RAMPART_HAVE_LIBBPF ON)
+  else()
+    message(STATUS "XDP fast path: libbpf or clang not found; building the userspace-only stub")
+  endif()
+endif()
+
+set(xdp_dir ${CMAKE_SOURCE_DIR}/src/xdp)
+set(xdp_srcs ${xdp_dir}/map_plan.cc ${xdp_dir}/counters.cc)
+if(RAMPART_HAVE_LIBBPF)
+  set(bpf_obj ${CMAKE_BINARY_DIR}/generated/guard.bpf.o)
+  set(bpf_cc ${CMAKE_BINARY_DIR}/generated/guard_bpf_object.cc)
+  set(bpf_arch_include /usr/include/${CMAKE_LIBRARY_ARCHITECTURE})
+  add_custom_command(OUTPUT ${bpf_obj}
+    COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
+            -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/guard.bpf.c -o ${bpf_obj}
+    DEPENDS ${xdp_dir}/guard.bpf.c ${xdp_dir}/shared_types.h
+    COMMENT "Compiling the XDP program (clang -target bpf)" VERBATIM)
+  add_custom_command(OUTPUT ${bpf_cc}
+    COMMAND ${CMAKE_COMMAND} -DIN=${bpf_obj} -DOUT=${bpf_cc} -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    DEPENDS ${bpf_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    COMMENT "Embedding the XDP program" VERBATIM)
+  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${bpf_cc})
+else()
+  list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc)
+endif()
+add_library(rampart_xdp STATIC ${xdp_srcs})
+target_include_directories(rampart_xdp PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/generated)
+target_link_libraries(rampart_xdp PUBLIC rampart_guard rampart_config rampart_core rampart_net)
+if(RAMPART_HAVE_LIBBPF)
+  target_link_libraries(rampart_xdp PUBLIC PkgConfig::LIBBPF)
+  target_compile_definitions(rampart_xdp PUBLIC RAMPART_HAVE_LIBBPF=1)
+endif()
+target_link_libraries(rampart_edge PUBLIC rampart_xdp)

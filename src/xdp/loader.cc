@@ -1,0 +1,260 @@
+// The libbpf implementation of xdp::Loader (built when libbpf is found; loader_stub.cc otherwise).
+#include "xdp/loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "xdp/map_plan.h"
+#include "xdp/shared_types.h"
+
+namespace rampart::xdp {
+
+// guard.bpf.o, embedded at build time (cmake/xdp.cmake).
+extern const unsigned char kGuardBpfObject[];
+extern const size_t kGuardBpfObjectSize;
+
+namespace {
+
+// libbpf's own messages only at debug level: a failure is reported by the one line of attach().
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+  if (level == LIBBPF_DEBUG || !core::log_enabled(core::LogLevel::kDebug)) return 0;
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, args);
+  size_t n = strlen(buf);
+  while (n > 0 && buf[n - 1] == '\n') buf[--n] = '\0';
+  RLOG_DEBUG("libbpf: ", buf);
+  return 0;
+}
+
+std::string why(int err, const std::string& ifname, config::XdpMode mode) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return "permission denied (needs CAP_BPF and CAP_NET_ADMIN, e.g. root)";
+    case EOPNOTSUPP:
+      return mode == config::XdpMode::kNative
+                 ? "the driver of " + ifname + " has no native XDP (try mode: generic)"
+                 : "XDP is not supported on " + ifname;
+    case EBUSY:
+    case EEXIST:
+      return "another XDP program is already attached to " + ifname;
+    default:
+      return strerror(err);
+  }
+}
+
+template <typename Key>
+bool sync_trie(int fd, const std::vector<std::pair<Key, uint32_t>>& want) {
+  auto same = [](const Key& a, const Key& b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  std::vector<Key> stale;
+  Key cur{}, next{};
+  const Key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    bool keep = false;
+    for (const auto& [k, _] : want) keep = keep || same(k, next);
+    if (!keep) stale.push_back(next);
+    cur = next;
+    prev = &cur;
+  }
+  bool ok = true;
+  for (const Key& k : stale) ok = bpf_map_delete_elem(fd, &k) == 0 && ok;
+  for (const auto& [k, mode] : want) {
+    rxdp_acl_value v{mode};
+    ok = bpf_map_update_elem(fd, &k, &v, BPF_ANY) == 0 && ok;
+  }
+  return ok;
+}
+
+}  // namespace
+
+struct Loader::Impl {
+  bpf_object* obj = nullptr;
+  int prog = -1;
+  int link = -1;
+  int acl_v4 = -1;
+  int acl_v6 = -1;
+  int bans = -1;
+  int ports = -1;
+  int profiles = -1;
+  int counters = -1;
+  std::vector<uint16_t> ports_set;  // ports written by the last sync()
+
+  ~Impl() {
+    if (link >= 0) close(link);
+    if (obj != nullptr) bpf_object__close(obj);
+  }
+};
+
+Loader::Loader() : impl_(std::make_unique<Impl>()) {}
+
+Loader::~Loader() {
+  detach();
+}
+
+bool Loader::supported() {
+  return true;
+}
+
+bool Loader::loaded() const {
+  return impl_->prog >= 0;
+}
+
+bool Loader::attached() const {
+  return impl_->link >= 0;
+}
+
+int Loader::prog_fd() const {
+  return impl_->prog;
+}
+
+bool Loader::load(std::string* error) {
+  if (loaded()) return true;
+  libbpf_set_print(libbpf_log);
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof opts;
+  opts.object_name = "rampart_guard";
+  bpf_object* obj = bpf_object__open_mem(kGuardBpfObject, kGuardBpfObjectSize, &opts);
+  if (obj == nullptr) {
+    *error = std::string("cannot open the embedded program: ") + strerror(errno);
+    return false;
+  }
+  if (int rc = bpf_object__load(obj); rc != 0) {
+    const int err = rc < 0 ? -rc : rc;
+    *error = err == EPERM || err == EACCES
+                 ? "permission denied loading the program (needs CAP_BPF and CAP_NET_ADMIN)"
+                 : std::string("the kernel refused the program: ") + strerror(err);
+    bpf_object__close(obj);
+    return false;
+  }
+  Impl& m = *impl_;
+  m.obj = obj;
+  m.prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "rampart_guard"));
+  m.acl_v4 = bpf_object__find_map_fd_by_name(obj, "acl_v4");
+  m.acl_v6 = bpf_object__find_map_fd_by_name(obj, "acl_v6");
+  m.bans = bpf_object__find_map_fd_by_name(obj, "bans");
+  m.ports = bpf_object__find_map_fd_by_name(obj, "ports");
+  m.profiles = bpf_object__find_map_fd_by_name(obj, "profiles");
+  m.counters = bpf_object__find_map_fd_by_name(obj, "counters");
+  if (m.prog < 0 || m.acl_v4 < 0 || m.acl_v6 < 0 || m.bans < 0 || m.ports < 0 || m.profiles < 0 ||
+      m.counters < 0) {
+    *error = "the embedded program lacks a map or its entry point";
+    bpf_object__close(obj);
+    m.obj = nullptr;
+    m.prog = m.acl_v4 = m.acl_v6 = m.bans = m.ports = m.profiles = m.counters = -1;
+    return false;
+  }
+  return true;
+}
+
+bool Loader::attach(const config::XdpConfig& x) {
+  if (attached()) return true;
+  const std::string where = x.interface + " (" + config::to_string(x.mode) + ")";
+  auto refuse = [&](const std::string& reason) {
+    RLOG_WARN("xdp: not attached to ", where, ": ", reason, "; the guard runs in userspace only");
+    return false;
+  };
+  if (x.mode == config::XdpMode::kOff) return false;
+  const unsigned ifindex = if_nametoindex(x.interface.c_str());
+  if (ifindex == 0) return refuse("no such interface");
+  std::string error;
+  if (!load(&error)) return refuse(error);
+  bpf_link_create_opts opts{};
+  opts.sz = sizeof opts;
+  opts.flags = x.mode == config::XdpMode::kNative ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+  const int link = bpf_link_create(impl_->prog, static_cast<int>(ifindex), BPF_XDP, &opts);
+  if (link < 0) return refuse(why(-link, x.interface, x.mode));
+  impl_->link = link;
+  attached_cfg_ = x;
+  RLOG_INFO("xdp: attached to ", where, "; the guard drops bans, blocked ranges, reflection and ",
+            "per-source floods before the socket layer");
+  return true;
+}
+
+void Loader::detach() {
+  if (impl_->link < 0) return;
+  close(impl_->link);  // the link was the only reference: the kernel detaches the program
+  impl_->link = -1;
+  const Counters c = counters();
+  RLOG_INFO("xdp: detached from ", attached_cfg_.interface, "; passed ", c.passed, ", dropped ",
+            c.total_drops(), " (banned ", c.banned, ", block_ip ", c.block_ip, ", reflection ",
+            c.reflection, ", syn_rate ", c.syn_rate, ", udp_rate ", c.udp_rate, ")");
+  attached_cfg_ = config::XdpConfig{};
+}
+
+bool Loader::sync(const config::Config& cfg) {
+  if (!loaded()) return false;
+  Impl& m = *impl_;
+  std::vector<std::string> warnings;
+  const MapPlan plan = plan_maps(cfg, &warnings);
+  for (const auto& w : warnings) RLOG_WARN(w);
+  bool ok = true;
+  for (uint32_t i = 0; i < plan.profiles.size(); ++i)
+    ok = bpf_map_update_elem(m.profiles, &i, &plan.profiles[i], BPF_ANY) == 0 && ok;
+  std::set<uint16_t> now;
+  for (const auto& [port, entry] : plan.ports) {
+    uint32_t k = port;
+    ok = bpf_map_update_elem(m.ports, &k, &entry, BPF_ANY) == 0 && ok;
+    now.insert(port);
+  }
+  for (uint16_t port : m.ports_set) {
+    if (now.count(port) != 0) continue;
+    uint32_t k = port;
+    rxdp_port none{};
+    ok = bpf_map_update_elem(m.ports, &k, &none, BPF_ANY) == 0 && ok;
+  }
+  m.ports_set.assign(now.begin(), now.end());
+  ok = sync_trie(m.acl_v4, plan.acl_v4) && ok;
+  ok = sync_trie(m.acl_v6, plan.acl_v6) && ok;
+  if (!ok)
+    RLOG_WARN("xdp: some map updates failed (", strerror(errno), "); the userspace guard ",
+              "still applies every rule");
+  RLOG_INFO("xdp: maps synced: ", plan.ports.size(), " ports, ", plan.profiles.size(),
+            " profiles, ", plan.acl_v4.size() + plan.acl_v6.size(), " ip access rules");
+  return ok;
+}
+
+void Loader::banned(const net::IpAddr& ip, int64_t duration_ms) {
+  if (impl_->bans < 0) return;
+  rxdp_addr k;
+  const auto a = ip.unmapped().as_v6_mapped();
+  std::memcpy(k.addr, a.data(), sizeof k.addr);
+  rxdp_ban v{static_cast<uint64_t>(core::monotonic_ns() + duration_ms * 1'000'000)};
+  if (bpf_map_update_elem(impl_->bans, &k, &v, BPF_ANY) != 0)
+    RLOG_WARN("xdp: cannot add the ban of ", ip.unmapped().to_string(), ": ", strerror(errno));
+}
+
+Counters Loader::counters() const {
+  Counters c;
+  if (impl_->counters < 0) return c;
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return c;
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  uint64_t sums[RXDP_COUNTER_MAX] = {};
+  for (uint32_t slot = 0; slot < RXDP_COUNTER_MAX; ++slot) {
+    if (bpf_map_lookup_elem(impl_->counters, &slot, values.data()) != 0) continue;
+    for (uint64_t v : values) sums[slot] += v;
+  }
+  c.passed = sums[RXDP_PASS];
+  c.whitelisted = sums[RXDP_WHITELISTED];
+  c.banned = sums[RXDP_DROP_BANNED];
+  c.block_ip = sums[RXDP_DROP_BLOCK_IP];
+  c.reflection = sums[RXDP_DROP_REFLECTION];
+  c.syn_rate = sums[RXDP_DROP_SYN_RATE];
+  c.udp_rate = sums[RXDP_DROP_UDP_RATE];
+  return c;
+}
+
+}  // namespace rampart::xdp

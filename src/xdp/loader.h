@@ -1,0 +1,77 @@
+// The XDP fast path of the guard (protection.xdp): loads guard.bpf.c (embedded in the binary),
+// attaches it to one interface in native or generic mode through a bpf_link (so the kernel
+// detaches it when the process ends, even on a crash), writes the config into its maps, mirrors
+// the guard's bans, and reads its counters. When it cannot load (a build without libbpf, no
+// CAP_BPF / CAP_NET_ADMIN, no such interface, a driver without native XDP) it logs one line and
+// the guard runs in userspace only; nothing else changes.
+//
+// Threads: attach(), sync() and detach() on the control thread; banned() from any worker thread
+// (a map update on a descriptor that lives as long as the Loader); counters() from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/model.h"
+#include "guard/guard.h"
+#include "guard/reasons.h"
+#include "net/ip_addr.h"
+
+namespace rampart::xdp {
+
+// Packets the program judged since it was loaded, summed over CPUs.
+struct Counters {
+  uint64_t passed = 0;       // handed to the stack (all traffic on the interface that passed)
+  uint64_t whitelisted = 0;  // of which passed by a whitelist rule
+  uint64_t banned = 0;       // guard::Reason::kBanned
+  uint64_t block_ip = 0;     // guard::Reason::kBlockIp
+  uint64_t reflection = 0;   // guard::Reason::kReflection
+  uint64_t syn_rate = 0;     // guard::Reason::kRateLimit (SYNs over the per-source rate)
+  uint64_t udp_rate = 0;     // guard::Reason::kUdpRateLimit
+  // Drops for a guard reason (0 for reasons the kernel does not judge), for /metrics.
+  uint64_t drops(guard::Reason r) const;
+  uint64_t total_drops() const { return banned + block_ip + reflection + syn_rate + udp_rate; }
+};
+
+class Loader : public guard::BanSink {
+ public:
+  Loader();
+  ~Loader() override;  // detaches
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  // True when this build can load BPF programs at all (it was built with libbpf).
+  static bool supported();
+
+  // Loads the program and its maps without attaching them (tests run it with
+  // BPF_PROG_TEST_RUN). False with `error` set when the kernel refuses.
+  bool load(std::string* error);
+  // Loads (if needed) and attaches to x.interface in x.mode. On failure logs the one line
+  // "xdp: ... ; the guard runs in userspace only" and returns false.
+  bool attach(const config::XdpConfig& x);
+  // Detaches from the interface (the maps and counters stay readable). Idempotent.
+  void detach();
+  bool loaded() const;
+  bool attached() const;
+  // The interface and mode it is attached with ("" / kOff when not attached).
+  const config::XdpConfig& attachment() const { return attached_cfg_; }
+
+  // Writes cfg's app ports, profiles and ip access rules into the maps; bans and token buckets
+  // are kept. False (logged) when a map update failed.
+  bool sync(const config::Config& cfg);
+
+  // guard::BanSink: the guard banned `ip`; the kernel drops it for duration_ms too.
+  void banned(const net::IpAddr& ip, int64_t duration_ms) override;
+
+  Counters counters() const;
+  // For tests: the program's descriptor (-1 when not loaded).
+  int prog_fd() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  config::XdpConfig attached_cfg_;
+};
+
+}  // namespace rampart::xdp

@@ -1,0 +1,47 @@
+// xdp::Loader for builds without libbpf (the documented fallback, docs/xdp.md): it never loads
+// anything, says so once, and the guard runs in userspace only.
+#include "core/log.h"
+#include "xdp/loader.h"
+
+namespace rampart::xdp {
+
+struct Loader::Impl {};
+
+Loader::Loader() = default;
+Loader::~Loader() = default;
+bool Loader::supported() {
+  return false;
+}
+bool Loader::loaded() const {
+  return false;
+}
+bool Loader::attached() const {
+  return false;
+}
+int Loader::prog_fd() const {
+  return -1;
+}
+
+bool Loader::load(std::string* error) {
+  *error = "this build has no XDP support (built without libbpf)";
+  return false;
+}
+
+bool Loader::attach(const config::XdpConfig& x) {
+  if (x.mode == config::XdpMode::kOff) return false;
+  RLOG_WARN("xdp: not attached to ", x.interface,
+            ": this build has no XDP support (built without libbpf); the guard runs in userspace "
+            "only");
+  return false;
+}
+
+void Loader::detach() {}
+bool Loader::sync(const config::Config&) {
+  return false;
+}
+void Loader::banned(const net::IpAddr&, int64_t) {}
+Counters Loader::counters() const {
+  return {};
+}
+
+}  // namespace rampart::xdp

@@ -1,0 +1,344 @@
+// The XDP program run by the kernel on crafted packets (BPF_PROG_TEST_RUN), with its maps filled
+// by the Loader from a config exactly as `rampart serve` fills them, plus the pure map plan.
+// The BPF tests skip when this build or this process cannot load programs (no libbpf, no
+// CAP_BPF); CI runs as root, so they run there.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "xdp/loader.h"
+#include "xdp/map_plan.h"
+#include "xdp/shared_types.h"
+
+#ifdef RAMPART_HAVE_LIBBPF
+#include <bpf/bpf.h>
+#endif
+
+namespace rampart::xdp {
+namespace {
+
+config::IpAccessRule rule(config::AccessMode m, config::AccessTarget t, const char* v) {
+  config::IpAccessRule r;
+  r.mode = m;
+  r.target = t;
+  r.value = v;
+  return r;
+}
+
+config::App app(const char* id, config::Proto proto, uint16_t first, uint16_t last,
+                bool ip_firewall = true) {
+  config::App a;
+  a.id = id;
+  a.proto = proto;
+  a.ports = {first, last};
+  a.ip_firewall = ip_firewall;
+  return a;
+}
+
+// Limits off unless a test sets them.
+config::Config base_config() {
+  config::Config c;
+  c.protection.per_ip = {0, 0, 0, 0, 0};
+  c.protection.udp_reflection_ports.clear();
+  c.apps.push_back(app("tcp", config::Proto::kTcp, 7000, 7000));
+  c.apps.push_back(app("udp", config::Proto::kUdp, 5300, 5300));
+  return c;
+}
+
+// ---------------------------------------------------------------- packets
+
+void put16(std::vector<uint8_t>& p, size_t at, uint16_t v) {
+  p[at] = static_cast<uint8_t>(v >> 8);
+  p[at + 1] = static_cast<uint8_t>(v);
+}
+
+// Ethernet + IPv4 or IPv6 + a TCP (flags) or UDP header and 8 bytes of payload. Checksums are
+// left zero: XDP runs before anything verifies them.
+std::vector<uint8_t> packet(const char* src, uint16_t sport, uint16_t dport, bool tcp,
+                            uint8_t tcp_flags = 0x02) {
+  const bool v6 = std::strchr(src, ':') != nullptr;
+  const size_t l3 = v6 ? 40 : 20, l4 = tcp ? 20 : 8, payload = 8;
+  std::vector<uint8_t> p(14 + l3 + l4 + payload, 0);
+  put16(p, 12, v6 ? 0x86dd : 0x0800);
+  uint8_t* ip = p.data() + 14;
+  const uint8_t proto = tcp ? 6 : 17;
+  if (v6) {
+    ip[0] = 0x60;
+    put16(p, 14 + 4, static_cast<uint16_t>(l4 + payload));
+    ip[6] = proto;
+    ip[7] = 64;
+    inet_pton(AF_INET6, src, ip + 8);
+    inet_pton(AF_INET6, "2001:db8::1", ip + 24);
+  } else {
+    ip[0] = 0x45;
+    put16(p, 14 + 2, static_cast<uint16_t>(l3 + l4 + payload));
+    ip[8] = 64;
+    ip[9] = proto;
+    inet_pton(AF_INET, src, ip + 12);
+    inet_pton(AF_INET, "10.77.1.1", ip + 16);
+  }
+  const size_t t = 14 + l3;
+  put16(p, t, sport);
+  put16(p, t + 2, dport);
+  if (tcp) {
+    p[t + 12] = 0x50;  // data offset 5
+    p[t + 13] = tcp_flags;
+    put16(p, t + 14, 64240);
+  } else {
+    put16(p, t + 4, static_cast<uint16_t>(l4 + payload));
+  }
+  return p;
+}
+
+std::vector<uint8_t> syn(const char* src, uint16_t dport = 7000) {
+  return packet(src, 40000, dport, true);
+}
+std::vector<uint8_t> datagram(const char* src, uint16_t sport = 40000, uint16_t dport = 5300) {
+  return packet(src, sport, dport, false);
+}
+
+// ---------------------------------------------------------------- the kernel program
+
+class XdpProgram : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!Loader::supported()) GTEST_SKIP() << "built without libbpf: no XDP fast path";
+    std::string error;
+    if (!loader_.load(&error)) GTEST_SKIP() << "cannot load BPF programs here: " << error;
+  }
+
+  // The program's verdict on `pkt` (XDP_PASS / XDP_DROP).
+  int run(const std::vector<uint8_t>& pkt) {
+#ifdef RAMPART_HAVE_LIBBPF
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof opts;
+    opts.data_in = pkt.data();
+    opts.data_size_in = static_cast<uint32_t>(pkt.size());
+    opts.repeat = 1;
+    const int rc = bpf_prog_test_run_opts(loader_.prog_fd(), &opts);
+    EXPECT_EQ(rc, 0) << "BPF_PROG_TEST_RUN: " << std::strerror(-rc);
+    return static_cast<int>(opts.retval);
+#else
+    (void)pkt;
+    return -1;
+#endif
+  }
+
+  Loader loader_;
+};
+
+TEST_F(XdpProgram, NormalTrafficPasses) {
+  config::Config c = base_config();
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("10.77.1.2")), XDP_PASS);
+  EXPECT_EQ(run(syn("2001:db8:1::2")), XDP_PASS);
+  EXPECT_EQ(run(datagram("10.77.1.2")), XDP_PASS);
+  EXPECT_EQ(run(packet("10.77.1.2", 40000, 7000, true, 0x10)), XDP_PASS);  // ACK
+  EXPECT_EQ(run(syn("10.77.1.2", 22)), XDP_PASS);                          // not an app port
+  std::vector<uint8_t> arp(60, 0);
+  put16(arp, 12, 0x0806);
+  EXPECT_EQ(run(arp), XDP_PASS);
+  std::vector<uint8_t> runt(20, 0);  // an IPv4 ethertype with a truncated header
+  put16(runt, 12, 0x0800);
+  EXPECT_EQ(run(runt), XDP_PASS);
+  const Counters k = loader_.counters();
+  EXPECT_EQ(k.passed, 7u);
+  EXPECT_EQ(k.total_drops(), 0u);
+}
+
+TEST_F(XdpProgram, BannedSourceIsDroppedUntilTheBanEnds) {
+  config::Config c = base_config();
+  ASSERT_TRUE(loader_.sync(c));
+  loader_.banned(*net::IpAddr::parse("10.77.1.66"), 60'000);
+  loader_.banned(*net::IpAddr::parse("::ffff:10.77.1.67"), 60'000);  // a dual-stack socket's view
+  loader_.banned(*net::IpAddr::parse("2001:db8:bad::1"), 60'000);
+  loader_.banned(*net::IpAddr::parse("10.77.1.68"), 0);  // already over
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
+  EXPECT_EQ(run(datagram("10.77.1.66")), XDP_DROP);
+  EXPECT_EQ(run(syn("10.77.1.67")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:bad::1")), XDP_DROP);
+  EXPECT_EQ(run(syn("10.77.1.68")), XDP_PASS);
+  EXPECT_EQ(run(syn("10.77.1.2")), XDP_PASS);
+  EXPECT_EQ(run(syn("10.77.1.66", 22)), XDP_PASS);  // only Rampart's ports are judged
+  EXPECT_EQ(loader_.counters().banned, 4u);
+  EXPECT_EQ(loader_.counters().drops(guard::Reason::kBanned), 4u);
+}
+
+TEST_F(XdpProgram, BlockedCidrsAreDroppedAndWhitelistedSourcesPass) {
+  config::Config c = base_config();
+  using config::AccessMode;
+  using config::AccessTarget;
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIpRange, "198.51.100.0/24"));
+  c.ip_access_rules.push_back(rule(AccessMode::kWhitelist, AccessTarget::kIp, "198.51.100.7"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp6, "2001:db8:bad::/48"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kCountry, "XX"));  // userspace
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("198.51.100.1")), XDP_DROP);
+  EXPECT_EQ(run(datagram("198.51.100.200")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:bad:1::5")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:900d::5")), XDP_PASS);
+  EXPECT_EQ(run(syn("198.51.101.1")), XDP_PASS);
+  // The longest prefix wins: the whitelisted host passes, even while banned.
+  loader_.banned(*net::IpAddr::parse("198.51.100.7"), 60'000);
+  EXPECT_EQ(run(syn("198.51.100.7")), XDP_PASS);
+  Counters k = loader_.counters();
+  EXPECT_EQ(k.block_ip, 3u);
+  EXPECT_EQ(k.whitelisted, 1u);
+  EXPECT_EQ(k.banned, 0u);
+
+  // A reload without the rules: the tries are emptied.
+  c.ip_access_rules.clear();
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("198.51.100.1")), XDP_PASS);
+  EXPECT_EQ(run(syn("2001:db8:bad:1::5")), XDP_PASS);
+}
+
+TEST_F(XdpProgram, AccessRulesApplyOnlyToAppsWithIpFirewallAndNotInDryRun) {
+  config::Config c = base_config();
+  c.apps[0].ip_firewall = false;
+  c.ip_access_rules.push_back(
+      rule(config::AccessMode::kBlock, config::AccessTarget::kIpRange, "198.51.100.0/24"));
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("198.51.100.1")), XDP_PASS);       // tcp/7000 has no ip_firewall
+  EXPECT_EQ(run(datagram("198.51.100.1")), XDP_DROP);  // udp/5300 has
+  c.protection.dry_run = {"acl"};
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(datagram("198.51.100.1")), XDP_PASS);  // dry-run: userspace counts it
+}
+
+TEST_F(XdpProgram, ReflectionPortDatagramsAreDropped) {
+  config::Config c = base_config();
+  c.protection.udp_reflection_ports = {53, 123, 11211};
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(datagram("10.77.1.2", 53)), XDP_DROP);
+  EXPECT_EQ(run(datagram("10.77.1.2", 11211)), XDP_DROP);
+  EXPECT_EQ(run(datagram("2001:db8::9", 123)), XDP_DROP);
+  EXPECT_EQ(run(datagram("10.77.1.2", 5353)), XDP_PASS);
+  EXPECT_EQ(run(packet("10.77.1.2", 53, 7000, true)), XDP_PASS);  // TCP from port 53
+  EXPECT_EQ(run(datagram("10.77.1.2", 53, 9999)), XDP_PASS);      // not an app port
+  EXPECT_EQ(loader_.counters().reflection, 3u);
+}
+
+TEST_F(XdpProgram, SynsOverTheSourceRateAreDropped) {
+  config::Config c = base_config();
+  c.protection.per_ip.new_connections_per_second = 1;
+  c.protection.per_ip.burst = 3;
+  ASSERT_TRUE(loader_.sync(c));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS) << i;
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
+  // Segments of established connections are not SYNs; other sources have their own bucket.
+  EXPECT_EQ(run(packet("10.77.1.66", 40000, 7000, true, 0x10)), XDP_PASS);
+  EXPECT_EQ(run(syn("10.77.1.2")), XDP_PASS);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run(syn("2001:db8::66")), XDP_PASS) << i;
+  EXPECT_EQ(run(syn("2001:db8::66")), XDP_DROP);
+  EXPECT_EQ(loader_.counters().syn_rate, 3u);
+  EXPECT_EQ(loader_.counters().drops(guard::Reason::kRateLimit), 3u);
+}
+
+TEST_F(XdpProgram, DatagramsOverTheSourceRateAreDropped) {
+  config::Config c = base_config();
+  c.protection.per_ip.udp_packets_per_second = 1;
+  c.protection.per_ip.udp_burst = 5;
+  ASSERT_TRUE(loader_.sync(c));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(run(datagram("10.77.1.66")), XDP_PASS) << i;
+  EXPECT_EQ(run(datagram("10.77.1.66")), XDP_DROP);
+  EXPECT_EQ(run(datagram("10.77.1.2")), XDP_PASS);
+  EXPECT_EQ(loader_.counters().udp_rate, 1u);
+}
+
+TEST_F(XdpProgram, ARemovedAppPortIsNoLongerJudged) {
+  config::Config c = base_config();
+  c.protection.per_ip.new_connections_per_second = 1;
+  c.protection.per_ip.burst = 1;
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
+  c.apps.erase(c.apps.begin());
+  ASSERT_TRUE(loader_.sync(c));
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
+}
+
+TEST(XdpLoader, AttachRefusesAMissingInterfaceWithoutThrowing) {
+  Loader l;
+  config::XdpConfig x;
+  x.interface = "rampart-none0";
+  x.mode = config::XdpMode::kGeneric;
+  EXPECT_FALSE(l.attach(x));
+  EXPECT_FALSE(l.attached());
+  l.banned(*net::IpAddr::parse("10.0.0.1"), 1000);  // harmless when nothing is loaded
+}
+
+// ---------------------------------------------------------------- the map plan (no kernel)
+
+TEST(MapPlan, OneProfilePerAppAndPortsPointAtThem) {
+  config::Config c = base_config();
+  c.protection.per_ip.new_connections_per_second = 20;
+  c.protection.per_ip.burst = 40;
+  c.protection.udp_reflection_ports = {53};
+  config::App range = app("range", config::Proto::kTcp, 8000, 8002, false);
+  config::ProtectionConfig own = c.protection;
+  own.per_ip.new_connections_per_second = 0;
+  own.dry_run = {"reflection"};
+  range.protection = own;
+  c.apps.push_back(range);
+  const MapPlan plan = plan_maps(c, nullptr);
+  ASSERT_EQ(plan.profiles.size(), 3u);
+  const rxdp_profile& tcp = plan.profiles[0];
+  EXPECT_EQ(tcp.flags, uint32_t{RXDP_F_ACL | RXDP_F_BANS | RXDP_F_SYN_RATE | RXDP_F_REFLECTION});
+  EXPECT_EQ(tcp.syn_rate, 20u);
+  EXPECT_EQ(tcp.syn_burst, 40u);
+  EXPECT_EQ(tcp.reflect[53 >> 3], 1u << (53 & 7));
+  EXPECT_EQ(plan.profiles[2].flags, uint32_t{RXDP_F_BANS});  // no firewall, no rate, dry-run
+  ASSERT_EQ(plan.ports.size(), 5u);
+  EXPECT_EQ(plan.ports[0].first, 5300);
+  EXPECT_EQ(plan.ports[0].second.udp_profile, 2);
+  EXPECT_EQ(plan.ports[1].first, 7000);
+  EXPECT_EQ(plan.ports[1].second.tcp_profile, 1);
+  EXPECT_EQ(plan.ports[4].first, 8002);
+  EXPECT_EQ(plan.ports[4].second.tcp_profile, 3);
+}
+
+TEST(MapPlan, TwoAppsOnOnePortGetWhatBothWouldApply) {
+  config::Config c = base_config();
+  c.protection.per_ip.new_connections_per_second = 20;
+  config::App other = app("other", config::Proto::kTcp, 7000, 7000, false);
+  config::ProtectionConfig p = c.protection;
+  p.per_ip.new_connections_per_second = 50;
+  other.protection = p;
+  c.apps.push_back(other);
+  const MapPlan plan = plan_maps(c, nullptr);
+  ASSERT_EQ(plan.profiles.size(), 4u);
+  const rxdp_profile& merged = plan.profiles[plan.ports[1].second.tcp_profile - 1];
+  EXPECT_EQ(plan.ports[1].second.tcp_profile, 4);
+  EXPECT_EQ(merged.flags & RXDP_F_ACL, 0u);
+  EXPECT_EQ(merged.syn_rate, 50u);
+}
+
+TEST(MapPlan, AccessRulesBecomeLpmEntriesAndABlockBeatsAWhitelist) {
+  config::Config c = base_config();
+  using config::AccessMode;
+  using config::AccessTarget;
+  c.ip_access_rules.push_back(rule(AccessMode::kWhitelist, AccessTarget::kIpRange, "10.1.0.0/16"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIpRange, "10.1.0.0/16"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp, "192.0.2.9"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp6, "2001:db8::/32"));
+  c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kAsn, "AS64500"));
+  const MapPlan plan = plan_maps(c, nullptr);
+  ASSERT_EQ(plan.acl_v4.size(), 2u);
+  ASSERT_EQ(plan.acl_v6.size(), 1u);
+  const uint8_t ten_one[4] = {10, 1, 0, 0};
+  EXPECT_EQ(plan.acl_v4[0].first.prefixlen, 16u);
+  EXPECT_EQ(std::memcmp(plan.acl_v4[0].first.addr, ten_one, 4), 0);
+  EXPECT_EQ(plan.acl_v4[0].second, uint32_t{RXDP_ACL_BLOCK});
+  EXPECT_EQ(plan.acl_v4[1].first.prefixlen, 32u);
+  EXPECT_EQ(plan.acl_v6[0].first.prefixlen, 32u);
+  EXPECT_EQ(plan.acl_v6[0].first.addr[0], 0x20);
+}
+
+}  // namespace
+}  // namespace rampart::xdp

@@ -93,8 +93,9 @@ std::optional<SyslogAddress> parse_syslog_address(std::string_view text, std::st
   }
   auto addr = net::SockAddr::parse(text.substr(6));
   if (!addr || addr->port() == 0) {
-    fail(error, "invalid syslog address \"" + std::string(text) +
-                    "\": expected IP:PORT after udp:// (IPv6 in brackets)" + kExpected);
+    fail(error, "invalid syslog address \"" + std::string(text) + "\": \"" +
+                    std::string(text.substr(6)) + "\" is not IP:PORT (IPv6 in brackets)" +
+                    kExpected);
     return std::nullopt;
   }
   out.udp = *addr;

@@ -45,6 +45,10 @@ std::unique_ptr<SyslogSink> SyslogSink::open(const SyslogOptions& options, std::
     *error = std::string("syslog socket: ") + std::strerror(errno);
     return nullptr;
   }
+  // Room for the burst of one writer pass (capped by net.core.wmem_max); what does not fit
+  // is dropped and counted rather than waited for.
+  const int sndbuf = 1 << 20;
+  ::setsockopt(sink->fd_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   std::string hostname = options.hostname;
   if (hostname.empty()) {
     char buf[256] = {};

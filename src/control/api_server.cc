@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "config/app_json.h"
+#include "control/api_dashboard.h"
 #include "core/log.h"
 #include "net/ip_addr.h"
 
@@ -130,9 +131,15 @@ void ApiServer::install_routes() {
   s.set_payload_max_length(kMaxBodyBytes);
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
+  dashboard_ = std::make_unique<Dashboard>(
+      token_, dynamic_cast<httplib::SSLServer*>(server_.get()) != nullptr);
+  dashboard_->install_routes(s);
+  // The dashboard's routes check their sessions themselves; its cookie is read-only auth (GET).
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
-    if (token_matches(req.get_header_value("Authorization"), token_))
+    if (req.path == "/healthz" || Dashboard::is_dashboard_path(req.path))
+      return httplib::Server::HandlerResponse::Unhandled;
+    if (token_matches(req.get_header_value("Authorization"), token_) ||
+        dashboard_->cookie_authorizes(req))
       return httplib::Server::HandlerResponse::Unhandled;
     send(res, Outcome::failure(401, kErrAuth,
                                "authentication error: expected the header "

@@ -17,6 +17,8 @@ class Server;
 
 namespace rampart::control {
 
+class Dashboard;
+
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
 
 // The token the API requires: api.token, or the first line of api.token_file (surrounding
@@ -44,6 +46,7 @@ class ApiServer {
   Controller* controller_;
   std::string token_;
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)
   std::thread thread_;
 };
 

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  lockdown ...      print origin firewall rules (nftables|iptables|ufw) that allow the app\n"
     "                    ports only from the edge's egress addresses (lockdown --help)\n"
     "  apps ACTION ...   REST API client: apps list|get|create|update|delete (apps --help)\n"
+    "  top [--once]      live per-app table: connections, bytes/s, errors, drops (top --help)\n"
     "  version           print the version\n"
     "\n"
     "See README.md for the configuration reference.\n";
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   if (cmd == "check") return cmd_check(args);
   if (cmd == "lockdown") return cmd_lockdown(args);
   if (cmd == "apps") return cmd_apps(args);
+  if (cmd == "top") return cmd_top(args);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     printf("rampart %s\n", RAMPART_VERSION);
     return kExitOk;

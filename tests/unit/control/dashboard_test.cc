@@ -1,0 +1,118 @@
+// SessionStore (ids, expiry, bounds) and the Dashboard's cookie and token helpers.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <set>
+
+#include "control/api_dashboard.h"
+#include "control/session_store.h"
+#include "control/web_assets.h"
+
+namespace rampart::control {
+namespace {
+
+TEST(SessionStore, IdsAreRandom256BitHex) {
+  SessionStore s;
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    std::string id = s.create();
+    ASSERT_EQ(id.size(), 64u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST(SessionStore, ValidUntilExpiryOrRemoval) {
+  SessionStore s(std::chrono::seconds(60));
+  auto now = SessionStore::Clock::now();
+  s.set_clock([&] { return now; });
+  std::string a = s.create(), b = s.create();
+  EXPECT_TRUE(s.valid(a));
+  EXPECT_EQ(s.expires_in(a), 60);
+  EXPECT_FALSE(s.valid(""));
+  EXPECT_FALSE(s.valid(a.substr(1)));
+  EXPECT_FALSE(s.valid(a + "0"));
+  s.remove(b);
+  EXPECT_FALSE(s.valid(b));
+  now += std::chrono::seconds(59);
+  EXPECT_TRUE(s.valid(a));
+  now += std::chrono::seconds(1);
+  EXPECT_FALSE(s.valid(a));
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(SessionStore, BoundedDropsExpiredThenOldest) {
+  SessionStore s(std::chrono::seconds(100), 3);
+  auto now = SessionStore::Clock::now();
+  s.set_clock([&] { return now; });
+  std::string a = s.create();
+  now += std::chrono::seconds(1);
+  std::string b = s.create();
+  now += std::chrono::seconds(1);
+  std::string c = s.create();
+  now += std::chrono::seconds(1);
+  std::string d = s.create();  // full: the oldest (a) goes
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_FALSE(s.valid(a));
+  EXPECT_TRUE(s.valid(b) && s.valid(c) && s.valid(d));
+}
+
+TEST(Dashboard, TokenCompare) {
+  Dashboard d("secret-token", false);
+  EXPECT_TRUE(d.token_ok("secret-token"));
+  EXPECT_FALSE(d.token_ok("secret-toke"));
+  EXPECT_FALSE(d.token_ok("secret-token "));
+  EXPECT_FALSE(d.token_ok(""));
+  Dashboard empty("", false);
+  EXPECT_FALSE(empty.token_ok(""));
+}
+
+TEST(Dashboard, CookieFlags) {
+  Dashboard http("t", false), https("t", true);
+  std::string c = http.cookie_header("abc");
+  EXPECT_EQ(c.rfind("rampart_session=abc; ", 0), 0u);
+  EXPECT_NE(c.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(c.find("SameSite=Strict"), std::string::npos);
+  EXPECT_NE(c.find("Path=/"), std::string::npos);
+  EXPECT_EQ(c.find("Secure"), std::string::npos);
+  EXPECT_NE(https.cookie_header("abc").find("; Secure"), std::string::npos);
+  EXPECT_NE(http.cookie_header("").find("Max-Age=0"), std::string::npos);
+}
+
+TEST(Dashboard, SessionCookieOnlyAuthorizesReads) {
+  Dashboard d("t", false);
+  std::string id = d.sessions().create();
+  httplib::Request get;
+  get.method = "GET";
+  get.headers.emplace("Cookie", "theme=dark; rampart_session=" + id + "; x=1");
+  EXPECT_EQ(Dashboard::session_cookie(get), id);
+  EXPECT_TRUE(d.cookie_authorizes(get));
+  httplib::Request post = get;
+  post.method = "POST";
+  EXPECT_FALSE(d.cookie_authorizes(post));
+  httplib::Request forged;
+  forged.method = "GET";
+  forged.headers.emplace("Cookie", "rampart_session=" + std::string(64, 'a'));
+  EXPECT_FALSE(d.cookie_authorizes(forged));
+  httplib::Request none;
+  none.method = "GET";
+  EXPECT_FALSE(d.cookie_authorizes(none));
+}
+
+TEST(Dashboard, PathsAndEmbeddedAssets) {
+  EXPECT_TRUE(Dashboard::is_dashboard_path("/dashboard"));
+  EXPECT_TRUE(Dashboard::is_dashboard_path("/dashboard/assets/app.js"));
+  EXPECT_FALSE(Dashboard::is_dashboard_path("/dashboardx"));
+  EXPECT_FALSE(Dashboard::is_dashboard_path("/client/v4/zones/default/spectrum/apps"));
+  for (const char* name : {"index.html", "app.js", "app.css", "favicon.svg"}) {
+    const WebAsset* a = find_web_asset(name);
+    ASSERT_NE(a, nullptr) << name;
+    EXPECT_GT(a->size, 100u) << name;
+  }
+  EXPECT_EQ(find_web_asset("../CMakeLists.txt"), nullptr);
+  EXPECT_STREQ(web_content_type("app.js"), "text/javascript; charset=utf-8");
+}
+
+}  // namespace
+}  // namespace rampart::control

@@ -18,7 +18,27 @@ PACKAGES=(
   dnsutils dnsmasq-base python3 netcat-openbsd shellcheck
   mmdb-bin libmaxmind-db-writer-perl
   iptables ufw  # origin lockdown tests: iptables-restore --test, ufw --dry-run
+  chromium fonts-dejavu-core  # dashboard browser test (tests/browser, playwright-core)
 )
+# Node.js and npm for the browser test; a machine that already has them (e.g. from NodeSource,
+# whose nodejs bundles npm and conflicts with Debian's npm package) keeps its own.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
+# playwright-core, pinned by tests/browser/package-lock.json, into tests/browser/node_modules
+# (git-ignored). It drives Debian's /usr/bin/chromium: no browser is ever downloaded.
+browser_deps() {
+  local dir want have
+  dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+  want=$(node -p "require('$dir/package.json').dependencies['playwright-core']")
+  have=$(node -p "try { require('$dir/node_modules/playwright-core/package.json').version } catch (e) { '' }")
+  if [[ "$want" == "$have" ]]; then
+    echo "deps: playwright-core $have already installed in tests/browser"
+    return 0
+  fi
+  echo "deps: npm ci in tests/browser (playwright-core $want)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -30,6 +50,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "deps: all ${#PACKAGES[@]} packages already installed"
+  browser_deps
   exit 0
 fi
 
@@ -58,4 +79,5 @@ fi
 if ((own_policy)); then
   rm -f "$policy"
 fi
+browser_deps
 echo "deps: done"

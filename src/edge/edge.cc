@@ -49,10 +49,16 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   if (!events_->start(error)) return false;
   health_.start();
   const int n = resolve_workers(cfg.edge.workers);
+  // The XDP fast path first: the workers' guards take it as their ban sink before they start.
+  if (cfg.protection.xdp.mode != config::XdpMode::kOff) {
+    auto loader = std::make_unique<xdp::Loader>();
+    if (loader->attach(cfg.protection.xdp)) xdp_ = std::move(loader);
+  }
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, events_->make_ring(), cfg.edge.pipe_size,
         cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
+    workers_.back()->set_ban_sink(xdp_.get());
     workers_.back()->start();
   }
   publish(build_snapshot(cfg, nullptr, n));
@@ -64,6 +70,8 @@ void Edge::reload(const config::Config& cfg) {
   if (resolve_workers(cfg.edge.workers) != static_cast<int>(workers_.size())) {
     RLOG_WARN("edge.workers changed: takes effect at the next restart");
   }
+  if (!(cfg.protection.xdp == snapshot_->config.protection.xdp))
+    RLOG_WARN("protection.xdp changed: takes effect at the next restart");
   events_->set_colo(cfg.edge.colo);
   publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size())));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
@@ -72,6 +80,8 @@ void Edge::reload(const config::Config& cfg) {
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
   snapshot_ = snap;
+  // Kernel maps before the workers: a new app's port is judged from its first packet.
+  if (xdp_) xdp_->sync(snap->config);
   std::vector<std::shared_ptr<origin::OriginSet>> sets;
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
@@ -94,6 +104,7 @@ size_t Edge::drain(config::Duration timeout) {
     left = sessions();
   }
   for (auto& w : workers_) w->stop(telemetry::status::kNormal);
+  if (xdp_) xdp_->detach();
   if (left > 0) RLOG_WARN("drain timeout: closed ", left, " connections");
   return left;
 }

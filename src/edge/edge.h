@@ -12,6 +12,7 @@
 #include "edge/worker.h"
 #include "origin/health_checker.h"
 #include "telemetry/event_log.h"
+#include "xdp/loader.h"
 
 namespace rampart::edge {
 
@@ -32,12 +33,16 @@ class Edge {
   size_t drain(config::Duration timeout);
   size_t sessions() const;
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
+  // The XDP fast path (protection.xdp); null when it is off or could not attach. Set by
+  // start(); its counters() may be read from any thread.
+  const xdp::Loader* xdp() const { return xdp_.get(); }
 
  private:
   void publish(std::shared_ptr<const Snapshot> snap);
 
   std::unique_ptr<telemetry::EventLog> events_;
   origin::HealthChecker health_;
+  std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
   std::vector<std::unique_ptr<Worker>> workers_;
   std::shared_ptr<const Snapshot> snapshot_;
 };

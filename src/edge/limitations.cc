@@ -5,7 +5,6 @@ namespace rampart::edge {
 std::vector<std::string> unenforced_settings(const config::Config& cfg) {
   std::vector<std::string> out;
   const std::string tail = " is accepted but not enforced by this build";
-  if (cfg.protection.xdp.mode != config::XdpMode::kOff) out.push_back("protection.xdp" + tail);
   for (size_t i = 0; i < cfg.apps.size(); ++i) {
     const config::App& app = cfg.apps[i];
     const std::string path = "apps[" + std::to_string(i) + "] (" + app.id + ")";

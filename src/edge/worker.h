@@ -27,6 +27,8 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void start();
+  // Before start(): told about the guard's bans (the XDP fast path); null = nobody.
+  void set_ban_sink(guard::BanSink* sink) { guard_.set_ban_sink(sink); }
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
   void apply(std::shared_ptr<const Snapshot> snap);
   // Any thread: close every listener; established sessions go on (drain).

@@ -12,6 +12,7 @@
 #include "config/parse.h"
 #include "control/api_server.h"
 #include "control/controller.h"
+#include "control/analytics.h"
 #include "control/sqlite_store.h"
 #include "core/log.h"
 #include "edge/edge.h"
@@ -72,8 +73,17 @@ int cmd_serve(const Args& args) {
     RLOG_ERROR(error);
     return kExitRuntime;
   }
+  // Analytics history is an extra: without its store the edge still runs (live views only).
+  auto rollups =
+      control::RollupStore::open(r.config->edge.data_dir + "/analytics.db", &error);
+  if (!rollups) RLOG_ERROR(error, "; analytics history is off");
+  control::Analytics analytics(
+      &edge, edge.rollup(), std::move(rollups),
+      std::chrono::duration_cast<std::chrono::seconds>(r.config->analytics.retention).count());
+  analytics.start();
   control::ApiServer api(&controller, token, r.config->api.tls_certificate,
                          r.config->api.tls_private_key);
+  api.set_analytics(&analytics);
   if (!api.start(r.config->api.listen, &error)) {
     RLOG_ERROR(error);
     edge.drain(config::Duration(0));
@@ -98,6 +108,7 @@ int cmd_serve(const Args& args) {
       RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
       api.stop();
       edge.drain(controller.config().edge.drain_timeout);
+      analytics.stop();
       RLOG_INFO("stopped");
       return kExitOk;
     }

@@ -32,7 +32,9 @@ json error_list(const std::vector<ApiError>& list) {
   return out;
 }
 
-void send(httplib::Response& res, const Outcome& o) {
+}  // namespace
+
+void send_outcome(httplib::Response& res, const Outcome& o) {
   json body = {{"success", o.ok()},
                {"errors", error_list(o.errors)},
                {"messages", error_list(o.messages)},
@@ -42,6 +44,12 @@ void send(httplib::Response& res, const Outcome& o) {
   // replace: error messages may quote bytes of a malformed request that are not UTF-8.
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
                   "application/json");
+}
+
+namespace {
+
+void send(httplib::Response& res, const Outcome& o) {
+  send_outcome(res, o);
 }
 
 // Runs `fn` and sends its outcome; nothing thrown escapes to the HTTP library.
@@ -204,6 +212,7 @@ void ApiServer::install_routes() {
           }));
   s.Delete(rule,
            zoned([ctl](const httplib::Request& r) { return ctl->delete_rule(r.matches[2]); }));
+  if (analytics_ != nullptr) install_analytics_routes(s, ctl, analytics_);
 }
 
 bool ApiServer::start(const std::string& listen, std::string* error) {

@@ -13,9 +13,17 @@
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace rampart::control {
+
+class Analytics;
+// Writes `o` as the v4 envelope (status, JSON body).
+void send_outcome(httplib::Response& res, const Outcome& o);
+// Installs the analytics routes and /metrics (api_analytics.cc).
+void install_analytics_routes(httplib::Server& server, Controller* controller,
+                              Analytics* analytics);
 
 class Dashboard;
 
@@ -35,6 +43,8 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
+  // Serves the analytics endpoints and /metrics from `analytics` (call before start()).
+  void set_analytics(Analytics* analytics) { analytics_ = analytics; }
   // Binds `listen` ("127.0.0.1:8788", "[::1]:8788") and starts serving; false with *error.
   bool start(const std::string& listen, std::string* error);
   // Stops accepting, finishes requests in flight and joins the threads. Idempotent.
@@ -44,6 +54,7 @@ class ApiServer {
   void install_routes();
 
   Controller* controller_;
+  Analytics* analytics_ = nullptr;
   std::string token_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)

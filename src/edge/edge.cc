@@ -45,6 +45,7 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   opts.syslog_address = cfg.events.syslog_address;
   opts.syslog_facility = cfg.events.syslog_facility;
   opts.syslog_tag = cfg.events.syslog_tag;
+  opts.rollup = &rollup_;
   events_ = std::make_unique<telemetry::EventLog>(opts);
   if (!events_->start(error)) return false;
   health_.start();
@@ -54,6 +55,7 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
     auto loader = std::make_unique<xdp::Loader>();
     if (loader->attach(cfg.protection.xdp)) xdp_ = std::move(loader);
   }
+  stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(
         i, events_->make_ring(), cfg.edge.pipe_size,
@@ -61,7 +63,7 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
     workers_.back()->set_ban_sink(xdp_.get());
     workers_.back()->start();
   }
-  publish(build_snapshot(cfg, nullptr, n));
+  publish(build_snapshot(cfg, nullptr, n, stats_.get()));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -73,19 +75,47 @@ void Edge::reload(const config::Config& cfg) {
   if (!(cfg.protection.xdp == snapshot_->config.protection.xdp))
     RLOG_WARN("protection.xdp changed: takes effect at the next restart");
   events_->set_colo(cfg.edge.colo);
-  publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size())));
+  publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size()), stats_.get()));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
-  snapshot_ = snap;
+  {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = snap;
+  }
   // Kernel maps before the workers: a new app's port is judged from its first packet.
   if (xdp_) xdp_->sync(snap->config);
   std::vector<std::shared_ptr<origin::OriginSet>> sets;
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
   for (auto& w : workers_) w->apply(snap);
+}
+
+std::vector<uint64_t> Edge::guard_drops(bool dry_run) const {
+  std::vector<uint64_t> out(guard::kReasonCount, 0);
+  for (const auto& w : workers_) {
+    const guard::Counters& c = w->guard_counters();
+    for (size_t i = 0; i < guard::kReasonCount; ++i)
+      out[i] += (dry_run ? c.dry_run[i] : c.drops[i]).load(std::memory_order_relaxed);
+  }
+  return out;
+}
+
+uint64_t Edge::guard_bans() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->guard_counters().bans.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::vector<guard::SourceReport> Edge::sources(size_t top) const {
+  std::vector<guard::SourceReport> out;
+  for (const auto& w : workers_) {
+    auto part = w->sources(top);
+    out.insert(out.end(), part.begin(), part.end());
+  }
+  return out;
 }
 
 size_t Edge::sessions() const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "edge/worker.h"
 #include "origin/health_checker.h"
 #include "telemetry/event_log.h"
+#include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
 
 namespace rampart::edge {
@@ -32,18 +34,36 @@ class Edge {
   // what is left. Returns the number of connections closed by the timeout.
   size_t drain(config::Duration timeout);
   size_t sessions() const;
-  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
   // The XDP fast path (protection.xdp); null when it is off or could not attach. Set by
   // start(); its counters() may be read from any thread.
   const xdp::Loader* xdp() const { return xdp_.get(); }
+  // Live per-app counters; valid after start(), for the edge's life. Any thread.
+  telemetry::StatsRegistry* stats() const { return stats_.get(); }
+  // Per-minute event rollups for the analytics store; any thread.
+  telemetry::Rollup* rollup() { return &rollup_; }
+  // Drop counters (or, with dry_run, would-be drops) of every worker's guard, summed by
+  // reason; any thread.
+  std::vector<uint64_t> guard_drops(bool dry_run = false) const;
+  uint64_t guard_bans() const;
+  // Banned sources and the `top` busiest sources of every worker (one address may appear once
+  // per worker only when steering is off).
+  std::vector<guard::SourceReport> sources(size_t top) const;
+  uint64_t events_dropped() const { return events_ ? events_->dropped() : 0; }
 
  private:
   void publish(std::shared_ptr<const Snapshot> snap);
 
   std::unique_ptr<telemetry::EventLog> events_;
+  std::unique_ptr<telemetry::StatsRegistry> stats_;
+  telemetry::Rollup rollup_;  // fed by the event log's thread
   origin::HealthChecker health_;
   std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
   std::vector<std::unique_ptr<Worker>> workers_;
+  mutable std::mutex snapshot_mu_;  // snapshot() is read by API threads
   std::shared_ptr<const Snapshot> snapshot_;
 };
 

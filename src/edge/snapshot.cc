@@ -71,7 +71,7 @@ bool needs_bind(const net::IpAddr& origin, uint16_t port,
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
-                                               int workers) {
+                                               int workers, telemetry::StatsRegistry* stats) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = cfg;
   snap->workers = workers > 0 ? workers : 1;
@@ -115,7 +115,8 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
       for (const auto& old : previous->apps)
         if (old->cfg.id == app.id) old_policy = old->guard.get();
     }
-    rt->guard = guard::compile_app(app, rt->protection, zone, old_policy);
+    rt->stats = stats != nullptr ? stats->get(app.id) : nullptr;
+    rt->guard = guard::compile_app(app, rt->protection, zone, old_policy, rt->stats);
     if (app.proto == config::Proto::kTcp && app.tls != config::TlsMode::kOff) {
       std::shared_ptr<const tcp::TlsContext> old_tls;
       if (previous != nullptr) {

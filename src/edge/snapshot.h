@@ -10,6 +10,7 @@
 #include "config/model.h"
 #include "net/ip_addr.h"
 #include "runtime/app_runtime.h"
+#include "telemetry/stats_registry.h"
 
 namespace rampart::edge {
 
@@ -30,8 +31,10 @@ struct Snapshot {
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
 // since `previous` keep their OriginSet, hence their health state and connection counts.
+// `stats` (may be null in tests) gives every app its live counters.
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
-                                               int workers);
+                                               int workers,
+                                               telemetry::StatsRegistry* stats = nullptr);
 
 // The addresses an app listens on: its static ips, or edge.listen filtered by connectivity.
 std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge);

@@ -1,5 +1,8 @@
 #include "edge/worker.h"
 
+#include <chrono>
+#include <future>
+
 #include <sys/socket.h>
 
 #include "core/log.h"
@@ -16,6 +19,8 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t
       guard_(index) {
   ctx_.guard = &guard_;
   udp_.guard = &guard_;
+  ctx_.worker = static_cast<size_t>(index);
+  udp_.worker = static_cast<size_t>(index);
   ctx_.copy_buffer = copy_buffer_.get();
   ctx_.loop = &loop_;
   ctx_.pipes = &pipes_;
@@ -128,6 +133,14 @@ void Worker::close_listeners() {
     loop_.retire(std::move(listener));
   }
   tcp_listeners_.clear();
+}
+
+std::vector<guard::SourceReport> Worker::sources(size_t top) {
+  auto done = std::make_shared<std::promise<std::vector<guard::SourceReport>>>();
+  auto answer = done->get_future();
+  loop_.post([this, top, done] { done->set_value(guard_.report(top, loop_.now_ms())); });
+  if (answer.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return {};
+  return answer.get();
 }
 
 void Worker::stop_listening() {

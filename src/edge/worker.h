@@ -41,6 +41,9 @@ class Worker {
   size_t sessions() const {
     return ctx_.sessions.size() + udp_flows_.load(std::memory_order_relaxed);
   }
+  // Any thread: the guard's view of its busiest and banned sources, computed on the worker's
+  // thread (the source table is the worker's alone). Empty if the worker does not answer in time.
+  std::vector<guard::SourceReport> sources(size_t top);
 
  private:
   void apply_now(const std::shared_ptr<const Snapshot>& snap);

@@ -1,6 +1,10 @@
 #include "guard/guard.h"
 
+#include <algorithm>
+#include <array>
+#include <cstring>
 #include <string>
+#include <unordered_map>
 
 #include "core/log.h"
 
@@ -36,6 +40,7 @@ bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
   const size_t i = static_cast<size_t>(r);
   if (p.dry(filter_of(r))) {
     Counters::bump(counters_.dry_run[i]);
+    if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).dry_run[i].inc();
     // Dry-run exists to be read: log the first few, then let the summary speak.
     if (dry_logs_++ < 20)
       RLOG_INFO("guard dry-run: app ", p.app_id, ": would drop ", ip.unmapped().to_string(), " (",
@@ -43,6 +48,7 @@ bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
     return false;
   }
   Counters::bump(counters_.drops[i]);
+  if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).drops[i].inc();
   return true;
 }
 
@@ -212,6 +218,43 @@ void Guard::tick(int64_t now_ms) {
             " sources tracked, ", counters_.bans.load(std::memory_order_relaxed), " bans");
   logged_total_ = total;
   logged_dry_ = dry;
+}
+
+std::vector<SourceReport> Guard::report(size_t top, int64_t now_ms) const {
+  std::unordered_map<SourceKey, SourceReport, SourceKeyHash> by_ip;
+  table_.for_each([&](const SourceKey& k, const SourceEntry& e) {
+    SourceKey ip_key = k;
+    ip_key.app = 0;
+    SourceReport& r = by_ip[ip_key];
+    if (r.ip.family() == 0) {
+      if (k.v4) {
+        r.ip = net::IpAddr::v4(static_cast<uint32_t>(k.addr[0]) << 24 |
+                               static_cast<uint32_t>(k.addr[1]) << 16 |
+                               static_cast<uint32_t>(k.addr[2]) << 8 | k.addr[3]);
+      } else {
+        std::array<uint8_t, 16> b;
+        std::memcpy(b.data(), k.addr, 16);
+        r.ip = net::IpAddr::v6(b);
+      }
+    }
+    r.connections += e.conns;
+    if (k.app == 0) {
+      r.violations = e.violations;
+      if (e.banned_until_ms > now_ms) r.banned_for_ms = e.banned_until_ms - now_ms;
+    }
+  });
+  std::vector<SourceReport> all;
+  all.reserve(by_ip.size());
+  for (auto& [k, r] : by_ip) all.push_back(r);
+  auto busier = [](const SourceReport& a, const SourceReport& b) {
+    if (a.connections != b.connections) return a.connections > b.connections;
+    return a.violations > b.violations;
+  };
+  std::sort(all.begin(), all.end(), busier);
+  std::vector<SourceReport> out;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (i < top || all[i].banned_for_ms > 0) out.push_back(all[i]);
+  return out;
 }
 
 }  // namespace rampart::guard

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "guard/policy.h"
 #include "guard/reasons.h"
@@ -22,6 +23,14 @@ class BanSink {
  public:
   virtual ~BanSink() = default;
   virtual void banned(const net::IpAddr& ip, int64_t duration_ms) = 0;
+};
+
+// What the guard knows of one client address (all apps together), for the API.
+struct SourceReport {
+  net::IpAddr ip;
+  uint32_t connections = 0;  // open TCP connections
+  uint32_t violations = 0;   // autoban violations in the current window
+  int64_t banned_for_ms = 0;  // remaining ban; 0 = not banned
 };
 
 // The verdict on a new TCP connection, kept by the session until it closes.
@@ -69,6 +78,8 @@ class Guard {
   size_t sources() const { return table_.size(); }
   // The remaining ban of `ip` in ms (0 when not banned); for tests and the API.
   int64_t banned_for(const net::IpAddr& ip, int64_t now_ms);
+  // Every banned source, plus the `top` sources with the most open connections or violations.
+  std::vector<SourceReport> report(size_t top, int64_t now_ms) const;
 
  private:
   // Counts r; true when the drop happens (false: its filter is in dry-run).

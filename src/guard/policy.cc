@@ -89,8 +89,10 @@ uint64_t app_key(const std::string& app_id) {
 std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
                                              const config::ProtectionConfig& protection,
                                              std::shared_ptr<const ZoneRules> zone,
-                                             const AppPolicy* previous) {
+                                             const AppPolicy* previous,
+                                             std::shared_ptr<telemetry::AppStats> stats) {
   auto p = std::make_shared<AppPolicy>();
+  p->stats = std::move(stats);
   p->app_id = app.id;
   p->key = app_key(app.id);
   p->ip_firewall = app.ip_firewall;

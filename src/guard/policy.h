@@ -59,6 +59,8 @@ struct AppPolicy {
   uint32_t dry_run = 0;  // bit (1 << Filter)
   // Open TCP connections of the app across workers. Shared with the app's previous policy.
   std::shared_ptr<std::atomic<int64_t>> connections;
+  // The app's live counters: drops by reason go to the guard's worker slot. Null in tests.
+  std::shared_ptr<telemetry::AppStats> stats;
 
   bool dry(Filter f) const { return (dry_run >> static_cast<unsigned>(f)) & 1; }
   bool tracks_sources() const {
@@ -70,7 +72,8 @@ struct AppPolicy {
 std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
                                              const config::ProtectionConfig& protection,
                                              std::shared_ptr<const ZoneRules> zone,
-                                             const AppPolicy* previous);
+                                             const AppPolicy* previous,
+                                             std::shared_ptr<telemetry::AppStats> stats = nullptr);
 
 uint64_t app_key(const std::string& app_id);
 

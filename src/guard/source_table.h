@@ -57,6 +57,10 @@ class SourceTable {
   size_t sweep(int64_t now_ms);
   size_t size() const { return map_.size(); }
   size_t capacity() const { return capacity_; }
+  template <typename Fn>  // fn(const SourceKey&, const SourceEntry&)
+  void for_each(Fn&& fn) const {
+    for (const auto& [k, e] : map_) fn(k, e);
+  }
 
  private:
   size_t capacity_;

@@ -13,6 +13,7 @@
 #include "guard/policy.h"
 #include "net/ip_addr.h"
 #include "origin/origin_set.h"
+#include "telemetry/app_stats.h"
 
 namespace rampart::tcp {
 class TlsContext;  // tcp/tls_context.h: built by the snapshot, used by the TCP sessions
@@ -35,6 +36,8 @@ struct AppRuntime {
   // tls != off (TCP): the app's certificates and OpenSSL contexts; null when they could not be
   // built (the app then refuses TLS clients with a tlsError event).
   std::shared_ptr<const tcp::TlsContext> tls;
+  // The app's live counters (one slot per worker); kept across reloads. Null only in tests.
+  std::shared_ptr<telemetry::AppStats> stats;
 };
 
 }  // namespace rampart::runtime

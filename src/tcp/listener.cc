@@ -92,7 +92,6 @@ void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission&
   // A reset, not a FIN: the edge keeps no TIME_WAIT for refused clients.
   core::set_linger_zero(fd);
   ::close(fd);
-  if (ctx_->events == nullptr) return;
   telemetry::ConnEvent e;
   e.type = telemetry::EventType::kClientFiltered;
   e.status = telemetry::status::kDenied;
@@ -107,7 +106,8 @@ void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission&
   e.client_ip = peer.ip().unmapped();
   e.client_port = peer.port();
   e.connect_ns = e.timestamp_ns = core::realtime_ns();
-  ctx_->events->push(e);
+  if (app_->stats) app_->stats->slot(ctx_->worker).record(e);
+  if (ctx_->events != nullptr) ctx_->events->push(e);
 }
 
 }  // namespace rampart::tcp

@@ -53,6 +53,11 @@ Session::Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> 
       client_addr_(client_addr),
       edge_addr_(edge_addr) {
   ctx_->sessions.add(this);
+  if (app_->stats) {
+    stats_ = &app_->stats->slot(ctx_->worker);
+    c2o_.total = &stats_->bytes_ingress;
+    o2c_.total = &stats_->bytes_egress;
+  }
 }
 
 Session::~Session() {
@@ -331,6 +336,7 @@ bool Session::copy_once(Direction& d, bool client_to_origin) {
     return true;
   }
   d.bytes += static_cast<uint64_t>(n);
+  if (d.total != nullptr) d.total->add(static_cast<uint64_t>(n));
   size_t sent = 0;
   if (!d.write_blocked) {
     ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
@@ -377,6 +383,7 @@ bool Session::splice_once(Direction& d, bool client_to_origin, bool* drained) {
     if (n > 0) {
       d.in_pipe += static_cast<size_t>(n);
       d.bytes += static_cast<uint64_t>(n);
+      if (d.total != nullptr) d.total->add(static_cast<uint64_t>(n));
       // A small read means the burst is over: back to copying for the next one.
       if (static_cast<size_t>(n) < WorkerContext::kCopyBufferSize) d.splice_mode = false;
     } else if (n == 0) {
@@ -478,7 +485,6 @@ void Session::release_pipe(Direction& d) {
 }
 
 void Session::emit(telemetry::EventType type, uint16_t status) {
-  if (ctx_->events == nullptr) return;
   telemetry::ConnEvent e;
   e.type = type;
   e.status = status;
@@ -508,7 +514,8 @@ void Session::emit(telemetry::EventType type, uint16_t status) {
     if (client_.valid()) e.client_rtt_us = core::tcp_rtt_us(client_.get());
     if (origin_.valid()) e.origin_rtt_us = core::tcp_rtt_us(origin_.get());
   }
-  ctx_->events->push(e);
+  if (stats_ != nullptr) stats_->record(e);
+  if (ctx_->events != nullptr) ctx_->events->push(e);
 }
 
 void SessionList::add(Session* s) {

@@ -51,6 +51,7 @@ class Session : public core::Timer, public core::Retirable {
     core::Pipe pipe;
     size_t in_pipe = 0;
     uint64_t bytes = 0;
+    telemetry::Counter* total = nullptr;  // the app's bytes counter of this direction
     bool read_eof = false;
     bool peer_closing = false;   // `from` reported RDHUP/HUP: read until EOF, trust no short read
     bool splice_mode = false;    // bulk: the last read filled the copy buffer
@@ -105,6 +106,7 @@ class Session : public core::Timer, public core::Retirable {
   void tls_failed();
 
   WorkerContext* ctx_;
+  telemetry::StatsSlot* stats_ = nullptr;  // the app's counters of this worker
   std::shared_ptr<const runtime::AppRuntime> app_;
   core::UniqueFd client_;
   core::UniqueFd origin_;

@@ -16,6 +16,7 @@ constexpr int64_t kDefaultHandshakeMs = 10000;
 void Session::start_tls_handshake() {
   state_ = State::kTlsHandshake;
   tls_ = std::make_unique<TlsRelay>(app_->tls.get());
+  if (stats_ != nullptr) tls_->count_into(&stats_->bytes_ingress, &stats_->bytes_egress);
   ctx_->loop->add(client_.get(), kTlsSocketEvents, &client_side_);
   int64_t limit = app_->protection.handshake_timeout.count();
   ctx_->loop->timers().schedule(this,

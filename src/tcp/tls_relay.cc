@@ -233,6 +233,7 @@ bool TlsRelay::move(Direction& d, bool client_to_origin, bool* progress) {
       if (io == Io::kOk) {
         d.end += n;
         d.bytes += n;
+        if (d.total != nullptr) d.total->add(n);
         step = true;
       } else if (io == Io::kEof) {
         d.eof = true;

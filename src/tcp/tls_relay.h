@@ -19,6 +19,7 @@
 
 #include "net/ip_addr.h"
 #include "tcp/tls_context.h"
+#include "telemetry/app_stats.h"
 #include "telemetry/conn_event.h"
 
 namespace rampart::tcp {
@@ -62,6 +63,11 @@ class TlsRelay {
   bool tls_to_origin() const { return ctx_ != nullptr && ctx_->tls_to_origin(); }
   // Fills the ClientTls* fields and the byte counts of an event.
   void describe(telemetry::ConnEvent* e) const;
+  // The app's byte counters (client -> edge, edge -> client) to add relayed bytes to.
+  void count_into(telemetry::Counter* ingress, telemetry::Counter* egress) {
+    c2o_.total = ingress;
+    o2c_.total = egress;
+  }
 
  private:
   enum class Io { kOk, kBlocked, kEof, kError };
@@ -71,6 +77,7 @@ class TlsRelay {
     size_t start = 0;
     size_t end = 0;
     uint64_t bytes = 0;
+    telemetry::Counter* total = nullptr;  // the app's bytes counter of this direction
     bool eof = false;   // the source ended (close_notify or FIN)
     bool shut = false;  // the end was passed on to the sink
   };

@@ -43,6 +43,7 @@ struct WorkerContext {
   // byte stays in it beyond one pump call.
   static constexpr size_t kCopyBufferSize = 32 * 1024;
   char* copy_buffer = nullptr;
+  size_t worker = 0;  // index of the worker: its slot in every app's AppStats
   core::EventLoop* loop = nullptr;
   core::PipePool* pipes = nullptr;
   telemetry::EventRing* events = nullptr;

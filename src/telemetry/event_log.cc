@@ -262,6 +262,7 @@ void EventLog::flush_once() {
     n += ring->drain([&](const ConnEvent& e) {
       const size_t start = buffer_.size();
       format(e, colo, &buffer_);
+      if (options_.rollup != nullptr) options_.rollup->add(e);
       if (syslog_) {
         // The line without its '\n'; problems (filtered, origin and TLS errors) as warnings.
         const bool routine = e.type == EventType::kConnect || e.type == EventType::kDisconnect ||

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "telemetry/event_ring.h"
+#include "telemetry/rollup.h"
 #include "telemetry/syslog_sink.h"
 
 namespace rampart::telemetry {
@@ -29,6 +30,7 @@ struct EventLogOptions {
   std::string syslog_address;  // "" = no syslog copy; else as config::parse_syslog_address()
   std::string syslog_facility = "local0";
   std::string syslog_tag = "rampart";
+  Rollup* rollup = nullptr;  // also fed every event, for the analytics (may be null)
 };
 
 class EventLog {

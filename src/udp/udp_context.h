@@ -57,6 +57,7 @@ struct Batch {
 };
 
 struct UdpContext {
+  size_t worker = 0;  // index of the worker: its slot in every app's AppStats
   core::EventLoop* loop = nullptr;
   telemetry::EventRing* events = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its TCP side

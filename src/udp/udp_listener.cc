@@ -139,6 +139,10 @@ void UdpListener::on_events(uint32_t) {
       Flow* f = flow_for(client, edge);
       if (f == nullptr) continue;
       f->bytes_in += b.msgs[i].msg_len;
+      if (f->stats != nullptr) {
+        f->stats->bytes_ingress.add(b.msgs[i].msg_len);
+        f->stats->datagrams_ingress.inc();
+      }
       ctx_->flows.touch(f, ctx_->loop->now_ms());
       b.pending[pending++] = Batch::Pending{f, static_cast<uint32_t>(i), b.msgs[i].msg_len};
     }
@@ -217,6 +221,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   f->idle_ms = app.cfg.timeouts.udp_flow_idle.count();
   f->listener = this;
   f->app_rt = app_;
+  if (app_->stats) f->stats = &app_->stats->slot(ctx_->worker);
   f->fd = std::move(fd);
   f->origin_index = idx;
   f->client = client;
@@ -409,6 +414,12 @@ void UdpListener::on_origin_readable(Flow* f) {
     size_t sent = send_datagrams(fd_.get(), &f->client, pktinfo, control_len, b.iov.data(), out);
     if (sent < out) ctx_->counters.drop_send += out - sent;  // the client's socket is full
     ctx_->counters.datagrams_out += sent;
+    if (f->stats != nullptr) {
+      uint64_t bytes = 0;
+      for (size_t i = 0; i < sent; ++i) bytes += b.iov[i].iov_len;
+      f->stats->bytes_egress.add(bytes);
+      f->stats->datagrams_egress.add(sent);
+    }
     ctx_->flows.touch(f, ctx_->loop->now_ms());
     if (static_cast<size_t>(n) < Batch::kSize) return;
   }
@@ -425,7 +436,6 @@ void UdpListener::end_flow(Flow* f, uint16_t status) {
 }
 
 void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status) {
-  if (ctx_->events == nullptr) return;
   telemetry::ConnEvent e;
   e.type = type;
   e.status = status;
@@ -444,7 +454,8 @@ void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status
   e.connect_ns = f.connect_ns;
   e.timestamp_ns = core::realtime_ns();
   if (type == telemetry::EventType::kDisconnect) e.disconnect_ns = e.timestamp_ns;
-  ctx_->events->push(e);
+  if (f.stats != nullptr) f.stats->record(e);
+  if (ctx_->events != nullptr) ctx_->events->push(e);
 }
 
 }  // namespace rampart::udp

@@ -26,6 +26,7 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
 
   UdpListener* listener = nullptr;
   std::shared_ptr<const runtime::AppRuntime> app_rt;
+  telemetry::StatsSlot* stats = nullptr;  // the app's counters of this worker (in app_rt->stats)
   core::UniqueFd fd;
   int origin_index = -1;
   net::SockAddr client;

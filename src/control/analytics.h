@@ -1,0 +1,75 @@
+// What the API serves about traffic: Spectrum's analytics (aggregate/current, events/summary,
+// events/bytime), Rampart's live view for the dashboard and `rampart top`, the protection view
+// and the Prometheus exposition. Owns one thread that, every second, samples every app's live
+// counters (kept for 5 minutes) and moves the event rollups into the analytics store, and
+// prunes the store past its retention. Reads the edge's counters, never writes them.
+// Handlers may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "control/controller.h"
+#include "control/rollup_store.h"
+#include "edge/edge.h"
+#include "telemetry/rollup.h"
+
+namespace rampart::control {
+
+class Analytics {
+ public:
+  static constexpr size_t kSamples = 300;  // live series length (one per second)
+
+  // `rollup` is fed by the event log; `store` may be null (no analytics history).
+  Analytics(edge::Edge* edge, telemetry::Rollup* rollup, std::unique_ptr<RollupStore> store,
+            int64_t retention_s);
+  ~Analytics();
+  Analytics(const Analytics&) = delete;
+  Analytics& operator=(const Analytics&) = delete;
+
+  void start();
+  void stop();
+  // Samples and flushes now (tests, shutdown).
+  void tick();
+
+  Outcome aggregate_current(const std::multimap<std::string, std::string>& params);
+  Outcome events(const std::multimap<std::string, std::string>& params, bool bytime);
+  Outcome live();
+  Outcome protection();
+  // Prometheus text exposition format 0.0.4.
+  std::string metrics();
+
+ private:
+  // One second of one app, as cumulative counters.
+  struct Sample {
+    int64_t t_ms = 0;
+    uint64_t active = 0, opened = 0, bytes_ingress = 0, bytes_egress = 0, errors = 0,
+             duration_sum_ms = 0, closed = 0;
+    std::array<uint64_t, telemetry::kStatusSlots> statuses{};
+  };
+  void run();
+  void sample(int64_t now_ms);
+  void flush_rollups();
+
+  edge::Edge* edge_;
+  telemetry::Rollup* rollup_;
+  std::unique_ptr<RollupStore> store_;
+  int64_t retention_s_;
+  int64_t last_prune_s_ = 0;
+  int64_t flushed_event_s_ = 0;  // newest event time moved into the store
+
+  std::mutex mu_;  // guards series_
+  std::map<std::string, std::deque<Sample>> series_;
+
+  std::mutex run_mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace rampart::control

@@ -1,0 +1,184 @@
+// Analytics::metrics(): the Prometheus text exposition (format 0.0.4) of the live counters.
+// Names carry their unit, counters end in _total; label values are bounded: app ids, the fixed
+// event/status/reason sets, and per app the top countries with the rest as "other".
+#include <algorithm>
+#include <sstream>
+
+#include "control/analytics.h"
+#include "guard/reasons.h"
+
+namespace rampart::control {
+namespace {
+
+constexpr size_t kTopCountries = 20;
+
+std::string escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  }
+  template <typename V>
+  void sample(const char* name, std::initializer_list<std::pair<const char*, std::string>> labels,
+              V value) {
+    out_ << name;
+    if (labels.size() > 0) {
+      out_ << '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        out_ << (first ? "" : ",") << k << "=\"" << escape(v) << '"';
+        first = false;
+      }
+      out_ << '}';
+    }
+    out_ << ' ' << value << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+struct AppView {
+  std::string id;
+  std::string proto;
+  telemetry::StatsTotals t;
+};
+
+}  // namespace
+
+std::string Analytics::metrics() {
+  std::vector<AppView> apps;
+  if (auto snap = edge_->snapshot()) {
+    for (const auto& rt : snap->apps) {
+      if (!rt->stats) continue;
+      apps.push_back({rt->cfg.id, config::to_string(rt->cfg.proto), rt->stats->totals()});
+    }
+  }
+  Writer w;
+  w.family("rampart_connections_active", "gauge", "Open TCP connections and UDP flows.");
+  for (const auto& a : apps)
+    w.sample("rampart_connections_active", {{"app", a.id}, {"proto", a.proto}}, a.t.active());
+  w.family("rampart_connections_total", "counter",
+           "TCP connections and UDP flows opened (connect events).");
+  for (const auto& a : apps)
+    w.sample("rampart_connections_total", {{"app", a.id}, {"proto", a.proto}}, a.t.opened);
+  w.family("rampart_bytes_ingress_total", "counter",
+           "Bytes received from clients (client to edge).");
+  for (const auto& a : apps)
+    w.sample("rampart_bytes_ingress_total", {{"app", a.id}}, a.t.bytes_ingress);
+  w.family("rampart_bytes_egress_total", "counter", "Bytes sent to clients (edge to client).");
+  for (const auto& a : apps)
+    w.sample("rampart_bytes_egress_total", {{"app", a.id}}, a.t.bytes_egress);
+  w.family("rampart_datagrams_ingress_total", "counter", "UDP datagrams received from clients.");
+  for (const auto& a : apps)
+    if (a.proto == "udp")
+      w.sample("rampart_datagrams_ingress_total", {{"app", a.id}}, a.t.datagrams_ingress);
+  w.family("rampart_datagrams_egress_total", "counter", "UDP datagrams sent to clients.");
+  for (const auto& a : apps)
+    if (a.proto == "udp")
+      w.sample("rampart_datagrams_egress_total", {{"app", a.id}}, a.t.datagrams_egress);
+
+  w.family("rampart_events_total", "counter",
+           "Connection events by type and Spectrum status code.");
+  for (const auto& a : apps) {
+    for (size_t ev = 0; ev < telemetry::kEventTypes; ++ev) {
+      for (size_t slot = 0; slot < telemetry::kStatusSlots; ++slot) {
+        uint64_t n = a.t.events[ev][slot];
+        if (n == 0) continue;
+        std::string status = slot == 0 ? "other" : std::to_string(telemetry::status_of_slot(slot));
+        w.sample("rampart_events_total",
+                 {{"app", a.id},
+                  {"event", telemetry::to_string(static_cast<telemetry::EventType>(ev))},
+                  {"status", status}},
+                 n);
+      }
+    }
+  }
+  w.family("rampart_connection_duration_seconds", "summary",
+           "Duration of closed connections and UDP flows.");
+  for (const auto& a : apps) {
+    uint64_t count = 0;
+    for (uint64_t n : a.t.durations) count += n;
+    for (double q : {0.5, 0.9, 0.99}) {
+      double v = telemetry::duration_percentile(a.t.durations.data(), a.t.durations.size(), q);
+      w.sample("rampart_connection_duration_seconds",
+               {{"app", a.id}, {"quantile", std::to_string(q).substr(0, 4)}}, v / 1000.0);
+    }
+    w.sample("rampart_connection_duration_seconds_sum", {{"app", a.id}},
+             static_cast<double>(a.t.duration_sum_ms) / 1000.0);
+    w.sample("rampart_connection_duration_seconds_count", {{"app", a.id}}, count);
+  }
+  w.family("rampart_guard_drops_total", "counter",
+           "Connections and datagrams dropped by the guard, by app and reason.");
+  for (const auto& a : apps)
+    for (size_t i = 1; i < guard::kReasonCount; ++i)
+      w.sample("rampart_guard_drops_total",
+               {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
+               a.t.drops[i]);
+  w.family("rampart_guard_dry_run_total", "counter",
+           "What dry-run filters would have dropped, by app and reason.");
+  for (const auto& a : apps)
+    for (size_t i = 1; i < guard::kReasonCount; ++i)
+      if (a.t.dry_run[i] > 0)
+        w.sample("rampart_guard_dry_run_total",
+                 {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
+                 a.t.dry_run[i]);
+  w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
+  w.sample("rampart_guard_bans_total", {}, edge_->guard_bans());
+
+  w.family("rampart_connections_by_country_total", "counter",
+           "Connections opened by client country (GeoIP): the top countries of each app, the "
+           "rest as \"other\".");
+  for (const auto& a : apps) {
+    const auto& c = a.t.country_connections;
+    std::vector<size_t> idx;
+    for (size_t i = 0; i < c.size(); ++i)
+      if (c[i] > 0) idx.push_back(i);
+    std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return c[x] > c[y]; });
+    uint64_t other = 0;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      std::string cc = telemetry::country_of_slot(idx[k]);
+      if (k >= kTopCountries) {
+        other += c[idx[k]];
+        continue;
+      }
+      w.sample("rampart_connections_by_country_total",
+               {{"app", a.id}, {"country", cc.empty() ? "unknown" : cc}}, c[idx[k]]);
+    }
+    if (other > 0)
+      w.sample("rampart_connections_by_country_total", {{"app", a.id}, {"country", "other"}},
+               other);
+  }
+  w.family("rampart_origin_up", "gauge", "1 when the origin takes new connections (health).");
+  w.family("rampart_origin_connections_active", "gauge", "Open connections to the origin.");
+  if (auto snap = edge_->snapshot()) {
+    for (const auto& rt : snap->apps) {
+      for (size_t i = 0; i < rt->origins->size(); ++i) {
+        const origin::Origin& o = rt->origins->at(i);
+        w.sample("rampart_origin_up", {{"app", rt->cfg.id}, {"origin", o.cfg.text}},
+                 o.up.load(std::memory_order_relaxed) ? 1 : 0);
+        w.sample("rampart_origin_connections_active", {{"app", rt->cfg.id}, {"origin", o.cfg.text}},
+                 o.active.load(std::memory_order_relaxed));
+      }
+    }
+  }
+  w.family("rampart_event_log_dropped_total", "counter",
+           "Connection events lost because a worker's event ring was full.");
+  w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());
+  return w.str();
+}
+
+}  // namespace rampart::control

@@ -67,6 +67,7 @@ function fmtCompact(n) {
   if (a >= 1e9) return (n / 1e9).toFixed(a >= 1e10 ? 0 : 1) + 'G';
   if (a >= 1e6) return (n / 1e6).toFixed(a >= 1e7 ? 0 : 1) + 'M';
   if (a >= 1e3) return (n / 1e3).toFixed(a >= 1e4 ? 0 : 1) + 'k';
+  if (a > 0 && a < 1 && !Number.isInteger(n)) return n.toFixed(2).replace(/0$/, '');
   if (a > 0 && a < 10 && !Number.isInteger(n)) return n.toFixed(1);
   return String(Math.round(n));
 }
@@ -436,11 +437,13 @@ function hover(e, root, cursor, c) {
   tip.style.top = `${e.clientY + 14}px`;
 }
 
+// The top of the y axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten.
 function niceMax(v) {
   if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
+  const raw = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (raw <= m * p) return 4 * m * p;
+  return 40 * p;
 }
 
 function renderGeo(l) {
@@ -486,6 +489,7 @@ function renderProtection() {
   const drops = p.drops || {};
   const dry = p.dryRun || {};
   const reasons = [...new Set([...Object.keys(drops), ...Object.keys(dry)])]
+    .filter((r) => (drops[r] || 0) + (dry[r] || 0) > 0)
     .sort((a, b) => (drops[b] || 0) - (drops[a] || 0) || a.localeCompare(b));
   const maxDrops = Math.max(1, ...reasons.map((r) => drops[r] || 0));
   const totalDrops = Object.values(drops).reduce((a, b) => a + b, 0);

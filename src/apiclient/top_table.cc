@@ -34,17 +34,15 @@ std::string fixed1(double v) {
 
 }  // namespace
 
-AppRates app_rates(const json& app, long long now_ms, long long interval_ms, int window) {
+AppRates app_rates(const json& app, long long interval_ms, int window) {
   AppRates r;
   if (!app.is_object() || !app.contains("series") || !app["series"].is_array()) return r;
   if (interval_ms <= 0) interval_ms = 1000;
   const json& series = app["series"];
   std::vector<const json*> picked;
   for (auto it = series.rbegin(); it != series.rend() && static_cast<int>(picked.size()) < window;
-       ++it) {
-    if (now_ms > 0 && int_of(*it, "t") + interval_ms > now_ms) continue;  // second not over yet
+       ++it)
     picked.push_back(&*it);
-  }
   if (picked.empty()) return r;
   for (const json* s : picked) {
     r.connects += num_of(*s, "connects");
@@ -79,7 +77,6 @@ std::string top_table(const json& live, int window) {
   using Row = std::vector<std::string>;
   std::vector<Row> rows;
   rows.push_back({"APP", "PROTO", "ACTIVE", "CONN/S", "IN/S", "OUT/S", "ERR/S", "CONNS", "DROPS"});
-  const long long now = int_of(live, "now");
   const long long interval = int_of(live, "interval_ms");
   std::vector<const json*> apps;
   if (live.is_object() && live.contains("apps") && live["apps"].is_array())
@@ -93,7 +90,7 @@ std::string top_table(const json& live, int window) {
   });
   for (const json* a : apps) {
     const json totals = a->contains("totals") ? (*a)["totals"] : json::object();
-    AppRates r = app_rates(*a, now, interval, window);
+    AppRates r = app_rates(*a, interval, window);
     rows.push_back({str_of(*a, "appID"), str_of(*a, "protocol"),
                     std::to_string(int_of(totals, "connections")), fixed1(r.connects),
                     human_rate(r.bytes_in), human_rate(r.bytes_out), fixed1(r.errors),

@@ -7,12 +7,12 @@
 
 namespace rampart::apiclient {
 
-// Per-second rates of one app over its last `window` complete samples: a sample whose second has
-// not ended yet (t + interval_ms > now) is left out, so a half-filled second never halves a rate.
+// Per-second rates of one app over its last `window` samples (each sample holds the deltas of one
+// finished interval of `interval_ms`, stamped with its end time).
 struct AppRates {
   double connects = 0, bytes_in = 0, bytes_out = 0, errors = 0;
 };
-AppRates app_rates(const nlohmann::json& app, long long now_ms, long long interval_ms, int window);
+AppRates app_rates(const nlohmann::json& app, long long interval_ms, int window);
 
 // "512 B/s", "1.5 KiB/s", "12 MiB/s".
 std::string human_rate(double bytes_per_second);

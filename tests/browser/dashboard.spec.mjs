@@ -65,6 +65,7 @@ try {
   assert(viaQuery.status() === 400 && !(await sessionCookie()), 'POST /dashboard/login?token=... is refused');
 
   step = 'sign in';
+  urls.length = 0; // from here on, the page's own requests: none may carry the token
   await page.goto(`${BASE}/dashboard`);
   await page.locator('#login-form').waitFor({ state: 'visible', timeout: T });
   await page.fill('#token', TOKEN);
@@ -139,7 +140,7 @@ try {
   assert(replay.status() === 401, 'the old session id no longer works after sign-out');
 
   step = 'no token in any URL';
-  assert(!urls.some((u) => u.includes(TOKEN)), `none of the ${urls.length} requested URLs carries the token`);
+  assert(!urls.some((u) => u.includes(TOKEN)), `none of the ${urls.length} URLs the page requested after the probes carries the token`);
   assert(problems.length === 0, `no page errors or CSP violations${problems.length ? ': ' + problems.join(' | ') : ''}`);
   await context.close();
 } catch (e) {

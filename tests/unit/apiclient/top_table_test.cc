@@ -21,14 +21,18 @@ json live_fixture() {
        {"t":10000,"connections":3,"bytesIngress":9,"bytesEgress":9,"connects":0,"errors":0}]}]})");
 }
 
-TEST(TopTable, RatesSkipTheSecondInProgress) {
+TEST(TopTable, RatesOverTheLastSamples) {
   json live = live_fixture();
-  AppRates r = app_rates(live["apps"][1], 10500, 1000, 2);  // t=10000 is not over at 10500
-  EXPECT_DOUBLE_EQ(r.connects, 3.0);
-  EXPECT_DOUBLE_EQ(r.bytes_in, 400.0);
-  EXPECT_DOUBLE_EQ(r.bytes_out, 4096.0);
-  EXPECT_DOUBLE_EQ(r.errors, 1.0);
-  AppRates none = app_rates(live["apps"][0], 10500, 1000, 2);
+  AppRates r = app_rates(live["apps"][1], 1000, 2);  // t=9000 and t=10000
+  EXPECT_DOUBLE_EQ(r.connects, 2.0);
+  EXPECT_DOUBLE_EQ(r.bytes_in, 254.5);
+  EXPECT_DOUBLE_EQ(r.bytes_out, 2564.5);
+  EXPECT_DOUBLE_EQ(r.errors, 0.5);
+  AppRates three = app_rates(live["apps"][1], 1000, 3);  // 8000..10000
+  EXPECT_DOUBLE_EQ(three.bytes_in, 809.0 / 3);
+  AppRates slow = app_rates(live["apps"][1], 2000, 2);  // two-second samples halve the rate
+  EXPECT_DOUBLE_EQ(slow.connects, 1.0);
+  AppRates none = app_rates(live["apps"][0], 1000, 2);
   EXPECT_EQ(none.connects, 0);
 }
 
@@ -49,9 +53,9 @@ TEST(TopTable, BusiestAppFirstWithAllColumns) {
   EXPECT_LT(ssh, idle);
   std::string ssh_line = t.substr(ssh, t.find('\n', ssh) - ssh);
   EXPECT_NE(ssh_line.find("tcp/22"), std::string::npos);
-  EXPECT_NE(ssh_line.find("3.0"), std::string::npos);
-  EXPECT_NE(ssh_line.find("400 B/s"), std::string::npos);
-  EXPECT_NE(ssh_line.find("4.0 KiB/s"), std::string::npos);
+  EXPECT_NE(ssh_line.find(" 2.0 "), std::string::npos);
+  EXPECT_NE(ssh_line.find("254 B/s"), std::string::npos);
+  EXPECT_NE(ssh_line.find("2.5 KiB/s"), std::string::npos);
   EXPECT_NE(ssh_line.find(" 42 "), std::string::npos);
   EXPECT_EQ(top_table(json::object(), 2).find("(no apps)") != std::string::npos, true);
 }

@@ -13,10 +13,10 @@ namespace rampart::config {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, int>, 20> kFacilities{{
-    {"kern", 0},    {"user", 1},    {"mail", 2},    {"daemon", 3},   {"auth", 4},
-    {"syslog", 5},  {"lpr", 6},     {"news", 7},    {"uucp", 8},     {"cron", 9},
-    {"authpriv", 10}, {"ftp", 11},  {"local0", 16}, {"local1", 17},  {"local2", 18},
-    {"local3", 19}, {"local4", 20}, {"local5", 21}, {"local6", 22},  {"local7", 23},
+    {"kern", 0},      {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},
+    {"syslog", 5},    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},
+    {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17}, {"local2", 18},
+    {"local3", 19},   {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23},
 }};
 
 constexpr size_t kMaxTag = 48;  // RFC 5424 APP-NAME: 1*48 PRINTUSASCII
@@ -58,8 +58,8 @@ std::optional<uint64_t> parse_byte_size(std::string_view text, std::string* erro
   } else if (unit == "GiB") {
     shift = 30;
   } else if (!unit.empty() && unit != "B") {
-    fail(error, "unknown unit \"" + std::string(unit) + "\" in size \"" + std::string(text) +
-                    "\"" + kExpected);
+    fail(error, "unknown unit \"" + std::string(unit) + "\" in size \"" + std::string(text) + "\"" +
+                    kExpected);
     return std::nullopt;
   }
   if (n > (uint64_t{1} << 50) >> shift) {
@@ -111,8 +111,10 @@ std::optional<int> syslog_facility_code(std::string_view name) {
 void parse_events(YamlReader& rd, const YAML::Node& node, const std::string& path,
                   EventsConfig* e) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(node, path, {"max_size", "keep_files", "progress_interval", "syslog"}))
+      !rd.check_map(node, path,
+                    {"enabled", "max_size", "keep_files", "progress_interval", "syslog"}))
     return;
+  rd.get_bool(node, "enabled", path, &e->enabled);
   if (const YAML::Node n = node["max_size"]; YamlReader::present(n)) {
     const std::string size_path = child_path(path, "max_size");
     if (auto text = rd.scalar(n, size_path, "a size such as 256MiB")) {
@@ -137,24 +139,25 @@ void parse_events(YamlReader& rd, const YAML::Node& node, const std::string& pat
 
 void parse_analytics(YamlReader& rd, const YAML::Node& node, const std::string& path,
                      AnalyticsConfig* a) {
-  if (!YamlReader::present(node) || !rd.check_map(node, path, {"retention"})) return;
+  if (!YamlReader::present(node) || !rd.check_map(node, path, {"enabled", "retention"})) return;
+  rd.get_bool(node, "enabled", path, &a->enabled);
   rd.get_duration(node, "retention", path, &a->retention);
 }
 
 void validate_events(const EventsConfig& e, std::vector<ConfigError>& errors) {
   if (e.max_size < kMinEventLogSize)
-    errors.push_back({"events.max_size",
-                      std::to_string(e.max_size) + " bytes is below the minimum; expected 64KiB "
-                                                   "or more, e.g. 256MiB"});
+    errors.push_back({"events.max_size", std::to_string(e.max_size) +
+                                             " bytes is below the minimum; expected 64KiB "
+                                             "or more, e.g. 256MiB"});
   if (e.keep_files < 0 || e.keep_files > kMaxKeepFiles)
     errors.push_back({"events.keep_files", "expected 0 (delete on rotate) to " +
                                                std::to_string(kMaxKeepFiles) + ", got " +
                                                std::to_string(e.keep_files)});
   if (e.progress_interval.count() < 0 ||
       (e.progress_interval.count() > 0 && e.progress_interval < kMinProgressInterval))
-    errors.push_back({"events.progress_interval",
-                      "expected 0s (off) or at least 1s, e.g. 5m; got " +
-                          format_duration(e.progress_interval)});
+    errors.push_back(
+        {"events.progress_interval",
+         "expected 0s (off) or at least 1s, e.g. 5m; got " + format_duration(e.progress_interval)});
   if (!e.syslog_address.empty()) {
     std::string why;
     if (!parse_syslog_address(e.syslog_address, &why))
@@ -174,8 +177,8 @@ void validate_events(const EventsConfig& e, std::vector<ConfigError>& errors) {
 
 void validate_analytics(const AnalyticsConfig& a, std::vector<ConfigError>& errors) {
   if (a.retention < kMinRetention)
-    errors.push_back({"analytics.retention", "expected at least 1h, e.g. 7d; got " +
-                                                 format_duration(a.retention)});
+    errors.push_back({"analytics.retention",
+                      "expected at least 1h, e.g. 7d; got " + format_duration(a.retention)});
 }
 
 }  // namespace rampart::config

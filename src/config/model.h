@@ -218,6 +218,7 @@ struct App {
 
 // events: the connection event log (NDJSON under edge.data_dir) and its optional syslog copy.
 struct EventsConfig {
+  bool enabled = true;  // false: no connection events at all (log, syslog, progress, analytics)
   uint64_t max_size = 256ull << 20;  // rotate before a file would grow past this (bytes)
   int keep_files = 5;                // rotated files kept (events.ndjson.1 ..); 0 = none
   Duration progress_interval{0};     // >0: a progress event per open TCP connection this often
@@ -229,6 +230,7 @@ struct EventsConfig {
 
 // analytics: the per-minute rollups of the store.
 struct AnalyticsConfig {
+  bool enabled = true;  // false: no live counters (/metrics, dashboard, aggregate/current)
   Duration retention = std::chrono::hours(24 * 7);
   bool operator==(const AnalyticsConfig&) const = default;
 };

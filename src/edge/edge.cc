@@ -46,8 +46,11 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   opts.syslog_facility = cfg.events.syslog_facility;
   opts.syslog_tag = cfg.events.syslog_tag;
   opts.rollup = &rollup_;
-  events_ = std::make_unique<telemetry::EventLog>(opts);
-  if (!events_->start(error)) return false;
+  // events.enabled: false (nginx's "access_log off"): the workers get no event ring at all.
+  if (cfg.events.enabled) {
+    events_ = std::make_unique<telemetry::EventLog>(opts);
+    if (!events_->start(error)) return false;
+  }
   health_.start();
   const int n = resolve_workers(cfg.edge.workers);
   // The XDP fast path first: the workers' guards take it as their ban sink before they start.
@@ -55,10 +58,12 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
     auto loader = std::make_unique<xdp::Loader>();
     if (loader->attach(cfg.protection.xdp)) xdp_ = std::move(loader);
   }
-  stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
+  // analytics.enabled: false leaves every app without counters (the data path checks for null).
+  if (cfg.analytics.enabled)
+    stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(
-        i, events_->make_ring(), cfg.edge.pipe_size,
+        i, events_ ? events_->make_ring() : nullptr, cfg.edge.pipe_size,
         cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
     workers_.back()->set_ban_sink(xdp_.get());
     workers_.back()->start();
@@ -74,7 +79,9 @@ void Edge::reload(const config::Config& cfg) {
   }
   if (!(cfg.protection.xdp == snapshot_->config.protection.xdp))
     RLOG_WARN("protection.xdp changed: takes effect at the next restart");
-  events_->set_colo(cfg.edge.colo);
+  if (events_) events_->set_colo(cfg.edge.colo);
+  if (cfg.events.enabled != (events_ != nullptr) || cfg.analytics.enabled != (stats_ != nullptr))
+    RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
   publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size()), stats_.get()));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }

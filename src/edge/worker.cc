@@ -1,10 +1,11 @@
 #include "edge/worker.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <future>
 
-#include <sys/socket.h>
-
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/socket_util.h"
 #include "guard/reuseport.h"
@@ -39,6 +40,15 @@ void Worker::FlowSweep::on_timer() {
   });
   w->udp_flows_.store(w->udp_.flows.size(), std::memory_order_relaxed);
   w->guard_.tick(w->loop_.now_ms());
+  const int64_t progress_ns = w->snapshot_ ? std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 w->snapshot_->config.events.progress_interval)
+                                                 .count()
+                                           : 0;
+  if (progress_ns > 0) {
+    const int64_t now_ns = core::realtime_ns();
+    for (tcp::Session* s = w->ctx_.sessions.head(); s != nullptr; s = s->list_next)
+      s->progress(now_ns, progress_ns);
+  }
   w->loop_.timers().schedule(this, w->loop_.now_ms() + 1000);
 }
 

@@ -484,6 +484,14 @@ void Session::release_pipe(Direction& d) {
   d.in_pipe = 0;
 }
 
+void Session::progress(int64_t now_ns, int64_t interval_ns) {
+  if (state_ != State::kRelaying) return;
+  const int64_t since = progress_ns_ != 0 ? progress_ns_ : connect_ns_;
+  if (now_ns - since < interval_ns) return;
+  progress_ns_ = now_ns;
+  emit(telemetry::EventType::kProgress, telemetry::status::kOpened);
+}
+
 void Session::emit(telemetry::EventType type, uint16_t status) {
   telemetry::ConnEvent e;
   e.type = type;

@@ -34,6 +34,9 @@ class Session : public core::Timer, public core::Retirable {
   void abort(uint16_t status);
 
   const runtime::AppRuntime& app() const { return *app_; }
+  // events.progress_interval: a `progress` event when the connection has relayed for another
+  // `interval_ns` since its connect or its last progress event.
+  void progress(int64_t now_ns, int64_t interval_ns);
 
   // Intrusive list links (SessionList).
   Session* list_prev = nullptr;
@@ -121,6 +124,7 @@ class Session : public core::Timer, public core::Retirable {
   int origin_index_ = -1;
   uint64_t tried_ = 0;
   int64_t connect_ns_ = 0;
+  int64_t progress_ns_ = 0;  // time of the last progress event (0 = none yet)
   int64_t last_activity_ms_ = 0;
   guard::Admission admission_;
   const char* filtered_rule_ = nullptr;  // ClientMatchedIpFirewall of a refusal

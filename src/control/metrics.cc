@@ -6,6 +6,7 @@
 
 #include "control/analytics.h"
 #include "guard/reasons.h"
+#include "xdp/loader.h"
 
 namespace rampart::control {
 namespace {
@@ -174,6 +175,21 @@ std::string Analytics::metrics() {
                  o.active.load(std::memory_order_relaxed));
       }
     }
+  }
+  if (const xdp::Loader* x = edge_->xdp(); x != nullptr && x->attached()) {
+    const xdp::Counters c = x->counters();
+    w.family("rampart_xdp_packets_passed_total", "counter",
+             "Packets the XDP program handed to the kernel's stack.");
+    w.sample("rampart_xdp_packets_passed_total", {}, c.passed);
+    w.family("rampart_xdp_packets_whitelisted_total", "counter",
+             "Packets passed by a whitelist rule in XDP.");
+    w.sample("rampart_xdp_packets_whitelisted_total", {}, c.whitelisted);
+    w.family("rampart_xdp_drops_total", "counter",
+             "Packets dropped by the XDP program before the socket layer, by reason.");
+    for (guard::Reason r :
+         {guard::Reason::kBanned, guard::Reason::kBlockIp, guard::Reason::kReflection,
+          guard::Reason::kRateLimit, guard::Reason::kUdpRateLimit})
+      w.sample("rampart_xdp_drops_total", {{"reason", guard::reason_name(r)}}, c.drops(r));
   }
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");

@@ -129,10 +129,10 @@ void Analytics::flush_rollups() {
 Outcome Analytics::aggregate_current(const std::multimap<std::string, std::string>& params) {
   std::vector<std::string> wanted;
   for (const auto& [k, v] : params) {
-    if (k == "appID" || k == "app_id_param") {
+    if (k == "appID") {
       auto ids = csv(v);
       wanted.insert(wanted.end(), ids.begin(), ids.end());
-    } else if (k != "colo_name") {
+    } else if (k != "colo_name") {  // one edge, one colo: accepted, nothing to filter
       return Outcome::failure(400, config::kErrInvalidValue,
                               "unknown query parameter \"" + k + "\" (appID, colo_name)");
     }

@@ -87,7 +87,6 @@ struct alignas(64) StatsSlot {
 // Sums of all slots at one moment (each counter read once; slots are not read atomically
 // together, so a total may be a few events ahead of another).
 struct StatsTotals {
-  bool udp = false;
   uint64_t opened = 0, closed = 0, bytes_ingress = 0, bytes_egress = 0;
   uint64_t datagrams_ingress = 0, datagrams_egress = 0;
   std::array<std::array<uint64_t, kStatusSlots>, kEventTypes> events{};

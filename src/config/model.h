@@ -48,6 +48,18 @@ struct PortRange {
   bool operator==(const PortRange&) const = default;
 };
 
+// edge.anycast: addresses announced through a local BIRD while this edge is healthy
+// (docs/anycast.md, docs/adr/0006-anycast.md). No addresses = anycast off.
+struct AnycastConfig {
+  std::vector<net::IpAddr> addresses;              // each announced as a /32 or /128
+  std::string bird_socket = "/run/bird/bird.ctl";  // BIRD's control socket
+  std::string protocol = "rampart_anycast";        // the static protocol to enable/disable
+  Duration check_interval = std::chrono::milliseconds(500);
+  // On SIGTERM: after the withdraw, keep accepting this long (routers converge), then drain.
+  Duration convergence_wait = std::chrono::seconds(2);
+  bool operator==(const AnycastConfig&) const = default;
+};
+
 struct EdgeConfig {
   std::string colo = "LOCAL";
   std::vector<net::IpAddr> listen;      // default: 0.0.0.0 and ::
@@ -59,6 +71,7 @@ struct EdgeConfig {
   // Kernel pipe for splicing bulk TCP transfers, per direction while bytes are in flight
   // (HAProxy's tune.pipesize). 0 = the kernel default (64 KiB).
   uint32_t pipe_size = 1 << 20;
+  AnycastConfig anycast;
   bool operator==(const EdgeConfig&) const = default;
 };
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/anycast_config.h"
 #include "config/parse_internal.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
@@ -43,7 +44,7 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   if (!YamlReader::present(node) ||
       !rd.check_map(node, path,
                     {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
-                     "max_udp_flows", "pipe_size"}))
+                     "max_udp_flows", "pipe_size", "anycast"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -61,6 +62,7 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_duration(node, "drain_timeout", path, &e->drain_timeout);
   rd.get_uint(node, "max_udp_flows", path, &e->max_udp_flows, 10000000);
   rd.get_uint(node, "pipe_size", path, &e->pipe_size, 16u << 20);
+  parse_anycast(rd, node["anycast"], child_path(path, "anycast"), &e->anycast);
 }
 
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "config/anycast_config.h"
 #include "config/enum_names.h"
 #include "config/events_config.h"
 #include "config/parse.h"
@@ -283,6 +284,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
     ids.push_back(app.id);
   }
   check_duplicate_ids(ids, "apps", "app", errors);
+  validate_anycast(cfg, errors);
   for (size_t i = 0; i < cfg.apps.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (auto where = find_conflict(cfg.apps[i], cfg.apps[j], cfg.edge.listen)) {

@@ -5,10 +5,16 @@ deadline).
   origin   --listen IP:PORT --log FILE [--udp-dns]   echo (TCP, PROXY v1 aware) or DNS responder
   send     --connect IP:PORT --hex HEX [--bind IP]   exit 0 if the bytes come back (echo)
   refused  --connect IP:PORT --hex HEX [--bind IP]   exit 0 if closed without a reply
-  slowloris --connect IP:PORT --count N --timeout S  open N silent conns; print closed-after stats
+  slowloris --connect IP:PORT --count N --timeout S [--bind IP,IP..] [--ready FILE]
+                                                     open N silent conns; print closed-after stats
   flood    --connect IP:PORT --seconds S --bind IP   open and hold connections for S seconds
-  legit    --connect IP:PORT --count N --bind IP     N sequential echo round trips; print successes
+  legit    --connect IP:PORT --count N --bind IP [--rate R] [--stats]
+                                                     N sequential echo round trips (R per second,
+                                                     paced on a fixed schedule; 0 = back to back);
+                                                     print successes, or with --stats a key=value
+                                                     line with connect-time percentiles
   udpflood --connect IP:PORT --seconds S --bind IP [--sport P] [--payload TEXT]
+  rss      --pid PID --seconds S [--interval S]      sample VmRSS; print rss_start_kib rss_peak_kib
 """
 import argparse
 import os
@@ -126,15 +132,21 @@ def cmd_slowloris(a):
     sel = selectors.DefaultSelector()
     opened = {}
     failed = 0
-    for _ in range(a.count):
+    binds = a.bind.split(",") if a.bind else [None]
+    for i in range(a.count):
         try:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            if binds[i % len(binds)]:
+                s.bind((binds[i % len(binds)], 0))
             s.setblocking(False)
             s.connect_ex(addr(a.connect))
             opened[s] = time.monotonic()
             sel.register(s, selectors.EVENT_READ)
         except OSError:
             failed += 1
+    if a.ready:
+        with open(a.ready, "w") as f:
+            f.write("%d\n" % len(opened))
     closed = []
     deadline = time.monotonic() + a.timeout
     while opened and time.monotonic() < deadline:
@@ -177,11 +189,39 @@ def cmd_flood(a):
     return 0
 
 
+def pct(sorted_values, p):
+    """Nearest-rank percentile of an ascending list (0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), int(p / 100.0 * len(sorted_values) + 0.999999)))
+    return sorted_values[rank - 1]
+
+
 def cmd_legit(a):
+    """Sequential echo round trips. With --rate the i-th connection starts at t0 + i/rate (a
+    fixed schedule: a slow connection does not push the later ones back, so the offered rate
+    stays R as a real population of clients would). The connect time is connect() alone (SYN
+    to established, as the client sees it); the round trip is connect to the echo's last byte."""
     ok = 0
+    errors = {}
+    connect_ms = []
+    rtt_ms = []
+    interval = 1.0 / a.rate if a.rate > 0 else 0.0
+    t0 = time.monotonic()
     for i in range(a.count):
+        if interval:
+            wait = t0 + i * interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            s = tcp_connect(a, a.bind, timeout=3)
+            if a.bind:
+                s.bind((a.bind, 0))
+            s.settimeout(3)
+            start = time.perf_counter()
+            s.connect(addr(a.connect))
+            connected = time.perf_counter()
+            connect_ms.append((connected - start) * 1000)
             msg = b"hello %d\n" % i
             s.sendall(msg)
             got = b""
@@ -190,11 +230,31 @@ def cmd_legit(a):
                 if not b:
                     break
                 got += b
+            if got == msg:
+                ok += 1
+                rtt_ms.append((time.perf_counter() - start) * 1000)
+            else:
+                errors["short"] = errors.get("short", 0) + 1
+        except socket.timeout:
+            errors["timeout"] = errors.get("timeout", 0) + 1
+        except ConnectionRefusedError:
+            errors["refused"] = errors.get("refused", 0) + 1
+        except ConnectionResetError:
+            errors["reset"] = errors.get("reset", 0) + 1
+        except OSError as e:
+            errors[e.__class__.__name__] = errors.get(e.__class__.__name__, 0) + 1
+        finally:
             s.close()
-            ok += got == msg
-        except OSError:
-            pass
-    print(ok)
+    if not a.stats:
+        print(ok)
+        return 0
+    connect_ms.sort()
+    rtt_ms.sort()
+    print("ok=%d failed=%d seconds=%.2f connect_p50_ms=%.3f connect_p99_ms=%.3f "
+          "connect_max_ms=%.3f rtt_p50_ms=%.3f rtt_p99_ms=%.3f errors=%s" % (
+              ok, a.count - ok, time.monotonic() - t0, pct(connect_ms, 50), pct(connect_ms, 99),
+              pct(connect_ms, 100), pct(rtt_ms, 50), pct(rtt_ms, 99),
+              ",".join("%s:%d" % kv for kv in sorted(errors.items())) or "none"))
     return 0
 
 
@@ -218,6 +278,26 @@ def cmd_udpflood(a):
     return 0
 
 
+def cmd_rss(a):
+    """Samples /proc/PID/status VmRSS until the deadline or the process ends."""
+    start = peak = 0
+    deadline = time.monotonic() + a.seconds
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/status" % a.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        kib = int(line.split()[1])
+                        start = start or kib
+                        peak = max(peak, kib)
+                        break
+        except OSError:
+            break
+        time.sleep(a.interval)
+    print("rss_start_kib=%d rss_peak_kib=%d" % (start, peak))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -236,6 +316,8 @@ def main():
     sl.add_argument("--connect", required=True)
     sl.add_argument("--count", type=int, default=2000)
     sl.add_argument("--timeout", type=float, default=30)
+    sl.add_argument("--bind", help="source addresses, comma separated, used in turn")
+    sl.add_argument("--ready", help="file written once every connection is started")
     sl.set_defaults(fn=cmd_slowloris)
     f = sub.add_parser("flood")
     f.add_argument("--connect", required=True)
@@ -246,6 +328,8 @@ def main():
     lg.add_argument("--connect", required=True)
     lg.add_argument("--count", type=int, default=1000)
     lg.add_argument("--bind")
+    lg.add_argument("--rate", type=float, default=0, help="connections per second (0 = no pacing)")
+    lg.add_argument("--stats", action="store_true")
     lg.set_defaults(fn=cmd_legit)
     uf = sub.add_parser("udpflood")
     uf.add_argument("--connect", required=True)
@@ -254,6 +338,11 @@ def main():
     uf.add_argument("--sport", type=int, default=0)
     uf.add_argument("--payload", default="FLOOD")
     uf.set_defaults(fn=cmd_udpflood)
+    r = sub.add_parser("rss")
+    r.add_argument("--pid", type=int, required=True)
+    r.add_argument("--seconds", type=float, required=True)
+    r.add_argument("--interval", type=float, default=0.05)
+    r.set_defaults(fn=cmd_rss)
     a = p.parse_args()
     return a.fn(a)
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "config/anycast_config.h"
 #include "config/parse.h"
 
 namespace rampart::cli {
@@ -15,6 +16,13 @@ int cmd_check(const Args& args) {
     return kExitInvalid;
   }
   printf("%s: OK (%zu apps)\n", path.c_str(), r.config->apps.size());
+  if (const config::AnycastConfig& a = r.config->edge.anycast; !a.addresses.empty()) {
+    std::string prefixes;
+    for (const auto& ip : a.addresses)
+      prefixes += (prefixes.empty() ? "" : ", ") + config::anycast_prefix(ip);
+    printf("anycast: %s announced while healthy by BIRD at %s (protocol %s)\n", prefixes.c_str(),
+           a.bird_socket.c_str(), a.protocol.c_str());
+  }
   return kExitOk;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "cli/commands.h"
 #include "config/parse.h"
@@ -14,8 +15,10 @@
 #include "control/controller.h"
 #include "control/analytics.h"
 #include "control/sqlite_store.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "edge/edge.h"
+#include "fleet/anycast.h"
 
 namespace rampart::cli {
 
@@ -73,6 +76,15 @@ int cmd_serve(const Args& args) {
     RLOG_ERROR(error);
     return kExitRuntime;
   }
+  // edge.anycast: a local BIRD announces the addresses while this edge is healthy
+  // (docs/anycast.md); the monitor withdraws them first on SIGTERM.
+  std::unique_ptr<fleet::AnycastMonitor> anycast;
+  if (const config::AnycastConfig& ac = r.config->edge.anycast; !ac.addresses.empty()) {
+    anycast = std::make_unique<fleet::AnycastMonitor>(
+        ac, [&edge] { return fleet::edge_health(edge, core::coarse_ms()); },
+        std::make_unique<fleet::BirdSpeaker>(ac.bird_socket, ac.protocol));
+    anycast->start();
+  }
   // Analytics history is an extra: without its store the edge still runs (live views only).
   auto rollups =
       control::RollupStore::open(r.config->edge.data_dir + "/analytics.db", &error);
@@ -80,6 +92,7 @@ int cmd_serve(const Args& args) {
   control::Analytics analytics(
       &edge, edge.rollup(), std::move(rollups),
       std::chrono::duration_cast<std::chrono::seconds>(r.config->analytics.retention).count());
+  if (anycast) analytics.set_extra_metrics([&anycast] { return anycast->metrics(); });
   analytics.start();
   control::ApiServer api(&controller, token, r.config->api.tls_certificate,
                          r.config->api.tls_private_key);
@@ -99,6 +112,8 @@ int cmd_serve(const Args& args) {
         log_errors(next.errors);
         continue;
       }
+      if (!(next.config->edge.anycast == r.config->edge.anycast))
+        RLOG_WARN("edge.anycast changed: takes effect at the next restart");
       std::vector<std::string> problems;
       if (!controller.reload_file(*next.config, &problems)) {
         RLOG_ERROR("reload of ", path, " refused; the running configuration stays:");
@@ -106,6 +121,14 @@ int cmd_serve(const Args& args) {
       }
     } else if (sig == SIGTERM || sig == SIGINT) {
       RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
+      if (anycast) {
+        // Withdraw before draining: routers move new clients to other edges while this one
+        // still accepts, for convergence_wait; only then do the listeners close.
+        anycast->shutdown();
+        const config::Duration wait = r.config->edge.anycast.convergence_wait;
+        RLOG_INFO("anycast: accepting for ", wait.count(), " ms more while routers converge");
+        std::this_thread::sleep_for(wait);
+      }
       api.stop();
       edge.drain(controller.config().edge.drain_timeout);
       analytics.stop();

@@ -25,11 +25,14 @@ void parse_addresses(YamlReader& rd, const YAML::Node& node, const std::string& 
   }
 }
 
+// A BIRD protocol name, or a pattern of names with * and ? (one static protocol per address
+// family: "rampart_anycast*" for rampart_anycast4 and rampart_anycast6).
 bool is_protocol_name(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
-  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_')) return false;
+  if (s[0] >= '0' && s[0] <= '9') return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '*' || c == '?'))
       return false;
   return true;
 }
@@ -100,8 +103,8 @@ void validate_anycast(const Config& cfg, std::vector<ConfigError>& errors) {
   if (!is_protocol_name(a.protocol))
     errors.push_back({child_path(path, "protocol"),
                       "\"" + a.protocol +
-                          "\" is not a BIRD protocol name; expected letters, digits and '_', "
-                          "e.g. rampart_anycast"});
+                          "\" is not a BIRD protocol name; expected letters, digits and '_' (a "
+                          "pattern may use * and ?), e.g. rampart_anycast"});
   if (a.check_interval < kMinAnycastCheckInterval || a.check_interval > kMaxAnycastCheckInterval)
     errors.push_back(
         {child_path(path, "check_interval"),

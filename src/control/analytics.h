@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,9 @@ class Analytics {
   Outcome protection();
   // Prometheus text exposition format 0.0.4.
   std::string metrics();
+  // Before start(): more families appended to metrics() by parts that live outside the edge
+  // (the anycast monitor's gauges). Called on API threads.
+  void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
 
  private:
   // One second of one app, as cumulative counters.
@@ -57,6 +61,7 @@ class Analytics {
   void flush_rollups();
 
   edge::Edge* edge_;
+  std::function<std::string()> extra_metrics_;
   telemetry::Rollup* rollup_;
   std::unique_ptr<RollupStore> store_;
   int64_t retention_s_;

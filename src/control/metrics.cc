@@ -194,7 +194,7 @@ std::string Analytics::metrics() {
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");
   w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());
-  return w.str();
+  return extra_metrics_ ? w.str() + extra_metrics_() : w.str();
 }
 
 }  // namespace rampart::control

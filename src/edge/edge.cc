@@ -125,6 +125,13 @@ std::vector<guard::SourceReport> Edge::sources(size_t top) const {
   return out;
 }
 
+bool Edge::listeners_up() const {
+  if (workers_.empty()) return false;
+  for (const auto& w : workers_)
+    if (!w->listening()) return false;
+  return true;
+}
+
 size_t Edge::sessions() const {
   size_t n = 0;
   for (const auto& w : workers_) n += w->sessions();

@@ -34,6 +34,9 @@ class Edge {
   // what is left. Returns the number of connections closed by the timeout.
   size_t drain(config::Duration timeout);
   size_t sessions() const;
+  // Every worker has every listener of the current snapshot open, and drain() has not begun.
+  // Any thread (the anycast health monitor asks).
+  bool listeners_up() const;
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard lock(snapshot_mu_);
     return snapshot_;

@@ -75,12 +75,14 @@ static bool needs_steering(const runtime::AppRuntime& app) {
 }
 
 // Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
-// missing ones and closes the rest. Shared by TCP and UDP.
+// missing ones and closes the rest. Shared by TCP and UDP. Returns how many binds could not be
+// opened.
 template <typename L, typename Make>
-static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
-                           const std::vector<Bind>& binds, config::Proto proto, int index,
-                           int workers, core::EventLoop& loop, Make&& make) {
+static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
+                             const std::vector<Bind>& binds, config::Proto proto, int index,
+                             int workers, core::EventLoop& loop, Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
+  size_t failed = 0;
   for (const Bind& b : binds) {
     if (b.proto != proto) continue;
     std::string key = b.key();
@@ -108,6 +110,7 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     core::UniqueFd fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
+      ++failed;
       continue;
     }
     // One client address -> one socket of the group -> one worker: the guard's per-source state
@@ -123,18 +126,22 @@ static void diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     loop.retire(std::move(listener));
   }
   current = std::move(next);
+  return failed;
 }
 
 void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
-  diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers, loop_,
-                 [this](core::UniqueFd fd, const Bind& b) {
-                   return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
-                 });
-  diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers, loop_,
-                 [this](core::UniqueFd fd, const Bind& b) {
-                   return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr, b.app);
-                 });
+  size_t failed =
+      diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers, loop_,
+                     [this](core::UniqueFd fd, const Bind& b) {
+                       return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
+                     });
+  failed += diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers,
+                           loop_, [this](core::UniqueFd fd, const Bind& b) {
+                             return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr,
+                                                                       b.app);
+                           });
   snapshot_ = snap;
+  if (!udp_.draining) listening_.store(failed == 0, std::memory_order_relaxed);
 }
 
 void Worker::close_listeners() {
@@ -154,6 +161,7 @@ std::vector<guard::SourceReport> Worker::sources(size_t top) {
 }
 
 void Worker::stop_listening() {
+  listening_.store(false, std::memory_order_relaxed);
   loop_.post([this] {
     close_listeners();
     // UDP flows receive their clients' datagrams on the listening socket: it stays open, but

@@ -31,6 +31,9 @@ class Worker {
   void set_ban_sink(guard::BanSink* sink) { guard_.set_ban_sink(sink); }
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
   void apply(std::shared_ptr<const Snapshot> snap);
+  // Any thread: every bind of the last snapshot applied has its listening socket (false before
+  // the first one is applied and once stop_listening() was called).
+  bool listening() const { return listening_.load(std::memory_order_relaxed); }
   // Any thread: close every listener; established sessions go on (drain).
   void stop_listening();
   // Any thread: close every session with `status`, stop the loop, join the thread.
@@ -68,6 +71,7 @@ class Worker {
   udp::UdpContext udp_;
   FlowSweep sweep_{this};
   std::atomic<size_t> udp_flows_{0};
+  std::atomic<bool> listening_{false};
   std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
   std::map<std::string, std::unique_ptr<udp::UdpListener>> udp_listeners_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -115,6 +115,15 @@ TEST(AnycastConfig, WildcardListenCoversItsFamilyOnly) {
   EXPECT_TRUE(r.ok()) << dump(r.errors);
 }
 
+TEST(AnycastConfig, ProtocolPattern) {
+  LoadResult r = parse_yaml(
+      "edge: { anycast: { addresses: [\"10.77.9.1\"], protocol: \"rampart_anycast*\" } }\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->edge.anycast.protocol, "rampart_anycast*");
+  r = parse_yaml("edge: { anycast: { addresses: [\"10.77.9.1\"], protocol: \"4abc\" } }\n");
+  EXPECT_FALSE(r.ok());
+}
+
 TEST(AnycastConfig, SettingsIgnoredWithoutAddresses) {
   LoadResult r = parse_yaml("edge: { anycast: { protocol: \"not valid\" } }\n");
   EXPECT_TRUE(r.ok()) << dump(r.errors);

@@ -19,6 +19,7 @@ PACKAGES=(
   mmdb-bin libmaxmind-db-writer-perl
   iptables ufw  # origin lockdown tests: iptables-restore --test, ufw --dry-run
   chromium fonts-dejavu-core  # dashboard browser test (tests/browser, playwright-core)
+  bird2  # anycast test: BGP between namespaces (tests/integration/test_anycast.sh)
 )
 # Node.js and npm for the browser test; a machine that already has them (e.g. from NodeSource,
 # whose nodejs bundles npm and conflicts with Debian's npm package) keeps its own.

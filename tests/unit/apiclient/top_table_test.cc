@@ -1,7 +1,7 @@
 // `rampart top`'s table: rates over complete samples, sorting, formatting.
-#include <gtest/gtest.h>
-
 #include "apiclient/top_table.h"
+
+#include <gtest/gtest.h>
 
 namespace rampart::apiclient {
 namespace {

@@ -304,8 +304,12 @@ int64_t bucket_start(TimeDelta d, int64_t t) {
       return floor_to(3600);
     case TimeDelta::kDay:
       return floor_to(86400);
-    case TimeDelta::kWeek:
-      return floor_to(86400) - ((floor_to(86400) / 86400 + 3) % 7) * 86400;
+    case TimeDelta::kWeek: {
+      // Weeks start on Monday; 1970-01-01 was a Thursday. The day number is floored, so the
+      // remainder must be too (before 1970 too: since may be any RFC 3339 time).
+      const int64_t day = floor_to(86400) / 86400;
+      return (day - (((day + 3) % 7) + 7) % 7) * 86400;
+    }
     case TimeDelta::kMonth:
     case TimeDelta::kQuarter:
     case TimeDelta::kYear: {

@@ -163,19 +163,23 @@ std::string Analytics::metrics() {
       w.sample("rampart_connections_by_country_total", {{"app", a.id}, {"country", "other"}},
                other);
   }
+  // One family after the other: the exposition format wants every line of a family together.
+  auto snap = edge_->snapshot();
+  auto each_origin = [&](auto fn) {
+    if (!snap) return;
+    for (const auto& rt : snap->apps)
+      for (size_t i = 0; i < rt->origins->size(); ++i) fn(rt->cfg.id, rt->origins->at(i));
+  };
   w.family("rampart_origin_up", "gauge", "1 when the origin takes new connections (health).");
+  each_origin([&](const std::string& app, const origin::Origin& o) {
+    w.sample("rampart_origin_up", {{"app", app}, {"origin", o.cfg.text}},
+             o.up.load(std::memory_order_relaxed) ? 1 : 0);
+  });
   w.family("rampart_origin_connections_active", "gauge", "Open connections to the origin.");
-  if (auto snap = edge_->snapshot()) {
-    for (const auto& rt : snap->apps) {
-      for (size_t i = 0; i < rt->origins->size(); ++i) {
-        const origin::Origin& o = rt->origins->at(i);
-        w.sample("rampart_origin_up", {{"app", rt->cfg.id}, {"origin", o.cfg.text}},
-                 o.up.load(std::memory_order_relaxed) ? 1 : 0);
-        w.sample("rampart_origin_connections_active", {{"app", rt->cfg.id}, {"origin", o.cfg.text}},
-                 o.active.load(std::memory_order_relaxed));
-      }
-    }
-  }
+  each_origin([&](const std::string& app, const origin::Origin& o) {
+    w.sample("rampart_origin_connections_active", {{"app", app}, {"origin", o.cfg.text}},
+             o.active.load(std::memory_order_relaxed));
+  });
   if (const xdp::Loader* x = edge_->xdp(); x != nullptr && x->attached()) {
     const xdp::Counters c = x->counters();
     w.family("rampart_xdp_packets_passed_total", "counter",

@@ -226,16 +226,14 @@ std::vector<SourceReport> Guard::report(size_t top, int64_t now_ms) const {
     SourceKey ip_key = k;
     ip_key.app = 0;
     SourceReport& r = by_ip[ip_key];
-    if (r.ip.family() == 0) {
-      if (k.v4) {
-        r.ip = net::IpAddr::v4(static_cast<uint32_t>(k.addr[0]) << 24 |
-                               static_cast<uint32_t>(k.addr[1]) << 16 |
-                               static_cast<uint32_t>(k.addr[2]) << 8 | k.addr[3]);
-      } else {
-        std::array<uint8_t, 16> b;
-        std::memcpy(b.data(), k.addr, 16);
-        r.ip = net::IpAddr::v6(b);
-      }
+    if (k.v4) {
+      r.ip = net::IpAddr::v4(static_cast<uint32_t>(k.addr[0]) << 24 |
+                             static_cast<uint32_t>(k.addr[1]) << 16 |
+                             static_cast<uint32_t>(k.addr[2]) << 8 | k.addr[3]);
+    } else {
+      std::array<uint8_t, 16> b;
+      std::memcpy(b.data(), k.addr, 16);
+      r.ip = net::IpAddr::v6(b);
     }
     r.connections += e.conns;
     if (k.app == 0) {

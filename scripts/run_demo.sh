@@ -113,8 +113,9 @@ cat <<MSG
    API       : http://127.0.0.1:8788/client/v4/zones/default/spectrum/apps
    API token : $RAMPART_API_TOKEN
                curl -H "Authorization: Bearer $RAMPART_API_TOKEN" http://127.0.0.1:8788/client/v4/zones/default/spectrum/apps
-   dashboard : http://127.0.0.1:8788/dashboard (not built yet: analytics and the dashboard are
-               the next milestone; until then the API and ./var/events.ndjson show the traffic)
+   dashboard : http://127.0.0.1:8788/dashboard  (sign in with the API token above)
+   metrics   : curl -H "Authorization: Bearer $RAMPART_API_TOKEN" http://127.0.0.1:8788/metrics
+   live view : $BIN top --api http://127.0.0.1:8788 --token $RAMPART_API_TOKEN
    events    : ./var/events.ndjson
    config    : $CONFIG
  Ctrl-C stops everything.

@@ -18,6 +18,7 @@ PACKAGES=(
   dnsutils dnsmasq-base python3 netcat-openbsd shellcheck
   mmdb-bin libmaxmind-db-writer-perl
   iptables ufw  # origin lockdown tests: iptables-restore --test, ufw --dry-run
+  etcd-server etcd-client  # fleet store tests (store: etcd://...): etcd 3.4 and etcdctl
   chromium fonts-dejavu-core  # dashboard browser test (tests/browser, playwright-core)
   bird2  # anycast test: BGP between namespaces (tests/integration/test_anycast.sh)
 )

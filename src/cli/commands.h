@@ -19,6 +19,7 @@ int cmd_check(const Args& args);
 int cmd_lockdown(const Args& args);  // lockdown.cc
 int cmd_apps(const Args& args);      // apps.cc
 int cmd_top(const Args& args);       // top.cc
+int cmd_edges(const Args& args);     // edges.cc
 
 // Finds "-c FILE" / "--config FILE" / "--config=FILE"; false with a message on a bad command
 // line (unknown flag, missing value).

@@ -18,6 +18,7 @@ constexpr const char* kUsage =
     "                    ports only from the edge's egress addresses (lockdown --help)\n"
     "  apps ACTION ...   REST API client: apps list|get|create|update|delete (apps --help)\n"
     "  top [--once]      live per-app table: connections, bytes/s, errors, drops (top --help)\n"
+    "  edges             the live edges of the fleet (etcd registry; edges --help)\n"
     "  version           print the version\n"
     "\n"
     "See README.md for the configuration reference.\n";
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   if (cmd == "lockdown") return cmd_lockdown(args);
   if (cmd == "apps") return cmd_apps(args);
   if (cmd == "top") return cmd_top(args);
+  if (cmd == "edges") return cmd_edges(args);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     printf("rampart %s\n", RAMPART_VERSION);
     return kExitOk;

@@ -14,6 +14,8 @@
 #include "control/api_server.h"
 #include "control/controller.h"
 #include "control/analytics.h"
+#include "control/etcd_store.h"
+#include "control/fleet.h"
 #include "control/sqlite_store.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -60,20 +62,49 @@ int cmd_serve(const Args& args) {
             r.config->edge.data_dir.c_str(), ec.message().c_str());
     return kExitRuntime;
   }
-  auto store = control::SqliteStore::open(r.config->edge.data_dir + "/rampart.db", &error);
-  if (!store) {
-    fprintf(stderr, "rampart serve: %s\n", error.c_str());
-    return kExitRuntime;
+  // store: sqlite (one edge) or etcd (a fleet: docs/fleet.md).
+  const config::StoreConfig& sc = r.config->store;
+  std::unique_ptr<control::EtcdClient> etcd;
+  std::unique_ptr<control::Store> store;
+  if (sc.is_etcd()) {
+    auto endpoints = control::EtcdClient::parse_url(sc.url, &error);
+    if (!endpoints) {
+      fprintf(stderr, "rampart serve: store: %s\n", error.c_str());
+      return kExitInvalid;
+    }
+    etcd = std::make_unique<control::EtcdClient>(
+        *endpoints, control::EtcdTls{sc.tls_ca, sc.tls_certificate, sc.tls_private_key});
+    store = std::make_unique<control::EtcdStore>(etcd.get());
+  } else {
+    store = control::SqliteStore::open(r.config->edge.data_dir + "/rampart.db", &error);
+    if (!store) {
+      fprintf(stderr, "rampart serve: %s\n", error.c_str());
+      return kExitRuntime;
+    }
   }
   edge::Edge edge;
   control::Controller controller(store.get(),
                                  [&edge](const config::Config& cfg) { edge.reload(cfg); });
   if (!controller.load(*r.config, &error)) {
     fprintf(stderr, "rampart serve: %s\n", error.c_str());
-    return kExitInvalid;
+    return etcd ? kExitRuntime : kExitInvalid;
+  }
+  const control::EdgeIdentity me =
+      control::EdgeIdentity::current(*r.config, etcd ? "etcd" : "sqlite");
+  std::unique_ptr<control::Fleet> fleet;
+  if (etcd) {
+    fleet = std::make_unique<control::Fleet>(
+        etcd.get(), &controller, me,
+        [&edge](const net::IpAddr& ip, int64_t ms) { edge.ban(ip, ms); });
+    edge.set_ban_listener(fleet.get());
   }
   if (!edge.start(controller.config(), &error)) {
     RLOG_ERROR(error);
+    return kExitRuntime;
+  }
+  if (fleet && !fleet->start(&error)) {
+    RLOG_ERROR("fleet store: ", error);
+    edge.drain(config::Duration(0));
     return kExitRuntime;
   }
   // edge.anycast: a local BIRD announces the addresses while this edge is healthy
@@ -97,6 +128,12 @@ int cmd_serve(const Args& args) {
   control::ApiServer api(&controller, token, r.config->api.tls_certificate,
                          r.config->api.tls_private_key);
   api.set_analytics(&analytics);
+  api.set_edges([&fleet, &me]() {
+    if (fleet) return fleet->edges();
+    nlohmann::json self = me.to_json("ok");
+    self["self"] = true;
+    return nlohmann::json::array({self});
+  });
   if (!api.start(r.config->api.listen, &error)) {
     RLOG_ERROR(error);
     edge.drain(config::Duration(0));
@@ -130,6 +167,7 @@ int cmd_serve(const Args& args) {
         std::this_thread::sleep_for(wait);
       }
       api.stop();
+      if (fleet) fleet->stop();  // leaves the registry at once
       edge.drain(controller.config().edge.drain_timeout);
       analytics.stop();
       RLOG_INFO("stopped");

@@ -248,9 +248,22 @@ struct AnalyticsConfig {
   bool operator==(const AnalyticsConfig&) const = default;
 };
 
+// store: where the objects made through the API live. "sqlite": <edge.data_dir>/rampart.db, one
+// edge. "etcd://HOST:PORT[,HOST:PORT...]": an etcd cluster shared by a fleet of edges
+// (docs/fleet.md); store_tls: { ca, certificate, private_key } to reach it over TLS.
+struct StoreConfig {
+  std::string url = "sqlite";
+  std::string tls_ca;
+  std::string tls_certificate;  // client certificate, when etcd checks clients
+  std::string tls_private_key;
+  bool is_etcd() const { return url.rfind("etcd://", 0) == 0; }
+  bool operator==(const StoreConfig&) const = default;
+};
+
 struct Config {
   EdgeConfig edge;
   ApiConfig api;
+  StoreConfig store;
   GeoipConfig geoip;
   std::vector<IpAccessRule> ip_access_rules;
   ProtectionConfig protection;

@@ -82,6 +82,20 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   rd.get_bool(node, "allow_insecure_remote", path, &a->allow_insecure_remote);
 }
 
+void parse_store(YamlReader& rd, const YAML::Node& root, StoreConfig* s) {
+  if (YamlReader::present(root["store"]))
+    if (auto v = rd.scalar(root["store"], "store",
+                           "sqlite or etcd://HOST:PORT[,HOST:PORT...]"))
+      s->url = *v;
+  const YAML::Node tls = root["store_tls"];
+  if (!YamlReader::present(tls) ||
+      !rd.check_map(tls, "store_tls", {"ca", "certificate", "private_key"}))
+    return;
+  rd.get_string(tls, "ca", "store_tls", &s->tls_ca);
+  rd.get_string(tls, "certificate", "store_tls", &s->tls_certificate);
+  rd.get_string(tls, "private_key", "store_tls", &s->tls_private_key);
+}
+
 void parse_geoip(YamlReader& rd, const YAML::Node& node, const std::string& path, GeoipConfig* g) {
   if (!YamlReader::present(node) || !rd.check_map(node, path, {"country_db", "asn_db"})) return;
   rd.get_string(node, "country_db", path, &g->country_db);
@@ -145,9 +159,10 @@ void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
     return;
   }
   rd.check_map(root, "",
-               {"edge", "api", "geoip", "ip_access_rules", "protection", "events", "analytics",
-                "apps"});
+               {"edge", "api", "store", "store_tls", "geoip", "ip_access_rules", "protection",
+                "events", "analytics", "apps"});
   parse_edge(rd, root["edge"], "edge", &cfg->edge);
+  parse_store(rd, root, &cfg->store);
   parse_api(rd, root["api"], "api", &cfg->api);
   parse_geoip(rd, root["geoip"], "geoip", &cfg->geoip);
   parse_access_rules(rd, root["ip_access_rules"], "ip_access_rules", &cfg->ip_access_rules);

@@ -73,6 +73,46 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
   }
 }
 
+void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
+  const bool tls = !s.tls_ca.empty() || !s.tls_certificate.empty() || !s.tls_private_key.empty();
+  if (s.url == "sqlite") {
+    if (tls) add(errors, "store_tls", "only used with store: etcd://...; the store is sqlite");
+    return;
+  }
+  if (!s.is_etcd()) {
+    add(errors, "store",
+        "\"" + s.url + "\" is not sqlite or etcd://HOST:PORT[,HOST:PORT...]");
+    return;
+  }
+  std::string rest = s.url.substr(7);
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t comma = std::min(rest.find(',', start), rest.size());
+    std::string ep = rest.substr(start, comma - start);
+    size_t colon = ep.rfind(':');
+    std::string port = colon == std::string::npos ? "" : ep.substr(colon + 1);
+    bool ok = colon != std::string::npos && colon > 0 && !port.empty() && port.size() <= 5 &&
+              port.find_first_not_of("0123456789") == std::string::npos &&
+              std::stoi(port) > 0 && std::stoi(port) < 65536 && ep.find('/') == std::string::npos;
+    if (!ok) {
+      add(errors, "store",
+          "\"" + ep + "\" is not HOST:PORT; expected etcd://HOST:PORT[,HOST:PORT...] such as "
+          "etcd://127.0.0.1:2379");
+      return;
+    }
+    start = comma + 1;
+  }
+  if (s.tls_certificate.empty() != s.tls_private_key.empty())
+    add(errors, s.tls_certificate.empty() ? "store_tls.certificate" : "store_tls.private_key",
+        "a client certificate needs both certificate and private_key (PEM files)");
+  for (const auto& [field, file] : {std::pair{"store_tls.ca", &s.tls_ca},
+                                    std::pair{"store_tls.certificate", &s.tls_certificate},
+                                    std::pair{"store_tls.private_key", &s.tls_private_key}}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
+      add(errors, field, "cannot read " + *file + "; expected a readable PEM file");
+  }
+}
+
 void check_duplicate_ids(const std::vector<std::string>& ids, const std::string& list_path,
                          const char* what, std::vector<ConfigError>& errors) {
   for (size_t i = 0; i < ids.size(); ++i)
@@ -265,6 +305,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   size_t before = errors.size();
   validate_edge(cfg.edge, errors);
   validate_api(cfg.api, errors);
+  validate_store(cfg.store, errors);
   std::vector<std::string> ids;
   for (size_t i = 0; i < cfg.ip_access_rules.size(); ++i) {
     bool had_id = !cfg.ip_access_rules[i].id.empty();

@@ -213,6 +213,15 @@ void ApiServer::install_routes() {
   s.Delete(rule,
            zoned([ctl](const httplib::Request& r) { return ctl->delete_rule(r.matches[2]); }));
   if (analytics_ != nullptr) install_analytics_routes(s, ctl, analytics_);
+  if (edges_) {
+    auto edges = edges_;
+    s.Get(std::string(kZone) + "/rampart/edges", zoned([edges](const httplib::Request&) {
+            Outcome out;
+            out.result = edges();
+            out.result_info = {{"count", out.result.size()}};
+            return out;
+          }));
+  }
 }
 
 bool ApiServer::start(const std::string& listen, std::string* error) {

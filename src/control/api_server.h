@@ -4,6 +4,7 @@
 // that owns the ApiServer (serve's main thread); handlers run on the pool.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +46,8 @@ class ApiServer {
 
   // Serves the analytics endpoints and /metrics from `analytics` (call before start()).
   void set_analytics(Analytics* analytics) { analytics_ = analytics; }
+  // Serves GET .../rampart/edges (the fleet's live edges) from `edges` (call before start()).
+  void set_edges(std::function<nlohmann::json()> edges) { edges_ = std::move(edges); }
   // Binds `listen` ("127.0.0.1:8788", "[::1]:8788") and starts serving; false with *error.
   bool start(const std::string& listen, std::string* error);
   // Stops accepting, finishes requests in flight and joins the threads. Idempotent.
@@ -55,6 +58,7 @@ class ApiServer {
 
   Controller* controller_;
   Analytics* analytics_ = nullptr;
+  std::function<nlohmann::json()> edges_;
   std::string token_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)

@@ -53,9 +53,25 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
                "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
       return false;
     }
-    out->push_back({std::move(*value), o.created_on, o.modified_on});
+    out->push_back({std::move(*value), o.created_on, o.modified_on, o.revision});
   }
   return true;
+}
+
+std::string seen_key(Kind kind, const std::string& zone, const std::string& id) {
+  return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
+}
+
+// 409 when the request carries the modified_on it read and the object changed since (another
+// edge or client wrote it): a read-modify-write never silently overwrites someone's update.
+std::optional<Outcome> stale_precondition(const nlohmann::json& body, const std::string& what,
+                                          const std::string& id, const std::string& current) {
+  auto it = body.find("modified_on");
+  if (it == body.end() || !it->is_string() || it->get<std::string>() == current) return {};
+  return Outcome::failure(409, kErrConflict,
+                          what + " \"" + id + "\" was modified at " + current +
+                              " (the request is based on modified_on " + it->get<std::string>() +
+                              "); GET it again and retry");
 }
 
 void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
@@ -205,10 +221,25 @@ bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, out)) return false;
   std::string error;
-  if (persist && !persist(&error)) {
-    RLOG_ERROR("API change not saved: ", error);
-    *out = Outcome::failure(500, kErrInternal, "the change could not be saved: " + error);
-    return false;
+  switch (persist ? persist(&error) : WriteStatus::kOk) {
+    case WriteStatus::kOk:
+      break;
+    case WriteStatus::kConflict:
+      *out = Outcome::failure(409, kErrConflict,
+                              "the object was changed at the same time through another edge; "
+                              "GET it again and retry");
+      return false;
+    case WriteStatus::kUnavailable:
+      RLOG_ERROR("API change not saved: ", error);
+      *out = Outcome::failure(503, kErrStoreUnavailable,
+                              "the fleet store is unavailable, so the change was not made (the "
+                              "edge keeps serving its current configuration); retry later: " +
+                                  error);
+      return false;
+    case WriteStatus::kError:
+      RLOG_ERROR("API change not saved: ", error);
+      *out = Outcome::failure(500, kErrInternal, "the change could not be saved: " + error);
+      return false;
   }
   apps_ = std::move(apps);
   rules_ = std::move(rules);
@@ -236,6 +267,9 @@ bool Controller::load(const config::Config& file, std::string* error) {
   apps_ = std::move(apps);
   rules_ = std::move(rules);
   merged_ = std::move(merged);
+  for (const auto& a : apps_) seen_[seen_key(Kind::kApp, kDefaultZone, a.app.id)] = a.revision;
+  for (const auto& r : rules_)
+    seen_[seen_key(Kind::kAccessRule, kDefaultZone, r.rule.id)] = r.revision;
   return true;
 }
 
@@ -276,16 +310,23 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   std::vector<ApiApp> apps = apps_;
   std::string now = rfc3339_now();
   ApiApp entry{*app, now, now};
+  int64_t expected = 0;
   if (int i = find_api_app(id); !create && i >= 0) {
     entry.created_on = apps[static_cast<size_t>(i)].created_on;
+    expected = apps[static_cast<size_t>(i)].revision;
     apps[static_cast<size_t>(i)] = entry;
   } else {
     apps.push_back(entry);
   }
   StoredObject obj{kDefaultZone, entry.app.id, config::app_to_json(entry.app).dump(),
                    entry.created_on, entry.modified_on};
-  Persist persist = [&](std::string* error) { return store_->put(Kind::kApp, obj, error); };
+  int64_t revision = 0;
+  Persist persist = [&](std::string* error) {
+    return store_->put_if(Kind::kApp, obj, expected, &revision, error);
+  };
   if (!commit(std::move(apps), rules_, persist, &out)) return out;
+  apps_[static_cast<size_t>(find_api_app(entry.app.id))].revision = revision;
+  seen_[seen_key(Kind::kApp, kDefaultZone, entry.app.id)] = revision;
   out.result = app_json(entry.app, entry.created_on, entry.modified_on, false);
   add_notes(entry.app, &out);
   return out;
@@ -319,8 +360,10 @@ Outcome Controller::replace_app(const std::string& id, const std::string& body) 
   if (!j) return out;
   std::lock_guard lock(mu_);
   if (file_app(id)) return file_object_refused("app", id);
-  if (find_api_app(id) < 0)
-    return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  int i = find_api_app(id);
+  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+    return *stale;
   if (!j->contains("id")) (*j)["id"] = id;
   return write_app(id, *j, false);
 }
@@ -333,6 +376,8 @@ Outcome Controller::patch_app(const std::string& id, const std::string& body) {
   if (file_app(id)) return file_object_refused("app", id);
   int i = find_api_app(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+  if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+    return *stale;
   json merged = config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
   return write_app(id, merged, false);
 }
@@ -343,13 +388,15 @@ Outcome Controller::delete_app(const std::string& id) {
   int i = find_api_app(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
   std::vector<ApiApp> apps = apps_;
+  const int64_t expected = apps[static_cast<size_t>(i)].revision;
   apps.erase(apps.begin() + i);
+  int64_t revision = 0;
   Persist persist = [&](std::string* error) {
-    bool found = false;
-    return store_->remove(Kind::kApp, kDefaultZone, id, &found, error);
+    return store_->remove_if(Kind::kApp, kDefaultZone, id, expected, &revision, error);
   };
   Outcome out;
   if (!commit(std::move(apps), rules_, persist, &out)) return out;
+  seen_[seen_key(Kind::kApp, kDefaultZone, id)] = revision;
   out.result = {{"id", id}};
   return out;
 }
@@ -377,8 +424,13 @@ Outcome Controller::create_rule(const std::string& body) {
   std::vector<ApiRule> rules = rules_;
   rules.push_back(entry);
   StoredObject obj{kDefaultZone, rule->id, config::rule_to_json(*rule).dump(), now, now};
-  Persist persist = [&](std::string* error) { return store_->put(Kind::kAccessRule, obj, error); };
+  int64_t revision = 0;
+  Persist persist = [&](std::string* error) {
+    return store_->put_if(Kind::kAccessRule, obj, 0, &revision, error);
+  };
   if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  rules_.back().revision = revision;
+  seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule->id)] = revision;
   out.result = rule_json(entry.rule, now, now, false);
   return out;
 }
@@ -391,6 +443,9 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
   if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
   int i = find_api_rule(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+  if (auto stale =
+          stale_precondition(*j, "access rule", id, rules_[static_cast<size_t>(i)].modified_on))
+    return *stale;
   json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
   merged.erase("allowed_modes");
   merged.merge_patch(*j);
@@ -409,8 +464,13 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
   ApiRule saved = entry;
   StoredObject obj{kDefaultZone, id, config::rule_to_json(*rule).dump(), saved.created_on,
                    saved.modified_on};
-  Persist persist = [&](std::string* error) { return store_->put(Kind::kAccessRule, obj, error); };
+  int64_t revision = 0;
+  Persist persist = [&](std::string* error) {
+    return store_->put_if(Kind::kAccessRule, obj, saved.revision, &revision, error);
+  };
   if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  rules_[static_cast<size_t>(i)].revision = revision;
+  seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
   out.result = rule_json(saved.rule, saved.created_on, saved.modified_on, false);
   return out;
 }
@@ -421,13 +481,15 @@ Outcome Controller::delete_rule(const std::string& id) {
   int i = find_api_rule(id);
   if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
   std::vector<ApiRule> rules = rules_;
+  const int64_t expected = rules[static_cast<size_t>(i)].revision;
   rules.erase(rules.begin() + i);
+  int64_t revision = 0;
   Persist persist = [&](std::string* error) {
-    bool found = false;
-    return store_->remove(Kind::kAccessRule, kDefaultZone, id, &found, error);
+    return store_->remove_if(Kind::kAccessRule, kDefaultZone, id, expected, &revision, error);
   };
   Outcome out;
   if (!commit(apps_, std::move(rules), persist, &out)) return out;
+  seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
   out.result = {{"id", id}};
   return out;
 }

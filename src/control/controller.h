@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,6 +27,7 @@ inline constexpr int kErrInternal = 10002;         // 500
 inline constexpr int kErrNotFound = 10007;         // 404: no app / rule with that id
 inline constexpr int kErrConflict = 10009;         // 409: id taken, port overlap, file-sourced app
 inline constexpr int kErrTooLarge = 10013;         // 413: body over 1 MiB
+inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store (etcd) is unreachable
 // Codes of the notes in `messages` (setting accepted, see the message).
 inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
 inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
@@ -85,16 +87,34 @@ class Controller {
   Outcome patch_rule(const std::string& id, const std::string& body);
   Outcome delete_rule(const std::string& id);
 
+  // Changes seen in a shared store (etcd: another edge's write, or etcdctl), applied to the data
+  // plane without writing them back. `obj.revision` orders them: a change not newer than what
+  // this edge already has for the object (its own write coming back) is skipped. A change that
+  // does not fit this edge's config (e.g. overlaps a file app) is logged and left out.
+  struct RemoteChange {
+    Kind kind = Kind::kApp;
+    bool removed = false;
+    StoredObject obj;  // zone, id, revision always; body and times for a put
+  };
+  void apply_remote(const std::vector<RemoteChange>& changes);
+  // Replaces every API object with the store's content read at `revision` (startup sync, and
+  // after the watch lost history to a compaction); applies when something changed.
+  void reset_remote(const std::vector<StoredObject>& apps, const std::vector<StoredObject>& rules,
+                    int64_t revision);
+  size_t api_app_count() const;
+
  private:
   struct ApiApp {
     config::App app;
     std::string created_on, modified_on;
+    int64_t revision = 0;  // the store's revision of the object (0: SQLite)
   };
   struct ApiRule {
     config::IpAccessRule rule;
     std::string created_on, modified_on;
+    int64_t revision = 0;
   };
-  using Persist = std::function<bool(std::string*)>;
+  using Persist = std::function<WriteStatus(std::string*)>;
 
   // Validates file_ + apps + rules; on success runs persist, applies and keeps the new state.
   bool commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules, const Persist& persist,
@@ -118,6 +138,9 @@ class Controller {
   std::vector<ApiApp> apps_;
   std::vector<ApiRule> rules_;
   config::Config merged_;
+  // Last revision seen per object key ("a/zone/id", "r/zone/id"), deletes included, so that a
+  // late watch event never undoes a newer local write.
+  std::map<std::string, int64_t> seen_;
 };
 
 // Now as RFC 3339 UTC with microseconds, e.g. "2026-01-01T05:20:00.123456Z".

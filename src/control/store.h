@@ -4,6 +4,7 @@
 // returns true. Implementations are thread-safe; the Controller serializes writes anyway.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,20 @@ struct StoredObject {
   std::string body;  // JSON text
   std::string created_on;
   std::string modified_on;
+  // The store's version of the object (etcd's mod_revision); 0 where the store has none (SQLite).
+  int64_t revision = 0;
   bool operator==(const StoredObject&) const = default;
 };
 
 enum class Kind { kApp, kAccessRule };
+
+// The outcome of a conditional write (put_if / remove_if).
+enum class WriteStatus {
+  kOk,
+  kConflict,     // the object's revision was not the expected one: someone else wrote it first
+  kUnavailable,  // the store cannot be reached (etcd down); retry later
+  kError,        // any other failure
+};
 
 class Store {
  public:
@@ -31,6 +42,24 @@ class Store {
   // Removes (zone, id); *found says whether it existed.
   virtual bool remove(Kind kind, const std::string& zone, const std::string& id, bool* found,
                       std::string* error) = 0;
+
+  // Compare-and-swap forms, for stores shared by several edges (etcd). put_if writes only when
+  // the stored revision of (zone, id) is `expected` (0: the object must not exist) and sets
+  // *revision to the new one; remove_if likewise. A single-writer store (SQLite) has nothing to
+  // compare with: the defaults write unconditionally and report revision 0.
+  virtual WriteStatus put_if(Kind kind, const StoredObject& obj, int64_t expected,
+                             int64_t* revision, std::string* error) {
+    (void)expected;
+    *revision = 0;
+    return put(kind, obj, error) ? WriteStatus::kOk : WriteStatus::kError;
+  }
+  virtual WriteStatus remove_if(Kind kind, const std::string& zone, const std::string& id,
+                                int64_t expected, int64_t* revision, std::string* error) {
+    (void)expected;
+    *revision = 0;
+    bool found = false;
+    return remove(kind, zone, id, &found, error) ? WriteStatus::kOk : WriteStatus::kError;
+  }
 };
 
 }  // namespace rampart::control

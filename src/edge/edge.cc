@@ -65,7 +65,8 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
     workers_.push_back(std::make_unique<Worker>(
         i, events_ ? events_->make_ring() : nullptr, cfg.edge.pipe_size,
         cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
-    workers_.back()->set_ban_sink(xdp_.get());
+    ban_fanout_.xdp = xdp_.get();
+    workers_.back()->set_ban_sink(&ban_fanout_);
     workers_.back()->start();
   }
   publish(build_snapshot(cfg, nullptr, n, stats_.get()));
@@ -98,6 +99,11 @@ void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
   for (auto& w : workers_) w->apply(snap);
+}
+
+void Edge::ban(const net::IpAddr& ip, int64_t duration_ms) {
+  if (xdp_) xdp_->banned(ip, duration_ms);
+  for (auto& w : workers_) w->ban(ip, duration_ms);
 }
 
 std::vector<uint64_t> Edge::guard_drops(bool dry_run) const {

@@ -44,6 +44,12 @@ class Edge {
   // The XDP fast path (protection.xdp); null when it is off or could not attach. Set by
   // start(); its counters() may be read from any thread.
   const xdp::Loader* xdp() const { return xdp_.get(); }
+  // Before start(): also told about every autoban of the workers (the fleet publishes them);
+  // called on worker threads. Not owned; null = nobody.
+  void set_ban_listener(guard::BanSink* listener) { ban_fanout_.listener = listener; }
+  // Any thread: refuse `ip` on every worker (and in the XDP map) for duration_ms; a ban made by
+  // another edge of the fleet. The listener is not told.
+  void ban(const net::IpAddr& ip, int64_t duration_ms);
   // Live per-app counters; valid after start(), for the edge's life. Any thread.
   telemetry::StatsRegistry* stats() const { return stats_.get(); }
   // Per-minute event rollups for the analytics store; any thread.
@@ -59,6 +65,16 @@ class Edge {
 
  private:
   void publish(std::shared_ptr<const Snapshot> snap);
+  // The workers' ban sink: the XDP loader and the listener, either may be null.
+  struct BanFanout : guard::BanSink {
+    guard::BanSink* xdp = nullptr;
+    guard::BanSink* listener = nullptr;
+    void banned(const net::IpAddr& ip, int64_t duration_ms) override {
+      if (xdp) xdp->banned(ip, duration_ms);
+      if (listener) listener->banned(ip, duration_ms);
+    }
+  };
+  BanFanout ban_fanout_;
 
   std::unique_ptr<telemetry::EventLog> events_;
   std::unique_ptr<telemetry::StatsRegistry> stats_;

@@ -29,6 +29,10 @@ class Worker {
   void start();
   // Before start(): told about the guard's bans (the XDP fast path); null = nobody.
   void set_ban_sink(guard::BanSink* sink) { guard_.set_ban_sink(sink); }
+  // Any thread: the guard refuses `ip` for duration_ms (a ban from another edge).
+  void ban(const net::IpAddr& ip, int64_t duration_ms) {
+    loop_.post([this, ip, duration_ms] { guard_.ban(ip, duration_ms, loop_.now_ms()); });
+  }
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
   void apply(std::shared_ptr<const Snapshot> snap);
   // Any thread: every bind of the last snapshot applied has its listening socket (false before

@@ -189,6 +189,12 @@ Reason Guard::check_datagram(const AppPolicy& p, const net::SockAddr& src, int64
   return Reason::kNone;
 }
 
+void Guard::ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms) {
+  SourceEntry* e = table_.get(SourceKey::of(ip, 0), now_ms);
+  if (e == nullptr) return;  // table full: the source is shed anyway
+  e->banned_until_ms = std::max(e->banned_until_ms, now_ms + duration_ms);
+}
+
 int64_t Guard::banned_for(const net::IpAddr& ip, int64_t now_ms) {
   SourceEntry* e = table_.find(SourceKey::of(ip, 0));
   if (e == nullptr || e->banned_until_ms <= now_ms) return 0;

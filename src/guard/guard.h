@@ -73,6 +73,9 @@ class Guard {
 
   // Before the worker starts: who else to tell about bans (null = nobody). Not owned.
   void set_ban_sink(BanSink* sink) { ban_sink_ = sink; }
+  // A ban decided elsewhere (another edge of the fleet): refuses `ip` for duration_ms from now,
+  // like an autoban of this guard, without telling the ban sink again.
+  void ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms);
 
   const Counters& counters() const { return counters_; }
   size_t sources() const { return table_.size(); }

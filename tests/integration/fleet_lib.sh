@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Helpers for the fleet (etcd) tests, on top of lib.sh. Everything runs in one namespace ($NS_F)
+# that the test creates: etcd members on 127.0.0.1, edges listening on 127.0.0.1N (edge N), their
+# APIs on 127.0.0.1:1880N, origins on 127.0.0.1. etcd data dirs are under $TDIR (mktemp, removed by
+# the cleanup trap).
+# shellcheck disable=SC2034  # variables are used by the tests that source this file
+FLEETUTIL=(python3 "$RPT_HELPERS/fleetutil.py")
+FLEET_TOKEN=""
+declare -gA ETCD_PIDS=()
+declare -gA EDGE_PIDS=()
+ETCD_ENDPOINTS=""
+
+fleet_ns() {
+  NS_F=${RPT_ID:?rpt_init first}f
+  FLEET_TOKEN="fleet-token-$RPT_ID"
+  ip netns add "$NS_F"
+  RPT_NAMESPACES+=("$NS_F")
+  if [[ -n ${RPT_NS_FILE:-} ]]; then echo "$NS_F" >>"$RPT_NS_FILE"; fi
+  ip -n "$NS_F" link set lo up
+}
+
+# etcd_cluster N: N members (client ports 2379, 22379, 32379; peers +1), sets ETCD_ENDPOINTS.
+etcd_cluster() {
+  local n=$1 i cluster="" eps=""
+  for ((i = 1; i <= n; i++)); do
+    cluster+="${cluster:+,}m$i=http://127.0.0.1:$((i * 10000 - 10000 + 2380))"
+    eps+="${eps:+,}127.0.0.1:$((i * 10000 - 10000 + 2379))"
+  done
+  ETCD_CLUSTER=$cluster
+  ETCD_ENDPOINTS=$eps
+  for ((i = 1; i <= n; i++)); do etcd_start "m$i"; done
+}
+
+# etcd_start NAME: (re)starts member mN with its data dir under $TDIR.
+etcd_start() {
+  local name=$1 i=${1#m}
+  local cport=$((i * 10000 - 10000 + 2379)) pport=$((i * 10000 - 10000 + 2380))
+  mkdir -p "$TDIR/etcd-$name"
+  rpt_spawn "etcd-$name" "$NS_F" etcd --name "$name" --data-dir "$TDIR/etcd-$name" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "$ETCD_CLUSTER" --initial-cluster-token "$RPT_ID" --initial-cluster-state new \
+    --heartbeat-interval 50 --election-timeout 500
+  ETCD_PIDS[$name]=$RPT_LAST_PID
+}
+
+etcd_stop() { # NAME: SIGTERM and wait
+  rpt_stop "${ETCD_PIDS[$1]}"
+}
+
+etcdctl_f() { ip netns exec "$NS_F" env ETCDCTL_API=3 timeout 10 etcdctl --endpoints "$ETCD_ENDPOINTS" "$@"; }
+
+etcd_healthy() {
+  for _ in $(seq 100); do
+    etcdctl_f endpoint health >/dev/null 2>&1 && etcdctl_f put /rampart-test/ping ok >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# fleet_config N [EXTRA_YAML]: writes $TDIR/edgeN.yaml (colo EN, listen 127.0.0.1N, API 1880N).
+fleet_config() {
+  local n=$1 extra=${2-}
+  mkdir -p "$TDIR/edge$n"
+  cat >"$TDIR/edge$n.yaml" <<YAML
+edge:
+  colo: E$n
+  listen: ["127.0.0.1$n"]
+  data_dir: $TDIR/edge$n
+  drain_timeout: 1s
+  workers: 2
+api:
+  listen: 127.0.0.1:1880$n
+  token: $FLEET_TOKEN
+store: etcd://$ETCD_ENDPOINTS
+protection:
+  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
+  max_connections: 0
+$extra
+YAML
+}
+
+# fleet_edge N: starts edge N (config from fleet_config) and waits for its API.
+fleet_edge() {
+  local n=$1
+  ip netns exec "$NS_F" "$RAMPART_BIN" serve -c "$TDIR/edge$n.yaml" >>"$TDIR/edge$n.log" 2>&1 &
+  EDGE_PIDS[$n]=$!
+  RPT_PIDS+=("$!")
+  EDGE_LOG=$TDIR/edge$n.log
+  for _ in $(seq 100); do
+    ip netns exec "$NS_F" curl -sf "http://127.0.0.1:1880$n/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "${EDGE_PIDS[$n]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "edge $n did not start:" >&2
+  tail -n 20 "$TDIR/edge$n.log" >&2
+  return 1
+}
+
+# fapi N METHOD PATH [BODY]: the API of edge N; prints the body, then the HTTP status on its own line.
+fapi() {
+  local n=$1 method=$2 path=$3 body=${4-}
+  local args=(-sS -m 10 -X "$method" -H "Authorization: Bearer $FLEET_TOKEN" -w '\n%{http_code}'
+    "http://127.0.0.1:1880$n/client/v4/zones/default$path")
+  if [[ -n $body ]]; then args+=(-H "Content-Type: application/json" --data-binary "$body"); fi
+  ip netns exec "$NS_F" curl "${args[@]}"
+}
+jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
+body_of() { sed '$d' <<<"$1"; }
+status_of() { tail -n 1 <<<"$1"; }
+
+# fleet_in NS-wide probes.
+fu() { ip netns exec "$NS_F" timeout 60 "${FLEETUTIL[@]}" "$@"; }
+
+# within_1s SECONDS: the measured propagation time is under 1 s.
+within_1s() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)" "$1" 2>/dev/null; }
+
+# fleet_logs: on failure, the last lines of every edge log.
+fleet_logs() {
+  local f
+  for f in "$TDIR"/edge*.log; do
+    [[ -f $f ]] || continue
+    echo "---- $f" >&2
+    tail -n 25 "$f" >&2
+  done
+}

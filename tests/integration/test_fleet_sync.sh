@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Fleet store (issue #7, test 1): a three-member etcd cluster and three edges. An app created
+# through edge 1 proxies on edges 2 and 3 within 1 s; an update through edge 2 and a delete through
+# edge 3 are seen on every edge; two concurrent conflicting PUTs (through edges 1 and 2, both based
+# on the same modified_on) give exactly one 200 and one 409 (code 10009), and every edge ends with
+# the winner. Also: `rampart edges` lists the three edges.
+# shellcheck disable=SC2317,SC2001
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/fleet_lib.sh
+source "$(dirname "$0")/fleet_lib.sh"
+rpt_init
+fleet_ns
+trap 'rc=$?; if ((rc != 0 || RPT_FAILS != 0)); then fleet_logs; fi; (exit $rc); rpt_cleanup' EXIT
+
+etcd_cluster 3
+require "three-member etcd cluster is healthy" etcd_healthy
+
+rpt_spawn origin-a "$NS_F" "${NETUTIL[@]}" echo --listen 127.0.0.1:7000
+ORIGIN_A_PID=$RPT_LAST_PID
+rpt_spawn origin-b "$NS_F" "${NETUTIL[@]}" echo --listen 127.0.0.1:7001
+require "origins listen" wait_port "$NS_F" tcp 7001
+for n in 1 2 3; do
+  fleet_config "$n"
+  require "edge $n starts on etcd" fleet_edge "$n"
+done
+
+# ---------------------------------------------------------------- create through edge 1
+r=$(fapi 1 POST /spectrum/apps '{"protocol":"tcp/9000","dns":{"type":"CNAME","name":"fleet.example.com"},"origin_direct":["tcp://127.0.0.1:7000"]}')
+t=$(fu until-echo --connect 127.0.0.12:9000 --connect 127.0.0.13:9000 --timeout 5 || true)
+assert_eq "create through edge 1 -> 200" "200" "$(status_of "$r")"
+APP=$(jget "$(body_of "$r")" 'j["result"]["id"]')
+echo "  edges 2 and 3 relay the new app ${t}s after the POST returned"
+check "... within 1 s" within_1s "$t"
+check "edge 1 relays it too" fu until-echo --connect 127.0.0.11:9000 --timeout 2 >/dev/null
+r=$(fapi 3 GET "/spectrum/apps/$APP")
+assert_eq "edge 3's API shows the app with edge 1's timestamps" "200 $(jget "$(body_of "$(fapi 1 GET "/spectrum/apps/$APP")")" 'j["result"]["modified_on"]')" \
+  "$(status_of "$r") $(jget "$(body_of "$r")" 'j["result"]["modified_on"]')"
+
+# ---------------------------------------------------------------- update through edge 2
+r=$(fapi 2 PATCH "/spectrum/apps/$APP" '{"origin_direct":["tcp://127.0.0.1:7001"]}')
+assert_eq "PATCH through edge 2 -> 200" "200" "$(status_of "$r")"
+sleep 1
+for n in 1 3; do
+  r=$(fapi "$n" GET "/spectrum/apps/$APP")
+  assert_eq "edge $n sees the new origin within 1 s" "tcp://127.0.0.1:7001" \
+    "$(jget "$(body_of "$r")" 'j["result"]["origin_direct"][0]')"
+done
+rpt_stop "$ORIGIN_A_PID" # the old origin is gone: every edge must use the new one
+check "every edge relays to the new origin" fu until-echo --connect 127.0.0.11:9000 \
+  --connect 127.0.0.12:9000 --connect 127.0.0.13:9000 --timeout 2 >/dev/null
+
+# ---------------------------------------------------------------- delete through edge 3
+r=$(fapi 3 DELETE "/spectrum/apps/$APP")
+assert_eq "DELETE through edge 3 -> 200" "200" "$(status_of "$r")"
+t=$(fu until-closed --connect 127.0.0.11:9000 --connect 127.0.0.12:9000 --timeout 5 || true)
+echo "  edges 1 and 2 stopped listening ${t}s after the DELETE"
+check "... within 1 s" within_1s "$t"
+for n in 1 2; do
+  r=$(fapi "$n" GET "/spectrum/apps/$APP")
+  assert_eq "edge $n: GET the deleted app -> 404" "404" "$(status_of "$r")"
+done
+
+# ---------------------------------------------------------------- conflicting writes
+r=$(fapi 1 POST /spectrum/apps '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"v0.example.com"},"origin_direct":["tcp://127.0.0.1:7001"]}')
+assert_eq "create the contested app -> 200" "200" "$(status_of "$r")"
+for _ in $(seq 50); do [[ $(status_of "$(fapi 2 GET /spectrum/apps/contested)") == 200 ]] && break; sleep 0.05; done
+MOD=$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["modified_on"]')
+body() { echo '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"'"$1"'.example.com"},"origin_direct":["tcp://127.0.0.1:7001"],"modified_on":"'"$MOD"'"}'; }
+fapi 1 PUT /spectrum/apps/contested "$(body one)" >"$TDIR/put1" &
+p1=$!
+fapi 2 PUT /spectrum/apps/contested "$(body two)" >"$TDIR/put2" &
+p2=$!
+wait "$p1" "$p2"
+s1=$(status_of "$(cat "$TDIR/put1")")
+s2=$(status_of "$(cat "$TDIR/put2")")
+assert_eq "concurrent PUTs through edges 1 and 2: one 200, one 409" "200 409" "$(printf '%s\n' "$s1" "$s2" | sort | xargs)"
+if [[ $s1 == 200 ]]; then winner=one loser=$TDIR/put2; else winner=two loser=$TDIR/put1; fi
+assert_eq "the 409 carries the envelope with code 10009" "False 10009" \
+  "$(jget "$(body_of "$(cat "$loser")")" 'str(j["success"]) + " " + str(j["errors"][0]["code"])')"
+sleep 1
+for n in 1 2 3; do
+  assert_eq "edge $n ends with the winner's write" "$winner.example.com" \
+    "$(jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"
+done
+# Without modified_on the race is caught by etcd's compare-and-swap: never two silent successes
+# that leave the edges disagreeing.
+for round in 1 2 3; do
+  fapi 1 PUT /spectrum/apps/contested '{"protocol":"tcp/9100","dns":{"type":"CNAME","name":"a'$round'.example.com"},"origin_direct":["tcp://127.0.0.1:7001"]}' >"$TDIR/put1" &
+  p1=$!
+  fapi 3 PUT /spectrum/apps/contested '{"protocol":"tcp/9100","dns":{"type":"CNAME","name":"b'$round'.example.com"},"origin_direct":["tcp://127.0.0.1:7001"]}' >"$TDIR/put3" &
+  p3=$!
+  wait "$p1" "$p3"
+done
+sleep 1
+names=$(for n in 1 2 3; do jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]'; done | sort -u | wc -l)
+assert_eq "after racing PUTs without modified_on every edge agrees" "1" "$names"
+stored=$(etcdctl_f get /rampart/apps/default/contested --print-value-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["dns"]["name"])')
+assert_eq "... with what etcd holds" "$stored" "$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"
+
+# ---------------------------------------------------------------- registry
+out=$(ip netns exec "$NS_F" "$RAMPART_BIN" edges --api http://127.0.0.1:18801 --token "$FLEET_TOKEN")
+sed 's/^/  | /' <<<"$out"
+assert_eq "rampart edges lists the three edges" "E1 E2 E3" "$(awk 'NR > 1 {print $2}' <<<"$out" | sort | xargs)"
+
+rpt_finish

@@ -167,7 +167,7 @@ edge:
     bird_socket: $TDIR/bird-${name: -1}.ctl
     protocol: rampart_anycast
     check_interval: 250ms
-    convergence_wait: 2s
+    convergence_wait: ${ANYCAST_CONVERGENCE_WAIT:-2s}
 api:
   listen: 127.0.0.1:8788
   token: test-token-$RPT_ID

@@ -109,8 +109,9 @@ jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.
 body_of() { sed '$d' <<<"$1"; }
 status_of() { tail -n 1 <<<"$1"; }
 
-# fleet_in NS-wide probes.
+# fu ARGS: fleetutil.py in the fleet namespace.
 fu() { ip netns exec "$NS_F" timeout 60 "${FLEETUTIL[@]}" "$@"; }
+fuq() { fu "$@" >/dev/null; } # the same, quiet: for check/require
 
 # within_1s SECONDS: the measured propagation time is under 1 s.
 within_1s() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 1.0 else 1)" "$1" 2>/dev/null; }

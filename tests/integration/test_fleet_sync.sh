@@ -33,7 +33,7 @@ assert_eq "create through edge 1 -> 200" "200" "$(status_of "$r")"
 APP=$(jget "$(body_of "$r")" 'j["result"]["id"]')
 echo "  edges 2 and 3 relay the new app ${t}s after the POST returned"
 check "... within 1 s" within_1s "$t"
-check "edge 1 relays it too" fu until-echo --connect 127.0.0.11:9000 --timeout 2 >/dev/null
+check "edge 1 relays it too" fuq until-echo --connect 127.0.0.11:9000 --timeout 2
 r=$(fapi 3 GET "/spectrum/apps/$APP")
 assert_eq "edge 3's API shows the app with edge 1's timestamps" "200 $(jget "$(body_of "$(fapi 1 GET "/spectrum/apps/$APP")")" 'j["result"]["modified_on"]')" \
   "$(status_of "$r") $(jget "$(body_of "$r")" 'j["result"]["modified_on"]')"
@@ -48,8 +48,8 @@ for n in 1 3; do
     "$(jget "$(body_of "$r")" 'j["result"]["origin_direct"][0]')"
 done
 rpt_stop "$ORIGIN_A_PID" # the old origin is gone: every edge must use the new one
-check "every edge relays to the new origin" fu until-echo --connect 127.0.0.11:9000 \
-  --connect 127.0.0.12:9000 --connect 127.0.0.13:9000 --timeout 2 >/dev/null
+check "every edge relays to the new origin" fuq until-echo --connect 127.0.0.11:9000 \
+  --connect 127.0.0.12:9000 --connect 127.0.0.13:9000 --timeout 2
 
 # ---------------------------------------------------------------- delete through edge 3
 r=$(fapi 3 DELETE "/spectrum/apps/$APP")

@@ -11,6 +11,7 @@
 #       printed;
 #   both again with XDP off, for comparison (printed, and the legitimate clients must still
 #   succeed); then an autoban ban made by the userspace guard is dropped by XDP (the ban hook).
+# Also: generic mode attaches, and a missing interface is one log line and a working edge.
 # Socket-layer figure: nstat TcpInSegs (segments handed to TCP, after XDP, before any socket);
 # TcpExtSyncookiesSent, TcpExtListenOverflows/ListenDrops and IpInReceives are printed with it.
 set -euo pipefail
@@ -91,10 +92,14 @@ start_phase() {
   require "edge listens (xdp $1)" wait_port "$NS_E" tcp 7000
 }
 
-# xdp_on_iface PATTERN: `ip -d link` of the edge's interface matches PATTERN ("prog/xdp" is
-# native mode, "prog/xdpgeneric" generic).
+# xdp_on_iface MODE: rampart_guard is attached to the edge's interface in MODE, as `ip -d link`
+# names it on the link line: "xdp" (native) or "xdpgeneric".
 # shellcheck disable=SC2317  # called through check
-xdp_on_iface() { ip -n "$NS_E" -d link show dev "$IFACE" | grep -Eq "$1"; }
+xdp_on_iface() {
+  local out
+  out=$(ip -n "$NS_E" -d link show dev "$IFACE")
+  grep -q " $1 " <<<"$out" && grep -q "prog/xdp .*name rampart_guard" <<<"$out"
+}
 
 # xdp_summary: the edge's last "xdp: detached" line (counters of the phase), or "xdp off".
 xdp_summary() { grep -o 'xdp: detached.*' "$EDGE_LOG" | tail -n 1 || echo "xdp off"; }
@@ -127,6 +132,23 @@ flood_phase() {
     "PassiveOpens +$(delta "$TDIR/before" "$TDIR/after" TcpPassiveOpens)"
 }
 
+# 0. Generic mode attaches too; an interface that does not exist costs one log line, and the edge
+# serves anyway (userspace guard only).
+start_phase generic
+check "generic mode: rampart_guard attached as xdpgeneric" xdp_on_iface xdpgeneric
+check "generic mode: a client is relayed" ip netns exec "$NS_C" "${GU[@]}" send --connect "$EDGE_IP:7000" --hex 68690a --bind "$CLIENT_IP"
+stop_edge 10
+check "generic mode: detached at exit" bash -c "! ip -n '$NS_E' -d link show dev '$IFACE' | grep -q rampart_guard"
+IFACE_REAL=$IFACE
+IFACE=nosuch0
+start_phase native
+assert_eq "missing interface: exactly one xdp line" 1 "$(grep -c 'xdp:' "$EDGE_LOG" || true)"
+check "missing interface: the line says why and that the guard runs in userspace" \
+  grep -q "xdp: not attached to nosuch0 (native): no such interface; the guard runs in userspace only" "$EDGE_LOG"
+check "missing interface: a client is relayed" ip netns exec "$NS_C" "${GU[@]}" send --connect "$EDGE_IP:7000" --hex 68690a --bind "$CLIENT_IP"
+stop_edge 10
+IFACE=$IFACE_REAL
+
 # 1. The legitimate load alone (XDP off): how many TCP segments it costs the edge.
 start_phase off
 snap "$TDIR/before"
@@ -142,7 +164,7 @@ stop_edge 10
 start_phase native
 check "xdp attached to $IFACE in native mode" grep -q "xdp: attached to $IFACE (native)" "$EDGE_LOG"
 check "no 'not enforced' warning for protection.xdp" bash -c "! grep -q 'protection.xdp is accepted' '$EDGE_LOG'"
-check "rampart_guard runs in native (driver) mode on $IFACE" xdp_on_iface "prog/xdp .*name rampart_guard"
+check "rampart_guard runs in native (driver) mode on $IFACE" xdp_on_iface xdp
 flood_phase "xdp native, spoofed source $SPOOF" -a "$SPOOF"
 check "xdp on, fixed spoofed source: legit >= 99% (got $LEGIT_OK/200)" test "$LEGIT_OK" -ge 198
 check "xdp on, fixed spoofed source: socket layer saw < 10% of the flood (~$SEEN_PCT%)" \

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "guard/guard.h"
+#include "guard/policy.h"
 #include "xdp/loader.h"
 #include "xdp/map_plan.h"
 #include "xdp/shared_types.h"
@@ -261,6 +263,63 @@ TEST_F(XdpProgram, ARemovedAppPortIsNoLongerJudged) {
   c.apps.erase(c.apps.begin());
   ASSERT_TRUE(loader_.sync(c));
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
+}
+
+// The guard's ban hook: an autoban ban made by a worker's Guard reaches the kernel's ban map.
+class BanHook : public XdpProgram {
+ protected:
+  // Two connection-limit violations (1 s apart) ban `ip` through guard_ for 60 s.
+  void ban_through_the_guard(guard::BanSink* sink, const char* ip) {
+    config::Config c = base_config();
+    c.protection.per_ip.max_connections = 1;
+    c.protection.autoban = {2, std::chrono::seconds(10), std::chrono::seconds(60)};
+    std::vector<std::string> warnings;
+    auto zone = guard::compile_zone(c, &warnings);
+    auto policy = guard::compile_app(c.apps[0], c.protection, zone, nullptr);
+    guard::Guard g;
+    g.set_ban_sink(sink);
+    const net::IpAddr addr = *net::IpAddr::parse(ip);
+    ASSERT_TRUE(g.admit(*policy, addr, 1000).allowed);  // held: the next ones are over the limit
+    EXPECT_FALSE(g.admit(*policy, addr, 1000).allowed);
+    EXPECT_FALSE(g.admit(*policy, addr, 2000).allowed);
+    EXPECT_GT(g.banned_for(addr, 2000), 0);
+  }
+};
+
+struct RecordingSink : guard::BanSink {
+  std::vector<std::pair<std::string, int64_t>> bans;
+  void banned(const net::IpAddr& ip, int64_t duration_ms) override {
+    bans.emplace_back(ip.to_string(), duration_ms);
+  }
+};
+
+TEST(GuardBanSink, HearsEveryBanWithItsDuration) {
+  config::Config c = base_config();
+  c.protection.per_ip.max_connections = 1;
+  c.protection.autoban = {2, std::chrono::seconds(10), std::chrono::seconds(60)};
+  std::vector<std::string> warnings;
+  auto policy =
+      guard::compile_app(c.apps[0], c.protection, guard::compile_zone(c, &warnings), nullptr);
+  RecordingSink sink;
+  guard::Guard g;
+  g.set_ban_sink(&sink);
+  const net::IpAddr addr = *net::IpAddr::parse("10.77.1.66");
+  ASSERT_TRUE(g.admit(*policy, addr, 1000).allowed);
+  g.admit(*policy, addr, 1000);
+  EXPECT_TRUE(sink.bans.empty());
+  g.admit(*policy, addr, 2000);
+  ASSERT_EQ(sink.bans.size(), 1u);
+  EXPECT_EQ(sink.bans[0].first, "10.77.1.66");
+  EXPECT_EQ(sink.bans[0].second, 60'000);
+}
+
+TEST_F(BanHook, AGuardBanIsDroppedByTheKernel) {
+  ASSERT_TRUE(loader_.sync(base_config()));
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
+  ban_through_the_guard(&loader_, "10.77.1.66");
+  EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
+  EXPECT_EQ(run(syn("10.77.1.2")), XDP_PASS);
+  EXPECT_EQ(loader_.counters().banned, 1u);
 }
 
 TEST(XdpLoader, AttachRefusesAMissingInterfaceWithoutThrowing) {

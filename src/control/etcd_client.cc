@@ -172,7 +172,11 @@ EtcdStatus EtcdClient::call(const char* path, const json& request, json* respons
     if (error) *error = "etcd " + last_error;
     return EtcdStatus::kError;
   }
-  if (error) *error = "etcd unavailable (" + last_error + ")";
+  if (error)
+    *error = "etcd unavailable (" + last_error + ")" +
+             (tls_.enabled() ? "; over TLS: check store_tls (the CA of etcd's certificate, and a "
+                               "client certificate if etcd requires one)"
+                             : "");
   return EtcdStatus::kUnavailable;
 }
 

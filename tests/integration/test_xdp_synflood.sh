@@ -55,6 +55,7 @@ protection:
   max_connections: 0
   autoban: $autoban
   xdp: { interface: $IFACE, mode: $mode }
+${EXTRA_YAML:-}
 apps:
   - id: app
     protocol: tcp/7000
@@ -101,6 +102,17 @@ xdp_on_iface() {
   grep -q " $1 " <<<"$out" && grep -q "prog/xdp .*name rampart_guard" <<<"$out"
 }
 
+# wait_log TEXT [TIMEOUT_S]: until the edge log contains TEXT.
+# shellcheck disable=SC2317  # called through check
+wait_log() {
+  local deadline=$((SECONDS + ${2:-5}))
+  while ((SECONDS <= deadline)); do
+    grep -qF "$1" "$EDGE_LOG" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # xdp_summary: the edge's last "xdp: detached" line (counters of the phase), or "xdp off".
 xdp_summary() { grep -o 'xdp: detached.*' "$EDGE_LOG" | tail -n 1 || echo "xdp off"; }
 
@@ -137,7 +149,17 @@ flood_phase() {
 start_phase generic
 check "generic mode: rampart_guard attached as xdpgeneric" xdp_on_iface xdpgeneric
 check "generic mode: a client is relayed" ip netns exec "$NS_C" "${GU[@]}" send --connect "$EDGE_IP:7000" --hex 68690a --bind "$CLIENT_IP"
+# A reload that adds a block rule reaches the kernel's LPM trie: the SYNs of 10.77.1.3 are dropped
+# there (the connect times out), the other client is still relayed.
+EXTRA_YAML='ip_access_rules: [{ mode: block, configuration: { target: ip_range, value: 10.77.1.3/32 } }]'
+write_config generic
+EXTRA_YAML=""
+edge_reload
+check "reload: xdp maps synced with the rule" wait_log "maps synced: 1 ports, 1 profiles, 1 ip access rules"
+check "reload: blocked client gets no connection" bash -c "! ip netns exec '$NS_C' ${GU[*]} send --connect '$EDGE_IP:7000' --hex 68690a --bind 10.77.1.3"
+check "reload: other client still relayed" ip netns exec "$NS_C" "${GU[@]}" send --connect "$EDGE_IP:7000" --hex 68690a --bind "$CLIENT_IP"
 stop_edge 10
+check "generic mode: xdp dropped the blocked client's SYNs (block_ip)" grep -Eq 'xdp: detached.*block_ip [1-9]' "$EDGE_LOG"
 check "generic mode: detached at exit" bash -c "! ip -n '$NS_E' -d link show dev '$IFACE' | grep -q rampart_guard"
 IFACE_REAL=$IFACE
 IFACE=nosuch0

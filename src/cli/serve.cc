@@ -128,6 +128,7 @@ int cmd_serve(const Args& args) {
   control::ApiServer api(&controller, token, r.config->api.tls_certificate,
                          r.config->api.tls_private_key);
   api.set_analytics(&analytics);
+  if (fleet) analytics.set_fleet(fleet.get(), token);
   api.set_edges([&fleet, &me]() {
     if (fleet) return fleet->edges();
     nlohmann::json self = me.to_json("ok");

@@ -1,9 +1,12 @@
 #include "control/analytics.h"
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "config/app_json.h"
+#include "control/fleet.h"
 #include "core/log.h"
 #include "guard/reasons.h"
 
@@ -128,27 +131,34 @@ void Analytics::flush_rollups() {
 
 Outcome Analytics::aggregate_current(const std::multimap<std::string, std::string>& params) {
   std::vector<std::string> wanted;
+  std::string colo, scope;
   for (const auto& [k, v] : params) {
     if (k == "appID") {
       auto ids = csv(v);
       wanted.insert(wanted.end(), ids.begin(), ids.end());
-    } else if (k != "colo_name") {  // one edge, one colo: accepted, nothing to filter
+    } else if (k == "colo_name") {
+      colo = v;
+    } else if (k == "scope") {
+      scope = v;
+    } else {
       return Outcome::failure(400, config::kErrInvalidValue,
-                              "unknown query parameter \"" + k + "\" (appID, colo_name)");
+                              "unknown query parameter \"" + k + "\" (appID, colo_name, scope)");
     }
   }
+  if (!scope.empty() && scope != "local" && scope != "fleet")
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "scope: \"" + scope + "\" is not local or fleet");
   auto snap = edge_->snapshot();
+  const std::string my_colo = snap ? snap->config.edge.colo : "";
   json result = json::array();
-  if (!snap) return Outcome{200, {}, {}, result, {}};
+  if (fleet_ != nullptr && scope != "local") return fleet_current(wanted, colo);
+  if (!snap || (!colo.empty() && colo != my_colo)) return Outcome{200, {}, {}, result, {}};
   std::lock_guard lock(mu_);
   for (const auto& rt : snap->apps) {
     const std::string& id = rt->cfg.id;
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), id) == wanted.end()) continue;
-    json row = {{"appID", id},
-                {"bytesIngress", 0},
-                {"bytesEgress", 0},
-                {"connections", 0},
-                {"durationAvg", 0}};
+    json row = {{"appID", id},      {"bytesIngress", 0}, {"bytesEgress", 0},
+                {"connections", 0}, {"durationAvg", 0},  {"connectionsClosed", 0}};
     auto it = series_.find(id);
     if (it != series_.end() && !it->second.empty()) {
       const Sample& now = it->second.back();
@@ -164,6 +174,7 @@ Outcome Analytics::aggregate_current(const std::multimap<std::string, std::strin
       row["bytesIngress"] = now.bytes_ingress - then->bytes_ingress;
       row["bytesEgress"] = now.bytes_egress - then->bytes_egress;
       row["connections"] = now.active;
+      row["connectionsClosed"] = closed;
       row["durationAvg"] = closed == 0
                                ? 0.0
                                : static_cast<double>(now.duration_sum_ms - then->duration_sum_ms) /
@@ -172,6 +183,68 @@ Outcome Analytics::aggregate_current(const std::multimap<std::string, std::strin
     result.push_back(row);
   }
   return Outcome{200, {}, {}, result, {}};
+}
+
+Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const std::string& colo) {
+  std::string ids;
+  for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
+  // appID -> summed row; durationAvg weighted by the connections each edge closed.
+  std::map<std::string, json> sum;
+  std::vector<std::string> order;
+  json edges_seen = json::array();
+  for (const json& e : fleet_->edges()) {
+    const std::string name = e.value("name", ""), edge_colo = e.value("colo", "");
+    if (!colo.empty() && edge_colo != colo) continue;
+    json rows;
+    if (e.value("self", false)) {
+      std::multimap<std::string, std::string> local{{"scope", "local"}};
+      if (!ids.empty()) local.emplace("appID", ids);
+      rows = aggregate_current(local).result;
+    } else {
+      httplib::Client cli("http://" + e.value("api", ""));
+      cli.set_connection_timeout(1, 0);
+      cli.set_read_timeout(2, 0);
+      std::string path =
+          "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
+      if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
+      auto res = cli.Get(path, {{"Authorization", "Bearer " + fleet_token_}});
+      json body = res && res->status == 200 ? json::parse(res->body, nullptr, false) : json();
+      if (!body.is_object() || !body.value("success", false)) {
+        RLOG_WARN("analytics: edge ", name, " (", e.value("api", ""),
+                  ") did not answer aggregate/current; left out of the fleet sum");
+        continue;
+      }
+      rows = body["result"];
+    }
+    edges_seen.push_back(name);
+    for (const json& r : rows) {
+      const std::string id = r.value("appID", "");
+      auto [it, fresh] = sum.try_emplace(id, json{{"appID", id},
+                                                  {"bytesIngress", 0},
+                                                  {"bytesEgress", 0},
+                                                  {"connections", 0},
+                                                  {"durationAvg", 0.0},
+                                                  {"connectionsClosed", 0}});
+      if (fresh) order.push_back(id);
+      json& s = it->second;
+      const uint64_t closed = r.value("connectionsClosed", uint64_t{0});
+      const uint64_t total_closed = s["connectionsClosed"].get<uint64_t>() + closed;
+      const double avg = s["durationAvg"].get<double>();
+      if (total_closed > 0)
+        s["durationAvg"] = (avg * static_cast<double>(total_closed - closed) +
+                            r.value("durationAvg", 0.0) * static_cast<double>(closed)) /
+                           static_cast<double>(total_closed);
+      s["connectionsClosed"] = total_closed;
+      for (const char* k : {"bytesIngress", "bytesEgress", "connections"})
+        s[k] = s[k].get<uint64_t>() + r.value(k, uint64_t{0});
+    }
+  }
+  json result = json::array();
+  for (const auto& id : order) result.push_back(sum[id]);
+  Outcome o{200, {}, {}, result, {}};
+  o.messages.push_back(ApiError{kNoteFleetSum, "summed over " + std::to_string(edges_seen.size()) +
+                                                   " edges: " + edges_seen.dump()});
+  return o;
 }
 
 Outcome Analytics::events(const std::multimap<std::string, std::string>& params, bool bytime) {

@@ -6,6 +6,7 @@
 // Handlers may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -21,6 +22,8 @@
 #include "telemetry/rollup.h"
 
 namespace rampart::control {
+
+class Fleet;
 
 class Analytics {
  public:
@@ -38,6 +41,7 @@ class Analytics {
   // Samples and flushes now (tests, shutdown).
   void tick();
 
+  // Spectrum's shape plus `connectionsClosed` (the weight of durationAvg when edges are summed).
   Outcome aggregate_current(const std::multimap<std::string, std::string>& params);
   Outcome events(const std::multimap<std::string, std::string>& params, bool bytime);
   Outcome live();
@@ -46,9 +50,16 @@ class Analytics {
   std::string metrics();
   // Before start(): more families appended to metrics() by parts that live outside the edge
   // (the anycast monitor's gauges). Called on API threads.
+  // Fleet mode: aggregate/current sums every live edge of the registry (each asked over its
+  // API with `token`, the fleet's shared API token) unless `scope=local` is given.
+  void set_fleet(const Fleet* fleet, std::string token) {
+    fleet_ = fleet;
+    fleet_token_ = std::move(token);
+  }
   void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
 
  private:
+  Outcome fleet_current(const std::vector<std::string>& wanted, const std::string& colo);
   // One second of one app, as cumulative counters.
   struct Sample {
     int64_t t_ms = 0;
@@ -62,11 +73,13 @@ class Analytics {
 
   edge::Edge* edge_;
   std::function<std::string()> extra_metrics_;
+  const Fleet* fleet_ = nullptr;
+  std::string fleet_token_;
   telemetry::Rollup* rollup_;
   std::unique_ptr<RollupStore> store_;
   int64_t retention_s_;
   int64_t last_prune_s_ = 0;
-  int64_t flushed_event_s_ = 0;  // newest event time moved into the store
+  std::atomic<int64_t> flushed_event_s_{0};  // newest event time moved into the store
 
   std::mutex mu_;  // guards series_
   std::map<std::string, std::deque<Sample>> series_;

@@ -32,6 +32,7 @@ inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store (etc
 inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
 inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
 inline constexpr int kNoteNotEnforced = 11902;     // accepted, not acted on by this build yet
+inline constexpr int kNoteFleetSum = 11903;       // aggregate/current summed over the fleet
 
 inline constexpr const char* kDefaultZone = "default";
 

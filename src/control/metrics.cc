@@ -28,27 +28,22 @@ std::string escape(const std::string& v) {
 
 class Writer {
  public:
+  // Every sample carries colo="...": a fleet's series stay apart when scraped together.
+  explicit Writer(std::string colo) : colo_(std::move(colo)) {}
   void family(const char* name, const char* type, const char* help) {
     out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   }
   template <typename V>
   void sample(const char* name, std::initializer_list<std::pair<const char*, std::string>> labels,
               V value) {
-    out_ << name;
-    if (labels.size() > 0) {
-      out_ << '{';
-      bool first = true;
-      for (const auto& [k, v] : labels) {
-        out_ << (first ? "" : ",") << k << "=\"" << escape(v) << '"';
-        first = false;
-      }
-      out_ << '}';
-    }
-    out_ << ' ' << value << '\n';
+    out_ << name << "{colo=\"" << escape(colo_) << '"';
+    for (const auto& [k, v] : labels) out_ << ',' << k << "=\"" << escape(v) << '"';
+    out_ << "} " << value << '\n';
   }
   std::string str() const { return out_.str(); }
 
  private:
+  std::string colo_;
   std::ostringstream out_;
 };
 
@@ -62,13 +57,15 @@ struct AppView {
 
 std::string Analytics::metrics() {
   std::vector<AppView> apps;
+  std::string colo;
   if (auto snap = edge_->snapshot()) {
+    colo = snap->config.edge.colo;
     for (const auto& rt : snap->apps) {
       if (!rt->stats) continue;
       apps.push_back({rt->cfg.id, config::to_string(rt->cfg.proto), rt->stats->totals()});
     }
   }
-  Writer w;
+  Writer w(colo);
   w.family("rampart_connections_active", "gauge", "Open TCP connections and UDP flows.");
   for (const auto& a : apps)
     w.sample("rampart_connections_active", {{"app", a.id}, {"proto", a.proto}}, a.t.active());

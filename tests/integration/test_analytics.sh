@@ -176,6 +176,8 @@ for line in open(path):
     if not m or m.group(1) != name:
         continue
     labels = dict(label_re.findall(m.group(2) or ""))
+    if labels.pop("colo", None) != "TEST":  # every sample names the edge's colo
+        continue
     if labels == want:
         found.append(m.group(3))
 print(found[0] if len(found) == 1 else ("missing" if not found else "duplicate"))
@@ -214,7 +216,7 @@ assert_eq "metrics: every event of every app is accounted for (sum of rampart_ev
   "$((2 * N_TCP + 2 * M_UDP + K_BLOCKED))" \
   "$(awk '/^rampart_events_total\{/ {s += $NF} END {print s + 0}' "$TDIR/metrics.txt")"
 assert_eq "metrics: origins up" "1 1 1" "$(for a in tcp-echo udp-echo tcp-guard; do
-  awk -v a="$a" '$0 ~ "^rampart_origin_up\\{app=\"" a "\"" {print $NF}' "$TDIR/metrics.txt"; done | xargs)"
+  awk -v a="$a" '$0 ~ "^rampart_origin_up\\{colo=\"TEST\",app=\"" a "\"" {print $NF}' "$TDIR/metrics.txt"; done | xargs)"
 # Exposition format 0.0.4: one HELP and one TYPE per family, and all lines of a family together.
 cat >"$TDIR/promfmt.py" <<'PY'
 import re, sys

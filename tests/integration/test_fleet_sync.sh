@@ -51,6 +51,20 @@ rpt_stop "$ORIGIN_A_PID" # the old origin is gone: every edge must use the new o
 check "every edge relays to the new origin" fuq until-echo --connect 127.0.0.11:9000 \
   --connect 127.0.0.12:9000 --connect 127.0.0.13:9000 --timeout 2
 
+# ---------------------------------------------------------------- analytics across the fleet
+# aggregate/current sums every live edge (each asked with scope=local); colo_name picks one.
+sleep 1.2 # one sampler tick on every edge after the traffic above
+egress() { jget "$(body_of "$(fapi "$1" GET "/spectrum/analytics/aggregate/current?appID=$APP$2")")" \
+  'sum(r["bytesEgress"] for r in j["result"])'; }
+per_edge=()
+for n in 1 2 3; do per_edge+=("$(egress "$n" "&scope=local")"); done
+fleet_sum=$(egress 1 "")
+echo "aggregate/current bytesEgress: edges ${per_edge[*]}, fleet sum from edge 1: $fleet_sum"
+check "aggregate/current on edge 1 is the sum over the three edges" \
+  test "$fleet_sum" -gt 0 -a "$fleet_sum" -eq "$((per_edge[0] + per_edge[1] + per_edge[2]))"
+assert_eq "aggregate/current?colo_name=E2 through edge 1 is edge 2's own" "${per_edge[1]}" \
+  "$(egress 1 "&colo_name=E2")"
+
 # ---------------------------------------------------------------- delete through edge 3
 r=$(fapi 3 DELETE "/spectrum/apps/$APP")
 assert_eq "DELETE through edge 3 -> 200" "200" "$(status_of "$r")"

@@ -201,7 +201,9 @@ Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const s
       if (!ids.empty()) local.emplace("appID", ids);
       rows = aggregate_current(local).result;
     } else {
-      httplib::Client cli("http://" + e.value("api", ""));
+      // A peer with api.tls is verified against the system's CA store (HTTPS by default).
+      httplib::Client cli((e.value("api_tls", false) ? "https://" : "http://") +
+                          e.value("api", ""));
       cli.set_connection_timeout(1, 0);
       cli.set_read_timeout(2, 0);
       std::string path =

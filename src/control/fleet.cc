@@ -41,6 +41,7 @@ EdgeIdentity EdgeIdentity::current(const config::Config& cfg, const std::string&
   for (const auto& ip : cfg.edge.listen) me.addresses.push_back(ip.to_string());
   for (const auto& ip : cfg.edge.egress_ips) me.addresses.push_back(ip);
   me.api = cfg.api.listen;
+  me.api_tls = !cfg.api.tls_certificate.empty();
   me.version = RAMPART_VERSION;
   me.started_on = rfc3339_now();
   me.store = store;
@@ -48,9 +49,11 @@ EdgeIdentity EdgeIdentity::current(const config::Config& cfg, const std::string&
 }
 
 json EdgeIdentity::to_json(const std::string& health) const {
-  return {{"name", name},       {"colo", colo},         {"hostname", hostname},
-          {"pid", pid},         {"addresses", addresses}, {"api", api},
-          {"version", version}, {"health", health},     {"started_on", started_on},
+  return {{"name", name},           {"colo", colo},
+          {"hostname", hostname},   {"pid", pid},
+          {"addresses", addresses}, {"api", api},
+          {"api_tls", api_tls},     {"version", version},
+          {"health", health},       {"started_on", started_on},
           {"store", store}};
 }
 
@@ -140,8 +143,7 @@ void Fleet::on_ban_value(const std::string& value) {
 
 void Fleet::handle(const std::vector<EtcdEvent>& events) {
   if (events.empty()) {  // the watch is (re-)established
-    if (!watching_.exchange(true))
-      RLOG_INFO("fleet: watching etcd from revision ", next_revision_);
+    if (!watching_.exchange(true)) RLOG_INFO("fleet: watching etcd from revision ", next_revision_);
     return;
   }
   std::vector<Controller::RemoteChange> changes;

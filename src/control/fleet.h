@@ -35,6 +35,7 @@ struct EdgeIdentity {
   int pid = 0;
   std::vector<std::string> addresses;  // edge.listen, then edge.egress_ips
   std::string api;                     // api.listen
+  bool api_tls = false;                // the API is HTTPS (api.tls)
   std::string version;
   std::string started_on;  // RFC 3339
   std::string store;       // "sqlite" | "etcd"

@@ -7,6 +7,7 @@
 const ZONE = '/client/v4/zones/default';
 const REFRESH_MS = 1000;
 const APPS_REFRESH_MS = 15000;
+const FLEET_REFRESH_MS = 5000;  // aggregate/current asks every edge of the fleet
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 // SPEC §5 plus Rampart's TLS codes.
@@ -24,6 +25,8 @@ const state = {
   protection: null,    // result of /analytics/protection
   apps: [],            // result of /spectrum/apps
   appsFetchedAt: 0,
+  fleet: null,         // { edges: [...], current: [...] } in fleet mode (more than one edge)
+  fleetFetchedAt: 0,
   timer: null,
   signedIn: false,
   errors: {},          // endpoint -> message of its last failure
@@ -150,6 +153,16 @@ async function refresh() {
     jobs.push(getJSON(`${ZONE}/spectrum/apps?per_page=1000`).then((r) => {
       state.apps = Array.isArray(r) ? r : []; state.appsFetchedAt = Date.now(); delete state.errors.apps;
     }, (e) => { if (e instanceof AuthError) throw e; state.errors.apps = e.message; }));
+  }
+  if (Date.now() - state.fleetFetchedAt > FLEET_REFRESH_MS) {
+    state.fleetFetchedAt = Date.now();
+    jobs.push(getJSON(`${ZONE}/rampart/edges`).then(async (edges) => {
+      // One edge (SQLite, or alone in etcd): the overview above is already the whole picture.
+      if (!Array.isArray(edges) || edges.length < 2) { state.fleet = null; return; }
+      const current = await getJSON(`${ZONE}/spectrum/analytics/aggregate/current`);
+      state.fleet = { edges, current: Array.isArray(current) ? current : [] };
+      delete state.errors.fleet;
+    }, (e) => { if (e instanceof AuthError) throw e; state.errors.fleet = e.message; }));
   }
   try {
     await Promise.all(jobs);
@@ -298,6 +311,25 @@ function renderOverview() {
     return tr;
   }));
   show('apps-empty', rows.length === 0);
+  renderFleet();
+}
+
+function renderFleet() {
+  const f = state.fleet;
+  show('fleet', !!f);
+  if (!f) return;
+  $('#fleet-summary').textContent = `${f.edges.length} live edges · apps summed over all of them`;
+  $('#fleet-apps tbody').replaceChildren(...f.current.map((r) => el('tr', {},
+    el('td', { text: r.appID }),
+    el('td', { class: 'num', text: fmtInt(r.connections) }),
+    el('td', { class: 'num', text: fmtBytes(r.bytesIngress) }),
+    el('td', { class: 'num', text: fmtBytes(r.bytesEgress) }),
+    el('td', { class: 'num', text: (r.durationAvg || 0) < 1000 ? `${Math.round(r.durationAvg || 0)} ms` : fmtDuration(r.durationAvg / 1000) }))));
+  $('#fleet-edges tbody').replaceChildren(...f.edges.map((e) => el('tr', {},
+    el('td', { text: e.name + (e.self ? ' (this edge)' : '') }),
+    el('td', { text: e.colo || '' }),
+    el('td', { text: e.health || '' }),
+    el('td', { text: e.version || '' }))));
 }
 
 function sparkline(values) {

@@ -64,6 +64,20 @@ check "aggregate/current on edge 1 is the sum over the three edges" \
   test "$fleet_sum" -gt 0 -a "$fleet_sum" -eq "$((per_edge[0] + per_edge[1] + per_edge[2]))"
 assert_eq "aggregate/current?colo_name=E2 through edge 1 is edge 2's own" "${per_edge[1]}" \
   "$(egress 1 "&colo_name=E2")"
+# The dashboard of edge 1 shows the fleet: its edges and the app summed over them.
+BROWSER_DIR=$RPT_ROOT/tests/browser
+if command -v node >/dev/null && [[ -x /usr/bin/chromium && -f $BROWSER_DIR/node_modules/playwright-core/package.json ]]; then
+  set +e
+  ip netns exec "$NS_F" env DASH_URL=http://127.0.0.1:18801 DASH_TOKEN="$FLEET_TOKEN" DASH_APP="$APP" \
+    DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_SHOT="$TDIR/fleet-dashboard.png" HOME="$TDIR" \
+    timeout 90 node "$BROWSER_DIR/fleet.spec.mjs" >"$TDIR/browser.log" 2>&1
+  browser_rc=$?
+  set -e
+  sed 's/^/    browser | /' "$TDIR/browser.log"
+  assert_eq "dashboard on edge 1: Fleet card with 3 edges and the app's fleet-wide bytes" 0 "$browser_rc"
+else
+  check "node, chromium and playwright-core are installed (scripts/deps.sh)" false
+fi
 
 # ---------------------------------------------------------------- delete through edge 3
 r=$(fapi 3 DELETE "/spectrum/apps/$APP")

@@ -1,0 +1,55 @@
+// The dashboard of a fleet edge in a real browser (playwright-core + Debian's chromium): after
+// signing in on one edge, the Fleet card lists every live edge of the registry and the app summed
+// over them. Started by tests/integration/test_fleet_sync.sh. Plain node script: "ok - ..." per
+// check, exit 1 at the first failure.
+//
+//   DASH_URL=http://127.0.0.1:18801 DASH_TOKEN=... DASH_APP=ID DASH_EDGES=3 DASH_BYTES=45 \
+//   DASH_SHOT=/tmp/fleet.png node tests/browser/fleet.spec.mjs
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (v === undefined) { console.error(`fleet.spec: ${name} is required`); process.exit(2); }
+  return v;
+};
+const BASE = env('DASH_URL');
+const TOKEN = env('DASH_TOKEN');
+const APP = env('DASH_APP');
+const EDGES = Number(env('DASH_EDGES'));
+const BYTES = Number(env('DASH_BYTES'));
+const SHOT = env('DASH_SHOT');
+const T = 20000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+});
+let page = null;
+try {
+  page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${BASE}/dashboard`);
+  await page.fill('#token', TOKEN);
+  await page.click('#login-submit');
+  await page.locator('#fleet').waitFor({ state: 'visible', timeout: T });
+  console.log('ok - the Fleet card is shown on a fleet edge');
+  await page.waitForFunction((n) => document.querySelectorAll('#fleet-edges tbody tr').length === n,
+    EDGES, { timeout: T });
+  console.log(`ok - it lists the ${EDGES} live edges`);
+  const row = page.locator('#fleet-apps tbody tr', { hasText: APP });
+  await row.waitFor({ state: 'visible', timeout: T });
+  const cells = await row.locator('td').allTextContents();
+  // Bytes out in the last minute, summed over the edges: "45 B".
+  if (!cells[3] || !cells[3].startsWith(`${BYTES} B`)) throw new Error(`bytes out cell: ${cells[3]}`);
+  console.log(`ok - the app's bytes out over the fleet: ${cells[3]}`);
+  if (problems.length) throw new Error(problems.join('; '));
+  await page.screenshot({ path: SHOT, fullPage: true });
+  console.log(`ok - screenshot ${SHOT}`);
+} catch (e) {
+  console.error(`not ok - ${e.message}`);
+  if (page) await page.screenshot({ path: SHOT.replace(/\.png$/, '-failed.png'), fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

@@ -491,6 +491,11 @@ function renderGeo(l) {
       el('td', { class: 'bar-cell' }, bar((r.connections || 0) / total)));
   }));
   show('geo-empty', rows.length === 0);
+  const asns = (l && l.asns) || [];
+  $('#asn-table tbody').replaceChildren(...asns.map((r) => el('tr', {},
+    el('td', { class: 'code', text: r.asn === 'other' ? 'other networks' : `AS${r.asn}` }),
+    el('td', { class: 'num', text: fmtInt(r.connections) }))));
+  show('asn-table', asns.length > 0);
 }
 
 function bar(fraction) {

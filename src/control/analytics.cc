@@ -328,12 +328,23 @@ Outcome Analytics::live() {
                              {"bytesIngress", t.country_bytes_ingress[i]},
                              {"bytesEgress", t.country_bytes_egress[i]}});
       }
+      // The 20 networks with the most connections (0 = ASNs past the counters' table).
+      std::vector<std::pair<uint32_t, uint64_t>> by_asn(t.asn_connections.begin(),
+                                                        t.asn_connections.end());
+      std::sort(by_asn.begin(), by_asn.end(),
+                [](const auto& a, const auto& b) { return a.second > b.second; });
+      json asns = json::array();
+      for (const auto& [number, n] : by_asn) {
+        if (asns.size() == 20) break;
+        asns.push_back({{"asn", number == 0 ? json("other") : json(number)}, {"connections", n}});
+      }
       apps.push_back({{"appID", cfg.id},
                       {"protocol", protocol_of(cfg)},
                       {"dns", cfg.dns.name},
                       {"totals", totals},
                       {"series", series},
-                      {"countries", countries}});
+                      {"countries", countries},
+                      {"asns", asns}});
     }
   }
   json result = {{"interval_ms", 1000}, {"now", wall_ms()}, {"apps", apps}};

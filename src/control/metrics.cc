@@ -167,6 +167,26 @@ std::string Analytics::metrics() {
     for (const auto& rt : snap->apps)
       for (size_t i = 0; i < rt->origins->size(); ++i) fn(rt->cfg.id, rt->origins->at(i));
   };
+  w.family("rampart_connections_by_asn_total", "counter",
+           "Connections opened by client network (GeoIP ASN): the top networks of each app, the "
+           "rest as \"other\".");
+  for (const auto& a : apps) {
+    std::vector<std::pair<uint32_t, uint64_t>> by(a.t.asn_connections.begin(),
+                                                  a.t.asn_connections.end());
+    std::sort(by.begin(), by.end(),
+              [](const auto& x, const auto& y) { return x.second > y.second; });
+    uint64_t other = 0;
+    for (size_t k = 0; k < by.size(); ++k) {
+      if (k >= kTopCountries || by[k].first == 0) {
+        other += by[k].second;
+        continue;
+      }
+      w.sample("rampart_connections_by_asn_total",
+               {{"app", a.id}, {"asn", std::to_string(by[k].first)}}, by[k].second);
+    }
+    if (other > 0)
+      w.sample("rampart_connections_by_asn_total", {{"app", a.id}, {"asn", "other"}}, other);
+  }
   w.family("rampart_origin_up", "gauge", "1 when the origin takes new connections (health).");
   each_origin([&](const std::string& app, const origin::Origin& o) {
     w.sample("rampart_origin_up", {{"app", app}, {"origin", o.cfg.text}},

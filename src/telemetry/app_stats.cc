@@ -47,6 +47,23 @@ CountryCounters* StatsSlot::country_counters() {
   return c;
 }
 
+void AsnCounters::add(uint32_t number) {
+  size_t i = (number * 2654435761u) % kAsnSlots;
+  for (size_t probe = 0; probe < kAsnSlots; ++probe, i = (i + 1) % kAsnSlots) {
+    uint32_t have = asn[i].load(std::memory_order_relaxed);
+    if (have == number) {
+      connections[i].inc();
+      return;
+    }
+    if (have == 0) {
+      asn[i].store(number, std::memory_order_release);
+      connections[i].inc();
+      return;
+    }
+  }
+  other.inc();
+}
+
 void StatsSlot::record(const ConnEvent& e) {
   size_t type = static_cast<size_t>(e.type);
   if (type < kEventTypes) events[type][status_slot(e.status)].inc();
@@ -54,6 +71,14 @@ void StatsSlot::record(const ConnEvent& e) {
   if (e.type == EventType::kConnect) {
     opened.inc();
     if (geo) country_counters()->connections[country_slot(e.country)].inc();
+    if (e.asn != 0) {
+      AsnCounters* a = asns.load(std::memory_order_relaxed);
+      if (a == nullptr) {
+        a = new AsnCounters();
+        asns.store(a, std::memory_order_release);
+      }
+      a->add(e.asn);
+    }
   } else if (e.type == EventType::kDisconnect) {
     closed.inc();
     int64_t ms = (e.disconnect_ns - e.connect_ns) / 1'000'000;
@@ -98,6 +123,13 @@ StatsTotals AppStats::totals() const {
     }
     for (size_t i = 0; i < kDurationBuckets; ++i) t.durations[i] += s.durations[i].get();
     t.duration_sum_ms += s.duration_sum_ms.get();
+    if (const AsnCounters* a = s.asns.load(std::memory_order_acquire)) {
+      for (size_t i = 0; i < kAsnSlots; ++i) {
+        const uint32_t number = a->asn[i].load(std::memory_order_acquire);
+        if (number != 0) t.asn_connections[number] += a->connections[i].get();
+      }
+      if (uint64_t o = a->other.get(); o > 0) t.asn_connections[0] += o;
+    }
     if (const CountryCounters* c = s.countries.load(std::memory_order_acquire)) {
       if (t.country_connections.empty()) {
         t.country_connections.assign(kCountrySlots, 0);

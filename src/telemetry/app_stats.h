@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,17 @@ struct CountryCounters {
   std::array<Counter, kCountrySlots> bytes_egress;
 };
 
+// Connections per client ASN: an open-addressing table of kAsnSlots numbers written by one
+// worker (a slot's number is set once, before its counter moves) and read by anyone. ASNs that
+// find the table full are counted in `other`.
+inline constexpr size_t kAsnSlots = 512;
+struct AsnCounters {
+  std::array<std::atomic<uint32_t>, kAsnSlots> asn{};
+  std::array<Counter, kAsnSlots> connections;
+  Counter other;
+  void add(uint32_t number);  // writer only
+};
+
 struct alignas(64) StatsSlot {
   Counter opened;         // connect events (TCP connections and UDP flows)
   Counter closed;         // disconnect events
@@ -73,9 +85,13 @@ struct alignas(64) StatsSlot {
   Counter duration_sum_ms;
   // Allocated by the writer the first time it has a GeoIP answer; read with acquire.
   std::atomic<CountryCounters*> countries{nullptr};
+  std::atomic<AsnCounters*> asns{nullptr};
 
   StatsSlot() = default;
-  ~StatsSlot() { delete countries.load(); }
+  ~StatsSlot() {
+    delete countries.load();
+    delete asns.load();
+  }
   StatsSlot(const StatsSlot&) = delete;
   StatsSlot& operator=(const StatsSlot&) = delete;
 
@@ -94,7 +110,8 @@ struct StatsTotals {
   std::array<uint64_t, kDurationBuckets> durations{};
   uint64_t duration_sum_ms = 0;
   std::vector<uint64_t> country_connections, country_bytes_ingress,
-      country_bytes_egress;  // empty without GeoIP
+      country_bytes_egress;                      // empty without GeoIP
+  std::map<uint32_t, uint64_t> asn_connections;  // ASN -> connections; 0 = the table's overflow
 
   uint64_t active() const { return opened > closed ? opened - closed : 0; }
   uint64_t events_of(EventType t) const;

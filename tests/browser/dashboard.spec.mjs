@@ -108,6 +108,10 @@ try {
   const geoText = await geoRow.textContent();
   const geoConns = Number((await geoRow.locator('td').nth(1).textContent()).replace(/,/g, ''));
   assert(geoText.includes(COUNTRY) && geoConns > 0, `the geographic table shows ${COUNTRY} with ${geoConns} connections`);
+  const asnRow = page.locator('#asn-table tbody tr', { hasText: 'AS64500' });
+  await asnRow.waitFor({ state: 'visible', timeout: T });
+  const asnConns = Number((await asnRow.locator('td').nth(1).textContent()).replace(/,/g, ''));
+  assert(asnConns > 0, `the networks table shows AS64500 with ${asnConns} connections`);
 
   step = 'protection';
   await page.locator('#protection').waitFor({ state: 'visible', timeout: T });

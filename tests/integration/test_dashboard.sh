@@ -30,6 +30,7 @@ mkdir -p "$ARTIFACTS"
 ip -n "$NS_C" addr add "$BLOCKED_IP/24" dev "${RPT_IF}c0"
 "$RPT_ROOT/tests/unit/guard/fixtures/make_test_mmdb.pl" country "$TDIR/country.mmdb" \
   "10.77.1.0/24=$COUNTRY"
+"$RPT_ROOT/tests/unit/guard/fixtures/make_test_mmdb.pl" asn "$TDIR/asn.mmdb" "10.77.1.0/24=64500"
 
 rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000"
 require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
@@ -45,6 +46,7 @@ api:
   token: $TOKEN
 geoip:
   country_db: $TDIR/country.mmdb
+  asn_db: $TDIR/asn.mmdb
 ip_access_rules:
   - { mode: block, configuration: { target: ip, value: $BLOCKED_IP }, notes: "dashboard test" }
 protection:
@@ -134,6 +136,11 @@ for what in live protection; do
   ip netns exec "$NS_E" curl -sS -H "Authorization: Bearer $TOKEN" \
     "$ZONE/spectrum/analytics/$what" >"$ARTIFACTS/$what.json" || true
 done
+metrics=$(ip netns exec "$NS_E" curl -sS -H "Authorization: Bearer $TOKEN" "$API/metrics")
+check "/metrics counts connections per country and per ASN" \
+  grep -q "^rampart_connections_by_country_total{colo=\"TEST\",app=\"echo\",country=\"$COUNTRY\"} [1-9]" <<<"$metrics"
+check "... and per ASN (AS64500)" \
+  grep -q '^rampart_connections_by_asn_total{colo="TEST",app="echo",asn="64500"} [1-9]' <<<"$metrics"
 # The live series is sampled every second: poll until a sample with the streams' bytes is in.
 top_out=""
 for _ in $(seq 15); do

@@ -175,6 +175,33 @@ TEST(StatsSlot, CountryCounters) {
   EXPECT_EQ(s.country_counters(), c);  // allocated once
 }
 
+TEST(StatsSlot, AsnCountersAndOverflow) {
+  AppStats stats("app", 2);
+  auto connect_from = [](uint32_t asn) {
+    ConnEvent e = ev(EventType::kConnect, 0);
+    e.asn = asn;
+    return e;
+  };
+  EXPECT_EQ(stats.slot(0).asns.load(), nullptr);  // nothing allocated without ASNs
+  stats.slot(0).record(ev(EventType::kConnect, 0));
+  EXPECT_EQ(stats.slot(0).asns.load(), nullptr);
+  for (int i = 0; i < 3; ++i) stats.slot(0).record(connect_from(64496));
+  stats.slot(1).record(connect_from(64496));
+  stats.slot(1).record(connect_from(64497));
+  StatsTotals t = stats.totals();
+  EXPECT_EQ(t.asn_connections.at(64496), 4u);
+  EXPECT_EQ(t.asn_connections.at(64497), 1u);
+  EXPECT_EQ(t.asn_connections.count(0), 0u);
+  // More distinct networks than the table holds: the rest are counted, as "other" (ASN 0).
+  for (uint32_t asn = 1; asn <= kAsnSlots + 88; ++asn)
+    stats.slot(0).record(connect_from(100000 + asn));
+  t = stats.totals();
+  EXPECT_EQ(t.asn_connections.at(0), 88u + 1u);  // 64496 took one of slot 0's places
+  uint64_t total = 0;
+  for (const auto& [asn, n] : t.asn_connections) total += n;
+  EXPECT_EQ(total, 5u + kAsnSlots + 88u);
+}
+
 TEST(AppStats, TotalsSumEveryWorker) {
   AppStats app("app", 3);
   EXPECT_EQ(app.workers(), 3u);

@@ -11,8 +11,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "core/clock.h"
@@ -58,14 +58,16 @@ std::string why(int err, const std::string& ifname, config::XdpMode mode) {
 
 template <typename Key>
 bool sync_trie(int fd, const std::vector<std::pair<Key, uint32_t>>& want) {
-  auto same = [](const Key& a, const Key& b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  auto bytes = [](const Key& k) {
+    return std::string(reinterpret_cast<const char*>(&k), sizeof k);
+  };
+  std::set<std::string> wanted;
+  for (const auto& [k, _] : want) wanted.insert(bytes(k));
   std::vector<Key> stale;
   Key cur{}, next{};
   const Key* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    bool keep = false;
-    for (const auto& [k, _] : want) keep = keep || same(k, next);
-    if (!keep) stale.push_back(next);
+    if (wanted.count(bytes(next)) == 0) stale.push_back(next);
     cur = next;
     prev = &cur;
   }

@@ -97,6 +97,7 @@ int cmd_serve(const Args& args) {
         etcd.get(), &controller, me,
         [&edge](const net::IpAddr& ip, int64_t ms) { edge.ban(ip, ms); });
     edge.set_ban_listener(fleet.get());
+    fleet->set_unban([&edge](const net::IpAddr& ip) { edge.unban(ip); });
   }
   if (!edge.start(controller.config(), &error)) {
     RLOG_ERROR(error);

@@ -351,6 +351,31 @@ Outcome Analytics::live() {
   return Outcome{200, {}, {}, result, {}};
 }
 
+Outcome Analytics::bans() {
+  json bans = json::array();
+  std::map<std::string, int64_t> merged;
+  for (const auto& s : edge_->sources(0))
+    if (s.banned_for_ms > 0)
+      merged[s.ip.to_string()] = std::max(merged[s.ip.to_string()], s.banned_for_ms);
+  for (const auto& [ip, ms] : merged)
+    bans.push_back({{"ip", ip}, {"expires_in", (ms + 999) / 1000}});
+  return Outcome{200, {}, {}, bans, {}};
+}
+
+Outcome Analytics::unban(const std::string& text) {
+  auto ip = net::IpAddr::parse(text);
+  if (!ip)
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "\"" + text + "\" is not an IPv4 or IPv6 address");
+  edge_->unban(*ip);
+  std::string error;
+  if (fleet_ != nullptr && !fleet_->unban(*ip, &error))
+    return Outcome::failure(503, kErrStoreUnavailable,
+                            "lifted on this edge, but the fleet store is unreachable: " + error);
+  RLOG_INFO("API: ban of ", ip->unmapped().to_string(), " lifted");
+  return Outcome{200, {}, {}, json{{"ip", ip->unmapped().to_string()}}, {}};
+}
+
 Outcome Analytics::protection() {
   json drops = json::object(), dry = json::object();
   std::vector<uint64_t> d = edge_->guard_drops(false), dr = edge_->guard_drops(true);

@@ -46,13 +46,16 @@ class Analytics {
   Outcome events(const std::multimap<std::string, std::string>& params, bool bytime);
   Outcome live();
   Outcome protection();
+  // The active bans of this edge; DELETE lifts one here and, in a fleet, on every edge.
+  Outcome bans();
+  Outcome unban(const std::string& ip);
   // Prometheus text exposition format 0.0.4.
   std::string metrics();
   // Before start(): more families appended to metrics() by parts that live outside the edge
   // (the anycast monitor's gauges). Called on API threads.
   // Fleet mode: aggregate/current sums every live edge of the registry (each asked over its
   // API with `token`, the fleet's shared API token) unless `scope=local` is given.
-  void set_fleet(const Fleet* fleet, std::string token) {
+  void set_fleet(Fleet* fleet, std::string token) {
     fleet_ = fleet;
     fleet_token_ = std::move(token);
   }
@@ -73,7 +76,7 @@ class Analytics {
 
   edge::Edge* edge_;
   std::function<std::string()> extra_metrics_;
-  const Fleet* fleet_ = nullptr;
+  Fleet* fleet_ = nullptr;
   std::string fleet_token_;
   telemetry::Rollup* rollup_;
   std::unique_ptr<RollupStore> store_;

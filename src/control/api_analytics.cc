@@ -62,6 +62,10 @@ void install_analytics_routes(httplib::Server& s, Controller* ctl, Analytics* an
         zoned([a](const httplib::Request& r) { return a->events(query_params(r), true); }));
   s.Get(base + "/live", zoned([a](const httplib::Request&) { return a->live(); }));
   s.Get(base + "/protection", zoned([a](const httplib::Request&) { return a->protection(); }));
+  const std::string bans = R"(/client/v4/zones/([^/]+)/rampart/bans)";
+  s.Get(bans, zoned([a](const httplib::Request&) { return a->bans(); }));
+  s.Delete(bans + "/([^/]+)",
+           zoned([a](const httplib::Request& r) { return a->unban(r.matches[2]); }));
   s.Get("/metrics", [a](const httplib::Request&, httplib::Response& res) {
     res.set_content(a->metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });

@@ -179,6 +179,8 @@ void Fleet::handle(const std::vector<EtcdEvent>& events) {
       }
     } else if (starts_with(key, kEtcdBansPrefix) && !e.deleted) {
       on_ban_value(e.kv.value);
+    } else if (starts_with(key, kEtcdBansPrefix) && apply_unban_) {
+      if (auto ip = net::IpAddr::parse(key.substr(strlen(kEtcdBansPrefix)))) apply_unban_(*ip);
     }
   }
   if (!changes.empty()) controller_->apply_remote(changes);
@@ -244,6 +246,10 @@ void Fleet::publish_ban(const PendingBan& ban) {
     return;
   }
   RLOG_INFO("fleet: ban of ", ban.ip.unmapped().to_string(), " shared for ", left / 1000, " s");
+}
+
+bool Fleet::unban(const net::IpAddr& ip, std::string* error) {
+  return client_->remove(kEtcdBansPrefix + ip.unmapped().to_string(), error) == EtcdStatus::kOk;
 }
 
 void Fleet::banned(const net::IpAddr& ip, int64_t duration_ms) {

@@ -63,6 +63,11 @@ class Fleet : public guard::BanSink {
 
   // The live edges of the fleet (the registry), sorted by name; any thread.
   nlohmann::json edges() const;
+  // Called (watch thread) when a ban key leaves etcd: lifted through the API of some edge, or
+  // its lease ended. Set before start().
+  void set_unban(std::function<void(const net::IpAddr&)> fn) { apply_unban_ = std::move(fn); }
+  // Lifts the fleet's ban of `ip` (deletes its key); false with *error when etcd is unreachable.
+  bool unban(const net::IpAddr& ip, std::string* error);
   // The watch is established (false while etcd is unreachable).
   bool watching() const { return watching_.load(); }
 
@@ -85,6 +90,7 @@ class Fleet : public guard::BanSink {
   Controller* controller_;
   EdgeIdentity me_;
   BanApply apply_ban_;
+  std::function<void(const net::IpAddr&)> apply_unban_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> watching_{false};
   int64_t next_revision_ = 0;  // watch thread (and start) only

@@ -106,6 +106,11 @@ void Edge::ban(const net::IpAddr& ip, int64_t duration_ms) {
   for (auto& w : workers_) w->ban(ip, duration_ms);
 }
 
+void Edge::unban(const net::IpAddr& ip) {
+  if (xdp_) xdp_->banned(ip, 0);  // a ban that ends now
+  for (auto& w : workers_) w->unban(ip);
+}
+
 std::vector<uint64_t> Edge::guard_drops(bool dry_run) const {
   std::vector<uint64_t> out(guard::kReasonCount, 0);
   for (const auto& w : workers_) {

@@ -50,6 +50,8 @@ class Edge {
   // Any thread: refuse `ip` on every worker (and in the XDP map) for duration_ms; a ban made by
   // another edge of the fleet. The listener is not told.
   void ban(const net::IpAddr& ip, int64_t duration_ms);
+  // Any thread: lift the ban of `ip` on every worker and in the XDP map.
+  void unban(const net::IpAddr& ip);
   // Live per-app counters; valid after start(), for the edge's life. Any thread.
   telemetry::StatsRegistry* stats() const { return stats_.get(); }
   // Per-minute event rollups for the analytics store; any thread.

@@ -33,6 +33,10 @@ class Worker {
   void ban(const net::IpAddr& ip, int64_t duration_ms) {
     loop_.post([this, ip, duration_ms] { guard_.ban(ip, duration_ms, loop_.now_ms()); });
   }
+  // Any thread: the guard lifts its ban of `ip`.
+  void unban(const net::IpAddr& ip) {
+    loop_.post([this, ip] { guard_.unban(ip); });
+  }
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
   void apply(std::shared_ptr<const Snapshot> snap);
   // Any thread: every bind of the last snapshot applied has its listening socket (false before

@@ -195,6 +195,13 @@ void Guard::ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms) {
   e->banned_until_ms = std::max(e->banned_until_ms, now_ms + duration_ms);
 }
 
+void Guard::unban(const net::IpAddr& ip) {
+  SourceEntry* e = table_.find(SourceKey::of(ip, 0));
+  if (e == nullptr) return;
+  e->banned_until_ms = 0;
+  e->violations = 0;
+}
+
 int64_t Guard::banned_for(const net::IpAddr& ip, int64_t now_ms) {
   SourceEntry* e = table_.find(SourceKey::of(ip, 0));
   if (e == nullptr || e->banned_until_ms <= now_ms) return 0;

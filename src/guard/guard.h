@@ -76,6 +76,8 @@ class Guard {
   // A ban decided elsewhere (another edge of the fleet): refuses `ip` for duration_ms from now,
   // like an autoban of this guard, without telling the ban sink again.
   void ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms);
+  // Lifts a ban of `ip` (the API's DELETE .../rampart/bans/IP) and forgets its violations.
+  void unban(const net::IpAddr& ip);
 
   const Counters& counters() const { return counters_; }
   size_t sources() const { return table_.size(); }

@@ -56,4 +56,18 @@ for _ in $(seq 30); do
 done
 assert_eq "the ban's key left etcd with its lease" "ok" "$gone"
 
+# An operator lifts a ban through any edge's API: every edge lets the client in again.
+fu junk --connect 127.0.0.11:9000 --source 127.0.0.97 --count 2 --gap 1.1
+check "a second client is banned on every edge" fuq until-closed --source 127.0.0.97 "${ALL[@]}" --timeout 5
+r=$(fapi 2 GET /rampart/bans)
+check "GET .../rampart/bans on edge 2 lists it (the ban came from edge 1)" grep -q '"ip":"127.0.0.97"' <<<"$(body_of "$r")"
+t0=$(date +%s.%N)
+r=$(fapi 2 DELETE /rampart/bans/127.0.0.97)
+assert_eq "DELETE .../rampart/bans/127.0.0.97 through edge 2 -> 200" 200 "$(status_of "$r")"
+check "every edge lets it in again" fuq until-echo --source 127.0.0.97 "${ALL[@]}" --timeout 2
+took=$(python3 -c "import time,sys; print(round(time.time() - float(sys.argv[1]), 2))" "$t0")
+echo "  lifted on every edge ${took}s after the DELETE"
+check "... within 1 s" within_1s "$took"
+assert_eq "DELETE of a non-address -> 400" 400 "$(status_of "$(fapi 1 DELETE /rampart/bans/not-an-ip)")"
+
 rpt_finish

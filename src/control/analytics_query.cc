@@ -355,7 +355,8 @@ bool parse_analytics_query(const std::multimap<std::string, std::string>& params
                            bool bytime, AnalyticsQuery* q, std::string* error) {
   static const char* kKnown[] = {"metrics", "dimensions", "filters", "since",
                                  "until",   "time_delta", "sort",    "limit"};
-  for (const auto& [key, value] : params) {
+  for (const auto& param : params) {
+    const std::string& key = param.first;  // not a structured binding: clang 14 cannot capture one
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
                      [&](const char* k) { return key == k; }) == std::end(kKnown)) {
       *error = "unknown query parameter \"" + key +

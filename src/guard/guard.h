@@ -28,8 +28,8 @@ class BanSink {
 // What the guard knows of one client address (all apps together), for the API.
 struct SourceReport {
   net::IpAddr ip;
-  uint32_t connections = 0;  // open TCP connections
-  uint32_t violations = 0;   // autoban violations in the current window
+  uint32_t connections = 0;   // open TCP connections
+  uint32_t violations = 0;    // autoban violations in the current window
   int64_t banned_for_ms = 0;  // remaining ban; 0 = not banned
 };
 

@@ -31,7 +31,8 @@ std::string text(const json& j, const char* key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
+    for (const auto& x : v)
+      out += (out.empty() ? "" : ",") + (x.is_string() ? x.get<std::string>() : x.dump());
     return out.empty() ? "-" : out;
   }
   return v.dump();
@@ -50,8 +51,8 @@ int cmd_edges(const Args& args) {
       fputs(kEdgesUsage, stdout);
       return kExitOk;
     }
-    if (i + 1 >= args.size() || (a != "--api" && a != "--token" && a != "--zone" && a != "-o" &&
-                                 a != "--output")) {
+    if (i + 1 >= args.size() ||
+        (a != "--api" && a != "--token" && a != "--zone" && a != "-o" && a != "--output")) {
       fprintf(stderr, "rampart edges: unknown or incomplete argument '%s'\n\n%s", a.c_str(),
               kEdgesUsage);
       return kExitUsage;

@@ -11,9 +11,9 @@
 
 #include "cli/commands.h"
 #include "config/parse.h"
+#include "control/analytics.h"
 #include "control/api_server.h"
 #include "control/controller.h"
-#include "control/analytics.h"
 #include "control/etcd_store.h"
 #include "control/fleet.h"
 #include "control/sqlite_store.h"
@@ -118,8 +118,7 @@ int cmd_serve(const Args& args) {
     anycast->start();
   }
   // Analytics history is an extra: without its store the edge still runs (live views only).
-  auto rollups =
-      control::RollupStore::open(r.config->edge.data_dir + "/analytics.db", &error);
+  auto rollups = control::RollupStore::open(r.config->edge.data_dir + "/analytics.db", &error);
   if (!rollups) RLOG_ERROR(error, "; analytics history is off");
   control::Analytics analytics(
       &edge, edge.rollup(), std::move(rollups),

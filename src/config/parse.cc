@@ -84,8 +84,7 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
 
 void parse_store(YamlReader& rd, const YAML::Node& root, StoreConfig* s) {
   if (YamlReader::present(root["store"]))
-    if (auto v = rd.scalar(root["store"], "store",
-                           "sqlite or etcd://HOST:PORT[,HOST:PORT...]"))
+    if (auto v = rd.scalar(root["store"], "store", "sqlite or etcd://HOST:PORT[,HOST:PORT...]"))
       s->url = *v;
   const YAML::Node tls = root["store_tls"];
   if (!YamlReader::present(tls) ||

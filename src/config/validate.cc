@@ -80,8 +80,7 @@ void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
     return;
   }
   if (!s.is_etcd()) {
-    add(errors, "store",
-        "\"" + s.url + "\" is not sqlite or etcd://HOST:PORT[,HOST:PORT...]");
+    add(errors, "store", "\"" + s.url + "\" is not sqlite or etcd://HOST:PORT[,HOST:PORT...]");
     return;
   }
   std::string rest = s.url.substr(7);
@@ -92,12 +91,13 @@ void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
     size_t colon = ep.rfind(':');
     std::string port = colon == std::string::npos ? "" : ep.substr(colon + 1);
     bool ok = colon != std::string::npos && colon > 0 && !port.empty() && port.size() <= 5 &&
-              port.find_first_not_of("0123456789") == std::string::npos &&
-              std::stoi(port) > 0 && std::stoi(port) < 65536 && ep.find('/') == std::string::npos;
+              port.find_first_not_of("0123456789") == std::string::npos && std::stoi(port) > 0 &&
+              std::stoi(port) < 65536 && ep.find('/') == std::string::npos;
     if (!ok) {
       add(errors, "store",
-          "\"" + ep + "\" is not HOST:PORT; expected etcd://HOST:PORT[,HOST:PORT...] such as "
-          "etcd://127.0.0.1:2379");
+          "\"" + ep +
+              "\" is not HOST:PORT; expected etcd://HOST:PORT[,HOST:PORT...] such as "
+              "etcd://127.0.0.1:2379");
       return;
     }
     start = comma + 1;

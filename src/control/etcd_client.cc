@@ -183,9 +183,10 @@ EtcdStatus EtcdClient::call(const char* path, const json& request, json* respons
 EtcdStatus EtcdClient::range_prefix(const std::string& prefix, std::vector<EtcdKv>* out,
                                     int64_t* revision, std::string* error) {
   json resp;
-  EtcdStatus st = call("/v3/kv/range",
-                       {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}},
-                       &resp, error);
+  EtcdStatus st =
+      call("/v3/kv/range",
+           {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}},
+           &resp, error);
   if (st != EtcdStatus::kOk) return st;
   out->clear();
   if (auto it = resp.find("kvs"); it != resp.end() && it->is_array())
@@ -199,9 +200,11 @@ namespace {
 json compare_revision(const std::string& key, int64_t expected) {
   // A missing key has version 0; an existing one is matched by its last modification.
   if (expected == 0)
-    return {{"key", base64_encode(key)}, {"target", "VERSION"}, {"result", "EQUAL"},
-            {"version", "0"}};
-  return {{"key", base64_encode(key)}, {"target", "MOD"}, {"result", "EQUAL"},
+    return {
+        {"key", base64_encode(key)}, {"target", "VERSION"}, {"result", "EQUAL"}, {"version", "0"}};
+  return {{"key", base64_encode(key)},
+          {"target", "MOD"},
+          {"result", "EQUAL"},
           {"mod_revision", std::to_string(expected)}};
 }
 
@@ -210,9 +213,9 @@ json compare_revision(const std::string& key, int64_t expected) {
 EtcdStatus EtcdClient::put_if(const std::string& key, const std::string& value, int64_t expected,
                               int64_t* revision, std::string* error) {
   json req = {{"compare", json::array({compare_revision(key, expected)})},
-              {"success", json::array({{{"request_put",
-                                         {{"key", base64_encode(key)},
-                                          {"value", base64_encode(value)}}}}})}};
+              {"success",
+               json::array({{{"request_put",
+                              {{"key", base64_encode(key)}, {"value", base64_encode(value)}}}}})}};
   json resp;
   EtcdStatus st = call("/v3/kv/txn", req, &resp, error);
   if (st != EtcdStatus::kOk) return st;
@@ -223,8 +226,9 @@ EtcdStatus EtcdClient::put_if(const std::string& key, const std::string& value, 
 
 EtcdStatus EtcdClient::delete_if(const std::string& key, int64_t expected, int64_t* revision,
                                  std::string* error) {
-  json req = {{"compare", json::array({compare_revision(key, expected)})},
-              {"success", json::array({{{"request_delete_range", {{"key", base64_encode(key)}}}}})}};
+  json req = {
+      {"compare", json::array({compare_revision(key, expected)})},
+      {"success", json::array({{{"request_delete_range", {{"key", base64_encode(key)}}}}})}};
   json resp;
   EtcdStatus st = call("/v3/kv/txn", req, &resp, error);
   if (st != EtcdStatus::kOk) return st;

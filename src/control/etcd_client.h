@@ -82,9 +82,10 @@ class EtcdClient {
   EtcdStatus revoke_lease(int64_t id, std::string* error);
 
   // Watches every key under `prefix` from `start_revision` and calls `on_events` once with no
-  // events when the watch is in place, then with each batch, in revision order, until the stream ends or fails (kUnavailable), stop_watch() is called
-  // (kOk), or the start revision was compacted (*compacted = true). `idle_timeout_s` without any
-  // byte from etcd ends the watch too (the caller reconnects; this catches silent partitions).
+  // events when the watch is in place, then with each batch, in revision order, until the stream
+  // ends or fails (kUnavailable), stop_watch() is called (kOk), or the start revision was compacted
+  // (*compacted = true). `idle_timeout_s` without any byte from etcd ends the watch too (the caller
+  // reconnects; this catches silent partitions).
   EtcdStatus watch(const std::string& prefix, int64_t start_revision, int idle_timeout_s,
                    const std::function<void(const std::vector<EtcdEvent>&)>& on_events,
                    bool* compacted, std::string* error);

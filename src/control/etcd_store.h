@@ -30,8 +30,8 @@ class EtcdStore : public Store {
               std::string* error) override;
   WriteStatus put_if(Kind kind, const StoredObject& obj, int64_t expected, int64_t* revision,
                      std::string* error) override;
-  WriteStatus remove_if(Kind kind, const std::string& zone, const std::string& id,
-                        int64_t expected, int64_t* revision, std::string* error) override;
+  WriteStatus remove_if(Kind kind, const std::string& zone, const std::string& id, int64_t expected,
+                        int64_t* revision, std::string* error) override;
 
   static std::string key(Kind kind, const std::string& zone, const std::string& id);
   // The kind, zone and id of an object key; nullopt for other keys.

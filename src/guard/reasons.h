@@ -30,7 +30,8 @@ enum class Reason : uint8_t {
 };
 
 inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::kCount);
-static_assert(kReasonCount <= telemetry::kMaxDropReasons, "telemetry::StatsSlot::drops is too small");
+static_assert(kReasonCount <= telemetry::kMaxDropReasons,
+              "telemetry::StatsSlot::drops is too small");
 
 // Metrics label: "block_ip", "rate_limit", ...
 const char* reason_name(Reason r);

@@ -78,8 +78,8 @@ class TlsRelay {
     size_t end = 0;
     uint64_t bytes = 0;
     telemetry::Counter* total = nullptr;  // the app's bytes counter of this direction
-    bool eof = false;   // the source ended (close_notify or FIN)
-    bool shut = false;  // the end was passed on to the sink
+    bool eof = false;                     // the source ended (close_notify or FIN)
+    bool shut = false;                    // the end was passed on to the sink
   };
 
   Io read_side(bool client, char* buf, size_t cap, size_t* n);

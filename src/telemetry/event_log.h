@@ -21,8 +21,8 @@
 namespace rampart::telemetry {
 
 struct EventLogOptions {
-  std::string path;                   // file to append to
-  std::string colo;                   // ColoCode
+  std::string path;  // file to append to
+  std::string colo;  // ColoCode
   // A file never grows past max_bytes (unless one line is longer): the writer rotates before the
   // line that would cross it. 0 = never rotate.
   uint64_t max_bytes = 256ull << 20;

@@ -73,8 +73,7 @@ void SyslogSink::format(std::string_view msg, int severity, int64_t time_ns,
   char head[64];
   int n = snprintf(head, sizeof head, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
                    facility_ * 8 + (severity & 7), t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                   t.tm_hour, t.tm_min, t.tm_sec,
-                   static_cast<int>((time_ns % 1000000000) / 1000));
+                   t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>((time_ns % 1000000000) / 1000));
   out->assign(head, static_cast<size_t>(n));
   out->append(header_tail_);
   out->append(msg);
@@ -102,9 +101,9 @@ bool SyslogSink::send(std::string_view msg, int severity, int64_t time_ns) {
   // One line per change of cause, not per dropped message.
   if (errno != last_errno_) {
     last_errno_ = errno;
-    RLOG_WARN("syslog: cannot send to ", address_.is_unix ? address_.unix_path
-                                                          : address_.udp.to_string(),
-              ": ", std::strerror(errno), "; dropping event messages until it works again");
+    RLOG_WARN("syslog: cannot send to ",
+              address_.is_unix ? address_.unix_path : address_.udp.to_string(), ": ",
+              std::strerror(errno), "; dropping event messages until it works again");
   }
   return false;
 }

@@ -20,7 +20,7 @@ inline constexpr int kSyslogWarning = 4;
 inline constexpr int kSyslogInfo = 6;
 
 struct SyslogOptions {
-  std::string address;             // udp://IP:PORT, udp://[IPv6]:PORT, unix:///PATH
+  std::string address;              // udp://IP:PORT, udp://[IPv6]:PORT, unix:///PATH
   std::string facility = "local0";  // syslog(3) name
   std::string tag = "rampart";      // APP-NAME
   std::string hostname;             // "" = gethostname()

@@ -47,8 +47,9 @@ analytics:
   EXPECT_EQ(e.syslog_tag, "edge-1");
   EXPECT_EQ(r.config->analytics.retention, hours(24 * 30));
 
-  r = parse_yaml("events: {max_size: 1048576, syslog: {address: \"unix:///dev/log\"}}\n"
-                 "analytics: {retention: 1h}\n");
+  r = parse_yaml(
+      "events: {max_size: 1048576, syslog: {address: \"unix:///dev/log\"}}\n"
+      "analytics: {retention: 1h}\n");
   ASSERT_TRUE(r.ok()) << dump(r.errors);
   EXPECT_EQ(r.config->events.max_size, 1u << 20);
   EXPECT_EQ(r.config->analytics.retention, hours(1));
@@ -74,8 +75,9 @@ analytics:
   EXPECT_TRUE(has_error(e, "events.syslog.tag", "APP-NAME")) << dump(e);
   EXPECT_TRUE(has_error(e, "analytics.retention", "at least 1h")) << dump(e);
 
-  r = parse_yaml("events: {max_size: 10MB, keep_files: 5000, syslog: {port: 1}}\n"
-                 "analytics: {retention: forever, keep: 1}\n");
+  r = parse_yaml(
+      "events: {max_size: 10MB, keep_files: 5000, syslog: {port: 1}}\n"
+      "analytics: {retention: forever, keep: 1}\n");
   EXPECT_TRUE(has_error(r.errors, "events.max_size", "unknown unit \"MB\"")) << dump(r.errors);
   EXPECT_TRUE(has_error(r.errors, "events.keep_files", "too large")) << dump(r.errors);
   EXPECT_TRUE(has_error(r.errors, "events.syslog.port", "unknown")) << dump(r.errors);
@@ -118,9 +120,9 @@ TEST(SyslogAddress, Forms) {
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->is_unix);
   EXPECT_EQ(a->unix_path, "/dev/log");
-  for (const char* s : {"", "127.0.0.1:514", "udp://::1:514", "udp://localhost:514",
-                        "udp://127.0.0.1:0", "udp://127.0.0.1", "unix://dev/log", "unix://",
-                        "tcp://127.0.0.1:514"})
+  for (const char* s :
+       {"", "127.0.0.1:514", "udp://::1:514", "udp://localhost:514", "udp://127.0.0.1:0",
+        "udp://127.0.0.1", "unix://dev/log", "unix://", "tcp://127.0.0.1:514"})
     EXPECT_FALSE(parse_syslog_address(s).has_value()) << s;
   EXPECT_FALSE(parse_syslog_address("unix:///" + std::string(200, 'x')).has_value());
 }

@@ -86,16 +86,17 @@ class RemoteTest : public ::testing::Test {
   void SetUp() override {
     auto r = config::parse_yaml("edge: { listen: [\"127.0.0.1\"] }\napi: { token: t }\n");
     ASSERT_TRUE(r.ok());
-    ctl_ = std::make_unique<Controller>(&store_,
-                                        [this](const config::Config&) { ++applies_; });
+    ctl_ = std::make_unique<Controller>(&store_, [this](const config::Config&) { ++applies_; });
     std::string error;
     ASSERT_TRUE(ctl_->load(*r.config, &error)) << error;
   }
   static StoredObject app(const std::string& id, int port, int64_t revision) {
-    return {"default", id,
+    return {"default",
+            id,
             R"({"id":")" + id + R"(","protocol":"tcp/)" + std::to_string(port) +
                 R"(","origin_direct":["tcp://192.0.2.1:22"]})",
-            "2026-01-01T00:00:00Z", "2026-01-01T00:00:0" + std::to_string(revision % 10) + "Z",
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:0" + std::to_string(revision % 10) + "Z",
             revision};
   }
   ScriptedStore store_;
@@ -104,7 +105,8 @@ class RemoteTest : public ::testing::Test {
 };
 
 TEST_F(RemoteTest, StoreOutcomesMapToStatusCodes) {
-  const std::string body = R"({"id":"a","protocol":"tcp/2000","origin_direct":["tcp://192.0.2.1:22"]})";
+  const std::string body =
+      R"({"id":"a","protocol":"tcp/2000","origin_direct":["tcp://192.0.2.1:22"]})";
   store_.next = WriteStatus::kUnavailable;
   Outcome o = ctl_->create_app(body);
   EXPECT_EQ(o.status, 503);
@@ -143,8 +145,8 @@ TEST_F(RemoteTest, RemoteChangesApplyInRevisionOrder) {
   ctl_->apply_remote({{Kind::kApp, false, app("x", 3002, 11)}});
   EXPECT_EQ(ctl_->get_app("x").result["protocol"], "tcp/3002");
   // A change that conflicts (same port as x) is left out; the rest of the batch applies.
-  ctl_->apply_remote({{Kind::kApp, false, app("y", 3002, 12)},
-                      {Kind::kApp, false, app("z", 3003, 13)}});
+  ctl_->apply_remote(
+      {{Kind::kApp, false, app("y", 3002, 12)}, {Kind::kApp, false, app("z", 3003, 13)}});
   EXPECT_EQ(ctl_->get_app("y").status, 404);
   EXPECT_TRUE(ctl_->get_app("z").ok());
   StoredObject gone{"default", "x", "", "", "", 14};

@@ -205,11 +205,10 @@ TEST(EventLogSyslog, EveryLineAlsoGoesToSyslogWithItsSeverity) {
   ASSERT_TRUE(log.start(&error)) << error;
   EventRing* ring = log.make_ring();
   const std::vector<std::pair<EventType, int>> types = {
-      {EventType::kConnect, 6},      {EventType::kDisconnect, 6},  {EventType::kProgress, 6},
+      {EventType::kConnect, 6},        {EventType::kDisconnect, 6},  {EventType::kProgress, 6},
       {EventType::kClientFiltered, 4}, {EventType::kOriginError, 4}, {EventType::kTlsError, 4},
       {EventType::kResolveOrigin, 4}};
-  for (size_t i = 0; i < types.size(); ++i)
-    ASSERT_TRUE(ring->push(make_event(types[i].first, i)));
+  for (size_t i = 0; i < types.size(); ++i) ASSERT_TRUE(ring->push(make_event(types[i].first, i)));
   log.stop();
   EXPECT_EQ(log.syslog_sent(), types.size());
   EXPECT_EQ(log.syslog_dropped(), 0u);

@@ -181,8 +181,7 @@ TEST(ValidateMinecraft, Handshakes) {
 
 TEST(ValidateMinecraft, Junk) {
   Bytes b = minecraft_handshake("localhost", 765, 1);
-  Bytes bad_next = b;
-  bad_next.back() = 4;
+  Bytes bad_next = minecraft_handshake("localhost", 765, 4);  // next state 4 does not exist
   EXPECT_EQ(run(validate_minecraft, bad_next), Result::kFail);
   Bytes bad_id = b;
   bad_id[1] = 0x01;

@@ -208,6 +208,33 @@ stop_edge() {
   wait "$EDGE_PID" || EDGE_RC=$?
 }
 
+# start_sshd NS IP: OpenSSH on IP:22 in NS with a host key, a client key ($TDIR/id) allowed to log
+# in as root, and its log on stderr (the spawn's log); callers wait for the port themselves.
+start_sshd() {
+  local ns=$1 ip=$2
+  mkdir -p /run/sshd # privilege separation directory sshd insists on
+  ssh-keygen -q -t ed25519 -N '' -f "$TDIR/hostkey" -C rpt-host
+  ssh-keygen -q -t ed25519 -N '' -f "$TDIR/id" -C rpt-client
+  cp "$TDIR/id.pub" "$TDIR/authorized_keys"
+  chmod 600 "$TDIR/authorized_keys"
+  cat >"$TDIR/sshd_config" <<CFG
+Port 22
+ListenAddress $ip
+HostKey $TDIR/hostkey
+PidFile $TDIR/sshd.pid
+AuthorizedKeysFile $TDIR/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+UseDNS no
+LogLevel VERBOSE
+CFG
+  rpt_spawn sshd "$ns" /usr/sbin/sshd -D -e -f "$TDIR/sshd_config"
+}
+
 # start_tls_echo NAME NS IP PORT: a TLS echo server (socat, a self-signed EC certificate for CN
 # NAME made here) listening on IP:PORT in NS; an origin for apps with tls: full.
 start_tls_echo() {

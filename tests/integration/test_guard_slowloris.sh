@@ -32,26 +32,7 @@ for i in $(seq 100 109); do
 done
 
 # --- origin: sshd with its own host key and authorized_keys
-mkdir -p /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/hostkey" -C rpt-host
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/id" -C rpt-client
-cp "$TDIR/id.pub" "$TDIR/authorized_keys"
-chmod 600 "$TDIR/authorized_keys"
-cat >"$TDIR/sshd_config" <<CFG
-Port 22
-ListenAddress $ORIGIN_IP
-HostKey $TDIR/hostkey
-PidFile $TDIR/sshd.pid
-AuthorizedKeysFile $TDIR/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-LogLevel VERBOSE
-CFG
-rpt_spawn sshd "$NS_O" /usr/sbin/sshd -D -e -f "$TDIR/sshd_config"
+start_sshd "$NS_O" "$ORIGIN_IP"
 require "sshd listens" wait_port "$NS_O" tcp 22
 
 cat >"$TDIR/rampart.yaml" <<YAML

@@ -13,26 +13,7 @@ ulimit -n "$(ulimit -Hn)" # 2,000+ sockets on each side
 GU=(python3 "$RPT_HELPERS/guardutil.py")
 
 # --- origins: sshd on :22, a logging echo server on :25565 and :3389
-mkdir -p /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/hostkey" -C rpt-host
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/id" -C rpt-client
-cp "$TDIR/id.pub" "$TDIR/authorized_keys"
-chmod 600 "$TDIR/authorized_keys"
-cat >"$TDIR/sshd_config" <<CFG
-Port 22
-ListenAddress $ORIGIN_IP
-HostKey $TDIR/hostkey
-PidFile $TDIR/sshd.pid
-AuthorizedKeysFile $TDIR/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-LogLevel VERBOSE
-CFG
-rpt_spawn sshd "$NS_O" /usr/sbin/sshd -D -e -f "$TDIR/sshd_config"
+start_sshd "$NS_O" "$ORIGIN_IP"
 rpt_spawn mc "$NS_O" "${GU[@]}" origin --listen "$ORIGIN_IP:25565" --log "$TDIR/mc.conns"
 rpt_spawn rdp "$NS_O" "${GU[@]}" origin --listen "$ORIGIN_IP:3389" --log "$TDIR/rdp.conns"
 require "sshd listens" wait_port "$NS_O" tcp 22

@@ -8,27 +8,7 @@ rpt_init
 rpt_topology
 
 # --- origin: sshd with its own host key, authorized_keys and config
-mkdir -p /run/sshd # privilege separation directory sshd insists on
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/hostkey" -C rpt-host
-ssh-keygen -q -t ed25519 -N '' -f "$TDIR/id" -C rpt-client
-cp "$TDIR/id.pub" "$TDIR/authorized_keys"
-chmod 600 "$TDIR/authorized_keys"
-cat >"$TDIR/sshd_config" <<CFG
-Port 22
-ListenAddress $ORIGIN_IP
-HostKey $TDIR/hostkey
-PidFile $TDIR/sshd.pid
-AuthorizedKeysFile $TDIR/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-UseDNS no
-LogLevel VERBOSE
-CFG
-rpt_spawn sshd "$NS_O" /usr/sbin/sshd -D -e -f "$TDIR/sshd_config"
+start_sshd "$NS_O" "$ORIGIN_IP"
 require "sshd listens on $ORIGIN_IP:22 in the origin namespace" wait_port "$NS_O" tcp 22
 
 SSH=(ssh -i "$TDIR/id" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null

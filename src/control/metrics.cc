@@ -212,6 +212,34 @@ std::string Analytics::metrics() {
           guard::Reason::kRateLimit, guard::Reason::kUdpRateLimit})
       w.sample("rampart_xdp_drops_total", {{"reason", guard::reason_name(r)}}, c.drops(r));
   }
+  w.family("rampart_udp_drops_total", "counter",
+           "Datagrams the UDP data plane could not relay, by reason.");
+  const std::pair<const char*, telemetry::Counter udp::UdpCounters::*> udp_drops[] = {
+      {"no_origin", &udp::UdpCounters::drop_no_origin},
+      {"flow_socket", &udp::UdpCounters::drop_flow_socket},
+      {"send", &udp::UdpCounters::drop_send},
+      {"spp_mismatch", &udp::UdpCounters::drop_spp_mismatch}};
+  for (const auto& [reason, field] : udp_drops)
+    w.sample("rampart_udp_drops_total", {{"reason", reason}}, edge_->sum(field));
+  w.family("rampart_udp_flows_evicted_total", "counter",
+           "UDP flows closed early to make room in a full flow table.");
+  w.sample("rampart_udp_flows_evicted_total", {}, edge_->sum(&udp::UdpCounters::flows_evicted));
+  w.family("rampart_udp_origin_icmp_errors_total", "counter",
+           "ICMP errors (port or host unreachable) from UDP origins.");
+  w.sample("rampart_udp_origin_icmp_errors_total", {},
+           edge_->sum(&udp::UdpCounters::origin_icmp_errors));
+  w.family("rampart_udp_gso_sends_total", "counter",
+           "Sends that carried several datagrams at once (UDP GSO), and those the kernel refused.");
+  w.sample("rampart_udp_gso_sends_total", {{"result", "ok"}},
+           edge_->sum(&udp::UdpCounters::gso_sends));
+  w.sample("rampart_udp_gso_sends_total", {{"result", "fallback"}},
+           edge_->sum(&udp::UdpCounters::gso_fallbacks));
+  w.family("rampart_accept_errors_total", "counter",
+           "accept() failures on TCP listeners, and pauses for lack of file descriptors.");
+  w.sample("rampart_accept_errors_total", {{"kind", "error"}},
+           edge_->sum(&tcp::WorkerCounters::accept_errors));
+  w.sample("rampart_accept_errors_total", {{"kind", "emfile_pause"}},
+           edge_->sum(&tcp::WorkerCounters::emfile_pauses));
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");
   w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());

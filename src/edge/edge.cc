@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "core/log.h"
@@ -65,10 +66,11 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
     workers_.push_back(std::make_unique<Worker>(
         i, events_ ? events_->make_ring() : nullptr, cfg.edge.pipe_size,
         cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
-    ban_fanout_.xdp = xdp_.get();
     workers_.back()->set_ban_sink(&ban_fanout_);
-    workers_.back()->start();
   }
+  // Started once all exist: a worker's ban reaches every other one through workers_.
+  ban_fanout_.edge = this;
+  for (auto& w : workers_) w->start();
   publish(build_snapshot(cfg, nullptr, n, stats_.get()));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
@@ -128,10 +130,18 @@ uint64_t Edge::guard_bans() const {
 }
 
 std::vector<guard::SourceReport> Edge::sources(size_t top) const {
+  // Every worker is asked at once; together they get one second to answer.
+  std::vector<std::future<std::vector<guard::SourceReport>>> answers;
+  for (const auto& w : workers_) answers.push_back(w->sources(top));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   std::vector<guard::SourceReport> out;
-  for (const auto& w : workers_) {
-    auto part = w->sources(top);
-    out.insert(out.end(), part.begin(), part.end());
+  for (auto& a : answers) {
+    if (a.wait_until(deadline) != std::future_status::ready) continue;
+    try {
+      auto part = a.get();
+      out.insert(out.end(), part.begin(), part.end());
+    } catch (const std::future_error&) {  // the worker stopped before answering
+    }
   }
   return out;
 }

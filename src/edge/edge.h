@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "config/model.h"
@@ -60,6 +61,9 @@ class Edge {
   // reason; any thread.
   std::vector<uint64_t> guard_drops(bool dry_run = false) const;
   uint64_t guard_bans() const;
+  // The workers' TCP and UDP counters summed: sum(&UdpCounters::drop_send), ...; any thread.
+  template <typename Counters>
+  uint64_t sum(telemetry::Counter Counters::*field) const;
   // Banned sources and the `top` busiest sources of every worker (one address may appear once
   // per worker only when steering is off).
   std::vector<guard::SourceReport> sources(size_t top) const;
@@ -68,11 +72,13 @@ class Edge {
  private:
   void publish(std::shared_ptr<const Snapshot> snap);
   // The workers' ban sink: the XDP loader and the listener, either may be null.
+  // A worker's autoban holds on every worker (one source can reach several: steering is per
+  // listener group, and unsteered listeners spread it), in the XDP map, and for the listener.
   struct BanFanout : guard::BanSink {
-    guard::BanSink* xdp = nullptr;
+    Edge* edge = nullptr;
     guard::BanSink* listener = nullptr;
     void banned(const net::IpAddr& ip, int64_t duration_ms) override {
-      if (xdp) xdp->banned(ip, duration_ms);
+      edge->ban(ip, duration_ms);
       if (listener) listener->banned(ip, duration_ms);
     }
   };
@@ -90,5 +96,17 @@ class Edge {
 
 // Worker count for edge.workers (0 = the CPUs this process may run on).
 int resolve_workers(int configured);
+
+template <typename Counters>
+uint64_t Edge::sum(telemetry::Counter Counters::*field) const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) {
+    if constexpr (std::is_same_v<Counters, udp::UdpCounters>)
+      n += (w->udp_counters().*field).get();
+    else
+      n += (w->tcp_counters().*field).get();
+  }
+  return n;
+}
 
 }  // namespace rampart::edge

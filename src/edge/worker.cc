@@ -35,7 +35,6 @@ void Worker::FlowSweep::on_timer() {
   Worker* w = worker_;
   w->udp_.flows.expire(w->loop_.now_ms(), [w](udp::FlowNode* n) {
     auto* f = static_cast<udp::Flow*>(n);
-    ++w->udp_.counters.flows_expired;
     f->listener->end_flow(f, telemetry::status::kNormal);
   });
   w->udp_flows_.store(w->udp_.flows.size(), std::memory_order_relaxed);
@@ -152,12 +151,11 @@ void Worker::close_listeners() {
   tcp_listeners_.clear();
 }
 
-std::vector<guard::SourceReport> Worker::sources(size_t top) {
+std::future<std::vector<guard::SourceReport>> Worker::sources(size_t top) {
   auto done = std::make_shared<std::promise<std::vector<guard::SourceReport>>>();
   auto answer = done->get_future();
   loop_.post([this, top, done] { done->set_value(guard_.report(top, loop_.now_ms())); });
-  if (answer.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return {};
-  return answer.get();
+  return answer;
 }
 
 void Worker::stop_listening() {

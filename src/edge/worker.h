@@ -3,6 +3,7 @@
 // its loop; nothing it owns is touched from another thread.
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,12 +50,16 @@ class Worker {
   // TCP sessions and UDP flows still open; any thread.
   // Drop counters by reason; readable from any thread.
   const guard::Counters& guard_counters() const { return guard_.counters(); }
+  // The TCP and UDP sides' own counters; readable from any thread.
+  const tcp::WorkerCounters& tcp_counters() const { return ctx_.counters; }
+  const udp::UdpCounters& udp_counters() const { return udp_.counters; }
   size_t sessions() const {
     return ctx_.sessions.size() + udp_flows_.load(std::memory_order_relaxed);
   }
   // Any thread: the guard's view of its busiest and banned sources, computed on the worker's
-  // thread (the source table is the worker's alone). Empty if the worker does not answer in time.
-  std::vector<guard::SourceReport> sources(size_t top);
+  // thread (the source table is the worker's alone); a stopped worker never answers (the
+  // future then reports a broken promise).
+  std::future<std::vector<guard::SourceReport>> sources(size_t top);
 
  private:
   void apply_now(const std::shared_ptr<const Snapshot>& snap);

@@ -68,7 +68,6 @@ void Listener::accept_all() {
       RLOG_WARN("accept on ", addr_.to_string(), ": ", std::strerror(errno));
       return;
     }
-    ++ctx_->counters.accepted;
     guard::Admission adm;
     if (ctx_->guard != nullptr && app_->guard) {
       adm = ctx_->guard->admit(*app_->guard, peer.ip(), ctx_->loop->now_ms());
@@ -92,6 +91,7 @@ void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission&
   // A reset, not a FIN: the edge keeps no TIME_WAIT for refused clients.
   core::set_linger_zero(fd);
   ::close(fd);
+  if (!app_->stats && ctx_->events == nullptr) return;  // telemetry off
   telemetry::ConnEvent e;
   e.type = telemetry::EventType::kClientFiltered;
   e.status = telemetry::status::kDenied;

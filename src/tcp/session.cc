@@ -197,7 +197,6 @@ void Session::on_connect_result(int err) {
 }
 
 void Session::connect_failed(uint16_t status) {
-  ++ctx_->counters.origin_errors;
   emit(telemetry::EventType::kOriginError, status);
   close(status, false, false);
 }
@@ -493,6 +492,7 @@ void Session::progress(int64_t now_ns, int64_t interval_ns) {
 }
 
 void Session::emit(telemetry::EventType type, uint16_t status) {
+  if (stats_ == nullptr && ctx_->events == nullptr) return;  // telemetry off
   telemetry::ConnEvent e;
   e.type = type;
   e.status = status;
@@ -519,8 +519,10 @@ void Session::emit(telemetry::EventType type, uint16_t status) {
   e.timestamp_ns = core::realtime_ns();
   if (type == telemetry::EventType::kDisconnect) {
     e.disconnect_ns = e.timestamp_ns;
-    if (client_.valid()) e.client_rtt_us = core::tcp_rtt_us(client_.get());
-    if (origin_.valid()) e.origin_rtt_us = core::tcp_rtt_us(origin_.get());
+    if (ctx_->events != nullptr) {  // RTTs are for the log line only: two TCP_INFO calls
+      if (client_.valid()) e.client_rtt_us = core::tcp_rtt_us(client_.get());
+      if (origin_.valid()) e.origin_rtt_us = core::tcp_rtt_us(origin_.get());
+    }
   }
   if (stats_ != nullptr) stats_->record(e);
   if (ctx_->events != nullptr) ctx_->events->push(e);

@@ -58,7 +58,6 @@ void Session::tls_origin_step() {
     case TlsRelay::Step::kWait:
       return;
     case TlsRelay::Step::kFailed:
-      ++ctx_->counters.origin_errors;
       tls_failed();
       return;
     case TlsRelay::Step::kDone:

@@ -9,6 +9,7 @@
 #include "core/event_loop.h"
 #include "core/pipe_pool.h"
 #include "guard/guard.h"
+#include "telemetry/counter.h"
 #include "telemetry/event_ring.h"
 
 namespace rampart::tcp {
@@ -29,11 +30,10 @@ class SessionList {
   std::atomic<size_t> size_{0};
 };
 
+// Written by the worker, read by /metrics (relaxed atomics).
 struct WorkerCounters {
-  uint64_t accepted = 0;
-  uint64_t accept_errors = 0;
-  uint64_t emfile_pauses = 0;
-  uint64_t origin_errors = 0;
+  telemetry::Counter accept_errors;  // accept() failures other than "nothing to accept"
+  telemetry::Counter emfile_pauses;  // listener paused: out of file descriptors
 };
 
 struct WorkerContext {

@@ -14,21 +14,9 @@
 #include <vector>
 
 #include "telemetry/conn_event.h"
+#include "telemetry/counter.h"
 
 namespace rampart::telemetry {
-
-// A counter with one writer thread.
-class Counter {
- public:
-  void add(uint64_t n) {
-    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void inc() { add(1); }
-  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> v_{0};
-};
 
 inline constexpr size_t kEventTypes = 7;  // EventType values
 // Spectrum's status codes in a fixed order (SPEC §5 plus 525/526); index 0 is "other".

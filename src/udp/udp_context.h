@@ -10,6 +10,7 @@
 
 #include "core/event_loop.h"
 #include "guard/guard.h"
+#include "telemetry/counter.h"
 #include "telemetry/event_ring.h"
 #include "udp/flow_table.h"
 
@@ -17,19 +18,17 @@ namespace rampart::udp {
 
 class Flow;
 
+// What the per-app counters (telemetry::AppStats) do not say: written by the worker, read by
+// /metrics (relaxed atomics).
 struct UdpCounters {
-  uint64_t datagrams_in = 0;   // client -> edge
-  uint64_t datagrams_out = 0;  // edge -> client
-  uint64_t flows_created = 0;
-  uint64_t flows_expired = 0;
-  uint64_t flows_evicted = 0;
-  uint64_t drop_no_origin = 0;     // no usable origin for a new flow
-  uint64_t drop_flow_socket = 0;   // no socket for a new flow, even after evicting
-  uint64_t drop_send = 0;          // a send failed (buffer full, ICMP error)
-  uint64_t drop_spp_mismatch = 0;  // an SPP reply named another client, or had no header
-  uint64_t origin_icmp_errors = 0;
-  uint64_t gso_sends = 0;      // sends that carried several datagrams (UDP_SEGMENT)
-  uint64_t gso_fallbacks = 0;  // GSO sends refused by the kernel, resent one by one
+  telemetry::Counter flows_evicted;      // the oldest flow closed to make room (table full)
+  telemetry::Counter drop_no_origin;     // no usable origin for a new flow
+  telemetry::Counter drop_flow_socket;   // no socket for a new flow, even after evicting
+  telemetry::Counter drop_send;          // a send failed (buffer full, ICMP error)
+  telemetry::Counter drop_spp_mismatch;  // an SPP reply named another client, or had no header
+  telemetry::Counter origin_icmp_errors;
+  telemetry::Counter gso_sends;      // sends that carried several datagrams (UDP_SEGMENT)
+  telemetry::Counter gso_fallbacks;  // GSO sends refused by the kernel, resent one by one
 };
 
 // Room for one batch of datagrams with space in front of each payload for a PROXY v2 or SPP

@@ -122,7 +122,6 @@ void UdpListener::on_events(uint32_t) {
     }
     int n = recvmmsg(fd_.get(), b.msgs.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
-    ctx_->counters.datagrams_in += static_cast<uint64_t>(n);
     size_t pending = 0;
     const guard::AppPolicy* policy = ctx_->guard != nullptr ? app_->guard.get() : nullptr;
     const int64_t now = ctx_->loop->now_ms();
@@ -232,7 +231,6 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
   ctx_->loop->add(f->fd.get(), EPOLLIN, f);
   ctx_->flows.insert(f, now);
-  ++ctx_->counters.flows_created;
   emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
   return f;
 }
@@ -283,7 +281,7 @@ void UdpListener::send_pending(size_t count) {
 }
 
 size_t UdpListener::send_datagrams(int fd, const net::SockAddr* dst, const uint8_t* pktinfo,
-                                   size_t pktinfo_len, iovec* iov, size_t count) {
+                                   size_t pktinfo_len, iovec* iov, size_t count, uint64_t* bytes) {
   Batch& b = ctx_->batch;
   // Runs of equal-sized datagrams (the last may be shorter) leave as one UDP GSO send: one trip
   // through the IP stack instead of one per datagram. Large datagrams go alone (a GSO segment
@@ -338,9 +336,11 @@ size_t UdpListener::send_datagrams(int fd, const net::SockAddr* dst, const uint8
     int s = sendmmsg(fd, b.out_msgs.data() + m, static_cast<unsigned>(msgs - m), MSG_DONTWAIT);
     if (s > 0) {
       for (int k = 0; k < s; ++k) {
-        const size_t run = b.out_msgs[m + static_cast<size_t>(k)].msg_hdr.msg_iovlen;
-        sent_datagrams += run;
-        if (run > 1) ++ctx_->counters.gso_sends;
+        const msghdr& sent = b.out_msgs[m + static_cast<size_t>(k)].msg_hdr;
+        sent_datagrams += sent.msg_iovlen;
+        if (sent.msg_iovlen > 1) ++ctx_->counters.gso_sends;
+        if (bytes != nullptr)
+          for (size_t d = 0; d < sent.msg_iovlen; ++d) *bytes += sent.msg_iov[d].iov_len;
       }
       m += static_cast<size_t>(s);
       continue;
@@ -357,7 +357,10 @@ size_t UdpListener::send_datagrams(int fd, const net::SockAddr* dst, const uint8
       for (size_t k = 0; k < h.msg_iovlen; ++k) {
         one.msg_iov = h.msg_iov + k;
         one.msg_iovlen = 1;
-        if (::sendmsg(fd, &one, MSG_DONTWAIT) >= 0) ++sent_datagrams;
+        if (::sendmsg(fd, &one, MSG_DONTWAIT) >= 0) {
+          ++sent_datagrams;
+          if (bytes != nullptr) *bytes += one.msg_iov->iov_len;
+        }
       }
     }
     // Otherwise (a full socket buffer, an ICMP error) this message is lost: UDP drops.
@@ -411,13 +414,12 @@ void UdpListener::on_origin_readable(Flow* f) {
     }
     // Every reply of a flow goes to one client from one edge address.
     const uint8_t* pktinfo = control_len > 0 ? b.control[0].data() : nullptr;
-    size_t sent = send_datagrams(fd_.get(), &f->client, pktinfo, control_len, b.iov.data(), out);
+    uint64_t sent_bytes = 0;
+    size_t sent = send_datagrams(fd_.get(), &f->client, pktinfo, control_len, b.iov.data(), out,
+                                 f->stats != nullptr ? &sent_bytes : nullptr);
     if (sent < out) ctx_->counters.drop_send += out - sent;  // the client's socket is full
-    ctx_->counters.datagrams_out += sent;
     if (f->stats != nullptr) {
-      uint64_t bytes = 0;
-      for (size_t i = 0; i < sent; ++i) bytes += b.iov[i].iov_len;
-      f->stats->bytes_egress.add(bytes);
+      f->stats->bytes_egress.add(sent_bytes);
       f->stats->datagrams_egress.add(sent);
     }
     ctx_->flows.touch(f, ctx_->loop->now_ms());
@@ -436,6 +438,7 @@ void UdpListener::end_flow(Flow* f, uint16_t status) {
 }
 
 void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status) {
+  if (f.stats == nullptr && ctx_->events == nullptr) return;  // telemetry off
   telemetry::ConnEvent e;
   e.type = type;
   e.status = status;

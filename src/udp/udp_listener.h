@@ -67,9 +67,9 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   void send_pending(size_t count);
   // Sends `count` datagrams on `fd` (to `dst` when not connected, from the address in the
   // `pktinfo` control message when given), equal-sized runs as one UDP GSO send each. Returns
-  // how many datagrams the kernel took.
+  // how many datagrams the kernel took, and adds their bytes to *bytes when given.
   size_t send_datagrams(int fd, const net::SockAddr* dst, const uint8_t* pktinfo,
-                        size_t pktinfo_len, iovec* iov, size_t count);
+                        size_t pktinfo_len, iovec* iov, size_t count, uint64_t* bytes = nullptr);
   void emit(const Flow& f, telemetry::EventType type, uint16_t status);
 
   UdpContext* ctx_;

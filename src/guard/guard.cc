@@ -52,9 +52,10 @@ bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
   return true;
 }
 
-void Guard::violation(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {
+void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms) {
   const config::AutobanConfig& ab = p.autoban;
-  if (ab.violations == 0) return;
+  // A filter in dry-run only counts: what it lets through is no violation either.
+  if (ab.violations == 0 || p.dry(filter_of(r))) return;
   SourceEntry* e = table_.get(SourceKey::of(ip, 0), now_ms);
   if (e == nullptr) return;
   if (now_ms - e->last_violation_ms < kViolationPeriodMs) return;
@@ -124,12 +125,12 @@ Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms
       if (deny(Reason::kTableFull)) return a;
     } else {
       if (p.per_ip.max_connections > 0 && e->conns >= p.per_ip.max_connections) {
-        violation(p, ip, now_ms);
+        violation(p, Reason::kConnLimit, ip, now_ms);
         if (deny(Reason::kConnLimit)) return a;
       }
       if (p.per_ip.new_connections_per_second > 0 &&
           !e->new_conns.take(p.per_ip.new_connections_per_second, p.per_ip.burst, now_ms)) {
-        violation(p, ip, now_ms);
+        violation(p, Reason::kRateLimit, ip, now_ms);
         if (deny(Reason::kRateLimit)) return a;
       }
     }
@@ -151,7 +152,7 @@ void Guard::release(const AppPolicy& p, const net::IpAddr& ip, const Admission& 
 }
 
 bool Guard::validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms) {
-  violation(p, ip, now_ms);
+  violation(p, r, ip, now_ms);
   return drop(p, r, ip);
 }
 
@@ -182,7 +183,7 @@ Reason Guard::check_datagram(const AppPolicy& p, const net::SockAddr& src, int64
     if (e == nullptr) {
       if (drop(p, Reason::kTableFull, ip)) return Reason::kTableFull;
     } else if (!e->datagrams.take(p.per_ip.udp_packets_per_second, p.per_ip.udp_burst, now_ms)) {
-      violation(p, ip, now_ms);
+      violation(p, Reason::kUdpRateLimit, ip, now_ms);
       if (drop(p, Reason::kUdpRateLimit, ip)) return Reason::kUdpRateLimit;
     }
   }

@@ -89,7 +89,7 @@ class Guard {
  private:
   // Counts r; true when the drop happens (false: its filter is in dry-run).
   bool drop(const AppPolicy& p, Reason r, const net::IpAddr& ip);
-  void violation(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms);
+  void violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms);
 
   int worker_;
   SourceTable table_;

@@ -329,5 +329,29 @@ TEST(DryRun, CountsButLetsThrough) {
   EXPECT_EQ(g.banned_for(ip("192.0.2.9"), 0), 0);  // autoban in dry-run bans no one
 }
 
+TEST(DryRun, AFilterInDryRunCausesNoBan) {
+  // Autoban is live, but the filters whose verdicts would count are in dry-run: what they let
+  // through must not add up to a ban.
+  Fixture f;
+  f.prot.per_ip.max_connections = 1;
+  f.prot.autoban = {1, std::chrono::seconds(10), std::chrono::seconds(60)};
+  f.prot.dry_run = {"conn_limit", "validate"};
+  const AppPolicy& p = f.build();
+  Guard g;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(g.admit(p, ip("192.0.2.7"), i * 2000).allowed);
+  EXPECT_FALSE(g.validation_failed(p, ip("192.0.2.7"), Reason::kValidate, 20000));
+  EXPECT_EQ(g.counters().dry_run_count(Reason::kConnLimit), 4u);
+  EXPECT_EQ(g.banned_for(ip("192.0.2.7"), 20000), 0);
+  // The same traffic with conn_limit live: one violation bans.
+  Fixture live;
+  live.prot.per_ip.max_connections = 1;
+  live.prot.autoban = {1, std::chrono::seconds(10), std::chrono::seconds(60)};
+  const AppPolicy& q = live.build();
+  Guard h;
+  EXPECT_TRUE(h.admit(q, ip("192.0.2.7"), 0).allowed);
+  EXPECT_FALSE(h.admit(q, ip("192.0.2.7"), 0).allowed);
+  EXPECT_GT(h.banned_for(ip("192.0.2.7"), 0), 0);
+}
+
 }  // namespace
 }  // namespace rampart::guard

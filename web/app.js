@@ -156,16 +156,23 @@ async function refresh() {
   }
   if (Date.now() - state.fleetFetchedAt > FLEET_REFRESH_MS) {
     state.fleetFetchedAt = Date.now();
-    jobs.push(getJSON(`${ZONE}/rampart/edges`).then(async (edges) => {
-      // One edge (SQLite, or alone in etcd): the overview above is already the whole picture.
-      if (!Array.isArray(edges) || edges.length < 2) { state.fleet = null; return; }
-      const current = await getJSON(`${ZONE}/spectrum/analytics/aggregate/current`);
-      state.fleet = { edges, current: Array.isArray(current) ? current : [] };
-      delete state.errors.fleet;
-    }, (e) => { if (e instanceof AuthError) throw e; state.errors.fleet = e.message; }));
+    jobs.push((async () => {
+      try {
+        const edges = await getJSON(`${ZONE}/rampart/edges`);
+        // One edge (SQLite, or alone in etcd): the overview above is already the whole picture.
+        if (!Array.isArray(edges) || edges.length < 2) { state.fleet = null; return; }
+        const current = await getJSON(`${ZONE}/spectrum/analytics/aggregate/current`);
+        state.fleet = { edges, current: Array.isArray(current) ? current : [] };
+        delete state.errors.fleet;
+      } catch (e) {
+        if (e instanceof AuthError) throw e;
+        state.errors.fleet = e.message;
+      }
+    })());
   }
   try {
     await Promise.all(jobs);
+    delete state.errors.network;  // every request answered: whatever failed before has recovered
   } catch (e) {
     if (e instanceof AuthError) { stopPolling(); showLogin('Your session has ended; sign in again.'); return; }
     state.errors.network = e.message;
@@ -538,7 +545,7 @@ function renderProtection() {
   const sources = p.topSources || [];
   $('#sources-table tbody').replaceChildren(...sources.map((s) => el('tr', {},
     el('td', { class: 'code', text: s.ip }), el('td', { class: 'num', text: fmtInt(s.connections) }),
-    el('td', { class: 'num', text: fmtInt(s.drops) }))));
+    el('td', { class: 'num', text: fmtInt(s.violations) }))));
   show('sources-empty', sources.length === 0);
   const bans = p.bans || [];
   $('#bans-table tbody').replaceChildren(...bans.map((b) => el('tr', {},

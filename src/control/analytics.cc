@@ -43,6 +43,18 @@ std::vector<std::string> csv(const std::string& text) {
   return out;
 }
 
+// The banned sources among `sources` (one entry per address, the longest ban of its workers).
+json ban_list(const std::vector<guard::SourceReport>& sources) {
+  std::map<std::string, int64_t> merged;
+  for (const auto& s : sources)
+    if (s.banned_for_ms > 0)
+      merged[s.ip.to_string()] = std::max(merged[s.ip.to_string()], s.banned_for_ms);
+  json bans = json::array();
+  for (const auto& [ip, ms] : merged)
+    bans.push_back({{"ip", ip}, {"expires_in", (ms + 999) / 1000}});
+  return bans;
+}
+
 }  // namespace
 
 Analytics::Analytics(edge::Edge* edge, telemetry::Rollup* rollup,
@@ -352,14 +364,7 @@ Outcome Analytics::live() {
 }
 
 Outcome Analytics::bans() {
-  json bans = json::array();
-  std::map<std::string, int64_t> merged;
-  for (const auto& s : edge_->sources(0))
-    if (s.banned_for_ms > 0)
-      merged[s.ip.to_string()] = std::max(merged[s.ip.to_string()], s.banned_for_ms);
-  for (const auto& [ip, ms] : merged)
-    bans.push_back({{"ip", ip}, {"expires_in", (ms + 999) / 1000}});
-  return Outcome{200, {}, {}, bans, {}};
+  return Outcome{200, {}, {}, ban_list(edge_->sources(0)), {}};  // top 0: the banned ones only
 }
 
 Outcome Analytics::unban(const std::string& text) {
@@ -398,16 +403,15 @@ Outcome Analytics::protection() {
     return a.connections != b.connections ? a.connections > b.connections
                                           : a.violations > b.violations;
   });
-  json top = json::array(), bans = json::array();
+  json top = json::array();
   for (const auto& s : all) {
     if (top.size() < 20 && (s.connections > 0 || s.violations > 0))
       top.push_back({{"ip", s.ip.to_string()},
                      {"connections", s.connections},
                      {"violations", s.violations},
                      {"banned", s.banned_for_ms > 0}});
-    if (s.banned_for_ms > 0)
-      bans.push_back({{"ip", s.ip.to_string()}, {"expires_in", (s.banned_for_ms + 999) / 1000}});
   }
+  json bans = ban_list(all);
   json result = {{"drops", drops},
                  {"dryRun", dry},
                  {"bansTotal", edge_->guard_bans()},

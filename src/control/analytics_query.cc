@@ -281,9 +281,12 @@ std::optional<int64_t> parse_rfc3339(const std::string& text) {
   if (*end == 'Z' || *end == 'z') {
     ++end;
   } else if (*end == '+' || *end == '-') {
-    int sign = *end == '-' ? -1 : 1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(end + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    // Exactly "+HH:MM" (RFC 3339's time-offset).
+    auto digit = [&](int i) { return end[i] >= '0' && end[i] <= '9'; };
+    if (!digit(1) || !digit(2) || end[3] != ':' || !digit(4) || !digit(5)) return std::nullopt;
+    const int sign = *end == '-' ? -1 : 1;
+    const int hh = (end[1] - '0') * 10 + (end[2] - '0');
+    const int mm = (end[4] - '0') * 10 + (end[5] - '0');
     offset = sign * (hh * 3600 + mm * 60);
     end += 6;
   } else {

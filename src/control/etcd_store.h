@@ -19,6 +19,10 @@ inline constexpr const char* kEtcdAppsPrefix = "/rampart/apps/";
 inline constexpr const char* kEtcdRulesPrefix = "/rampart/access_rules/";
 inline constexpr const char* kEtcdEdgesPrefix = "/rampart/edges/";
 inline constexpr const char* kEtcdBansPrefix = "/rampart/bans/";
+// An operator's unban (DELETE .../rampart/bans/IP), on a short lease: a ban key that merely
+// expires (its lease ended, maybe one edge's shorter ban over a longer one) lifts nothing.
+inline constexpr const char* kEtcdUnbansPrefix = "/rampart/unbans/";
+inline constexpr int64_t kUnbanLeaseS = 30;
 
 class EtcdStore : public Store {
  public:

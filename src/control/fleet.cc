@@ -179,8 +179,8 @@ void Fleet::handle(const std::vector<EtcdEvent>& events) {
       }
     } else if (starts_with(key, kEtcdBansPrefix) && !e.deleted) {
       on_ban_value(e.kv.value);
-    } else if (starts_with(key, kEtcdBansPrefix) && apply_unban_) {
-      if (auto ip = net::IpAddr::parse(key.substr(strlen(kEtcdBansPrefix)))) apply_unban_(*ip);
+    } else if (starts_with(key, kEtcdUnbansPrefix) && !e.deleted && apply_unban_) {
+      if (auto ip = net::IpAddr::parse(key.substr(strlen(kEtcdUnbansPrefix)))) apply_unban_(*ip);
     }
   }
   if (!changes.empty()) controller_->apply_remote(changes);
@@ -249,7 +249,12 @@ void Fleet::publish_ban(const PendingBan& ban) {
 }
 
 bool Fleet::unban(const net::IpAddr& ip, std::string* error) {
-  return client_->remove(kEtcdBansPrefix + ip.unmapped().to_string(), error) == EtcdStatus::kOk;
+  const std::string addr = ip.unmapped().to_string();
+  int64_t lease = 0;
+  return client_->remove(kEtcdBansPrefix + addr, error) == EtcdStatus::kOk &&
+         client_->grant_lease(kUnbanLeaseS, &lease, error) == EtcdStatus::kOk &&
+         client_->put(kEtcdUnbansPrefix + addr, std::to_string(epoch_ms()), lease, error) ==
+             EtcdStatus::kOk;
 }
 
 void Fleet::banned(const net::IpAddr& ip, int64_t duration_ms) {

@@ -176,18 +176,20 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
   // (minute, projected dimensions) -> row
   std::map<std::pair<int64_t, std::vector<std::string>>, AnalyticsRow> grouped;
   std::lock_guard lock(mu_);
+  auto failed = [this](std::string* why) {
+    *why = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
+    return false;
+  };
   {
     Stmt s(db_,
            "SELECT minute, app, event, colo, ip_version, count, bytes_ingress, bytes_egress,"
            " duration_sum_ms, durations_count FROM rollups WHERE minute >= ?1 AND minute < ?2");
-    if (s.get() == nullptr) {
-      *error = "analytics store: " + std::string(sqlite3_errmsg(db_));
-      return false;
-    }
+    if (s.get() == nullptr) return failed(error);
     s.i64(1, first);
     s.i64(2, last);
     std::vector<std::string> dims;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
       Key k{static_cast<int64_t>(s.col_u64(0)), s.col_text(1), s.col_text(2), s.col_text(3),
             static_cast<int>(s.col_u64(4))};
       if (!project(k, &dims)) continue;
@@ -200,15 +202,18 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
       r.duration_sum_ms += s.col_u64(8);
       r.durations_count += s.col_u64(9);
     }
+    if (rc != SQLITE_DONE) return failed(error);  // busy or broken: no partial answer
   }
   if (want_durations) {
     Stmt s(db_,
            "SELECT minute, app, event, colo, ip_version, bucket, n FROM rollup_durations"
            " WHERE minute >= ?1 AND minute < ?2");
+    if (s.get() == nullptr) return failed(error);
     s.i64(1, first);
     s.i64(2, last);
     std::vector<std::string> dims;
-    while (s.get() != nullptr && sqlite3_step(s.get()) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
       Key k{static_cast<int64_t>(s.col_u64(0)), s.col_text(1), s.col_text(2), s.col_text(3),
             static_cast<int>(s.col_u64(4))};
       if (!project(k, &dims)) continue;
@@ -219,6 +224,7 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
       if (it->second.durations.empty()) it->second.durations.assign(telemetry::kDurationBuckets, 0);
       it->second.durations[bucket] += s.col_u64(6);
     }
+    if (rc != SQLITE_DONE) return failed(error);
   }
   rows->clear();
   rows->reserve(grouped.size());

@@ -317,6 +317,10 @@ TEST(AnalyticsTime, Rfc3339RoundTrip) {
   EXPECT_EQ(parse_rfc3339("2026-11-27T02:00:00.999999Z"), kNow);
   EXPECT_EQ(parse_rfc3339("2026-11-27T03:30:00+01:30"), kNow);
   EXPECT_EQ(parse_rfc3339("2026-11-26T21:00:00-05:00"), kNow);
+  // A time-offset is exactly +HH:MM: shorter forms are refused, never read past the string.
+  EXPECT_EQ(parse_rfc3339("2026-11-27T02:00:00+5:30"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T02:00:00+05:3"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T02:00:00+05"), std::nullopt);
   EXPECT_FALSE(parse_rfc3339("2026-11-27T02:00:00"));
   EXPECT_FALSE(parse_rfc3339("2026-11-27T02:00:00Zjunk"));
   EXPECT_FALSE(parse_rfc3339("2026-11-27T02:00:00+0100"));

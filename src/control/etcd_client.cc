@@ -157,7 +157,14 @@ EtcdStatus EtcdClient::call(const char* path, const json& request, json* respons
     auto res = client->Post(path, body, "application/json");
     if (!res) {
       last_error = endpoints_[i] + ": " + httplib::to_string(res.error());
-      continue;
+      // Only a request that never left may go to another member: after a read or write error
+      // it may have been applied, and a retried compare-and-swap would then fail as a conflict
+      // (409) for a write that succeeded. The outcome is unknown: unavailable (503).
+      const httplib::Error e = res.error();
+      if (e == httplib::Error::Connection || e == httplib::Error::ConnectionTimeout ||
+          e == httplib::Error::SSLConnection)
+        continue;
+      break;
     }
     json j = json::parse(res->body, nullptr, false);
     if (res->status == 200 && j.is_object()) {

@@ -28,11 +28,6 @@ constexpr const char* kDefaultApi = "http://127.0.0.1:8788";
 constexpr int kPerPage = 100;
 constexpr int kMaxPages = 10000;
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
 // Reads the --json body: a file, or stdin for "-". Sets *rc and returns nullopt on failure.
 std::optional<json> read_body(const std::string& file, int* rc) {
   std::string text;

@@ -2,6 +2,7 @@
 // 1 invalid input or config, 2 usage error, 3+ runtime failure.
 #pragma once
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,12 @@ int cmd_edges(const Args& args);     // edges.cc
 // Finds "-c FILE" / "--config FILE" / "--config=FILE"; false with a message on a bad command
 // line (unknown flag, missing value).
 bool config_path_arg(const Args& args, const char* command, std::string* path);
+
+// The environment variable `name` (RAMPART_API_URL, RAMPART_API_TOKEN, ...), or `fallback` when
+// it is unset or empty: the API client commands' defaults.
+inline std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
 
 }  // namespace rampart::cli

@@ -20,11 +20,6 @@ constexpr const char* kEdgesUsage =
     "  --api URL      the API of any edge (default $RAMPART_API_URL or http://127.0.0.1:8788)\n"
     "  --token TOKEN  API token (default $RAMPART_API_TOKEN)\n";
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
 std::string text(const json& j, const char* key) {
   if (!j.contains(key)) return "-";
   const json& v = j[key];

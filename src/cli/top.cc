@@ -39,11 +39,6 @@ struct TopArgs {
   std::string api, token, zone;
 };
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
 // "" on success, else the usage error.
 std::string parse_top_args(const Args& args, TopArgs* out) {
   out->api = env_or("RAMPART_API_URL", "http://127.0.0.1:8788");

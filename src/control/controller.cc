@@ -58,10 +58,6 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
   return true;
 }
 
-std::string seen_key(Kind kind, const std::string& zone, const std::string& id) {
-  return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
-}
-
 // 409 when the request carries the modified_on it read and the object changed since (another
 // edge or client wrote it): a read-modify-write never silently overwrites someone's update.
 std::optional<Outcome> stale_precondition(const nlohmann::json& body, const std::string& what,
@@ -123,6 +119,10 @@ void add_notes(const config::App& app, Outcome* out) {
 }
 
 }  // namespace
+
+std::string Controller::seen_key(Kind kind, const std::string& zone, const std::string& id) {
+  return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
+}
 
 const config::App* Controller::file_app(const std::string& id) const {
   for (const auto& a : file_.apps)

@@ -142,6 +142,7 @@ class Controller {
   // Last revision seen per object key ("a/zone/id", "r/zone/id"), deletes included, so that a
   // late watch event never undoes a newer local write.
   std::map<std::string, int64_t> seen_;
+  static std::string seen_key(Kind kind, const std::string& zone, const std::string& id);
 };
 
 // Now as RFC 3339 UTC with microseconds, e.g. "2026-01-01T05:20:00.123456Z".

@@ -9,10 +9,6 @@ namespace rampart::control {
 
 namespace {
 
-std::string seen_key(Kind kind, const std::string& zone, const std::string& id) {
-  return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
-}
-
 const char* kind_name(Kind kind) {
   return kind == Kind::kApp ? "app" : "access rule";
 }

@@ -58,7 +58,9 @@ struct AppView {
 std::string Analytics::metrics() {
   std::vector<AppView> apps;
   std::string colo;
-  if (auto snap = edge_->snapshot()) {
+  // One snapshot for every series: apps and origins from the same config across a reload.
+  const auto snap = edge_->snapshot();
+  if (snap) {
     colo = snap->config.edge.colo;
     for (const auto& rt : snap->apps) {
       if (!rt->stats) continue;
@@ -161,7 +163,6 @@ std::string Analytics::metrics() {
                other);
   }
   // One family after the other: the exposition format wants every line of a family together.
-  auto snap = edge_->snapshot();
   auto each_origin = [&](auto fn) {
     if (!snap) return;
     for (const auto& rt : snap->apps)

@@ -81,8 +81,7 @@ void StatsSlot::record(const ConnEvent& e) {
     }
   } else if (e.type == EventType::kDisconnect) {
     closed.inc();
-    int64_t ms = (e.disconnect_ns - e.connect_ns) / 1'000'000;
-    uint64_t d = ms > 0 ? static_cast<uint64_t>(ms) : 0;
+    const uint64_t d = e.duration_ms();
     durations[duration_bucket(d)].inc();
     duration_sum_ms.add(d);
     if (geo) {

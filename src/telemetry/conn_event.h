@@ -86,15 +86,13 @@ struct ConnEvent {
   }
 
   void set_matched_rule(std::string_view rule) {
-    size_t n = rule.size() < sizeof matched_rule - 1 ? rule.size() : sizeof matched_rule - 1;
-    std::memcpy(matched_rule, rule.data(), n);
-    matched_rule[n] = '\0';
+    copy_text(matched_rule, sizeof matched_rule, rule);
   }
-
-  void set_app(std::string_view id) {
-    size_t n = id.size() < sizeof app - 1 ? id.size() : sizeof app - 1;
-    std::memcpy(app, id.data(), n);
-    app[n] = '\0';
+  void set_app(std::string_view id) { copy_text(app, sizeof app, id); }
+  // How long the connection lasted, for a disconnect event (0 if the clock stepped back).
+  uint64_t duration_ms() const {
+    const int64_t ms = (disconnect_ns - connect_ns) / 1'000'000;
+    return ms > 0 ? static_cast<uint64_t>(ms) : 0;
   }
 };
 

@@ -16,8 +16,7 @@ void Rollup::add(const ConnEvent& e) {
   if (e.type == EventType::kDisconnect) {
     v.bytes_ingress += e.client_bytes;
     v.bytes_egress += e.origin_bytes;
-    int64_t ms = (e.disconnect_ns - e.connect_ns) / 1'000'000;
-    uint64_t d = ms > 0 ? static_cast<uint64_t>(ms) : 0;
+    const uint64_t d = e.duration_ms();
     v.duration_sum_ms += d;
     ++v.durations_count;
     ++v.durations[duration_bucket(d)];

@@ -33,7 +33,7 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t
 
 void Worker::FlowSweep::on_timer() {
   Worker* w = worker_;
-  w->udp_.flows.expire(w->loop_.now_ms(), [w](udp::FlowNode* n) {
+  w->udp_.flows.expire(w->loop_.now_ms(), [](udp::FlowNode* n) {
     auto* f = static_cast<udp::Flow*>(n);
     f->listener->end_flow(f, telemetry::status::kNormal);
   });

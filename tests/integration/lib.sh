@@ -363,3 +363,42 @@ rpt_finish() {
   if ((RPT_FAILS > 0)); then exit 1; fi
   exit 0
 }
+
+# ---------------------------------------------------------------- attacks (spoofed sources)
+
+# rpt_spoof_setup: after rpt_topology, prepares spoofed-source attacks from $NS_C toward the edge
+# (TESTBED.md "Attacking the edge itself"): builds helpers/spoof.c into $TDIR/spoof, turns off
+# rp_filter in the client and edge namespaces, gives both an IPv6 /64 on their veth
+# (client $CLIENT_IP6, edge $EDGE_IP6) and routes the spoofed ranges 10.78.0.0/16 and
+# fd77:99::/32 from the edge back into the client namespace, where replies simply vanish.
+# Send with: ip netns exec "$NS_C" "$SPOOF" udp --dst $EDGE_IP --dport N --src 10.78.0.0/16 --count N
+CLIENT_IP6=fd77:1::2
+EDGE_IP6=fd77:1::1
+rpt_spoof_setup() {
+  SPOOF=$TDIR/spoof
+  cc -O2 -Wall -o "$SPOOF" "$RPT_HELPERS/spoof.c"
+  local ns
+  for ns in "$NS_C" "$NS_E"; do
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  done
+  ip netns exec "$NS_C" sysctl -qw "net.ipv4.conf.${RPT_IF}c0.rp_filter=0"
+  ip netns exec "$NS_E" sysctl -qw "net.ipv4.conf.${RPT_IF}e0.rp_filter=0"
+  ip -n "$NS_C" addr add "$CLIENT_IP6/64" dev "${RPT_IF}c0" nodad
+  ip -n "$NS_E" addr add "$EDGE_IP6/64" dev "${RPT_IF}e0" nodad
+  ip -n "$NS_E" route add 10.78.0.0/16 via "$CLIENT_IP"
+  ip -n "$NS_E" -6 route add fd77:99::/32 via "$CLIENT_IP6"
+  # Spoofed replies arriving in the client namespace: no ICMP errors back for each of them.
+  ip netns exec "$NS_C" sysctl -qw net.ipv4.icmp_ratelimit=1000 net.ipv6.icmp.ratelimit=1000
+  # Resolve the edge's link addresses first: a raw packet waiting for ARP/NDP is queued (a few
+  # at most), so the first burst would lose most of its packets before reaching the edge.
+  ip netns exec "$NS_C" python3 -c '
+import socket, sys, time
+for fam, ip in ((socket.AF_INET, sys.argv[1]), (socket.AF_INET6, sys.argv[2])):
+    socket.socket(fam, socket.SOCK_DGRAM).sendto(b"", (ip, 9))
+time.sleep(0.2)' "$EDGE_IP" "$EDGE_IP6"
+}
+
+# proc_fds PID / proc_rss_kb PID / proc_hwm_kb PID: descriptors open and resident memory of PID.
+proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+proc_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

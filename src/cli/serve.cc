@@ -49,6 +49,9 @@ int cmd_serve(const Args& args) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every descriptor the hard limit allows, before anything opens one: the edge splits them into
+  // budgets (TCP sessions, UDP flows, API, spare) when it starts.
+  const edge::FdLimit fd_limit = edge::raise_fd_limit();
 
   std::string token, error;
   if (!control::resolve_api_settings(r.config->api, &token, &error)) {
@@ -83,6 +86,7 @@ int cmd_serve(const Args& args) {
     }
   }
   edge::Edge edge;
+  edge.set_fd_limit(fd_limit);
   control::Controller controller(store.get(),
                                  [&edge](const config::Config& cfg) { edge.reload(cfg); });
   if (!controller.load(*r.config, &error)) {

@@ -42,9 +42,10 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(node, path,
-                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
-                     "max_udp_flows", "pipe_size", "anycast"}))
+      !rd.check_map(
+          node, path,
+          {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout", "max_udp_flows",
+           "pipe_size", "anycast", "max_connections", "max_udp_unconfirmed_flows"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -61,6 +62,8 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_string(node, "data_dir", path, &e->data_dir);
   rd.get_duration(node, "drain_timeout", path, &e->drain_timeout);
   rd.get_uint(node, "max_udp_flows", path, &e->max_udp_flows, 10000000);
+  rd.get_uint(node, "max_connections", path, &e->max_connections, 10000000);
+  rd.get_uint(node, "max_udp_unconfirmed_flows", path, &e->max_udp_unconfirmed_flows, 10000000);
   rd.get_uint(node, "pipe_size", path, &e->pipe_size, 16u << 20);
   parse_anycast(rd, node["anycast"], child_path(path, "anycast"), &e->anycast);
 }

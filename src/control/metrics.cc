@@ -2,6 +2,7 @@
 // Names carry their unit, counters end in _total; label values are bounded: app ids, the fixed
 // event/status/reason sets, and per app the top countries with the rest as "other".
 #include <algorithm>
+#include <filesystem>
 #include <sstream>
 
 #include "control/analytics.h"
@@ -52,6 +53,47 @@ struct AppView {
   std::string proto;
   telemetry::StatsTotals t;
 };
+
+// Descriptors open now (/proc/self/fd, less the one that reads it).
+uint64_t open_fds() {
+  std::error_code ec;
+  uint64_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++n;
+  return n > 0 ? n - 1 : 0;
+}
+
+void write_budgets(Writer& w, const edge::Edge& edge) {
+  const edge::BudgetPlan plan = edge.budget_plan();
+  const core::FdBudget& b = edge.budget();
+  using K = core::FdBudget;
+  w.family("rampart_fd_limit", "gauge",
+           "RLIMIT_NOFILE of the edge (the soft limit, raised to the hard one at start).");
+  w.sample("rampart_fd_limit", {}, plan.fd_limit);
+  w.family("rampart_fds_open", "gauge", "File descriptors the edge holds now.");
+  w.sample("rampart_fds_open", {}, open_fds());
+  w.family("rampart_budget", "gauge",
+           "Descriptor budgets derived from the limit, each in its unit: tcp_sessions and "
+           "tcp_pipes (2 fds each), udp_flows and udp_unconfirmed_flows (1 fd each), api and "
+           "spare (fds).");
+  const std::pair<const char*, uint64_t> budgets[] = {
+      {"tcp_sessions", plan.tcp_sessions},
+      {"tcp_pipes", plan.tcp_pipes},
+      {"udp_flows", plan.udp_flows},
+      {"udp_unconfirmed_flows", plan.udp_unconfirmed},
+      {"api", plan.api},
+      {"spare", plan.spare}};
+  for (const auto& [kind, n] : budgets) w.sample("rampart_budget", {{"kind", kind}}, n);
+  w.family("rampart_budget_in_use", "gauge", "What the data plane holds of each budget now.");
+  const uint64_t unconfirmed = b.in_use(K::kUdpUnconfirmed);
+  const std::pair<const char*, uint64_t> used[] = {
+      {"tcp_sessions", b.in_use(K::kTcpSessions)},
+      {"tcp_pipes", b.in_use(K::kTcpPipes)},
+      {"udp_flows", b.in_use(K::kUdpConfirmed) + unconfirmed},
+      {"udp_unconfirmed_flows", unconfirmed}};
+  for (const auto& [kind, n] : used) w.sample("rampart_budget_in_use", {{"kind", kind}}, n);
+}
 
 }  // namespace
 
@@ -241,6 +283,26 @@ std::string Analytics::metrics() {
            edge_->sum(&tcp::WorkerCounters::accept_errors));
   w.sample("rampart_accept_errors_total", {{"kind", "emfile_pause"}},
            edge_->sum(&tcp::WorkerCounters::emfile_pauses));
+  w.family("rampart_tcp_connections_shed_total", "counter",
+           "TCP connections reset right after accept to stay within the descriptor budgets, by "
+           "reason (session_budget: edge.max_connections / the TCP session budget was full).");
+  w.sample("rampart_tcp_connections_shed_total", {{"reason", "session_budget"}},
+           edge_->sum(&tcp::WorkerCounters::budget_refused));
+  w.family("rampart_tcp_pipeless_reads_total", "counter",
+           "Relay reads done by peeking because the splice pipe budget was spent.");
+  w.sample("rampart_tcp_pipeless_reads_total", {},
+           edge_->sum(&tcp::WorkerCounters::pipeless_reads));
+  w.family("rampart_udp_flows_shed_total", "counter",
+           "UDP flows shed to stay within the budgets, by reason: unconfirmed (the idlest "
+           "unconfirmed flow closed for a new one), app_cap (closed for the app's "
+           "protection.max_connections), no_room (a new flow refused).");
+  const std::pair<const char*, telemetry::Counter udp::UdpCounters::*> udp_shed[] = {
+      {"unconfirmed", &udp::UdpCounters::shed_unconfirmed},
+      {"app_cap", &udp::UdpCounters::shed_app_cap},
+      {"no_room", &udp::UdpCounters::shed_no_room}};
+  for (const auto& [reason, field] : udp_shed)
+    w.sample("rampart_udp_flows_shed_total", {{"reason", reason}}, edge_->sum(field));
+  write_budgets(w, *edge_);
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");
   w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());

@@ -62,16 +62,17 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   // analytics.enabled: false leaves every app without counters (the data path checks for null).
   if (cfg.analytics.enabled)
     stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
+  if (fd_limit_.soft == 0) fd_limit_ = current_fd_limit();
+  const BudgetPlan plan = apply_budget(cfg, n);
   for (int i = 0; i < n; ++i) {
-    workers_.push_back(std::make_unique<Worker>(
-        i, events_ ? events_->make_ring() : nullptr, cfg.edge.pipe_size,
-        cfg.edge.max_udp_flows == 0 ? 0 : cfg.edge.max_udp_flows / static_cast<size_t>(n) + 1));
+    workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
+                                                cfg.edge.pipe_size, &budget_, n));
     workers_.back()->set_ban_sink(&ban_fanout_);
   }
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;
   for (auto& w : workers_) w->start();
-  publish(build_snapshot(cfg, nullptr, n, stats_.get()));
+  publish(build_snapshot(cfg, nullptr, n, stats_.get(), &plan));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -85,8 +86,31 @@ void Edge::reload(const config::Config& cfg) {
   if (events_) events_->set_colo(cfg.edge.colo);
   if (cfg.events.enabled != (events_ != nullptr) || cfg.analytics.enabled != (stats_ != nullptr))
     RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
-  publish(build_snapshot(cfg, snapshot_.get(), static_cast<int>(workers_.size()), stats_.get()));
+  const int n = static_cast<int>(workers_.size());
+  const BudgetPlan plan = apply_budget(cfg, n);
+  publish(build_snapshot(cfg, snapshot_.get(), n, stats_.get(), &plan));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
+}
+
+BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
+  BudgetPlan plan = plan_budget(budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_));
+  bool changed;
+  {
+    std::lock_guard lock(snapshot_mu_);
+    changed = !plan.same_budgets(plan_);
+    plan_ = plan;
+  }
+  // Lower limits close nothing: sessions and flows above them end as they would, and new ones
+  // wait for room.
+  budget_.set_limit(core::FdBudget::kTcpSessions, plan.tcp_sessions);
+  budget_.set_limit(core::FdBudget::kTcpPipes, plan.tcp_pipes);
+  budget_.set_limit(core::FdBudget::kUdpConfirmed, plan.udp_flows - plan.udp_unconfirmed);
+  budget_.set_limit(core::FdBudget::kUdpUnconfirmed, plan.udp_unconfirmed);
+  if (changed) {
+    for (const auto& w : plan.warnings) RLOG_WARN(w);
+    RLOG_INFO(plan.summary());
+  }
+  return plan;
 }
 
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/fd_budget.h"
+#include "edge/budget.h"
 #include "edge/snapshot.h"
 #include "edge/worker.h"
 #include "origin/health_checker.h"
@@ -26,7 +28,11 @@ class Edge {
   Edge(const Edge&) = delete;
   Edge& operator=(const Edge&) = delete;
 
-  // Creates data_dir, opens the event log, starts workers and applies `cfg`.
+  // Before start(): the descriptor limit as `rampart serve` raised it (raise_fd_limit()); without
+  // it, start() reads the current limit.
+  void set_fd_limit(const FdLimit& limit) { fd_limit_ = limit; }
+  // Creates data_dir, opens the event log, starts workers and applies `cfg`. Derives the
+  // descriptor budgets from the limit and logs them in one line.
   bool start(const config::Config& cfg, std::string* error);
   // Switches to a new validated config: unchanged listeners and all established connections
   // stay; added apps start listening, removed ones stop.
@@ -68,9 +74,18 @@ class Edge {
   // per worker only when steering is off).
   std::vector<guard::SourceReport> sources(size_t top) const;
   uint64_t events_dropped() const { return events_ ? events_->dropped() : 0; }
+  // The descriptor budgets in force and what the workers hold of them; any thread.
+  const core::FdBudget& budget() const { return budget_; }
+  BudgetPlan budget_plan() const {
+    std::lock_guard lock(snapshot_mu_);
+    return plan_;
+  }
 
  private:
   void publish(std::shared_ptr<const Snapshot> snap);
+  // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
+  // the plan when it changed.
+  BudgetPlan apply_budget(const config::Config& cfg, int workers);
   // The workers' ban sink: the XDP loader and the listener, either may be null.
   // A worker's autoban holds on every worker (one source can reach several: steering is per
   // listener group, and unsteered listeners spread it), in the XDP map, and for the listener.
@@ -89,9 +104,12 @@ class Edge {
   telemetry::Rollup rollup_;  // fed by the event log's thread
   origin::HealthChecker health_;
   std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
+  FdLimit fd_limit_;
+  core::FdBudget budget_;  // before workers_: they hold units of it until they stop
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex snapshot_mu_;  // snapshot() is read by API threads
   std::shared_ptr<const Snapshot> snapshot_;
+  BudgetPlan plan_;  // under snapshot_mu_
 };
 
 // Worker count for edge.workers (0 = the CPUs this process may run on).

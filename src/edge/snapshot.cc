@@ -71,7 +71,8 @@ bool needs_bind(const net::IpAddr& origin, uint16_t port,
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
-                                               int workers, telemetry::StatsRegistry* stats) {
+                                               int workers, telemetry::StatsRegistry* stats,
+                                               const BudgetPlan* budget) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = cfg;
   snap->workers = workers > 0 ? workers : 1;
@@ -81,6 +82,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
   std::vector<std::string> guard_warnings;
   auto zone = guard::compile_zone(cfg, &guard_warnings);
   for (const auto& w : guard_warnings) RLOG_WARN(w);
+  std::string clamped_apps;  // " id (asked)" for each app whose cap is above its budget
   for (const auto& app : cfg.apps) {
     // The active health check is a TCP connect: it says nothing about a UDP service (and
     // would mark every UDP origin down), so UDP origins are judged passively only.
@@ -91,7 +93,15 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
     rt->egress_v4 = egress_v4;
     rt->egress_v6 = egress_v6;
     rt->protection = app.protection ? *app.protection : cfg.protection;
-    if (rt->protection.max_connections > 0) {
+    bool clamped = false;
+    if (budget != nullptr) {
+      const uint64_t asked = rt->protection.max_connections;
+      rt->protection.max_connections = clamp_app_cap(asked, app.proto, *budget, &clamped);
+      if (clamped) clamped_apps += " " + app.id + " (" + std::to_string(asked) + ")";
+    }
+    // A cap clamped to the budget is the budget, which the workers enforce together: no
+    // per-worker share of it (that would refuse flows on a busy worker while others have room).
+    if (rt->protection.max_connections > 0 && !clamped) {
       rt->max_flows_per_worker =
           (rt->protection.max_connections + static_cast<uint64_t>(workers) - 1) /
           static_cast<uint64_t>(workers);
@@ -144,6 +154,10 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
             Bind{app.proto, net::SockAddr(ip, static_cast<uint16_t>(port)), shared});
       }
     }
+  }
+  if (!clamped_apps.empty()) {
+    RLOG_WARN("protection.max_connections above the descriptor budget (tcp ", budget->tcp_sessions,
+              " sessions, udp ", budget->udp_flows, " flows), clamped to it for:", clamped_apps);
   }
   return snap;
 }

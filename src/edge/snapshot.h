@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "edge/budget.h"
 #include "net/ip_addr.h"
 #include "runtime/app_runtime.h"
 #include "telemetry/stats_registry.h"
@@ -31,10 +32,12 @@ struct Snapshot {
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
 // since `previous` keep their OriginSet, hence their health state and connection counts.
-// `stats` (may be null in tests) gives every app its live counters.
+// `stats` (may be null in tests) gives every app its live counters. With `budget`, every app's
+// protection.max_connections is clamped to the budget of its protocol (one warning names them).
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
                                                int workers,
-                                               telemetry::StatsRegistry* stats = nullptr);
+                                               telemetry::StatsRegistry* stats = nullptr,
+                                               const BudgetPlan* budget = nullptr);
 
 // The addresses an app listens on: its static ips, or edge.listen filtered by connectivity.
 std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge);

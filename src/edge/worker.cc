@@ -13,9 +13,10 @@
 
 namespace rampart::edge {
 
-Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t max_udp_flows)
+Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::FdBudget* budget,
+               int workers)
     : index_(index),
-      pipes_(pipe_size),
+      pipes_(pipe_size, 256, budget),
       copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)),
       guard_(index) {
   ctx_.guard = &guard_;
@@ -28,7 +29,9 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t
   ctx_.events = events;
   udp_.loop = &loop_;
   udp_.events = events;
-  udp_.max_flows = max_udp_flows > 0 ? max_udp_flows : SIZE_MAX;  // 0 = no cap but the fds
+  ctx_.budget = budget;
+  udp_.budget = budget;
+  udp_.workers = workers > 0 ? static_cast<size_t>(workers) : 1;
 }
 
 void Worker::FlowSweep::on_timer() {

@@ -22,7 +22,10 @@ namespace rampart::edge {
 
 class Worker {
  public:
-  Worker(int index, telemetry::EventRing* events, size_t pipe_size, size_t max_udp_flows);
+  // `budget` (the edge's, shared by every worker; may be null in tests: no limits) bounds the
+  // sessions, pipes and flows this worker opens; `workers` is how many share it.
+  Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::FdBudget* budget,
+         int workers);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

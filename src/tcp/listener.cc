@@ -68,11 +68,26 @@ void Listener::accept_all() {
       RLOG_WARN("accept on ", addr_.to_string(), ": ", std::strerror(errno));
       return;
     }
+    // The session budget first: a full budget sheds the newest connection (reset at once, no
+    // guard state, no session) and never touches established ones. Accepting it is what keeps
+    // the queue moving: a paused listener would let the backlog fill and every later client
+    // wait for a SYN retransmit instead of being told at once.
+    if (ctx_->budget != nullptr && !ctx_->budget->try_acquire(core::FdBudget::kTcpSessions)) {
+      core::set_linger_zero(fd);
+      ::close(fd);
+      if (ctx_->counters.budget_refused++ % 1000 == 0) {
+        RLOG_WARN("accept on ", addr_.to_string(), ": the TCP session budget (",
+                  ctx_->budget->limit(core::FdBudget::kTcpSessions),
+                  " sessions, edge.max_connections) is full; new connections are reset");
+      }
+      continue;
+    }
     guard::Admission adm;
     if (ctx_->guard != nullptr && app_->guard) {
       adm = ctx_->guard->admit(*app_->guard, peer.ip(), ctx_->loop->now_ms());
       if (!adm.allowed) {
         refuse(fd, peer, adm);  // no session, no origin connection
+        if (ctx_->budget != nullptr) ctx_->budget->release(core::FdBudget::kTcpSessions);
         continue;
       }
     }

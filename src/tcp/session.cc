@@ -288,9 +288,16 @@ bool Session::pump(Direction& d, bool client_to_origin) {
   for (;;) {
     // In copy mode a read waits until the pipe (leftovers of a short send) is empty, so that
     // bytes keep their order.
-    const bool can_read = !d.read_eof && !d.read_blocked && (d.splice_mode || d.in_pipe == 0);
+    // Without a pipe, nothing is read while the sink is full: the bytes wait in the source.
+    const bool no_pipe = pipeless(d);
+    const bool can_read = !d.read_eof && !d.read_blocked && (d.splice_mode || d.in_pipe == 0) &&
+                          !(no_pipe && d.write_blocked);
     const bool can_write = d.in_pipe > 0 && !d.write_blocked;
     if (!can_read && !can_write) break;
+    if (can_read && no_pipe) {
+      if (!peek_once(d, client_to_origin)) return false;
+      continue;
+    }
     if (can_read && !d.splice_mode) {
       if (!copy_once(d, client_to_origin)) return false;
       continue;
@@ -366,6 +373,53 @@ bool Session::copy_once(Direction& d, bool client_to_origin) {
     // A short read emptied the socket: with edge-triggered epoll, bytes arriving later raise
     // a new event, so the EAGAIN read that would confirm it is skipped (as nginx does).
     d.read_blocked = true;
+  }
+  return true;
+}
+
+bool Session::peek_once(Direction& d, bool client_to_origin) {
+  char* buf = ctx_->copy_buffer;
+  const size_t cap = WorkerContext::kCopyBufferSize;
+  d.splice_mode = false;
+  ssize_t n = ::recv(d.from, buf, cap, MSG_PEEK);
+  if (n == 0) {
+    d.read_eof = true;
+    return true;
+  }
+  if (n < 0) {
+    if (errno == EAGAIN) {
+      d.read_blocked = true;
+    } else if (errno != EINTR) {
+      int err = errno;
+      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
+      return false;
+    }
+    return true;
+  }
+  ++ctx_->counters.pipeless_reads;
+  ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+  if (w < 0) {
+    if (errno != EAGAIN && errno != EINTR) {
+      int err = errno;
+      close(io_status(err, !client_to_origin, true), client_to_origin, !client_to_origin);
+      return false;
+    }
+    w = 0;
+  }
+  if (w > 0) {
+    // The sink took `w` bytes: consume exactly those (they are in the socket: just peeked).
+    if (::recv(d.from, buf, static_cast<size_t>(w), 0) != w) {
+      RLOG_ERROR("cannot consume ", w, " peeked bytes: ", std::strerror(errno));
+      close(telemetry::status::kUnknown, true, true);
+      return false;
+    }
+    d.bytes += static_cast<uint64_t>(w);
+    if (d.total != nullptr) d.total->add(static_cast<uint64_t>(w));
+  }
+  if (w < n) {
+    d.write_blocked = true;  // the rest stays in the source socket until EPOLLOUT
+  } else if (static_cast<size_t>(n) < cap && !d.peer_closing) {
+    d.read_blocked = true;  // as in copy_once: a short read emptied the socket
   }
   return true;
 }
@@ -469,6 +523,7 @@ void Session::close(uint16_t status, bool reset_client, bool reset_origin) {
   if (reset_origin && origin_.valid()) core::set_linger_zero(origin_.get());
   client_.reset();
   origin_.reset();
+  if (ctx_->budget != nullptr) ctx_->budget->release(core::FdBudget::kTcpSessions);
   ctx_->sessions.remove(this);
   ctx_->loop->retire(std::unique_ptr<core::Retirable>(this));
 }
@@ -478,7 +533,7 @@ void Session::release_pipe(Direction& d) {
   if (d.in_pipe == 0)
     ctx_->pipes->put(d.pipe);
   else
-    core::PipePool::destroy(d.pipe);
+    ctx_->pipes->discard(d.pipe);
   d.pipe = core::Pipe{};
   d.in_pipe = 0;
 }

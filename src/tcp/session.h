@@ -21,6 +21,8 @@ namespace rampart::tcp {
 
 class Session : public core::Timer, public core::Retirable {
  public:
+  // Takes over the unit of ctx->budget's kTcpSessions that the listener acquired for `client`
+  // (when there is a budget) and gives it back when it closes.
   Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app, core::UniqueFd client,
           const net::SockAddr& client_addr, const net::SockAddr& edge_addr);
   ~Session() override;
@@ -62,6 +64,11 @@ class Session : public core::Timer, public core::Retirable {
     bool write_blocked = false;  // wait for EPOLLOUT on `to`
     bool shut = false;           // FIN passed on to `to`
   };
+  // No pipe now and the pipe budget is spent: bytes are peeked, sent, and only what the sink
+  // took is consumed, so what it did not take waits in the source socket instead of a pipe.
+  bool pipeless(const Direction& d) const {
+    return !d.pipe.valid() && d.in_pipe == 0 && !ctx_->pipes->can_get();
+  }
 
   // Routes epoll events of one fd to the session.
   class Side : public core::EventHandler {
@@ -91,6 +98,8 @@ class Session : public core::Timer, public core::Retirable {
   // One recv() into the worker's copy buffer and a send() of it; what the sink does not take
   // waits in a pipe. False if the session closed.
   bool copy_once(Direction& d, bool client_to_origin);
+  // copy_once() without a pipe: recv(MSG_PEEK), send, then consume what was sent.
+  bool peek_once(Direction& d, bool client_to_origin);
   // splice() socket -> pipe and pipe -> socket once each; sets *drained when bytes left the pipe.
   bool splice_once(Direction& d, bool client_to_origin, bool* drained);
   void maybe_finish();

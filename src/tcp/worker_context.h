@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/event_loop.h"
+#include "core/fd_budget.h"
 #include "core/pipe_pool.h"
 #include "guard/guard.h"
 #include "telemetry/counter.h"
@@ -32,8 +33,10 @@ class SessionList {
 
 // Written by the worker, read by /metrics (relaxed atomics).
 struct WorkerCounters {
-  telemetry::Counter accept_errors;  // accept() failures other than "nothing to accept"
-  telemetry::Counter emfile_pauses;  // listener paused: out of file descriptors
+  telemetry::Counter accept_errors;   // accept() failures other than "nothing to accept"
+  telemetry::Counter emfile_pauses;   // listener paused: out of file descriptors
+  telemetry::Counter budget_refused;  // accepted and reset at once: the session budget was full
+  telemetry::Counter pipeless_reads;  // relayed by peeking (no pipe: the pipe budget was spent)
 };
 
 struct WorkerContext {
@@ -48,6 +51,9 @@ struct WorkerContext {
   core::PipePool* pipes = nullptr;
   telemetry::EventRing* events = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its UDP side
+  // The edge's descriptor budgets (null in tests: no limits): a session holds one unit of
+  // kTcpSessions from accept to close.
+  core::FdBudget* budget = nullptr;
   SessionList sessions;
   WorkerCounters counters;
 };

@@ -48,48 +48,70 @@ FlowNode* FlowTable::find(const FlowKey& key) const {
 void FlowTable::insert(FlowNode* f, int64_t now_ms) {
   f->last_ms = now_ms;
   index_[f->key] = f;
-  link_front(all_, f, true);
-  link_front(apps_[f->app], f, false);
+  const Class c = class_of(f);
+  link_front(all_[c], f, true);
+  link_front(apps_[f->app].by_class[c], f, false);
 }
 
 void FlowTable::touch(FlowNode* f, int64_t now_ms) {
   f->last_ms = now_ms;
-  if (all_.head != f) {
-    unlink(all_, f, true);
-    link_front(all_, f, true);
+  const Class c = class_of(f);
+  if (all_[c].head != f) {
+    unlink(all_[c], f, true);
+    link_front(all_[c], f, true);
   }
-  List& l = apps_[f->app];
+  List& l = apps_[f->app].by_class[c];
   if (l.head != f) {
     unlink(l, f, false);
     link_front(l, f, false);
   }
 }
 
+void FlowTable::confirm(FlowNode* f) {
+  if (f->confirmed) return;
+  AppLists& a = apps_[f->app];
+  unlink(all_[kUnconfirmed], f, true);
+  unlink(a.by_class[kUnconfirmed], f, false);
+  f->confirmed = true;
+  link_front(all_[kConfirmed], f, true);
+  link_front(a.by_class[kConfirmed], f, false);
+}
+
 void FlowTable::remove(FlowNode* f) {
   index_.erase(f->key);
-  unlink(all_, f, true);
+  const Class c = class_of(f);
+  unlink(all_[c], f, true);
   auto it = apps_.find(f->app);
-  unlink(it->second, f, false);
-  if (it->second.size == 0) apps_.erase(it);
+  unlink(it->second.by_class[c], f, false);
+  if (it->second.size() == 0) apps_.erase(it);
 }
 
 FlowNode* FlowTable::victim(const std::string& app) const {
-  if (app.empty()) return all_.tail;
+  if (FlowNode* f = unconfirmed_victim(app)) return f;
+  if (app.empty()) return all_[kConfirmed].tail;
   auto it = apps_.find(app);
-  return it == apps_.end() ? nullptr : it->second.tail;
+  return it == apps_.end() ? nullptr : it->second.by_class[kConfirmed].tail;
+}
+
+FlowNode* FlowTable::unconfirmed_victim(const std::string& app) const {
+  if (app.empty()) return all_[kUnconfirmed].tail;
+  auto it = apps_.find(app);
+  return it == apps_.end() ? nullptr : it->second.by_class[kUnconfirmed].tail;
 }
 
 size_t FlowTable::app_size(const std::string& app) const {
   auto it = apps_.find(app);
-  return it == apps_.end() ? 0 : it->second.size;
+  return it == apps_.end() ? 0 : it->second.size();
 }
 
 void FlowTable::expire(int64_t now_ms, const std::function<void(FlowNode*)>& fn) {
   std::vector<FlowNode*> expired;
-  for (auto& [app, list] : apps_) {
-    for (FlowNode* f = list.tail; f != nullptr && now_ms - f->last_ms >= f->idle_ms;
-         f = f->app_prev) {
-      expired.push_back(f);
+  for (auto& [app, lists] : apps_) {
+    for (const List& list : lists.by_class) {
+      for (FlowNode* f = list.tail; f != nullptr && now_ms - f->last_ms >= f->idle_ms;
+           f = f->app_prev) {
+        expired.push_back(f);
+      }
     }
   }
   for (FlowNode* f : expired) {
@@ -99,7 +121,8 @@ void FlowTable::expire(int64_t now_ms, const std::function<void(FlowNode*)>& fn)
 }
 
 void FlowTable::for_each(const std::function<void(FlowNode*)>& fn) const {
-  for (FlowNode* f = all_.head; f != nullptr; f = f->all_next) fn(f);
+  for (const List& list : all_)
+    for (FlowNode* f = list.head; f != nullptr; f = f->all_next) fn(f);
 }
 
 }  // namespace rampart::udp

@@ -1,7 +1,11 @@
-// The flows of one worker: client address -> Flow, with two least-recently-used orders (all
-// flows, and each app's flows) so that a full table evicts the idlest flow and idle expiry
-// walks only expired flows. Pure bookkeeping, no I/O and no clock of its own (callers pass
-// `now`), so it is testable in isolation. Worker thread only.
+// The flows of one worker: client address -> Flow, with least-recently-used orders (all flows,
+// and each app's flows), each kept apart for unconfirmed and confirmed flows, so that a full
+// table evicts the idlest unconfirmed flow first and idle expiry walks only expired flows. A
+// flow is confirmed once its client spoke again after the origin's reply: a spoofed source
+// never sees the reply, so a flood of spoofed sources (one datagram each) stays unconfirmed
+// however eagerly the origin answers (docs/architecture.md, "UDP"). Pure bookkeeping, no I/O
+// and no clock of its own (callers pass `now`), so it is testable in isolation. Worker thread
+// only.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +41,8 @@ struct FlowNode {
   std::string app;          // app id: flows are counted and expired per app
   int64_t idle_ms = 60000;  // this flow's idle timeout
   int64_t last_ms = 0;      // last datagram either way
+  bool replied = false;     // the origin answered at least once
+  bool confirmed = false;   // the client spoke after a reply: see FlowTable::confirm()
   FlowNode* all_prev = nullptr;
   FlowNode* all_next = nullptr;
   FlowNode* app_prev = nullptr;
@@ -46,32 +52,47 @@ struct FlowNode {
 class FlowTable {
  public:
   FlowNode* find(const FlowKey& key) const;
-  // Adds a new flow as most recently used. The caller made room first (victim()).
+  // Adds a new flow as the most recently used of its class (f->confirmed). The caller made room
+  // first (victim()).
   void insert(FlowNode* f, int64_t now_ms);
   // Marks a flow as just used.
   void touch(FlowNode* f, int64_t now_ms);
+  // Moves an unconfirmed flow among the confirmed ones (most recently used first).
+  void confirm(FlowNode* f);
   void remove(FlowNode* f);
-  // The least recently used flow of `app` (or of all apps when app is empty); nullptr if none.
+  // The least recently used unconfirmed flow of `app` (of all apps when app is empty), else the
+  // least recently used confirmed one; nullptr if none.
   FlowNode* victim(const std::string& app) const;
+  // The least recently used unconfirmed flow of `app` (of all apps when app is empty); nullptr
+  // if none: confirmed flows are never returned.
+  FlowNode* unconfirmed_victim(const std::string& app) const;
   size_t size() const { return index_.size(); }
   size_t app_size(const std::string& app) const;
+  size_t unconfirmed_size() const { return all_[kUnconfirmed].size; }
   // Removes and hands to `fn` every flow idle for at least its idle_ms, each app's oldest first.
   void expire(int64_t now_ms, const std::function<void(FlowNode*)>& fn);
-  // Calls fn for every flow (fn must not modify the table).
+  // Calls fn for every flow, unconfirmed ones first, each class most recently used first (fn
+  // must not modify the table).
   void for_each(const std::function<void(FlowNode*)>& fn) const;
 
  private:
+  enum Class : size_t { kUnconfirmed = 0, kConfirmed = 1 };
   struct List {
     FlowNode* head = nullptr;  // most recent
     FlowNode* tail = nullptr;  // least recent
     size_t size = 0;
   };
+  struct AppLists {
+    List by_class[2];
+    size_t size() const { return by_class[0].size + by_class[1].size; }
+  };
+  static Class class_of(const FlowNode* f) { return f->confirmed ? kConfirmed : kUnconfirmed; }
   void link_front(List& l, FlowNode* f, bool all);
   void unlink(List& l, FlowNode* f, bool all);
 
   std::unordered_map<FlowKey, FlowNode*, FlowKeyHash> index_;
-  List all_;
-  std::unordered_map<std::string, List> apps_;
+  List all_[2];
+  std::unordered_map<std::string, AppLists> apps_;
 };
 
 }  // namespace rampart::udp

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/event_loop.h"
+#include "core/fd_budget.h"
 #include "guard/guard.h"
 #include "telemetry/counter.h"
 #include "telemetry/event_ring.h"
@@ -21,7 +22,10 @@ class Flow;
 // What the per-app counters (telemetry::AppStats) do not say: written by the worker, read by
 // /metrics (relaxed atomics).
 struct UdpCounters {
-  telemetry::Counter flows_evicted;      // the oldest flow closed to make room (table full)
+  telemetry::Counter flows_evicted;      // flows closed early to make room (sum of the two below)
+  telemetry::Counter shed_unconfirmed;   // the idlest unconfirmed flow, for a new one (share full)
+  telemetry::Counter shed_app_cap;       // the app's idlest flow, for a new one (app cap)
+  telemetry::Counter shed_no_room;       // a new flow refused: nothing of this worker evictable
   telemetry::Counter drop_no_origin;     // no usable origin for a new flow
   telemetry::Counter drop_flow_socket;   // no socket for a new flow, even after evicting
   telemetry::Counter drop_send;          // a send failed (buffer full, ICMP error)
@@ -60,9 +64,14 @@ struct UdpContext {
   core::EventLoop* loop = nullptr;
   telemetry::EventRing* events = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its TCP side
-  size_t max_flows = 100000;      // this worker's share of edge.max_udp_flows
-  bool draining = false;          // shutting down: existing flows go on, no new ones
-  bool gso = true;                // UDP_SEGMENT works here (cleared if the kernel refuses it)
+  // The edge's descriptor budgets (null in tests: no limits): confirmed flows take a unit of
+  // kUdpConfirmed (edge-wide limit); unconfirmed ones count in kUdpUnconfirmed, whose limit each
+  // worker enforces for its own share (limit / workers), evicting its own idlest unconfirmed
+  // flow, so that a flood steered onto one worker never starves the others of new flows.
+  core::FdBudget* budget = nullptr;
+  size_t workers = 1;
+  bool draining = false;  // shutting down: existing flows go on, no new ones
+  bool gso = true;        // UDP_SEGMENT works here (cleared if the kernel refuses it)
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

@@ -4,6 +4,7 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -137,6 +138,7 @@ void UdpListener::on_events(uint32_t) {
       if (wildcard_ && !pktinfo_dst(&h, addr_.port(), &edge)) edge = addr_;
       Flow* f = flow_for(client, edge);
       if (f == nullptr) continue;
+      if (f->replied && !f->confirmed) confirm(f);
       f->bytes_in += b.msgs[i].msg_len;
       if (f->stats != nullptr) {
         f->stats->bytes_ingress.add(b.msgs[i].msg_len);
@@ -156,22 +158,46 @@ Flow* UdpListener::flow_for(const net::SockAddr& client, const net::SockAddr& ed
   return open_flow(client, edge);
 }
 
+void UdpListener::evict(FlowNode* v, telemetry::Counter* reason) {
+  ctx_->flows.remove(v);
+  ++ctx_->counters.flows_evicted;
+  ++*reason;
+  static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+}
+
 bool UdpListener::make_room(const std::string& app_id, uint64_t app_cap) {
+  // The app's own cap (its share on this worker): its idlest unconfirmed flow goes first, then
+  // its idlest flow (the operator's cap on what the origin sees, as a stick table would).
   while (app_cap > 0 && ctx_->flows.app_size(app_id) >= app_cap) {
     FlowNode* v = ctx_->flows.victim(app_id);
     if (v == nullptr) return false;
-    ctx_->flows.remove(v);
-    ++ctx_->counters.flows_evicted;
-    static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+    evict(v, &ctx_->counters.shed_app_cap);
   }
-  while (ctx_->flows.size() >= ctx_->max_flows) {
-    FlowNode* v = ctx_->flows.victim("");
-    if (v == nullptr) return false;
-    ctx_->flows.remove(v);
-    ++ctx_->counters.flows_evicted;
-    static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+  if (ctx_->budget == nullptr) return true;
+  // Every new flow is unconfirmed: it takes a place in this worker's share of the unconfirmed
+  // budget, which sheds the idlest unconfirmed flow when full. Confirmed flows are never
+  // evicted for a new one, so a flood of new sources cannot take their place.
+  const uint64_t share =
+      std::max<uint64_t>(ctx_->budget->limit(core::FdBudget::kUdpUnconfirmed) / ctx_->workers, 1);
+  while (ctx_->flows.unconfirmed_size() >= share) {
+    FlowNode* v = ctx_->flows.unconfirmed_victim("");
+    if (v == nullptr) {
+      ++ctx_->counters.shed_no_room;
+      return false;
+    }
+    evict(v, &ctx_->counters.shed_unconfirmed);
   }
   return true;
+}
+
+void UdpListener::confirm(Flow* f) {
+  // Room among the confirmed flows (edge-wide); without it the flow stays unconfirmed, served
+  // but evictable, and asks again on its next datagram.
+  if (ctx_->budget != nullptr) {
+    if (!ctx_->budget->try_acquire(core::FdBudget::kUdpConfirmed)) return;
+    ctx_->budget->release(core::FdBudget::kUdpUnconfirmed);
+  }
+  ctx_->flows.confirm(f);
 }
 
 Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& edge) {
@@ -186,16 +212,9 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   if (!make_room(app.cfg.id, app.max_flows_per_worker)) return nullptr;
   const origin::Origin& o = app.origins->at(static_cast<size_t>(idx));
   net::SockAddr origin(o.cfg.ip, config::origin_port_for(app.cfg.ports, o.cfg.ports, edge.port()));
+  // The budget was checked by count (make_room): a socket() that still fails (ENFILE: the
+  // system's table is full) drops the datagram and keeps every other flow.
   core::UniqueFd fd(::socket(origin.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid() && (errno == EMFILE || errno == ENFILE)) {
-    // Out of descriptors: the idlest flow gives its socket up for the new one.
-    if (FlowNode* v = ctx_->flows.victim("")) {
-      ctx_->flows.remove(v);
-      ++ctx_->counters.flows_evicted;
-      static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
-      fd.reset(::socket(origin.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    }
-  }
   if (!fd.valid()) {
     if (ctx_->counters.drop_flow_socket++ % 1000 == 0)
       RLOG_WARN("udp app ", app.cfg.id, ": cannot open a flow socket: ", std::strerror(errno));
@@ -231,6 +250,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
   ctx_->loop->add(f->fd.get(), EPOLLIN, f);
   ctx_->flows.insert(f, now);
+  if (ctx_->budget != nullptr) ctx_->budget->acquire(core::FdBudget::kUdpUnconfirmed);
   emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
   return f;
 }
@@ -392,6 +412,7 @@ void UdpListener::on_origin_readable(Flow* f) {
       return;
     }
     if (n == 0) return;
+    f->replied = true;  // the flow is confirmed if its client speaks again (FlowTable)
     // Turn the received batch into the reply batch in place.
     size_t out = 0;
     for (int i = 0; i < n; ++i) {
@@ -430,6 +451,10 @@ void UdpListener::on_origin_readable(Flow* f) {
 void UdpListener::end_flow(Flow* f, uint16_t status) {
   if (!f->fd.valid()) return;
   emit(*f, telemetry::EventType::kDisconnect, status);
+  if (ctx_->budget != nullptr) {
+    ctx_->budget->release(f->confirmed ? core::FdBudget::kUdpConfirmed
+                                       : core::FdBudget::kUdpUnconfirmed);
+  }
   f->app_rt->origins->at(static_cast<size_t>(f->origin_index))
       .active.fetch_sub(1, std::memory_order_relaxed);
   ctx_->loop->remove(f->fd.get());

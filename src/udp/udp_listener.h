@@ -59,7 +59,14 @@ class UdpListener : public core::EventHandler, public core::Retirable {
  private:
   Flow* flow_for(const net::SockAddr& client, const net::SockAddr& edge);
   Flow* open_flow(const net::SockAddr& client, const net::SockAddr& edge);
+  // Room for a new flow of `app_id` under the app's cap and this worker's share of unconfirmed
+  // flows, evicting what the policy allows; false (counted) when nothing may go.
   bool make_room(const std::string& app_id, uint64_t app_cap);
+  // Closes an evicted flow and counts it under `reason`.
+  void evict(FlowNode* v, telemetry::Counter* reason);
+  // The client of a flow that got a reply spoke again: the flow joins the confirmed ones if the
+  // budget has room for it.
+  void confirm(Flow* f);
   // Writes the app's PROXY v2 / SPP header in the headroom before `payload`; *start is where the
   // datagram now begins; returns the header's length.
   size_t add_header(Flow* f, uint8_t* payload, uint8_t** start);

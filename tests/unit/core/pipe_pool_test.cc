@@ -1,4 +1,5 @@
-// PipePool: pipes are reused, the idle cap closes the surplus, and the size option is applied.
+// PipePool: pipes are reused, the idle cap closes the surplus, the size option is applied, and a
+// budget bounds the pipes made.
 #include "core/pipe_pool.h"
 
 #include <fcntl.h>
@@ -103,6 +104,53 @@ TEST(PipePool, DestroyClosesBothEnds) {
   PipePool::destroy(p);
   EXPECT_FALSE(fd_open(p.rd));
   EXPECT_FALSE(fd_open(p.wr));
+}
+
+// With a budget, every pipe made holds a unit until it is closed (idle ones included): the pool
+// never opens more pipes than the budget, and says so before a caller needs one.
+TEST(PipePool, BudgetBoundsThePipesMade) {
+  FdBudget budget;
+  budget.set_limit(FdBudget::kTcpPipes, 4);
+  PipePool pool(0, 256, &budget);
+  EXPECT_TRUE(pool.can_get());
+  std::vector<Pipe> out;
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(pool.get());
+    ASSERT_TRUE(out.back().valid());
+  }
+  EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 4u);
+  EXPECT_FALSE(pool.can_get());
+  EXPECT_FALSE(pool.get().valid());  // spent: no pipe2() at all
+  // A pipe put back stays idle (its unit with it) and is reused.
+  pool.put(out[0]);
+  EXPECT_EQ(pool.idle(), 1u);
+  EXPECT_TRUE(pool.can_get());
+  EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 4u);
+  Pipe again = pool.get();
+  EXPECT_EQ(again.rd, out[0].rd);
+  // discard() closes and gives the unit back.
+  pool.discard(again);
+  EXPECT_FALSE(fd_open(again.rd));
+  EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 3u);
+  EXPECT_TRUE(pool.can_get());
+  for (size_t i = 1; i < out.size(); ++i) pool.discard(out[i]);
+  EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 0u);
+}
+
+TEST(PipePool, IdlePipesHoldAtMostAQuarterOfTheBudget) {
+  FdBudget budget;
+  budget.set_limit(FdBudget::kTcpPipes, 8);
+  std::vector<Pipe> pipes;
+  {
+    PipePool pool(0, 256, &budget);
+    for (int i = 0; i < 8; ++i) pipes.push_back(pool.get());
+    for (Pipe p : pipes) pool.put(p);
+    EXPECT_EQ(pool.idle(), 2u);  // 8 / 4
+    EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 2u);
+  }
+  // The destructor closes the idle ones and gives their units back.
+  EXPECT_EQ(budget.in_use(FdBudget::kTcpPipes), 0u);
+  for (Pipe p : pipes) EXPECT_FALSE(fd_open(p.rd));
 }
 
 TEST(PipePool, PipeSizeIsApplied) {

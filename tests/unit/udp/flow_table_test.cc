@@ -1,5 +1,6 @@
-// FlowTable: the per-worker UDP flow bookkeeping (index, global and per-app LRU orders, idle
-// expiry). Time is injected, so every case here is deterministic.
+// FlowTable: the per-worker UDP flow bookkeeping (index, global and per-app LRU orders kept apart
+// for unconfirmed and confirmed flows, idle expiry). Time is injected, so every case here is
+// deterministic.
 #include "udp/flow_table.h"
 
 #include <gtest/gtest.h>
@@ -288,6 +289,91 @@ TEST(FlowTable, ForEachVisitsEveryFlowOnceMostRecentFirst) {
   EXPECT_EQ(t.victim(""), other);
   EXPECT_EQ(t.victim("x"), other);
   EXPECT_EQ(t.app_size("y"), 0u);
+}
+
+// Confirmation (the client spoke again after the origin's reply) moves a flow out of the
+// unconfirmed orders: unconfirmed flows are evicted first, and unconfirmed_victim() never names a
+// confirmed flow, however idle.
+TEST(FlowTable, UnconfirmedFlowsAreEvictedFirstConfirmedOnesKept) {
+  FlowTable t;
+  Nodes nodes;
+  FlowNode* old_confirmed = nodes.make(key(1), "a");
+  FlowNode* u1 = nodes.make(key(2), "a");
+  FlowNode* u2 = nodes.make(key(3), "b");
+  t.insert(old_confirmed, 1);
+  t.insert(u1, 2);
+  t.insert(u2, 3);
+  EXPECT_EQ(t.unconfirmed_size(), 3u);
+  t.confirm(old_confirmed);
+  EXPECT_TRUE(old_confirmed->confirmed);
+  EXPECT_EQ(t.unconfirmed_size(), 2u);
+  EXPECT_EQ(t.size(), 3u);
+  EXPECT_EQ(t.app_size("a"), 2u);
+  EXPECT_EQ(t.find(key(1)), old_confirmed);
+  // The confirmed flow is the idlest of all, yet the unconfirmed ones go first, in LRU order.
+  EXPECT_EQ(t.victim(""), u1);
+  EXPECT_EQ(t.unconfirmed_victim(""), u1);
+  EXPECT_EQ(t.victim("a"), u1);
+  EXPECT_EQ(t.unconfirmed_victim("a"), u1);
+  EXPECT_EQ(t.victim("b"), u2);
+  t.touch(u1, 10);
+  EXPECT_EQ(t.unconfirmed_victim(""), u2);
+
+  // A flood of new unconfirmed flows, each evicting the idlest unconfirmed one to stay within a
+  // share of 2, never reaches the confirmed flow.
+  const size_t share = 2;
+  for (uint16_t p = 100; p < 200; ++p) {
+    while (t.unconfirmed_size() >= share) t.remove(t.unconfirmed_victim(""));
+    t.insert(nodes.make(key(p), "a"), p);
+  }
+  EXPECT_EQ(t.unconfirmed_size(), 2u);
+  EXPECT_EQ(t.find(key(1)), old_confirmed);
+  EXPECT_NE(t.find(key(198)), nullptr);
+  EXPECT_NE(t.find(key(199)), nullptr);
+  EXPECT_EQ(t.find(key(2)), nullptr);
+  EXPECT_EQ(t.size(), 3u);
+
+  // With no unconfirmed flow left, only victim() (the app cap's choice) names a confirmed one.
+  while (FlowNode* v = t.unconfirmed_victim("")) t.remove(v);
+  EXPECT_EQ(t.unconfirmed_victim(""), nullptr);
+  EXPECT_EQ(t.unconfirmed_victim("a"), nullptr);
+  EXPECT_EQ(t.victim(""), old_confirmed);
+  EXPECT_EQ(t.victim("a"), old_confirmed);
+}
+
+TEST(FlowTable, ConfirmedFlowsKeepTheirOwnLruOrderAndExpire) {
+  FlowTable t;
+  Nodes nodes;
+  FlowNode* c1 = nodes.make(key(1), "a", 1000);
+  FlowNode* c2 = nodes.make(key(2), "a", 1000);
+  FlowNode* u = nodes.make(key(3), "a", 1000);
+  t.insert(c1, 0);
+  t.insert(c2, 100);
+  t.insert(u, 200);
+  t.confirm(c2);
+  t.confirm(c1);
+  t.confirm(c1);  // confirming twice changes nothing
+  EXPECT_EQ(t.unconfirmed_size(), 1u);
+  // for_each: unconfirmed first, then confirmed, most recently confirmed/used first.
+  EXPECT_EQ(ports_in_order(t), (std::vector<uint16_t>{3, 1, 2}));
+  t.touch(c2, 500);
+  EXPECT_EQ(ports_in_order(t), (std::vector<uint16_t>{3, 2, 1}));
+  // Once there is no unconfirmed flow, victim() takes the idlest confirmed one.
+  t.remove(u);
+  EXPECT_EQ(t.victim("a"), c1);
+  // Expiry walks both classes.
+  std::vector<uint16_t> gone;
+  t.expire(1000, [&](FlowNode* n) { gone.push_back(n->key.port); });
+  EXPECT_EQ(gone, (std::vector<uint16_t>{1}));
+  t.expire(1500, [&](FlowNode* n) { gone.push_back(n->key.port); });
+  EXPECT_EQ(gone, (std::vector<uint16_t>{1, 2}));
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.app_size("a"), 0u);
+  // A removed confirmed node inserted again goes back to the confirmed order.
+  t.insert(c1, 2000);
+  EXPECT_EQ(t.unconfirmed_size(), 0u);
+  EXPECT_EQ(t.unconfirmed_victim("a"), nullptr);
+  EXPECT_EQ(t.victim("a"), c1);
 }
 
 TEST(FlowTable, KeyHashSpreadsPorts) {

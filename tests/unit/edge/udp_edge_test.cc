@@ -536,7 +536,10 @@ TEST_F(UdpEdgeTest, IdleFlowsExpireAndComeBackAsNewFlows) {
   EXPECT_NE(origin.received().back().from_port(), first_source);
 }
 
-TEST_F(UdpEdgeTest, PerAppFlowCapEvictsTheIdlestFlow) {
+// The app's cap evicts its idlest unconfirmed flow first: c1 spoke again after a reply
+// (confirmed), so when c2 comes back it is c3, never answered back to, that goes, though c1 is
+// the idlest.
+TEST_F(UdpEdgeTest, PerAppFlowCapEvictsTheIdlestUnconfirmedFlow) {
   UdpOrigin origin;
   UdpApp app{.edge_port = free_udp_port(), .origin_port = origin.port(), .max_connections = 2};
   start(app, 1);
@@ -550,11 +553,18 @@ TEST_F(UdpEdgeTest, PerAppFlowCapEvictsTheIdlestFlow) {
   })) << "the idlest flow (c2) was not evicted";
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c1.get())), 0u);
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c3.get())), 0u);
-  // c2 comes back as a new flow, evicting c1 (now the idlest).
+  // c2 comes back as a new flow, evicting c3 (unconfirmed) rather than c1 (confirmed).
   expect_echo(c2.get(), app.edge_port, "c2 back");
   ASSERT_TRUE(wait_until(
-      [&] { return count_events(data_dir(), "disconnect", local_port(c1.get())) == 1; }));
+      [&] { return count_events(data_dir(), "disconnect", local_port(c3.get())) == 1; }));
+  EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c1.get())), 0u);
   EXPECT_EQ(count_events(data_dir(), "connect", local_port(c2.get())), 2u);
+  // With only confirmed flows left, the cap takes the idlest of them (the operator's cap on
+  // what the origin sees): c2 speaks again (confirmed), c3 comes back and c1 goes.
+  expect_echo(c2.get(), app.edge_port, "c2 confirmed");
+  expect_echo(c3.get(), app.edge_port, "c3 back");
+  ASSERT_TRUE(wait_until(
+      [&] { return count_events(data_dir(), "disconnect", local_port(c1.get())) == 1; }));
 }
 
 TEST_F(UdpEdgeTest, ReloadKeepsEstablishedFlows) {

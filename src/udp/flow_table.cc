@@ -67,14 +67,27 @@ void FlowTable::touch(FlowNode* f, int64_t now_ms) {
   }
 }
 
+void FlowTable::reclass(FlowNode* f, Class from) {
+  AppLists& a = apps_[f->app];
+  unlink(all_[from], f, true);
+  unlink(a.by_class[from], f, false);
+  const Class to = class_of(f);
+  link_front(all_[to], f, true);
+  link_front(a.by_class[to], f, false);
+}
+
+void FlowTable::answered(FlowNode* f) {
+  if (f->replied) return;
+  const Class from = class_of(f);
+  f->replied = true;
+  if (class_of(f) != from) reclass(f, from);
+}
+
 void FlowTable::confirm(FlowNode* f) {
   if (f->confirmed) return;
-  AppLists& a = apps_[f->app];
-  unlink(all_[kUnconfirmed], f, true);
-  unlink(a.by_class[kUnconfirmed], f, false);
+  const Class from = class_of(f);
   f->confirmed = true;
-  link_front(all_[kConfirmed], f, true);
-  link_front(a.by_class[kConfirmed], f, false);
+  reclass(f, from);
 }
 
 void FlowTable::remove(FlowNode* f) {
@@ -94,9 +107,13 @@ FlowNode* FlowTable::victim(const std::string& app) const {
 }
 
 FlowNode* FlowTable::unconfirmed_victim(const std::string& app) const {
-  if (app.empty()) return all_[kUnconfirmed].tail;
-  auto it = apps_.find(app);
-  return it == apps_.end() ? nullptr : it->second.by_class[kUnconfirmed].tail;
+  const List* lists = all_;
+  if (!app.empty()) {
+    auto it = apps_.find(app);
+    if (it == apps_.end()) return nullptr;
+    lists = it->second.by_class;
+  }
+  return lists[kAnswered].tail != nullptr ? lists[kAnswered].tail : lists[kAwaiting].tail;
 }
 
 size_t FlowTable::app_size(const std::string& app) const {

@@ -1,11 +1,15 @@
 // The flows of one worker: client address -> Flow, with least-recently-used orders (all flows,
-// and each app's flows), each kept apart for unconfirmed and confirmed flows, so that a full
-// table evicts the idlest unconfirmed flow first and idle expiry walks only expired flows. A
-// flow is confirmed once its client spoke again after the origin's reply: a spoofed source
-// never sees the reply, so a flood of spoofed sources (one datagram each) stays unconfirmed
-// however eagerly the origin answers (docs/architecture.md, "UDP"). Pure bookkeeping, no I/O
-// and no clock of its own (callers pass `now`), so it is testable in isolation. Worker thread
-// only.
+// and each app's flows) kept apart for three kinds of flow, so that a full table evicts the flow
+// that matters least and idle expiry walks only expired flows:
+//   answered:  unconfirmed, the origin has replied: its exchange is over as far as the edge can
+//              tell (a one-shot query, or a spoofed source that never sees the reply);
+//   awaiting:  unconfirmed, no reply yet: evicting it would lose the reply on its way;
+//   confirmed: the client spoke again after a reply. A spoofed source never sees the reply, so a
+//              flood of spoofed sources (one datagram each) stays unconfirmed however eagerly
+//              the origin answers.
+// Eviction takes the idlest answered flow, then the idlest awaiting one, and a confirmed flow
+// only where the caller allows it (docs/architecture.md, "UDP"). Pure bookkeeping, no I/O and no
+// clock of its own (callers pass `now`), so it is testable in isolation. Worker thread only.
 #pragma once
 
 #include <cstddef>
@@ -41,8 +45,8 @@ struct FlowNode {
   std::string app;          // app id: flows are counted and expired per app
   int64_t idle_ms = 60000;  // this flow's idle timeout
   int64_t last_ms = 0;      // last datagram either way
-  bool replied = false;     // the origin answered at least once
-  bool confirmed = false;   // the client spoke after a reply: see FlowTable::confirm()
+  bool replied = false;     // the origin answered at least once: FlowTable::answered()
+  bool confirmed = false;   // the client spoke after a reply: FlowTable::confirm()
   FlowNode* all_prev = nullptr;
   FlowNode* all_next = nullptr;
   FlowNode* app_prev = nullptr;
@@ -57,41 +61,46 @@ class FlowTable {
   void insert(FlowNode* f, int64_t now_ms);
   // Marks a flow as just used.
   void touch(FlowNode* f, int64_t now_ms);
+  // The origin replied to an awaiting flow: it joins the answered ones (most recent first).
+  void answered(FlowNode* f);
   // Moves an unconfirmed flow among the confirmed ones (most recently used first).
   void confirm(FlowNode* f);
   void remove(FlowNode* f);
-  // The least recently used unconfirmed flow of `app` (of all apps when app is empty), else the
-  // least recently used confirmed one; nullptr if none.
+  // The flow of `app` (of all apps when app is empty) to evict first: the idlest answered flow,
+  // else the idlest awaiting one, else the idlest confirmed one; nullptr if none.
   FlowNode* victim(const std::string& app) const;
-  // The least recently used unconfirmed flow of `app` (of all apps when app is empty); nullptr
-  // if none: confirmed flows are never returned.
+  // The same among unconfirmed flows only: confirmed flows are never returned.
   FlowNode* unconfirmed_victim(const std::string& app) const;
   size_t size() const { return index_.size(); }
   size_t app_size(const std::string& app) const;
-  size_t unconfirmed_size() const { return all_[kUnconfirmed].size; }
+  size_t unconfirmed_size() const { return all_[kAwaiting].size + all_[kAnswered].size; }
   // Removes and hands to `fn` every flow idle for at least its idle_ms, each app's oldest first.
   void expire(int64_t now_ms, const std::function<void(FlowNode*)>& fn);
-  // Calls fn for every flow, unconfirmed ones first, each class most recently used first (fn
-  // must not modify the table).
+  // Calls fn for every flow: awaiting, answered, then confirmed flows, each most recently used
+  // first (fn must not modify the table).
   void for_each(const std::function<void(FlowNode*)>& fn) const;
 
  private:
-  enum Class : size_t { kUnconfirmed = 0, kConfirmed = 1 };
+  enum Class : size_t { kAwaiting, kAnswered, kConfirmed, kClasses };
   struct List {
     FlowNode* head = nullptr;  // most recent
     FlowNode* tail = nullptr;  // least recent
     size_t size = 0;
   };
   struct AppLists {
-    List by_class[2];
-    size_t size() const { return by_class[0].size + by_class[1].size; }
+    List by_class[kClasses];
+    size_t size() const { return by_class[0].size + by_class[1].size + by_class[2].size; }
   };
-  static Class class_of(const FlowNode* f) { return f->confirmed ? kConfirmed : kUnconfirmed; }
+  static Class class_of(const FlowNode* f) {
+    return f->confirmed ? kConfirmed : f->replied ? kAnswered : kAwaiting;
+  }
+  // Moves f to the class its flags now say, from `from`.
+  void reclass(FlowNode* f, Class from);
   void link_front(List& l, FlowNode* f, bool all);
   void unlink(List& l, FlowNode* f, bool all);
 
   std::unordered_map<FlowKey, FlowNode*, FlowKeyHash> index_;
-  List all_[2];
+  List all_[kClasses];
   std::unordered_map<std::string, AppLists> apps_;
 };
 

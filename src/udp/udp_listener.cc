@@ -412,7 +412,7 @@ void UdpListener::on_origin_readable(Flow* f) {
       return;
     }
     if (n == 0) return;
-    f->replied = true;  // the flow is confirmed if its client speaks again (FlowTable)
+    ctx_->flows.answered(f);  // confirmed if its client speaks again (FlowTable)
     // Turn the received batch into the reply batch in place.
     size_t out = 0;
     for (int i = 0; i < n; ++i) {

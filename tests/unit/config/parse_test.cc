@@ -198,6 +198,25 @@ TEST(ParseYaml, EmptyDocumentGivesDefaults) {
   }
 }
 
+// The descriptor budget knobs (README "Resource budgets"): 0 by default, derived from the limit.
+TEST(ParseYaml, DescriptorBudgetKnobs) {
+  LoadResult r = parse_yaml("");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->edge.max_connections, 0u);
+  EXPECT_EQ(r.config->edge.max_udp_flows, 0u);
+  EXPECT_EQ(r.config->edge.max_udp_unconfirmed_flows, 0u);
+  r = parse_yaml(
+      "edge: { max_connections: 1500, max_udp_flows: 600, max_udp_unconfirmed_flows: 150 }\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->edge.max_connections, 1500u);
+  EXPECT_EQ(r.config->edge.max_udp_flows, 600u);
+  EXPECT_EQ(r.config->edge.max_udp_unconfirmed_flows, 150u);
+  r = parse_yaml("edge: { max_connections: -1, max_udp_unconfirmed_flows: many }\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has_error(r.errors, "edge.max_connections", "")) << dump(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "edge.max_udp_unconfirmed_flows", "")) << dump(r.errors);
+}
+
 TEST(ParseYaml, AppDefaultsAndGeneratedId) {
   LoadResult r = parse_yaml(R"(
 apps:

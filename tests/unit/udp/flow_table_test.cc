@@ -376,6 +376,57 @@ TEST(FlowTable, ConfirmedFlowsKeepTheirOwnLruOrderAndExpire) {
   EXPECT_EQ(t.victim("a"), c1);
 }
 
+// Among unconfirmed flows, those the origin already answered go before those still waiting for
+// their reply (evicting one of these would lose the reply on its way), whatever their age.
+TEST(FlowTable, AnsweredFlowsAreEvictedBeforeAwaitingOnes) {
+  FlowTable t;
+  Nodes nodes;
+  FlowNode* waiting_old = nodes.make(key(1), "a");
+  FlowNode* answered1 = nodes.make(key(2), "a");
+  FlowNode* answered2 = nodes.make(key(3), "b");
+  FlowNode* confirmed = nodes.make(key(4), "a");
+  t.insert(waiting_old, 1);
+  t.insert(answered1, 2);
+  t.insert(answered2, 3);
+  t.insert(confirmed, 4);
+  t.answered(answered2);
+  t.answered(answered1);
+  t.answered(confirmed);
+  t.confirm(confirmed);
+  EXPECT_EQ(t.unconfirmed_size(), 3u);
+  EXPECT_EQ(t.size(), 4u);
+  // A reply counts as use: answered2, answered first, is the idlest answered flow; the idlest
+  // awaiting flow (older than both) waits.
+  EXPECT_EQ(t.unconfirmed_victim(""), answered2);
+  EXPECT_EQ(t.victim("a"), answered1);
+  EXPECT_EQ(t.victim("b"), answered2);
+  t.touch(answered2, 10);
+  EXPECT_EQ(t.unconfirmed_victim(""), answered1);
+  t.remove(answered2);
+  t.remove(answered1);
+  // Only then the idlest awaiting flow, and never the confirmed one here.
+  EXPECT_EQ(t.unconfirmed_victim(""), waiting_old);
+  EXPECT_EQ(t.unconfirmed_victim("a"), waiting_old);
+  t.remove(waiting_old);
+  EXPECT_EQ(t.unconfirmed_victim(""), nullptr);
+  EXPECT_EQ(t.victim("a"), confirmed);
+  // answered() on a flow already answered or confirmed changes nothing.
+  t.answered(confirmed);
+  EXPECT_EQ(t.unconfirmed_size(), 0u);
+  EXPECT_EQ(t.app_size("a"), 1u);
+  // Expiry covers every class.
+  std::vector<uint16_t> gone;
+  FlowNode* w = nodes.make(key(5), "a", 100);
+  FlowNode* an = nodes.make(key(6), "a", 100);
+  t.insert(w, 0);
+  t.insert(an, 0);
+  t.answered(an);
+  t.expire(100000, [&](FlowNode* n) { gone.push_back(n->key.port); });
+  std::sort(gone.begin(), gone.end());
+  EXPECT_EQ(gone, (std::vector<uint16_t>{4, 5, 6}));
+  EXPECT_EQ(t.size(), 0u);
+}
+
 TEST(FlowTable, KeyHashSpreadsPorts) {
   FlowKeyHash h;
   std::vector<size_t> v;

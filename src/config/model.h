@@ -71,7 +71,7 @@ struct EdgeConfig {
   // value above what the limit allows is clamped with a warning).
   uint32_t max_connections = 0;            // TCP sessions of all apps (HAProxy's maxconn)
   uint32_t max_udp_flows = 0;              // UDP flows of all apps together
-  uint32_t max_udp_unconfirmed_flows = 0;  // of which unconfirmed (0 = a quarter)
+  uint32_t max_udp_unconfirmed_flows = 0;  // of which unconfirmed (0 = half)
   // Kernel pipe for splicing bulk TCP transfers, per direction while bytes are in flight
   // (HAProxy's tune.pipesize). 0 = the kernel default (64 KiB).
   uint32_t pipe_size = 1 << 20;

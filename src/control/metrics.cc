@@ -293,11 +293,13 @@ std::string Analytics::metrics() {
   w.sample("rampart_tcp_pipeless_reads_total", {},
            edge_->sum(&tcp::WorkerCounters::pipeless_reads));
   w.family("rampart_udp_flows_shed_total", "counter",
-           "UDP flows shed to stay within the budgets, by reason: unconfirmed (the idlest "
-           "unconfirmed flow closed for a new one), app_cap (closed for the app's "
+           "UDP flows shed to stay within the budgets, by reason: unconfirmed_answered and "
+           "unconfirmed_awaiting (the idlest unconfirmed flow closed for a new one, after the "
+           "origin's reply or before it), app_cap (closed for the app's "
            "protection.max_connections), no_room (a new flow refused).");
   const std::pair<const char*, telemetry::Counter udp::UdpCounters::*> udp_shed[] = {
-      {"unconfirmed", &udp::UdpCounters::shed_unconfirmed},
+      {"unconfirmed_answered", &udp::UdpCounters::shed_answered},
+      {"unconfirmed_awaiting", &udp::UdpCounters::shed_awaiting},
       {"app_cap", &udp::UdpCounters::shed_app_cap},
       {"no_room", &udp::UdpCounters::shed_no_room}};
   for (const auto& [reason, field] : udp_shed)

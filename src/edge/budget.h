@@ -50,7 +50,7 @@ struct BudgetInputs {
   bool udp_apps = true;          // assumed, so that the first app added through the API finds room)
   uint64_t max_connections = 0;  // edge.max_connections (TCP sessions), 0 = auto
   uint64_t max_udp_flows = 0;    // edge.max_udp_flows, 0 = auto
-  uint64_t max_udp_unconfirmed_flows = 0;  // edge.max_udp_unconfirmed_flows, 0 = auto
+  uint64_t max_udp_unconfirmed_flows = 0;  // edge.max_udp_unconfirmed_flows, 0 = half
 };
 
 struct BudgetPlan {
@@ -77,7 +77,7 @@ struct BudgetPlan {
 // rest, UDP flows get a quarter (edge.max_udp_flows may ask for up to half) when both protocols
 // have apps, everything when only UDP apps exist, nothing when only TCP apps do; TCP gets the
 // remainder at 2.5 descriptors per session (2 sockets, plus a pipe for one session in four);
-// unconfirmed UDP flows get a quarter of the UDP flows.
+// unconfirmed UDP flows get half of the UDP flows, confirmed ones the other half.
 BudgetPlan plan_budget(const BudgetInputs& in);
 
 // The inputs of `cfg` served by `workers` workers under `limit`.

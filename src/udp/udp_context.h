@@ -22,8 +22,11 @@ class Flow;
 // What the per-app counters (telemetry::AppStats) do not say: written by the worker, read by
 // /metrics (relaxed atomics).
 struct UdpCounters {
-  telemetry::Counter flows_evicted;      // flows closed early to make room (sum of the two below)
-  telemetry::Counter shed_unconfirmed;   // the idlest unconfirmed flow, for a new one (share full)
+  telemetry::Counter flows_evicted;  // flows closed early to make room (sum of the two below)
+  // The idlest unconfirmed flow closed for a new one (this worker's share was full): one the
+  // origin had answered, or (only when none had been) one still awaiting its reply.
+  telemetry::Counter shed_answered;
+  telemetry::Counter shed_awaiting;
   telemetry::Counter shed_app_cap;       // the app's idlest flow, for a new one (app cap)
   telemetry::Counter shed_no_room;       // a new flow refused: nothing of this worker evictable
   telemetry::Counter drop_no_origin;     // no usable origin for a new flow
@@ -70,8 +73,9 @@ struct UdpContext {
   // flow, so that a flood steered onto one worker never starves the others of new flows.
   core::FdBudget* budget = nullptr;
   size_t workers = 1;
-  bool draining = false;  // shutting down: existing flows go on, no new ones
-  bool gso = true;        // UDP_SEGMENT works here (cleared if the kernel refuses it)
+  uint64_t new_flows = 0;  // flows opened since start (a listener's burst is measured by it)
+  bool draining = false;   // shutting down: existing flows go on, no new ones
+  bool gso = true;         // UDP_SEGMENT works here (cleared if the kernel refuses it)
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

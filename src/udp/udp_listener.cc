@@ -107,6 +107,7 @@ void UdpListener::close() {
 
 void UdpListener::on_events(uint32_t) {
   Batch& b = ctx_->batch;
+  const uint64_t new_flows_before = ctx_->new_flows;
   for (int round = 0; round < kRoundsPerEvent && fd_.valid(); ++round) {
     for (size_t i = 0; i < Batch::kSize; ++i) {
       b.iov[i] = iovec{b.payload(i), Batch::kMaxPayload};
@@ -149,7 +150,17 @@ void UdpListener::on_events(uint32_t) {
     }
     send_pending(pending);
     if (static_cast<size_t>(n) < Batch::kSize) return;
+    // A burst of new flows (a flood of new sources) yields to the replies of the flows it just
+    // opened: read on, and the share of unconfirmed flows would turn over before any reply
+    // is read, taking legitimate new flows with it.
+    if (ctx_->new_flows - new_flows_before >= new_flows_per_event()) return;
   }
+}
+
+uint64_t UdpListener::new_flows_per_event() const {
+  if (ctx_->budget == nullptr) return UINT64_MAX;
+  const uint64_t share = ctx_->budget->limit(core::FdBudget::kUdpUnconfirmed) / ctx_->workers;
+  return std::max<uint64_t>(share / 4, Batch::kSize);
 }
 
 Flow* UdpListener::flow_for(const net::SockAddr& client, const net::SockAddr& edge) {
@@ -185,7 +196,7 @@ bool UdpListener::make_room(const std::string& app_id, uint64_t app_cap) {
       ++ctx_->counters.shed_no_room;
       return false;
     }
-    evict(v, &ctx_->counters.shed_unconfirmed);
+    evict(v, v->replied ? &ctx_->counters.shed_answered : &ctx_->counters.shed_awaiting);
   }
   return true;
 }
@@ -250,6 +261,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
   ctx_->loop->add(f->fd.get(), EPOLLIN, f);
   ctx_->flows.insert(f, now);
+  ++ctx_->new_flows;
   if (ctx_->budget != nullptr) ctx_->budget->acquire(core::FdBudget::kUdpUnconfirmed);
   emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
   return f;

@@ -62,6 +62,10 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   // Room for a new flow of `app_id` under the app's cap and this worker's share of unconfirmed
   // flows, evicting what the policy allows; false (counted) when nothing may go.
   bool make_room(const std::string& app_id, uint64_t app_cap);
+  // How many new flows one readiness event of the listener may open before it yields to the
+  // other sockets of the worker (a quarter of this worker's unconfirmed share, one batch at
+  // least).
+  uint64_t new_flows_per_event() const;
   // Closes an evicted flow and counts it under `reason`.
   void evict(FlowNode* v, telemetry::Counter* reason);
   // The client of a flow that got a reply spoke again: the flow joins the confirmed ones if the

@@ -37,7 +37,7 @@ TEST(Budget, SplitsTheLimitWhenBothProtocolsHaveApps) {
   EXPECT_EQ(p.spare, 64u + 8 + 4 + 1 + 64);
   const uint64_t left = 4096 - p.api - p.spare;  // 3683
   EXPECT_EQ(p.udp_flows, left / 4);
-  EXPECT_EQ(p.udp_unconfirmed, p.udp_flows / 4);
+  EXPECT_EQ(p.udp_unconfirmed, p.udp_flows / 2);
   EXPECT_EQ(p.tcp_sessions, (left - p.udp_flows) * 2 / 5);
   // Nothing is lost to rounding beyond a few descriptors.
   EXPECT_GE(p.fds() + 8, p.fd_limit);
@@ -76,7 +76,7 @@ TEST(Budget, OneProtocolOnlyTakesEverythingLeft) {
   expect_consistent(udp);
   EXPECT_EQ(udp.tcp_sessions, 0u);
   EXPECT_EQ(udp.udp_flows, left);
-  EXPECT_EQ(udp.udp_unconfirmed, left / 4);
+  EXPECT_EQ(udp.udp_unconfirmed, left / 2);
 }
 
 TEST(Budget, MaxUdpFlowsBelowTheBudgetIsTakenAndTcpGetsTheRest) {
@@ -85,7 +85,7 @@ TEST(Budget, MaxUdpFlowsBelowTheBudgetIsTakenAndTcpGetsTheRest) {
   BudgetPlan p = plan_budget(in);
   expect_consistent(p);
   EXPECT_EQ(p.udp_flows, 100u);
-  EXPECT_EQ(p.udp_unconfirmed, 25u);
+  EXPECT_EQ(p.udp_unconfirmed, 50u);
   EXPECT_EQ(p.tcp_sessions, (4096 - p.api - p.spare - 100) * 2 / 5);
   EXPECT_TRUE(p.warnings.empty());
 }

@@ -73,13 +73,13 @@ void Listener::accept_all() {
     // the queue moving: a paused listener would let the backlog fill and every later client
     // wait for a SYN retransmit instead of being told at once.
     if (ctx_->budget != nullptr && !ctx_->budget->try_acquire(core::FdBudget::kTcpSessions)) {
-      core::set_linger_zero(fd);
-      ::close(fd);
-      if (ctx_->counters.budget_refused++ % 1000 == 0) {
+      if (ctx_->counters.budget_refused++ % 1000 == 0) {  // counted before the client knows
         RLOG_WARN("accept on ", addr_.to_string(), ": the TCP session budget (",
                   ctx_->budget->limit(core::FdBudget::kTcpSessions),
                   " sessions, edge.max_connections) is full; new connections are reset");
       }
+      core::set_linger_zero(fd);
+      ::close(fd);
       continue;
     }
     guard::Admission adm;

@@ -33,16 +33,16 @@ uint16_t connect_status(int err) {
   }
 }
 
+}  // namespace
+
 // Status for an error while reading from (or writing to) one side.
-uint16_t io_status(int err, bool client_side, bool writing) {
+uint16_t Session::io_status(int err, bool client_side, bool writing) {
   namespace st = telemetry::status;
   if (err == ETIMEDOUT) return client_side ? st::kClientTimeout : st::kOriginTimeout;
   if (writing && err == EPIPE) return client_side ? st::kClientBrokenPipe : st::kOriginBrokenPipe;
   if (err == ECONNRESET || err == EPIPE) return client_side ? st::kClientReset : st::kOriginReset;
   return st::kUnknown;
 }
-
-}  // namespace
 
 Session::Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app,
                  core::UniqueFd client, const net::SockAddr& client_addr,
@@ -373,53 +373,6 @@ bool Session::copy_once(Direction& d, bool client_to_origin) {
     // A short read emptied the socket: with edge-triggered epoll, bytes arriving later raise
     // a new event, so the EAGAIN read that would confirm it is skipped (as nginx does).
     d.read_blocked = true;
-  }
-  return true;
-}
-
-bool Session::peek_once(Direction& d, bool client_to_origin) {
-  char* buf = ctx_->copy_buffer;
-  const size_t cap = WorkerContext::kCopyBufferSize;
-  d.splice_mode = false;
-  ssize_t n = ::recv(d.from, buf, cap, MSG_PEEK);
-  if (n == 0) {
-    d.read_eof = true;
-    return true;
-  }
-  if (n < 0) {
-    if (errno == EAGAIN) {
-      d.read_blocked = true;
-    } else if (errno != EINTR) {
-      int err = errno;
-      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
-      return false;
-    }
-    return true;
-  }
-  ++ctx_->counters.pipeless_reads;
-  ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
-  if (w < 0) {
-    if (errno != EAGAIN && errno != EINTR) {
-      int err = errno;
-      close(io_status(err, !client_to_origin, true), client_to_origin, !client_to_origin);
-      return false;
-    }
-    w = 0;
-  }
-  if (w > 0) {
-    // The sink took `w` bytes: consume exactly those (they are in the socket: just peeked).
-    if (::recv(d.from, buf, static_cast<size_t>(w), 0) != w) {
-      RLOG_ERROR("cannot consume ", w, " peeked bytes: ", std::strerror(errno));
-      close(telemetry::status::kUnknown, true, true);
-      return false;
-    }
-    d.bytes += static_cast<uint64_t>(w);
-    if (d.total != nullptr) d.total->add(static_cast<uint64_t>(w));
-  }
-  if (w < n) {
-    d.write_blocked = true;  // the rest stays in the source socket until EPOLLOUT
-  } else if (static_cast<size_t>(n) < cap && !d.peer_closing) {
-    d.read_blocked = true;  // as in copy_once: a short read emptied the socket
   }
   return true;
 }

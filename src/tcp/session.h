@@ -98,8 +98,11 @@ class Session : public core::Timer, public core::Retirable {
   // One recv() into the worker's copy buffer and a send() of it; what the sink does not take
   // waits in a pipe. False if the session closed.
   bool copy_once(Direction& d, bool client_to_origin);
-  // copy_once() without a pipe: recv(MSG_PEEK), send, then consume what was sent.
+  // copy_once() without a pipe (session_peek.cc): recv(MSG_PEEK), send, then consume what was
+  // sent.
   bool peek_once(Direction& d, bool client_to_origin);
+  // Status for an error while reading from (or writing to) one side.
+  static uint16_t io_status(int err, bool client_side, bool writing);
   // splice() socket -> pipe and pipe -> socket once each; sets *drained when bytes left the pipe.
   bool splice_once(Direction& d, bool client_to_origin, bool* drained);
   void maybe_finish();

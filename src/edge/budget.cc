@@ -92,8 +92,8 @@ BudgetPlan plan_budget(const BudgetInputs& in) {
   }
   // Unconfirmed flows: half. A new flow must outlive the wait for its reply while a flood of new
   // sources turns the share over; measured under 20,000 new sources/s at a 4096 limit, a
-  // quarter (115 flows a worker, ~11 ms each) lost 2-4% of legitimate new flows whose replies
-  // took 20-50 ms on a busy box, half lost none (docs/architecture.md).
+  // quarter (115 flows a worker, ~11 ms each) lost 1-2% of legitimate new flows on a busy box,
+  // half lost none (docs/architecture.md, "Descriptor budgets").
   p.udp_unconfirmed = p.udp_flows > 0 ? std::max<uint64_t>(p.udp_flows / 2, 1) : 0;
   if (in.max_udp_unconfirmed_flows > 0) {
     p.udp_unconfirmed = std::min(in.max_udp_unconfirmed_flows, p.udp_flows);

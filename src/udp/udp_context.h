@@ -22,7 +22,7 @@ class Flow;
 // What the per-app counters (telemetry::AppStats) do not say: written by the worker, read by
 // /metrics (relaxed atomics).
 struct UdpCounters {
-  telemetry::Counter flows_evicted;  // flows closed early to make room (sum of the two below)
+  telemetry::Counter flows_evicted;  // flows closed early to make room (the shed_ evictions)
   // The idlest unconfirmed flow closed for a new one (this worker's share was full): one the
   // origin had answered, or (only when none had been) one still awaiting its reply.
   telemetry::Counter shed_answered;
@@ -30,7 +30,7 @@ struct UdpCounters {
   telemetry::Counter shed_app_cap;       // the app's idlest flow, for a new one (app cap)
   telemetry::Counter shed_no_room;       // a new flow refused: nothing of this worker evictable
   telemetry::Counter drop_no_origin;     // no usable origin for a new flow
-  telemetry::Counter drop_flow_socket;   // no socket for a new flow, even after evicting
+  telemetry::Counter drop_flow_socket;   // socket() failed for a new flow (ENFILE...)
   telemetry::Counter drop_send;          // a send failed (buffer full, ICMP error)
   telemetry::Counter drop_spp_mismatch;  // an SPP reply named another client, or had no header
   telemetry::Counter origin_icmp_errors;

@@ -109,6 +109,7 @@ void SourceTable::unlink(SourceEntry* e) {
 void SourceTable::erase(SourceEntry* e) {
   unlink(e);
   map_.erase(*e->key);
+  publish_size();
 }
 
 bool SourceTable::evict_one(const SourceEntry* keep) {
@@ -136,9 +137,13 @@ SourceEntry* SourceTable::get(const SourceKey& k, int64_t now_ms, const SourceEn
     link_front(e, tier_of(*e));  // also catches a ban that ended since
     return e;
   }
-  if (map_.size() >= capacity_ && !evict_one(keep)) {
-    bump(stats_.refused);
-    return nullptr;
+  // One eviction makes room, except after a shrink that pinned entries held above capacity:
+  // then each new source brings the table back down.
+  while (map_.size() >= capacity_) {
+    if (!evict_one(keep)) {
+      bump(stats_.refused);
+      return nullptr;
+    }
   }
   auto [pos, fresh] = map_.try_emplace(k);
   SourceEntry* e = &pos->second;
@@ -178,6 +183,9 @@ size_t SourceTable::sweep(int64_t now_ms) {
       erase(l.tail);
       ++removed;
     }
+  }
+  // Above capacity after a shrink (entries pinned then, free now): back down to it.
+  while (map_.size() > capacity_ && evict_one(nullptr)) {
   }
   publish_size();
   return removed;

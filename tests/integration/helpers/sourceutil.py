@@ -6,9 +6,11 @@ every loop has a count or a deadline.
            N DNS-like queries on a fixed schedule (R per second), each answered or not within
            --timeout; prints ok= failed= rtt_p50_ms= rtt_p99_ms= rtt_max_ms=
   rotate   --connect [V6]:PORT --prefix P::/64 --hold N --attempts M --spacing S --out FILE
+           [--payload TEXT]
            N connections from N random addresses of the /64, held (each echo-checked), then M
            connections from M more fresh addresses, S seconds apart; prints held_ok= served=
            refused=, and the addresses (one "held|served|refused ADDR" per line) to FILE.
+           Each connection sends TEXT (default "held N" / "attempt N") and expects it back.
   watch    --pid PID --seconds S [--interval S]
            samples the process: fds_peak= rss_peak_kib= cpu_s= (user+system seconds used)
 """
@@ -127,7 +129,7 @@ def cmd_rotate(a):
         src = random_address(net)
         try:
             s = connect_from(src, dst)
-            ok = echo_ok(s, b"held %d\n" % i)
+            ok = echo_ok(s, a.payload.encode() + b"\r\n" if a.payload else b"held %d\n" % i)
         except OSError:
             ok = False
         held_ok += ok
@@ -140,7 +142,7 @@ def cmd_rotate(a):
         src = random_address(net)
         try:
             s = connect_from(src, dst)
-            ok = echo_ok(s, b"attempt %d\n" % i)
+            ok = echo_ok(s, a.payload.encode() + b"\r\n" if a.payload else b"attempt %d\n" % i)
             s.close()
         except OSError:
             ok = False
@@ -203,6 +205,7 @@ def main():
     r.add_argument("--attempts", type=int, default=5)
     r.add_argument("--spacing", type=float, default=1.1)
     r.add_argument("--out", required=True)
+    r.add_argument("--payload", help="what each connection sends (and expects back)")
     r.set_defaults(fn=cmd_rotate)
     w = sub.add_parser("watch")
     w.add_argument("--pid", type=int, required=True)

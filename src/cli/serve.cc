@@ -99,7 +99,7 @@ int cmd_serve(const Args& args) {
   if (etcd) {
     fleet = std::make_unique<control::Fleet>(
         etcd.get(), &controller, me,
-        [&edge](const net::IpAddr& ip, int64_t ms) { edge.ban(ip, ms); });
+        [&edge](const net::Cidr& source, int64_t ms) { edge.ban(source, ms); });
     edge.set_ban_listener(fleet.get());
     fleet->set_unban([&edge](const net::IpAddr& ip) { edge.unban(ip); });
   }

@@ -480,7 +480,8 @@ json app_to_json(const App& app) {
                          {"window", format_duration(p.autoban.window)},
                          {"duration", format_duration(p.autoban.duration)}}},
                        {"handshake_timeout", format_duration(p.handshake_timeout)},
-                       {"udp_reflection_ports", std::move(ports)}};
+                       {"udp_reflection_ports", std::move(ports)},
+                       {"ipv6_prefix", p.ipv6_prefix}};
   }
   return j;
 }

@@ -138,6 +138,13 @@ struct ProtectionConfig {
   // Guard filters that only log and count what they would drop (SPEC §6 dry-run): any of
   // acl, conn_limit, rate_limit, autoban, validate, reflection, table, or "all".
   std::vector<std::string> dry_run;
+  // IPv6 clients are one source per prefix of this length for per-source limits, autoban and
+  // bans (HAProxy's ipmask): 64 = a subscriber's /64, 128 = every address on its own. 1-128.
+  // Per app for the per-source limits; autoban state and bans use the zone's value.
+  uint32_t ipv6_prefix = 64;
+  // Entries of each worker's source table (zone-wide only; shared by all apps). A full table
+  // evicts its least recently seen idle entry (docs/guard.md, "Source table").
+  uint64_t source_table_size = 100000;
   bool operator==(const ProtectionConfig&) const = default;
 };
 

@@ -246,8 +246,14 @@ void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string&
                       ProtectionConfig* out) {
   if (!rd.check_map(node, path,
                     {"per_ip", "max_connections", "autoban", "handshake_timeout",
-                     "udp_reflection_ports", "xdp", "dry_run"}))
+                     "udp_reflection_ports", "xdp", "dry_run", "ipv6_prefix", "source_table_size"}))
     return;
+  if (!zone && YamlReader::present(node["source_table_size"]))
+    rd.error(child_path(path, "source_table_size"),
+             "source_table_size is zone-wide (one table per worker, shared by all apps); set it "
+             "under the top-level protection");
+  rd.get_uint(node, "ipv6_prefix", path, &out->ipv6_prefix);
+  if (zone) rd.get_uint(node, "source_table_size", path, &out->source_table_size);
   if (!zone && YamlReader::present(node["xdp"]))
     rd.error(child_path(path, "xdp"),
              "xdp is zone-wide (one program per interface); set it under the top-level "

@@ -228,6 +228,11 @@ bool validate_protection(const ProtectionConfig& p, const std::string& path,
         "autoban off)");
   if (p.handshake_timeout.count() < 0)
     add(errors, child_path(path, "handshake_timeout"), "must not be negative (0 = no limit)");
+  if (p.ipv6_prefix < 1 || p.ipv6_prefix > 128)
+    add(errors, child_path(path, "ipv6_prefix"),
+        std::to_string(p.ipv6_prefix) +
+            " is out of range; expected a prefix length 1-128, e.g. 64 (one source per /64) or "
+            "128 (one per address)");
   for (size_t i = 0; i < p.udp_reflection_ports.size(); ++i)
     if (p.udp_reflection_ports[i] == 0)
       add(errors, index_path(child_path(path, "udp_reflection_ports"), i),
@@ -314,6 +319,13 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   }
   check_duplicate_ids(ids, "ip_access_rules", "rule", errors);
   validate_protection(cfg.protection, "protection", errors);
+  // Zone-wide only (an app override cannot set it), so checked here rather than per app.
+  if (cfg.protection.source_table_size < kMinSourceTableSize ||
+      cfg.protection.source_table_size > kMaxSourceTableSize)
+    add(errors, "protection.source_table_size",
+        std::to_string(cfg.protection.source_table_size) + " is out of range; expected " +
+            std::to_string(kMinSourceTableSize) + "-" + std::to_string(kMaxSourceTableSize) +
+            " entries per worker (about 200 bytes each), e.g. 100000");
   validate_events(cfg.events, errors);
   validate_analytics(cfg.analytics, errors);
   ids.clear();

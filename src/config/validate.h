@@ -23,6 +23,9 @@ inline constexpr int kErrDns = 11004;            // bad dns record (type CNAME|A
 bool validate(Config& cfg, std::vector<ConfigError>& errors);
 // One app on its own (no cross-app checks). path_prefix is "apps[3]" or "" for the API.
 bool validate_app(App& app, const std::string& path_prefix, std::vector<ConfigError>& errors);
+// protection.source_table_size bounds (entries per worker).
+inline constexpr uint64_t kMinSourceTableSize = 1000;
+inline constexpr uint64_t kMaxSourceTableSize = 10'000'000;
 bool validate_protection(const ProtectionConfig& p, const std::string& path,
                          std::vector<ConfigError>& errors);
 bool validate_access_rule(IpAccessRule& rule, const std::string& path,

@@ -44,11 +44,11 @@ std::vector<std::string> csv(const std::string& text) {
 }
 
 // The banned sources among `sources` (one entry per address, the longest ban of its workers).
+// `ip` is the banned source: an address, or an IPv6 prefix ("2001:db8:1:2::/64").
 json ban_list(const std::vector<guard::SourceReport>& sources) {
   std::map<std::string, int64_t> merged;
   for (const auto& s : sources)
-    if (s.banned_for_ms > 0)
-      merged[s.ip.to_string()] = std::max(merged[s.ip.to_string()], s.banned_for_ms);
+    if (s.banned_for_ms > 0) merged[s.text()] = std::max(merged[s.text()], s.banned_for_ms);
   json bans = json::array();
   for (const auto& [ip, ms] : merged)
     bans.push_back({{"ip", ip}, {"expires_in", (ms + 999) / 1000}});
@@ -372,13 +372,15 @@ Outcome Analytics::unban(const std::string& text) {
   if (!ip)
     return Outcome::failure(400, config::kErrInvalidValue,
                             "\"" + text + "\" is not an IPv4 or IPv6 address");
+  // Any address of a banned prefix lifts the prefix's ban.
+  const std::string source = guard::source_text(edge_->ban_scope(*ip));
   edge_->unban(*ip);
   std::string error;
-  if (fleet_ != nullptr && !fleet_->unban(*ip, &error))
+  if (fleet_ != nullptr && !fleet_->unban(edge_->ban_scope(*ip), &error))
     return Outcome::failure(503, kErrStoreUnavailable,
                             "lifted on this edge, but the fleet store is unreachable: " + error);
-  RLOG_INFO("API: ban of ", ip->unmapped().to_string(), " lifted");
-  return Outcome{200, {}, {}, json{{"ip", ip->unmapped().to_string()}}, {}};
+  RLOG_INFO("API: ban of ", source, " lifted");
+  return Outcome{200, {}, {}, json{{"ip", source}}, {}};
 }
 
 Outcome Analytics::protection() {
@@ -391,8 +393,8 @@ Outcome Analytics::protection() {
   }
   std::map<std::string, guard::SourceReport> merged;
   for (const auto& s : edge_->sources(20)) {
-    auto& m = merged[s.ip.to_string()];
-    m.ip = s.ip;
+    auto& m = merged[s.text()];
+    m.source = s.source;
     m.connections += s.connections;
     m.violations = std::max(m.violations, s.violations);
     m.banned_for_ms = std::max(m.banned_for_ms, s.banned_for_ms);
@@ -406,7 +408,7 @@ Outcome Analytics::protection() {
   json top = json::array();
   for (const auto& s : all) {
     if (top.size() < 20 && (s.connections > 0 || s.violations > 0))
-      top.push_back({{"ip", s.ip.to_string()},
+      top.push_back({{"ip", s.text()},
                      {"connections", s.connections},
                      {"violations", s.violations},
                      {"banned", s.banned_for_ms > 0}});

@@ -133,12 +133,13 @@ bool Fleet::resync(std::string* error) {
 void Fleet::on_ban_value(const std::string& value) {
   json j = json::parse(value, nullptr, false);
   if (!j.is_object()) return;
-  auto ip = net::IpAddr::parse(j.value("ip", ""));
+  // An address ("192.0.2.7") or a prefix ("2001:db8:1:2::/64", an IPv6 source).
+  auto source = net::Cidr::parse(j.value("ip", ""));
   int64_t until = j.value("until_ms", int64_t{0});
   int64_t left = until - epoch_ms();
-  if (!ip || left <= 0) return;
+  if (!source || left <= 0) return;
   left = std::min(left, j.value("duration_ms", left));
-  apply_ban_(*ip, left);
+  apply_ban_(*source, left);
 }
 
 void Fleet::handle(const std::vector<EtcdEvent>& events) {
@@ -180,7 +181,7 @@ void Fleet::handle(const std::vector<EtcdEvent>& events) {
     } else if (starts_with(key, kEtcdBansPrefix) && !e.deleted) {
       on_ban_value(e.kv.value);
     } else if (starts_with(key, kEtcdUnbansPrefix) && !e.deleted && apply_unban_) {
-      if (auto ip = net::IpAddr::parse(key.substr(strlen(kEtcdUnbansPrefix)))) apply_unban_(*ip);
+      if (auto s = net::Cidr::parse(key.substr(strlen(kEtcdUnbansPrefix)))) apply_unban_(s->base());
     }
   }
   if (!changes.empty()) controller_->apply_remote(changes);
@@ -234,22 +235,22 @@ void Fleet::publish_ban(const PendingBan& ban) {
   if (left <= 0) return;
   int64_t lease = 0;
   std::string error;
-  json value = {{"ip", ban.ip.unmapped().to_string()},
+  const std::string source = guard::source_text(ban.source);
+  json value = {{"ip", source},
                 {"duration_ms", ban.duration_ms},
                 {"until_ms", ban.until_ms},
                 {"edge", me_.name}};
   if (client_->grant_lease((left + 999) / 1000, &lease, &error) != EtcdStatus::kOk ||
-      client_->put(kEtcdBansPrefix + ban.ip.unmapped().to_string(), value.dump(), lease, &error) !=
-          EtcdStatus::kOk) {
-    RLOG_WARN("fleet: ban of ", ban.ip.unmapped().to_string(),
+      client_->put(kEtcdBansPrefix + source, value.dump(), lease, &error) != EtcdStatus::kOk) {
+    RLOG_WARN("fleet: ban of ", source,
               " not shared with the fleet (it holds on this edge): ", error);
     return;
   }
-  RLOG_INFO("fleet: ban of ", ban.ip.unmapped().to_string(), " shared for ", left / 1000, " s");
+  RLOG_INFO("fleet: ban of ", source, " shared for ", left / 1000, " s");
 }
 
-bool Fleet::unban(const net::IpAddr& ip, std::string* error) {
-  const std::string addr = ip.unmapped().to_string();
+bool Fleet::unban(const net::Cidr& source, std::string* error) {
+  const std::string addr = guard::source_text(source);
   int64_t lease = 0;
   return client_->remove(kEtcdBansPrefix + addr, error) == EtcdStatus::kOk &&
          client_->grant_lease(kUnbanLeaseS, &lease, error) == EtcdStatus::kOk &&
@@ -257,11 +258,11 @@ bool Fleet::unban(const net::IpAddr& ip, std::string* error) {
              EtcdStatus::kOk;
 }
 
-void Fleet::banned(const net::IpAddr& ip, int64_t duration_ms) {
+void Fleet::banned(const net::Cidr& source, int64_t duration_ms) {
   {
     std::lock_guard lock(writer_mu_);
     if (bans_.size() >= 10000) return;  // etcd far behind: the local ban still holds
-    bans_.push_back({ip, duration_ms, epoch_ms() + duration_ms});
+    bans_.push_back({source, duration_ms, epoch_ms() + duration_ms});
   }
   writer_cv_.notify_all();
 }

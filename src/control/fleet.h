@@ -5,7 +5,8 @@
 //    everything when etcd compacted that revision away;
 //  - the edge's own registry key, /rampart/edges/<colo>-<hostname>-<pid>, on a lease renewed
 //    every TTL/3 (a dead edge disappears when its lease ends);
-//  - the publisher of this edge's autobans: /rampart/bans/<ip> on a lease of the ban's duration.
+//  - the publisher of this edge's autobans: /rampart/bans/<source> on a lease of the ban's
+//    duration (<source>: an IPv4 address, or an IPv6 prefix such as 2001:db8:1:2::/64).
 // Owns two threads (watch, lease/ban writer). The data plane never waits for it: workers only
 // enqueue bans (banned()), and an etcd outage leaves the running configuration in place.
 // start()/stop() from the owning thread; banned() from worker threads; edges() from any thread.
@@ -45,8 +46,8 @@ struct EdgeIdentity {
 
 class Fleet : public guard::BanSink {
  public:
-  // Makes this edge refuse `ip` for duration_ms (Edge::ban).
-  using BanApply = std::function<void(const net::IpAddr& ip, int64_t duration_ms)>;
+  // Makes this edge refuse `source` for duration_ms (Edge::ban).
+  using BanApply = std::function<void(const net::Cidr& source, int64_t duration_ms)>;
   static constexpr int64_t kLeaseTtlS = 10;
 
   Fleet(EtcdClient* client, Controller* controller, EdgeIdentity me, BanApply apply_ban);
@@ -59,21 +60,22 @@ class Fleet : public guard::BanSink {
   void stop();
 
   // guard::BanSink, on a worker thread: queues the ban for the writer thread.
-  void banned(const net::IpAddr& ip, int64_t duration_ms) override;
+  void banned(const net::Cidr& source, int64_t duration_ms) override;
 
   // The live edges of the fleet (the registry), sorted by name; any thread.
   nlohmann::json edges() const;
   // Called (watch thread) when a ban key leaves etcd: lifted through the API of some edge, or
   // its lease ended. Set before start().
   void set_unban(std::function<void(const net::IpAddr&)> fn) { apply_unban_ = std::move(fn); }
-  // Lifts the fleet's ban of `ip` (deletes its key); false with *error when etcd is unreachable.
-  bool unban(const net::IpAddr& ip, std::string* error);
+  // Lifts the fleet's ban of `source` (deletes its key); false with *error when etcd is
+  // unreachable.
+  bool unban(const net::Cidr& source, std::string* error);
   // The watch is established (false while etcd is unreachable).
   bool watching() const { return watching_.load(); }
 
  private:
   struct PendingBan {
-    net::IpAddr ip;
+    net::Cidr source;
     int64_t duration_ms;
     int64_t until_ms;  // Unix epoch
   };

@@ -180,6 +180,19 @@ std::string Analytics::metrics() {
                  a.t.dry_run[i]);
   w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
   w.sample("rampart_guard_bans_total", {}, edge_->guard_bans());
+  const edge::Edge::SourceTableTotals tables = edge_->guard_tables();
+  w.family("rampart_guard_sources", "gauge",
+           "Entries in use in the guard's per-source tables (all workers).");
+  w.sample("rampart_guard_sources", {}, tables.size);
+  w.family("rampart_guard_source_table_capacity", "gauge",
+           "Capacity of the guard's per-source tables (protection.source_table_size x workers).");
+  w.sample("rampart_guard_source_table_capacity", {}, tables.capacity);
+  w.family("rampart_guard_source_evictions_total", "counter",
+           "Entries evicted from a full source table to admit a new source, by what they held.");
+  w.sample("rampart_guard_source_evictions_total", {{"kind", "idle"}}, tables.evicted_idle);
+  w.sample("rampart_guard_source_evictions_total", {{"kind", "violations"}},
+           tables.evicted_violators);
+  w.sample("rampart_guard_source_evictions_total", {{"kind", "ban"}}, tables.evicted_banned);
 
   w.family("rampart_connections_by_country_total", "counter",
            "Connections opened by client country (GeoIP): the top countries of each app, the "

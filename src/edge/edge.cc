@@ -127,14 +127,36 @@ void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (auto& w : workers_) w->apply(snap);
 }
 
-void Edge::ban(const net::IpAddr& ip, int64_t duration_ms) {
-  if (xdp_) xdp_->banned(ip, duration_ms);
-  for (auto& w : workers_) w->ban(ip, duration_ms);
+net::Cidr Edge::ban_scope(const net::IpAddr& ip) const {
+  const auto snap = snapshot();
+  const int prefix = snap ? static_cast<int>(snap->config.protection.ipv6_prefix) : 64;
+  return guard::source_prefix(ip, prefix);
+}
+
+void Edge::ban(const net::Cidr& source, int64_t duration_ms) {
+  // The kernel map is keyed at this edge's granularity, like the workers' tables.
+  if (xdp_) xdp_->banned(ban_scope(source.base()), duration_ms);
+  for (auto& w : workers_) w->ban(source, duration_ms);
 }
 
 void Edge::unban(const net::IpAddr& ip) {
-  if (xdp_) xdp_->banned(ip, 0);  // a ban that ends now
+  if (xdp_) xdp_->banned(ban_scope(ip), 0);  // a ban that ends now
   for (auto& w : workers_) w->unban(ip);
+}
+
+Edge::SourceTableTotals Edge::guard_tables() const {
+  SourceTableTotals t;
+  auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  for (const auto& w : workers_) {
+    const guard::SourceTableStats& s = w->guard_table_stats();
+    t.size += get(s.size);
+    t.capacity += get(s.capacity);
+    t.evicted_idle += get(s.evicted_idle);
+    t.evicted_violators += get(s.evicted_violators);
+    t.evicted_banned += get(s.evicted_banned);
+    t.refused += get(s.refused);
+  }
+  return t;
 }
 
 std::vector<uint64_t> Edge::guard_drops(bool dry_run) const {

@@ -54,11 +54,22 @@ class Edge {
   // Before start(): also told about every autoban of the workers (the fleet publishes them);
   // called on worker threads. Not owned; null = nobody.
   void set_ban_listener(guard::BanSink* listener) { ban_fanout_.listener = listener; }
-  // Any thread: refuse `ip` on every worker (and in the XDP map) for duration_ms; a ban made by
-  // another edge of the fleet. The listener is not told.
-  void ban(const net::IpAddr& ip, int64_t duration_ms);
-  // Any thread: lift the ban of `ip` on every worker and in the XDP map.
+  // Any thread: refuse `source` on every worker (and in the XDP map) for duration_ms; a ban
+  // made by another edge of the fleet. The listener is not told. Held at this edge's
+  // granularity (ban_scope() of the source's first address).
+  void ban(const net::Cidr& source, int64_t duration_ms);
+  // Any thread: lift the ban of the source `ip` belongs to (its ban_scope()) on every worker
+  // and in the XDP map.
   void unban(const net::IpAddr& ip);
+  // Any thread: the source a ban of `ip` covers here: the address for IPv4, its prefix of the
+  // zone's protection.ipv6_prefix for IPv6.
+  net::Cidr ban_scope(const net::IpAddr& ip) const;
+  // The workers' source tables summed (entries, capacity, evictions, refusals); any thread.
+  struct SourceTableTotals {
+    uint64_t size = 0, capacity = 0, evicted_idle = 0, evicted_violators = 0, evicted_banned = 0,
+             refused = 0;
+  };
+  SourceTableTotals guard_tables() const;
   // Live per-app counters; valid after start(), for the edge's life. Any thread.
   telemetry::StatsRegistry* stats() const { return stats_.get(); }
   // Per-minute event rollups for the analytics store; any thread.
@@ -92,9 +103,9 @@ class Edge {
   struct BanFanout : guard::BanSink {
     Edge* edge = nullptr;
     guard::BanSink* listener = nullptr;
-    void banned(const net::IpAddr& ip, int64_t duration_ms) override {
-      edge->ban(ip, duration_ms);
-      if (listener) listener->banned(ip, duration_ms);
+    void banned(const net::Cidr& source, int64_t duration_ms) override {
+      edge->ban(source, duration_ms);
+      if (listener) listener->banned(source, duration_ms);
     }
   };
   BanFanout ban_fanout_;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -79,10 +80,17 @@ static bool needs_steering(const runtime::AppRuntime& app) {
 // Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
 // missing ones and closes the rest. Shared by TCP and UDP. Returns how many binds could not be
 // opened.
+// The IPv6 prefix the steering program keeps together: the app's (its per-source limits) or
+// the zone's (autoban and bans), whichever is shorter.
+static int steering_prefix(const runtime::AppRuntime& app, const config::Config& cfg) {
+  return static_cast<int>(std::min(app.protection.ipv6_prefix, cfg.protection.ipv6_prefix));
+}
+
 template <typename L, typename Make>
 static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                              const std::vector<Bind>& binds, config::Proto proto, int index,
-                             int workers, core::EventLoop& loop, Make&& make) {
+                             int workers, const config::Config& cfg, core::EventLoop& loop,
+                             Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
   size_t failed = 0;
   for (const Bind& b : binds) {
@@ -99,7 +107,8 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
         std::string error;
         if (!steer)
           guard::detach_steering(it->second->fd());
-        else if (!guard::attach_steering(it->second->fd(), static_cast<unsigned>(workers), &error))
+        else if (!guard::attach_steering(it->second->fd(), static_cast<unsigned>(workers), &error,
+                                         steering_prefix(*b.app, cfg)))
           RLOG_WARN("app ", b.app->cfg.id, ": ", error);
       }
       it->second->set_app(b.app);
@@ -117,7 +126,8 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     // One client address -> one socket of the group -> one worker: the guard's per-source state
     // is then exact without sharing. The program belongs to the group; worker 0 attaches it.
-    if (steer && !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error)) {
+    if (steer && !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error,
+                                         steering_prefix(*b.app, cfg))) {
       RLOG_WARN("app ", b.app->cfg.id, ": ", error,
                 "; per-source limits are per worker for this listener");
     }
@@ -133,15 +143,17 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
 
 void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
   size_t failed =
-      diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers, loop_,
-                     [this](core::UniqueFd fd, const Bind& b) {
+      diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers,
+                     snap->config, loop_, [this](core::UniqueFd fd, const Bind& b) {
                        return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
                      });
   failed += diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers,
-                           loop_, [this](core::UniqueFd fd, const Bind& b) {
+                           snap->config, loop_, [this](core::UniqueFd fd, const Bind& b) {
                              return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr,
                                                                        b.app);
                            });
+  guard_.configure(static_cast<size_t>(snap->config.protection.source_table_size),
+                   static_cast<int>(snap->config.protection.ipv6_prefix));
   snapshot_ = snap;
   if (!udp_.draining) listening_.store(failed == 0, std::memory_order_relaxed);
 }

@@ -33,11 +33,11 @@ class Worker {
   void start();
   // Before start(): told about the guard's bans (the XDP fast path); null = nobody.
   void set_ban_sink(guard::BanSink* sink) { guard_.set_ban_sink(sink); }
-  // Any thread: the guard refuses `ip` for duration_ms (a ban from another edge).
-  void ban(const net::IpAddr& ip, int64_t duration_ms) {
-    loop_.post([this, ip, duration_ms] { guard_.ban(ip, duration_ms, loop_.now_ms()); });
+  // Any thread: the guard refuses `source` for duration_ms (a ban from another edge).
+  void ban(const net::Cidr& source, int64_t duration_ms) {
+    loop_.post([this, source, duration_ms] { guard_.ban(source, duration_ms, loop_.now_ms()); });
   }
-  // Any thread: the guard lifts its ban of `ip`.
+  // Any thread: the guard lifts its ban of the source `ip` belongs to.
   void unban(const net::IpAddr& ip) {
     loop_.post([this, ip] { guard_.unban(ip); });
   }
@@ -53,6 +53,8 @@ class Worker {
   // TCP sessions and UDP flows still open; any thread.
   // Drop counters by reason; readable from any thread.
   const guard::Counters& guard_counters() const { return guard_.counters(); }
+  // The guard's source table: entries, capacity, evictions; readable from any thread.
+  const guard::SourceTableStats& guard_table_stats() const { return guard_.table_stats(); }
   // The TCP and UDP sides' own counters; readable from any thread.
   const tcp::WorkerCounters& tcp_counters() const { return ctx_.counters; }
   const udp::UdpCounters& udp_counters() const { return udp_.counters; }

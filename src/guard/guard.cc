@@ -52,11 +52,14 @@ bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
   return true;
 }
 
-void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms) {
+void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms,
+                      const SourceEntry* held) {
   const config::AutobanConfig& ab = p.autoban;
   // A filter in dry-run only counts: what it lets through is no violation either.
   if (ab.violations == 0 || p.dry(filter_of(r))) return;
-  SourceEntry* e = table_.get(SourceKey::of(ip, 0), now_ms);
+  // The source's own entry (the zone's IPv6 prefix): violations of every address of a /64
+  // add up, and the ban covers them all.
+  SourceEntry* e = table_.get(ban_key(ip), now_ms, held);
   if (e == nullptr) return;
   if (now_ms - e->last_violation_ms < kViolationPeriodMs) return;
   e->last_violation_ms = now_ms;
@@ -64,20 +67,27 @@ void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64
     e->window_start_ms = now_ms;
     e->violations = 0;
   }
-  if (++e->violations < ab.violations) return;
+  ++e->violations;
+  if (e->violations < ab.violations) {
+    table_.update(e);
+    return;
+  }
   e->violations = 0;
+  const net::Cidr source = source_prefix(ip, ban_v6_prefix_);
   if (p.dry(Filter::kAutoban)) {
+    table_.update(e);
     Counters::bump(counters_.dry_run[static_cast<size_t>(Reason::kBanned)]);
-    RLOG_INFO("guard dry-run: app ", p.app_id, ": would ban ", ip.unmapped().to_string(), " for ",
+    RLOG_INFO("guard dry-run: app ", p.app_id, ": would ban ", source_text(source), " for ",
               ab.duration.count(), " ms");
     return;
   }
   e->banned_until_ms = now_ms + ab.duration.count();
+  table_.update(e);
   Counters::bump(counters_.bans);
-  if (ban_sink_ != nullptr) ban_sink_->banned(ip, ab.duration.count());
-  RLOG_WARN("guard: banned ", ip.unmapped().to_string(), " for ", ab.duration.count() / 1000,
-            " s (", ab.violations, " violations within ", ab.window.count() / 1000, " s on app ",
-            p.app_id, ")");
+  if (ban_sink_ != nullptr) ban_sink_->banned(source, ab.duration.count());
+  RLOG_WARN("guard: banned ", source_text(source), " for ", ab.duration.count() / 1000, " s (",
+            ab.violations, " violations within ", ab.window.count() / 1000, " s on app ", p.app_id,
+            ")");
 }
 
 Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {
@@ -110,7 +120,7 @@ Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms
     return true;
   };
   if (!whitelisted) {
-    if (SourceEntry* ban = table_.find(SourceKey::of(ip, 0));
+    if (SourceEntry* ban = table_.find(ban_key(ip));
         ban != nullptr && ban->banned_until_ms > now_ms && deny(Reason::kBanned))
       return a;
   }
@@ -120,23 +130,24 @@ Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms
     return a;
   SourceEntry* e = nullptr;
   if (!whitelisted && p.tracks_sources()) {
-    e = table_.get(SourceKey::of(ip, p.key), now_ms);
+    e = table_.get(SourceKey::of(ip, p.key, p.v6_prefix), now_ms);
     if (e == nullptr) {
+      // Only when every entry holds open connections (the table evicts anything else).
       if (deny(Reason::kTableFull)) return a;
     } else {
       if (p.per_ip.max_connections > 0 && e->conns >= p.per_ip.max_connections) {
-        violation(p, Reason::kConnLimit, ip, now_ms);
+        violation(p, Reason::kConnLimit, ip, now_ms, e);
         if (deny(Reason::kConnLimit)) return a;
       }
       if (p.per_ip.new_connections_per_second > 0 &&
           !e->new_conns.take(p.per_ip.new_connections_per_second, p.per_ip.burst, now_ms)) {
-        violation(p, Reason::kRateLimit, ip, now_ms);
+        violation(p, Reason::kRateLimit, ip, now_ms, e);
         if (deny(Reason::kRateLimit)) return a;
       }
     }
   }
   if (e != nullptr) {
-    ++e->conns;
+    if (e->conns++ == 0) table_.update(e);  // pinned while it has connections
     a.tracked_source = true;
   }
   p.connections->fetch_add(1, std::memory_order_relaxed);
@@ -147,8 +158,9 @@ Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms
 void Guard::release(const AppPolicy& p, const net::IpAddr& ip, const Admission& a) {
   if (a.tracked_app) p.connections->fetch_sub(1, std::memory_order_relaxed);
   if (!a.tracked_source) return;
-  if (SourceEntry* e = table_.find(SourceKey::of(ip, p.key)); e != nullptr && e->conns > 0)
-    --e->conns;
+  if (SourceEntry* e = table_.find(SourceKey::of(ip, p.key, p.v6_prefix));
+      e != nullptr && e->conns > 0 && --e->conns == 0)
+    table_.update(e);
 }
 
 bool Guard::validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms) {
@@ -175,36 +187,43 @@ Reason Guard::check_datagram(const AppPolicy& p, const net::SockAddr& src, int64
     }
   }
   if (whitelisted) return Reason::kNone;
-  if (SourceEntry* ban = table_.find(SourceKey::of(ip, 0));
+  if (SourceEntry* ban = table_.find(ban_key(ip));
       ban != nullptr && ban->banned_until_ms > now_ms && drop(p, Reason::kBanned, ip))
     return Reason::kBanned;
   if (p.per_ip.udp_packets_per_second > 0) {
-    SourceEntry* e = table_.get(SourceKey::of(ip, p.key), now_ms);
+    SourceEntry* e = table_.get(SourceKey::of(ip, p.key, p.v6_prefix), now_ms);
     if (e == nullptr) {
       if (drop(p, Reason::kTableFull, ip)) return Reason::kTableFull;
     } else if (!e->datagrams.take(p.per_ip.udp_packets_per_second, p.per_ip.udp_burst, now_ms)) {
-      violation(p, Reason::kUdpRateLimit, ip, now_ms);
+      violation(p, Reason::kUdpRateLimit, ip, now_ms, e);
       if (drop(p, Reason::kUdpRateLimit, ip)) return Reason::kUdpRateLimit;
     }
   }
   return Reason::kNone;
 }
 
-void Guard::ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms) {
-  SourceEntry* e = table_.get(SourceKey::of(ip, 0), now_ms);
-  if (e == nullptr) return;  // table full: the source is shed anyway
+void Guard::configure(size_t table_size, int ban_v6_prefix) {
+  if (table_size != table_.capacity()) table_.set_capacity(table_size);
+  ban_v6_prefix_ = ban_v6_prefix;
+}
+
+void Guard::ban(const net::Cidr& source, int64_t duration_ms, int64_t now_ms) {
+  SourceEntry* e = table_.get(ban_key(source.base()), now_ms);
+  if (e == nullptr) return;  // every entry has open connections: nothing can be remembered
   e->banned_until_ms = std::max(e->banned_until_ms, now_ms + duration_ms);
+  table_.update(e);
 }
 
 void Guard::unban(const net::IpAddr& ip) {
-  SourceEntry* e = table_.find(SourceKey::of(ip, 0));
+  SourceEntry* e = table_.find(ban_key(ip));
   if (e == nullptr) return;
   e->banned_until_ms = 0;
   e->violations = 0;
+  table_.update(e);
 }
 
 int64_t Guard::banned_for(const net::IpAddr& ip, int64_t now_ms) {
-  SourceEntry* e = table_.find(SourceKey::of(ip, 0));
+  SourceEntry* e = table_.find(ban_key(ip));
   if (e == nullptr || e->banned_until_ms <= now_ms) return 0;
   return e->banned_until_ms - now_ms;
 }
@@ -228,8 +247,9 @@ void Guard::tick(int64_t now_ms) {
     parts += std::to_string(n);
     if (d > 0) parts += " (dry-run " + std::to_string(d) + ")";
   }
-  RLOG_INFO("guard worker ", worker_, ": drops since start:", parts, "; ", table_.size(),
-            " sources tracked, ", counters_.bans.load(std::memory_order_relaxed), " bans");
+  RLOG_INFO("guard worker ", worker_, ": drops since start:", parts, "; ", table_.size(), " of ",
+            table_.capacity(), " sources tracked (", table_.stats().evicted(),
+            " evicted to make room), ", counters_.bans.load(std::memory_order_relaxed), " bans");
   logged_total_ = total;
   logged_dry_ = dry;
 }
@@ -240,15 +260,7 @@ std::vector<SourceReport> Guard::report(size_t top, int64_t now_ms) const {
     SourceKey ip_key = k;
     ip_key.app = 0;
     SourceReport& r = by_ip[ip_key];
-    if (k.v4) {
-      r.ip = net::IpAddr::v4(static_cast<uint32_t>(k.addr[0]) << 24 |
-                             static_cast<uint32_t>(k.addr[1]) << 16 |
-                             static_cast<uint32_t>(k.addr[2]) << 8 | k.addr[3]);
-    } else {
-      std::array<uint8_t, 16> b;
-      std::memcpy(b.data(), k.addr, 16);
-      r.ip = net::IpAddr::v6(b);
-    }
+    r.source = k.cidr();
     r.connections += e.conns;
     if (k.app == 0) {
       r.violations = e.violations;

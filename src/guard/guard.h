@@ -1,36 +1,42 @@
 // The guard chain of one worker: IP access rules (with GeoIP), autoban, per-app and per-source
-// connection limits, per-source new-connection and datagram rates, UDP reflection ports. Its
-// per-source state is exact for a source because the listeners' reuseport program steers every
-// connection of one client address to one worker (see reuseport.h). Counts every drop by
-// reason; a filter in dry-run counts and logs instead of dropping. Owned by a worker; worker
-// thread only (counters() may be read from any thread).
+// connection limits, per-source new-connection and datagram rates, UDP reflection ports. A
+// source is an IPv4 address or an IPv6 prefix (protection.ipv6_prefix: the app's for limits, the
+// zone's for autoban and bans). Its per-source state (a SourceTable) is exact for a source
+// because the listeners' reuseport program steers every connection of one source to one worker
+// (see reuseport.h). Counts every drop by reason; a filter in dry-run counts and logs instead of
+// dropping. Owned by a worker; worker thread only (counters() and table_stats() may be read from
+// any thread).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "guard/policy.h"
 #include "guard/reasons.h"
 #include "guard/source_table.h"
+#include "net/cidr.h"
 #include "net/ip_addr.h"
 
 namespace rampart::guard {
 
 // Told about every autoban ban so that a kernel fast path (src/xdp) can drop the source before
-// the socket layer. Called on the worker thread that banned (rarely: once per ban); must not block
-// for long.
+// the socket layer. `source` is what was banned: an IPv4 address (/32) or an IPv6 prefix
+// (protection.ipv6_prefix). Called on the worker thread that banned (rarely: once per ban); must
+// not block for long.
 class BanSink {
  public:
   virtual ~BanSink() = default;
-  virtual void banned(const net::IpAddr& ip, int64_t duration_ms) = 0;
+  virtual void banned(const net::Cidr& source, int64_t duration_ms) = 0;
 };
 
-// What the guard knows of one client address (all apps together), for the API.
+// What the guard knows of one client source (all apps together), for the API.
 struct SourceReport {
-  net::IpAddr ip;
+  net::Cidr source;           // an IPv4 address (/32) or an IPv6 prefix (/ipv6_prefix)
   uint32_t connections = 0;   // open TCP connections
   uint32_t violations = 0;    // autoban violations in the current window
   int64_t banned_for_ms = 0;  // remaining ban; 0 = not banned
+  std::string text() const { return source_text(source); }
 };
 
 // The verdict on a new TCP connection, kept by the session until it closes.
@@ -45,7 +51,7 @@ struct Admission {
 
 class Guard {
  public:
-  static constexpr size_t kDefaultMaxSources = 100'000;
+  static constexpr size_t kDefaultMaxSources = SourceTable::kDefaultCapacity;
   static constexpr int64_t kSummaryIntervalMs = 10'000;
   // A source commits at most one autoban violation per this period, however many of its
   // connections or datagrams are refused in it.
@@ -73,15 +79,23 @@ class Guard {
 
   // Before the worker starts: who else to tell about bans (null = nobody). Not owned.
   void set_ban_sink(BanSink* sink) { ban_sink_ = sink; }
-  // A ban decided elsewhere (another edge of the fleet): refuses `ip` for duration_ms from now,
-  // like an autoban of this guard, without telling the ban sink again.
-  void ban(const net::IpAddr& ip, int64_t duration_ms, int64_t now_ms);
-  // Lifts a ban of `ip` (the API's DELETE .../rampart/bans/IP) and forgets its violations.
+  // The zone-wide settings of the source table (each snapshot): its capacity
+  // (protection.source_table_size) and the IPv6 prefix of autoban state and bans
+  // (protection.ipv6_prefix of the zone: a ban holds for every app, so one granularity).
+  void configure(size_t table_size, int ban_v6_prefix);
+  int ban_v6_prefix() const { return ban_v6_prefix_; }
+  // A ban decided elsewhere (another edge of the fleet): refuses `source` for duration_ms from
+  // now, like an autoban of this guard, without telling the ban sink again. Kept at this guard's
+  // granularity: the ban_v6_prefix prefix of source's first address.
+  void ban(const net::Cidr& source, int64_t duration_ms, int64_t now_ms);
+  // Lifts the ban of the source `ip` belongs to (the API's DELETE .../rampart/bans/IP, any
+  // address of a banned prefix) and forgets its violations.
   void unban(const net::IpAddr& ip);
 
   const Counters& counters() const { return counters_; }
+  const SourceTableStats& table_stats() const { return table_.stats(); }
   size_t sources() const { return table_.size(); }
-  // The remaining ban of `ip` in ms (0 when not banned); for tests and the API.
+  // The remaining ban of `ip`'s source in ms (0 when not banned); for tests and the API.
   int64_t banned_for(const net::IpAddr& ip, int64_t now_ms);
   // Every banned source, plus the `top` sources with the most open connections or violations.
   std::vector<SourceReport> report(size_t top, int64_t now_ms) const;
@@ -89,9 +103,14 @@ class Guard {
  private:
   // Counts r; true when the drop happens (false: its filter is in dry-run).
   bool drop(const AppPolicy& p, Reason r, const net::IpAddr& ip);
-  void violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms);
+  // `held`: the caller's per-app entry, which the lookup of the autoban entry must not evict.
+  void violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms,
+                 const SourceEntry* held = nullptr);
+
+  SourceKey ban_key(const net::IpAddr& ip) const { return SourceKey::of(ip, 0, ban_v6_prefix_); }
 
   int worker_;
+  int ban_v6_prefix_ = 64;
   SourceTable table_;
   Counters counters_;
   uint64_t logged_total_ = 0;

@@ -98,6 +98,7 @@ std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
   p->ip_firewall = app.ip_firewall;
   p->zone = std::move(zone);
   p->per_ip = protection.per_ip;
+  p->v6_prefix = static_cast<int>(protection.ipv6_prefix);
   p->max_connections = protection.max_connections;
   p->autoban = protection.autoban;
   if (app.proto == config::Proto::kUdp) {

@@ -50,6 +50,7 @@ struct AppPolicy {
   bool ip_firewall = false;
   std::shared_ptr<const ZoneRules> zone;
   config::PerIpLimits per_ip;
+  int v6_prefix = 64;            // IPv6 sources are tracked per prefix of this length (limits)
   uint64_t max_connections = 0;  // per app, all sources and workers
   config::AutobanConfig autoban;
   std::bitset<65536> reflection_ports;

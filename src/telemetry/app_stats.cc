@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/keyed_hash.h"
+
 namespace rampart::telemetry {
 
 size_t status_slot(uint16_t status) {
@@ -48,7 +50,9 @@ CountryCounters* StatsSlot::country_counters() {
 }
 
 void AsnCounters::add(uint32_t number) {
-  size_t i = (number * 2654435761u) % kAsnSlots;
+  // The client picks its address, hence (through GeoIP) its ASN: a keyed start slot, so that no
+  // set of networks is known to share one probe sequence.
+  size_t i = core::siphash13(core::process_hash_key(), &number, sizeof number) % kAsnSlots;
   for (size_t probe = 0; probe < kAsnSlots; ++probe, i = (i + 1) % kAsnSlots) {
     uint32_t have = asn[i].load(std::memory_order_relaxed);
     if (have == number) {

@@ -49,8 +49,8 @@ struct CountryCounters {
 };
 
 // Connections per client ASN: an open-addressing table of kAsnSlots numbers written by one
-// worker (a slot's number is set once, before its counter moves) and read by anyone. ASNs that
-// find the table full are counted in `other`.
+// worker (a slot's number is set once, before its counter moves) and read by anyone; probing
+// starts at a keyed hash of the number. ASNs that find the table full are counted in `other`.
 inline constexpr size_t kAsnSlots = 512;
 struct AsnCounters {
   std::array<std::atomic<uint32_t>, kAsnSlots> asn{};

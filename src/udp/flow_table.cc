@@ -5,13 +5,16 @@
 namespace rampart::udp {
 
 size_t FlowKeyHash::operator()(const FlowKey& k) const {
-  uint64_t h = reinterpret_cast<uintptr_t>(k.listener) * 0x9e3779b97f4a7c15ULL;
-  const uint8_t* b = k.ip.bytes();
-  for (size_t i = 0; i < k.ip.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
-  h = (h ^ k.port) * 0x100000001b3ULL;
-  const uint8_t* e = k.edge_ip.bytes();
-  for (size_t i = 0; i < k.edge_ip.size(); ++i) h = (h ^ e[i]) * 0x100000001b3ULL;
-  return static_cast<size_t>(h ^ (h >> 29));
+  // Fixed layout (no padding bytes): listener, client address and port, edge address, families.
+  uint8_t buf[8 + 16 + 2 + 16 + 2] = {};
+  const uint64_t listener = reinterpret_cast<uintptr_t>(k.listener);
+  std::memcpy(buf, &listener, 8);
+  std::memcpy(buf + 8, k.ip.bytes(), k.ip.size());
+  std::memcpy(buf + 24, &k.port, 2);
+  std::memcpy(buf + 26, k.edge_ip.bytes(), k.edge_ip.size());
+  buf[42] = static_cast<uint8_t>(k.ip.family());
+  buf[43] = static_cast<uint8_t>(k.edge_ip.family());
+  return static_cast<size_t>(core::siphash13(key, buf, sizeof buf));
 }
 
 void FlowTable::link_front(List& l, FlowNode* f, bool all) {

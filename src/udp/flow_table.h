@@ -18,6 +18,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/keyed_hash.h"
 #include "net/ip_addr.h"
 
 namespace rampart::udp {
@@ -35,7 +36,10 @@ struct FlowKey {
   }
 };
 
+// Keyed (SipHash-1-3 under the process's random key): the client address and port are the
+// sender's choice, and with a known hash a spoofer could pile every flow into one bucket.
 struct FlowKeyHash {
+  core::HashKey key = core::process_hash_key();
   size_t operator()(const FlowKey& k) const;
 };
 

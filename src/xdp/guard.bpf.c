@@ -87,6 +87,18 @@ static __always_inline int pass(void) {
   return count(RXDP_PASS, XDP_PASS);
 }
 
+/* Clears the bits of an IPv6 address past `plen` (0 or >= 128: nothing), so that every address
+ * of a prefix is one source (protection.ipv6_prefix; the guard's SourceKey::of is the twin). */
+static __always_inline void mask_v6(__u8* addr, __u32 plen) {
+  if (plen == 0 || plen >= 128) return;
+#pragma unroll
+  for (int i = 0; i < 16; i++) {
+    int keep = (int)plen - i * 8;
+    if (keep >= 8) continue;
+    addr[i] = keep <= 0 ? 0 : addr[i] & (__u8)(0xff00 >> keep);
+  }
+}
+
 /* One token from the source's bucket of `kind`; 0 when it is empty. */
 static __always_inline int take(struct rxdp_bucket_key* k, __u32 rate, __u32 burst) {
   const __u64 now = bpf_ktime_get_ns();
@@ -199,10 +211,14 @@ int rampart_guard(struct xdp_md* ctx) {
   }
 
   if (flags & RXDP_F_BANS) {
-    struct rxdp_ban* ban = bpf_map_lookup_elem(&bans, key.addr);
+    struct rxdp_addr bk;
+    __builtin_memcpy(bk.addr, key.addr, 16);
+    if (!v4) mask_v6(bk.addr, pr->ban_v6_prefix);
+    struct rxdp_ban* ban = bpf_map_lookup_elem(&bans, &bk);
     if (ban && ban->until_ns > bpf_ktime_get_ns()) return count(RXDP_DROP_BANNED, XDP_DROP);
   }
 
+  if (!v4) mask_v6(key.addr, pr->v6_prefix); /* from here on, the source is its prefix */
   key.profile = profile;
   if (syn && (flags & RXDP_F_SYN_RATE) && pr->syn_rate > 0) {
     key.kind = 0;

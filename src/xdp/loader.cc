@@ -228,14 +228,14 @@ bool Loader::sync(const config::Config& cfg) {
   return ok;
 }
 
-void Loader::banned(const net::IpAddr& ip, int64_t duration_ms) {
+void Loader::banned(const net::Cidr& source, int64_t duration_ms) {
   if (impl_->bans < 0) return;
   rxdp_addr k;
-  const auto a = ip.unmapped().as_v6_mapped();
+  const auto a = source.base().as_v6_mapped();  // the base has its host bits cleared
   std::memcpy(k.addr, a.data(), sizeof k.addr);
   rxdp_ban v{static_cast<uint64_t>(core::monotonic_ns() + duration_ms * 1'000'000)};
   if (bpf_map_update_elem(impl_->bans, &k, &v, BPF_ANY) != 0)
-    RLOG_WARN("xdp: cannot add the ban of ", ip.unmapped().to_string(), ": ", strerror(errno));
+    RLOG_WARN("xdp: cannot add the ban of ", guard::source_text(source), ": ", strerror(errno));
 }
 
 Counters Loader::counters() const {

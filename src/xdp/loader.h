@@ -61,8 +61,10 @@ class Loader : public guard::BanSink {
   // are kept. False (logged) when a map update failed.
   bool sync(const config::Config& cfg);
 
-  // guard::BanSink: the guard banned `ip`; the kernel drops it for duration_ms too.
-  void banned(const net::IpAddr& ip, int64_t duration_ms) override;
+  // guard::BanSink: the guard banned `source` (an IPv4 address or an IPv6 prefix); the kernel
+  // drops it for duration_ms too. The program masks IPv6 sources to the profile's ban prefix
+  // (the zone's ipv6_prefix) before looking them up, so `source` must be at that length.
+  void banned(const net::Cidr& source, int64_t duration_ms) override;
 
   Counters counters() const;
   // For tests: the program's descriptor (-1 when not loaded).

@@ -39,7 +39,7 @@ void Loader::detach() {}
 bool Loader::sync(const config::Config&) {
   return false;
 }
-void Loader::banned(const net::IpAddr&, int64_t) {}
+void Loader::banned(const net::Cidr&, int64_t) {}
 Counters Loader::counters() const {
   return {};
 }

@@ -21,9 +21,14 @@ uint32_t higher_rate(uint32_t a, uint32_t b) {
 
 }  // namespace
 
-rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall) {
+rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall,
+                          uint32_t ban_v6_prefix) {
   rxdp_profile out;
   std::memset(&out, 0, sizeof out);
+  out.v6_prefix =
+      static_cast<uint8_t>(p.ipv6_prefix >= 1 && p.ipv6_prefix <= 128 ? p.ipv6_prefix : 128);
+  out.ban_v6_prefix =
+      static_cast<uint8_t>(ban_v6_prefix >= 1 && ban_v6_prefix <= 128 ? ban_v6_prefix : 128);
   const uint32_t dry_mask = guard::dry_run_mask(p.dry_run);
   // A filter in dry-run only counts in userspace: the kernel must let its packets through.
   if (ip_firewall && !dry(dry_mask, guard::Filter::kAcl)) out.flags |= RXDP_F_ACL;
@@ -52,6 +57,10 @@ rxdp_profile merge_profiles(const rxdp_profile& a, const rxdp_profile& b) {
   rxdp_profile out;
   std::memset(&out, 0, sizeof out);
   out.flags = a.flags & b.flags;
+  // The longer prefix is the more lenient one (fewer addresses share a bucket); bans are the
+  // zone's granularity, the same in both.
+  out.v6_prefix = a.v6_prefix > b.v6_prefix ? a.v6_prefix : b.v6_prefix;
+  out.ban_v6_prefix = a.ban_v6_prefix;
   if (out.flags & RXDP_F_SYN_RATE) {
     out.syn_rate = higher_rate(a.syn_rate, b.syn_rate);
     out.syn_burst = a.syn_burst > b.syn_burst ? a.syn_burst : b.syn_burst;
@@ -81,7 +90,7 @@ MapPlan plan_maps(const config::Config& cfg, std::vector<std::string>* warnings)
   size_t unfiltered = 0;
   for (const auto& app : cfg.apps) {
     const config::ProtectionConfig& prot = app.protection ? *app.protection : cfg.protection;
-    const uint8_t id = add_profile(make_profile(prot, app.ip_firewall));
+    const uint8_t id = add_profile(make_profile(prot, app.ip_firewall, cfg.protection.ipv6_prefix));
     if (id == 0) {
       ++unfiltered;
       continue;

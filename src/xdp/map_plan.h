@@ -21,8 +21,10 @@ struct MapPlan {
   std::vector<std::pair<rxdp_lpm_v6, uint32_t>> acl_v6;
 };
 
-// The profile of an app whose effective protection is `p` (ip_firewall from the app).
-rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall);
+// The profile of an app whose effective protection is `p` (ip_firewall from the app); bans are
+// keyed at the zone's IPv6 prefix `ban_v6_prefix`, the guard's granularity for them.
+rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall,
+                          uint32_t ban_v6_prefix = 64);
 
 // Two apps on one port (different edge addresses): the kernel sees only the port, so it applies
 // what both would: a filter only when both have it, the higher rate, reflection ports of both.

@@ -59,7 +59,9 @@ struct rxdp_addr {
 };
 
 /* Ban map (LRU_HASH "bans"): key rxdp_addr, value the end of the ban in CLOCK_MONOTONIC ns
- * (bpf_ktime_get_ns). An expired entry is ignored and left for the LRU to evict. */
+ * (bpf_ktime_get_ns). An expired entry is ignored and left for the LRU to evict. An IPv6 source
+ * is looked up with its host bits cleared past the profile's ban_v6_prefix (the zone's
+ * protection.ipv6_prefix): one entry bans a whole /64, as the guard's bans do. */
 struct rxdp_ban {
   rxdp_u64 until_ns;
 };
@@ -85,11 +87,14 @@ struct rxdp_profile {
   rxdp_u32 syn_burst;
   rxdp_u32 udp_rate;
   rxdp_u32 udp_burst;
-  rxdp_u32 pad;
+  rxdp_u8 v6_prefix;     /* IPv6 sources share a token bucket per prefix of this length (1-128) */
+  rxdp_u8 ban_v6_prefix; /* ... and a ban per prefix of this length (the zone's) */
+  rxdp_u8 pad[2];
   rxdp_u8 reflect[RXDP_PORTS / 8]; /* bit (port & 7) of byte (port >> 3) */
 };
 
-/* Per-source token bucket (LRU_HASH "buckets"), GCRA form: the theoretical arrival time of the
+/* Per-source token bucket (LRU_HASH "buckets", keyed by the source: an IPv6 address masked to
+ * the profile's v6_prefix), GCRA form: the theoretical arrival time of the
  * next packet. A packet passes when tat - now <= burst * interval after adding one interval.
  * Updated without a lock: concurrent CPUs can let a few extra packets through, never fewer. */
 struct rxdp_bucket_key {

@@ -563,3 +563,46 @@ TEST(ApiTls, NeedsBothReadableFiles) {
 
 }  // namespace
 }  // namespace rampart::config
+
+namespace rampart::config {
+namespace {
+
+// Issue #10: the source table's size (zone-wide) and the IPv6 source prefix (zone, per app).
+TEST(Rules, SourceTableSizeAndIpv6Prefix) {
+  LoadResult r = parse_yaml(R"(
+protection: {source_table_size: 20000, ipv6_prefix: 56}
+apps:
+  - protocol: udp/53
+    origin_direct: ["udp://192.0.2.1:53"]
+    protection: {ipv6_prefix: 128}
+  - protocol: tcp/22
+    origin_direct: ["tcp://192.0.2.1:22"]
+)");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->protection.source_table_size, 20000u);
+  EXPECT_EQ(r.config->protection.ipv6_prefix, 56u);
+  EXPECT_EQ(r.config->apps[0].protection->ipv6_prefix, 128u);
+  EXPECT_EQ(r.config->apps[0].protection->source_table_size, 20000u);  // inherited
+  EXPECT_FALSE(r.config->apps[1].protection.has_value());
+
+  LoadResult d = parse_yaml("apps: []\n");
+  ASSERT_TRUE(d.ok()) << dump(d.errors);
+  EXPECT_EQ(d.config->protection.source_table_size, 100000u);
+  EXPECT_EQ(d.config->protection.ipv6_prefix, 64u);
+
+  r = parse_yaml(R"(
+protection: {source_table_size: 10, ipv6_prefix: 0}
+apps:
+  - protocol: tcp/22
+    origin_direct: ["tcp://192.0.2.1:22"]
+    protection: {source_table_size: 50000, ipv6_prefix: 129}
+)");
+  const auto& e = r.errors;
+  EXPECT_TRUE(has_error(e, "protection.source_table_size", "expected 1000-10000000")) << dump(e);
+  EXPECT_TRUE(has_error(e, "protection.ipv6_prefix", "expected a prefix length 1-128")) << dump(e);
+  EXPECT_TRUE(has_error(e, "apps[0].protection.source_table_size", "zone-wide")) << dump(e);
+  EXPECT_TRUE(has_error(e, "apps[0].protection.ipv6_prefix", "1-128")) << dump(e);
+}
+
+}  // namespace
+}  // namespace rampart::config

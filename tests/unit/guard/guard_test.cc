@@ -260,34 +260,78 @@ TEST(Autoban, ValidatorFailuresAreViolations) {
   EXPECT_EQ(g.counters().drop_count(Reason::kHandshakeTimeout), 1u);
 }
 
-TEST(Table, FullShedsNewSourcesUntilSweep) {
+// Issue #10: a full table evicts an idle source instead of refusing the new one; a source with
+// open connections keeps its entry (and so its count).
+TEST(Table, FullTableEvictsIdleSourcesAndAdmitsAFreshClient) {
+  Fixture f;
+  f.prot.per_ip.max_connections = 2;
+  const AppPolicy& p = f.build();
+  Guard g(0, 3);
+  Admission legit = g.admit(p, ip("192.0.2.1"), 0);  // seen before, connection still open
+  ASSERT_TRUE(legit.allowed);
+  for (int i = 10; i < 200; ++i) {  // a flood of one-shot sources
+    const auto src = ip(("198.51.100." + std::to_string(i)).c_str());
+    Admission a = g.admit(p, src, i);
+    ASSERT_TRUE(a.allowed) << i;
+    g.release(p, src, a);
+  }
+  EXPECT_TRUE(g.admit(p, ip("203.0.113.9"), 500).allowed);  // a fresh client
+  EXPECT_EQ(g.counters().drop_count(Reason::kTableFull), 0u);
+  EXPECT_LE(g.sources(), 3u);
+  EXPECT_GE(g.table_stats().evicted_idle.load(), 188u);
+  // The pinned entry kept its count: the legit source is at 1 of 2 connections.
+  EXPECT_TRUE(g.admit(p, ip("192.0.2.1"), 600).allowed);
+  EXPECT_EQ(g.admit(p, ip("192.0.2.1"), 600).reason, Reason::kConnLimit);
+  g.release(p, ip("192.0.2.1"), legit);
+}
+
+// Refusing is left for the one case eviction cannot help: every entry holds open connections.
+TEST(Table, RefusesOnlyWhenEveryEntryHasOpenConnections) {
   Fixture f;
   f.prot.per_ip.max_connections = 5;
   const AppPolicy& p = f.build();
   Guard g(0, 2);
   Admission a = g.admit(p, ip("192.0.2.1"), 0);
-  g.release(p, ip("192.0.2.1"), a);
-  EXPECT_TRUE(g.admit(p, ip("192.0.2.2"), 0).allowed);  // keeps its entry (open)
+  Admission b = g.admit(p, ip("192.0.2.2"), 0);
   Admission shed = g.admit(p, ip("192.0.2.3"), 0);
   EXPECT_FALSE(shed.allowed);
   EXPECT_EQ(shed.reason, Reason::kTableFull);
+  EXPECT_EQ(g.table_stats().refused.load(), 1u);
   EXPECT_TRUE(g.admit(p, ip("192.0.2.1"), 0).allowed);  // known sources still served
-  g.tick(SourceTable::kIdleMs + 1);                     // .1 is open again: nothing expires...
-  EXPECT_FALSE(g.admit(p, ip("192.0.2.3"), SourceTable::kIdleMs + 1).allowed);
-  EXPECT_EQ(g.counters().drop_count(Reason::kTableFull), 2u);
+  g.release(p, ip("192.0.2.2"), b);                     // .2 has no connection left...
+  EXPECT_TRUE(g.admit(p, ip("192.0.2.3"), 1).allowed);  // ...so it makes room at once
+  EXPECT_EQ(g.counters().drop_count(Reason::kTableFull), 1u);
+  g.release(p, ip("192.0.2.1"), a);
 }
 
 TEST(Table, SweepExpiresIdleSources) {
   Fixture f;
   f.prot.per_ip.new_connections_per_second = 5;
   const AppPolicy& p = f.build();
-  Guard g(0, 1);
+  Guard g(0, 10);
   Admission a = g.admit(p, ip("192.0.2.1"), 0);
+  Admission held = g.admit(p, ip("192.0.2.2"), 0);
   g.release(p, ip("192.0.2.1"), a);
-  EXPECT_FALSE(g.admit(p, ip("192.0.2.2"), 10).allowed);
   g.tick(SourceTable::kIdleMs + 10);
+  EXPECT_EQ(g.sources(), 1u);  // .2 has an open connection
+  g.release(p, ip("192.0.2.2"), held);
+  g.tick(2 * SourceTable::kIdleMs + 20);
   EXPECT_EQ(g.sources(), 0u);
-  EXPECT_TRUE(g.admit(p, ip("192.0.2.2"), SourceTable::kIdleMs + 10).allowed);
+}
+
+TEST(Table, ReconfiguredCapacityShrinksTheTable) {
+  Fixture f;
+  f.prot.per_ip.new_connections_per_second = 5;
+  const AppPolicy& p = f.build();
+  Guard g(0, 100);
+  for (int i = 1; i <= 50; ++i) {
+    const auto src = ip(("192.0.2." + std::to_string(i)).c_str());
+    g.release(p, src, g.admit(p, src, i));
+  }
+  EXPECT_EQ(g.sources(), 50u);
+  g.configure(20, 64);
+  EXPECT_EQ(g.sources(), 20u);
+  EXPECT_EQ(g.table_stats().capacity.load(), 20u);
 }
 
 TEST(Udp, ReflectionPortsRateAndAcl) {

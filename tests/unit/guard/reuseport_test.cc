@@ -23,6 +23,31 @@ TEST(Steering, ProgramHashIsBalanced) {
   for (int n : per) EXPECT_GT(n, 800);
 }
 
+// protection.ipv6_prefix: every address of one IPv6 source prefix reaches the same worker (its
+// per-source state is exact), and different /64s still spread.
+TEST(Steering, OneIpv6PrefixLandsOnOneWorker) {
+  unsigned char a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2};
+  const unsigned first = steering_index(a, 16, 4);
+  for (int i = 0; i < 256; ++i) {
+    a[8 + i % 8] = static_cast<unsigned char>(i * 37 + 1);
+    EXPECT_EQ(steering_index(a, 16, 4), first) << i;
+  }
+  // A /48 source: the fourth 16-bit group no longer matters either.
+  unsigned char b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0};
+  const unsigned of48 = steering_index(b, 16, 4, 48);
+  b[6] = 0x12;
+  b[15] = 9;
+  EXPECT_EQ(steering_index(b, 16, 4, 48), of48);
+  std::vector<int> per(4);
+  for (uint32_t i = 0; i < 4000; ++i) {
+    unsigned char c[16] = {
+        0x20, 0x01, 0x0d, 0xb8, static_cast<unsigned char>(i >> 8), static_cast<unsigned char>(i),
+        0,    0};
+    ++per[steering_index(c, 16, 4)];
+  }
+  for (int n : per) EXPECT_GT(n, 800);
+}
+
 // Loopback UDP: datagrams from 127.0.0.X land on the socket the userspace twin predicts.
 TEST(Steering, KernelFollowsTheProgram) {
   const unsigned kSocks = 2;

@@ -436,5 +436,37 @@ TEST(FlowTable, KeyHashSpreadsPorts) {
   EXPECT_EQ(h(key(5)), h(key(5)));
 }
 
+// The flow table's hash before issue #10 (FNV over listener, client address and port, edge
+// address): unkeyed, so a spoofer could choose client addresses and ports that share a bucket.
+size_t old_flow_hash(const FlowKey& k) {
+  uint64_t h = reinterpret_cast<uintptr_t>(k.listener) * 0x9e3779b97f4a7c15ULL;
+  const uint8_t* b = k.ip.bytes();
+  for (size_t i = 0; i < k.ip.size(); ++i) h = (h ^ b[i]) * 0x100000001b3ULL;
+  h = (h ^ k.port) * 0x100000001b3ULL;
+  const uint8_t* e = k.edge_ip.bytes();
+  for (size_t i = 0; i < k.edge_ip.size(); ++i) h = (h ^ e[i]) * 0x100000001b3ULL;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+TEST(FlowTable, KeyHashIsKeyedAgainstChosenCollisions) {
+  // Spoofed sources chosen (by search, as an attacker would) to share bucket 0 of a table with
+  // 1543 buckets under the old hash...
+  constexpr size_t kBuckets = 1543;
+  std::vector<FlowKey> chosen;
+  for (uint32_t i = 0; chosen.size() < 200 && i < 4'000'000; ++i) {
+    FlowKey k = key(static_cast<uint16_t>(i), 0x0a4e0000 | (i >> 16));  // 10.78.x.y
+    if (old_flow_hash(k) % kBuckets == 0) chosen.push_back(k);
+  }
+  ASSERT_EQ(chosen.size(), 200u);
+  // ...spread over the buckets under the keyed hash (200 keys in 1543 buckets: a handful at most
+  // in any one).
+  FlowKeyHash h;
+  std::vector<int> per(kBuckets);
+  for (const FlowKey& k : chosen) ++per[h(k) % kBuckets];
+  EXPECT_LE(*std::max_element(per.begin(), per.end()), 6);
+  FlowKeyHash other{core::HashKey{h.key.k0 ^ 1, h.key.k1}};
+  EXPECT_NE(h(chosen[0]), other(chosen[0]));
+}
+
 }  // namespace
 }  // namespace rampart::udp

@@ -98,6 +98,11 @@ std::vector<uint8_t> packet(const char* src, uint16_t sport, uint16_t dport, boo
   return p;
 }
 
+// A ban as the guard hands it over: an address (/32, /128) or an IPv6 prefix.
+net::Cidr source(const char* text) {
+  return *net::Cidr::parse(text);
+}
+
 std::vector<uint8_t> syn(const char* src, uint16_t dport = 7000) {
   return packet(src, 40000, dport, true);
 }
@@ -167,10 +172,10 @@ TEST_F(XdpProgram, NormalTrafficPasses) {
 TEST_F(XdpProgram, BannedSourceIsDroppedUntilTheBanEnds) {
   config::Config c = base_config();
   ASSERT_TRUE(loader_.sync(c));
-  loader_.banned(*net::IpAddr::parse("10.77.1.66"), 60'000);
-  loader_.banned(*net::IpAddr::parse("::ffff:10.77.1.67"), 60'000);  // a dual-stack socket's view
-  loader_.banned(*net::IpAddr::parse("2001:db8:bad::1"), 60'000);
-  loader_.banned(*net::IpAddr::parse("10.77.1.68"), 0);  // already over
+  loader_.banned(source("10.77.1.66"), 60'000);
+  loader_.banned(source("::ffff:10.77.1.67"), 60'000);  // a dual-stack socket's view
+  loader_.banned(source("2001:db8:bad::/64"), 60'000);
+  loader_.banned(source("10.77.1.68"), 0);  // already over
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
   EXPECT_EQ(run(datagram("10.77.1.66")), XDP_DROP);
   EXPECT_EQ(run(syn("10.77.1.67")), XDP_DROP);
@@ -197,7 +202,7 @@ TEST_F(XdpProgram, BlockedCidrsAreDroppedAndWhitelistedSourcesPass) {
   EXPECT_EQ(run(syn("2001:db8:900d::5")), XDP_PASS);
   EXPECT_EQ(run(syn("198.51.101.1")), XDP_PASS);
   // The longest prefix wins: the whitelisted host passes, even while banned.
-  loader_.banned(*net::IpAddr::parse("198.51.100.7"), 60'000);
+  loader_.banned(source("198.51.100.7"), 60'000);
   EXPECT_EQ(run(syn("198.51.100.7")), XDP_PASS);
   Counters k = loader_.counters();
   EXPECT_EQ(k.block_ip, 3u);
@@ -300,8 +305,8 @@ class BanHook : public XdpProgram {
 
 struct RecordingSink : guard::BanSink {
   std::vector<std::pair<std::string, int64_t>> bans;
-  void banned(const net::IpAddr& ip, int64_t duration_ms) override {
-    bans.emplace_back(ip.to_string(), duration_ms);
+  void banned(const net::Cidr& source, int64_t duration_ms) override {
+    bans.emplace_back(guard::source_text(source), duration_ms);
   }
 };
 
@@ -334,6 +339,56 @@ TEST_F(BanHook, AGuardBanIsDroppedByTheKernel) {
   EXPECT_EQ(loader_.counters().banned, 1u);
 }
 
+// protection.ipv6_prefix: a ban of an IPv6 source covers its prefix (the zone's, /64 by
+// default), and every address of one prefix shares the per-source rates.
+TEST_F(XdpProgram, AnIpv6BanCoversItsPrefix) {
+  ASSERT_TRUE(loader_.sync(base_config()));
+  loader_.banned(source("2001:db8:bad::/64"), 60'000);
+  EXPECT_EQ(run(syn("2001:db8:bad::1")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:bad::dead:beef:1")), XDP_DROP);  // another address of the /64
+  EXPECT_EQ(run(datagram("2001:db8:bad:0:ffff:ffff:ffff:ffff")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:bad:1::1")), XDP_PASS);  // the next /64
+  EXPECT_EQ(loader_.counters().banned, 3u);
+}
+
+TEST_F(XdpProgram, PerAddressBansWithIpv6Prefix128) {
+  config::Config c = base_config();
+  c.protection.ipv6_prefix = 128;
+  ASSERT_TRUE(loader_.sync(c));
+  loader_.banned(source("2001:db8:bad::1"), 60'000);
+  EXPECT_EQ(run(syn("2001:db8:bad::1")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:bad::2")), XDP_PASS);
+}
+
+TEST_F(XdpProgram, AddressesOfOnePrefixShareTheSynRate) {
+  config::Config c = base_config();
+  c.protection.per_ip.new_connections_per_second = 1;
+  c.protection.per_ip.burst = 3;
+  ASSERT_TRUE(loader_.sync(c));
+  // Rotating addresses inside one /64 does not buy a new bucket.
+  EXPECT_EQ(run(syn("2001:db8:77::1")), XDP_PASS);
+  EXPECT_EQ(run(syn("2001:db8:77::2")), XDP_PASS);
+  EXPECT_EQ(run(syn("2001:db8:77::3")), XDP_PASS);
+  EXPECT_EQ(run(syn("2001:db8:77::4")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:77:0:1234::9")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:78::1")), XDP_PASS);  // another /64, its own bucket
+  // The same with an app that tracks every address on its own (a per-app override).
+  config::ProtectionConfig per_address = c.protection;
+  per_address.ipv6_prefix = 128;
+  c.apps[0].protection = per_address;
+  ASSERT_TRUE(loader_.sync(c));
+  for (const char* a : {"2001:db8:99::1", "2001:db8:99::2", "2001:db8:99::3", "2001:db8:99::4"})
+    EXPECT_EQ(run(syn(a)), XDP_PASS) << a;
+}
+
+TEST_F(BanHook, AGuardBanOfAnIpv6AddressDropsItsSlash64InTheKernel) {
+  ASSERT_TRUE(loader_.sync(base_config()));
+  ban_through_the_guard(&loader_, "2001:db8:66::1");
+  EXPECT_EQ(run(syn("2001:db8:66::1")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:66::abcd")), XDP_DROP);
+  EXPECT_EQ(run(syn("2001:db8:67::1")), XDP_PASS);
+}
+
 TEST(XdpLoader, AttachRefusesAMissingInterfaceWithoutThrowing) {
   Loader l;
   config::XdpConfig x;
@@ -341,7 +396,7 @@ TEST(XdpLoader, AttachRefusesAMissingInterfaceWithoutThrowing) {
   x.mode = config::XdpMode::kGeneric;
   EXPECT_FALSE(l.attach(x));
   EXPECT_FALSE(l.attached());
-  l.banned(*net::IpAddr::parse("10.0.0.1"), 1000);  // harmless when nothing is loaded
+  l.banned(source("10.0.0.1"), 1000);  // harmless when nothing is loaded
 }
 
 // ---------------------------------------------------------------- the map plan (no kernel)
@@ -380,14 +435,19 @@ TEST(MapPlan, TwoAppsOnOnePortGetWhatBothWouldApply) {
   config::App other = app("other", config::Proto::kTcp, 7000, 7000, false);
   config::ProtectionConfig p = c.protection;
   p.per_ip.new_connections_per_second = 50;
+  p.ipv6_prefix = 128;
   other.protection = p;
   c.apps.push_back(other);
   const MapPlan plan = plan_maps(c, nullptr);
   ASSERT_EQ(plan.profiles.size(), 4u);
+  EXPECT_EQ(plan.profiles[0].v6_prefix, 64);
+  EXPECT_EQ(plan.profiles[2].v6_prefix, 128);
   const rxdp_profile& merged = plan.profiles[plan.ports[1].second.tcp_profile - 1];
   EXPECT_EQ(plan.ports[1].second.tcp_profile, 4);
   EXPECT_EQ(merged.flags & RXDP_F_ACL, 0u);
   EXPECT_EQ(merged.syn_rate, 50u);
+  EXPECT_EQ(merged.v6_prefix, 128);     // the more lenient: every address its own bucket
+  EXPECT_EQ(merged.ban_v6_prefix, 64);  // bans: the zone's prefix, whatever the app
 }
 
 TEST(MapPlan, AccessRulesBecomeLpmEntriesAndABlockBeatsAWhitelist) {

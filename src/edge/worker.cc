@@ -60,8 +60,10 @@ void Worker::start() {
   thread_ = std::thread([this] { loop_.run(); });
 }
 
-void Worker::apply(std::shared_ptr<const Snapshot> snap) {
-  loop_.post([this, snap = std::move(snap)] { apply_now(snap); });
+void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared) {
+  loop_.post([this, snap = std::move(snap), prepared = std::move(prepared)] {
+    apply_now(snap, prepared.get());
+  });
 }
 
 // Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
@@ -79,7 +81,8 @@ static bool needs_steering(const runtime::AppRuntime& app) {
 template <typename L, typename Make>
 static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                              const std::vector<Bind>& binds, config::Proto proto, int index,
-                             int workers, core::EventLoop& loop, Make&& make) {
+                             int workers, core::EventLoop& loop, Worker::Prepared* prepared,
+                             Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
   size_t failed = 0;
   for (const Bind& b : binds) {
@@ -106,7 +109,12 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     std::string error;
     auto type = proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
-    core::UniqueFd fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
+    core::UniqueFd fd;
+    if (auto p = prepared ? prepared->find(key) : Worker::Prepared::iterator{};
+        prepared && p != prepared->end())
+      fd = std::move(p->second);
+    else
+      fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       ++failed;
@@ -128,14 +136,14 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
   return failed;
 }
 
-void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
+void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap, Prepared* prepared) {
   size_t failed =
       diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers, loop_,
-                     [this](core::UniqueFd fd, const Bind& b) {
+                     prepared, [this](core::UniqueFd fd, const Bind& b) {
                        return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
                      });
   failed += diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers,
-                           loop_, [this](core::UniqueFd fd, const Bind& b) {
+                           loop_, prepared, [this](core::UniqueFd fd, const Bind& b) {
                              return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr,
                                                                        b.app);
                            });

@@ -49,7 +49,7 @@ int open_checked(const std::string& path, size_t max_bytes, struct stat* st, std
     return -1;
   }
   if (static_cast<uint64_t>(st->st_size) > max_bytes) {
-    *error = path + " is " + size_text(static_cast<uint64_t>(st->st_size)) + ", over the " +
+    *error = path + " is " + std::to_string(st->st_size) + " bytes, over the " +
              size_text(max_bytes) + " limit; is it the right file?";
     ::close(fd);
     return -1;

@@ -1,5 +1,4 @@
 #include "core/log.h"
-#include "core/utf8.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -7,6 +6,8 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+
+#include "core/utf8.h"
 
 namespace rampart::core {
 namespace {

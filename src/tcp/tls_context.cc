@@ -200,8 +200,8 @@ bool TlsContext::add_server_ctx(const config::App& app, const config::TlsCertifi
   // OpenSSL opens files by name and reads to the end: a FIFO or /dev/zero would stall this
   // (control) thread, so only bounded regular files get that far.
   std::string why;
-  for (const auto& [what, path] : {std::pair{"certificate ", &files->certificate},
-                                   std::pair{"private key ", &files->private_key}}) {
+  for (const auto& [what, path] : {std::pair{"certificate: ", &files->certificate},
+                                   std::pair{"private key: ", &files->private_key}}) {
     if (!config::check_regular_file(*path, config::kMaxPemFileBytes, &why)) {
       *error = std::string(what) + why;
       return false;

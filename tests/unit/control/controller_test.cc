@@ -238,6 +238,12 @@ TEST_F(ControllerTest, PrivateOriginsNeedAllowPrivateOrigins) {
   Outcome o = controller_->create_app(
       R"({"protocol":"tcp/3000","origin_direct":["tcp://127.0.0.1:2022"]})");
   EXPECT_TRUE(o.ok()) << o.errors[0].message;
+  // Allowed on the edge host, an origin still may not be one of the edge's own listeners.
+  o = controller_->create_app(R"({"protocol":"tcp/3002","origin_direct":["tcp://127.0.0.1:22"]})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(first_code(o), 11002);
+  EXPECT_NE(o.errors[0].message.find("is this edge's own listener (app \"ssh\""), std::string::npos)
+      << o.errors[0].message;
 }
 
 TEST_F(ControllerTest, ARefusedPreflightChangesNothing) {

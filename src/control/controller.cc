@@ -173,6 +173,7 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
                        Outcome* out) const {
   config::Config m = file;
   for (const auto& a : apps) {
+    if (!a.left_out.empty()) continue;
     for (const auto& f : file.apps)
       if (f.id == a.app.id) {
         *out = Outcome::failure(409, kErrConflict,
@@ -190,7 +191,8 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
             "access rule id \"" + r.rule.id + "\" is used both by the config file and by the API");
         return false;
       }
-  for (const auto& a : apps) m.apps.push_back(a.app);
+  for (const auto& a : apps)
+    if (a.left_out.empty()) m.apps.push_back(a.app);
   for (const auto& r : rules) m.ip_access_rules.push_back(r.rule);
   // Port overlaps are conflicts with another app (409), named by id rather than by index.
   for (size_t i = file.apps.size(); i < m.apps.size(); ++i)
@@ -286,9 +288,26 @@ bool Controller::load(const config::Config& file, std::string* error) {
   Outcome out;
   config::Config merged;
   if (!merge(file, apps, rules, &merged, &out)) {
-    *error = "the config file and the apps stored through the API do not fit together:";
-    for (const auto& e : out.errors) *error += " " + e.message + ";";
-    return false;
+    // One stored app that no longer fits (this version's rules, or the file) must not keep the
+    // edge from starting: the apps that fit are applied, the others left out and reported.
+    std::vector<ApiApp> fitting;
+    for (auto& a : apps) {
+      fitting.push_back(a);
+      Outcome trial;
+      if (merge(file, fitting, rules, &merged, &trial)) continue;
+      a.left_out =
+          trial.errors.empty() ? "it does not fit the configuration" : trial.errors[0].message;
+      fitting.back().left_out = a.left_out;
+      RLOG_ERROR("stored app \"", a.app.id,
+                 "\" is left out of the running configuration: ", a.left_out,
+                 "; fix it with PUT/PATCH or remove it with DELETE");
+    }
+    out = Outcome{};
+    if (!merge(file, fitting, rules, &merged, &out)) {
+      *error = "the config file and the objects stored through the API do not fit together:";
+      for (const auto& e : out.errors) *error += " " + e.message + ";";
+      return false;
+    }
   }
   file_ = file;
   file_loaded_on_ = rfc3339_now();

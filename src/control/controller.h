@@ -34,6 +34,7 @@ inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
 inline constexpr int kNoteNotEnforced = 11902;     // accepted, not acted on by this build yet
 inline constexpr int kNoteFleetSum = 11903;        // aggregate/current summed over the fleet
 inline constexpr int kNoteAppDisabled = 11904;     // GET: the data plane runs the app disabled
+inline constexpr int kNoteAppLeftOut = 11905;      // GET: a stored app left out at startup
 
 inline constexpr const char* kDefaultZone = "default";
 
@@ -132,6 +133,10 @@ class Controller {
     config::App app;
     std::string created_on, modified_on;
     int64_t revision = 0;  // the store's revision of the object (0: SQLite)
+    // Why a stored app is left out of the running config (load(): it does not fit this
+    // version's rules or the file, e.g. tcp/1-65535 saved before edge.max_ports_per_app): the
+    // edge still starts; GET shows the app with this note; PUT/PATCH/DELETE fix or remove it.
+    std::string left_out;
   };
   struct ApiRule {
     config::IpAccessRule rule;

@@ -113,6 +113,10 @@ Outcome Controller::get_app(const std::string& id) const {
       if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
       const ApiApp& api = apps_[static_cast<size_t>(i)];
       out.result = app_json(api.app, api.created_on, api.modified_on, false);
+      if (!api.left_out.empty())
+        out.messages.push_back({kNoteAppLeftOut, "app \"" + id +
+                                                     "\" is not running: " + api.left_out +
+                                                     "; fix it with PUT or PATCH, or DELETE it"});
     }
   }
   // The data plane's view: an app whose certificate is gone serves no one; say so and why.

@@ -319,5 +319,44 @@ TEST_F(ControllerTest, StoredAppWithoutItsCertificateLoadsAndIsReported) {
   EXPECT_FALSE(again.ok());
 }
 
+TEST_F(ControllerTest, StoredAppsThatNoLongerFitAreLeftOutNotFatal) {
+  // Saved by an earlier version (or written into the store directly): tcp/1-65535, and an app
+  // on api.listen's port. The edge must still start, with every app that fits.
+  std::string error;
+  int64_t revision = 0;
+  const char* kTime = "2026-01-01T00:00:00Z";
+  for (const auto& [id, body] : std::vector<std::pair<std::string, std::string>>{
+           {"all", R"({"id":"all","protocol":"tcp/1-65535","origin_direct":["tcp://192.0.2.1:22"],
+                       "edge_ips":{"type":"static","ips":["10.9.9.9"]}})"},
+           {"good",
+            R"({"id":"good","protocol":"tcp/3000","origin_direct":["tcp://192.0.2.1:22"]})"},
+           {"onapi",
+            R"({"id":"onapi","protocol":"tcp/8788","origin_direct":["tcp://192.0.2.1:22"]})"}})
+    ASSERT_EQ(
+        store_->put_if(Kind::kApp, {kDefaultZone, id, body, kTime, kTime}, 0, &revision, &error),
+        WriteStatus::kOk)
+        << error;
+  open();
+  const config::Config running = controller_->config();
+  ASSERT_EQ(running.apps.size(), 2u);  // the file's ssh and "good"
+  EXPECT_EQ(running.apps[1].id, "good");
+  Outcome got = controller_->get_app("all");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got.messages.size(), 1u);
+  EXPECT_EQ(got.messages[0].code, kNoteAppLeftOut);
+  EXPECT_NE(got.messages[0].message.find("edge.max_ports_per_app"), std::string::npos)
+      << got.messages[0].message;
+  EXPECT_EQ(controller_->get_app("onapi").messages.size(), 1u);
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 4u);
+  // Fixable and removable through the API.
+  Outcome fixed = controller_->patch_app("all", R"({"protocol":"tcp/4000-4010"})");
+  ASSERT_TRUE(fixed.ok()) << fixed.errors[0].message;
+  EXPECT_EQ(controller_->config().apps.size(), 3u);
+  EXPECT_TRUE(controller_->get_app("all").messages.empty());
+  ASSERT_TRUE(controller_->delete_app("onapi").ok());
+  open();
+  EXPECT_EQ(controller_->config().apps.size(), 3u);
+}
+
 }  // namespace
 }  // namespace rampart::control

@@ -47,12 +47,14 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
         // Written by another edge's API, or by anyone who can write to etcd: the same rule.
         if (app && !file_.api.allow_private_origins)
           config::check_api_origins(*app, config::host_addresses, errs);
-        const bool refused = std::any_of(
-            errs.begin(), errs.end(), [](const config::ConfigError& e) { return !e.unavailable; });
-        if (!app || app->id != c.obj.id || refused) {
+        auto refused = std::find_if(errs.begin(), errs.end(),
+                                    [](const config::ConfigError& e) { return !e.unavailable; });
+        if (!app || app->id != c.obj.id || refused != errs.end()) {
           RLOG_ERROR("fleet store: app \"", c.obj.id, "\" (revision ", c.obj.revision,
                      ") is invalid and was not applied: ",
-                     errs.empty() ? "its id does not match its key" : config::api_message(errs[0]));
+                     refused != errs.end() ? config::api_message(*refused)
+                     : errs.empty()        ? "its id does not match its key"
+                                           : config::api_message(errs[0]));
           continue;
         }
         for (const auto& e : errs)

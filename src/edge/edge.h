@@ -39,8 +39,9 @@ class Edge {
   // SO_REUSEPORT socket per worker, after a bind without SO_REUSEPORT has shown that no other
   // process holds the address (a foreign socket with SO_REUSEPORT would otherwise share the
   // port silently). Holds them for the next reload(). False with *error naming the address and
-  // the errno when one cannot be opened; nothing is held then. Replaces what an earlier
-  // prepare() held. Called by the control thread that calls reload() (the Controller's lock).
+  // the errno when one cannot be opened (what an earlier prepare() opened is kept, nothing
+  // more). Reuses what an earlier prepare() opened and closes what `cfg` does not need.
+  // Called by the control thread that calls reload() (the Controller's lock).
   bool prepare(const config::Config& cfg, std::string* error);
   // Closes what prepare() holds (the change was not made).
   void abandon();

@@ -56,20 +56,24 @@ bool unheld(config::Proto proto, const net::SockAddr& addr, const Snapshot* runn
 
 bool Edge::prepare(const config::Config& cfg, std::string* error) {
   std::lock_guard lock(prepared_mu_);
-  prepared_.clear();
   const std::shared_ptr<const Snapshot> running = snapshot();
   std::set<std::string> open_now;
   if (running)
     for (const Bind& b : running->binds) open_now.insert(b.key());
   const size_t workers = workers_.empty() ? 1 : workers_.size();
-  std::map<std::string, std::vector<core::UniqueFd>> opened;
+  // First what is missing, so that a failure leaves prepared_ as it was (the fleet's changes
+  // are prepared one after the other: each opens only what the one before did not).
+  std::vector<std::pair<config::Proto, net::SockAddr>> wanted;
+  std::map<std::string, std::vector<core::UniqueFd>> fresh;
   for (const auto& [proto, addr] : listen_addresses(cfg)) {
     const std::string key = bind_key(proto, addr);
     if (open_now.count(key) != 0) continue;
+    wanted.emplace_back(proto, addr);
+    if (prepared_.count(key) != 0) continue;
     std::string why;
     if (!unheld(proto, addr, running.get(), &why)) {
       *error = "cannot listen on " + key + ": " + why;
-      return false;  // `opened` closes what was opened so far
+      return false;  // `fresh` closes what was opened so far
     }
     std::vector<core::UniqueFd> fds;
     const auto type =
@@ -82,10 +86,16 @@ bool Edge::prepare(const config::Config& cfg, std::string* error) {
       }
       fds.push_back(std::move(fd));
     }
-    opened.emplace(key, std::move(fds));
+    fresh.emplace(key, std::move(fds));
   }
-  if (!opened.empty()) RLOG_DEBUG("pre-flight: opened ", opened.size(), " new listeners");
-  prepared_ = std::move(opened);
+  std::map<std::string, std::vector<core::UniqueFd>> next;
+  for (const auto& [proto, addr] : wanted) {
+    const std::string key = bind_key(proto, addr);
+    auto& from = fresh.count(key) != 0 ? fresh : prepared_;
+    next[key] = std::move(from[key]);
+  }
+  if (!fresh.empty()) RLOG_DEBUG("pre-flight: opened ", fresh.size(), " new listeners");
+  prepared_ = std::move(next);  // what the change no longer needs is closed
   return true;
 }
 

@@ -75,6 +75,12 @@ static bool needs_steering(const runtime::AppRuntime& app) {
          (app.cfg.validate != config::Validator::kNone && app.protection.autoban.violations > 0);
 }
 
+static core::UniqueFd take_prepared(Worker::Prepared* prepared, const std::string& key) {
+  if (prepared == nullptr) return {};
+  auto it = prepared->find(key);
+  return it == prepared->end() ? core::UniqueFd{} : std::move(it->second);
+}
+
 // Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
 // missing ones and closes the rest. Shared by TCP and UDP. Returns how many binds could not be
 // opened.
@@ -109,12 +115,9 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     std::string error;
     auto type = proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
-    core::UniqueFd fd;
-    if (auto p = prepared ? prepared->find(key) : Worker::Prepared::iterator{};
-        prepared && p != prepared->end())
-      fd = std::move(p->second);
-    else
-      fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
+    // Opened ahead by the pre-flight (Edge::prepare) when the change came through it.
+    core::UniqueFd fd = take_prepared(prepared, key);
+    if (!fd.valid()) fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       ++failed;

@@ -96,6 +96,33 @@ TEST_F(PreflightTest, PreparedListenersAreHandedToTheWorkers) {
   EXPECT_EQ(listeners_on(d), 0);
 }
 
+// The fleet's changes are prepared one after the other: each reuses what the one before
+// opened, and a failing one keeps it.
+TEST_F(PreflightTest, SuccessivePreparesReuseTheirSockets) {
+  OriginServer origin(echo_handler);
+  const uint16_t a = free_port(), b = free_port(), d = free_port(), busy = free_port();
+  start({{.id = "a", .edge_port = a, .origin_ports = {origin.port()}}});
+  UniqueFd other = hold_port(busy, false);
+  auto with = [&](std::vector<std::pair<std::string, uint16_t>> extra) {
+    std::vector<AppSpec> apps{{.id = "a", .edge_port = a, .origin_ports = {origin.port()}}};
+    for (const auto& [id, port] : extra)
+      apps.push_back({.id = id, .edge_port = port, .origin_ports = {origin.port()}});
+    return make_config(data_dir(), apps);
+  };
+  std::string error;
+  ASSERT_TRUE(edge_->prepare(with({{"b", b}}), &error)) << error;
+  ASSERT_TRUE(edge_->prepare(with({{"b", b}, {"d", d}}), &error)) << error;
+  EXPECT_EQ(listeners_on(b), 2);  // kept, not opened a second time
+  EXPECT_EQ(listeners_on(d), 2);
+  EXPECT_FALSE(edge_->prepare(with({{"b", b}, {"d", d}, {"c", busy}}), &error));
+  EXPECT_EQ(listeners_on(b), 2);  // a refused change keeps what was prepared before
+  ASSERT_TRUE(edge_->prepare(with({{"d", d}}), &error)) << error;
+  EXPECT_EQ(listeners_on(b), 0);  // no longer needed: closed
+  edge_->reload(with({{"d", d}}));
+  EXPECT_TRUE(wait_for([&] { return edge_->listeners_up(); }));
+  EXPECT_EQ(listeners_on(d), 2);
+}
+
 TEST_F(PreflightTest, AppWithoutItsCertificateIsDisabledOthersServe) {
   OriginServer origin(echo_handler);
   const uint16_t plain = free_port(), tls = free_port();

@@ -12,7 +12,8 @@
 # - certificates removed before a restart: the edge starts, the other apps serve, the TLS apps
 #   (from the file and from the API's store) are reported disabled (log, GET messages 11904,
 #   rampart_app_disabled) and come back on SIGHUP once the files are back;
-# - `rampart check -c` /dev/zero, a FIFO and a 5 MiB file return at once with exit 1.
+# - `rampart check -c` /dev/zero, a FIFO and a 5 MiB file return at once with exit 1 (and
+#   `rampart apps create --json /dev/zero`).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +94,9 @@ for f in /dev/zero "$TDIR/fifo" "$TDIR/huge.yaml"; do
   assert_eq "check -c $(basename "$f") exits 1 (in ${ms} ms): $out" 1 "$rc"
   check "check -c $(basename "$f") returns within 1 s" test "$ms" -lt 1000
 done
+
+out=$(timeout 10 "$RAMPART_BIN" apps create --json /dev/zero --token x 2>&1) && rc=0 || rc=$?
+assert_eq "apps create --json /dev/zero exits 1 at once: $out" 1 "$rc"
 
 # ------------------------------------------------------------------ the running edge
 start_edge "$NS_E" "$CFG"

@@ -3,17 +3,16 @@
 // I/O: reading the --json body, sending requests, printing results and errors.
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "apiclient/app_table.h"
 #include "apiclient/apps_args.h"
 #include "apiclient/http_client.h"
 #include "cli/commands.h"
+#include "config/file_read.h"
 
 namespace rampart::cli {
 namespace {
@@ -34,18 +33,14 @@ std::optional<json> read_body(const std::string& file, int* rc) {
   if (file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      fprintf(stderr,
-              "--json: cannot read %s; expected a file with the app's JSON (or - for "
-              "stdin)\n",
-              file.c_str());
+    // Bounded: /dev/zero or a FIFO would never end.
+    std::string error;
+    if (!config::read_regular_file(file, config::kMaxConfigFileBytes, &text, &error)) {
+      fprintf(stderr, "--json: %s; expected a file with the app's JSON (or - for stdin)\n",
+              error.c_str());
       *rc = kExitInvalid;
       return std::nullopt;
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
   }
   json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {

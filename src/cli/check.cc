@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "config/anycast_config.h"
 #include "config/parse.h"
+#include "config/safety.h"
 
 namespace rampart::cli {
 
@@ -12,10 +13,16 @@ int cmd_check(const Args& args) {
   if (!config_path_arg(args, "check", &path)) return kExitUsage;
   config::LoadResult r = config::load_file(path);
   if (!r.ok()) {
-    for (const auto& e : r.errors) fprintf(stderr, "%s\n", e.to_string().c_str());
+    for (const auto& e : r.errors) {
+      // `rampart serve` would start and run this one app disabled: still a problem to fix.
+      fprintf(stderr, "%s%s\n", e.to_string().c_str(),
+              e.unavailable ? " (serve would start with this app disabled)" : "");
+    }
     return kExitInvalid;
   }
   printf("%s: OK (%zu apps)\n", path.c_str(), r.config->apps.size());
+  for (const auto& note : config::safety_notes(*r.config))
+    fprintf(stderr, "note: %s\n", note.c_str());
   if (const config::AnycastConfig& a = r.config->edge.anycast; !a.addresses.empty()) {
     std::string prefixes;
     for (const auto& ip : a.addresses)

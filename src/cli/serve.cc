@@ -30,16 +30,25 @@ void log_errors(const std::vector<config::ConfigError>& errors) {
   for (const auto& e : errors) RLOG_ERROR(e.to_string());
 }
 
+// A config accepted with files that cannot be used now: each such app is disabled by the data
+// plane (or keeps the certificates it had), the others serve.
+void log_unavailable(const config::LoadResult& r) {
+  for (const auto& e : r.errors)
+    RLOG_ERROR(e.to_string(), " (this app cannot serve until the file is back)");
+}
+
 }  // namespace
 
 int cmd_serve(const Args& args) {
   std::string path;
   if (!config_path_arg(args, "serve", &path)) return kExitUsage;
-  config::LoadResult r = config::load_file(path);
+  // A removed certificate disables its app, never the edge (tolerate_unavailable).
+  config::LoadResult r = config::load_file(path, /*tolerate_unavailable=*/true);
   if (!r.ok()) {
     for (const auto& e : r.errors) fprintf(stderr, "%s\n", e.to_string().c_str());
     return kExitInvalid;
   }
+  log_unavailable(r);
   // Block the signals before any thread starts, so that every thread inherits the mask and only
   // sigwaitinfo() below ever sees them. SIGPIPE is ignored: writes report EPIPE instead.
   sigset_t set;
@@ -107,6 +116,17 @@ int cmd_serve(const Args& args) {
     RLOG_ERROR(error);
     return kExitRuntime;
   }
+  // From now on every change opens its new listeners before it is saved: one that cannot be
+  // opened refuses the change whole (docs/hardening.md, "Config safety").
+  controller.set_preflight(
+      {[&edge](const config::Config& cfg, std::string* why) { return edge.prepare(cfg, why); },
+       [&edge] { edge.abandon(); }});
+  controller.set_app_status([&edge](const std::string& id) -> std::string {
+    auto snap = edge.snapshot();
+    if (!snap) return "";
+    auto it = snap->disabled.find(id);
+    return it == snap->disabled.end() ? "" : it->second;
+  });
   if (fleet && !fleet->start(&error)) {
     RLOG_ERROR("fleet store: ", error);
     edge.drain(config::Duration(0));
@@ -148,12 +168,13 @@ int cmd_serve(const Args& args) {
     siginfo_t info;
     int sig = sigwaitinfo(&set, &info);
     if (sig == SIGHUP) {
-      config::LoadResult next = config::load_file(path);
+      config::LoadResult next = config::load_file(path, /*tolerate_unavailable=*/true);
       if (!next.ok()) {
         RLOG_ERROR("reload of ", path, " refused; the running configuration stays:");
         log_errors(next.errors);
         continue;
       }
+      log_unavailable(next);
       if (!(next.config->edge.anycast == r.config->edge.anycast))
         RLOG_WARN("edge.anycast changed: takes effect at the next restart");
       std::vector<std::string> problems;

@@ -394,15 +394,19 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   return errors.size() == before;
 }
 
-std::optional<App> decode_app(const json& j, std::vector<ConfigError>& errors) {
+std::optional<App> decode_app(const json& j, std::vector<ConfigError>& errors,
+                              bool tolerate_unavailable) {
   App app;
   if (!app_from_json(j, &app, errors)) return std::nullopt;
   std::vector<ConfigError> found;
   if (validate_app(app, "", found)) return app;
+  bool only_unavailable = true;
   for (auto& e : found) {
+    only_unavailable = only_unavailable && e.unavailable;
     if (e.code == 0) e.code = kErrInvalidValue;
     errors.push_back(std::move(e));
   }
+  if (tolerate_unavailable && only_unavailable) return app;
   return std::nullopt;
 }
 

@@ -33,8 +33,11 @@ std::optional<nlohmann::json> parse_json_object(std::string_view text,
 // when present. Appends every problem (path = JSON field path) and returns true when none.
 // Does not run validate_app().
 bool app_from_json(const nlohmann::json& j, App* app, std::vector<ConfigError>& errors);
-// app_from_json + validate_app(app, "") in one call; nullopt when anything is wrong.
-std::optional<App> decode_app(const nlohmann::json& j, std::vector<ConfigError>& errors);
+// app_from_json + validate_app(app, "") in one call; nullopt when anything is wrong, except,
+// with tolerate_unavailable (apps read back from the store), files that cannot be used now:
+// the app is returned and those errors appended (the data plane disables it).
+std::optional<App> decode_app(const nlohmann::json& j, std::vector<ConfigError>& errors,
+                              bool tolerate_unavailable = false);
 // The full JSON object of an app (Spectrum fields + Rampart extensions), without created_on,
 // modified_on and source (the caller adds them). decode_app(app_to_json(a)) == a.
 nlohmann::json app_to_json(const App& app);

@@ -75,6 +75,10 @@ struct EdgeConfig {
   // Kernel pipe for splicing bulk TCP transfers, per direction while bytes are in flight
   // (HAProxy's tune.pipesize). 0 = the kernel default (64 KiB).
   uint32_t pipe_size = 1 << 20;
+  // Caps on listening ports (docs/hardening.md, "Config safety"): an app's port range, and all
+  // apps' ports counted once per edge address (what costs a socket per worker). 0 = no cap.
+  uint32_t max_ports = 4096;
+  uint32_t max_ports_per_app = 1024;
   AnycastConfig anycast;
   bool operator==(const EdgeConfig&) const = default;
 };
@@ -84,6 +88,9 @@ struct ApiConfig {
   std::string token;       // after ${ENV} expansion
   std::string token_file;  // read at startup when token is empty
   bool allow_insecure_remote = false;
+  // Apps written through the API may point at loopback and link-local origins (the edge host
+  // itself, cloud metadata at 169.254.169.254). Off: such writes are refused (error 11002).
+  bool allow_private_origins = false;
   // api.tls: serve the API over HTTPS with this certificate (PEM, chain after the leaf) and key.
   std::string tls_certificate;
   std::string tls_private_key;
@@ -290,6 +297,10 @@ struct ConfigError {
   std::string path;
   std::string message;
   int code = 0;
+  // A file the app needs cannot be used now (a certificate removed or unreadable). `rampart
+  // check` and API writes refuse it like any error; a running edge (start, reload, stored apps)
+  // disables that one app instead of refusing the whole config.
+  bool unavailable = false;
   std::string to_string() const;  // "path: message (error CODE)"
 };
 

@@ -5,22 +5,19 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "config/anycast_config.h"
+#include "config/file_read.h"
 #include "config/parse_internal.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 
 namespace rampart::config {
 namespace {
-
-constexpr size_t kMaxFileBytes = 16 << 20;
 
 void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& path,
                    std::vector<net::IpAddr>* out) {
@@ -42,10 +39,10 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(
-          node, path,
-          {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout", "max_udp_flows",
-           "pipe_size", "anycast", "max_connections", "max_udp_unconfirmed_flows"}))
+      !rd.check_map(node, path,
+                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
+                     "max_udp_flows", "pipe_size", "anycast", "max_connections",
+                     "max_udp_unconfirmed_flows", "max_ports", "max_ports_per_app"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -65,12 +62,16 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_uint(node, "max_connections", path, &e->max_connections, 10000000);
   rd.get_uint(node, "max_udp_unconfirmed_flows", path, &e->max_udp_unconfirmed_flows, 10000000);
   rd.get_uint(node, "pipe_size", path, &e->pipe_size, 16u << 20);
+  rd.get_uint(node, "max_ports", path, &e->max_ports, 1u << 20);
+  rd.get_uint(node, "max_ports_per_app", path, &e->max_ports_per_app, 65535);
   parse_anycast(rd, node["anycast"], child_path(path, "anycast"), &e->anycast);
 }
 
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(node, path, {"listen", "token", "token_file", "allow_insecure_remote", "tls"}))
+      !rd.check_map(node, path,
+                    {"listen", "token", "token_file", "allow_insecure_remote",
+                     "allow_private_origins", "tls"}))
     return;
   if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
     const std::string tls_path = child_path(path, "tls");
@@ -83,6 +84,7 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   rd.get_string(node, "token", path, &a->token);
   rd.get_string(node, "token_file", path, &a->token_file);
   rd.get_bool(node, "allow_insecure_remote", path, &a->allow_insecure_remote);
+  rd.get_bool(node, "allow_private_origins", path, &a->allow_private_origins);
 }
 
 void parse_store(YamlReader& rd, const YAML::Node& root, StoreConfig* s) {
@@ -241,7 +243,7 @@ std::string syntax_error(const YAML::Exception& e) {
 
 }  // namespace
 
-LoadResult parse_yaml(std::string_view text) {
+LoadResult parse_yaml(std::string_view text, bool tolerate_unavailable) {
   LoadResult result;
   Config cfg;
   try {
@@ -289,30 +291,22 @@ LoadResult parse_yaml(std::string_view text) {
                    [](const ConfigError& a, const ConfigError& b) {
                      return document_order(a.path) < document_order(b.path);
                    });
-  if (result.errors.empty()) result.config = std::move(cfg);
+  const bool only_unavailable = std::all_of(result.errors.begin(), result.errors.end(),
+                                            [](const ConfigError& e) { return e.unavailable; });
+  if (result.errors.empty() || (tolerate_unavailable && only_unavailable))
+    result.config = std::move(cfg);
   return result;
 }
 
-LoadResult load_file(const std::string& path) {
+LoadResult load_file(const std::string& path, bool tolerate_unavailable) {
   LoadResult result;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    result.errors.push_back(
-        {path, std::string("cannot open the config file: ") + std::strerror(errno)});
+  std::string text, error;
+  // Bounded: /dev/zero, a FIFO or a huge file is refused at once instead of read without end.
+  if (!read_regular_file(path, kMaxConfigFileBytes, &text, &error)) {
+    result.errors.push_back({path, "cannot use the config file: " + error});
     return result;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) {
-    result.errors.push_back({path, "cannot read the config file"});
-    return result;
-  }
-  std::string text = buf.str();
-  if (text.size() > kMaxFileBytes) {
-    result.errors.push_back({path, "the config file is larger than 16 MiB; is it the right file?"});
-    return result;
-  }
-  result = parse_yaml(text);
+  result = parse_yaml(text, tolerate_unavailable);
   for (auto& e : result.errors)
     if (e.path.empty()) e.path = path;
   return result;

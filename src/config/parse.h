@@ -14,17 +14,22 @@
 namespace rampart::config {
 
 struct LoadResult {
-  std::optional<Config> config;     // set only when errors is empty
+  // Set when errors is empty, or (tolerate_unavailable) when every error is `unavailable`.
+  std::optional<Config> config;
   std::vector<ConfigError> errors;  // every problem found, in document order
   bool ok() const { return config.has_value(); }
 };
 
 // Parses YAML text, expands ${ENV_VAR} and ${ENV_VAR:-default} in scalars, fills defaults, then
 // validates (validate.h). A YAML syntax error is one error naming line and column.
-LoadResult parse_yaml(std::string_view text);
-// As parse_yaml(), reading `path`; a file that cannot be read is one error whose path is the
+// tolerate_unavailable (rampart serve, at start and on SIGHUP): a config whose only problems are
+// files that cannot be used now (ConfigError::unavailable: a removed certificate) is still
+// returned, its errors listed; the data plane then disables those apps, never the edge.
+LoadResult parse_yaml(std::string_view text, bool tolerate_unavailable = false);
+// As parse_yaml(), reading `path` (a regular file of at most 4 MiB: /dev/zero, a FIFO or a
+// larger file is refused at once); a file that cannot be used is one error whose path is the
 // file name, and errors that have no config path (syntax errors) get the file name as path.
-LoadResult load_file(const std::string& path);
+LoadResult load_file(const std::string& path, bool tolerate_unavailable = false);
 
 // The value parsers below return nullopt/false on bad input; when `error` is given it receives
 // a message saying what was wrong and what was expected (without the field path).

@@ -9,7 +9,9 @@
 #include "config/anycast_config.h"
 #include "config/enum_names.h"
 #include "config/events_config.h"
+#include "config/file_read.h"
 #include "config/parse.h"
+#include "config/safety.h"
 #include "config/yaml_reader.h"
 
 namespace rampart::config {
@@ -62,6 +64,10 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
         "\"" + a.listen + "\" is not IP:PORT; expected e.g. 127.0.0.1:8788 or [::1]:8788");
   if (!a.token.empty() && !a.token_file.empty())
     add(errors, "api.token_file", "both token and token_file are set; give only one of them");
+  // Read whole at startup: /dev/zero or a FIFO would never end (nor would a line without '\n').
+  if (std::string why; !a.token_file.empty() && ::access(a.token_file.c_str(), R_OK) == 0 &&
+                       !check_regular_file(a.token_file, kMaxSecretFileBytes, &why))
+    add(errors, "api.token_file", "cannot use " + a.token_file + ": " + why);
   const bool has_cert = !a.tls_certificate.empty(), has_key = !a.tls_private_key.empty();
   if (has_cert != has_key)
     add(errors, has_cert ? "api.tls.private_key" : "api.tls.certificate",
@@ -347,6 +353,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
                 "; two apps cannot share an edge address and port");
         break;
       }
+  check_safety(cfg, host_addresses, errors);
   return errors.size() == before;
 }
 

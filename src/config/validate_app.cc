@@ -6,7 +6,9 @@
 #include <cstring>
 
 #include "config/enum_names.h"
+#include "config/file_read.h"
 #include "config/parse.h"
+#include "config/safety.h"
 #include "config/validate.h"
 #include "config/yaml_reader.h"
 
@@ -102,6 +104,11 @@ class AppChecker {
             kErrOriginAddress);
       } else if (o.ip.is_unspecified()) {
         add(p, "invalid origin \"" + o.text + "\": the unspecified address cannot be an origin",
+            kErrOriginAddress);
+      } else if (never_an_origin(origin_scope(o.ip))) {
+        add(p,
+            "invalid origin \"" + o.text + "\": " + scope_text(origin_scope(o.ip)) +
+                " cannot be an origin; give the address of one host",
             kErrOriginAddress);
       } else {
         check_origin_range(o.ports, p, kErrOriginAddress);
@@ -220,11 +227,16 @@ class AppChecker {
 
   // Files must be readable now: a certificate that cannot be read at load would otherwise only
   // show when the first client connects. Their contents are checked when the snapshot is built.
+  // A file that exists now but not later (a certificate removed before a restart) disables
+  // this one app at run time: the error is marked `unavailable` (see ConfigError).
   void check_readable(const std::string& file, const std::string& p) {
+    std::string why;
     if (file.empty()) {
       add(p, "empty; expected a path to a PEM file");
     } else if (::access(file.c_str(), R_OK) != 0) {
-      add(p, "cannot read " + file + ": " + std::strerror(errno));
+      errors_.push_back({p, "cannot read " + file + ": " + std::strerror(errno), 0, true});
+    } else if (!check_regular_file(file, kMaxPemFileBytes, &why)) {
+      errors_.push_back({p, "cannot use " + file + ": " + why, 0, true});
     }
   }
 

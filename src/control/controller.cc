@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "config/app_json.h"
+#include "config/safety.h"
 #include "config/validate.h"
 #include "core/log.h"
 #include "edge/limitations.h"
@@ -53,6 +54,9 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
                "\" is invalid: " + (errs.empty() ? "?" : config::api_message(errs.front()));
       return false;
     }
+    // Only files that cannot be used now (a removed certificate): the data plane disables it.
+    for (const auto& e : errs)
+      RLOG_ERROR("stored ", what, " \"", o.id, "\": ", config::api_message(e));
     out->push_back({std::move(*value), o.created_on, o.modified_on, o.revision});
   }
   return true;
@@ -72,6 +76,9 @@ std::optional<Outcome> stale_precondition(const nlohmann::json& body, const std:
 
 void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
   out->status = status;
+  // An edge address and port claimed twice (e.g. by api.listen) is a conflict, as between apps.
+  for (const auto& e : errors)
+    if (e.code == config::kErrListenConflict) out->status = 409;
   for (const auto& e : errors)
     out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
 }
@@ -166,6 +173,7 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
                        Outcome* out) const {
   config::Config m = file;
   for (const auto& a : apps) {
+    if (!a.left_out.empty()) continue;
     for (const auto& f : file.apps)
       if (f.id == a.app.id) {
         *out = Outcome::failure(409, kErrConflict,
@@ -183,7 +191,8 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
             "access rule id \"" + r.rule.id + "\" is used both by the config file and by the API");
         return false;
       }
-  for (const auto& a : apps) m.apps.push_back(a.app);
+  for (const auto& a : apps)
+    if (a.left_out.empty()) m.apps.push_back(a.app);
   for (const auto& r : rules) m.ip_access_rules.push_back(r.rule);
   // Port overlaps are conflicts with another app (409), named by id rather than by index.
   for (size_t i = file.apps.size(); i < m.apps.size(); ++i)
@@ -199,7 +208,12 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
       }
     }
   std::vector<config::ConfigError> errors;
-  if (!config::validate(m, errors)) {
+  config::validate(m, errors);
+  // A file an app needs that cannot be used now (a removed certificate) disables that app in
+  // the data plane; it never blocks the rest of the config (the API refuses such a file when
+  // the app is written: write_app).
+  std::erase_if(errors, [](const config::ConfigError& e) { return e.unavailable; });
+  if (!errors.empty()) {
     // "apps[7].edge_ips.connectivity" means little to an API user: name the app by id.
     for (auto& e : errors) {
       if (e.path.rfind("apps[", 0) == 0) {
@@ -216,12 +230,25 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
   return true;
 }
 
+bool Controller::preflight(const config::Config& merged, Outcome* out) {
+  std::string error;
+  if (!preflight_.prepare || preflight_.prepare(merged, &error)) return true;
+  *out = Outcome::failure(409, kErrConflict,
+                          "the change was not made: " + error +
+                              "; nothing was saved and the edge keeps serving its current "
+                              "configuration");
+  return false;
+}
+
 bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
                         const Persist& persist, Outcome* out) {
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, out)) return false;
+  if (!preflight(merged, out)) return false;
   std::string error;
-  switch (persist ? persist(&error) : WriteStatus::kOk) {
+  const WriteStatus saved = persist ? persist(&error) : WriteStatus::kOk;
+  if (saved != WriteStatus::kOk && preflight_.abandon) preflight_.abandon();
+  switch (saved) {
     case WriteStatus::kOk:
       break;
     case WriteStatus::kConflict:
@@ -252,15 +279,35 @@ bool Controller::load(const config::Config& file, std::string* error) {
   std::lock_guard lock(mu_);
   std::vector<ApiApp> apps;
   std::vector<ApiRule> rules;
-  if (!load_objects(*store_, Kind::kApp, "app", config::decode_app, &apps, error)) return false;
+  auto decode_stored_app = [](const nlohmann::json& j, std::vector<config::ConfigError>& errs) {
+    return config::decode_app(j, errs, /*tolerate_unavailable=*/true);
+  };
+  if (!load_objects(*store_, Kind::kApp, "app", decode_stored_app, &apps, error)) return false;
   if (!load_objects(*store_, Kind::kAccessRule, "access rule", config::decode_rule, &rules, error))
     return false;
   Outcome out;
   config::Config merged;
   if (!merge(file, apps, rules, &merged, &out)) {
-    *error = "the config file and the apps stored through the API do not fit together:";
-    for (const auto& e : out.errors) *error += " " + e.message + ";";
-    return false;
+    // One stored app that no longer fits (this version's rules, or the file) must not keep the
+    // edge from starting: the apps that fit are applied, the others left out and reported.
+    std::vector<ApiApp> fitting;
+    for (auto& a : apps) {
+      fitting.push_back(a);
+      Outcome trial;
+      if (merge(file, fitting, rules, &merged, &trial)) continue;
+      a.left_out =
+          trial.errors.empty() ? "it does not fit the configuration" : trial.errors[0].message;
+      fitting.back().left_out = a.left_out;
+      RLOG_ERROR("stored app \"", a.app.id,
+                 "\" is left out of the running configuration: ", a.left_out,
+                 "; fix it with PUT/PATCH or remove it with DELETE");
+    }
+    out = Outcome{};
+    if (!merge(file, fitting, rules, &merged, &out)) {
+      *error = "the config file and the objects stored through the API do not fit together:";
+      for (const auto& e : out.errors) *error += " " + e.message + ";";
+      return false;
+    }
   }
   file_ = file;
   file_loaded_on_ = rfc3339_now();
@@ -277,7 +324,7 @@ bool Controller::reload_file(const config::Config& file, std::vector<std::string
   std::lock_guard lock(mu_);
   Outcome out;
   config::Config merged;
-  if (!merge(file, apps_, rules_, &merged, &out)) {
+  if (!merge(file, apps_, rules_, &merged, &out) || !preflight(merged, &out)) {
     for (const auto& e : out.errors) errors->push_back(e.message);
     return false;
   }
@@ -298,6 +345,12 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   auto app = config::decode_app(body, errs);
   Outcome out;
   if (!app) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  // Origins on the edge host or a metadata service, unless the operator's file allows them.
+  if (!file_.api.allow_private_origins &&
+      !config::check_api_origins(*app, config::host_addresses, errs)) {
     add_errors(&out, 400, errs);
     return out;
   }

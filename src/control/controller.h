@@ -33,6 +33,8 @@ inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured c
 inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
 inline constexpr int kNoteNotEnforced = 11902;     // accepted, not acted on by this build yet
 inline constexpr int kNoteFleetSum = 11903;        // aggregate/current summed over the fleet
+inline constexpr int kNoteAppDisabled = 11904;     // GET: the data plane runs the app disabled
+inline constexpr int kNoteAppLeftOut = 11905;      // GET: a stored app left out at startup
 
 inline constexpr const char* kDefaultZone = "default";
 
@@ -63,6 +65,28 @@ class Controller {
   using Apply = std::function<void(const config::Config&)>;
 
   Controller(Store* store, Apply apply) : store_(store), apply_(std::move(apply)) {}
+
+  // The data plane's pre-flight (HAProxy's rule: a change whose listeners cannot all be opened
+  // is refused as a whole). `prepare` runs after validation and before the store is written,
+  // under the controller's mutex: it opens what the new config needs (Edge::prepare) or returns
+  // false with *error, and the change is refused (API: 409 10009; SIGHUP: logged; nothing is
+  // saved or applied). `abandon` releases what prepare opened when the change is then not saved.
+  struct Preflight {
+    std::function<bool(const config::Config&, std::string*)> prepare;
+    std::function<void()> abandon;
+  };
+  void set_preflight(Preflight p) {
+    std::lock_guard lock(mu_);
+    preflight_ = std::move(p);
+  }
+  // Why the data plane runs an app disabled (e.g. its certificate file is gone), or "" when it
+  // serves; said in `messages` of the app's GET (code 11904). Any thread; called outside the
+  // controller's mutex.
+  using AppStatus = std::function<std::string(const std::string& app_id)>;
+  void set_app_status(AppStatus s) {
+    std::lock_guard lock(mu_);
+    app_status_ = std::move(s);
+  }
 
   // Reads the store and merges it with `file` (a validated config). On success config() is the
   // merged config, to start the edge with; nothing is applied. False with *error when the store
@@ -109,6 +133,10 @@ class Controller {
     config::App app;
     std::string created_on, modified_on;
     int64_t revision = 0;  // the store's revision of the object (0: SQLite)
+    // Why a stored app is left out of the running config (load(): it does not fit this
+    // version's rules or the file, e.g. tcp/1-65535 saved before edge.max_ports_per_app): the
+    // edge still starts; GET shows the app with this note; PUT/PATCH/DELETE fix or remove it.
+    std::string left_out;
   };
   struct ApiRule {
     config::IpAccessRule rule;
@@ -131,9 +159,14 @@ class Controller {
   int find_api_app(const std::string& id) const;
   int find_api_rule(const std::string& id) const;
 
+  // Runs preflight_.prepare on `merged`; false with a 409 in *out when it refuses.
+  bool preflight(const config::Config& merged, Outcome* out);
+
   mutable std::mutex mu_;
   Store* store_;
   Apply apply_;
+  Preflight preflight_;
+  AppStatus app_status_;
   config::Config file_;
   std::string file_loaded_on_;
   std::vector<ApiApp> apps_;

@@ -77,8 +77,10 @@ Outcome Controller::list_apps(const ListQuery& q) const {
     return Outcome::failure(400, config::kErrInvalidValue,
                             "direction: \"" + q.direction + "\" is not asc or desc");
   std::vector<json> items;
+  AppStatus status;
   {
     std::lock_guard lock(mu_);
+    status = app_status_;
     for (const auto& a : file_.apps)
       items.push_back(app_json(a, file_loaded_on_, file_loaded_on_, true));
     for (const auto& a : apps_)
@@ -88,20 +90,41 @@ Outcome Controller::list_apps(const ListQuery& q) const {
     return sort_key(a, order) < sort_key(b, order);
   });
   if (q.direction == "desc") std::reverse(items.begin(), items.end());
-  return page_of(std::move(items), q, 1000);
+  std::vector<ApiError> notes;
+  for (const auto& item : items)
+    if (std::string why = status ? status(item.value("id", "")) : ""; !why.empty())
+      notes.push_back(
+          {kNoteAppDisabled, "app \"" + item.value("id", "") + "\" is disabled: " + why});
+  Outcome out = page_of(std::move(items), q, 1000);
+  if (out.ok()) out.messages = std::move(notes);
+  return out;
 }
 
 Outcome Controller::get_app(const std::string& id) const {
-  std::lock_guard lock(mu_);
   Outcome out;
-  if (const config::App* a = file_app(id)) {
-    out.result = app_json(*a, file_loaded_on_, file_loaded_on_, true);
-    return out;
+  AppStatus status;
+  {
+    std::lock_guard lock(mu_);
+    status = app_status_;
+    if (const config::App* a = file_app(id)) {
+      out.result = app_json(*a, file_loaded_on_, file_loaded_on_, true);
+    } else {
+      int i = find_api_app(id);
+      if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+      const ApiApp& api = apps_[static_cast<size_t>(i)];
+      out.result = app_json(api.app, api.created_on, api.modified_on, false);
+      if (!api.left_out.empty())
+        out.messages.push_back({kNoteAppLeftOut, "app \"" + id +
+                                                     "\" is not running: " + api.left_out +
+                                                     "; fix it with PUT or PATCH, or DELETE it"});
+    }
   }
-  int i = find_api_app(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-  const ApiApp& a = apps_[static_cast<size_t>(i)];
-  out.result = app_json(a.app, a.created_on, a.modified_on, false);
+  // The data plane's view: an app whose certificate is gone serves no one; say so and why.
+  if (std::string why = status ? status(id) : ""; !why.empty())
+    out.messages.push_back({kNoteAppDisabled, "app \"" + id + "\" is disabled: " + why +
+                                                  "; its listeners stay closed until this is "
+                                                  "fixed (then reload with SIGHUP or write the "
+                                                  "app again)"});
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "config/app_json.h"
+#include "config/safety.h"
 #include "control/controller.h"
 #include "core/log.h"
 
@@ -42,13 +43,22 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
       } else {
         std::vector<config::ConfigError> errs;
         auto j = config::parse_json_object(c.obj.body, errs);
-        auto app = j ? config::decode_app(*j, errs) : std::nullopt;
-        if (!app || app->id != c.obj.id) {
+        auto app = j ? config::decode_app(*j, errs, /*tolerate_unavailable=*/true) : std::nullopt;
+        // Written by another edge's API, or by anyone who can write to etcd: the same rule.
+        if (app && !file_.api.allow_private_origins)
+          config::check_api_origins(*app, config::host_addresses, errs);
+        auto refused = std::find_if(errs.begin(), errs.end(),
+                                    [](const config::ConfigError& e) { return !e.unavailable; });
+        if (!app || app->id != c.obj.id || refused != errs.end()) {
           RLOG_ERROR("fleet store: app \"", c.obj.id, "\" (revision ", c.obj.revision,
                      ") is invalid and was not applied: ",
-                     errs.empty() ? "its id does not match its key" : config::api_message(errs[0]));
+                     refused != errs.end() ? config::api_message(*refused)
+                     : errs.empty()        ? "its id does not match its key"
+                                           : config::api_message(errs[0]));
           continue;
         }
+        for (const auto& e : errs)
+          RLOG_ERROR("fleet store: app \"", c.obj.id, "\": ", config::api_message(e));
         ApiApp entry{*app, c.obj.created_on, c.obj.modified_on, c.obj.revision};
         if (it != next_apps.end())
           *it = entry;
@@ -79,7 +89,9 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
     }
     Outcome out;
     config::Config m;
-    if (!merge(file_, next_apps, next_rules, &m, &out)) {
+    // preflight: its listeners must open on this edge too (what it opened is replaced by the
+    // next change's, and the last one's is what apply_ uses).
+    if (!merge(file_, next_apps, next_rules, &m, &out) || !preflight(m, &out)) {
       RLOG_ERROR("fleet store: ", kind_name(c.kind), " \"", c.obj.id, "\" (revision ",
                  c.obj.revision, ") does not fit this edge's configuration and was not applied: ",
                  out.errors.empty() ? "?" : out.errors[0].message);
@@ -93,6 +105,10 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
               c.removed ? "deleted" : "updated", " (revision ", c.obj.revision, ")");
   }
   if (!changed) return;
+  // The last change that passed may not be the last one tried: prepare for what is applied.
+  Outcome out;
+  if (!preflight(merged, &out))
+    RLOG_ERROR("fleet store: ", out.errors.empty() ? "?" : out.errors[0].message);
   apps_ = std::move(apps);
   rules_ = std::move(rules);
   merged_ = std::move(merged);

@@ -178,6 +178,15 @@ std::string Analytics::metrics() {
         w.sample("rampart_guard_dry_run_total",
                  {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
                  a.t.dry_run[i]);
+  w.family("rampart_probes_total", "counter",
+           "Port probes: clients that closed (fin) or reset (rst) before sending a byte to an app "
+           "with a validator; logged as disconnects, never counted as violations.");
+  for (const auto& a : apps) {
+    w.sample("rampart_probes_total", {{"app", a.id}, {"kind", "fin"}},
+             a.t.probes[telemetry::kProbeFin]);
+    w.sample("rampart_probes_total", {{"app", a.id}, {"kind", "rst"}},
+             a.t.probes[telemetry::kProbeRst]);
+  }
   w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
   w.sample("rampart_guard_bans_total", {}, edge_->guard_bans());
   const edge::Edge::SourceTableTotals tables = edge_->guard_tables();
@@ -243,6 +252,13 @@ std::string Analytics::metrics() {
     if (other > 0)
       w.sample("rampart_connections_by_asn_total", {{"app", a.id}, {"asn", "other"}}, other);
   }
+  w.family("rampart_app_disabled", "gauge",
+           "1 for an app the data plane runs disabled (e.g. its certificate file is gone): its "
+           "ports stay closed.");
+  if (snap)
+    for (const auto& rt : snap->apps)
+      w.sample("rampart_app_disabled", {{"app", rt->cfg.id}},
+               snap->disabled.count(rt->cfg.id) != 0 ? 1 : 0);
   w.family("rampart_origin_up", "gauge", "1 when the origin takes new connections (health).");
   each_origin([&](const std::string& app, const origin::Origin& o) {
     w.sample("rampart_origin_up", {{"app", app}, {"origin", o.cfg.text}},

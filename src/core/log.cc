@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace rampart::core {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
@@ -42,7 +44,8 @@ void log_line(LogLevel level, std::string_view message) {
                    t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
                    ts.tv_nsec / 1000000, level_name(level));
   std::string line(head, n);
-  line.append(message);
+  // Messages may quote what clients sent (a server name, a request path): one line, UTF-8.
+  line.append(log_safe(message));
   line.push_back('\n');
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "core/log.h"
@@ -113,6 +114,25 @@ BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
   return plan;
 }
 
+std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapshot& snap) {
+  std::map<std::string, std::vector<core::UniqueFd>> held;
+  {
+    std::lock_guard lock(prepared_mu_);
+    held.swap(prepared_);
+  }
+  std::vector<std::shared_ptr<Worker::Prepared>> out;
+  for (size_t w = 0; w < workers_.size(); ++w) out.push_back(std::make_shared<Worker::Prepared>());
+  if (held.empty()) return out;
+  std::set<std::string> wanted;
+  for (const Bind& b : snap.binds) wanted.insert(b.key());
+  // A disabled app's listeners, opened before its TLS was judged, are closed here.
+  for (auto& [key, fds] : held) {
+    if (wanted.count(key) == 0 || fds.size() != workers_.size()) continue;
+    for (size_t w = 0; w < fds.size(); ++w) (*out[w])[key] = std::move(fds[w]);
+  }
+  return out;
+}
+
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
   {
@@ -124,7 +144,8 @@ void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   std::vector<std::shared_ptr<origin::OriginSet>> sets;
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
-  for (auto& w : workers_) w->apply(snap);
+  auto prepared = take_prepared(*snap);
+  for (size_t w = 0; w < workers_.size(); ++w) workers_[w]->apply(snap, std::move(prepared[w]));
 }
 
 net::Cidr Edge::ban_scope(const net::IpAddr& ip) const {

@@ -3,6 +3,7 @@
 // loop today, the API later); workers never call back into it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "config/model.h"
 #include "core/fd_budget.h"
 #include "edge/budget.h"
+#include "core/unique_fd.h"
 #include "edge/snapshot.h"
 #include "edge/worker.h"
 #include "origin/health_checker.h"
@@ -35,8 +37,20 @@ class Edge {
   // descriptor budgets from the limit and logs them in one line.
   bool start(const config::Config& cfg, std::string* error);
   // Switches to a new validated config: unchanged listeners and all established connections
-  // stay; added apps start listening, removed ones stop.
+  // stay; added apps start listening, removed ones stop. Listeners opened by prepare() are
+  // handed to the workers; any other new one is opened by the workers themselves.
   void reload(const config::Config& cfg);
+  // The pre-flight of a change (HAProxy's rule: a config whose listeners cannot all be opened
+  // is refused whole). Opens every listener of `cfg` that the running snapshot lacks, one
+  // SO_REUSEPORT socket per worker, after a bind without SO_REUSEPORT has shown that no other
+  // process holds the address (a foreign socket with SO_REUSEPORT would otherwise share the
+  // port silently). Holds them for the next reload(). False with *error naming the address and
+  // the errno when one cannot be opened (what an earlier prepare() opened is kept, nothing
+  // more). Reuses what an earlier prepare() opened and closes what `cfg` does not need.
+  // Called by the control thread that calls reload() (the Controller's lock).
+  bool prepare(const config::Config& cfg, std::string* error);
+  // Closes what prepare() holds (the change was not made).
+  void abandon();
   // Stops accepting, waits until every connection has closed or `timeout` passed, then closes
   // what is left. Returns the number of connections closed by the timeout.
   size_t drain(config::Duration timeout);
@@ -97,6 +111,9 @@ class Edge {
   // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
   // the plan when it changed.
   BudgetPlan apply_budget(const config::Config& cfg, int workers);
+  // Hands what prepare() opened to the workers: for each worker, its socket of every bind of
+  // `snap`; the rest is closed.
+  std::vector<std::shared_ptr<Worker::Prepared>> take_prepared(const Snapshot& snap);
   // The workers' ban sink: the XDP loader and the listener, either may be null.
   // A worker's autoban holds on every worker (one source can reach several: steering is per
   // listener group, and unsteered listeners spread it), in the XDP map, and for the listener.
@@ -109,6 +126,9 @@ class Edge {
     }
   };
   BanFanout ban_fanout_;
+  // What prepare() opened: bind key -> one listening socket per worker.
+  std::mutex prepared_mu_;
+  std::map<std::string, std::vector<core::UniqueFd>> prepared_;
 
   std::unique_ptr<telemetry::EventLog> events_;
   std::unique_ptr<telemetry::StatsRegistry> stats_;

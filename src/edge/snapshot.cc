@@ -3,14 +3,32 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <set>
+
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "tcp/tls_context.h"
 
 namespace rampart::edge {
 
-std::string Bind::key() const {
+std::string bind_key(config::Proto proto, const net::SockAddr& addr) {
   return std::string(config::to_string(proto)) + " " + addr.to_string();
+}
+
+std::string Bind::key() const {
+  return bind_key(proto, addr);
+}
+
+std::vector<std::pair<config::Proto, net::SockAddr>> listen_addresses(const config::Config& cfg) {
+  std::vector<std::pair<config::Proto, net::SockAddr>> out;
+  std::set<std::string> seen;
+  for (const auto& app : cfg.apps)
+    for (const auto& ip : edge_addresses(app, cfg.edge))
+      for (uint32_t port = app.ports.first; port != 0 && port <= app.ports.last; ++port) {
+        net::SockAddr addr(ip, static_cast<uint16_t>(port));
+        if (seen.insert(bind_key(app.proto, addr)).second) out.emplace_back(app.proto, addr);
+      }
+  return out;
 }
 
 std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge) {
@@ -142,12 +160,16 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
         RLOG_ERROR("app ", app.id, ": ", error, "; keeping the certificates loaded before");
         rt->tls = old_tls;
       } else if (!rt->tls) {
-        RLOG_ERROR("app ", app.id, ": TLS is not available: ", error,
-                   "; its clients get a TLS handshake failure (tlsError 443)");
+        // One app down, never the edge: its ports stay closed, the other apps serve.
+        RLOG_ERROR("app ", app.id, " is disabled: ", error,
+                   "; its listeners stay closed until this is fixed and the configuration "
+                   "reloaded (SIGHUP); the other apps serve");
+        snap->disabled[app.id] = error;
       }
     }
     std::shared_ptr<const runtime::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
+    if (snap->disabled.count(app.id) != 0) continue;
     for (const auto& ip : edge_addresses(app, cfg.edge)) {
       for (uint32_t port = app.ports.first; port <= app.ports.last; ++port) {
         snap->binds.push_back(

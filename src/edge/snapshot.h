@@ -3,6 +3,7 @@
 // and on every reload, then handed to each worker, which diffs its listeners against it.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,16 @@ struct Snapshot {
   std::vector<std::shared_ptr<const runtime::AppRuntime>> apps;
   std::vector<Bind> binds;
   int workers = 1;  // sockets per SO_REUSEPORT group: what the steering program hashes onto
+  // Apps the data plane runs disabled, with why: their TLS could not be set up (a certificate
+  // file removed or unreadable, a key that does not load) and no earlier one is kept. They stay
+  // in `apps` (counters, origins) but have no binds: their ports stay closed.
+  std::map<std::string, std::string> disabled;
 };
+
+// Every (protocol, address, port) that `cfg` listens on, in order, each once: the binds'
+// addresses before the snapshot exists (Edge::prepare). Apps are not judged for disabling.
+std::vector<std::pair<config::Proto, net::SockAddr>> listen_addresses(const config::Config& cfg);
+std::string bind_key(config::Proto proto, const net::SockAddr& addr);
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
 // since `previous` keep their OriginSet, hence their health state and connection counts.

@@ -64,8 +64,10 @@ void Worker::start() {
   thread_ = std::thread([this] { loop_.run(); });
 }
 
-void Worker::apply(std::shared_ptr<const Snapshot> snap) {
-  loop_.post([this, snap = std::move(snap)] { apply_now(snap); });
+void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared) {
+  loop_.post([this, snap = std::move(snap), prepared = std::move(prepared)] {
+    apply_now(snap, prepared.get());
+  });
 }
 
 // Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
@@ -75,6 +77,12 @@ static bool needs_steering(const runtime::AppRuntime& app) {
   if (app.cfg.proto == config::Proto::kUdp) return l.udp_packets_per_second > 0;
   return l.max_connections > 0 || l.new_connections_per_second > 0 ||
          (app.cfg.validate != config::Validator::kNone && app.protection.autoban.violations > 0);
+}
+
+static core::UniqueFd take_prepared(Worker::Prepared* prepared, const std::string& key) {
+  if (prepared == nullptr) return {};
+  auto it = prepared->find(key);
+  return it == prepared->end() ? core::UniqueFd{} : std::move(it->second);
 }
 
 // Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
@@ -90,7 +98,7 @@ template <typename L, typename Make>
 static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                              const std::vector<Bind>& binds, config::Proto proto, int index,
                              int workers, const config::Config& cfg, core::EventLoop& loop,
-                             Make&& make) {
+                             Worker::Prepared* prepared, Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
   size_t failed = 0;
   for (const Bind& b : binds) {
@@ -118,7 +126,9 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     std::string error;
     auto type = proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
-    core::UniqueFd fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
+    // Opened ahead by the pre-flight (Edge::prepare) when the change came through it.
+    core::UniqueFd fd = take_prepared(prepared, key);
+    if (!fd.valid()) fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       ++failed;
@@ -141,14 +151,14 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
   return failed;
 }
 
-void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap) {
+void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap, Prepared* prepared) {
   size_t failed =
       diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers,
-                     snap->config, loop_, [this](core::UniqueFd fd, const Bind& b) {
+                     snap->config, loop_, prepared, [this](core::UniqueFd fd, const Bind& b) {
                        return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
                      });
   failed += diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers,
-                           snap->config, loop_, [this](core::UniqueFd fd, const Bind& b) {
+                           snap->config, loop_, prepared, [this](core::UniqueFd fd, const Bind& b) {
                              return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr,
                                                                        b.app);
                            });

@@ -41,8 +41,11 @@ class Worker {
   void unban(const net::IpAddr& ip) {
     loop_.post([this, ip] { guard_.unban(ip); });
   }
-  // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest).
-  void apply(std::shared_ptr<const Snapshot> snap);
+  // Listening sockets opened for this worker ahead of a snapshot (Edge::prepare), by bind key.
+  using Prepared = std::map<std::string, core::UniqueFd>;
+  // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest). A
+  // new listener takes its socket from `prepared` when it is there, else opens one.
+  void apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared = nullptr);
   // Any thread: every bind of the last snapshot applied has its listening socket (false before
   // the first one is applied and once stop_listening() was called).
   bool listening() const { return listening_.load(std::memory_order_relaxed); }
@@ -67,7 +70,7 @@ class Worker {
   std::future<std::vector<guard::SourceReport>> sources(size_t top);
 
  private:
-  void apply_now(const std::shared_ptr<const Snapshot>& snap);
+  void apply_now(const std::shared_ptr<const Snapshot>& snap, Prepared* prepared);
   void close_listeners();
 
   // Expires idle UDP flows once a second.

@@ -1,5 +1,6 @@
 #include "guard/validate.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace rampart::guard {
@@ -52,6 +53,12 @@ Result validate(config::Validator v, const uint8_t* p, size_t n) {
       return validate_redis(p, n);
   }
   return Result::kFail;
+}
+
+Probe probe_kind(long peeked, int err) {
+  if (peeked == 0) return Probe::kFin;
+  if (peeked < 0 && err == ECONNRESET) return Probe::kRst;
+  return Probe::kNone;
 }
 
 const char* to_string(Result r) {

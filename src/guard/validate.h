@@ -30,6 +30,16 @@ Result validate(config::Validator v, const uint8_t* p, size_t n);
 
 const char* to_string(Result r);
 
+// A client that closed while its first bytes were awaited, without having sent any: a port
+// check (nc -z, Nagios check_tcp, a load balancer's TCP check), not a client of the wrong
+// protocol. It is logged as a disconnect (200 for a FIN, 499 for a reset) and counted as a
+// probe, never as a validator violation (which would count toward autoban).
+enum class Probe { kNone, kFin, kRst };
+// From the MSG_PEEK of the first bytes: `peeked` is recv's result and `err` its errno when it
+// is negative. 0 bytes = the client's FIN with nothing before it; ECONNRESET = its reset (the
+// kernel drops unread bytes on a reset, so a reset is a probe whatever came before it).
+Probe probe_kind(long peeked, int err);
+
 namespace detail {
 // Compares the first min(n, len(lit)) bytes with `lit`: kPass when all of lit matched, kNeedMore
 // when the bytes so far are a prefix of it, kFail otherwise.

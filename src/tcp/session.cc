@@ -87,8 +87,13 @@ void Session::start() {
 void Session::check_first_bytes() {
   uint8_t buf[guard::kValidateMaxBytes];
   ssize_t n = ::recv(client_.get(), buf, sizeof buf, MSG_PEEK);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (const guard::Probe probe = guard::probe_kind(n, n < 0 ? errno : 0);
+      probe != guard::Probe::kNone) {
+    port_probe(probe);
+    return;
+  }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
     close(io_status(errno, true, false), false, false);
     return;
   }
@@ -118,6 +123,16 @@ void Session::validated() {
   }
   state_ = State::kConnecting;
   try_connect();
+}
+
+void Session::port_probe(guard::Probe kind) {
+  // Spectrum's view of a connection that ends before anything happened: a disconnect, normal
+  // (FIN) or client reset. Not a violation; counted as a probe (rampart_probes_total).
+  const uint16_t status =
+      kind == guard::Probe::kFin ? telemetry::status::kNormal : telemetry::status::kClientReset;
+  probe_ = true;
+  emit(telemetry::EventType::kDisconnect, status);
+  close(status, false, false);
 }
 
 void Session::refuse(guard::Reason reason, uint16_t status) {
@@ -506,6 +521,7 @@ void Session::emit(telemetry::EventType type, uint16_t status) {
   e.status = status;
   e.udp = false;
   e.ip_firewall = app_->cfg.ip_firewall;
+  e.probe = probe_;
   e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
   e.set_app(app_->cfg.id);
   e.set_matched_rule(filtered_rule_ != nullptr ? filtered_rule_ : admission_.rule);

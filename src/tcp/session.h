@@ -11,6 +11,7 @@
 #include "core/pipe_pool.h"
 #include "core/unique_fd.h"
 #include "guard/guard.h"
+#include "guard/validate.h"
 #include "net/ip_addr.h"
 #include "runtime/app_runtime.h"
 #include "tcp/tls_relay.h"
@@ -87,6 +88,9 @@ class Session : public core::Timer, public core::Retirable {
   void check_first_bytes();
   // The first bytes passed (or the validator is in dry-run): connect to an origin.
   void validated();
+  // The client closed (FIN or RST) before sending a byte to an app with a validator: a port
+  // probe, logged as a disconnect and counted, never a violation.
+  void port_probe(guard::Probe kind);
   // Refused by the guard after accept: a clientFiltered event, then close (client reset).
   void refuse(guard::Reason reason, uint16_t status);
   void try_connect();
@@ -141,6 +145,7 @@ class Session : public core::Timer, public core::Retirable {
   guard::Admission admission_;
   const char* filtered_rule_ = nullptr;  // ClientMatchedIpFirewall of a refusal
   bool client_closing_ = false;          // kValidating: the client half-closed or reset
+  bool probe_ = false;                   // ended as a port probe (port_probe)
   std::unique_ptr<TlsRelay> tls_;        // TLS apps only
 };
 

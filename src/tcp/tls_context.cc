@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/file_read.h"
 #include "net/ip_addr.h"
 
 namespace rampart::tcp {
@@ -196,6 +197,16 @@ bool TlsContext::add_server_ctx(const config::App& app, const config::TlsCertifi
     }
     return true;
   }
+  // OpenSSL opens files by name and reads to the end: a FIFO or /dev/zero would stall this
+  // (control) thread, so only bounded regular files get that far.
+  std::string why;
+  for (const auto& [what, path] : {std::pair{"certificate: ", &files->certificate},
+                                   std::pair{"private key: ", &files->private_key}}) {
+    if (!config::check_regular_file(*path, config::kMaxPemFileBytes, &why)) {
+      *error = std::string(what) + why;
+      return false;
+    }
+  }
   if (SSL_CTX_use_certificate_chain_file(ctx, files->certificate.c_str()) != 1) {
     *error = "certificate " + files->certificate + ": " + openssl_error("cannot load");
     return false;
@@ -229,6 +240,12 @@ bool TlsContext::build_origin_ctx(const config::App& app, std::string* error) {
     return true;
   }
   SSL_CTX_set_verify(origin_ctx_, SSL_VERIFY_PEER, nullptr);
+  if (std::string why;
+      !s.origin_ca_file.empty() &&
+      !config::check_regular_file(s.origin_ca_file, config::kMaxPemFileBytes, &why)) {
+    *error = "origin_ca_file " + why;
+    return false;
+  }
   int ok = s.origin_ca_file.empty()
                ? SSL_CTX_set_default_verify_paths(origin_ctx_)
                : SSL_CTX_load_verify_locations(origin_ctx_, s.origin_ca_file.c_str(), nullptr);

@@ -71,6 +71,10 @@ void AsnCounters::add(uint32_t number) {
 void StatsSlot::record(const ConnEvent& e) {
   size_t type = static_cast<size_t>(e.type);
   if (type < kEventTypes) events[type][status_slot(e.status)].inc();
+  if (e.probe) {
+    probes[e.status == status::kNormal ? kProbeFin : kProbeRst].inc();
+    return;
+  }
   bool geo = e.country[0] != '\0';
   if (e.type == EventType::kConnect) {
     opened.inc();
@@ -126,6 +130,7 @@ StatsTotals AppStats::totals() const {
     }
     for (size_t i = 0; i < kDurationBuckets; ++i) t.durations[i] += s.durations[i].get();
     t.duration_sum_ms += s.duration_sum_ms.get();
+    for (size_t i = 0; i < t.probes.size(); ++i) t.probes[i] += s.probes[i].get();
     if (const AsnCounters* a = s.asns.load(std::memory_order_acquire)) {
       for (size_t i = 0; i < kAsnSlots; ++i) {
         const uint32_t number = a->asn[i].load(std::memory_order_acquire);

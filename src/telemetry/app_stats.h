@@ -59,6 +59,9 @@ struct AsnCounters {
   void add(uint32_t number);  // writer only
 };
 
+inline constexpr size_t kProbeFin = 0;
+inline constexpr size_t kProbeRst = 1;
+
 struct alignas(64) StatsSlot {
   Counter opened;         // connect events (TCP connections and UDP flows)
   Counter closed;         // disconnect events
@@ -71,6 +74,9 @@ struct alignas(64) StatsSlot {
   std::array<Counter, kMaxDropReasons> dry_run;     // would have dropped (dry-run filters)
   std::array<Counter, kDurationBuckets> durations;  // closed connections by duration
   Counter duration_sum_ms;
+  // Port probes (connect, then FIN or RST before any byte, to an app with a validator): counted
+  // here rather than as violations. Index kProbeFin / kProbeRst.
+  std::array<Counter, 2> probes;
   // Allocated by the writer the first time it has a GeoIP answer; read with acquire.
   std::atomic<CountryCounters*> countries{nullptr};
   std::atomic<AsnCounters*> asns{nullptr};
@@ -97,6 +103,7 @@ struct StatsTotals {
   std::array<uint64_t, kMaxDropReasons> drops{}, dry_run{};
   std::array<uint64_t, kDurationBuckets> durations{};
   uint64_t duration_sum_ms = 0;
+  std::array<uint64_t, 2> probes{};  // kProbeFin, kProbeRst
   std::vector<uint64_t> country_connections, country_bytes_ingress,
       country_bytes_egress;                      // empty without GeoIP
   std::map<uint32_t, uint64_t> asn_connections;  // ASN -> connections; 0 = the table's overflow

@@ -56,6 +56,9 @@ struct ConnEvent {
   bool udp = false;
   bool ip_firewall = false;
   uint8_t proxy_protocol = 0;  // config::ProxyProtocol as an integer
+  // A port probe's disconnect (a client that closed before sending anything to an app with a
+  // validator): no connect event came before it, so it moves no open/closed counter.
+  bool probe = false;
   char app[64] = {};
   char matched_rule[24] = {};  // ClientMatchedIpFirewall, empty when none
   char country[3] = {};        // ClientCountry: ISO 3166 alpha-2 from the GeoIP db, or empty

@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "core/utf8.h"
 
 namespace rampart::telemetry {
 
@@ -96,21 +97,50 @@ void append_ip(std::string* out, const net::IpAddr& ip) {
   out->push_back('"');
 }
 
-void append_string(std::string* out, std::string_view s) {
+}  // namespace
+
+void append_json_string(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = p[i];
+    const size_t len = core::utf8_sequence(p + i, s.size() - i);
+    if (len == 0) {
+      out->append("\\ufffd");  // not UTF-8 (a client's raw bytes): the replacement character
+      ++i;
+      continue;
+    }
+    if (len > 1) {
+      // U+2028 / U+2029 are valid JSON but end a line in JavaScript: escaped for log viewers.
+      if (len == 3 && c == 0xe2 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+        out->append(p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+      } else {
+        out->append(s.data() + i, len);
+      }
+      i += len;
+      continue;
+    }
     if (c == '"' || c == '\\') {
       out->push_back('\\');
-      out->push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      out->append(buf);
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
     } else {
-      out->push_back(c);
+      out->push_back(static_cast<char>(c));
     }
+    ++i;
   }
   out->push_back('"');
+}
+
+namespace {
+
+void append_string(std::string* out, std::string_view s) {
+  append_json_string(out, s);
 }
 
 const char* proxy_protocol_name(uint8_t p) {

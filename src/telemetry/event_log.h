@@ -33,6 +33,11 @@ struct EventLogOptions {
   Rollup* rollup = nullptr;  // also fed every event, for the analytics (may be null)
 };
 
+// Appends `s` as a JSON string: quote and backslash escaped, control characters and DEL as
+// \u00XX, U+2028/U+2029 escaped, and every byte that is not valid UTF-8 (a client's raw server
+// name) as \ufffd, so each event stays one valid line of JSON whatever the client sent.
+void append_json_string(std::string* out, std::string_view s);
+
 class EventLog {
  public:
   explicit EventLog(EventLogOptions options);

@@ -72,6 +72,7 @@ edge:
 api:
   listen: 127.0.0.1:1880$n
   token: $FLEET_TOKEN
+  allow_private_origins: true # the fleet's origins run on 127.0.0.1 in the test namespace
 store: etcd://$ETCD_ENDPOINTS
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }

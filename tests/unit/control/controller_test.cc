@@ -189,5 +189,174 @@ TEST_F(ControllerTest, ListParameters) {
   EXPECT_EQ(controller_->list_apps(q).status, 400);
 }
 
+// Config safety through the API (docs/hardening.md, "Config safety").
+TEST_F(ControllerTest, AppOnTheApiPortIsAConflict) {
+  Outcome o =
+      controller_->create_app(R"({"protocol":"tcp/8788","origin_direct":["tcp://192.0.2.1:22"]})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status, 409);
+  EXPECT_EQ(first_code(o), 10009);
+  EXPECT_NE(o.errors[0].message.find("collides with api.listen (127.0.0.1:8788)"),
+            std::string::npos)
+      << o.errors[0].message;
+  EXPECT_TRUE(applied_.empty());
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 1u);
+}
+
+TEST_F(ControllerTest, SelfLoopAndHugeRangesAreRefused) {
+  Outcome o = controller_->create_app(
+      R"({"protocol":"tcp/3000","origin_direct":["tcp://127.0.0.1:22"]})");  // the file's app
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(first_code(o), 11002);
+  o = controller_->create_app(R"({"protocol":"tcp/1-65535","origin_direct":["tcp://192.0.2.1:22"],
+      "edge_ips":{"type":"static","ips":["10.9.9.9"]}})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status, 400);
+  bool named = false;
+  for (const auto& e : o.errors)
+    named |= e.message.find("port range of 65535 ports exceeds edge.max_ports_per_app (1024)") !=
+             std::string::npos;
+  EXPECT_TRUE(named) << o.errors[0].message;
+  EXPECT_TRUE(applied_.empty());
+}
+
+TEST_F(ControllerTest, PrivateOriginsNeedAllowPrivateOrigins) {
+  for (const char* origin : {"tcp://127.0.0.1:2022", "tcp://169.254.169.254:80", "tcp://[::1]:2022",
+                             "tcp://[fe80::1]:22"}) {
+    Outcome o = controller_->create_app(R"({"protocol":"tcp/3000","origin_direct":[")" +
+                                        std::string(origin) + R"("]})");
+    ASSERT_FALSE(o.ok()) << origin;
+    EXPECT_EQ(o.status, 400);
+    EXPECT_EQ(first_code(o), 11002) << origin;
+    EXPECT_NE(o.errors[0].message.find("api.allow_private_origins"), std::string::npos);
+  }
+  EXPECT_TRUE(
+      controller_->create_app(R"({"protocol":"tcp/3001","origin_direct":["tcp://10.20.30.40:22"]})")
+          .ok());  // RFC 1918: a normal origin
+  file_.api.allow_private_origins = true;
+  open();
+  Outcome o = controller_->create_app(
+      R"({"protocol":"tcp/3000","origin_direct":["tcp://127.0.0.1:2022"]})");
+  EXPECT_TRUE(o.ok()) << o.errors[0].message;
+  // Allowed on the edge host, an origin still may not be one of the edge's own listeners.
+  o = controller_->create_app(R"({"protocol":"tcp/3002","origin_direct":["tcp://127.0.0.1:22"]})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(first_code(o), 11002);
+  EXPECT_NE(o.errors[0].message.find("is this edge's own listener (app \"ssh\""), std::string::npos)
+      << o.errors[0].message;
+}
+
+TEST_F(ControllerTest, ARefusedPreflightChangesNothing) {
+  int prepared = 0, abandoned = 0;
+  controller_->set_preflight({[&](const config::Config& c, std::string* why) {
+                                ++prepared;
+                                if (c.apps.size() < 2) return true;
+                                *why =
+                                    "cannot listen on tcp 127.0.0.1:3000: bind: Address "
+                                    "already in use";
+                                return false;
+                              },
+                              [&] { ++abandoned; }});
+  Outcome o =
+      controller_->create_app(R"({"protocol":"tcp/3000","origin_direct":["tcp://192.0.2.1:22"]})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.status, 409);
+  EXPECT_EQ(first_code(o), 10009);
+  EXPECT_NE(o.errors[0].message.find("127.0.0.1:3000: bind: Address already in use"),
+            std::string::npos)
+      << o.errors[0].message;
+  EXPECT_EQ(prepared, 1);
+  EXPECT_TRUE(applied_.empty());
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 1u);
+  open();  // nothing was saved either
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 1u);
+  // SIGHUP: the same refusal, and the running config stays.
+  config::Config next = file_;
+  next.apps.push_back(next.apps[0]);
+  next.apps[1].id = "web";
+  next.apps[1].ports = {3000, 3000};
+  controller_->set_preflight({[](const config::Config& c, std::string* why) {
+                                *why = "cannot listen on tcp 127.0.0.1:3000";
+                                return c.apps.size() < 2;
+                              },
+                              nullptr});
+  std::vector<std::string> errors;
+  EXPECT_FALSE(controller_->reload_file(next, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("tcp 127.0.0.1:3000"), std::string::npos) << errors[0];
+  EXPECT_EQ(controller_->config().apps.size(), 1u);
+  EXPECT_EQ(abandoned, 0);
+}
+
+TEST_F(ControllerTest, StoredAppWithoutItsCertificateLoadsAndIsReported) {
+  std::string error;
+  const std::string body =
+      R"({"id":"tls","protocol":"tcp/4443","tls":"flexible","origin_direct":["tcp://192.0.2.1:443"],)"
+      R"("tls_settings":{"certificates":[{"certificate":")" +
+      dir_ + R"(/gone.pem","private_key":")" + dir_ + R"(/gone.key"}]}})";
+  int64_t revision = 0;
+  ASSERT_EQ(
+      store_->put_if(Kind::kApp,
+                     {kDefaultZone, "tls", body, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"}, 0,
+                     &revision, &error),
+      WriteStatus::kOk)
+      << error;
+  open();  // a restart with the file gone: the edge starts, the app is there
+  EXPECT_EQ(controller_->config().apps.size(), 2u);
+  controller_->set_app_status(
+      [](const std::string& id) { return id == "tls" ? std::string("certificate gone") : ""; });
+  Outcome got = controller_->get_app("tls");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got.messages.size(), 1u);
+  EXPECT_EQ(got.messages[0].code, kNoteAppDisabled);
+  EXPECT_NE(got.messages[0].message.find("is disabled: certificate gone"), std::string::npos);
+  EXPECT_TRUE(controller_->get_app("ssh").messages.empty());
+  // Other writes still work; a write of this app with the file still gone is refused.
+  EXPECT_TRUE(
+      controller_->create_app(R"({"protocol":"tcp/3000","origin_direct":["tcp://192.0.2.1:22"]})")
+          .ok());
+  Outcome again = controller_->patch_app("tls", R"({"proxy_protocol":"v1"})");
+  EXPECT_FALSE(again.ok());
+}
+
+TEST_F(ControllerTest, StoredAppsThatNoLongerFitAreLeftOutNotFatal) {
+  // Saved by an earlier version (or written into the store directly): tcp/1-65535, and an app
+  // on api.listen's port. The edge must still start, with every app that fits.
+  std::string error;
+  int64_t revision = 0;
+  const char* kTime = "2026-01-01T00:00:00Z";
+  for (const auto& [id, body] : std::vector<std::pair<std::string, std::string>>{
+           {"all", R"({"id":"all","protocol":"tcp/1-65535","origin_direct":["tcp://192.0.2.1:22"],
+                       "edge_ips":{"type":"static","ips":["10.9.9.9"]}})"},
+           {"good",
+            R"({"id":"good","protocol":"tcp/3000","origin_direct":["tcp://192.0.2.1:22"]})"},
+           {"onapi",
+            R"({"id":"onapi","protocol":"tcp/8788","origin_direct":["tcp://192.0.2.1:22"]})"}})
+    ASSERT_EQ(
+        store_->put_if(Kind::kApp, {kDefaultZone, id, body, kTime, kTime}, 0, &revision, &error),
+        WriteStatus::kOk)
+        << error;
+  open();
+  const config::Config running = controller_->config();
+  ASSERT_EQ(running.apps.size(), 2u);  // the file's ssh and "good"
+  EXPECT_EQ(running.apps[1].id, "good");
+  Outcome got = controller_->get_app("all");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got.messages.size(), 1u);
+  EXPECT_EQ(got.messages[0].code, kNoteAppLeftOut);
+  EXPECT_NE(got.messages[0].message.find("edge.max_ports_per_app"), std::string::npos)
+      << got.messages[0].message;
+  EXPECT_EQ(controller_->get_app("onapi").messages.size(), 1u);
+  EXPECT_EQ(controller_->list_apps({}).result.size(), 4u);
+  // Fixable and removable through the API.
+  Outcome fixed = controller_->patch_app("all", R"({"protocol":"tcp/4000-4010"})");
+  ASSERT_TRUE(fixed.ok()) << fixed.errors[0].message;
+  EXPECT_EQ(controller_->config().apps.size(), 3u);
+  EXPECT_TRUE(controller_->get_app("all").messages.empty());
+  ASSERT_TRUE(controller_->delete_app("onapi").ok());
+  open();
+  EXPECT_EQ(controller_->config().apps.size(), 3u);
+}
+
 }  // namespace
 }  // namespace rampart::control

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -269,6 +270,21 @@ TEST(Validate, DecidesWithinTheBuffer) {
   Bytes mc = minecraft_handshake(std::string(1020, 'a'), 765, 2);
   EXPECT_LE(mc.size(), kValidateMaxBytes);
   EXPECT_EQ(run(validate_minecraft, mc), Result::kPass);
+}
+
+}  // namespace
+}  // namespace rampart::guard
+
+namespace rampart::guard {
+namespace {
+
+// A client that closes before sending a byte is a probe (nc -z, check_tcp), not a violation.
+TEST(ProbeKind, FinOrResetBeforeAnyByte) {
+  EXPECT_EQ(probe_kind(0, 0), Probe::kFin);
+  EXPECT_EQ(probe_kind(-1, ECONNRESET), Probe::kRst);
+  EXPECT_EQ(probe_kind(-1, ETIMEDOUT), Probe::kNone);
+  EXPECT_EQ(probe_kind(-1, EPIPE), Probe::kNone);
+  EXPECT_EQ(probe_kind(5, 0), Probe::kNone);  // bytes came: the validator judges them
 }
 
 }  // namespace

@@ -237,6 +237,38 @@ TEST(EventLogFormat, EscapesStrings) {
   EXPECT_EQ(j["ColoCode"], "CO\"LO");
 }
 
+TEST(EventLogFormat, InvalidUtf8SniBecomesReplacementCharacters) {
+  ConnEvent e;
+  e.type = EventType::kTlsError;
+  e.tls = true;
+  // A client's raw server name: invalid bytes, an overlong '/', a surrogate, a lone
+  // continuation byte, a truncated sequence, control characters and U+2028, around valid text.
+  const std::string sni =
+      "ok.\xff\xfe.\xc0\xaf.\xed\xa0\x80.\x80.\x1b[31m\x7f\xe2\x80\xa8.h\xc3\xa9.\xe2\x82";
+  ConnEvent::copy_text(e.tls_sni, sizeof e.tls_sni, sni);
+  std::string line;
+  EventLog::format(e, "LAB1", &line);
+  // One line of valid JSON (json::parse throws on invalid UTF-8), escaped, not raw.
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);
+  EXPECT_NE(line.find("\\u001b[31m\\u007f\\u2028"), std::string::npos) << line;
+  json j = format_one(e);
+  EXPECT_EQ(j["ClientTlsClientHelloServerName"],
+            "ok.\uFFFD\uFFFD.\uFFFD\uFFFD.\uFFFD\uFFFD\uFFFD.\uFFFD.\x1b[31m\x7f\u2028.h\u00e9."
+            "\uFFFD\uFFFD");
+}
+
+TEST(EventLogFormat, JsonStringKeepsValidUtf8) {
+  std::string out;
+  append_json_string(&out, "caf\xc3\xa9 \xf0\x9f\x94\x92 \xe2\x82\xac");  // e-acute, U+1F512, euro
+  EXPECT_EQ(out, "\"caf\xc3\xa9 \xf0\x9f\x94\x92 \xe2\x82\xac\"");
+  out.clear();
+  append_json_string(&out, std::string_view("a\0b", 3));
+  EXPECT_EQ(out, "\"a\\u0000b\"");
+  out.clear();
+  append_json_string(&out, "\xf4\x90\x80\x80");  // past U+10FFFF
+  EXPECT_EQ(out, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
+}
+
 TEST(EventLogFormat, LongAppIdIsTruncatedNotOverflowed) {
   ConnEvent e;
   e.set_app(std::string(200, 'a'));

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "config/anycast_config.h"
 #include "config/parse.h"
+#include "control/api_server.h"
 
 namespace rampart::cli {
 
@@ -13,6 +14,13 @@ int cmd_check(const Args& args) {
   config::LoadResult r = config::load_file(path);
   if (!r.ok()) {
     for (const auto& e : r.errors) fprintf(stderr, "%s\n", e.to_string().c_str());
+    return kExitInvalid;
+  }
+  // The tokens (api.token / api.token_file, fleet.*) and the listen rule, as serve checks them.
+  config::Credentials credentials;
+  std::string error;
+  if (!control::resolve_api_settings(*r.config, &credentials, &error)) {
+    fprintf(stderr, "%s\n", error.c_str());
     return kExitInvalid;
   }
   printf("%s: OK (%zu apps)\n", path.c_str(), r.config->apps.size());

@@ -299,6 +299,15 @@ void HttpServer::stop() {
   m.listen_fd.reset();
 }
 
+int HttpServer::port() const {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (!impl_->listen_fd.valid() ||
+      ::getsockname(impl_->listen_fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return 0;
+  return net::SockAddr::from(reinterpret_cast<sockaddr*>(&ss), len).port();
+}
+
 std::string HttpServer::metrics() const {
   const HttpServerStats& s = impl_->stats_;
   std::string out;

@@ -79,6 +79,8 @@ class HttpServer {
   bool start(std::string* error);
   // Stops accepting, lets the handlers finish, closes every connection, joins. Idempotent.
   void stop();
+  // The port listened on (after start(); useful with port 0).
+  int port() const;
 
   // Prometheus text of the server's counters (rampart_api_*); any thread.
   std::string metrics() const;

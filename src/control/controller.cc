@@ -8,6 +8,7 @@
 
 #include "config/app_json.h"
 #include "config/validate.h"
+#include "control/app_files.h"
 #include "core/log.h"
 #include "edge/limitations.h"
 
@@ -207,6 +208,10 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
         size_t index = std::stoul(e.path.substr(5, close - 5));
         if (index < m.apps.size())
           e.path = "app \"" + m.apps[index].id + "\"" + e.path.substr(close + 1);
+        // An API app's file errors say nothing about the file (control/app_files.h).
+        if (index >= file.apps.size() && e.path.find(".tls_settings.") != std::string::npos)
+          e.message = e.path.find("origin_ca_file") != std::string::npos ? kUnusableCaFile
+                                                                         : kUnusableCertificate;
       }
     }
     add_errors(out, 400, errors);
@@ -299,6 +304,13 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   Outcome out;
   if (!app) {
     add_errors(&out, 400, errs);
+    return out;
+  }
+  // Files named through the API are checked here, with one message whatever the cause
+  // (control/app_files.h): the API never tells whether a path exists on the edge.
+  if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors)) {
+    for (auto& e : file_errors) e.path = "app \"" + app->id + "\" " + e.path;
+    add_errors(&out, 400, file_errors);
     return out;
   }
   if (!create && app->id != id)

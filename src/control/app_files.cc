@@ -106,4 +106,27 @@ bool check_app_files(const config::App& app, std::vector<config::ConfigError>* e
   return errors->size() == before;
 }
 
+void make_file_errors_opaque(std::vector<config::ConfigError>* errors) {
+  std::vector<config::ConfigError> out;
+  for (config::ConfigError e : *errors) {
+    const size_t certs = e.path.find("tls_settings.certificates[");
+    const size_t ca = e.path.find("tls_settings.origin_ca_file");
+    if ((certs != std::string::npos || ca != std::string::npos) &&
+        e.message.rfind("cannot read", 0) == 0) {
+      RLOG_WARN("API: ", nlohmann::json(e.to_string())
+                             .dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+      if (certs != std::string::npos) {
+        e.path = e.path.substr(0, e.path.find(']', certs) + 1);
+        e.message = kUnusableCertificate;
+      } else {
+        e.message = kUnusableCaFile;
+      }
+    }
+    bool seen = false;
+    for (const auto& o : out) seen = seen || (o.path == e.path && o.message == e.message);
+    if (!seen) out.push_back(std::move(e));
+  }
+  *errors = std::move(out);
+}
+
 }  // namespace rampart::control

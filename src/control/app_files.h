@@ -28,4 +28,8 @@ inline constexpr const char* kUnusableCaFile =
 // (regular files of at most 1 MiB, opened without blocking), logs the detailed reason.
 bool check_app_files(const config::App& app, std::vector<config::ConfigError>* errors);
 
+// Rewrites the config validator's detailed file errors ("cannot read PATH: No such file ...")
+// of tls_settings into the messages above (one per certificate pair), for answers to the API.
+void make_file_errors_opaque(std::vector<config::ConfigError>* errors);
+
 }  // namespace rampart::control

@@ -208,12 +208,9 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
         size_t index = std::stoul(e.path.substr(5, close - 5));
         if (index < m.apps.size())
           e.path = "app \"" + m.apps[index].id + "\"" + e.path.substr(close + 1);
-        // An API app's file errors say nothing about the file (control/app_files.h).
-        if (index >= file.apps.size() && e.path.find(".tls_settings.") != std::string::npos)
-          e.message = e.path.find("origin_ca_file") != std::string::npos ? kUnusableCaFile
-                                                                         : kUnusableCertificate;
       }
     }
+    make_file_errors_opaque(&errors);  // API answers say nothing about files; the log does
     add_errors(out, 400, errors);
     return false;
   }
@@ -303,13 +300,13 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   auto app = config::decode_app(body, errs);
   Outcome out;
   if (!app) {
+    make_file_errors_opaque(&errs);  // the API never says whether a path exists on the edge
     add_errors(&out, 400, errs);
     return out;
   }
   // Files named through the API are checked here, with one message whatever the cause
   // (control/app_files.h): the API never tells whether a path exists on the edge.
   if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors)) {
-    for (auto& e : file_errors) e.path = "app \"" + app->id + "\" " + e.path;
     add_errors(&out, 400, file_errors);
     return out;
   }

@@ -15,7 +15,7 @@ constexpr size_t kReadChunk = 16 * 1024;
 // dropping) what the client still sends for this long, so that its kernel does not turn our
 // close into a reset that destroys the answer in flight (nginx's lingering close).
 constexpr int64_t kLingerMs = 2000;
-constexpr size_t kLingerMaxBytes = 1 << 20;
+constexpr size_t kLingerMaxBytes = 8 << 20;
 
 std::string size_text(size_t bytes) {
   if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";

@@ -100,5 +100,19 @@ TEST_F(Files, EveryUnusableFileGivesTheSameMessage) {
   EXPECT_EQ(ca_messages.size(), 1u);
 }
 
+TEST(OpaqueFileErrors, ValidatorMessagesBecomeOnePerPair) {
+  std::vector<config::ConfigError> errors = {
+      {"tls_settings.certificates[0].certificate", "cannot read /x: No such file or directory"},
+      {"tls_settings.certificates[0].private_key", "cannot read /x: Permission denied"},
+      {"app \"a\".tls_settings.origin_ca_file", "cannot read /y: No such file or directory"},
+      {"protocol", "invalid value"}};
+  make_file_errors_opaque(&errors);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0].path, "tls_settings.certificates[0]");
+  EXPECT_EQ(errors[0].message, kUnusableCertificate);
+  EXPECT_EQ(errors[1].message, kUnusableCaFile);
+  EXPECT_EQ(errors[2].message, "invalid value");
+}
+
 }  // namespace
 }  // namespace rampart::control

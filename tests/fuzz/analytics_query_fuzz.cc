@@ -45,6 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   r.duration_sum_ms = 30;
   r.durations_count = 3;
   rows.push_back(r);
-  (void)analytics_result(q, rows, bytime, 1).dump();
+  // As the API sends it (send_outcome): bytes of the query that are not UTF-8 are replaced.
+  (void)analytics_result(q, rows, bytime, 1)
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return 0;
 }

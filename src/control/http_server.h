@@ -26,7 +26,7 @@ namespace rampart::control {
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:8788";
-  int backlog = 511;  // nginx's default; the kernel caps it at net.core.somaxconn
+  int backlog = 1024;  // the kernel caps it at net.core.somaxconn (4096 by default)
   size_t max_connections = 256;
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds keepalive_timeout{5'000};

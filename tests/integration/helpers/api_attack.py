@@ -122,7 +122,8 @@ def cmd_idle(a):
             failed += 1
     connect_s = time.monotonic() - t0
     if a.ready:
-        open(a.ready, "w").close()
+        with open(a.ready, "w") as f:
+            f.write("ready\n")
     start = time.monotonic()
     closed = set()
     while time.monotonic() - start < a.seconds:

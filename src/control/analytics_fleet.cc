@@ -12,6 +12,10 @@ namespace rampart::control {
 
 using nlohmann::json;
 
+namespace {
+constexpr size_t kMaxPeerAnswer = 4 << 20;  // a peer's aggregate/current: a few KiB per app
+}  // namespace
+
 void Analytics::set_fanout(FleetFanout fanout) {
   std::lock_guard lock(fanout_mu_);
   fanout_ = std::move(fanout);
@@ -54,11 +58,20 @@ Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const s
       if (!fanout.ca_file.empty()) cli.set_ca_cert_path(fanout.ca_file.c_str());
       cli.set_connection_timeout(1, 0);
       cli.set_read_timeout(2, 0);
+      // A peer's answer is read as sent (never inflated) and only up to kMaxPeerAnswer.
+      cli.set_decompress(false);
       std::string path =
           "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
       if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
-      auto res = cli.Get(path, {{"Authorization", "Bearer " + fanout.token}});
-      json body = res && res->status == 200 ? json::parse(res->body, nullptr, false) : json();
+      std::string answer;
+      auto res = cli.Get(path, {{"Authorization", "Bearer " + fanout.token}},
+                         [&answer](const char* data, size_t n) {
+                           answer.append(data, n);
+                           return answer.size() <= kMaxPeerAnswer;
+                         });
+      json body = res && res->status == 200 && res->get_header_value("Content-Encoding").empty()
+                      ? json::parse(answer, nullptr, false)
+                      : json();
       if (!body.is_object() || !body.value("success", false)) {
         std::string why =
             res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());

@@ -5,6 +5,7 @@
 #include "config/anycast_config.h"
 #include "config/parse.h"
 #include "config/safety.h"
+#include "control/api_server.h"
 
 namespace rampart::cli {
 
@@ -18,6 +19,13 @@ int cmd_check(const Args& args) {
       fprintf(stderr, "%s%s\n", e.to_string().c_str(),
               e.unavailable ? " (serve would start with this app disabled)" : "");
     }
+    return kExitInvalid;
+  }
+  // The tokens (api.token / api.token_file, fleet.*) and the listen rule, as serve checks them.
+  config::Credentials credentials;
+  std::string error;
+  if (!control::resolve_api_settings(*r.config, &credentials, &error)) {
+    fprintf(stderr, "%s\n", error.c_str());
     return kExitInvalid;
   }
   printf("%s: OK (%zu apps)\n", path.c_str(), r.config->apps.size());

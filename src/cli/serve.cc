@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <thread>
 
 #include "cli/commands.h"
@@ -16,6 +15,7 @@
 #include "control/controller.h"
 #include "control/etcd_store.h"
 #include "control/fleet.h"
+#include "control/private_files.h"
 #include "control/sqlite_store.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -35,6 +35,54 @@ void log_errors(const std::vector<config::ConfigError>& errors) {
 void log_unavailable(const config::LoadResult& r) {
   for (const auto& e : r.errors)
     RLOG_ERROR(e.to_string(), " (this app cannot serve until the file is back)");
+}
+
+control::Analytics::FleetFanout fanout_of(const config::Config& cfg,
+                                          const config::Credentials& credentials) {
+  return {credentials.fleet_token, cfg.fleet.ca_file, !cfg.api.tls_certificate.empty()};
+}
+
+void log_fanout(const control::Analytics& analytics) {
+  std::string off = analytics.fanout_off_reason();
+  if (off.empty())
+    RLOG_INFO(
+        "fleet: aggregate/current sums the fleet; peers are called over HTTPS with the "
+        "fleet credential");
+  else
+    RLOG_WARN("fleet: the analytics fan-out is off (", off,
+              "); aggregate/current answers for this edge alone (docs/fleet.md)");
+}
+
+// SIGHUP, after the new config was accepted: new tokens take effect at once; the API's other
+// settings need a restart, and the log says which.
+void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fleet,
+                const config::Config& before, const config::Credentials& old_credentials,
+                const config::Config& after, const config::Credentials& credentials) {
+  if (!(credentials == old_credentials)) {
+    api.set_credentials(credentials);
+    if (credentials.api_token != old_credentials.api_token)
+      RLOG_INFO(
+          "api.token changed: the previous token is refused from now on and every "
+          "dashboard session has ended");
+    if (credentials.fleet_token != old_credentials.fleet_token)
+      RLOG_INFO(
+          "fleet.token changed: peers are called with the new credential, and only it is "
+          "accepted");
+  }
+  if (fleet) {
+    analytics.set_fanout(fanout_of(after, credentials));
+    if (credentials.fleet_token != old_credentials.fleet_token ||
+        after.fleet.ca_file != before.fleet.ca_file)
+      log_fanout(analytics);
+  }
+  config::ApiConfig a = after.api, b = before.api;
+  a.token = b.token;
+  a.token_file = b.token_file;
+  if (!(a == b))
+    RLOG_WARN(
+        "api: listen, tls, request_timeout, keepalive_timeout, max_connections, "
+        "server_name and allow_insecure_remote take effect at the next restart; the API "
+        "keeps its current settings (only the tokens changed now)");
 }
 
 }  // namespace
@@ -62,16 +110,15 @@ int cmd_serve(const Args& args) {
   // budgets (TCP sessions, UDP flows, API, spare) when it starts.
   const edge::FdLimit fd_limit = edge::raise_fd_limit();
 
-  std::string token, error;
-  if (!control::resolve_api_settings(r.config->api, &token, &error)) {
+  std::string error;
+  config::Credentials credentials;
+  if (!control::resolve_api_settings(*r.config, &credentials, &error)) {
     fprintf(stderr, "rampart serve: %s\n", error.c_str());
     return kExitInvalid;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(r.config->edge.data_dir, ec);
-  if (ec) {
-    fprintf(stderr, "rampart serve: edge.data_dir: cannot create %s: %s\n",
-            r.config->edge.data_dir.c_str(), ec.message().c_str());
+  // data_dir 0700 when created here; the databases in it 0600 (control/private_files.h).
+  if (!control::prepare_data_dir(r.config->edge.data_dir, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
     return kExitRuntime;
   }
   // store: sqlite (one edge) or etcd (a fleet: docs/fleet.md).
@@ -86,6 +133,11 @@ int cmd_serve(const Args& args) {
     }
     etcd = std::make_unique<control::EtcdClient>(
         *endpoints, control::EtcdTls{sc.tls_ca, sc.tls_certificate, sc.tls_private_key});
+    if (sc.tls_certificate.empty())
+      RLOG_WARN(
+          "store: etcd is reached without a client certificate (store_tls); whoever can "
+          "write to etcd changes every edge's apps and names the addresses the analytics "
+          "fan-out calls: run etcd with --client-cert-auth and RBAC (docs/fleet.md)");
     store = std::make_unique<control::EtcdStore>(etcd.get());
   } else {
     store = control::SqliteStore::open(r.config->edge.data_dir + "/rampart.db", &error);
@@ -147,19 +199,22 @@ int cmd_serve(const Args& args) {
   control::Analytics analytics(
       &edge, edge.rollup(), std::move(rollups),
       std::chrono::duration_cast<std::chrono::seconds>(r.config->analytics.retention).count());
-  if (anycast) analytics.set_extra_metrics([&anycast] { return anycast->metrics(); });
+  control::ApiServer api(&controller, r.config->api, credentials);
+  analytics.set_extra_metrics(
+      [&anycast, &api] { return (anycast ? anycast->metrics() : std::string()) + api.metrics(); });
   analytics.start();
-  control::ApiServer api(&controller, token, r.config->api.tls_certificate,
-                         r.config->api.tls_private_key);
   api.set_analytics(&analytics);
-  if (fleet) analytics.set_fleet(fleet.get(), token);
+  if (fleet) {
+    analytics.set_fleet(fleet.get(), fanout_of(*r.config, credentials));
+    log_fanout(analytics);
+  }
   api.set_edges([&fleet, &me]() {
     if (fleet) return fleet->edges();
     nlohmann::json self = me.to_json("ok");
     self["self"] = true;
     return nlohmann::json::array({self});
   });
-  if (!api.start(r.config->api.listen, &error)) {
+  if (!api.start(&error)) {
     RLOG_ERROR(error);
     edge.drain(config::Duration(0));
     return kExitRuntime;
@@ -177,11 +232,23 @@ int cmd_serve(const Args& args) {
       log_unavailable(next);
       if (!(next.config->edge.anycast == r.config->edge.anycast))
         RLOG_WARN("edge.anycast changed: takes effect at the next restart");
+      config::Credentials next_credentials;
+      if (!control::resolve_api_settings(*next.config, &next_credentials, &error)) {
+        RLOG_ERROR("reload of ", path, " refused; the running configuration and the API's ",
+                   "tokens stay: ", error);
+        continue;
+      }
       std::vector<std::string> problems;
       if (!controller.reload_file(*next.config, &problems)) {
         RLOG_ERROR("reload of ", path, " refused; the running configuration stays:");
         for (const auto& p : problems) RLOG_ERROR(p);
+        continue;
       }
+      reload_api(api, analytics, fleet != nullptr, *r.config, credentials, *next.config,
+                 next_credentials);
+      credentials = next_credentials;
+      r.config->api = next.config->api;
+      r.config->fleet = next.config->fleet;
     } else if (sig == SIGTERM || sig == SIGINT) {
       RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
       if (anycast) {

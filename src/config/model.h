@@ -94,7 +94,32 @@ struct ApiConfig {
   // api.tls: serve the API over HTTPS with this certificate (PEM, chain after the leaf) and key.
   std::string tls_certificate;
   std::string tls_private_key;
+  // Hardening (docs/hardening.md, "API"). The request line, headers and body must all arrive
+  // within request_timeout of the request's first byte (of the accept, for a connection's first
+  // request, TLS handshake included), and a response must be sent within it too: nginx's
+  // client_header_timeout + client_body_timeout + send_timeout in one deadline.
+  Duration request_timeout = std::chrono::seconds(10);
+  // An idle keep-alive connection is closed after this (nginx's keepalive_timeout); 0 = one
+  // request per connection.
+  Duration keepalive_timeout = std::chrono::seconds(5);
+  // API connections open at once. A new one past it closes the oldest connection that has no
+  // request being handled (idle or still sending), else it is closed itself; both counted.
+  uint32_t max_connections = 256;
+  // Names a request's Host header may carry besides the address it reached, loopback addresses
+  // and "localhost" (nginx's server_name; "*.example.com" covers subdomains).
+  std::vector<std::string> server_name;
   bool operator==(const ApiConfig&) const = default;
+};
+
+// fleet: how edges of one etcd fleet call each other's API (the analytics fan-out). A credential
+// of its own, never the admin api.token: peers accept it only on the read endpoint the fan-out
+// uses, only over HTTPS, and this edge calls peers only over HTTPS with their certificate
+// verified against ca_file (default: the system's CA store). docs/fleet.md.
+struct FleetConfig {
+  std::string token;
+  std::string token_file;  // read at startup and on SIGHUP when token is empty
+  std::string ca_file;
+  bool operator==(const FleetConfig&) const = default;
 };
 
 struct GeoipConfig {
@@ -281,6 +306,7 @@ struct StoreConfig {
 struct Config {
   EdgeConfig edge;
   ApiConfig api;
+  FleetConfig fleet;
   StoreConfig store;
   GeoipConfig geoip;
   std::vector<IpAccessRule> ip_access_rules;

@@ -71,7 +71,8 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   if (!YamlReader::present(node) ||
       !rd.check_map(node, path,
                     {"listen", "token", "token_file", "allow_insecure_remote",
-                     "allow_private_origins", "tls"}))
+                     "allow_private_origins", "tls", "request_timeout", "keepalive_timeout",
+                     "max_connections", "server_name"}))
     return;
   if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
     const std::string tls_path = child_path(path, "tls");
@@ -85,6 +86,25 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   rd.get_string(node, "token_file", path, &a->token_file);
   rd.get_bool(node, "allow_insecure_remote", path, &a->allow_insecure_remote);
   rd.get_bool(node, "allow_private_origins", path, &a->allow_private_origins);
+  rd.get_duration(node, "request_timeout", path, &a->request_timeout);
+  rd.get_duration(node, "keepalive_timeout", path, &a->keepalive_timeout);
+  rd.get_uint(node, "max_connections", path, &a->max_connections, 1u << 20);
+  if (const YAML::Node names = node["server_name"]; YamlReader::present(names)) {
+    const std::string names_path = child_path(path, "server_name");
+    if (rd.check_list(names, names_path, "a list of host names such as [\"edge1.example.net\"]"))
+      for (size_t i = 0; i < names.size(); ++i)
+        if (auto v = rd.scalar(names[i], index_path(names_path, i), "a host name"))
+          a->server_name.push_back(*v);
+  }
+}
+
+void parse_fleet(YamlReader& rd, const YAML::Node& node, FleetConfig* f) {
+  if (!YamlReader::present(node) ||
+      !rd.check_map(node, "fleet", {"token", "token_file", "ca_file"}))
+    return;
+  rd.get_string(node, "token", "fleet", &f->token);
+  rd.get_string(node, "token_file", "fleet", &f->token_file);
+  rd.get_string(node, "ca_file", "fleet", &f->ca_file);
 }
 
 void parse_store(YamlReader& rd, const YAML::Node& root, StoreConfig* s) {
@@ -163,11 +183,12 @@ void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
     return;
   }
   rd.check_map(root, "",
-               {"edge", "api", "store", "store_tls", "geoip", "ip_access_rules", "protection",
-                "events", "analytics", "apps"});
+               {"edge", "api", "fleet", "store", "store_tls", "geoip", "ip_access_rules",
+                "protection", "events", "analytics", "apps"});
   parse_edge(rd, root["edge"], "edge", &cfg->edge);
   parse_store(rd, root, &cfg->store);
   parse_api(rd, root["api"], "api", &cfg->api);
+  parse_fleet(rd, root["fleet"], &cfg->fleet);
   parse_geoip(rd, root["geoip"], "geoip", &cfg->geoip);
   parse_access_rules(rd, root["ip_access_rules"], "ip_access_rules", &cfg->ip_access_rules);
   if (YamlReader::present(root["protection"]))

@@ -77,6 +77,41 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
     if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
       add(errors, field, "cannot read " + *file + "; expected a readable PEM file");
   }
+  if (a.request_timeout < std::chrono::seconds(1) || a.request_timeout > std::chrono::minutes(10))
+    add(errors, "api.request_timeout", "must be from 1s to 10m; expected e.g. 10s");
+  if (a.keepalive_timeout.count() < 0 || a.keepalive_timeout > std::chrono::minutes(10))
+    add(errors, "api.keepalive_timeout",
+        "must be from 0s (no keep-alive) to 10m; expected e.g. 5s");
+  if (a.max_connections < 8)
+    add(errors, "api.max_connections",
+        "must be 8 or more (the API, /metrics and the dashboard share it); expected e.g. 256");
+  for (size_t i = 0; i < a.server_name.size(); ++i) {
+    const std::string& n = a.server_name[i];
+    bool ok = !n.empty() && n.size() <= 253;
+    for (char c : n)
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '*');
+    if (n.find('*') != std::string::npos &&
+        (n.rfind("*.", 0) != 0 || n.find('*', 1) != std::string::npos))
+      ok = false;
+    if (!ok)
+      add(errors, index_path("api.server_name", i),
+          "\"" + n +
+              "\" is not a host name; expected e.g. edge1.example.net or *.example.net "
+              "(no port, no scheme)");
+  }
+}
+
+void validate_fleet(const FleetConfig& f, const StoreConfig& s, std::vector<ConfigError>& errors) {
+  if (f == FleetConfig{}) return;
+  if (!s.is_etcd())
+    add(errors, "fleet",
+        "only used with store: etcd://... (a fleet of edges); the store is " + s.url);
+  if (!f.token.empty() && !f.token_file.empty())
+    add(errors, "fleet.token_file", "both token and token_file are set; give only one of them");
+  if (!f.ca_file.empty() && ::access(f.ca_file.c_str(), R_OK) != 0)
+    add(errors, "fleet.ca_file",
+        "cannot read " + f.ca_file + "; expected a readable PEM CA bundle");
 }
 
 void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
@@ -317,6 +352,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   validate_edge(cfg.edge, errors);
   validate_api(cfg.api, errors);
   validate_store(cfg.store, errors);
+  validate_fleet(cfg.fleet, cfg.store, errors);
   std::vector<std::string> ids;
   for (size_t i = 0; i < cfg.ip_access_rules.size(); ++i) {
     bool had_id = !cfg.ip_access_rules[i].id.empty();

@@ -1,7 +1,5 @@
 #include "control/analytics.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -163,7 +161,20 @@ Outcome Analytics::aggregate_current(const std::multimap<std::string, std::strin
   auto snap = edge_->snapshot();
   const std::string my_colo = snap ? snap->config.edge.colo : "";
   json result = json::array();
-  if (fleet_ != nullptr && scope != "local") return fleet_current(wanted, colo);
+  if (fleet_ != nullptr && scope != "local") {
+    std::string why_not = fanout_off_reason();
+    if (why_not.empty()) return fleet_current(wanted, colo);
+    // The fan-out is off (no fleet credential, or no HTTPS): this edge's numbers, said so.
+    std::multimap<std::string, std::string> local{{"scope", "local"}};
+    for (const auto& [k, v] : params)
+      if (k != "scope") local.emplace(k, v);
+    Outcome o = aggregate_current(local);
+    o.messages.push_back(ApiError{kNoteFleetSum,
+                                  "scope=local: this edge's numbers only; the "
+                                  "fleet fan-out is off (" +
+                                      why_not + ")"});
+    return o;
+  }
   if (!snap || (!colo.empty() && colo != my_colo)) return Outcome{200, {}, {}, result, {}};
   std::lock_guard lock(mu_);
   for (const auto& rt : snap->apps) {
@@ -195,70 +206,6 @@ Outcome Analytics::aggregate_current(const std::multimap<std::string, std::strin
     result.push_back(row);
   }
   return Outcome{200, {}, {}, result, {}};
-}
-
-Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const std::string& colo) {
-  std::string ids;
-  for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
-  // appID -> summed row; durationAvg weighted by the connections each edge closed.
-  std::map<std::string, json> sum;
-  std::vector<std::string> order;
-  json edges_seen = json::array();
-  for (const json& e : fleet_->edges()) {
-    const std::string name = e.value("name", ""), edge_colo = e.value("colo", "");
-    if (!colo.empty() && edge_colo != colo) continue;
-    json rows;
-    if (e.value("self", false)) {
-      std::multimap<std::string, std::string> local{{"scope", "local"}};
-      if (!ids.empty()) local.emplace("appID", ids);
-      rows = aggregate_current(local).result;
-    } else {
-      // A peer with api.tls is verified against the system's CA store (HTTPS by default).
-      httplib::Client cli((e.value("api_tls", false) ? "https://" : "http://") +
-                          e.value("api", ""));
-      cli.set_connection_timeout(1, 0);
-      cli.set_read_timeout(2, 0);
-      std::string path =
-          "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
-      if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
-      auto res = cli.Get(path, {{"Authorization", "Bearer " + fleet_token_}});
-      json body = res && res->status == 200 ? json::parse(res->body, nullptr, false) : json();
-      if (!body.is_object() || !body.value("success", false)) {
-        RLOG_WARN("analytics: edge ", name, " (", e.value("api", ""),
-                  ") did not answer aggregate/current; left out of the fleet sum");
-        continue;
-      }
-      rows = body["result"];
-    }
-    edges_seen.push_back(name);
-    for (const json& r : rows) {
-      const std::string id = r.value("appID", "");
-      auto [it, fresh] = sum.try_emplace(id, json{{"appID", id},
-                                                  {"bytesIngress", 0},
-                                                  {"bytesEgress", 0},
-                                                  {"connections", 0},
-                                                  {"durationAvg", 0.0},
-                                                  {"connectionsClosed", 0}});
-      if (fresh) order.push_back(id);
-      json& s = it->second;
-      const uint64_t closed = r.value("connectionsClosed", uint64_t{0});
-      const uint64_t total_closed = s["connectionsClosed"].get<uint64_t>() + closed;
-      const double avg = s["durationAvg"].get<double>();
-      if (total_closed > 0)
-        s["durationAvg"] = (avg * static_cast<double>(total_closed - closed) +
-                            r.value("durationAvg", 0.0) * static_cast<double>(closed)) /
-                           static_cast<double>(total_closed);
-      s["connectionsClosed"] = total_closed;
-      for (const char* k : {"bytesIngress", "bytesEgress", "connections"})
-        s[k] = s[k].get<uint64_t>() + r.value(k, uint64_t{0});
-    }
-  }
-  json result = json::array();
-  for (const auto& id : order) result.push_back(sum[id]);
-  Outcome o{200, {}, {}, result, {}};
-  o.messages.push_back(ApiError{kNoteFleetSum, "summed over " + std::to_string(edges_seen.size()) +
-                                                   " edges: " + edges_seen.dump()});
-  return o;
 }
 
 Outcome Analytics::events(const std::multimap<std::string, std::string>& params, bool bytime) {

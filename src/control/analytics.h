@@ -53,12 +53,23 @@ class Analytics {
   std::string metrics();
   // Before start(): more families appended to metrics() by parts that live outside the edge
   // (the anycast monitor's gauges). Called on API threads.
-  // Fleet mode: aggregate/current sums every live edge of the registry (each asked over its
-  // API with `token`, the fleet's shared API token) unless `scope=local` is given.
-  void set_fleet(Fleet* fleet, std::string token) {
+  // Fleet mode: aggregate/current sums every live edge of the registry unless `scope=local` is
+  // given. Each peer is asked over HTTPS, its certificate verified, with the fleet credential
+  // (never the admin token); without a credential or without HTTPS the fan-out is off and the
+  // answer is this edge's alone, with a note (docs/fleet.md).
+  struct FleetFanout {
+    std::string token;    // fleet.token: "" = no credential, fan-out off
+    std::string ca_file;  // fleet.ca_file: peers' CA bundle; "" = the system's store
+    bool https = false;   // this edge serves its API over HTTPS (api.tls), as peers must
+  };
+  void set_fleet(Fleet* fleet, FleetFanout fanout) {
     fleet_ = fleet;
-    fleet_token_ = std::move(token);
+    set_fanout(std::move(fanout));
   }
+  // New fan-out settings (a SIGHUP reload); any thread.
+  void set_fanout(FleetFanout fanout);
+  // Why the fan-out is off ("" when it is on).
+  std::string fanout_off_reason() const;
   void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
 
  private:
@@ -77,7 +88,8 @@ class Analytics {
   edge::Edge* edge_;
   std::function<std::string()> extra_metrics_;
   Fleet* fleet_ = nullptr;
-  std::string fleet_token_;
+  mutable std::mutex fanout_mu_;
+  FleetFanout fanout_;  // guarded by fanout_mu_
   telemetry::Rollup* rollup_;
   std::unique_ptr<RollupStore> store_;
   int64_t retention_s_;

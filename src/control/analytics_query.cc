@@ -140,16 +140,30 @@ bool parse_filters(const std::string& text, AnalyticsQuery* q, std::string* erro
 
 bool parse_time(const std::string& key, const std::string& text, int64_t now_s, int64_t* out,
                 std::string* error) {
+  // Times are kept within 1970 .. 9999: every later sum, bucket and format stays far from
+  // int64's ends whatever the client sends (since=-9223372036854775808 is a 400, not overflow).
+  auto in_range = [&](int64_t t) {
+    if (t >= kMinQueryTime && t <= kMaxQueryTime) return true;
+    *error = key + ": \"" + text + "\" is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z";
+    return false;
+  };
   if (auto t = parse_rfc3339(text)) {
+    if (!in_range(*t)) return false;
     *out = *t;
     return true;
   }
   // Also accepted: a number of minutes relative to now ("-60": an hour ago).
   int64_t minutes = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), minutes);
+  if (ec == std::errc::result_out_of_range ||
+      (ec == std::errc() && p == text.data() + text.size() && minutes <= 0 &&
+       minutes < -(now_s - kMinQueryTime) / 60)) {
+    *error = key + ": \"" + text + "\" minutes from now is before 1970-01-01T00:00:00Z";
+    return false;
+  }
   if (ec == std::errc() && p == text.data() + text.size() && minutes <= 0) {
     *out = now_s + minutes * 60;
-    return true;
+    return in_range(*out);
   }
   *error = key + ": \"" + text +
            "\" is not an RFC 3339 time (2026-11-27T02:00:00Z) or a number of minutes <= 0 "

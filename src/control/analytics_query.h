@@ -50,6 +50,9 @@ struct AnalyticsQuery {
 };
 
 inline constexpr size_t kMaxLimit = 10000;
+// since/until outside these (unix seconds: 1970-01-01 .. 9999-12-31) are refused with a 400.
+inline constexpr int64_t kMinQueryTime = 0;
+inline constexpr int64_t kMaxQueryTime = 253402300799;
 inline constexpr size_t kMaxIntervals = 2000;
 
 // Parses the query string parameters; false with *error (a sentence naming the parameter).

@@ -1,15 +1,20 @@
 // Dashboard: static files, sign-in/out and the session cookie (see api_dashboard.h).
 #include "control/api_dashboard.h"
 
-#include <httplib.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "control/api_auth.h"
+#include "control/controller.h"
+#include "control/http_parse.h"
+#include "control/http_router.h"
 #include "control/web_assets.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "net/ip_addr.h"
 
 namespace rampart::control {
 
@@ -39,7 +44,7 @@ constexpr const char* kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-void security_headers(httplib::Response& res) {
+void security_headers(HttpResponse& res) {
   res.set_header("Content-Security-Policy", kCsp);
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("X-Frame-Options", "DENY");
@@ -47,7 +52,7 @@ void security_headers(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
 }
 
-void send_json(httplib::Response& res, int status, const json& result, int code = 0,
+void send_json(HttpResponse& res, int status, const json& result, int code = 0,
                const std::string& message = "") {
   json errors = json::array();
   if (status >= 400) errors.push_back({{"code", code}, {"message", message}});
@@ -59,59 +64,32 @@ void send_json(httplib::Response& res, int status, const json& result, int code 
   res.set_content(body.dump() + "\n", "application/json");
 }
 
-void send_asset(httplib::Response& res, const WebAsset& a) {
+void send_asset(HttpResponse& res, const WebAsset& a) {
   security_headers(res);
   res.set_content(reinterpret_cast<const char*>(a.data), a.size, web_content_type(a.name));
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string form_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// The "token" field of an application/x-www-form-urlencoded body.
-std::optional<std::string> form_field(std::string_view body, std::string_view name) {
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    size_t eq = pair.find('=');
-    if (form_decode(pair.substr(0, eq)) == name)
-      return eq == std::string_view::npos ? "" : form_decode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    body.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
-}
-
-bool is_form(const httplib::Request& req) {
+bool is_form(const HttpRequest& req) {
   return req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+std::string peer_of(const HttpRequest& req) {
+  return req.remote_addr + " port " + std::to_string(req.remote_port);
 }
 
 constexpr const char* kDeniedPage =
     "<!doctype html><meta charset=utf-8><title>Rampart: sign-in refused</title>"
     "<p>Wrong API token. <a href=\"/dashboard\">Try again</a>.</p>\n";
 
+constexpr const char* kThrottledPage =
+    "<!doctype html><meta charset=utf-8><title>Rampart: too many attempts</title>"
+    "<p>Too many wrong tokens from your address: wait and <a href=\"/dashboard\">try again</a>."
+    "</p>\n";
+
 }  // namespace
 
-Dashboard::Dashboard(std::string token, bool https) : token_(std::move(token)), https_(https) {}
+Dashboard::Dashboard(std::string token, bool https, AuthThrottle* throttle, RateLimitedLog* log)
+    : token_(std::move(token)), https_(https), throttle_(throttle), log_(log) {}
 
 bool Dashboard::is_dashboard_path(const std::string& path) {
   return path == "/dashboard" || path.rfind("/dashboard/", 0) == 0;
@@ -120,27 +98,24 @@ bool Dashboard::is_dashboard_path(const std::string& path) {
 bool Dashboard::token_ok(std::string_view given) const {
   unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
+  std::lock_guard lock(token_mu_);
   SHA256(reinterpret_cast<const unsigned char*>(token_.data()), token_.size(), b);
   return !token_.empty() && CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
-std::string Dashboard::session_cookie(const httplib::Request& req) {
-  size_t n = req.get_header_value_count("Cookie");
-  for (size_t i = 0; i < n; ++i) {
-    const std::string header = req.get_header_value("Cookie", i);
-    std::string_view h = header;
-    while (!h.empty()) {
-      size_t semi = h.find(';');
-      std::string_view c = h.substr(0, semi);
-      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
-      size_t eq = c.find('=');
-      if (eq != std::string_view::npos && c.substr(0, eq) == kSessionCookie)
-        return std::string(c.substr(eq + 1));
-      if (semi == std::string_view::npos) break;
-      h.remove_prefix(semi + 1);
-    }
+void Dashboard::set_token(std::string token) {
+  {
+    std::lock_guard lock(token_mu_);
+    token_ = std::move(token);
   }
-  return "";
+  sessions_.clear();
+}
+
+std::string Dashboard::session_cookie(const HttpRequest& req) {
+  std::vector<std::string> headers;
+  auto [first, last] = req.headers.equal_range("Cookie");
+  for (auto it = first; it != last; ++it) headers.push_back(it->second);
+  return cookie_value(headers, kSessionCookie);
 }
 
 std::string Dashboard::cookie_header(const std::string& id) const {
@@ -150,14 +125,14 @@ std::string Dashboard::cookie_header(const std::string& id) const {
   return c;
 }
 
-bool Dashboard::cookie_authorizes(const httplib::Request& req) {
+bool Dashboard::cookie_authorizes(const HttpRequest& req) {
   if (req.method != "GET" && req.method != "HEAD") return false;
   std::string id = session_cookie(req);
   return !id.empty() && sessions_.valid(id);
 }
 
-void Dashboard::install_routes(httplib::Server& s) {
-  auto page = [](const httplib::Request&, httplib::Response& res) {
+void Dashboard::install_routes(HttpRouter& s) {
+  auto page = [](const HttpRequest&, HttpResponse& res) {
     const WebAsset* index = find_web_asset("index.html");
     if (!index) {
       res.status = 500;
@@ -168,19 +143,18 @@ void Dashboard::install_routes(httplib::Server& s) {
   };
   s.Get("/dashboard", page);
   s.Get("/dashboard/", page);
-  s.Get(R"(/dashboard/assets/([A-Za-z0-9_.-]+))",
-        [](const httplib::Request& req, httplib::Response& res) {
-          const WebAsset* a = find_web_asset(req.matches[1].str());
-          if (!a || std::string_view(a->name) == "index.html") {
-            res.status = 404;
-            res.set_content("no such dashboard asset\n", "text/plain");
-            return;
-          }
-          send_asset(res, *a);
-        });
+  s.Get(R"(/dashboard/assets/([A-Za-z0-9_.-]+))", [](const HttpRequest& req, HttpResponse& res) {
+    const WebAsset* a = find_web_asset(req.matches[1].str());
+    if (!a || std::string_view(a->name) == "index.html") {
+      res.status = 404;
+      res.set_content("no such dashboard asset\n", "text/plain");
+      return;
+    }
+    send_asset(res, *a);
+  });
 
   // Whether the browser's cookie still names a session (the page decides what to show).
-  s.Get("/dashboard/session", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/dashboard/session", [this](const HttpRequest& req, HttpResponse& res) {
     security_headers(res);
     long long left = sessions_.expires_in(session_cookie(req));
     if (left <= 0) {
@@ -190,7 +164,7 @@ void Dashboard::install_routes(httplib::Server& s) {
     send_json(res, 200, {{"expires_in", left}});
   });
 
-  s.Post("/dashboard/login", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/dashboard/login", [this](const HttpRequest& req, HttpResponse& res) {
     security_headers(res);
     if (req.target.find('?') != std::string::npos) {
       send_json(res, 400, nullptr, 10001,
@@ -199,6 +173,23 @@ void Dashboard::install_routes(httplib::Server& s) {
       return;
     }
     const bool form = is_form(req);
+    const auto source = net::IpAddr::parse(req.remote_addr);
+    const int64_t now = core::coarse_ms();
+    if (throttle_ && source) {
+      if (int64_t wait = throttle_->wait_ms(*source, now); wait > 0) {
+        res.set_header("Retry-After", std::to_string((wait + 999) / 1000));
+        if (form) {
+          res.status = 429;
+          res.set_content(kThrottledPage, "text/html; charset=utf-8");
+        } else {
+          send_json(res, 429, nullptr, kErrThrottled,
+                    "too many wrong tokens from this address; retry in " +
+                        std::to_string((wait + 999) / 1000) + " s");
+        }
+        if (log_) log_->warn("dashboard: sign-in from " + peer_of(req) + " throttled", now);
+        return;
+      }
+    }
     std::optional<std::string> given;
     if (form) {
       given = form_field(req.body, "token");
@@ -213,7 +204,17 @@ void Dashboard::install_routes(httplib::Server& s) {
       return;
     }
     if (!token_ok(*given)) {
-      RLOG_WARN("dashboard: sign-in refused (wrong token) from ", req.remote_addr);
+      ++sign_in_failures_;
+      int64_t wait = throttle_ && source ? throttle_->failed(*source, now) : 0;
+      const std::string line =
+          "dashboard: sign-in refused (wrong token) from " + peer_of(req) +
+          (wait > 0 ? "; its next attempt waits " + std::to_string((wait + 999) / 1000) + " s"
+                    : "");
+      if (log_)
+        log_->warn(line, now);
+      else
+        RLOG_WARN(line);
+      if (wait > 0) res.set_header("Retry-After", std::to_string((wait + 999) / 1000));
       if (form) {
         res.status = 401;
         res.set_content(kDeniedPage, "text/html; charset=utf-8");
@@ -222,9 +223,11 @@ void Dashboard::install_routes(httplib::Server& s) {
       }
       return;
     }
+    if (throttle_ && source) throttle_->succeeded(*source);
     std::string id = sessions_.create();
     res.set_header("Set-Cookie", cookie_header(id));
-    RLOG_INFO("dashboard: signed in from ", req.remote_addr);
+    RLOG_INFO("dashboard: signed in from ", peer_of(req));
+    audit_write(req, form ? 303 : 200, "", "dashboard session:" + short_hash(id));
     if (form) {
       res.status = 303;
       res.set_header("Location", "/dashboard");
@@ -233,10 +236,14 @@ void Dashboard::install_routes(httplib::Server& s) {
     send_json(res, 200, {{"expires_in", sessions_.ttl().count()}});
   });
 
-  s.Post("/dashboard/logout", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Post("/dashboard/logout", [this](const HttpRequest& req, HttpResponse& res) {
     security_headers(res);
     std::string id = session_cookie(req);
-    if (!id.empty()) sessions_.remove(id);
+    // Only the end of a real session is a write worth an audit line (anyone may post here).
+    if (!id.empty() && sessions_.valid(id)) {
+      sessions_.remove(id);
+      audit_write(req, is_form(req) ? 303 : 200, "", "dashboard session:" + short_hash(id));
+    }
     res.set_header("Set-Cookie", cookie_header(""));
     if (is_form(req)) {
       res.status = 303;

@@ -2,51 +2,66 @@
 // with the API token into a session cookie, sign-out. The cookie is read-only authentication:
 // ApiServer's pre-routing check accepts it for GET/HEAD requests only; every write still needs
 // "Authorization: Bearer TOKEN". The token is taken from a POST body only, never from a URL.
-// Owns the session store. install_routes() is called once before the server starts; the other
-// methods run on the API's handler threads.
+// A wrong token at sign-in counts toward the source's backoff (api_auth.h) like a wrong bearer
+// token. Owns the session store. install_routes() is called once before the server starts; the
+// other methods run on the API's threads (set_token on serve's thread at a reload).
 #pragma once
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "control/session_store.h"
 
-namespace httplib {
-class Server;
-struct Request;
-}  // namespace httplib
-
 namespace rampart::control {
 
+class AuthThrottle;
+class HttpRouter;
+class RateLimitedLog;
+struct HttpRequest;
+
 inline constexpr const char* kSessionCookie = "rampart_session";
+// The sign-in form carries only the token: its body is refused past this (413).
+inline constexpr size_t kMaxSignInBody = 8 * 1024;
 
 class Dashboard {
  public:
-  // `https`: the API is served over TLS, so the cookie gets the Secure flag.
-  Dashboard(std::string token, bool https);
+  // `https`: the API is served over TLS, so the cookie gets the Secure flag. `throttle` and `log`
+  // (may be null in tests) are the API's backoff and failure log.
+  Dashboard(std::string token, bool https, AuthThrottle* throttle = nullptr,
+            RateLimitedLog* log = nullptr);
 
-  void install_routes(httplib::Server& server);
+  void install_routes(HttpRouter& router);
 
   // /dashboard and /dashboard/...: these routes check sessions themselves (the sign-in page and
   // its assets are public), so the bearer check lets them through.
   static bool is_dashboard_path(const std::string& path);
   // A GET or HEAD request carrying a valid session cookie.
-  bool cookie_authorizes(const httplib::Request& req);
+  bool cookie_authorizes(const HttpRequest& req);
 
   // Constant-time comparison of `given` with the API token (both hashed first, so the length
   // does not leak either).
   bool token_ok(std::string_view given) const;
+  // A new API token (SIGHUP): every session ends, the old token no longer signs in.
+  void set_token(std::string token);
   // The value of the rampart_session cookie of `req`, or "".
-  static std::string session_cookie(const httplib::Request& req);
+  static std::string session_cookie(const HttpRequest& req);
   // The Set-Cookie value for a new session id (or, with an empty id, one that clears it).
   std::string cookie_header(const std::string& id) const;
 
   SessionStore& sessions() { return sessions_; }
+  // Wrong tokens posted to the sign-in form since start.
+  uint64_t sign_in_failures() const { return sign_in_failures_.load(); }
 
  private:
-  std::string token_;
+  mutable std::mutex token_mu_;
+  std::string token_;  // guarded by token_mu_
   bool https_;
+  AuthThrottle* throttle_;
+  RateLimitedLog* log_;
   SessionStore sessions_;
+  std::atomic<uint64_t> sign_in_failures_{0};
 };
 
 }  // namespace rampart::control

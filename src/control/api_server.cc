@@ -1,13 +1,18 @@
-// ApiServer: routes, bearer-token auth and the v4 envelope around the Controller's outcomes.
+// ApiServer: routes, credentials, the Host check, the audit line and the v4 envelope around the
+// Controller's outcomes.
 #include "control/api_server.h"
 
-#include <httplib.h>
 #include <openssl/crypto.h>
+#include <openssl/sha.h>
 
-#include <fstream>
+#include <array>
+#include <regex>
 
 #include "config/app_json.h"
 #include "control/api_dashboard.h"
+#include "control/api_tls.h"
+#include "control/http_parse.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/ip_addr.h"
 
@@ -18,13 +23,10 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kZone = R"(/client/v4/zones/([^/]+))";
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
+constexpr const char* kTooLarge =
+    "the request body is larger than 1 MiB; an app is a few hundred bytes of JSON";
+constexpr const char* kSignInTooLarge =
+    "the sign-in form is larger than 8 KiB; it carries only the API token";
 
 json error_list(const std::vector<ApiError>& list) {
   json out = json::array();
@@ -32,9 +34,85 @@ json error_list(const std::vector<ApiError>& list) {
   return out;
 }
 
+using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+Digest digest_of(std::string_view s) {
+  Digest d{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+
+std::string peer_of(const HttpRequest& req) {
+  return req.remote_addr + " port " + std::to_string(req.remote_port);
+}
+
+// Runs `fn` and sends its outcome; nothing thrown escapes to the server.
+template <typename Fn>
+Outcome guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    RLOG_ERROR("API handler failed: ", e.what());
+  } catch (...) {
+  }
+  return Outcome::failure(500, kErrInternal, "internal error; see the edge log");
+}
+
+ListQuery list_query(const HttpRequest& req) {
+  ListQuery q;
+  q.page = req.get_param_value("page");
+  q.per_page = req.get_param_value("per_page");
+  q.order = req.get_param_value("order");
+  q.direction = req.get_param_value("direction");
+  q.mode = req.get_param_value("mode");
+  return q;
+}
+
+int error_code_of(int status) {
+  switch (status) {
+    case 401:
+      return kErrAuth;
+    case 404:
+      return kErrNoRoute;
+    case 405:
+      return kErrMethodNotAllowed;
+    case 413:
+      return kErrTooLarge;
+    case 429:
+      return kErrThrottled;
+    case 500:
+      return kErrInternal;
+    case 503:
+      return kErrBusy;
+    default:
+      return kErrRequestHead;
+  }
+}
+
+// The analytics fan-out's endpoint: the only one a peer's fleet credential may call.
+bool fleet_route(const HttpRequest& req) {
+  static const std::regex kPath(R"(/client/v4/zones/[^/]+/spectrum/analytics/aggregate/current)");
+  return (req.method == "GET" || req.method == "HEAD") && req.tls &&
+         req.get_param_value("scope") == "local" && std::regex_match(req.path, kPath);
+}
+
+HttpServer::HeadDecision respond_with(Refusal why) {
+  HttpServer::HeadDecision d;
+  d.respond = true;
+  d.refusal = why;
+  return d;
+}
+
+HttpServer::HeadDecision allow(size_t max_body, const char* too_large) {
+  HttpServer::HeadDecision d;
+  d.max_body = max_body;
+  d.too_large_message = too_large;
+  return d;
+}
+
 }  // namespace
 
-void send_outcome(httplib::Response& res, const Outcome& o) {
+void send_outcome(HttpResponse& res, const Outcome& o) {
   json body = {{"success", o.ok()},
                {"errors", error_list(o.errors)},
                {"messages", error_list(o.messages)},
@@ -46,65 +124,15 @@ void send_outcome(httplib::Response& res, const Outcome& o) {
                   "application/json");
 }
 
-namespace {
-
-void send(httplib::Response& res, const Outcome& o) {
-  send_outcome(res, o);
-}
-
-// Runs `fn` and sends its outcome; nothing thrown escapes to the HTTP library.
-template <typename Fn>
-void guarded(httplib::Response& res, Fn&& fn) {
-  try {
-    send(res, fn());
-  } catch (const std::exception& e) {
-    RLOG_ERROR("API handler failed: ", e.what());
-    send(res, Outcome::failure(500, kErrInternal, "internal error; see the edge log"));
-  } catch (...) {
-    send(res, Outcome::failure(500, kErrInternal, "internal error; see the edge log"));
-  }
-}
-
-bool token_matches(const std::string& header, const std::string& token) {
-  static constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() < kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0)
-    return false;
-  std::string_view given = std::string_view(header).substr(kBearer.size());
-  // Compare the whole token in constant time; the length is not secret enough to hide.
-  if (given.size() != token.size()) return false;
-  return CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
-}
-
-ListQuery list_query(const httplib::Request& req) {
-  ListQuery q;
-  q.page = req.get_param_value("page");
-  q.per_page = req.get_param_value("per_page");
-  q.order = req.get_param_value("order");
-  q.direction = req.get_param_value("direction");
-  q.mode = req.get_param_value("mode");
-  return q;
-}
-
-}  // namespace
-
-bool resolve_api_settings(const config::ApiConfig& api, std::string* token, std::string* error) {
-  *token = api.token;
-  if (token->empty() && !api.token_file.empty()) {
-    std::ifstream in(api.token_file);
-    std::string line;
-    if (!in || !std::getline(in, line)) {
-      *error = "api.token_file: cannot read " + api.token_file +
-               "; expected a file whose first line is the API token";
-      return false;
-    }
-    *token = trim(line);
-  }
-  if (token->empty()) {
-    *error =
-        "api.token: the API needs a token; set api.token (e.g. token: ${RAMPART_API_TOKEN} with "
-        "that variable exported) or api.token_file";
+bool resolve_api_settings(const config::Config& cfg, config::Credentials* creds,
+                          std::string* error) {
+  std::vector<config::ConfigError> errors;
+  if (!config::resolve_credentials(cfg, creds, &errors)) {
+    error->clear();
+    for (const auto& e : errors) *error += (error->empty() ? "" : "\n") + e.to_string();
     return false;
   }
+  const config::ApiConfig& api = cfg.api;
   auto addr = net::SockAddr::parse(api.listen);
   if (!addr) {
     *error = "api.listen: \"" + api.listen + "\" is not IP:PORT";
@@ -121,136 +149,233 @@ bool resolve_api_settings(const config::ApiConfig& api, std::string* token, std:
   return true;
 }
 
-ApiServer::ApiServer(Controller* controller, std::string token, const std::string& certificate,
-                     const std::string& private_key)
+struct ApiServer::Secrets {
+  Digest api{};
+  Digest fleet{};
+  bool has_fleet = false;
+  std::string api_who, fleet_who;
+};
+
+ApiServer::ApiServer(Controller* controller, const config::ApiConfig& api,
+                     const config::Credentials& credentials)
     : controller_(controller),
-      token_(std::move(token)),
-      server_(certificate.empty()
-                  ? new httplib::Server
-                  : new httplib::SSLServer(certificate.c_str(), private_key.c_str())) {}
+      api_(api),
+      dashboard_(std::make_unique<Dashboard>("", !api.tls_certificate.empty(), &throttle_,
+                                             &failure_log_)) {
+  set_credentials(credentials);
+}
 
 ApiServer::~ApiServer() {
   stop();
 }
 
-void ApiServer::install_routes() {
-  httplib::Server& s = *server_;
-  Controller* ctl = controller_;
-  s.set_payload_max_length(kMaxBodyBytes);
-  s.set_read_timeout(10, 0);
-  s.set_write_timeout(10, 0);
-  dashboard_ = std::make_unique<Dashboard>(
-      token_, dynamic_cast<httplib::SSLServer*>(server_.get()) != nullptr);
-  dashboard_->install_routes(s);
-  // The dashboard's routes check their sessions themselves; its cookie is read-only auth (GET).
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/healthz" || Dashboard::is_dashboard_path(req.path))
-      return httplib::Server::HandlerResponse::Unhandled;
-    if (token_matches(req.get_header_value("Authorization"), token_) ||
-        dashboard_->cookie_authorizes(req))
-      return httplib::Server::HandlerResponse::Unhandled;
-    send(res, Outcome::failure(401, kErrAuth,
-                               "authentication error: expected the header "
-                               "\"Authorization: Bearer TOKEN\" with the API token"));
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Errors produced by the library itself (no route, body too large, bad request): envelope.
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413) {
-      send(res, Outcome::failure(413, kErrTooLarge,
-                                 "the request body is larger than 1 MiB; an app is a few hundred "
-                                 "bytes of JSON"));
-    } else if (res.status == 404) {
-      send(res, Outcome::failure(404, kErrNoRoute, "no route for " + req.method + " " + req.path));
-    } else {
-      int status = res.status;
-      send(res,
-           Outcome::failure(status, status == 405 ? kErrMethodNotAllowed : config::kErrInvalidValue,
-                            "bad request (HTTP " + std::to_string(status) + ")"));
+void ApiServer::set_credentials(const config::Credentials& c) {
+  auto s = std::make_shared<Secrets>();
+  s->api = digest_of(c.api_token);
+  s->api_who = "token:" + short_hash(c.api_token);
+  s->has_fleet = !c.fleet_token.empty();
+  if (s->has_fleet) {
+    s->fleet = digest_of(c.fleet_token);
+    s->fleet_who = "fleet:" + short_hash(c.fleet_token);
+  }
+  {
+    std::lock_guard lock(secrets_mu_);
+    secrets_ = std::move(s);
+  }
+  dashboard_->set_token(c.api_token);
+}
+
+std::shared_ptr<const ApiServer::Secrets> ApiServer::secrets() const {
+  std::lock_guard lock(secrets_mu_);
+  return secrets_;
+}
+
+HttpServer::HeadDecision ApiServer::on_head(HttpRequest& req, HttpResponse& res) {
+  if (req.path == "/healthz") return allow(8 * 1024, "");
+  // DNS rebinding: a page of another site whose name now resolves to this address must not
+  // reach the API, so the Host must be this API's (absent only in HTTP/1.0 requests).
+  if (req.has_header("Host") &&
+      !host_allowed(req.get_header_value("Host"), req.local_addr, api_.server_name)) {
+    send_outcome(res, Outcome::failure(
+                          421, kErrRequestHead,
+                          "the Host header names \"" + req.get_header_value("Host") +
+                              "\", which is not this API: use its address, localhost, or a name "
+                              "listed in api.server_name"));
+    return respond_with(Refusal::kHost);
+  }
+  if (Dashboard::is_dashboard_path(req.path)) return allow(kMaxSignInBody, kSignInTooLarge);
+  const std::string authorization = req.get_header_value("Authorization");
+  if (auto token = bearer_token(authorization)) return check_bearer(req, res, *token);
+  if (dashboard_->cookie_authorizes(req)) {
+    req.who = "dashboard session:" + short_hash(Dashboard::session_cookie(req));
+    return allow(kMaxBodyBytes, kTooLarge);
+  }
+  send_outcome(res, Outcome::failure(401, kErrAuth,
+                                     "authentication error: expected the header "
+                                     "\"Authorization: Bearer TOKEN\" with the API token"));
+  return respond_with(Refusal::kAuth);
+}
+
+HttpServer::HeadDecision ApiServer::check_bearer(HttpRequest& req, HttpResponse& res,
+                                                 std::string_view token) {
+  const auto source = net::IpAddr::parse(req.remote_addr);
+  const int64_t now = core::coarse_ms();
+  if (source) {
+    if (int64_t wait = throttle_.wait_ms(*source, now); wait > 0) {
+      const std::string secs = std::to_string((wait + 999) / 1000);
+      res.set_header("Retry-After", secs);
+      send_outcome(res, Outcome::failure(
+                            429, kErrThrottled,
+                            "too many wrong tokens from this address; retry in " + secs + " s"));
+      failure_log_.warn(
+          "API: bearer attempt from " + peer_of(req) + " throttled (" + req.method + " " +
+              json(req.path).dump(-1, ' ', true, json::error_handler_t::replace) + ")",
+          now);
+      return respond_with(Refusal::kThrottled);
     }
-  });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send(res, Outcome::failure(500, kErrInternal, "internal error; see the edge log"));
+  }
+  const Digest given = digest_of(token);
+  auto s = secrets();
+  if (CRYPTO_memcmp(given.data(), s->api.data(), given.size()) == 0) {
+    if (source) throttle_.succeeded(*source);
+    req.who = s->api_who;
+    return allow(kMaxBodyBytes, kTooLarge);
+  }
+  if (s->has_fleet && CRYPTO_memcmp(given.data(), s->fleet.data(), given.size()) == 0 &&
+      fleet_route(req)) {
+    req.who = s->fleet_who;
+    return allow(0, kTooLarge);
+  }
+  ++bearer_failures_;
+  const int64_t wait = source ? throttle_.failed(*source, now) : 0;
+  failure_log_.warn(
+      "API: wrong bearer token from " + peer_of(req) + " for " + req.method + " " +
+          json(req.path).dump(-1, ' ', true, json::error_handler_t::replace) +
+          (wait > 0 ? "; its next attempt waits " + std::to_string((wait + 999) / 1000) + " s"
+                    : ""),
+      now);
+  if (wait > 0) res.set_header("Retry-After", std::to_string((wait + 999) / 1000));
+  send_outcome(res, Outcome::failure(401, kErrAuth,
+                                     "authentication error: expected the header "
+                                     "\"Authorization: Bearer TOKEN\" with the API token"));
+  return respond_with(Refusal::kAuth);
+}
+
+void ApiServer::install_routes() {
+  HttpRouter& s = router_;
+  Controller* ctl = controller_;
+  // Errors of the router itself (no route, wrong method, a handler that threw): envelope.
+  s.set_error_handler([](const HttpRequest& req, HttpResponse& res) {
+    const int status = res.status;
+    std::string message = status == 404   ? "no route for " + req.method + " " + req.path
+                          : status == 500 ? "internal error; see the edge log"
+                                          : "bad request (HTTP " + std::to_string(status) + ")";
+    send_outcome(res, Outcome::failure(status, error_code_of(status), message));
   });
 
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+  s.Get("/healthz", [](const HttpRequest&, HttpResponse& res) {
     res.set_content("{\"success\":true,\"result\":{\"status\":\"ok\"}}\n", "application/json");
   });
 
   // Every zone route checks the zone first (unknown zone -> 404 7003).
-  auto zoned = [ctl](auto fn) {
-    return [ctl, fn](const httplib::Request& req, httplib::Response& res) {
-      guarded(res, [&]() -> Outcome {
-        const std::string zone = req.matches[1];
-        if (!ctl->has_zone(zone))
-          return Outcome::failure(
-              404, kErrUnknownZone,
-              "could not route to zone \"" + zone + "\": this edge serves the zone \"default\"");
-        return fn(req);
-      });
+  auto zoned = [ctl](std::function<Outcome(const HttpRequest&)> fn) {
+    return [ctl, fn](const HttpRequest& req, HttpResponse& res) {
+      send_outcome(res, guarded([&]() -> Outcome {
+                     const std::string zone = req.matches[1];
+                     if (!ctl->has_zone(zone))
+                       return Outcome::failure(404, kErrUnknownZone,
+                                               "could not route to zone \"" + zone +
+                                                   "\": this edge serves the zone \"default\"");
+                     return fn(req);
+                   }));
+    };
+  };
+  // Writes also leave an audit line: who changed what, from where, with what outcome.
+  auto write = [zoned](std::function<Outcome(const HttpRequest&)> fn) {
+    auto inner = zoned(fn);
+    return [inner](const HttpRequest& req, HttpResponse& res) {
+      inner(req, res);
+      std::string object = req.matches.size() > 2 ? req.matches[2].str() : "";
+      if (object.empty() && res.status == 200) {
+        json body = json::parse(res.body, nullptr, false);
+        if (body.is_object() && body["result"].is_object()) object = body["result"].value("id", "");
+      }
+      audit_write(req, res.status, object);
     };
   };
   const std::string apps = std::string(kZone) + "/spectrum/apps";
   const std::string app = apps + "/([^/]+)";
-  s.Get(apps, zoned([ctl](const httplib::Request& r) { return ctl->list_apps(list_query(r)); }));
-  s.Post(apps, zoned([ctl](const httplib::Request& r) { return ctl->create_app(r.body); }));
-  s.Get(app, zoned([ctl](const httplib::Request& r) { return ctl->get_app(r.matches[2]); }));
-  s.Put(app,
-        zoned([ctl](const httplib::Request& r) { return ctl->replace_app(r.matches[2], r.body); }));
-  s.Patch(app,
-          zoned([ctl](const httplib::Request& r) { return ctl->patch_app(r.matches[2], r.body); }));
-  s.Delete(app, zoned([ctl](const httplib::Request& r) { return ctl->delete_app(r.matches[2]); }));
+  s.Get(apps, zoned([ctl](const HttpRequest& r) { return ctl->list_apps(list_query(r)); }));
+  s.Post(apps, write([ctl](const HttpRequest& r) { return ctl->create_app(r.body); }));
+  s.Get(app, zoned([ctl](const HttpRequest& r) { return ctl->get_app(r.matches[2]); }));
+  s.Put(app, write([ctl](const HttpRequest& r) { return ctl->replace_app(r.matches[2], r.body); }));
+  s.Patch(app, write([ctl](const HttpRequest& r) { return ctl->patch_app(r.matches[2], r.body); }));
+  s.Delete(app, write([ctl](const HttpRequest& r) { return ctl->delete_app(r.matches[2]); }));
 
   const std::string rules = std::string(kZone) + "/firewall/access_rules/rules";
   const std::string rule = rules + "/([^/]+)";
-  s.Get(rules, zoned([ctl](const httplib::Request& r) { return ctl->list_rules(list_query(r)); }));
-  s.Post(rules, zoned([ctl](const httplib::Request& r) { return ctl->create_rule(r.body); }));
-  s.Get(rule, zoned([ctl](const httplib::Request& r) { return ctl->get_rule(r.matches[2]); }));
-  s.Patch(rule, zoned([ctl](const httplib::Request& r) {
-            return ctl->patch_rule(r.matches[2], r.body);
-          }));
-  s.Delete(rule,
-           zoned([ctl](const httplib::Request& r) { return ctl->delete_rule(r.matches[2]); }));
+  s.Get(rules, zoned([ctl](const HttpRequest& r) { return ctl->list_rules(list_query(r)); }));
+  s.Post(rules, write([ctl](const HttpRequest& r) { return ctl->create_rule(r.body); }));
+  s.Get(rule, zoned([ctl](const HttpRequest& r) { return ctl->get_rule(r.matches[2]); }));
+  s.Patch(rule,
+          write([ctl](const HttpRequest& r) { return ctl->patch_rule(r.matches[2], r.body); }));
+  s.Delete(rule, write([ctl](const HttpRequest& r) { return ctl->delete_rule(r.matches[2]); }));
   if (analytics_ != nullptr) install_analytics_routes(s, ctl, analytics_);
   if (edges_) {
     auto edges = edges_;
-    s.Get(std::string(kZone) + "/rampart/edges", zoned([edges](const httplib::Request&) {
+    s.Get(std::string(kZone) + "/rampart/edges", zoned([edges](const HttpRequest&) {
             Outcome out;
             out.result = edges();
             out.result_info = {{"count", out.result.size()}};
             return out;
           }));
   }
+  dashboard_->install_routes(s);
 }
 
-bool ApiServer::start(const std::string& listen, std::string* error) {
-  auto addr = net::SockAddr::parse(listen);
-  if (!addr) {
-    *error = "api.listen: \"" + listen + "\" is not IP:PORT";
-    return false;
-  }
-  if (!server_->is_valid()) {
-    *error = "api.tls: cannot load the certificate and private key (PEM, matching pair expected)";
-    return false;
+bool ApiServer::start(std::string* error) {
+  std::shared_ptr<SSL_CTX> tls;
+  if (https()) {
+    tls = make_api_tls_context(api_.tls_certificate, api_.tls_private_key, error);
+    if (!tls) return false;
   }
   install_routes();
-  std::string host = addr->ip().to_string();
-  if (!server_->bind_to_port(host, addr->port())) {
-    *error = "api.listen: cannot listen on " + listen + " (address in use or not available)";
-    return false;
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  RLOG_INFO(
-      "API listening on ", listen,
-      server_->is_valid() && dynamic_cast<httplib::SSLServer*>(server_.get()) ? " (https)" : "");
+  HttpServerOptions opt;
+  opt.listen = api_.listen;
+  opt.max_connections = api_.max_connections;
+  opt.request_timeout = api_.request_timeout;
+  opt.keepalive_timeout = api_.keepalive_timeout;
+  server_ = std::make_unique<HttpServer>(opt, std::move(tls), &router_);
+  server_->set_head_hook([this](HttpRequest& req, HttpResponse& res) { return on_head(req, res); });
+  server_->set_error_fill([](int status, const std::string& message, HttpResponse& res) {
+    send_outcome(res, Outcome::failure(status, error_code_of(status), message));
+  });
+  server_->set_priority([](const HttpRequest& req) {
+    return (req.method == "GET" || req.method == "HEAD") &&
+           (req.path == "/healthz" || req.path == "/metrics");
+  });
+  if (!server_->start(error)) return false;
+  RLOG_INFO("API listening on ", api_.listen, https() ? " (https)" : "", "; at most ",
+            api_.max_connections, " connections, requests within ", api_.request_timeout.count(),
+            " ms");
   return true;
 }
 
 void ApiServer::stop() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
+  if (server_) server_->stop();
+}
+
+std::string ApiServer::metrics() const {
+  std::string out = server_ ? server_->metrics() : "";
+  out +=
+      "# HELP rampart_api_auth_failures_total Wrong credentials presented to the API (each "
+      "counts toward the source's backoff).\n"
+      "# TYPE rampart_api_auth_failures_total counter\n";
+  out += "rampart_api_auth_failures_total{kind=\"bearer\"} " +
+         std::to_string(bearer_failures_.load()) + "\n";
+  out += "rampart_api_auth_failures_total{kind=\"sign_in\"} " +
+         std::to_string(dashboard_->sign_in_failures()) + "\n";
+  return out;
 }
 
 }  // namespace rampart::control

@@ -1,45 +1,48 @@
-// The REST API (Spectrum-compatible paths and envelope) over HTTP, on its own threads: one
-// accept thread plus cpp-httplib's worker pool, never the data-plane workers. Owns the HTTP
-// server; forwards every request to the Controller. start() and stop() are called by the thread
-// that owns the ApiServer (serve's main thread); handlers run on the pool.
+// The REST API (Spectrum-compatible paths and envelope), /metrics, /healthz and the dashboard,
+// on the API's own HTTP server (control/http_server.h: its own I/O thread and handler pools,
+// never the data-plane workers). Owns the routes, the credentials and their checks: the admin
+// token (bearer, or the dashboard's read-only session cookie), the fleet credential (accepted only
+// over HTTPS and only on the analytics fan-out's read endpoint), the Host check, the per-source
+// backoff of wrong credentials, and the audit line of every write (docs/hardening.md, "API").
+// Forwards every request to the Controller. start()/stop() are called by the thread that owns the
+// ApiServer (serve's main thread); set_credentials() by any thread; handlers run on the pools.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
-#include <thread>
 
+#include "config/credentials.h"
 #include "config/model.h"
+#include "control/api_auth.h"
 #include "control/controller.h"
-
-namespace httplib {
-class Server;
-struct Response;
-}  // namespace httplib
+#include "control/http_router.h"
+#include "control/http_server.h"
 
 namespace rampart::control {
 
 class Analytics;
-// Writes `o` as the v4 envelope (status, JSON body).
-void send_outcome(httplib::Response& res, const Outcome& o);
-// Installs the analytics routes and /metrics (api_analytics.cc).
-void install_analytics_routes(httplib::Server& server, Controller* controller,
-                              Analytics* analytics);
-
 class Dashboard;
+
+// Writes `o` as the v4 envelope (status, JSON body).
+void send_outcome(HttpResponse& res, const Outcome& o);
+// Installs the analytics routes and /metrics (api_analytics.cc).
+void install_analytics_routes(HttpRouter& router, Controller* controller, Analytics* analytics);
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
 
-// The token the API requires: api.token, or the first line of api.token_file (surrounding
-// whitespace removed). False with *error when neither gives a non-empty token, or api.listen
-// is not loopback and api.allow_insecure_remote is not set.
-bool resolve_api_settings(const config::ApiConfig& api, std::string* token, std::string* error);
+// The credentials the API needs (api.token or api.token_file, fleet.token or fleet.token_file:
+// config/credentials.h) and the listen rule: a non-loopback api.listen needs api.tls unless
+// api.allow_insecure_remote is set. False with *error (one line per problem).
+bool resolve_api_settings(const config::Config& cfg, config::Credentials* creds,
+                          std::string* error);
 
 class ApiServer {
  public:
-  // HTTPS when `certificate` (and `private_key`) are PEM files, plain HTTP when empty.
-  ApiServer(Controller* controller, std::string token, const std::string& certificate = "",
-            const std::string& private_key = "");
+  ApiServer(Controller* controller, const config::ApiConfig& api,
+            const config::Credentials& credentials);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -48,21 +51,38 @@ class ApiServer {
   void set_analytics(Analytics* analytics) { analytics_ = analytics; }
   // Serves GET .../rampart/edges (the fleet's live edges) from `edges` (call before start()).
   void set_edges(std::function<nlohmann::json()> edges) { edges_ = std::move(edges); }
-  // Binds `listen` ("127.0.0.1:8788", "[::1]:8788") and starts serving; false with *error.
-  bool start(const std::string& listen, std::string* error);
+  // Loads api.tls, binds api.listen and starts serving; false with *error.
+  bool start(std::string* error);
   // Stops accepting, finishes requests in flight and joins the threads. Idempotent.
   void stop();
 
+  // New tokens (a SIGHUP reload): the previous ones are refused from the next request on, and
+  // every dashboard session ends. Any thread.
+  void set_credentials(const config::Credentials& credentials);
+  // rampart_api_* series (connections, refusals, timeouts, credential failures); any thread.
+  std::string metrics() const;
+  bool https() const { return !api_.tls_certificate.empty(); }
+
  private:
+  struct Secrets;
+  std::shared_ptr<const Secrets> secrets() const;
+  HttpServer::HeadDecision on_head(HttpRequest& req, HttpResponse& res);
+  HttpServer::HeadDecision check_bearer(HttpRequest& req, HttpResponse& res,
+                                        std::string_view token);
   void install_routes();
 
   Controller* controller_;
   Analytics* analytics_ = nullptr;
   std::function<nlohmann::json()> edges_;
-  std::string token_;
-  std::unique_ptr<httplib::Server> server_;
+  config::ApiConfig api_;
+  mutable std::mutex secrets_mu_;
+  std::shared_ptr<const Secrets> secrets_;  // guarded by secrets_mu_ (the pointer, not *secrets_)
+  AuthThrottle throttle_;
+  RateLimitedLog failure_log_{10};
+  std::atomic<uint64_t> bearer_failures_{0};
+  HttpRouter router_;
   std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)
-  std::thread thread_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace rampart::control

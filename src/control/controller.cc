@@ -9,6 +9,7 @@
 #include "config/app_json.h"
 #include "config/safety.h"
 #include "config/validate.h"
+#include "control/app_files.h"
 #include "core/log.h"
 #include "edge/limitations.h"
 
@@ -223,6 +224,7 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
           e.path = "app \"" + m.apps[index].id + "\"" + e.path.substr(close + 1);
       }
     }
+    make_file_errors_opaque(&errors);  // API answers say nothing about files; the log does
     add_errors(out, 400, errors);
     return false;
   }
@@ -345,6 +347,7 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   auto app = config::decode_app(body, errs);
   Outcome out;
   if (!app) {
+    make_file_errors_opaque(&errs);  // the API never says whether a path exists on the edge
     add_errors(&out, 400, errs);
     return out;
   }
@@ -352,6 +355,12 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   if (!file_.api.allow_private_origins &&
       !config::check_api_origins(*app, config::host_addresses, errs)) {
     add_errors(&out, 400, errs);
+    return out;
+  }
+  // Files named through the API are checked here, with one message whatever the cause
+  // (control/app_files.h): the API never tells whether a path exists on the edge.
+  if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors)) {
+    add_errors(&out, 400, file_errors);
     return out;
   }
   if (!create && app->id != id)

@@ -28,6 +28,10 @@ inline constexpr int kErrNotFound = 10007;          // 404: no app / rule with t
 inline constexpr int kErrConflict = 10009;          // 409: id taken, port overlap, file-sourced app
 inline constexpr int kErrTooLarge = 10013;          // 413: body over 1 MiB
 inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store (etcd) is unreachable
+// The API's own refusals before a handler runs (docs/hardening.md, "API").
+inline constexpr int kErrRequestHead = 6003;  // 400/414/415/421/431/501/505: the request's head
+inline constexpr int kErrThrottled = 971;     // 429: too many wrong credentials from the source
+inline constexpr int kErrBusy = 7010;         // 503: every API handler thread busy, queue full
 // Codes of the notes in `messages` (setting accepted, see the message).
 inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
 inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing

@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "control/private_files.h"
+
 namespace rampart::control {
 namespace {
 
@@ -46,6 +48,11 @@ struct Key {
 }  // namespace
 
 std::unique_ptr<RollupStore> RollupStore::open(const std::string& path, std::string* error) {
+  std::string why;
+  if (!make_db_private(path, &why)) {
+    *error = "analytics store " + path + ": " + why;
+    return nullptr;
+  }
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,

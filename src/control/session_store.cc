@@ -71,6 +71,11 @@ void SessionStore::remove(std::string_view id) {
   expiry_.erase(key);
 }
 
+void SessionStore::clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  expiry_.clear();
+}
+
 size_t SessionStore::size() {
   std::lock_guard<std::mutex> lock(mu_);
   return expiry_.size();

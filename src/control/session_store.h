@@ -28,6 +28,8 @@ class SessionStore {
   // Seconds until `id` expires; 0 when it is not valid.
   long long expires_in(std::string_view id);
   void remove(std::string_view id);
+  // Ends every session (the API token changed).
+  void clear();
   size_t size();
   std::chrono::seconds ttl() const { return ttl_; }
 

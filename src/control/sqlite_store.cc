@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include "control/private_files.h"
+
 namespace rampart::control {
 namespace {
 
@@ -55,6 +57,11 @@ bool SqliteStore::exec(const char* sql, std::string* error) {
 }
 
 std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, std::string* error) {
+  std::string why;
+  if (!make_db_private(path, &why)) {
+    if (error) *error = "cannot open the store " + path + ": " + why;
+    return nullptr;
+  }
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,

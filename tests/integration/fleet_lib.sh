@@ -6,6 +6,14 @@
 # shellcheck disable=SC2034  # variables are used by the tests that source this file
 FLEETUTIL=(python3 "$RPT_HELPERS/fleetutil.py")
 FLEET_TOKEN=""
+# FLEET_API_TLS=1 (set before fleet_config): every edge serves its API over HTTPS with a
+# certificate for 127.0.0.1 from a test CA ($FLEET_CA) and has a fleet credential of its own
+# ($FLEET_PEER_TOKEN, fleet.ca_file: $FLEET_CA), so that the analytics fan-out is on
+# (docs/fleet.md). fapi and fleet_edge then speak HTTPS; $FLEET_SCHEME is http or https.
+FLEET_API_TLS=${FLEET_API_TLS:-}
+FLEET_PEER_TOKEN=""
+FLEET_CA=""
+FLEET_SCHEME=http
 declare -gA ETCD_PIDS=()
 declare -gA EDGE_PIDS=()
 ETCD_ENDPOINTS=""
@@ -13,6 +21,7 @@ ETCD_ENDPOINTS=""
 fleet_ns() {
   NS_F=${RPT_ID:?rpt_init first}f
   FLEET_TOKEN="fleet-token-$RPT_ID"
+  FLEET_PEER_TOKEN="fleet-peer-token-$RPT_ID"
   ip netns add "$NS_F"
   RPT_NAMESPACES+=("$NS_F")
   if [[ -n ${RPT_NS_FILE:-} ]]; then echo "$NS_F" >>"$RPT_NS_FILE"; fi
@@ -58,10 +67,30 @@ etcd_healthy() {
   return 1
 }
 
+# fleet_api_certs: the test CA and the API certificate (127.0.0.1) every edge uses with
+# FLEET_API_TLS=1; made once.
+fleet_api_certs() {
+  [[ -n $FLEET_CA ]] && return 0
+  FLEET_CA=$TDIR/fleet-ca.pem
+  FLEET_SCHEME=https
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=fleet test ca" -keyout "$TDIR/fleet-ca.key" -out "$FLEET_CA" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=fleet api" \
+    -keyout "$TDIR/fleet-api.key" -out "$TDIR/fleet-api.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$TDIR/fleet-api.ext"
+  openssl x509 -req -in "$TDIR/fleet-api.csr" -CA "$FLEET_CA" -CAkey "$TDIR/fleet-ca.key" \
+    -CAcreateserial -days 2 -extfile "$TDIR/fleet-api.ext" -out "$TDIR/fleet-api.pem" 2>/dev/null
+}
+
 # fleet_config N [EXTRA_YAML]: writes $TDIR/edgeN.yaml (colo EN, listen 127.0.0.1N, API 1880N).
 fleet_config() {
-  local n=$1 extra=${2-}
+  local n=$1 extra=${2-} api_tls="" fleet=""
   mkdir -p "$TDIR/edge$n"
+  if [[ -n $FLEET_API_TLS ]]; then
+    fleet_api_certs
+    api_tls="  tls: { certificate: $TDIR/fleet-api.pem, private_key: $TDIR/fleet-api.key }"
+    fleet="fleet: { token: $FLEET_PEER_TOKEN, ca_file: $FLEET_CA }"
+  fi
   cat >"$TDIR/edge$n.yaml" <<YAML
 edge:
   colo: E$n
@@ -73,6 +102,8 @@ api:
   listen: 127.0.0.1:1880$n
   token: $FLEET_TOKEN
   allow_private_origins: true # the fleet's origins run on 127.0.0.1 in the test namespace
+$api_tls
+$fleet
 store: etcd://$ETCD_ENDPOINTS
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
@@ -89,7 +120,8 @@ fleet_edge() {
   RPT_PIDS+=("$!")
   EDGE_LOG=$TDIR/edge$n.log
   for _ in $(seq 100); do
-    ip netns exec "$NS_F" curl -sf "http://127.0.0.1:1880$n/healthz" >/dev/null 2>&1 && return 0
+    ip netns exec "$NS_F" curl -sf ${FLEET_CA:+--cacert "$FLEET_CA"} \
+      "$FLEET_SCHEME://127.0.0.1:1880$n/healthz" >/dev/null 2>&1 && return 0
     kill -0 "${EDGE_PIDS[$n]}" 2>/dev/null || break
     sleep 0.1
   done
@@ -101,8 +133,9 @@ fleet_edge() {
 # fapi N METHOD PATH [BODY]: the API of edge N; prints the body, then the HTTP status on its own line.
 fapi() {
   local n=$1 method=$2 path=$3 body=${4-}
-  local args=(-sS -m 10 -X "$method" -H "Authorization: Bearer $FLEET_TOKEN" -w '\n%{http_code}'
-    "http://127.0.0.1:1880$n/client/v4/zones/default$path")
+  local args=(-sS -m 10 -X "$method" -H "Authorization: Bearer ${FAPI_TOKEN:-$FLEET_TOKEN}"
+    -w '\n%{http_code}' "$FLEET_SCHEME://127.0.0.1:1880$n/client/v4/zones/default$path")
+  if [[ -n $FLEET_CA ]]; then args+=(--cacert "$FLEET_CA"); fi
   if [[ -n $body ]]; then args+=(-H "Content-Type: application/json" --data-binary "$body"); fi
   ip netns exec "$NS_F" curl "${args[@]}"
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The API over HTTPS (api.tls): curl with the test CA gets the apps list; plain HTTP gets no
-# answer; a non-loopback api.listen is refused without api.tls and accepted with it.
+# answer; only forward-secret suites of TLS 1.2+ are offered (Mozilla "intermediate"); a
+# non-loopback api.listen is refused without api.tls and accepted with it.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +71,19 @@ no_token_401() {
     "https://127.0.0.1:$API_PORT/client/v4/zones/default/spectrum/apps") == 401 ]]
 }
 check "HTTPS without the token is 401" no_token_401
+# Mozilla "intermediate": no suite without forward secrecy, nothing below TLS 1.2.
+s_client() { # ARGS...: the "Cipher is" line of a handshake attempt
+  ip netns exec "$NS_E" timeout 5 openssl s_client -connect "127.0.0.1:$API_PORT" "$@" \
+    </dev/null 2>/dev/null | grep -o 'Cipher is .*' || true
+}
+assert_eq "TLS 1.2 with AES128-SHA256 (no forward secrecy) is refused" "Cipher is (NONE)" \
+  "$(s_client -tls1_2 -cipher AES128-SHA256)"
+assert_eq "TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 is accepted" \
+  "Cipher is ECDHE-ECDSA-AES128-GCM-SHA256" "$(s_client -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256)"
+assert_eq "TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305 is accepted" \
+  "Cipher is ECDHE-ECDSA-CHACHA20-POLY1305" "$(s_client -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305)"
+assert_eq "TLS 1.1 is refused" "Cipher is (NONE)" "$(s_client -tls1_1)"
+check "TLS 1.3 is accepted" grep -q "TLS_AES_\|TLS_CHACHA20" <<<"$(s_client -tls1_3)"
 stop_edge
 
 # A non-loopback api.listen: refused without api.tls, served with it.

@@ -11,6 +11,8 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=SCRIPTDIR/fleet_lib.sh
 source "$(dirname "$0")/fleet_lib.sh"
 rpt_init
+# The analytics fan-out needs HTTPS APIs and a fleet credential (docs/fleet.md).
+FLEET_API_TLS=1
 fleet_ns
 trap 'rc=$?; if ((rc != 0 || RPT_FAILS != 0)); then fleet_logs; fi; (exit $rc); rpt_cleanup' EXIT
 
@@ -64,11 +66,18 @@ check "aggregate/current on edge 1 is the sum over the three edges" \
   test "$fleet_sum" -gt 0 -a "$fleet_sum" -eq "$((per_edge[0] + per_edge[1] + per_edge[2]))"
 assert_eq "aggregate/current?colo_name=E2 through edge 1 is edge 2's own" "${per_edge[1]}" \
   "$(egress 1 "&colo_name=E2")"
+# The fleet credential reads the fan-out's endpoint only; it changes nothing, reads nothing else.
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/aggregate/current?scope=local")
+assert_eq "the fleet credential reads aggregate/current?scope=local" 200 "$(status_of "$r")"
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET /spectrum/apps)
+assert_eq "... and nothing else (GET apps with it: 401)" 401 "$(status_of "$r")"
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 DELETE "/spectrum/apps/$APP")
+assert_eq "... nor writes (DELETE with it: 401)" 401 "$(status_of "$r")"
 # The dashboard of edge 1 shows the fleet: its edges and the app summed over them.
 BROWSER_DIR=$RPT_ROOT/tests/browser
 if command -v node >/dev/null && [[ -x /usr/bin/chromium && -f $BROWSER_DIR/node_modules/playwright-core/package.json ]]; then
   set +e
-  ip netns exec "$NS_F" env DASH_URL=http://127.0.0.1:18801 DASH_TOKEN="$FLEET_TOKEN" DASH_APP="$APP" \
+  ip netns exec "$NS_F" env DASH_URL=https://127.0.0.1:18801 DASH_TOKEN="$FLEET_TOKEN" DASH_APP="$APP" \
     DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_SHOT="$TDIR/fleet-dashboard.png" HOME="$TDIR" \
     timeout 90 node "$BROWSER_DIR/fleet.spec.mjs" >"$TDIR/browser.log" 2>&1
   browser_rc=$?
@@ -128,7 +137,7 @@ stored=$(etcdctl_f get /rampart/apps/default/contested --print-value-only | pyth
 assert_eq "... with what etcd holds" "$stored" "$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"
 
 # ---------------------------------------------------------------- registry
-out=$(ip netns exec "$NS_F" "$RAMPART_BIN" edges --api http://127.0.0.1:18801 --token "$FLEET_TOKEN")
+out=$(ip netns exec "$NS_F" env SSL_CERT_FILE="$FLEET_CA" "$RAMPART_BIN" edges --api https://127.0.0.1:18801 --token "$FLEET_TOKEN")
 sed 's/^/  | /' <<<"$out"
 assert_eq "rampart edges lists the three edges" "E1 E2 E3" "$(awk 'NR > 1 {print $2}' <<<"$out" | sort | xargs)"
 

@@ -244,6 +244,33 @@ TEST(AnalyticsQueryParse, BadTimes) {
   EXPECT_TRUE(has(e, "until: \"soon\" is not an RFC 3339 time")) << e;
 }
 
+TEST(AnalyticsQueryParse, ExtremeValuesAreRefusedNotOverflowed) {
+  // Each of these once overflowed int64 arithmetic (UBSan); now each is a clear 400.
+  for (const char* t : {"-9223372036854775808", "-9223372036854775807", "-153722867280912931",
+                        "-99999999999999999999999", "-30000000"}) {
+    std::string e = error_of({{"since", t}});
+    EXPECT_TRUE(has(e, std::string("since: \"") + t + "\" minutes from now is before 1970")) << e;
+    e = error_of({{"until", t}});
+    EXPECT_TRUE(has(e, "until: ")) << e;
+  }
+  for (const char* t :
+       {"0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00"}) {
+    std::string e = error_of({{"since", t}});
+    EXPECT_TRUE(has(e, "is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z")) << t << e;
+  }
+  // The whole accepted range still works, by the coarsest interval.
+  Parsed wide = parse({{"since", "1970-01-01T00:00:00Z"},
+                       {"until", "9999-12-31T23:59:59Z"},
+                       {"time_delta", "year"}},
+                      true);
+  EXPECT_FALSE(wide.ok);  // 8030 years: more than kMaxIntervals, refused as such
+  EXPECT_TRUE(has(wide.error, "time_delta: more than")) << wide.error;
+  Parsed old = parse({{"since", "1970-01-01T00:00:00Z"}, {"time_delta", "year"}}, true);
+  EXPECT_TRUE(old.ok) << old.error;
+  for (const char* l : {"18446744073709551616", "-1", "0", "1e3", " 5"})
+    EXPECT_TRUE(has(error_of({{"limit", l}}), "limit: ")) << l;
+}
+
 TEST(AnalyticsQueryParse, SinceMustBeBeforeUntil) {
   std::string e = error_of({{"since", "-10"}, {"until", "-20"}});
   EXPECT_TRUE(has(e, "since (2026-11-27T01:50:00Z) must be before until (2026-11-27T01:40:00Z)"))

@@ -1,10 +1,10 @@
 // SessionStore (ids, expiry, bounds) and the Dashboard's cookie and token helpers.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <set>
 
 #include "control/api_dashboard.h"
+#include "control/http_message.h"
 #include "control/session_store.h"
 #include "control/web_assets.h"
 
@@ -68,6 +68,19 @@ TEST(Dashboard, TokenCompare) {
   EXPECT_FALSE(empty.token_ok(""));
 }
 
+TEST(Dashboard, NewTokenEndsSessionsAndRefusesTheOldOne) {
+  Dashboard d("first-token-0123456789", false);
+  std::string id = d.sessions().create();
+  HttpRequest get;
+  get.method = "GET";
+  get.headers.emplace("Cookie", "rampart_session=" + id);
+  ASSERT_TRUE(d.cookie_authorizes(get));
+  d.set_token("second-token-0123456789");
+  EXPECT_FALSE(d.cookie_authorizes(get));
+  EXPECT_FALSE(d.token_ok("first-token-0123456789"));
+  EXPECT_TRUE(d.token_ok("second-token-0123456789"));
+}
+
 TEST(Dashboard, CookieFlags) {
   Dashboard http("t", false), https("t", true);
   std::string c = http.cookie_header("abc");
@@ -83,19 +96,19 @@ TEST(Dashboard, CookieFlags) {
 TEST(Dashboard, SessionCookieOnlyAuthorizesReads) {
   Dashboard d("t", false);
   std::string id = d.sessions().create();
-  httplib::Request get;
+  HttpRequest get;
   get.method = "GET";
   get.headers.emplace("Cookie", "theme=dark; rampart_session=" + id + "; x=1");
   EXPECT_EQ(Dashboard::session_cookie(get), id);
   EXPECT_TRUE(d.cookie_authorizes(get));
-  httplib::Request post = get;
+  HttpRequest post = get;
   post.method = "POST";
   EXPECT_FALSE(d.cookie_authorizes(post));
-  httplib::Request forged;
+  HttpRequest forged;
   forged.method = "GET";
   forged.headers.emplace("Cookie", "rampart_session=" + std::string(64, 'a'));
   EXPECT_FALSE(d.cookie_authorizes(forged));
-  httplib::Request none;
+  HttpRequest none;
   none.method = "GET";
   EXPECT_FALSE(d.cookie_authorizes(none));
 }

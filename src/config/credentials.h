@@ -1,0 +1,33 @@
+// The secrets a config names: the API's admin token (api.token / api.token_file) and the fleet's
+// credential (fleet.token / fleet.token_file), read and checked. `rampart check`, `serve` at
+// start and every SIGHUP reload use the same function, so a token that check accepts is one serve
+// accepts. Pure apart from reading the two files; any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/model.h"
+
+namespace rampart::config {
+
+// Shorter tokens are refused: 16 random characters are what brute force cannot reach through the
+// API's per-source backoff (docs/hardening.md, "API"). `openssl rand -hex 32` makes a good one.
+inline constexpr size_t kMinTokenLength = 16;
+// A token file is read up to this many bytes (its first line is the token).
+inline constexpr size_t kMaxTokenFileBytes = 4096;
+
+struct Credentials {
+  std::string api_token;
+  std::string fleet_token;  // empty: no fleet credential (the analytics fan-out is off)
+  bool operator==(const Credentials&) const = default;
+};
+
+// Fills *out from `cfg`; false with one error per problem (a missing or short token, an unreadable
+// token file, a fleet token equal to the API token).
+bool resolve_credentials(const Config& cfg, Credentials* out, std::vector<ConfigError>* errors);
+
+// The first line of a token file without surrounding whitespace; false with *error.
+bool read_token_file(const std::string& path, std::string* token, std::string* error);
+
+}  // namespace rampart::config

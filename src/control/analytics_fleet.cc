@@ -1,0 +1,121 @@
+// Analytics::fleet_current: aggregate/current summed over the fleet's live edges (docs/fleet.md).
+// Peers are the registry's records in etcd; each is asked over HTTPS, its certificate verified
+// (fleet.ca_file, else the system's store; the certificate must name the registry's address),
+// with the fleet credential, which peers accept on this endpoint only.
+#include <httplib.h>
+
+#include "control/analytics.h"
+#include "control/fleet.h"
+#include "core/log.h"
+
+namespace rampart::control {
+
+using nlohmann::json;
+
+namespace {
+constexpr size_t kMaxPeerAnswer = 4 << 20;  // a peer's aggregate/current: a few KiB per app
+}  // namespace
+
+void Analytics::set_fanout(FleetFanout fanout) {
+  std::lock_guard lock(fanout_mu_);
+  fanout_ = std::move(fanout);
+}
+
+std::string Analytics::fanout_off_reason() const {
+  std::lock_guard lock(fanout_mu_);
+  if (fanout_.token.empty()) return "no fleet.token or fleet.token_file";
+  if (!fanout_.https) return "api.tls is not set, and peers are only called over HTTPS";
+  return "";
+}
+
+Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const std::string& colo) {
+  FleetFanout fanout;
+  {
+    std::lock_guard lock(fanout_mu_);
+    fanout = fanout_;
+  }
+  std::string ids;
+  for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
+  // appID -> summed row; durationAvg weighted by the connections each edge closed.
+  std::map<std::string, json> sum;
+  std::vector<std::string> order;
+  json edges_seen = json::array();
+  std::vector<std::string> left_out;
+  for (const json& e : fleet_->edges()) {
+    const std::string name = e.value("name", ""), edge_colo = e.value("colo", "");
+    if (!colo.empty() && edge_colo != colo) continue;
+    json rows;
+    if (e.value("self", false)) {
+      std::multimap<std::string, std::string> local{{"scope", "local"}};
+      if (!ids.empty()) local.emplace("appID", ids);
+      rows = aggregate_current(local).result;
+    } else if (!e.value("api_tls", false)) {
+      left_out.push_back(name + " (its API has no api.tls)");
+      continue;
+    } else {
+      httplib::Client cli("https://" + e.value("api", ""));
+      cli.enable_server_certificate_verification(true);
+      if (!fanout.ca_file.empty()) cli.set_ca_cert_path(fanout.ca_file.c_str());
+      cli.set_connection_timeout(1, 0);
+      cli.set_read_timeout(2, 0);
+      // A peer's answer is read as sent (never inflated) and only up to kMaxPeerAnswer.
+      cli.set_decompress(false);
+      std::string path =
+          "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
+      if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
+      std::string answer;
+      auto res = cli.Get(path, {{"Authorization", "Bearer " + fanout.token}},
+                         [&answer](const char* data, size_t n) {
+                           answer.append(data, n);
+                           return answer.size() <= kMaxPeerAnswer;
+                         });
+      json body = res && res->status == 200 && res->get_header_value("Content-Encoding").empty()
+                      ? json::parse(answer, nullptr, false)
+                      : json();
+      if (!body.is_object() || !body.value("success", false)) {
+        std::string why =
+            res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
+        RLOG_WARN("analytics: edge ", name, " (https://", e.value("api", ""),
+                  ") did not answer aggregate/current (", why, "); left out of the fleet sum");
+        left_out.push_back(name + " (" + why + ")");
+        continue;
+      }
+      rows = body["result"];
+    }
+    edges_seen.push_back(name);
+    for (const json& r : rows) {
+      const std::string id = r.value("appID", "");
+      auto [it, fresh] = sum.try_emplace(id, json{{"appID", id},
+                                                  {"bytesIngress", 0},
+                                                  {"bytesEgress", 0},
+                                                  {"connections", 0},
+                                                  {"durationAvg", 0.0},
+                                                  {"connectionsClosed", 0}});
+      if (fresh) order.push_back(id);
+      json& s = it->second;
+      const uint64_t closed = r.value("connectionsClosed", uint64_t{0});
+      const uint64_t total_closed = s["connectionsClosed"].get<uint64_t>() + closed;
+      const double avg = s["durationAvg"].get<double>();
+      if (total_closed > 0)
+        s["durationAvg"] = (avg * static_cast<double>(total_closed - closed) +
+                            r.value("durationAvg", 0.0) * static_cast<double>(closed)) /
+                           static_cast<double>(total_closed);
+      s["connectionsClosed"] = total_closed;
+      for (const char* k : {"bytesIngress", "bytesEgress", "connections"})
+        s[k] = s[k].get<uint64_t>() + r.value(k, uint64_t{0});
+    }
+  }
+  json result = json::array();
+  for (const auto& id : order) result.push_back(sum[id]);
+  Outcome o{200, {}, {}, result, {}};
+  o.messages.push_back(ApiError{kNoteFleetSum, "summed over " + std::to_string(edges_seen.size()) +
+                                                   " edges: " + edges_seen.dump()});
+  if (!left_out.empty()) {
+    std::string text;
+    for (const auto& l : left_out) text += (text.empty() ? "" : "; ") + l;
+    o.messages.push_back(ApiError{kNoteFleetSum, "left out: " + text});
+  }
+  return o;
+}
+
+}  // namespace rampart::control

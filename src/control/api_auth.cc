@@ -1,0 +1,119 @@
+// AuthThrottle and RateLimitedLog.
+#include "control/api_auth.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "control/http_message.h"
+#include "core/log.h"
+
+namespace rampart::control {
+
+std::string short_hash(std::string_view secret) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), d);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(kHex[d[i] >> 4]);
+    out.push_back(kHex[d[i] & 0xf]);
+  }
+  return out;
+}
+
+AuthThrottle::Key AuthThrottle::key_of(const net::IpAddr& source) {
+  net::IpAddr ip = source.unmapped();
+  Key k{};
+  k[0] = ip.is_v4() ? 4 : 6;
+  std::memcpy(k.data() + 1, ip.bytes(), ip.is_v4() ? 4 : 8);  // IPv6: the /64
+  return k;
+}
+
+int64_t AuthThrottle::wait_ms(const net::IpAddr& source, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key_of(source));
+  if (it == entries_.end()) return 0;
+  return std::max<int64_t>(0, it->second.blocked_until_ms - now_ms);
+}
+
+int64_t AuthThrottle::failed(const net::IpAddr& source, int64_t now_ms) {
+  const Key key = key_of(source);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (entries_.size() >= opt_.max_sources && !lru_.empty()) {
+      entries_.erase(lru_.front());
+      lru_.pop_front();
+    }
+    it = entries_.emplace(key, Entry{}).first;
+    it->second.lru = lru_.insert(lru_.end(), key);
+  } else {
+    lru_.splice(lru_.end(), lru_, it->second.lru);
+  }
+  Entry& e = it->second;
+  if (e.failures > 0 && now_ms - e.last_failure_ms >= opt_.forget_ms) e.failures = 0;
+  e.failures = e.failures < 1000 ? e.failures + 1 : e.failures;
+  e.last_failure_ms = now_ms;
+  if (e.failures <= opt_.free_failures) return 0;
+  int64_t wait = opt_.first_wait_ms;
+  for (uint32_t i = opt_.free_failures + 1; i < e.failures && wait < opt_.max_wait_ms; ++i)
+    wait *= 2;
+  wait = std::min(wait, opt_.max_wait_ms);
+  e.blocked_until_ms = now_ms + wait;
+  return wait;
+}
+
+void AuthThrottle::succeeded(const net::IpAddr& source) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key_of(source));
+  if (it == entries_.end()) return;
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+}
+
+size_t AuthThrottle::size() {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+void audit_write(const HttpRequest& req, int status, std::string_view object,
+                 std::string_view who) {
+  nlohmann::json line = {
+      {"method", req.method},
+      {"path", req.path},
+      {"object", std::string(object)},
+      {"status", status},
+      {"who", who.empty() ? req.who : std::string(who)},
+      {"from", (req.remote_addr.find(':') != std::string::npos ? "[" + req.remote_addr + "]"
+                                                               : req.remote_addr) +
+                   ":" + std::to_string(req.remote_port)}};
+  RLOG_INFO("audit ", line.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+}
+
+void RateLimitedLog::warn(const std::string& line, int64_t now_ms) {
+  uint64_t left_out = 0;
+  {
+    std::lock_guard lock(mu_);
+    const int64_t second = now_ms / 1000;
+    if (second != second_) {
+      second_ = second;
+      used_ = 0;
+    }
+    if (used_ >= per_second_) {
+      ++suppressed_;
+      return;
+    }
+    ++used_;
+    left_out = suppressed_;
+    suppressed_ = 0;
+  }
+  if (left_out > 0)
+    RLOG_WARN(line, " (", left_out, " similar lines left out before this one)");
+  else
+    RLOG_WARN(line);
+}
+
+}  // namespace rampart::control

@@ -1,0 +1,122 @@
+// api.* hardening knobs and fleet:, parsed and validated; resolve_credentials: tokens from the
+// config or their files, the minimum length, printable characters, a fleet token of its own.
+#include "config/credentials.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "config/parse.h"
+
+namespace rampart::config {
+namespace {
+
+std::string first_error(const std::string& yaml) {
+  auto r = parse_yaml(yaml);
+  return r.ok() ? "" : r.errors[0].to_string();
+}
+
+std::string resolve_error(const std::string& yaml, Credentials* out = nullptr) {
+  auto r = parse_yaml(yaml);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.errors[0].to_string());
+  if (!r.ok()) return "parse";
+  Credentials c;
+  std::vector<ConfigError> errors;
+  bool ok = resolve_credentials(*r.config, &c, &errors);
+  EXPECT_EQ(ok, errors.empty());
+  if (out) *out = c;
+  return errors.empty() ? "" : errors[0].to_string();
+}
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    char name[] = "/tmp/rampart-cred-XXXXXX";
+    int fd = mkstemp(name);
+    path_ = name;
+    if (fd >= 0) {
+      (void)!write(fd, content.data(), content.size());
+      close(fd);
+    }
+  }
+  ~TempFile() { unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(ApiHardeningConfig, DefaultsAndValues) {
+  auto r = parse_yaml(
+      "api: { token: t, request_timeout: 3s, keepalive_timeout: 0s, max_connections: 64, "
+      "server_name: [edge1.example.net, \"*.example.org\"] }\n");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  EXPECT_EQ(r.config->api.request_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(r.config->api.keepalive_timeout.count(), 0);
+  EXPECT_EQ(r.config->api.max_connections, 64u);
+  EXPECT_EQ(r.config->api.server_name.size(), 2u);
+  auto d = parse_yaml("api: { token: t }\n");
+  EXPECT_EQ(d.config->api.request_timeout, std::chrono::seconds(10));
+  EXPECT_EQ(d.config->api.max_connections, 256u);
+  EXPECT_NE(first_error("api: { request_timeout: 0s }\n").find("api.request_timeout"),
+            std::string::npos);
+  EXPECT_NE(first_error("api: { max_connections: 2 }\n").find("api.max_connections"),
+            std::string::npos);
+  EXPECT_NE(first_error("api: { server_name: [\"http://x\"] }\n").find("api.server_name[0]"),
+            std::string::npos);
+  EXPECT_NE(first_error("api: { server_name: [\"a.*.b\"] }\n").find("api.server_name[0]"),
+            std::string::npos);
+  EXPECT_NE(first_error("fleet: { token: abcdefabcdefabcdef }\n").find("only used with store"),
+            std::string::npos);
+  EXPECT_NE(first_error("store: etcd://h:1\nfleet: { ca_file: /nonexistent.pem }\n")
+                .find("fleet.ca_file"),
+            std::string::npos);
+}
+
+TEST(Credentials, MinimumLengthAndCharacters) {
+  EXPECT_EQ(resolve_error("api: { token: bench-token-0123456789 }\n"), "");
+  EXPECT_EQ(resolve_error("api: { token: test-token-rpt123 }\n"), "");
+  std::string e = resolve_error("api: { token: t }\n");
+  EXPECT_NE(e.find("api.token: the token is 1 characters long"), std::string::npos) << e;
+  EXPECT_NE(e.find("at least 16"), std::string::npos) << e;
+  EXPECT_NE(resolve_error("api: { token: \"abcdefgh ijklmnopq\" }\n").find("printable"),
+            std::string::npos);
+  EXPECT_NE(resolve_error("edge: { colo: X }\n").find("api.token: the API needs a token"),
+            std::string::npos);
+}
+
+TEST(Credentials, TokenFiles) {
+  TempFile good("  file-token-0123456789abcdef \nsecond line\n");
+  Credentials c;
+  EXPECT_EQ(resolve_error("api: { token_file: " + good.path() + " }\n", &c), "");
+  EXPECT_EQ(c.api_token, "file-token-0123456789abcdef");
+  TempFile short_one("short\n");
+  std::string e = resolve_error("api: { token_file: " + short_one.path() + " }\n");
+  EXPECT_NE(e.find("api.token_file: the token in " + short_one.path() + " is 5 characters"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(resolve_error("api: { token_file: /nonexistent/token }\n").find("cannot read"),
+            std::string::npos);
+  // A device or a FIFO is refused without blocking.
+  EXPECT_NE(resolve_error("api: { token_file: /dev/zero }\n").find("not a regular file"),
+            std::string::npos);
+}
+
+TEST(Credentials, FleetTokenOfItsOwn) {
+  const std::string head = "api: { token: admin-token-0123456789 }\nstore: etcd://h:1\n";
+  Credentials c;
+  EXPECT_EQ(resolve_error(head + "fleet: { token: fleet-token-0123456789 }\n", &c), "");
+  EXPECT_EQ(c.fleet_token, "fleet-token-0123456789");
+  EXPECT_NE(resolve_error(head + "fleet: { token: admin-token-0123456789 }\n")
+                .find("fleet.token: is the same as the API token"),
+            std::string::npos);
+  EXPECT_NE(resolve_error(head + "fleet: { token: short }\n").find("fleet.token"),
+            std::string::npos);
+  EXPECT_EQ(resolve_error(head, &c), "");
+  EXPECT_EQ(c.fleet_token, "");
+}
+
+}  // namespace
+}  // namespace rampart::config

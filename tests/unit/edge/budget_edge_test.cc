@@ -91,8 +91,9 @@ class UdpEcho {
 
 class BudgetEdgeTest : public EdgeTest {
  protected:
-  // An edge with `edge_knobs` (lines under edge:) and the given apps (YAML list items).
-  void start_with(const std::string& edge_knobs, const std::string& apps, int workers = 1) {
+  // A config with `edge_knobs` (lines under edge:) and the given apps (YAML list items).
+  config::Config config_with(const std::string& edge_knobs, const std::string& apps,
+                             int workers = 1) {
     std::string y =
         "edge:\n  colo: UT\n  listen: [\"127.0.0.1\"]\n  workers: " + std::to_string(workers) +
         "\n  data_dir: " + data_dir() + "\n" + edge_knobs +
@@ -100,10 +101,13 @@ class BudgetEdgeTest : public EdgeTest {
         "udp_packets_per_second: 0 }\napps:\n" +
         apps;
     config::LoadResult r = config::parse_yaml(y);
-    ASSERT_TRUE(r.ok()) << y << (r.errors.empty() ? "" : r.errors[0].to_string());
+    EXPECT_TRUE(r.ok()) << y << (r.errors.empty() ? "" : r.errors[0].to_string());
+    return r.ok() ? *r.config : config::Config{};
+  }
+  void start_with(const std::string& edge_knobs, const std::string& apps, int workers = 1) {
     edge_ = std::make_unique<Edge>();
     std::string error;
-    ASSERT_TRUE(edge_->start(*r.config, &error)) << error;
+    ASSERT_TRUE(edge_->start(config_with(edge_knobs, apps, workers), &error)) << error;
   }
   std::string udp_app(uint16_t edge_port, uint16_t origin_port) {
     return "  - id: dns\n    protocol: udp/" + std::to_string(edge_port) +
@@ -257,6 +261,36 @@ TEST_F(BudgetEdgeTest, FullConfirmedPoolLeavesAFlowUnconfirmedButServed) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(echo(b.get(), port, "B" + std::to_string(i + 2)));
   EXPECT_EQ(in_use(K::kUdpConfirmed), 1u);
   EXPECT_EQ(in_use(K::kUdpUnconfirmed), 1u);
+}
+
+// The split follows the apps: a TCP-only edge gives UDP nothing; a reload that adds a UDP app
+// gives it its share (a smaller TCP budget refuses new sessions only while above it).
+TEST_F(BudgetEdgeTest, ReloadRecomputesTheSplitForTheApps) {
+  OriginServer origin(echo_handler);
+  ReservedPort port;
+  const std::string tcp =
+      app_yaml({.id = "echo", .edge_port = port.port(), .origin_ports = {origin.port()}});
+  start_with("", tcp);
+  wait_listening(port.port(), 1);
+  const BudgetPlan tcp_only = edge_->budget_plan();
+  EXPECT_EQ(edge_->budget().limit(K::kUdpUnconfirmed), 0u);
+  EXPECT_EQ(tcp_only.udp_flows, 0u);
+  EXPECT_GT(tcp_only.tcp_sessions, 0u);
+  EXPECT_EQ(edge_->budget().limit(K::kTcpSessions), tcp_only.tcp_sessions);
+  EXPECT_LE(tcp_only.fds(), tcp_only.fd_limit);
+
+  edge_->reload(config_with("", tcp + udp_app(free_udp_port(), 9)));
+  const BudgetPlan both = edge_->budget_plan();
+  EXPECT_GT(both.udp_flows, 0u);
+  EXPECT_EQ(both.udp_unconfirmed, both.udp_flows / 2);
+  EXPECT_LT(both.tcp_sessions, tcp_only.tcp_sessions);
+  EXPECT_EQ(edge_->budget().limit(K::kTcpSessions), both.tcp_sessions);
+  EXPECT_EQ(edge_->budget().limit(K::kUdpConfirmed), both.udp_flows - both.udp_unconfirmed);
+  // The established TCP app still serves.
+  UniqueFd c = connect_to(port.port());
+  ASSERT_TRUE(c.valid());
+  ASSERT_TRUE(write_all(c.get(), "after"));
+  EXPECT_EQ(read_n(c.get(), 5), "after");
 }
 
 }  // namespace

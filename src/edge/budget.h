@@ -83,13 +83,10 @@ BudgetPlan plan_budget(const BudgetInputs& in);
 // The inputs of `cfg` served by `workers` workers under `limit`.
 BudgetInputs budget_inputs(const config::Config& cfg, uint64_t workers, const FdLimit& limit);
 
-// api.max_connections when this build's config has it, else kDefaultApiConnections.
-template <typename Api>
-uint64_t api_connection_cap(const Api& api) {
-  if constexpr (requires { api.max_connections; }) {
-    if (api.max_connections > 0) return static_cast<uint64_t>(api.max_connections);
-  }
-  return kDefaultApiConnections;
+// api.max_connections (the API server's own cap), else kDefaultApiConnections.
+inline uint64_t api_connection_cap(const config::ApiConfig& api) {
+  return api.max_connections > 0 ? static_cast<uint64_t>(api.max_connections)
+                                 : kDefaultApiConnections;
 }
 
 // An app's protection.max_connections clamped to the budget of its protocol (0 = no cap of its

@@ -232,9 +232,22 @@ void HttpConnection::handshake() {
 }
 
 void HttpConnection::read_and_process() {
+  // A response answered at once (401, 421, 429...) ends in after_response(), which asks for the
+  // next pipelined request: that is this loop's next turn, never a deeper call (a thousand
+  // pipelined requests would otherwise nest a thousand frames and overflow the I/O thread's stack).
+  if (in_read_loop_) return;
+  in_read_loop_ = true;
+  read_loop();
+  in_read_loop_ = false;  // the connection is retired, not freed, when it closes in the loop
+}
+
+void HttpConnection::read_loop() {
   char buf[kReadChunk];
-  while (state_ == State::kIdle || state_ == State::kHead || state_ == State::kBody) {
-    if (!process()) return;
+  while (reading()) {
+    if (!process()) {
+      if (reading()) continue;  // answered at once and kept alive: the next request
+      return;
+    }
     size_t n = 0;
     switch (read_some(buf, sizeof buf, &n)) {
       case Io::kOk:

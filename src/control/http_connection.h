@@ -79,6 +79,10 @@ class HttpConnection final : public core::EventHandler, public core::Timer, publ
   Io write_some(const char* buf, size_t len, size_t* n);
   void handshake();
   void read_and_process();
+  void read_loop();
+  bool reading() const {
+    return state_ == State::kIdle || state_ == State::kHead || state_ == State::kBody;
+  }
   // Parses what is buffered; false once the connection left the reading states.
   bool process();
   bool process_head();
@@ -100,6 +104,7 @@ class HttpConnection final : public core::EventHandler, public core::Timer, publ
   SSL* ssl_ = nullptr;
   State state_ = State::kIdle;
   bool registered_ = false;
+  bool in_read_loop_ = false;  // read_and_process() is on the stack: it picks up the next request
   uint32_t events_ = 0;
   bool read_wants_write_ = false;  // TLS: SSL_read asked to wait for writability
 

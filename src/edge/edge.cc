@@ -64,6 +64,9 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   if (cfg.analytics.enabled)
     stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
   if (fd_limit_.soft == 0) fd_limit_ = current_fd_limit();
+  // The API server keeps the connection cap it started with (api.* applies at the next start):
+  // every later plan reserves for that one, not for a reloaded value it does not enforce.
+  api_connections_ = api_connection_cap(cfg.api);
   const BudgetPlan plan = apply_budget(cfg, n);
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
@@ -94,7 +97,9 @@ void Edge::reload(const config::Config& cfg) {
 }
 
 BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
-  BudgetPlan plan = plan_budget(budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_));
+  BudgetInputs in = budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_);
+  in.api_connections = api_connections_;
+  BudgetPlan plan = plan_budget(in);
   bool changed;
   {
     std::lock_guard lock(snapshot_mu_);

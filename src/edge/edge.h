@@ -12,8 +12,8 @@
 
 #include "config/model.h"
 #include "core/fd_budget.h"
-#include "edge/budget.h"
 #include "core/unique_fd.h"
+#include "edge/budget.h"
 #include "edge/snapshot.h"
 #include "edge/worker.h"
 #include "origin/health_checker.h"
@@ -136,6 +136,7 @@ class Edge {
   origin::HealthChecker health_;
   std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
   FdLimit fd_limit_;
+  uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex snapshot_mu_;  // snapshot() is read by API threads

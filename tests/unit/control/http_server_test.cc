@@ -170,6 +170,35 @@ TEST_F(HttpServerTest, KeepAliveAndPipelining) {
   EXPECT_TRUE(metric("rampart_api_requests_total{pool=\"main\"} 3"));
 }
 
+// Requests refused by the head hook are answered at once, while the next pipelined ones are
+// already buffered: a thousand of them on one connection (the per-connection maximum) are
+// answered one after another, not by a call nesting per request (which overflowed the stack).
+TEST_F(HttpServerTest, ThousandPipelinedRefusalsAreAnsweredWithoutNesting) {
+  start({});
+  auto fd = connect_to(port_);
+  std::string one = "GET /hello HTTP/1.1\r\nHost: a\r\nX-Refuse: 1\r\n\r\n";
+  std::string all;
+  for (int i = 0; i < 1000; ++i) all += one;
+  std::thread sender([&] {
+    size_t off = 0;
+    while (off < all.size()) {
+      ssize_t n = ::send(fd.get(), all.data() + off, all.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  });
+  std::string got = read_responses(fd.get(), 1000, 10000);
+  sender.join();
+  size_t answered = 0;
+  for (size_t pos = 0; (pos = got.find("HTTP/1.1 401", pos)) != std::string::npos; ++pos)
+    ++answered;
+  EXPECT_EQ(answered, 1000u);
+  // The server is still there for the next client.
+  auto next = connect_to(port_);
+  send_all(next.get(), "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_NE(read_responses(next.get(), 1).find("hello 127.0.0.1"), std::string::npos);
+}
+
 TEST_F(HttpServerTest, SlowClientIsClosedAtTheRequestDeadline) {
   HttpServerOptions opt;
   opt.request_timeout = std::chrono::milliseconds(400);

@@ -178,15 +178,12 @@ TEST(Budget, AppCapsAreClampedToTheirProtocolsBudget) {
   EXPECT_FALSE(clamped);
 }
 
-struct ApiWithCap {
-  uint32_t max_connections = 0;
-};
-struct ApiWithoutCap {};
-
-TEST(Budget, ApiConnectionCapIsReadWhenTheConfigHasIt) {
-  EXPECT_EQ(api_connection_cap(ApiWithoutCap{}), kDefaultApiConnections);
-  EXPECT_EQ(api_connection_cap(ApiWithCap{}), kDefaultApiConnections);  // 0 = the default
-  EXPECT_EQ(api_connection_cap(ApiWithCap{64}), 64u);
+TEST(Budget, ApiConnectionCapIsTheConfiguredOneOrTheDefault) {
+  config::ApiConfig api;
+  api.max_connections = 0;
+  EXPECT_EQ(api_connection_cap(api), kDefaultApiConnections);  // 0 = the default
+  api.max_connections = 64;
+  EXPECT_EQ(api_connection_cap(api), 64u);
 }
 
 TEST(Budget, InputsCountListenersHealthProbesAndProtocols) {

@@ -106,9 +106,16 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
   }
   if (!changed) return;
   // The last change that passed may not be the last one tried: prepare for what is applied.
+  // Should the ports have been taken since, nothing is applied: a half-opened change is what the
+  // pre-flight exists to prevent. The edge keeps serving what it has, as for a change that does
+  // not fit (logged; the next full resync of the store brings it again).
   Outcome out;
-  if (!preflight(merged, &out))
-    RLOG_ERROR("fleet store: ", out.errors.empty() ? "?" : out.errors[0].message);
+  if (!preflight(merged, &out)) {
+    RLOG_ERROR("fleet store: the changes were not applied: ",
+               out.errors.empty() ? "?" : out.errors[0].message);
+    if (preflight_.abandon) preflight_.abandon();
+    return;
+  }
   apps_ = std::move(apps);
   rules_ = std::move(rules);
   merged_ = std::move(merged);

@@ -142,6 +142,15 @@ BudgetInputs budget_inputs(const config::Config& cfg, uint64_t workers, const Fd
   return in;
 }
 
+std::string listeners_overflow(const BudgetInputs& in) {
+  if (in.listeners <= in.fd_limit / 2) return "";
+  return std::to_string(in.listeners) + " listening sockets (" +
+         std::to_string(in.listeners / std::max<uint64_t>(in.workers, 1)) + " ports x " +
+         std::to_string(in.workers) + " workers) would take more than half of the descriptor " +
+         "limit (" + std::to_string(in.fd_limit) +
+         "): use fewer ports (edge.max_ports), fewer workers, or a higher LimitNOFILE";
+}
+
 uint64_t clamp_app_cap(uint64_t cap, config::Proto proto, const BudgetPlan& plan, bool* clamped) {
   const uint64_t budget = proto == config::Proto::kTcp ? plan.tcp_sessions : plan.udp_flows;
   *clamped = cap > budget;

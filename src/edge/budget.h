@@ -80,6 +80,11 @@ struct BudgetPlan {
 // unconfirmed UDP flows get half of the UDP flows, confirmed ones the other half.
 BudgetPlan plan_budget(const BudgetInputs& in);
 
+// Listening sockets (every port of every app, once per worker) may take at most half of the
+// descriptor limit: the rest is what connections, flows and the API live on. "" when `in`
+// fits, else why not (the message names the numbers and what to change).
+std::string listeners_overflow(const BudgetInputs& in);
+
 // The inputs of `cfg` served by `workers` workers under `limit`.
 BudgetInputs budget_inputs(const config::Config& cfg, uint64_t workers, const FdLimit& limit);
 

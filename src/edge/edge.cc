@@ -67,6 +67,11 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
   // The API server keeps the connection cap it started with (api.* applies at the next start):
   // every later plan reserves for that one, not for a reloaded value it does not enforce.
   api_connections_ = api_connection_cap(cfg.api);
+  if (std::string why = listeners_overflow(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
+      !why.empty()) {
+    *error = why;
+    return false;
+  }
   const BudgetPlan plan = apply_budget(cfg, n);
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,

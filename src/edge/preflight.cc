@@ -61,6 +61,13 @@ bool Edge::prepare(const config::Config& cfg, std::string* error) {
   if (running)
     for (const Bind& b : running->binds) open_now.insert(b.key());
   const size_t workers = workers_.empty() ? 1 : workers_.size();
+  // Listeners come out of the same descriptors as connections and flows: a change whose
+  // listeners would take more than their share is refused before any is opened.
+  const FdLimit limit = fd_limit_.soft != 0 ? fd_limit_ : current_fd_limit();
+  if (std::string why = listeners_overflow(budget_inputs(cfg, workers, limit)); !why.empty()) {
+    *error = why;
+    return false;
+  }
   // First what is missing, so that a failure leaves prepared_ as it was (the fleet's changes
   // are prepared one after the other: each opens only what the one before did not).
   std::vector<std::pair<config::Proto, net::SockAddr>> wanted;

@@ -236,5 +236,18 @@ TEST(Budget, RaiseNeverLowersTheLimit) {
   EXPECT_EQ(current_fd_limit().soft, after.soft);
 }
 
+TEST(Budget, ListenersMayTakeAtMostHalfTheLimit) {
+  BudgetInputs in;
+  in.fd_limit = 1000;
+  in.workers = 2;
+  in.listeners = 500;
+  EXPECT_EQ(listeners_overflow(in), "");
+  in.listeners = 502;
+  EXPECT_EQ(listeners_overflow(in),
+            "502 listening sockets (251 ports x 2 workers) would take more than half of the "
+            "descriptor limit (1000): use fewer ports (edge.max_ports), fewer workers, or a "
+            "higher LimitNOFILE");
+}
+
 }  // namespace
 }  // namespace rampart::edge

@@ -52,6 +52,27 @@ TEST_F(PreflightTest, AnOccupiedPortRefusesTheChangeWhole) {
   EXPECT_EQ(listeners_on(a), 2);
 }
 
+// Listeners cost descriptors like connections do: a change whose listeners would take more
+// than half of the limit is refused before any socket is opened.
+TEST_F(PreflightTest, ListenersOverHalfTheDescriptorLimitRefuseTheChange) {
+  OriginServer origin(echo_handler);
+  const uint16_t a = free_port(), b = free_port();
+  start({{.id = "a", .edge_port = a, .origin_ports = {origin.port()}}});
+  edge_->set_fd_limit({.soft = 200, .hard = 200, .was = 200});
+  auto next =
+      make_config(data_dir(), {{.id = "a", .edge_port = a, .origin_ports = {origin.port()}},
+                               {.id = "b", .edge_port = b, .origin_ports = {origin.port()}}});
+  next.apps.back().ports.last = static_cast<uint16_t>(b + 60);  // 61 ports x 2 workers
+  std::string error;
+  EXPECT_FALSE(edge_->prepare(next, &error));
+  EXPECT_NE(error.find("more than half of the descriptor limit (200)"), std::string::npos) << error;
+  EXPECT_EQ(listeners_on(b), 0);
+  EXPECT_EQ(listeners_on(a), 2);
+  next.apps.back().ports.last = b;  // one port fits
+  EXPECT_TRUE(edge_->prepare(next, &error)) << error;
+  edge_->abandon();
+}
+
 TEST_F(PreflightTest, AForeignReuseportSocketIsNotShared) {
   OriginServer origin(echo_handler);
   const uint16_t a = free_port(), shared = free_port();

@@ -115,18 +115,7 @@ HttpConnection::Io HttpConnection::read_some(char* buf, size_t cap, size_t* n) {
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Io::kWantRead : Io::kError;
   }
   ERR_clear_error();
-  int r = SSL_read_ex(ssl_, buf, cap, n);
-  if (r == 1) return Io::kOk;
-  switch (SSL_get_error(ssl_, 0)) {
-    case SSL_ERROR_WANT_READ:
-      return Io::kWantRead;
-    case SSL_ERROR_WANT_WRITE:
-      return Io::kWantWrite;
-    case SSL_ERROR_ZERO_RETURN:
-      return Io::kEof;
-    default:
-      return Io::kError;
-  }
+  return SSL_read_ex(ssl_, buf, cap, n) == 1 ? Io::kOk : ssl_failure();
 }
 
 HttpConnection::Io HttpConnection::write_some(const char* buf, size_t len, size_t* n) {
@@ -139,13 +128,18 @@ HttpConnection::Io HttpConnection::write_some(const char* buf, size_t len, size_
     return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Io::kWantWrite : Io::kError;
   }
   ERR_clear_error();
-  int r = SSL_write_ex(ssl_, buf, len, n);
-  if (r == 1) return Io::kOk;
+  return SSL_write_ex(ssl_, buf, len, n) == 1 ? Io::kOk : ssl_failure();
+}
+
+// What the last failed SSL_read_ex/SSL_write_ex asks for (a close_notify read is the end).
+HttpConnection::Io HttpConnection::ssl_failure() const {
   switch (SSL_get_error(ssl_, 0)) {
     case SSL_ERROR_WANT_READ:
       return Io::kWantRead;
     case SSL_ERROR_WANT_WRITE:
       return Io::kWantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+      return Io::kEof;
     default:
       return Io::kError;
   }

@@ -77,6 +77,7 @@ class HttpConnection final : public core::EventHandler, public core::Timer, publ
 
   Io read_some(char* buf, size_t cap, size_t* n);
   Io write_some(const char* buf, size_t len, size_t* n);
+  Io ssl_failure() const;
   void handshake();
   void read_and_process();
   void read_loop();

@@ -338,24 +338,26 @@ bool Session::pump(Direction& d, bool client_to_origin) {
   return state_ != State::kClosed;
 }
 
+ssize_t Session::relay_recv(Direction& d, bool client_to_origin, char* buf, size_t cap, int flags) {
+  ssize_t n = ::recv(d.from, buf, cap, flags);
+  if (n > 0) return n;
+  if (n == 0) {
+    d.read_eof = true;
+  } else if (errno == EAGAIN) {
+    d.read_blocked = true;
+  } else if (errno != EINTR) {
+    int err = errno;
+    close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
+    return -1;
+  }
+  return 0;
+}
+
 bool Session::copy_once(Direction& d, bool client_to_origin) {
   char* buf = ctx_->copy_buffer;
   const size_t cap = WorkerContext::kCopyBufferSize;
-  ssize_t n = ::recv(d.from, buf, cap, 0);
-  if (n == 0) {
-    d.read_eof = true;
-    return true;
-  }
-  if (n < 0) {
-    if (errno == EAGAIN) {
-      d.read_blocked = true;
-    } else if (errno != EINTR) {
-      int err = errno;
-      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
-      return false;
-    }
-    return true;
-  }
+  const ssize_t n = relay_recv(d, client_to_origin, buf, cap, 0);
+  if (n <= 0) return n == 0;
   d.bytes += static_cast<uint64_t>(n);
   if (d.total != nullptr) d.total->add(static_cast<uint64_t>(n));
   size_t sent = 0;

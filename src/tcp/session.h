@@ -99,6 +99,9 @@ class Session : public core::Timer, public core::Retirable {
   void start_relay();
   // Moves bytes in one direction until both ends would block; false if the session closed.
   bool pump(Direction& d, bool client_to_origin);
+  // recv() for the copy paths: the bytes read (> 0); 0 when there is nothing to relay now (EOF
+  // or EAGAIN noted in d, or EINTR); -1 when the session closed on the error.
+  ssize_t relay_recv(Direction& d, bool client_to_origin, char* buf, size_t cap, int flags);
   // One recv() into the worker's copy buffer and a send() of it; what the sink does not take
   // waits in a pipe. False if the session closed.
   bool copy_once(Direction& d, bool client_to_origin);

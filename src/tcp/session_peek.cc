@@ -16,21 +16,8 @@ bool Session::peek_once(Direction& d, bool client_to_origin) {
   char* buf = ctx_->copy_buffer;
   const size_t cap = WorkerContext::kCopyBufferSize;
   d.splice_mode = false;
-  ssize_t n = ::recv(d.from, buf, cap, MSG_PEEK);
-  if (n == 0) {
-    d.read_eof = true;
-    return true;
-  }
-  if (n < 0) {
-    if (errno == EAGAIN) {
-      d.read_blocked = true;
-    } else if (errno != EINTR) {
-      int err = errno;
-      close(io_status(err, client_to_origin, false), !client_to_origin, client_to_origin);
-      return false;
-    }
-    return true;
-  }
+  const ssize_t n = relay_recv(d, client_to_origin, buf, cap, MSG_PEEK);
+  if (n <= 0) return n == 0;
   ++ctx_->counters.pipeless_reads;
   ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
   if (w < 0) {

@@ -15,23 +15,14 @@ GU=(python3 "$RPT_HELPERS/guardutil.py")
 JUNK_IP=10.77.1.3 # a second client address, for the junk sender
 ip -n "$NS_C" addr add "$JUNK_IP/24" dev "${RPT_IF}c0"
 
-API_PORT=18793
-TOKEN=probe-token-$RPT_ID
+API_PORT=8788 # edge_config_head's API
+TOKEN=test-token-$RPT_ID
 start_sshd "$NS_O" "$ORIGIN_IP"
 require "sshd listens" wait_port "$NS_O" tcp 22
 
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
-protection:
-  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
-  max_connections: 0
+{
+  edge_config_head "$TDIR/var"
+  cat <<YAML
   autoban: { violations: 5, window: 60s, duration: 10m }
   handshake_timeout: 5s
 apps:
@@ -40,6 +31,7 @@ apps:
     origin_direct: ["tcp://$ORIGIN_IP:22"]
     validate: ssh
 YAML
+} >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "edge listens on :22" wait_port "$NS_E" tcp 22
 EV=$TDIR/var/events.ndjson

@@ -24,17 +24,7 @@ import threading
 import time
 import urllib.parse
 
-
-def hostport(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-def pct(values, p):
-    if not values:
-        return 0.0
-    v = sorted(values)
-    return v[min(len(v) - 1, int(len(v) * p / 100.0))]
+from testutil import hostport, pct
 
 
 def http_get(url, token, timeout, source=None, headers=None):

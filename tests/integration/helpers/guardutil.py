@@ -23,6 +23,8 @@ import socket
 import sys
 import time
 
+from testutil import pct
+
 
 def addr(s):
     host, port = s.rsplit(":", 1)
@@ -187,14 +189,6 @@ def cmd_flood(a):
             s.close()
     print("flood: %d connections" % made)
     return 0
-
-
-def pct(sorted_values, p):
-    """Nearest-rank percentile of an ascending list (0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), int(p / 100.0 * len(sorted_values) + 0.999999)))
-    return sorted_values[rank - 1]
 
 
 def cmd_legit(a):

@@ -24,12 +24,9 @@ import sys
 import threading
 import time
 
+from testutil import hostport
+
 CHUNK = 1 << 20
-
-
-def hostport(s):
-    host, _, port = s.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 def listen_one(addr):

@@ -22,24 +22,13 @@ import socket
 import sys
 import time
 
+from testutil import hostport, pct
+
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
-
-
-def hostport(s):
-    host, port = s.rsplit(":", 1)
-    return host.strip("[]"), int(port)
 
 
 def family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def pct(values, p):
-    if not values:
-        return 0.0
-    values = sorted(values)
-    rank = max(1, min(len(values), int(p / 100.0 * len(values) + 0.999999)))
-    return values[rank - 1]
 
 
 def cmd_udplegit(a):

@@ -1,0 +1,16 @@
+"""Small helpers shared by the integration tests' Python tools (imported, never run)."""
+
+
+def hostport(s):
+    """'10.0.0.1:80' or '[2001:db8::1]:80' -> (host, port)."""
+    host, _, port = s.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def pct(values, p):
+    """Nearest-rank percentile p (0-100) of values, in any order (0 when empty)."""
+    if not values:
+        return 0.0
+    values = sorted(values)
+    rank = max(1, min(len(values), int(p / 100.0 * len(values) + 0.999999)))
+    return values[rank - 1]

@@ -111,8 +111,10 @@ void make_file_errors_opaque(std::vector<config::ConfigError>* errors) {
   for (config::ConfigError e : *errors) {
     const size_t certs = e.path.find("tls_settings.certificates[");
     const size_t ca = e.path.find("tls_settings.origin_ca_file");
+    // `unavailable` marks the validator's file errors (missing, unreadable, not a regular file,
+    // too large): all of them answer the same.
     if ((certs != std::string::npos || ca != std::string::npos) &&
-        e.message.rfind("cannot read", 0) == 0) {
+        (e.unavailable || e.message.rfind("cannot read", 0) == 0)) {
       RLOG_WARN("API: ", nlohmann::json(e.to_string())
                              .dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
       if (certs != std::string::npos) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "config/file_read.h"
 #include "config/parse.h"
 
 namespace rampart::config {
@@ -100,7 +101,27 @@ TEST(Credentials, TokenFiles) {
   EXPECT_NE(resolve_error("api: { token_file: /nonexistent/token }\n").find("cannot read"),
             std::string::npos);
   // A device or a FIFO is refused without blocking.
-  EXPECT_NE(resolve_error("api: { token_file: /dev/zero }\n").find("not a regular file"),
+  // (the config check refuses it first; read_token_file on its own too)
+  EXPECT_NE(first_error("api: { token_file: /dev/zero }\n").find("not a regular file"),
+            std::string::npos);
+  std::string token, error;
+  EXPECT_FALSE(read_token_file("/dev/zero", &token, &error));
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+}
+
+// One limit for token files: what validate_api lets through, read_token_file reads whole.
+TEST(Credentials, TokenFileLimitIsTheConfigCheckOne) {
+  const std::string token = "file-token-0123456789abcdef";
+  std::string padding(kMaxSecretFileBytes - token.size() - 1, '#');
+  TempFile at_limit(token + "\n" + padding);
+  std::string got, error;
+  ASSERT_TRUE(read_token_file(at_limit.path(), &got, &error)) << error;
+  EXPECT_EQ(got, token);
+  EXPECT_TRUE(parse_yaml("api: { token_file: " + at_limit.path() + " }\n").ok());
+  TempFile over(token + "\n" + padding + "#");
+  EXPECT_FALSE(read_token_file(over.path(), &got, &error));
+  EXPECT_NE(error.find("over the 64.0 KiB limit"), std::string::npos) << error;
+  EXPECT_NE(first_error("api: { token_file: " + over.path() + " }\n").find("64.0 KiB"),
             std::string::npos);
 }
 

@@ -375,6 +375,12 @@ std::string ApiServer::metrics() const {
          std::to_string(bearer_failures_.load()) + "\n";
   out += "rampart_api_auth_failures_total{kind=\"sign_in\"} " +
          std::to_string(dashboard_->sign_in_failures()) + "\n";
+  out +=
+      "# HELP rampart_api_auth_throttle_overflow_total Wrong credentials from sources that found "
+      "the backoff table full of blocked sources; they share one backoff.\n"
+      "# TYPE rampart_api_auth_throttle_overflow_total counter\n"
+      "rampart_api_auth_throttle_overflow_total " +
+      std::to_string(throttle_.overflow_failures()) + "\n";
   return out;
 }
 

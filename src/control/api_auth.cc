@@ -1,6 +1,7 @@
 // AuthThrottle and RateLimitedLog.
 #include "control/api_auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -22,6 +23,47 @@ std::string short_hash(std::string_view secret) {
     out.push_back(kHex[d[i] & 0xf]);
   }
   return out;
+}
+
+namespace {
+std::array<uint8_t, 32> digest_of(std::string_view s) {
+  static_assert(SHA256_DIGEST_LENGTH == 32);
+  std::array<uint8_t, 32> d{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+}  // namespace
+
+void ApiSecrets::set(std::string_view api_token, std::string_view fleet_token) {
+  auto s = std::make_shared<Set>();
+  s->has_api = !api_token.empty();
+  s->api = digest_of(api_token);
+  s->api_who = "token:" + short_hash(api_token);
+  s->has_fleet = !fleet_token.empty();
+  if (s->has_fleet) {
+    s->fleet = digest_of(fleet_token);
+    s->fleet_who = "fleet:" + short_hash(fleet_token);
+  }
+  std::lock_guard lock(mu_);
+  set_ = std::move(s);
+}
+
+ApiSecrets::Match ApiSecrets::check(std::string_view given, std::string* who) const {
+  std::shared_ptr<const Set> s;
+  {
+    std::lock_guard lock(mu_);
+    s = set_;
+  }
+  const Digest d = digest_of(given);
+  if (s->has_api && CRYPTO_memcmp(d.data(), s->api.data(), d.size()) == 0) {
+    if (who) *who = s->api_who;
+    return Match::kApi;
+  }
+  if (s->has_fleet && CRYPTO_memcmp(d.data(), s->fleet.data(), d.size()) == 0) {
+    if (who) *who = s->fleet_who;
+    return Match::kFleet;
+  }
+  return Match::kNone;
 }
 
 AuthThrottle::Key AuthThrottle::key_of(const net::IpAddr& source) {

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -27,6 +28,30 @@ namespace rampart::control {
 // The first 8 hex characters of SHA-256(secret): names a token or a session in logs and audit
 // lines without giving it away.
 std::string short_hash(std::string_view secret);
+
+// The API's two credentials (the admin token, the fleet token), kept as SHA-256 digests and
+// compared in constant time (both sides hashed first, so the length leaks neither). The one check
+// of a presented token: bearer headers (ApiServer) and the dashboard's sign-in form use it, so a
+// reload changes both at once. set() from any thread (a SIGHUP reload), check() from any thread.
+class ApiSecrets {
+ public:
+  enum class Match : uint8_t { kNone, kApi, kFleet };
+  // An empty token matches nothing (an empty fleet token: no fleet credential).
+  void set(std::string_view api_token, std::string_view fleet_token);
+  // Which credential `given` is; *who (may be null) names it for logs: "token:1a2b3c4d" or
+  // "fleet:...".
+  Match check(std::string_view given, std::string* who = nullptr) const;
+
+ private:
+  using Digest = std::array<uint8_t, 32>;
+  struct Set {
+    Digest api{}, fleet{};
+    bool has_api = false, has_fleet = false;
+    std::string api_who, fleet_who;
+  };
+  mutable std::mutex mu_;
+  std::shared_ptr<const Set> set_ = std::make_shared<Set>();  // the pointer guarded by mu_
+};
 
 class AuthThrottle {
  public:

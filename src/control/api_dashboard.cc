@@ -1,7 +1,6 @@
 // Dashboard: static files, sign-in/out and the session cookie (see api_dashboard.h).
 #include "control/api_dashboard.h"
 
-
 #include <nlohmann/json.hpp>
 #include <optional>
 

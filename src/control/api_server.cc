@@ -2,7 +2,6 @@
 // Controller's outcomes.
 #include "control/api_server.h"
 
-
 #include <array>
 #include <regex>
 
@@ -309,6 +308,7 @@ bool ApiServer::start(std::string* error) {
   HttpServerOptions opt;
   opt.listen = api_.listen;
   opt.max_connections = api_.max_connections;
+  opt.max_connections_per_source = api_.max_connections_per_source;
   opt.request_timeout = api_.request_timeout;
   opt.keepalive_timeout = api_.keepalive_timeout;
   server_ = std::make_unique<HttpServer>(opt, std::move(tls), &router_);

@@ -52,15 +52,18 @@ class TempFile {
 TEST(ApiHardeningConfig, DefaultsAndValues) {
   auto r = parse_yaml(
       "api: { token: t, request_timeout: 3s, keepalive_timeout: 0s, max_connections: 64, "
+      "max_connections_per_source: 4, "
       "server_name: [edge1.example.net, \"*.example.org\"] }\n");
   ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
   EXPECT_EQ(r.config->api.request_timeout, std::chrono::seconds(3));
   EXPECT_EQ(r.config->api.keepalive_timeout.count(), 0);
   EXPECT_EQ(r.config->api.max_connections, 64u);
+  EXPECT_EQ(r.config->api.max_connections_per_source, 4u);
   EXPECT_EQ(r.config->api.server_name.size(), 2u);
   auto d = parse_yaml("api: { token: t }\n");
   EXPECT_EQ(d.config->api.request_timeout, std::chrono::seconds(10));
   EXPECT_EQ(d.config->api.max_connections, 256u);
+  EXPECT_EQ(d.config->api.max_connections_per_source, 32u);
   EXPECT_NE(first_error("api: { request_timeout: 0s }\n").find("api.request_timeout"),
             std::string::npos);
   EXPECT_NE(first_error("api: { max_connections: 2 }\n").find("api.max_connections"),

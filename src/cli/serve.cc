@@ -80,7 +80,7 @@ void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fle
   a.token_file = b.token_file;
   if (!(a == b))
     RLOG_WARN(
-        "api: listen, tls, request_timeout, keepalive_timeout, max_connections, "
+        "api: listen, tls, request_timeout, keepalive_timeout, max_connections(_per_source), "
         "server_name and allow_insecure_remote take effect at the next restart; the API "
         "keeps its current settings (only the tokens changed now)");
 }

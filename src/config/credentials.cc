@@ -1,12 +1,7 @@
 // resolve_credentials: tokens from the config or their files, checked for length and characters.
 #include "config/credentials.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include "config/file_read.h"
 
 namespace rampart::config {
 namespace {
@@ -61,31 +56,12 @@ bool resolve_one(const std::string& inline_token, const std::string& file, const
 }  // namespace
 
 bool read_token_file(const std::string& path, std::string* token, std::string* error) {
-  // O_NONBLOCK: a FIFO or a device never blocks the reader; only a regular file is accepted.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    *error = "cannot read " + path + ": " + std::strerror(errno) +
-             "; expected a file whose first line is the token";
+  // Never blocks, never opens what is not a regular file, never reads past the cap.
+  std::string text, why;
+  if (!read_regular_file(path, kMaxSecretFileBytes, &text, &why)) {
+    *error = "cannot read " + path + ": " + why + "; expected a file whose first line is the token";
     return false;
   }
-  struct stat st {};
-  std::string text(kMaxTokenFileBytes, '\0');
-  ssize_t n = -1;
-  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-  if (regular) n = ::read(fd, text.data(), text.size());
-  const int read_errno = errno;
-  ::close(fd);
-  if (!regular) {
-    *error = "cannot read " + path +
-             ": not a regular file; expected a file whose first line is "
-             "the token";
-    return false;
-  }
-  if (n < 0) {
-    *error = "cannot read " + path + ": " + std::strerror(read_errno);
-    return false;
-  }
-  text.resize(static_cast<size_t>(n));
   *token = trim(text.substr(0, text.find('\n')));
   if (token->empty()) {
     *error = path + " is empty; expected a file whose first line is the token";

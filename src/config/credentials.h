@@ -14,8 +14,6 @@ namespace rampart::config {
 // Shorter tokens are refused: 16 random characters are what brute force cannot reach through the
 // API's per-source backoff (docs/hardening.md, "API"). `openssl rand -hex 32` makes a good one.
 inline constexpr size_t kMinTokenLength = 16;
-// A token file is read up to this many bytes (its first line is the token).
-inline constexpr size_t kMaxTokenFileBytes = 4096;
 
 struct Credentials {
   std::string api_token;
@@ -27,7 +25,9 @@ struct Credentials {
 // token file, a fleet token equal to the API token).
 bool resolve_credentials(const Config& cfg, Credentials* out, std::vector<ConfigError>* errors);
 
-// The first line of a token file without surrounding whitespace; false with *error.
+// The first line of a token file without surrounding whitespace; false with *error. The file
+// must be a regular file of at most kMaxSecretFileBytes (config/file_read.h), the limit that
+// validate_api checks too.
 bool read_token_file(const std::string& path, std::string* token, std::string* error);
 
 }  // namespace rampart::config

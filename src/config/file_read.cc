@@ -31,8 +31,33 @@ const char* kind_of(mode_t mode) {
   return "not a regular file";
 }
 
-// Opens and checks; returns the fd (>= 0) or -1 with *error set.
+// The checks of what stat() says: a regular file of at most max_bytes.
+bool acceptable(const std::string& path, const struct stat& st, size_t max_bytes,
+                std::string* error) {
+  if (!S_ISREG(st.st_mode)) {
+    *error = path + " is " + kind_of(st.st_mode) + ", not a regular file";
+    return false;
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    *error = path + " is " + std::to_string(st.st_size) + " bytes, over the " +
+             size_text(max_bytes) + " limit; is it the right file?";
+    return false;
+  }
+  return true;
+}
+
+// Checks, then opens; returns the fd (>= 0) or -1 with *error set. What the path names is looked
+// at with stat() before any open(): the edge often runs as root, and opening a device node can
+// act on it (/dev/watchdog arms the watchdog, a tape rewinds), so only a regular file is opened.
+// The opened fd is checked again (the path may have been swapped in between).
 int open_checked(const std::string& path, size_t max_bytes, struct stat* st, std::string* error) {
+  if (::stat(path.c_str(), st) != 0) {
+    *error = "cannot open " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  if (!acceptable(path, *st, max_bytes, error)) return -1;
+  const dev_t dev = st->st_dev;
+  const ino_t ino = st->st_ino;
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     *error = "cannot open " + path + ": " + std::strerror(errno);
@@ -43,14 +68,12 @@ int open_checked(const std::string& path, size_t max_bytes, struct stat* st, std
     ::close(fd);
     return -1;
   }
-  if (!S_ISREG(st->st_mode)) {
-    *error = path + " is " + kind_of(st->st_mode) + ", not a regular file";
+  if (!acceptable(path, *st, max_bytes, error)) {
     ::close(fd);
     return -1;
   }
-  if (static_cast<uint64_t>(st->st_size) > max_bytes) {
-    *error = path + " is " + std::to_string(st->st_size) + " bytes, over the " +
-             size_text(max_bytes) + " limit; is it the right file?";
+  if (st->st_dev != dev || st->st_ino != ino) {
+    *error = path + " was replaced while being opened";
     ::close(fd);
     return -1;
   }

@@ -13,8 +13,9 @@ inline constexpr size_t kMaxConfigFileBytes = 4u << 20;   // the YAML config
 inline constexpr size_t kMaxSecretFileBytes = 64u << 10;  // api.token_file and the like
 inline constexpr size_t kMaxPemFileBytes = 1u << 20;      // a certificate chain, key or CA bundle
 
-// Opens `path` without blocking (O_NONBLOCK: opening a FIFO does not wait for a writer), checks
-// that it is a regular file of at most max_bytes and reads it whole into *out. False with *error
+// Checks with stat() that `path` is a regular file of at most max_bytes, and only then opens it
+// (without blocking; never a device node, a FIFO or a socket: opening /dev/watchdog as root arms
+// it), checks the opened file again and reads it whole into *out. False with *error
 // ("is a FIFO, not a regular file", "is 5.0 MiB, over the 4.0 MiB limit", strerror) otherwise.
 bool read_regular_file(const std::string& path, size_t max_bytes, std::string* out,
                        std::string* error);

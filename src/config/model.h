@@ -105,6 +105,10 @@ struct ApiConfig {
   // API connections open at once. A new one past it closes the oldest connection that has no
   // request being handled (idle or still sending), else it is closed itself; both counted.
   uint32_t max_connections = 256;
+  // API connections of one source (an IPv4 address or an IPv6 /64) at once; a new one past it is
+  // closed (nginx's limit_conn keyed by address). 0 = no per-source cap; at most max_connections
+  // in effect.
+  uint32_t max_connections_per_source = 32;
   // Names a request's Host header may carry besides the address it reached, loopback addresses
   // and "localhost" (nginx's server_name; "*.example.com" covers subdomains).
   std::vector<std::string> server_name;

@@ -72,7 +72,7 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
       !rd.check_map(node, path,
                     {"listen", "token", "token_file", "allow_insecure_remote",
                      "allow_private_origins", "tls", "request_timeout", "keepalive_timeout",
-                     "max_connections", "server_name"}))
+                     "max_connections", "max_connections_per_source", "server_name"}))
     return;
   if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
     const std::string tls_path = child_path(path, "tls");
@@ -89,6 +89,7 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   rd.get_duration(node, "request_timeout", path, &a->request_timeout);
   rd.get_duration(node, "keepalive_timeout", path, &a->keepalive_timeout);
   rd.get_uint(node, "max_connections", path, &a->max_connections, 1u << 20);
+  rd.get_uint(node, "max_connections_per_source", path, &a->max_connections_per_source, 1u << 20);
   if (const YAML::Node names = node["server_name"]; YamlReader::present(names)) {
     const std::string names_path = child_path(path, "server_name");
     if (rd.check_list(names, names_path, "a list of host names such as [\"edge1.example.net\"]"))

@@ -74,8 +74,9 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
         "api.tls needs both certificate and private_key (PEM files)");
   for (const auto& [field, file] : {std::pair{"api.tls.certificate", &a.tls_certificate},
                                     std::pair{"api.tls.private_key", &a.tls_private_key}}) {
-    if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
-      add(errors, field, "cannot read " + *file + "; expected a readable PEM file");
+    // Bounded like the apps' PEM files (OpenSSL reads them whole: /dev/zero would never end).
+    if (std::string why; !file->empty() && !check_regular_file(*file, kMaxPemFileBytes, &why))
+      add(errors, field, "cannot read " + *file + ": " + why + "; expected a readable PEM file");
   }
   if (a.request_timeout < std::chrono::seconds(1) || a.request_timeout > std::chrono::minutes(10))
     add(errors, "api.request_timeout", "must be from 1s to 10m; expected e.g. 10s");
@@ -109,9 +110,9 @@ void validate_fleet(const FleetConfig& f, const StoreConfig& s, std::vector<Conf
         "only used with store: etcd://... (a fleet of edges); the store is " + s.url);
   if (!f.token.empty() && !f.token_file.empty())
     add(errors, "fleet.token_file", "both token and token_file are set; give only one of them");
-  if (!f.ca_file.empty() && ::access(f.ca_file.c_str(), R_OK) != 0)
+  if (std::string why; !f.ca_file.empty() && !check_regular_file(f.ca_file, kMaxPemFileBytes, &why))
     add(errors, "fleet.ca_file",
-        "cannot read " + f.ca_file + "; expected a readable PEM CA bundle");
+        "cannot read " + f.ca_file + ": " + why + "; expected a readable PEM CA bundle");
 }
 
 void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
@@ -149,8 +150,9 @@ void validate_store(const StoreConfig& s, std::vector<ConfigError>& errors) {
   for (const auto& [field, file] : {std::pair{"store_tls.ca", &s.tls_ca},
                                     std::pair{"store_tls.certificate", &s.tls_certificate},
                                     std::pair{"store_tls.private_key", &s.tls_private_key}}) {
-    if (!file->empty() && ::access(file->c_str(), R_OK) != 0)
-      add(errors, field, "cannot read " + *file + "; expected a readable PEM file");
+    // Bounded like the apps' PEM files (OpenSSL reads them whole: /dev/zero would never end).
+    if (std::string why; !file->empty() && !check_regular_file(*file, kMaxPemFileBytes, &why))
+      add(errors, field, "cannot read " + *file + ": " + why + "; expected a readable PEM file");
   }
 }
 

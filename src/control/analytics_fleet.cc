@@ -6,6 +6,7 @@
 
 #include "control/analytics.h"
 #include "control/fleet.h"
+#include "control/peer_fetch.h"
 #include "core/log.h"
 
 namespace rampart::control {
@@ -14,6 +15,9 @@ using nlohmann::json;
 
 namespace {
 constexpr size_t kMaxPeerAnswer = 4 << 20;  // a peer's aggregate/current: a few KiB per app
+// The whole answer of one peer, connection and TLS handshake included: a peer trickling bytes
+// must not hold this handler thread for longer (the per-read timeout alone would not stop it).
+constexpr std::chrono::milliseconds kPeerDeadline{3000};
 }  // namespace
 
 void Analytics::set_fanout(FleetFanout fanout) {
@@ -64,17 +68,16 @@ Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const s
           "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
       if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
       std::string answer;
-      auto res = cli.Get(path, {{"Authorization", "Bearer " + fanout.token}},
-                         [&answer](const char* data, size_t n) {
-                           answer.append(data, n);
-                           return answer.size() <= kMaxPeerAnswer;
-                         });
+      bool timed_out = false;
+      auto res = get_with_deadline(cli, path, {{"Authorization", "Bearer " + fanout.token}},
+                                   kPeerDeadline, kMaxPeerAnswer, &answer, &timed_out);
       json body = res && res->status == 200 && res->get_header_value("Content-Encoding").empty()
                       ? json::parse(answer, nullptr, false)
                       : json();
       if (!body.is_object() || !body.value("success", false)) {
-        std::string why =
-            res ? "HTTP " + std::to_string(res->status) : httplib::to_string(res.error());
+        std::string why = timed_out ? "no complete answer within 3 s"
+                          : res     ? "HTTP " + std::to_string(res->status)
+                                    : httplib::to_string(res.error());
         RLOG_WARN("analytics: edge ", name, " (https://", e.value("api", ""),
                   ") did not answer aggregate/current (", why, "); left out of the fleet sum");
         left_out.push_back(name + " (" + why + ")");

@@ -1,6 +1,7 @@
 // AuthThrottle and RateLimitedLog.
 #include "control/api_auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -24,6 +25,47 @@ std::string short_hash(std::string_view secret) {
   return out;
 }
 
+namespace {
+std::array<uint8_t, 32> digest_of(std::string_view s) {
+  static_assert(SHA256_DIGEST_LENGTH == 32);
+  std::array<uint8_t, 32> d{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
+  return d;
+}
+}  // namespace
+
+void ApiSecrets::set(std::string_view api_token, std::string_view fleet_token) {
+  auto s = std::make_shared<Set>();
+  s->has_api = !api_token.empty();
+  s->api = digest_of(api_token);
+  s->api_who = "token:" + short_hash(api_token);
+  s->has_fleet = !fleet_token.empty();
+  if (s->has_fleet) {
+    s->fleet = digest_of(fleet_token);
+    s->fleet_who = "fleet:" + short_hash(fleet_token);
+  }
+  std::lock_guard lock(mu_);
+  set_ = std::move(s);
+}
+
+ApiSecrets::Match ApiSecrets::check(std::string_view given, std::string* who) const {
+  std::shared_ptr<const Set> s;
+  {
+    std::lock_guard lock(mu_);
+    s = set_;
+  }
+  const Digest d = digest_of(given);
+  if (s->has_api && CRYPTO_memcmp(d.data(), s->api.data(), d.size()) == 0) {
+    if (who) *who = s->api_who;
+    return Match::kApi;
+  }
+  if (s->has_fleet && CRYPTO_memcmp(d.data(), s->fleet.data(), d.size()) == 0) {
+    if (who) *who = s->fleet_who;
+    return Match::kFleet;
+  }
+  return Match::kNone;
+}
+
 AuthThrottle::Key AuthThrottle::key_of(const net::IpAddr& source) {
   net::IpAddr ip = source.unmapped();
   Key k{};
@@ -35,25 +77,14 @@ AuthThrottle::Key AuthThrottle::key_of(const net::IpAddr& source) {
 int64_t AuthThrottle::wait_ms(const net::IpAddr& source, int64_t now_ms) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(key_of(source));
-  if (it == entries_.end()) return 0;
-  return std::max<int64_t>(0, it->second.blocked_until_ms - now_ms);
+  const Entry& e = it != entries_.end() ? it->second : overflow_;
+  if (it == entries_.end() && (entries_.size() < opt_.max_sources || order_.empty() ||
+                               std::get<0>(*order_.begin()) <= now_ms))
+    return 0;  // room for it in the table: the overflow's block is not its own
+  return std::max<int64_t>(0, e.blocked_until_ms - now_ms);
 }
 
-int64_t AuthThrottle::failed(const net::IpAddr& source, int64_t now_ms) {
-  const Key key = key_of(source);
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) {
-    if (entries_.size() >= opt_.max_sources && !lru_.empty()) {
-      entries_.erase(lru_.front());
-      lru_.pop_front();
-    }
-    it = entries_.emplace(key, Entry{}).first;
-    it->second.lru = lru_.insert(lru_.end(), key);
-  } else {
-    lru_.splice(lru_.end(), lru_, it->second.lru);
-  }
-  Entry& e = it->second;
+int64_t AuthThrottle::fail(Entry& e, int64_t now_ms) const {
   if (e.failures > 0 && now_ms - e.last_failure_ms >= opt_.forget_ms) e.failures = 0;
   e.failures = e.failures < 1000 ? e.failures + 1 : e.failures;
   e.last_failure_ms = now_ms;
@@ -66,17 +97,45 @@ int64_t AuthThrottle::failed(const net::IpAddr& source, int64_t now_ms) {
   return wait;
 }
 
+int64_t AuthThrottle::failed(const net::IpAddr& source, int64_t now_ms) {
+  const Key key = key_of(source);
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (entries_.size() >= opt_.max_sources && !order_.empty()) {
+      // Only an unblocked source makes room: forgetting a blocked one would lift its block.
+      if (std::get<0>(*order_.begin()) > now_ms) {
+        ++overflow_failures_;
+        return fail(overflow_, now_ms);
+      }
+      entries_.erase(std::get<2>(*order_.begin()));
+      order_.erase(order_.begin());
+    }
+    it = entries_.emplace(key, Entry{}).first;
+  } else {
+    order_.erase(rank_of(key, it->second));
+  }
+  const int64_t wait = fail(it->second, now_ms);
+  order_.insert(rank_of(key, it->second));
+  return wait;
+}
+
 void AuthThrottle::succeeded(const net::IpAddr& source) {
   std::lock_guard lock(mu_);
   auto it = entries_.find(key_of(source));
   if (it == entries_.end()) return;
-  lru_.erase(it->second.lru);
+  order_.erase(rank_of(it->first, it->second));
   entries_.erase(it);
 }
 
 size_t AuthThrottle::size() {
   std::lock_guard lock(mu_);
   return entries_.size();
+}
+
+uint64_t AuthThrottle::overflow_failures() const {
+  std::lock_guard lock(mu_);
+  return overflow_failures_;
 }
 
 void audit_write(const HttpRequest& req, int status, std::string_view object,

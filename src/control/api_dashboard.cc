@@ -1,9 +1,6 @@
 // Dashboard: static files, sign-in/out and the session cookie (see api_dashboard.h).
 #include "control/api_dashboard.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -88,26 +85,19 @@ constexpr const char* kThrottledPage =
 
 }  // namespace
 
-Dashboard::Dashboard(std::string token, bool https, AuthThrottle* throttle, RateLimitedLog* log)
-    : token_(std::move(token)), https_(https), throttle_(throttle), log_(log) {}
+Dashboard::Dashboard(const ApiSecrets* secrets, bool https, AuthThrottle* throttle,
+                     RateLimitedLog* log)
+    : secrets_(secrets), https_(https), throttle_(throttle), log_(log) {}
 
 bool Dashboard::is_dashboard_path(const std::string& path) {
   return path == "/dashboard" || path.rfind("/dashboard/", 0) == 0;
 }
 
 bool Dashboard::token_ok(std::string_view given) const {
-  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  std::lock_guard lock(token_mu_);
-  SHA256(reinterpret_cast<const unsigned char*>(token_.data()), token_.size(), b);
-  return !token_.empty() && CRYPTO_memcmp(a, b, sizeof a) == 0;
+  return secrets_->check(given) == ApiSecrets::Match::kApi;
 }
 
-void Dashboard::set_token(std::string token) {
-  {
-    std::lock_guard lock(token_mu_);
-    token_ = std::move(token);
-  }
+void Dashboard::credentials_changed() {
   sessions_.clear();
 }
 

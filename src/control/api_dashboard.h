@@ -3,8 +3,9 @@
 // ApiServer's pre-routing check accepts it for GET/HEAD requests only; every write still needs
 // "Authorization: Bearer TOKEN". The token is taken from a POST body only, never from a URL.
 // A wrong token at sign-in counts toward the source's backoff (api_auth.h) like a wrong bearer
-// token. Owns the session store. install_routes() is called once before the server starts; the
-// other methods run on the API's threads (set_token on serve's thread at a reload).
+// token. The token is checked by the API's ApiSecrets (api_auth.h), the same check as bearer
+// tokens. Owns the session store. install_routes() is called once before the server starts; the
+// other methods run on the API's threads (credentials_changed on serve's thread at a reload).
 #pragma once
 
 #include <atomic>
@@ -16,6 +17,7 @@
 
 namespace rampart::control {
 
+class ApiSecrets;
 class AuthThrottle;
 class HttpRouter;
 class RateLimitedLog;
@@ -27,9 +29,10 @@ inline constexpr size_t kMaxSignInBody = 8 * 1024;
 
 class Dashboard {
  public:
-  // `https`: the API is served over TLS, so the cookie gets the Secure flag. `throttle` and `log`
-  // (may be null in tests) are the API's backoff and failure log.
-  Dashboard(std::string token, bool https, AuthThrottle* throttle = nullptr,
+  // `secrets`: the API's credentials (outlive the dashboard). `https`: the API is served over
+  // TLS, so the cookie gets the Secure flag. `throttle` and `log` (may be null in tests) are the
+  // API's backoff and failure log.
+  Dashboard(const ApiSecrets* secrets, bool https, AuthThrottle* throttle = nullptr,
             RateLimitedLog* log = nullptr);
 
   void install_routes(HttpRouter& router);
@@ -40,11 +43,11 @@ class Dashboard {
   // A GET or HEAD request carrying a valid session cookie.
   bool cookie_authorizes(const HttpRequest& req);
 
-  // Constant-time comparison of `given` with the API token (both hashed first, so the length
-  // does not leak either).
+  // `given` is the API token (ApiSecrets::check: constant time; the fleet token does not sign in).
   bool token_ok(std::string_view given) const;
-  // A new API token (SIGHUP): every session ends, the old token no longer signs in.
-  void set_token(std::string token);
+  // The API's tokens changed (SIGHUP; the ApiSecrets already hold the new ones): every session
+  // ends.
+  void credentials_changed();
   // The value of the rampart_session cookie of `req`, or "".
   static std::string session_cookie(const HttpRequest& req);
   // The Set-Cookie value for a new session id (or, with an empty id, one that clears it).
@@ -55,8 +58,7 @@ class Dashboard {
   uint64_t sign_in_failures() const { return sign_in_failures_.load(); }
 
  private:
-  mutable std::mutex token_mu_;
-  std::string token_;  // guarded by token_mu_
+  const ApiSecrets* secrets_;
   bool https_;
   AuthThrottle* throttle_;
   RateLimitedLog* log_;

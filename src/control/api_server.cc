@@ -2,9 +2,6 @@
 // Controller's outcomes.
 #include "control/api_server.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <array>
 #include <regex>
 
@@ -32,14 +29,6 @@ json error_list(const std::vector<ApiError>& list) {
   json out = json::array();
   for (const auto& e : list) out.push_back({{"code", e.code}, {"message", e.message}});
   return out;
-}
-
-using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
-
-Digest digest_of(std::string_view s) {
-  Digest d{};
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d.data());
-  return d;
 }
 
 std::string peer_of(const HttpRequest& req) {
@@ -149,18 +138,11 @@ bool resolve_api_settings(const config::Config& cfg, config::Credentials* creds,
   return true;
 }
 
-struct ApiServer::Secrets {
-  Digest api{};
-  Digest fleet{};
-  bool has_fleet = false;
-  std::string api_who, fleet_who;
-};
-
 ApiServer::ApiServer(Controller* controller, const config::ApiConfig& api,
                      const config::Credentials& credentials)
     : controller_(controller),
       api_(api),
-      dashboard_(std::make_unique<Dashboard>("", !api.tls_certificate.empty(), &throttle_,
+      dashboard_(std::make_unique<Dashboard>(&secrets_, !api.tls_certificate.empty(), &throttle_,
                                              &failure_log_)) {
   set_credentials(credentials);
 }
@@ -170,24 +152,8 @@ ApiServer::~ApiServer() {
 }
 
 void ApiServer::set_credentials(const config::Credentials& c) {
-  auto s = std::make_shared<Secrets>();
-  s->api = digest_of(c.api_token);
-  s->api_who = "token:" + short_hash(c.api_token);
-  s->has_fleet = !c.fleet_token.empty();
-  if (s->has_fleet) {
-    s->fleet = digest_of(c.fleet_token);
-    s->fleet_who = "fleet:" + short_hash(c.fleet_token);
-  }
-  {
-    std::lock_guard lock(secrets_mu_);
-    secrets_ = std::move(s);
-  }
-  dashboard_->set_token(c.api_token);
-}
-
-std::shared_ptr<const ApiServer::Secrets> ApiServer::secrets() const {
-  std::lock_guard lock(secrets_mu_);
-  return secrets_;
+  secrets_.set(c.api_token, c.fleet_token);
+  dashboard_->credentials_changed();
 }
 
 HttpServer::HeadDecision ApiServer::on_head(HttpRequest& req, HttpResponse& res) {
@@ -234,16 +200,15 @@ HttpServer::HeadDecision ApiServer::check_bearer(HttpRequest& req, HttpResponse&
       return respond_with(Refusal::kThrottled);
     }
   }
-  const Digest given = digest_of(token);
-  auto s = secrets();
-  if (CRYPTO_memcmp(given.data(), s->api.data(), given.size()) == 0) {
+  std::string who;
+  const ApiSecrets::Match match = secrets_.check(token, &who);
+  if (match == ApiSecrets::Match::kApi) {
     if (source) throttle_.succeeded(*source);
-    req.who = s->api_who;
+    req.who = who;
     return allow(kMaxBodyBytes, kTooLarge);
   }
-  if (s->has_fleet && CRYPTO_memcmp(given.data(), s->fleet.data(), given.size()) == 0 &&
-      fleet_route(req)) {
-    req.who = s->fleet_who;
+  if (match == ApiSecrets::Match::kFleet && fleet_route(req)) {
+    req.who = who;
     return allow(0, kTooLarge);
   }
   ++bearer_failures_;
@@ -343,6 +308,7 @@ bool ApiServer::start(std::string* error) {
   HttpServerOptions opt;
   opt.listen = api_.listen;
   opt.max_connections = api_.max_connections;
+  opt.max_connections_per_source = api_.max_connections_per_source;
   opt.request_timeout = api_.request_timeout;
   opt.keepalive_timeout = api_.keepalive_timeout;
   server_ = std::make_unique<HttpServer>(opt, std::move(tls), &router_);
@@ -375,6 +341,12 @@ std::string ApiServer::metrics() const {
          std::to_string(bearer_failures_.load()) + "\n";
   out += "rampart_api_auth_failures_total{kind=\"sign_in\"} " +
          std::to_string(dashboard_->sign_in_failures()) + "\n";
+  out +=
+      "# HELP rampart_api_auth_throttle_overflow_total Wrong credentials from sources that found "
+      "the backoff table full of blocked sources; they share one backoff.\n"
+      "# TYPE rampart_api_auth_throttle_overflow_total counter\n"
+      "rampart_api_auth_throttle_overflow_total " +
+      std::to_string(throttle_.overflow_failures()) + "\n";
   return out;
 }
 

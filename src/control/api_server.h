@@ -64,8 +64,6 @@ class ApiServer {
   bool https() const { return !api_.tls_certificate.empty(); }
 
  private:
-  struct Secrets;
-  std::shared_ptr<const Secrets> secrets() const;
   HttpServer::HeadDecision on_head(HttpRequest& req, HttpResponse& res);
   HttpServer::HeadDecision check_bearer(HttpRequest& req, HttpResponse& res,
                                         std::string_view token);
@@ -75,8 +73,7 @@ class ApiServer {
   Analytics* analytics_ = nullptr;
   std::function<nlohmann::json()> edges_;
   config::ApiConfig api_;
-  mutable std::mutex secrets_mu_;
-  std::shared_ptr<const Secrets> secrets_;  // guarded by secrets_mu_ (the pointer, not *secrets_)
+  ApiSecrets secrets_;  // the one token check (bearer and dashboard sign-in)
   AuthThrottle throttle_;
   RateLimitedLog failure_log_{10};
   std::atomic<uint64_t> bearer_failures_{0};

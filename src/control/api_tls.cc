@@ -4,6 +4,10 @@
 
 #include <openssl/err.h>
 
+#include <utility>
+
+#include "config/file_read.h"
+
 namespace rampart::control {
 namespace {
 
@@ -37,6 +41,14 @@ std::shared_ptr<SSL_CTX> make_api_tls_context(const std::string& certificate,
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
+  // OpenSSL reads the files whole by name: only regular files under the PEM cap get that far.
+  for (const auto& [field, file] : {std::pair{"api.tls.certificate", &certificate},
+                                    std::pair{"api.tls.private_key", &private_key}}) {
+    if (std::string why; !config::check_regular_file(*file, config::kMaxPemFileBytes, &why)) {
+      *error = std::string(field) + ": cannot read " + *file + ": " + why;
+      return nullptr;
+    }
+  }
   if (SSL_CTX_use_certificate_chain_file(c, certificate.c_str()) != 1) {
     *error =
         "api.tls.certificate: cannot load " + certificate + " (PEM expected): " + openssl_error();

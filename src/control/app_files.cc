@@ -1,51 +1,31 @@
 // check_app_files: PEM certificate, key and CA checks with one message per kind of failure.
 #include "control/app_files.h"
 
-#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "config/app_json.h"
+#include "config/file_read.h"
 #include "core/log.h"
 
 namespace rampart::control {
 namespace {
-
-constexpr size_t kMaxPemBytes = 1 << 20;
 
 // A client-supplied path as a JSON string, safe on one log line.
 std::string quoted(const std::string& path) {
   return nlohmann::json(path).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
-// The file's bytes when it is a regular file of at most 1 MiB; "" otherwise (never blocks: a
-// FIFO or a device is refused before any read).
+// The file's bytes when it is a non-empty regular file of at most 1 MiB (config/file_read.h:
+// what is not a regular file is never opened, so a device node is not touched).
 bool read_small_file(const std::string& path, std::string* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return false;
-  struct stat st {};
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-            static_cast<size_t>(st.st_size) <= kMaxPemBytes;
-  if (ok) {
-    out->resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < out->size()) {
-      ssize_t n = ::read(fd, out->data() + got, out->size() - got);
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    out->resize(got);
-    ok = got > 0;
-  }
-  ::close(fd);
-  return ok;
+  std::string why;
+  return config::read_regular_file(path, config::kMaxPemFileBytes, out, &why) && !out->empty();
 }
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;

@@ -410,7 +410,8 @@ void HttpConnection::send_response(const HttpResponse& res, bool keep_alive) {
   keep_alive_ = keep_alive;
   out_ += serialize_response(res, head_request_, keep_alive_);
   state_ = State::kWriting;
-  arm(owner_->loop().now_ms() + owner_->options().request_timeout.count());
+  writing_since_ms_ = owner_->loop().now_ms();
+  arm(writing_since_ms_ + owner_->options().request_timeout.count());
   flush();
 }
 

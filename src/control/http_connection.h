@@ -23,6 +23,7 @@ namespace rampart::control {
 struct HttpServerStats {
   enum Phase { kHandshake, kHeader, kBody, kSend, kPhases };
   std::atomic<uint64_t> accepted{0}, active{0}, evicted{0}, refused{0}, accept_errors{0};
+  std::atomic<uint64_t> evicted_writing{0}, refused_per_source{0};
   std::atomic<uint64_t> requests_main{0}, requests_priority{0}, tls_failures{0};
   std::array<std::atomic<uint64_t>, kPhases> timeouts{};
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Refusal::kCount)> refusals{};
@@ -67,6 +68,8 @@ class HttpConnection final : public core::EventHandler, public core::Timer, publ
   // When the current phase began (accept, or the current request's first byte): eviction takes
   // the oldest.
   int64_t phase_start_ms() const { return phase_start_ms_; }
+  // When the answer being written was queued; -1 when none is (not in the writing state).
+  int64_t writing_since_ms() const { return state_ == State::kWriting ? writing_since_ms_ : -1; }
 
   void on_events(uint32_t events) override;
   void on_timer() override;
@@ -112,6 +115,7 @@ class HttpConnection final : public core::EventHandler, public core::Timer, publ
   std::string remote_addr_, local_addr_;
   int remote_port_, local_port_;
   int64_t phase_start_ms_ = 0;
+  int64_t writing_since_ms_ = 0;
   size_t requests_ = 0;
 
   std::string in_;   // received, not yet parsed

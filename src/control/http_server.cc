@@ -8,11 +8,13 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "control/api_auth.h"
 #include "control/http_connection.h"
 #include "core/log.h"
 #include "net/ip_addr.h"
@@ -126,6 +128,11 @@ struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::T
   void closed(HttpConnection* conn) override {
     auto it = conns.find(conn->id());
     if (it == conns.end()) return;
+    if (auto src = source_of.find(conn->id()); src != source_of.end()) {
+      auto count = per_source.find(src->second);
+      if (count != per_source.end() && --count->second == 0) per_source.erase(count);
+      source_of.erase(src);
+    }
     loop_.retire(std::move(it->second));
     conns.erase(it);
     --stats_.active;
@@ -144,6 +151,18 @@ struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::T
         best = c.get();
     return best;
   }
+  // The connection whose answer has waited longest for its reader, if at least
+  // evict_writing_after.
+  HttpConnection* oldest_stuck_writer() const {
+    HttpConnection* best = nullptr;
+    const int64_t limit = loop_.now_ms() - opt.evict_writing_after.count();
+    for (const auto& [id, c] : conns) {
+      const int64_t since = c->writing_since_ms();
+      if (since >= 0 && since <= limit && (best == nullptr || since < best->writing_since_ms()))
+        best = c.get();
+    }
+    return best;
+  }
   bool bind_listener(std::string* error);
 
   HttpServerOptions opt;
@@ -155,6 +174,9 @@ struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::T
   core::EventLoop loop_;
   core::UniqueFd listen_fd;
   std::unordered_map<uint64_t, std::unique_ptr<HttpConnection>> conns;  // I/O thread
+  // Open connections by source (the IPv4 address, the IPv6 /64); ordered: no hash to flood.
+  std::map<AuthThrottle::Key, size_t> per_source;             // I/O thread
+  std::unordered_map<uint64_t, AuthThrottle::Key> source_of;  // connection id -> its source
   uint64_t next_id = 1;
   HttpServerStats stats_;
   std::unique_ptr<WorkPool> main_pool, priority_pool;
@@ -209,16 +231,27 @@ void HttpServer::Impl::accept_ready() {
     }
     core::UniqueFd cfd(fd);
     ++stats_.accepted;
+    net::SockAddr remote = net::SockAddr::from(reinterpret_cast<sockaddr*>(&peer), len);
+    const AuthThrottle::Key source = AuthThrottle::key_of(remote.ip());
+    if (opt.max_connections_per_source > 0) {
+      auto count = per_source.find(source);
+      if (count != per_source.end() && count->second >= opt.max_connections_per_source) {
+        ++stats_.refused_per_source;  // this source holds its share already
+        continue;
+      }
+    }
     if (conns.size() >= opt.max_connections) {
-      HttpConnection* victim = oldest_idle();
-      if (victim == nullptr) {
+      if (HttpConnection* idle = oldest_idle()) {
+        ++stats_.evicted;
+        idle->close();
+      } else if (HttpConnection* stuck = oldest_stuck_writer()) {
+        ++stats_.evicted_writing;  // its client has not read its answer for seconds
+        stuck->close();
+      } else {
         ++stats_.refused;  // every connection has a request being handled: refuse the new one
         continue;
       }
-      ++stats_.evicted;
-      victim->close();
     }
-    net::SockAddr remote = net::SockAddr::from(reinterpret_cast<sockaddr*>(&peer), len);
     sockaddr_storage local{};
     socklen_t llen = sizeof local;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
@@ -229,6 +262,8 @@ void HttpServer::Impl::accept_ready() {
                                                  here.ip().unmapped().to_string(), here.port());
     HttpConnection* raw = conn.get();
     conns.emplace(id, std::move(conn));
+    ++per_source[source];
+    source_of.emplace(id, source);
     ++stats_.active;
     raw->start();
   }
@@ -322,10 +357,14 @@ std::string HttpServer::metrics() const {
   family("rampart_api_connections_total", "counter", "API connections accepted.");
   line("rampart_api_connections_total", s.accepted.load());
   family("rampart_api_connections_shed_total", "counter",
-         "API connections closed because api.max_connections was reached: evicted = an older "
-         "connection with no request being handled made room, refused = the new one was closed.");
+         "API connections closed because a cap was reached. api.max_connections: evicted = an "
+         "older connection with no request being handled made room, evicted_writing = one whose "
+         "answer its client had not read for seconds made room, refused = the new one was "
+         "closed; api.max_connections_per_source: per_source = the new one was closed.");
   line("rampart_api_connections_shed_total{reason=\"evicted\"}", s.evicted.load());
+  line("rampart_api_connections_shed_total{reason=\"evicted_writing\"}", s.evicted_writing.load());
   line("rampart_api_connections_shed_total{reason=\"refused\"}", s.refused.load());
+  line("rampart_api_connections_shed_total{reason=\"per_source\"}", s.refused_per_source.load());
   family("rampart_api_accept_errors_total", "counter",
          "accept() failures on the API listener (EMFILE pauses accepting for 100 ms).");
   line("rampart_api_accept_errors_total", s.accept_errors.load());

@@ -5,8 +5,10 @@
 // complete, so slow or idle clients hold no thread. Two handler pools: a small one for the
 // requests `priority` picks (/healthz, /metrics), so that they answer while the main pool is busy,
 // and the main one; each with a bounded queue (503 past it). Connections are capped: a new one
-// past max_connections closes the oldest connection that has no request being handled, else it
-// is closed itself. Request bodies are never decompressed (Content-Encoding is refused with 415
+// past max_connections_per_source for its source is closed; a new one past max_connections
+// closes the oldest connection that has no request being handled, else the oldest one whose
+// answer has waited evict_writing_after for a client that does not read, else it is closed
+// itself. Request bodies are never decompressed (Content-Encoding is refused with 415
 // before the body is read). start()/stop() from the owning thread; stats() from any thread.
 #pragma once
 
@@ -28,6 +30,12 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:8788";
   int backlog = 1024;  // the kernel caps it at net.core.somaxconn (4096 by default)
   size_t max_connections = 256;
+  // Connections of one source (an IPv4 address, an IPv6 /64) at once; past it the new one is
+  // closed (nginx's limit_conn). 0 = no per-source cap.
+  size_t max_connections_per_source = 32;
+  // At max_connections with nothing idle left, a connection whose answer has been waiting this
+  // long for a client that does not read it is closed to make room.
+  std::chrono::milliseconds evict_writing_after{3'000};
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds keepalive_timeout{5'000};
   size_t max_requests_per_connection = 1000;  // nginx's keepalive_requests

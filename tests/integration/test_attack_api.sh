@@ -35,6 +35,7 @@ api:
   allow_insecure_remote: true
   request_timeout: 5s
   max_connections: 256
+  max_connections_per_source: 0   # the attacks come from one address: this measures the global cap
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
   max_connections: 0

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "config/file_read.h"
 #include "config/parse.h"
 
 namespace rampart::config {
@@ -51,15 +52,18 @@ class TempFile {
 TEST(ApiHardeningConfig, DefaultsAndValues) {
   auto r = parse_yaml(
       "api: { token: t, request_timeout: 3s, keepalive_timeout: 0s, max_connections: 64, "
+      "max_connections_per_source: 4, "
       "server_name: [edge1.example.net, \"*.example.org\"] }\n");
   ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
   EXPECT_EQ(r.config->api.request_timeout, std::chrono::seconds(3));
   EXPECT_EQ(r.config->api.keepalive_timeout.count(), 0);
   EXPECT_EQ(r.config->api.max_connections, 64u);
+  EXPECT_EQ(r.config->api.max_connections_per_source, 4u);
   EXPECT_EQ(r.config->api.server_name.size(), 2u);
   auto d = parse_yaml("api: { token: t }\n");
   EXPECT_EQ(d.config->api.request_timeout, std::chrono::seconds(10));
   EXPECT_EQ(d.config->api.max_connections, 256u);
+  EXPECT_EQ(d.config->api.max_connections_per_source, 32u);
   EXPECT_NE(first_error("api: { request_timeout: 0s }\n").find("api.request_timeout"),
             std::string::npos);
   EXPECT_NE(first_error("api: { max_connections: 2 }\n").find("api.max_connections"),
@@ -99,8 +103,28 @@ TEST(Credentials, TokenFiles) {
       << e;
   EXPECT_NE(resolve_error("api: { token_file: /nonexistent/token }\n").find("cannot read"),
             std::string::npos);
-  // A device or a FIFO is refused without blocking: already by the config's own file check.
+  // A device or a FIFO is refused without blocking.
+  // (the config check refuses it first; read_token_file on its own too)
   EXPECT_NE(first_error("api: { token_file: /dev/zero }\n").find("not a regular file"),
+            std::string::npos);
+  std::string token, error;
+  EXPECT_FALSE(read_token_file("/dev/zero", &token, &error));
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+}
+
+// One limit for token files: what validate_api lets through, read_token_file reads whole.
+TEST(Credentials, TokenFileLimitIsTheConfigCheckOne) {
+  const std::string token = "file-token-0123456789abcdef";
+  std::string padding(kMaxSecretFileBytes - token.size() - 1, '#');
+  TempFile at_limit(token + "\n" + padding);
+  std::string got, error;
+  ASSERT_TRUE(read_token_file(at_limit.path(), &got, &error)) << error;
+  EXPECT_EQ(got, token);
+  EXPECT_TRUE(parse_yaml("api: { token_file: " + at_limit.path() + " }\n").ok());
+  TempFile over(token + "\n" + padding + "#");
+  EXPECT_FALSE(read_token_file(over.path(), &got, &error));
+  EXPECT_NE(error.find("over the 64.0 KiB limit"), std::string::npos) << error;
+  EXPECT_NE(first_error("api: { token_file: " + over.path() + " }\n").find("64.0 KiB"),
             std::string::npos);
 }
 

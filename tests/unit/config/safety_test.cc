@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +283,49 @@ TEST_F(FileReadTest, NonRegularFilesAreRefusedAtOnce) {
   EXPECT_FALSE(check_regular_file(dir_, kMaxPemFileBytes, &error));
   EXPECT_NE(error.find("is a directory"), std::string::npos) << error;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+// Opens of `path` seen by inotify since the watch began (IN_OPEN, also for FIFOs and devices).
+class OpenWatch {
+ public:
+  explicit OpenWatch(const std::string& path) : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    inotify_add_watch(fd_, path.c_str(), IN_OPEN);
+  }
+  ~OpenWatch() { ::close(fd_); }
+  int opens() {
+    int n = 0;
+    alignas(inotify_event) char buf[4096];
+    for (ssize_t got; (got = ::read(fd_, buf, sizeof buf)) > 0;)
+      for (ssize_t at = 0; at < got;) {
+        auto* ev = reinterpret_cast<inotify_event*>(buf + at);
+        n += (ev->mask & IN_OPEN) != 0;
+        at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+      }
+    return n;
+  }
+
+ private:
+  int fd_;
+};
+
+// Opening a device node as root can act on it (/dev/watchdog arms the watchdog): what is not a
+// regular file is refused from stat() alone, never opened.
+TEST_F(FileReadTest, NonRegularFilesAreNeverOpened) {
+  const std::string fifo = dir_ + "/fifo", file = dir_ + "/file";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  {
+    std::ofstream f(file);
+    f << "x\n";
+  }
+  OpenWatch fifo_opens(fifo), file_opens(file);
+  std::string out, error;
+  EXPECT_FALSE(read_regular_file(fifo, 100, &out, &error));
+  EXPECT_FALSE(check_regular_file(fifo, 100, &error));
+  EXPECT_EQ(fifo_opens.opens(), 0);
+  ASSERT_TRUE(read_regular_file(file, 100, &out, &error)) << error;
+  EXPECT_EQ(file_opens.opens(), 1);                        // the watch does see opens
+  EXPECT_FALSE(read_regular_file(file, 1, &out, &error));  // too large: not opened either
+  EXPECT_EQ(file_opens.opens(), 0);
 }
 
 TEST_F(FileReadTest, SizeCapAndContent) {

@@ -555,6 +555,16 @@ TEST(ApiTls, NeedsBothReadableFiles) {
   EXPECT_NE(all.find("api.tls.private_key"), std::string::npos) << all;
   EXPECT_NE(all.find("api.tls.certificate: cannot read /nonexistent/api.pem"), std::string::npos)
       << all;
+  // OpenSSL reads these whole: a device or an oversized file would hang serve at start.
+  LoadResult dev =
+      parse_yaml("api:\n  token: t\n  tls: { certificate: /dev/zero, private_key: /dev/zero }\n");
+  ASSERT_FALSE(dev.ok());
+  all.clear();
+  for (const auto& e : dev.errors) all += e.to_string() + "\n";
+  EXPECT_NE(all.find("api.tls.certificate: cannot read /dev/zero: /dev/zero is a character device"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("api.tls.private_key: cannot read /dev/zero"), std::string::npos) << all;
   LoadResult bad = parse_yaml("api:\n  tls: { cert: x }\n");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.errors[0].to_string().find("unknown field"), std::string::npos)

@@ -47,12 +47,34 @@ TEST(AuthThrottle, Ipv6SourcesAreTheirSlash64) {
   EXPECT_EQ(AuthThrottle::key_of(ip("::ffff:192.0.2.1")), AuthThrottle::key_of(ip("192.0.2.1")));
 }
 
-TEST(AuthThrottle, TableIsBounded) {
-  AuthThrottle t({0, 1000, 8000, 60000, 4});
+TEST(AuthThrottle, TableIsBoundedAndAnUnblockedSourceMakesRoom) {
+  AuthThrottle t({1, 1000, 8000, 60000, 4});
   for (int i = 0; i < 100; ++i) t.failed(ip(("198.51.100." + std::to_string(i)).c_str()), i);
+  EXPECT_EQ(t.size(), 4u);  // none blocked (one free failure each): the stalest made room
+  EXPECT_EQ(t.overflow_failures(), 0u);
+  EXPECT_EQ(t.failed(ip("198.51.100.99"), 100), 1000);  // the newest are kept
+  EXPECT_EQ(t.failed(ip("198.51.100.0"), 100), 0);      // the stalest were forgotten
+}
+
+// Rotating more sources than the table holds must not lift the blocks of the ones in it.
+TEST(AuthThrottle, BlockedSourcesAreNeverEvictedTheRestShareTheOverflow) {
+  AuthThrottle t({0, 1000, 8000, 60000, 4});
+  auto src = [](int i) { return ip(("198.51.100." + std::to_string(i)).c_str()); };
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(t.failed(src(i), 0), 1000);  // blocked until 1000
+  // 100 more sources, each failing once: the table is full of blocked ones, so they share one
+  // backoff (the first waits 1 s, then doubling up to the cap) and no block is forgotten.
+  int64_t last_wait = 0;
+  for (int i = 4; i < 104; ++i) last_wait = t.failed(src(i), 10);
+  EXPECT_EQ(last_wait, 8000);
+  EXPECT_EQ(t.overflow_failures(), 100u);
   EXPECT_EQ(t.size(), 4u);
-  EXPECT_GT(t.wait_ms(ip("198.51.100.99"), 99), 0);  // the newest are kept
-  EXPECT_EQ(t.wait_ms(ip("198.51.100.0"), 99), 0);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(t.wait_ms(src(i), 10), 990) << i;
+  EXPECT_EQ(t.wait_ms(src(200), 10), 8000);  // a source never seen: the overflow's wait
+  // The table's blocks end: a new source takes an unblocked one's place and has its own count.
+  EXPECT_EQ(t.wait_ms(src(200), 1000), 0);
+  EXPECT_EQ(t.failed(src(200), 1000), 1000);
+  EXPECT_EQ(t.overflow_failures(), 100u);
+  EXPECT_EQ(t.size(), 4u);
 }
 
 TEST(ShortHash, NamesWithoutRevealing) {

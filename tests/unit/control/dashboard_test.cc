@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "control/api_auth.h"
 #include "control/api_dashboard.h"
 #include "control/http_message.h"
 #include "control/session_store.h"
@@ -59,30 +60,55 @@ TEST(SessionStore, BoundedDropsExpiredThenOldest) {
 }
 
 TEST(Dashboard, TokenCompare) {
-  Dashboard d("secret-token", false);
+  ApiSecrets secrets;
+  secrets.set("secret-token", "fleet-token");
+  Dashboard d(&secrets, false);
   EXPECT_TRUE(d.token_ok("secret-token"));
   EXPECT_FALSE(d.token_ok("secret-toke"));
   EXPECT_FALSE(d.token_ok("secret-token "));
   EXPECT_FALSE(d.token_ok(""));
-  Dashboard empty("", false);
+  EXPECT_FALSE(d.token_ok("fleet-token"));  // the fleet credential does not sign in
+  ApiSecrets none;
+  none.set("", "");
+  Dashboard empty(&none, false);
   EXPECT_FALSE(empty.token_ok(""));
 }
 
+// One check: what the API's secrets hold is what the dashboard accepts, with no copy to update.
 TEST(Dashboard, NewTokenEndsSessionsAndRefusesTheOldOne) {
-  Dashboard d("first-token-0123456789", false);
+  ApiSecrets secrets;
+  secrets.set("first-token-0123456789", "");
+  Dashboard d(&secrets, false);
   std::string id = d.sessions().create();
   HttpRequest get;
   get.method = "GET";
   get.headers.emplace("Cookie", "rampart_session=" + id);
   ASSERT_TRUE(d.cookie_authorizes(get));
-  d.set_token("second-token-0123456789");
-  EXPECT_FALSE(d.cookie_authorizes(get));
-  EXPECT_FALSE(d.token_ok("first-token-0123456789"));
+  secrets.set("second-token-0123456789", "");
+  EXPECT_FALSE(d.token_ok("first-token-0123456789"));  // at once, before credentials_changed
   EXPECT_TRUE(d.token_ok("second-token-0123456789"));
+  d.credentials_changed();
+  EXPECT_FALSE(d.cookie_authorizes(get));
+}
+
+TEST(ApiSecrets, NamesWhichCredential) {
+  ApiSecrets s;
+  s.set("admin-token-0123456789", "fleet-token-0123456789");
+  std::string who;
+  EXPECT_EQ(s.check("admin-token-0123456789", &who), ApiSecrets::Match::kApi);
+  EXPECT_EQ(who, "token:" + short_hash("admin-token-0123456789"));
+  EXPECT_EQ(s.check("fleet-token-0123456789", &who), ApiSecrets::Match::kFleet);
+  EXPECT_EQ(who, "fleet:" + short_hash("fleet-token-0123456789"));
+  EXPECT_EQ(s.check("admin-token-012345678"), ApiSecrets::Match::kNone);
+  s.set("admin-token-0123456789", "");
+  EXPECT_EQ(s.check("fleet-token-0123456789"), ApiSecrets::Match::kNone);
+  EXPECT_EQ(s.check(""), ApiSecrets::Match::kNone);
 }
 
 TEST(Dashboard, CookieFlags) {
-  Dashboard http("t", false), https("t", true);
+  ApiSecrets secrets;
+  secrets.set("t", "");
+  Dashboard http(&secrets, false), https(&secrets, true);
   std::string c = http.cookie_header("abc");
   EXPECT_EQ(c.rfind("rampart_session=abc; ", 0), 0u);
   EXPECT_NE(c.find("HttpOnly"), std::string::npos);
@@ -94,7 +120,9 @@ TEST(Dashboard, CookieFlags) {
 }
 
 TEST(Dashboard, SessionCookieOnlyAuthorizesReads) {
-  Dashboard d("t", false);
+  ApiSecrets secrets;
+  secrets.set("t", "");
+  Dashboard d(&secrets, false);
   std::string id = d.sessions().create();
   HttpRequest get;
   get.method = "GET";

@@ -33,6 +33,22 @@ core::UniqueFd connect_to(int port) {
   return fd;
 }
 
+// A connection from `source` (any 127.0.0.0/8 address works on loopback), with a receive buffer
+// of `rcvbuf` bytes when given (a client that reads slowly, or not at all, stalls the server's
+// writes sooner).
+core::UniqueFd connect_from(int port, const char* source, int rcvbuf = 0) {
+  core::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (rcvbuf > 0) ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &a.sin_addr);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
 void send_all(int fd, const std::string& s) {
   ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
 }
@@ -110,6 +126,9 @@ class HttpServerTest : public ::testing::Test {
       cv_.notify_all();
       cv_.wait(lock, [this] { return released_; });
       res.set_content("released", "text/plain");
+    });
+    router_.Get("/big", [](const HttpRequest&, HttpResponse& res) {
+      res.set_content(std::string(8 << 20, 'x'), "text/plain");
     });
     router_.Get("/healthz",
                 [](const HttpRequest&, HttpResponse& res) { res.set_content("ok", "text/plain"); });
@@ -233,6 +252,79 @@ TEST_F(HttpServerTest, CapEvictsTheOldestIdleConnection) {
   EXPECT_NE(read_responses(fresh.get(), 1).find("200 OK"), std::string::npos);
   EXPECT_TRUE(closed_within(idle[0].get(), 1000));  // the oldest made room
   EXPECT_TRUE(metric("rampart_api_connections_shed_total{reason=\"evicted\"} 1"));
+}
+
+// One source holds at most max_connections_per_source slots; other sources are still served,
+// and a slot the source gives back is its own again.
+TEST_F(HttpServerTest, PerSourceCapRefusesTheSourcesExtraConnections) {
+  HttpServerOptions opt;
+  opt.max_connections = 64;
+  opt.max_connections_per_source = 4;
+  start(opt);
+  std::vector<core::UniqueFd> held;
+  for (int i = 0; i < 4; ++i) held.push_back(connect_from(port_, "127.0.0.2"));
+  // The 5th from the same source is closed at once (none of the first four is).
+  auto extra = connect_from(port_, "127.0.0.2");
+  EXPECT_TRUE(closed_within(extra.get(), 2000));
+  EXPECT_TRUE(metric("rampart_api_connections_shed_total{reason=\"per_source\"} 1"));
+  auto other = connect_from(port_, "127.0.0.3");
+  send_all(other.get(), "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_NE(read_responses(other.get(), 1).find("\r\n\r\nok"), std::string::npos);
+  send_all(held[0].get(), "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_NE(read_responses(held[0].get(), 1).find("hello 127.0.0.2"), std::string::npos);
+  // A connection given back: the source may open one again (once the server has seen the close).
+  held.pop_back();
+  bool served = false;
+  for (auto until = Clock::now() + std::chrono::seconds(3); !served && Clock::now() < until;) {
+    auto again = connect_from(port_, "127.0.0.2");
+    send_all(again.get(), "GET /hello HTTP/1.1\r\nHost: a\r\n\r\n");
+    served = read_responses(again.get(), 1, 500).find("hello 127.0.0.2") != std::string::npos;
+  }
+  EXPECT_TRUE(served);
+}
+
+// Clients that ask for a large answer and never read it used to hold every slot until
+// request_timeout: at the cap, with nothing idle, one stalled for evict_writing_after makes room.
+TEST_F(HttpServerTest, CapEvictsAConnectionWhoseClientDoesNotRead) {
+  HttpServerOptions opt;
+  opt.max_connections = 8;
+  opt.max_connections_per_source = 0;
+  opt.evict_writing_after = std::chrono::milliseconds(300);
+  start(opt);  // request_timeout: the default 10 s
+  std::vector<core::UniqueFd> readers;
+  for (int i = 0; i < 8; ++i) {
+    readers.push_back(connect_from(port_, "127.0.0.2", 4096));
+    send_all(readers.back().get(), "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+  }
+  // Each answer has begun (so every connection is writing: none idle), and is not read further.
+  for (auto& r : readers)
+    ASSERT_NE(read_until(r.get(), "HTTP/1.1 200", 3000).find("HTTP/1.1 200"), std::string::npos);
+  auto t0 = Clock::now();
+  bool served = false;
+  while (!served && Clock::now() - t0 < std::chrono::seconds(3)) {
+    auto probe = connect_from(port_, "127.0.0.3");
+    send_all(probe.get(), "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+    served = read_responses(probe.get(), 1, 500).find("\r\n\r\nok") != std::string::npos;
+  }
+  EXPECT_TRUE(served);
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(3));  // not request_timeout's 10 s
+  EXPECT_FALSE(metric("rampart_api_connections_shed_total{reason=\"evicted_writing\"} 0"));
+  int closed = 0;
+  for (auto& r : readers) {
+    // An evicted reader gets what the server had sent, then the close; the others stay open
+    // (reading them just shows more of their answer, then silence).
+    char buf[65536];
+    for (;;) {
+      pollfd p{r.get(), POLLIN, 0};
+      if (::poll(&p, 1, 300) <= 0) break;
+      ssize_t n = ::recv(r.get(), buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed += n == 0 || errno == ECONNRESET;
+        break;
+      }
+    }
+  }
+  EXPECT_GE(closed, 1);
 }
 
 TEST_F(HttpServerTest, PriorityPoolAnswersWhileTheMainPoolIsStuck) {

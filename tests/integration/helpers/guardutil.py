@@ -23,7 +23,7 @@ import socket
 import sys
 import time
 
-from testutil import pct
+from testutil import pct, vm_rss_kib
 
 
 def addr(s):
@@ -278,13 +278,9 @@ def cmd_rss(a):
     deadline = time.monotonic() + a.seconds
     while time.monotonic() < deadline:
         try:
-            with open("/proc/%d/status" % a.pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        kib = int(line.split()[1])
-                        start = start or kib
-                        peak = max(peak, kib)
-                        break
+            kib = vm_rss_kib(a.pid)
+            start = start or kib
+            peak = max(peak, kib)
         except OSError:
             break
         time.sleep(a.interval)

@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 
-from testutil import hostport, pct
+from testutil import hostport, pct, vm_rss_kib
 
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
 
@@ -165,10 +165,7 @@ def cmd_watch(a):
     while time.monotonic() < deadline:
         try:
             fds_peak = max(fds_peak, len(os.listdir("/proc/%d/fd" % a.pid)))
-            with open("/proc/%d/status" % a.pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss_peak = max(rss_peak, int(line.split()[1]))
+            rss_peak = max(rss_peak, vm_rss_kib(a.pid))
             cpu1 = cpu()
         except OSError:
             break

@@ -14,3 +14,12 @@ def pct(values, p):
     values = sorted(values)
     rank = max(1, min(len(values), int(p / 100.0 * len(values) + 0.999999)))
     return values[rank - 1]
+
+
+def vm_rss_kib(pid):
+    """Resident memory of pid in KiB (VmRSS); raises OSError once the process is gone."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0

@@ -4,10 +4,22 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
 
 #include "core/clock.h"
 
 namespace rampart::core {
+
+int64_t CoarseClock::now_ms() {
+  return coarse_ms();
+}
+
+CoarseClock& CoarseClock::instance() {
+  static CoarseClock c;
+  return c;
+}
 
 class EventLoop::Waker final : public EventHandler {
  public:
@@ -23,11 +35,12 @@ class EventLoop::Waker final : public EventHandler {
   EventLoop* loop_;
 };
 
-EventLoop::EventLoop()
+EventLoop::EventLoop(Clock* clock)
     : epfd_(epoll_create1(EPOLL_CLOEXEC)),
       wakefd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       waker_(std::make_unique<Waker>(this)),
-      now_ms_(coarse_ms()),
+      clock_(clock != nullptr ? clock : &CoarseClock::instance()),
+      now_ms_(clock_->now_ms()),
       timers_(now_ms_) {
   add(wakefd_.get(), EPOLLIN, waker_.get());
 }
@@ -54,18 +67,36 @@ void EventLoop::remove(int fd) {
   epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
+void EventLoop::bind_if_unowned() {
+  std::thread::id none;
+  owner_.compare_exchange_strong(none, std::this_thread::get_id(), std::memory_order_relaxed);
+}
+
+void EventLoop::abort_not_in_loop(const char* what) const {
+  std::ostringstream os;
+  os << "EventLoop " << static_cast<const void*>(this) << " owned by thread "
+     << owner_.load(std::memory_order_relaxed) << " used from thread " << std::this_thread::get_id()
+     << (*what != 0 ? ": " : "") << what;
+  std::fprintf(stderr, "FATAL: %s\n", os.str().c_str());
+  std::abort();
+}
+
 void EventLoop::run() {
+  bind_if_unowned();
+  assert_in_loop_thread("run");
   while (!stopping()) run_once();
   drain_posted();
 }
 
 void EventLoop::run_once(int max_wait_ms) {
+  bind_if_unowned();
+  assert_in_loop_thread("run_once");
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   int timeout = timers_.size() > 0 ? static_cast<int>(TimerWheel::kTickMs) : 1000;
   if (max_wait_ms >= 0 && max_wait_ms < timeout) timeout = max_wait_ms;
   int n = epoll_wait(epfd_.get(), events, kMaxEvents, timeout);
-  now_ms_ = coarse_ms();
+  now_ms_ = clock_->now_ms();
   for (int i = 0; i < n; ++i) {
     static_cast<EventHandler*>(events[i].data.ptr)->on_events(events[i].events);
   }

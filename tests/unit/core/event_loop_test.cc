@@ -157,6 +157,48 @@ TEST(EventLoop, TimersFireFromRunOnce) {
   EXPECT_LT(t.fired_ms, expiry + 200);
 }
 
+TEST(EventLoop, ManualClockFiresTimersWithoutSleeping) {
+  ManualClock clock(5'000);
+  EventLoop loop(&clock);
+  struct T : Timer {
+    int fired = 0;
+    void on_timer() override { ++fired; }
+  } t;
+  loop.timers().schedule(&t, loop.now_ms() + 30'000);
+  loop.run_once(0);
+  EXPECT_EQ(t.fired, 0);
+  clock.advance(29'000);
+  loop.run_once(0);
+  EXPECT_EQ(t.fired, 0);
+  EXPECT_EQ(loop.now_ms(), 34'000);
+  clock.advance(1'100);
+  loop.run_once(0);
+  EXPECT_EQ(t.fired, 1);
+}
+
+TEST(EventLoop, OwnerIsTheFirstThreadToRunIt) {
+  EventLoop loop;
+  EXPECT_TRUE(loop.in_loop_thread());  // nobody owns it yet: set-up may happen anywhere
+  loop.run_once(0);
+  EXPECT_TRUE(loop.in_loop_thread());
+  bool other = true;
+  std::thread([&] { other = loop.in_loop_thread(); }).join();
+  EXPECT_FALSE(other);
+}
+
+#ifndef NDEBUG
+TEST(EventLoopDeathTest, AssertInLoopThreadAbortsOffTheOwnerThread) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        loop.run_once(0);
+        std::thread([&] { loop.assert_in_loop_thread("test"); }).join();
+      },
+      "used from thread .*: test");
+}
+#endif
+
 TEST(SocketUtil, OpenListenerOnLoopback) {
   std::string error;
   UniqueFd fd = open_listener(net::SockAddr(*net::IpAddr::parse("127.0.0.1"), 0), SockType::kStream,

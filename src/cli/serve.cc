@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "anycast/anycast.h"
 #include "cli/commands.h"
 #include "config/parse.h"
 #include "control/analytics.h"
@@ -20,7 +21,6 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "edge/edge.h"
-#include "fleet/anycast.h"
 
 namespace rampart::cli {
 
@@ -186,11 +186,11 @@ int cmd_serve(const Args& args) {
   }
   // edge.anycast: a local BIRD announces the addresses while this edge is healthy
   // (docs/anycast.md); the monitor withdraws them first on SIGTERM.
-  std::unique_ptr<fleet::AnycastMonitor> anycast;
+  std::unique_ptr<anycast::AnycastMonitor> anycast;
   if (const config::AnycastConfig& ac = r.config->edge.anycast; !ac.addresses.empty()) {
-    anycast = std::make_unique<fleet::AnycastMonitor>(
-        ac, [&edge] { return fleet::edge_health(edge, core::coarse_ms()); },
-        std::make_unique<fleet::BirdSpeaker>(ac.bird_socket, ac.protocol));
+    anycast = std::make_unique<anycast::AnycastMonitor>(
+        ac, [&edge] { return anycast::edge_health(edge, core::coarse_ms()); },
+        std::make_unique<anycast::BirdSpeaker>(ac.bird_socket, ac.protocol));
     anycast->start();
   }
   // Analytics history is an extra: without its store the edge still runs (live views only).

@@ -106,7 +106,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
     // would mark every UDP origin down), so UDP origins are judged passively only.
     config::LoadBalancing lb = app.load_balancing;
     if (app.proto == config::Proto::kUdp) lb.health_check.enabled = false;
-    auto rt = std::make_shared<runtime::AppRuntime>();
+    auto rt = std::make_shared<tcp::AppRuntime>();
     rt->cfg = app;
     rt->egress_v4 = egress_v4;
     rt->egress_v6 = egress_v6;
@@ -167,7 +167,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
         snap->disabled[app.id] = error;
       }
     }
-    std::shared_ptr<const runtime::AppRuntime> shared = rt;
+    std::shared_ptr<const tcp::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
     if (snap->disabled.count(app.id) != 0) continue;
     for (const auto& ip : edge_addresses(app, cfg.edge)) {

@@ -11,7 +11,7 @@
 #include "config/model.h"
 #include "edge/budget.h"
 #include "net/ip_addr.h"
-#include "runtime/app_runtime.h"
+#include "tcp/app_runtime.h"
 #include "telemetry/stats_registry.h"
 
 namespace rampart::edge {
@@ -19,14 +19,14 @@ namespace rampart::edge {
 struct Bind {
   config::Proto proto = config::Proto::kTcp;
   net::SockAddr addr;
-  std::shared_ptr<const runtime::AppRuntime> app;
+  std::shared_ptr<const tcp::AppRuntime> app;
   // Identity of the listening socket across snapshots: "tcp 1.2.3.4:22".
   std::string key() const;
 };
 
 struct Snapshot {
   config::Config config;
-  std::vector<std::shared_ptr<const runtime::AppRuntime>> apps;
+  std::vector<std::shared_ptr<const tcp::AppRuntime>> apps;
   std::vector<Bind> binds;
   int workers = 1;  // sockets per SO_REUSEPORT group: what the steering program hashes onto
   // Apps the data plane runs disabled, with why: their TLS could not be set up (a certificate

@@ -72,7 +72,7 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepare
 
 // Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
 // which is exact only when one source always reaches the same worker.
-static bool needs_steering(const runtime::AppRuntime& app) {
+static bool needs_steering(const tcp::AppRuntime& app) {
   const config::PerIpLimits& l = app.protection.per_ip;
   if (app.cfg.proto == config::Proto::kUdp) return l.udp_packets_per_second > 0;
   return l.max_connections > 0 || l.new_connections_per_second > 0 ||
@@ -90,7 +90,7 @@ static core::UniqueFd take_prepared(Worker::Prepared* prepared, const std::strin
 // opened.
 // The IPv6 prefix the steering program keeps together: the app's (its per-source limits) or
 // the zone's (autoban and bans), whichever is shorter.
-static int steering_prefix(const runtime::AppRuntime& app, const config::Config& cfg) {
+static int steering_prefix(const tcp::AppRuntime& app, const config::Config& cfg) {
   return static_cast<int>(std::min(app.protection.ipv6_prefix, cfg.protection.ipv6_prefix));
 }
 

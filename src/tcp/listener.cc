@@ -14,7 +14,7 @@
 namespace rampart::tcp {
 
 Listener::Listener(WorkerContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
-                   std::shared_ptr<const runtime::AppRuntime> app)
+                   std::shared_ptr<const AppRuntime> app)
     : ctx_(ctx),
       fd_(std::move(fd)),
       addr_(addr),

@@ -8,7 +8,7 @@
 #include "core/event_loop.h"
 #include "core/unique_fd.h"
 #include "net/ip_addr.h"
-#include "runtime/app_runtime.h"
+#include "tcp/app_runtime.h"
 #include "tcp/worker_context.h"
 
 namespace rampart::tcp {
@@ -19,13 +19,13 @@ class Listener : public core::EventHandler, public core::Timer, public core::Ret
   static constexpr int64_t kFdExhaustedPauseMs = 100;
 
   Listener(WorkerContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
-           std::shared_ptr<const runtime::AppRuntime> app);
+           std::shared_ptr<const AppRuntime> app);
   ~Listener() override;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  void set_app(std::shared_ptr<const runtime::AppRuntime> app) { app_ = std::move(app); }
-  const runtime::AppRuntime& app() const { return *app_; }
+  void set_app(std::shared_ptr<const AppRuntime> app) { app_ = std::move(app); }
+  const AppRuntime& app() const { return *app_; }
   const net::SockAddr& addr() const { return addr_; }
   int fd() const { return fd_.get(); }
 
@@ -44,7 +44,7 @@ class Listener : public core::EventHandler, public core::Timer, public core::Ret
   net::SockAddr addr_;
   bool wildcard_;
   bool paused_ = false;
-  std::shared_ptr<const runtime::AppRuntime> app_;
+  std::shared_ptr<const AppRuntime> app_;
 };
 
 }  // namespace rampart::tcp

@@ -44,9 +44,8 @@ uint16_t Session::io_status(int err, bool client_side, bool writing) {
   return st::kUnknown;
 }
 
-Session::Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app,
-                 core::UniqueFd client, const net::SockAddr& client_addr,
-                 const net::SockAddr& edge_addr)
+Session::Session(WorkerContext* ctx, std::shared_ptr<const AppRuntime> app, core::UniqueFd client,
+                 const net::SockAddr& client_addr, const net::SockAddr& edge_addr)
     : ctx_(ctx),
       app_(std::move(app)),
       client_(std::move(client)),

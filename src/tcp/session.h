@@ -13,7 +13,7 @@
 #include "guard/guard.h"
 #include "guard/validate.h"
 #include "net/ip_addr.h"
-#include "runtime/app_runtime.h"
+#include "tcp/app_runtime.h"
 #include "tcp/tls_relay.h"
 #include "tcp/worker_context.h"
 #include "telemetry/conn_event.h"
@@ -24,7 +24,7 @@ class Session : public core::Timer, public core::Retirable {
  public:
   // Takes over the unit of ctx->budget's kTcpSessions that the listener acquired for `client`
   // (when there is a budget) and gives it back when it closes.
-  Session(WorkerContext* ctx, std::shared_ptr<const runtime::AppRuntime> app, core::UniqueFd client,
+  Session(WorkerContext* ctx, std::shared_ptr<const AppRuntime> app, core::UniqueFd client,
           const net::SockAddr& client_addr, const net::SockAddr& edge_addr);
   ~Session() override;
 
@@ -36,7 +36,7 @@ class Session : public core::Timer, public core::Retirable {
   // Closes both sides now (drain timeout, shutdown). Logged with `status`.
   void abort(uint16_t status);
 
-  const runtime::AppRuntime& app() const { return *app_; }
+  const AppRuntime& app() const { return *app_; }
   // events.progress_interval: a `progress` event when the connection has relayed for another
   // `interval_ns` since its connect or its last progress event.
   void progress(int64_t now_ns, int64_t interval_ns);
@@ -129,7 +129,7 @@ class Session : public core::Timer, public core::Retirable {
 
   WorkerContext* ctx_;
   telemetry::StatsSlot* stats_ = nullptr;  // the app's counters of this worker
-  std::shared_ptr<const runtime::AppRuntime> app_;
+  std::shared_ptr<const AppRuntime> app_;
   core::UniqueFd client_;
   core::UniqueFd origin_;
   net::SockAddr client_addr_;

@@ -71,7 +71,7 @@ void Flow::on_events(uint32_t) {
 }
 
 UdpListener::UdpListener(UdpContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
-                         std::shared_ptr<const runtime::AppRuntime> app)
+                         std::shared_ptr<const tcp::AppRuntime> app)
     : ctx_(ctx),
       fd_(std::move(fd)),
       addr_(addr),
@@ -213,7 +213,7 @@ void UdpListener::confirm(Flow* f) {
 
 Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& edge) {
   if (ctx_->draining) return nullptr;
-  const runtime::AppRuntime& app = *app_;
+  const tcp::AppRuntime& app = *app_;
   const int64_t now = ctx_->loop->now_ms();
   int idx = app.origins->pick(client.ip(), 0, now);
   if (idx < 0) {

@@ -10,7 +10,7 @@
 #include "core/event_loop.h"
 #include "core/unique_fd.h"
 #include "net/ip_addr.h"
-#include "runtime/app_runtime.h"
+#include "tcp/app_runtime.h"
 #include "telemetry/conn_event.h"
 #include "udp/flow_table.h"
 #include "udp/udp_context.h"
@@ -25,7 +25,7 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
   void on_events(uint32_t events) override;
 
   UdpListener* listener = nullptr;
-  std::shared_ptr<const runtime::AppRuntime> app_rt;
+  std::shared_ptr<const tcp::AppRuntime> app_rt;
   telemetry::StatsSlot* stats = nullptr;  // the app's counters of this worker (in app_rt->stats)
   core::UniqueFd fd;
   int origin_index = -1;
@@ -42,10 +42,10 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
 class UdpListener : public core::EventHandler, public core::Retirable {
  public:
   UdpListener(UdpContext* ctx, core::UniqueFd fd, const net::SockAddr& addr,
-              std::shared_ptr<const runtime::AppRuntime> app);
+              std::shared_ptr<const tcp::AppRuntime> app);
   ~UdpListener() override;
 
-  void set_app(std::shared_ptr<const runtime::AppRuntime> app) { app_ = std::move(app); }
+  void set_app(std::shared_ptr<const tcp::AppRuntime> app) { app_ = std::move(app); }
   const net::SockAddr& addr() const { return addr_; }
   int fd() const { return fd_.get(); }
   // Stops receiving and closes every flow of this listener.
@@ -87,7 +87,7 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   core::UniqueFd fd_;
   net::SockAddr addr_;
   bool wildcard_;
-  std::shared_ptr<const runtime::AppRuntime> app_;
+  std::shared_ptr<const tcp::AppRuntime> app_;
 };
 
 }  // namespace rampart::udp

@@ -11,7 +11,7 @@
 
 #include "core/unique_fd.h"
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 
 struct BirdReply {
   bool complete = false;           // the last line ("CODE text") was read
@@ -58,4 +58,4 @@ class BirdClient {
   std::string buffer_;  // bytes read past the last line
 };
 
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

@@ -1,10 +1,10 @@
-#include "fleet/anycast.h"
+#include "anycast/anycast.h"
 
 #include "config/anycast_config.h"
 #include "core/log.h"
 #include "edge/edge.h"
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 
 BirdSpeaker::BirdSpeaker(std::string socket_path, std::string protocol)
     : client_(std::move(socket_path)), protocol_(std::move(protocol)) {}
@@ -152,4 +152,4 @@ std::string AnycastMonitor::metrics() const {
   return out;
 }
 
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

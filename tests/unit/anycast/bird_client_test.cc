@@ -1,6 +1,6 @@
 // BIRD's control-socket protocol: reply parsing, and the client against a fake BIRD on a unix
 // socket (greeting, multi-line replies, errors, a restart between commands).
-#include "fleet/bird_client.h"
+#include "anycast/bird_client.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 namespace {
 
 TEST(BirdReplyParser, SingleLine) {
@@ -170,4 +170,4 @@ TEST(BirdClient, NoBird) {
 }
 
 }  // namespace
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

@@ -1,12 +1,12 @@
 // AnycastMonitor: hysteresis, withdraw on start and shutdown, retries when BIRD is away,
 // resync, metrics. A fake speaker and probe stand in for BIRD and the edge.
-#include "fleet/anycast.h"
+#include "anycast/anycast.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 namespace {
 
 struct FakeSpeaker : RouteSpeaker {
@@ -125,4 +125,4 @@ TEST_F(AnycastMonitorTest, ThreadSteps) {
 }
 
 }  // namespace
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

@@ -18,14 +18,14 @@
 #include <string>
 #include <thread>
 
+#include "anycast/bird_client.h"
 #include "config/model.h"
-#include "fleet/bird_client.h"
 
 namespace rampart::edge {
 class Edge;
 }
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 
 // What the monitor asks of the router daemon. Both calls are idempotent and blocking.
 class RouteSpeaker {
@@ -110,4 +110,4 @@ class AnycastMonitor {
   std::thread thread_;
 };
 
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

@@ -1,4 +1,4 @@
-#include "fleet/bird_client.h"
+#include "anycast/bird_client.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace rampart::fleet {
+namespace rampart::anycast {
 namespace {
 
 bool is_digit(char c) {
@@ -161,4 +161,4 @@ BirdReply BirdClient::command(std::string_view command, std::string* error) {
   return reply;
 }
 
-}  // namespace rampart::fleet
+}  // namespace rampart::anycast

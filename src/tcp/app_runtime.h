@@ -2,6 +2,9 @@
 // (whose live state outlives reloads that keep the origins) and edge-wide settings it needs.
 // Immutable once published in a Snapshot; shared by every worker and by every connection that
 // started under it, so an established connection keeps the config it began with.
+// Owner: built by edge/snapshot.cc on the thread that applies config; read by the workers.
+// It lives in tcp/ because it holds the TCP TLS contexts (tls_context.h); udp/ uses it too
+// (udp -> tcp is a peer edge, tcp never includes udp), and edge/ builds it from above.
 #pragma once
 
 #include <memory>
@@ -16,10 +19,8 @@
 #include "telemetry/app_stats.h"
 
 namespace rampart::tcp {
-class TlsContext;  // tcp/tls_context.h: built by the snapshot, used by the TCP sessions
-}
 
-namespace rampart::runtime {
+class TlsContext;  // tcp/tls_context.h: built by the snapshot, used by the TCP sessions
 
 struct AppRuntime {
   config::App cfg;
@@ -35,9 +36,9 @@ struct AppRuntime {
   std::shared_ptr<const guard::AppPolicy> guard;
   // tls != off (TCP): the app's certificates and OpenSSL contexts; null when they could not be
   // built (the app then refuses TLS clients with a tlsError event).
-  std::shared_ptr<const tcp::TlsContext> tls;
+  std::shared_ptr<const TlsContext> tls;
   // The app's live counters (one slot per worker); kept across reloads. Null only in tests.
   std::shared_ptr<telemetry::AppStats> stats;
 };
 
-}  // namespace rampart::runtime
+}  // namespace rampart::tcp

@@ -1,1 +1,0 @@
-#include "runtime/app_runtime.h"

@@ -11,6 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang lld llvm libclang-rt-14-dev clang-format
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
+  libcli11-dev  # command-line flags (src/cli/flags.h)
   libbpf-dev bpftool  # XDP fast path (src/xdp, optional at build time)
   # test tooling and real peers for integration tests
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools

@@ -11,7 +11,7 @@ namespace rampart::cli {
 
 int cmd_check(const Args& args) {
   std::string path;
-  if (!config_path_arg(args, "check", &path)) return kExitUsage;
+  if (auto rc = parse_config_flag(args, "check", &path)) return *rc;
   config::LoadResult r = config::load_file(path);
   if (!r.ok()) {
     for (const auto& e : r.errors) {

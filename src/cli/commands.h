@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,10 @@ int cmd_apps(const Args& args);      // apps.cc
 int cmd_top(const Args& args);       // top.cc
 int cmd_edges(const Args& args);     // edges.cc
 
-// Finds "-c FILE" / "--config FILE" / "--config=FILE"; false with a message on a bad command
-// line (unknown flag, missing value).
-bool config_path_arg(const Args& args, const char* command, std::string* path);
+// The flags of `serve` and `check`: "-c FILE" / "--config FILE" / "--config=FILE" (required).
+// nullopt: *path is set, go on. Otherwise the exit code: kExitOk after -h/--help (usage on
+// stdout), kExitUsage after a bad command line (what was wrong and the usage on stderr).
+std::optional<int> parse_config_flag(const Args& args, const char* command, std::string* path);
 
 // The environment variable `name` (RAMPART_API_URL, RAMPART_API_TOKEN, ...), or `fallback` when
 // it is unset or empty: the API client commands' defaults.

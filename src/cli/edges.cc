@@ -6,6 +6,7 @@
 
 #include "apiclient/http_client.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace rampart::cli {
 namespace {
@@ -17,8 +18,11 @@ constexpr const char* kEdgesUsage =
     "\n"
     "Lists the live edges of the fleet: each edge keeps a key with its colo, addresses, version\n"
     "and health on an etcd lease; a dead edge disappears when its lease ends (10 s).\n"
+    "\n"
     "  --api URL      the API of any edge (default $RAMPART_API_URL or http://127.0.0.1:8788)\n"
-    "  --token TOKEN  API token (default $RAMPART_API_TOKEN)\n";
+    "  --token TOKEN  API token (default $RAMPART_API_TOKEN)\n"
+    "  --zone ZONE    zone (default $RAMPART_ZONE or \"default\")\n"
+    "  -o table|json  output: a table (default) or the raw JSON result\n";
 
 std::string text(const json& j, const char* key) {
   if (!j.contains(key)) return "-";
@@ -39,31 +43,19 @@ int cmd_edges(const Args& args) {
   std::string api = env_or("RAMPART_API_URL", "http://127.0.0.1:8788");
   std::string token = env_or("RAMPART_API_TOKEN", "");
   std::string zone = env_or("RAMPART_ZONE", "default");
-  bool as_json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      fputs(kEdgesUsage, stdout);
-      return kExitOk;
-    }
-    if (i + 1 >= args.size() ||
-        (a != "--api" && a != "--token" && a != "--zone" && a != "-o" && a != "--output")) {
-      fprintf(stderr, "rampart edges: unknown or incomplete argument '%s'\n\n%s", a.c_str(),
-              kEdgesUsage);
-      return kExitUsage;
-    }
-    const std::string& v = args[++i];
-    if (a == "--api") api = v;
-    if (a == "--token") token = v;
-    if (a == "--zone") zone = v;
-    if (a == "-o" || a == "--output") {
-      if (v != "json" && v != "table") {
-        fprintf(stderr, "rampart edges: -o %s: expected table or json\n", v.c_str());
-        return kExitUsage;
-      }
-      as_json = v == "json";
-    }
+  std::string output = "table";
+  Flags flags("edges");
+  CLI::App& app = flags.app();
+  app.add_option("--api", api);
+  app.add_option("--token", token);
+  app.add_option("--zone", zone);
+  app.add_option("-o,--output", output);
+  if (auto rc = flags.parse(args, kEdgesUsage)) return *rc;
+  if (output != "json" && output != "table") {
+    fprintf(stderr, "rampart edges: -o %s: expected table or json\n", output.c_str());
+    return kExitUsage;
   }
+  const bool as_json = output == "json";
   std::string why;
   auto url = apiclient::parse_api_url(api, &why);
   if (!url) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "config/parse.h"
 
 namespace rampart::cli {
@@ -34,18 +35,6 @@ constexpr const char* kLockdownUsage =
     "  --family F      with --format iptables: print the bare iptables-restore (ipv4) or\n"
     "                  ip6tables-restore (ipv6) input instead of the script\n";
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = s.find(',', start);
-    out.push_back(s.substr(start, comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 std::string shell_quote(const std::string& s) {
   bool plain = !s.empty();
   for (char c : s)
@@ -65,70 +54,24 @@ struct LockdownFlags {
   std::optional<std::string> family;
 };
 
-// Returns kExitOk, or kExitUsage after printing what was wrong.
-int parse_flags(const Args& args, LockdownFlags* f, bool* help) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
-      inline_value = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    }
-    if (a == "-h" || a == "--help") {
-      *help = true;
-      return kExitOk;
-    }
-    auto value = [&]() -> std::optional<std::string> {
-      if (inline_value) return inline_value;
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
-    std::vector<std::string>* list = nullptr;
-    std::string* scalar = nullptr;
-    std::optional<std::string>* opt = nullptr;
-    if (a == "--format" || a == "-f")
-      scalar = &f->format;
-    else if (a == "--port" || a == "-p")
-      list = &f->ports;
-    else if (a == "--edge-ip")
-      list = &f->edge_ips;
-    else if (a == "-c" || a == "--config")
-      scalar = &f->config_path;
-    else if (a == "--proto")
-      opt = &f->proto;
-    else if (a == "--family")
-      opt = &f->family;
-    else {
-      fprintf(stderr, "rampart lockdown: unknown argument '%s'\n\n%s", args[i].c_str(),
-              kLockdownUsage);
-      return kExitUsage;
-    }
-    auto v = value();
-    if (!v) {
-      fprintf(stderr, "rampart lockdown: %s needs a value\n\n%s", a.c_str(), kLockdownUsage);
-      return kExitUsage;
-    }
-    if (list) {
-      for (auto& item : split_commas(*v)) list->push_back(item);
-    } else if (scalar) {
-      *scalar = *v;
-    } else {
-      *opt = *v;
-    }
-  }
-  return kExitOk;
+// Parses the flags into *f. nullopt: go on; else the exit code (Flags::parse).
+std::optional<int> parse_flags(const Args& args, LockdownFlags* f) {
+  Flags flags("lockdown");
+  CLI::App& app = flags.app();
+  app.add_option("-f,--format", f->format);
+  flags.add_list("-p,--port", &f->ports);
+  flags.add_list("--edge-ip", &f->edge_ips);
+  app.add_option("-c,--config", f->config_path);
+  app.add_option("--proto", f->proto);
+  app.add_option("--family", f->family);
+  return flags.parse(args, kLockdownUsage);
 }
 
 }  // namespace
 
 int cmd_lockdown(const Args& args) {
   LockdownFlags f;
-  bool help = false;
-  if (int rc = parse_flags(args, &f, &help); rc != kExitOk) return rc;
-  if (help) {
-    fputs(kLockdownUsage, stdout);
-    return kExitOk;
-  }
+  if (auto rc = parse_flags(args, &f)) return *rc;
   auto format = lockdown::parse_format(f.format);
   if (!format) {
     fprintf(stderr, "--format: \"%s\" is not a format; expected nftables, iptables or ufw\n",

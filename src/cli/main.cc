@@ -1,9 +1,11 @@
 // rampart: the command-line entry point. Dispatches to the subcommands of SPEC §1.
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "version.h"
 
 namespace {
@@ -27,27 +29,24 @@ constexpr const char* kUsage =
 
 namespace rampart::cli {
 
-bool config_path_arg(const Args& args, const char* command, std::string* path) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-c" || a == "--config") {
-      if (i + 1 >= args.size()) {
-        fprintf(stderr, "rampart %s: %s needs a file name\n", command, a.c_str());
-        return false;
-      }
-      *path = args[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      *path = a.substr(strlen("--config="));
-    } else {
-      fprintf(stderr, "rampart %s: unknown argument '%s' (expected -c FILE)\n", command, a.c_str());
-      return false;
-    }
-  }
+std::optional<int> parse_config_flag(const Args& args, const char* command, std::string* path) {
+  const bool serve = std::string_view(command) == "serve";
+  const std::string usage =
+      std::string("usage: rampart ") + command + " -c FILE\n\n" +
+      (serve ? "Runs the edge in the foreground, logging to stderr. SIGHUP or an API change\n"
+               "reloads the config without dropping connections; SIGTERM/SIGINT stops accepting,\n"
+               "drains for edge.drain_timeout and exits 0.\n"
+             : "Validates a config: exit 0 when valid, 1 with one line per problem\n"
+               "(path.to.field: message).\n") +
+      "\n  -c, --config FILE  the YAML config (README.md has the reference)\n";
+  Flags flags(command);
+  flags.app().add_option("-c,--config", *path);
+  if (auto rc = flags.parse(args, usage.c_str())) return rc;
   if (path->empty()) {
-    fprintf(stderr, "rampart %s: missing -c FILE\n", command);
-    return false;
+    fprintf(stderr, "rampart %s: missing -c FILE\n\n%s", command, usage.c_str());
+    return kExitUsage;
   }
-  return true;
+  return std::nullopt;
 }
 
 }  // namespace rampart::cli

@@ -89,7 +89,7 @@ void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fle
 
 int cmd_serve(const Args& args) {
   std::string path;
-  if (!config_path_arg(args, "serve", &path)) return kExitUsage;
+  if (auto rc = parse_config_flag(args, "serve", &path)) return *rc;
   // A removed certificate disables its app, never the edge (tolerate_unavailable).
   config::LoadResult r = config::load_file(path, /*tolerate_unavailable=*/true);
   if (!r.ok()) {

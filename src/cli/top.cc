@@ -14,6 +14,7 @@
 #include "apiclient/http_client.h"
 #include "apiclient/top_table.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace rampart::cli {
 namespace {
@@ -34,55 +35,36 @@ constexpr const char* kTopUsage =
 
 struct TopArgs {
   bool once = false;
-  bool help = false;
   int interval = 2;
   std::string api, token, zone;
 };
 
-// "" on success, else the usage error.
-std::string parse_top_args(const Args& args, TopArgs* out) {
+// Parses the flags into *out. nullopt: go on; else the exit code (Flags::parse).
+std::optional<int> parse_top_args(const Args& args, TopArgs* out) {
   out->api = env_or("RAMPART_API_URL", "http://127.0.0.1:8788");
   out->token = env_or("RAMPART_API_TOKEN", "");
   out->zone = env_or("RAMPART_ZONE", "default");
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i], value;
-    bool has_value = false;
-    if (size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = a.substr(eq + 1);
-      a = a.substr(0, eq);
-      has_value = true;
+  std::string interval;
+  Flags flags("top");
+  CLI::App& app = flags.app();
+  app.add_flag("--once", out->once);
+  app.add_option("--interval", interval);
+  app.add_option("--api", out->api);
+  app.add_option("--token", out->token);
+  app.add_option("--zone", out->zone);
+  if (auto rc = flags.parse(args, kTopUsage)) return rc;
+  if (app.count("--interval") > 0) {
+    char* end = nullptr;
+    long n = strtol(interval.c_str(), &end, 10);
+    if (interval.empty() || *end != '\0' || n < 1 || n > 60) {
+      fprintf(stderr,
+              "rampart top: --interval: \"%s\" is not a whole number of seconds from 1 to 60\n\n%s",
+              interval.c_str(), kTopUsage);
+      return kExitUsage;
     }
-    auto take = [&](std::string* dst) -> bool {
-      if (has_value) {
-        *dst = value;
-        return true;
-      }
-      if (i + 1 >= args.size()) return false;
-      *dst = args[++i];
-      return true;
-    };
-    if (a == "--once" && !has_value) {
-      out->once = true;
-    } else if ((a == "--help" || a == "-h") && !has_value) {
-      out->help = true;
-    } else if (a == "--api" || a == "--token" || a == "--zone" || a == "--interval") {
-      std::string v;
-      if (!take(&v)) return a + " needs a value";
-      if (a == "--api") out->api = v;
-      if (a == "--token") out->token = v;
-      if (a == "--zone") out->zone = v;
-      if (a == "--interval") {
-        char* end = nullptr;
-        long n = strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || n < 1 || n > 60)
-          return "--interval: \"" + v + "\" is not a whole number of seconds from 1 to 60";
-        out->interval = static_cast<int>(n);
-      }
-    } else {
-      return "unknown argument '" + args[i] + "'";
-    }
+    out->interval = static_cast<int>(n);
   }
-  return "";
+  return std::nullopt;
 }
 
 std::string live_path(const apiclient::ApiUrl& url, const std::string& zone) {
@@ -138,14 +120,7 @@ std::string clock_now() {
 
 int cmd_top(const Args& args) {
   TopArgs opt;
-  if (std::string why = parse_top_args(args, &opt); !why.empty()) {
-    fprintf(stderr, "rampart top: %s\n\n%s", why.c_str(), kTopUsage);
-    return kExitUsage;
-  }
-  if (opt.help) {
-    fputs(kTopUsage, stdout);
-    return kExitOk;
-  }
+  if (auto rc = parse_top_args(args, &opt)) return *rc;
   std::string why;
   auto url = apiclient::parse_api_url(opt.api, &why);
   if (!url) {

@@ -269,46 +269,50 @@ sys.exit(0 if got == b"tls-echo\n" else 1)
 }
 
 # ---------------------------------------------------------------- waiting
+# A test waits for the condition it needs (a listener, an answer, a line in a log), never for a
+# guessed time: wait_until polls any command until it succeeds or its deadline passes, and the
+# wait_* helpers below are wait_until with a condition.
 
-# wait_port NS PROTO PORT [TIMEOUT_S] [ADDR]: poll `ss` until something listens (tcp) or is bound
-# (udp) on PORT in NS.
-wait_port() {
-  local ns=$1 proto=$2 port=$3 timeout=${4:-10} flags
-  case $proto in tcp) flags=-Hltn ;; udp) flags=-Hlun ;; *) echo "wait_port: proto $proto" >&2; return 2 ;; esac
+# wait_until TIMEOUT_S CMD [ARGS...]: run CMD every 50 ms until it exits 0 (returns 0) or
+# TIMEOUT_S seconds pass (returns 1; CMD ran at least once). The deadline is generous on
+# purpose: a busy machine slows the condition, never the test's verdict.
+wait_until() {
+  local timeout=$1
+  shift
   local deadline=$((SECONDS + timeout))
-  while ((SECONDS <= deadline)); do
-    if [[ -n $(ip netns exec "$ns" ss "$flags" "sport = :$port" 2>/dev/null) ]]; then
-      return 0
-    fi
+  while true; do
+    "$@" && return 0
+    ((SECONDS < deadline)) || return 1
     sleep 0.05
   done
-  return 1
 }
 
-# wait_port_closed NS PROTO PORT [TIMEOUT_S]: poll until nothing listens on PORT.
+# ss_flags PROTO: the `ss` flags that list TCP listeners or bound UDP sockets.
+ss_flags() {
+  case $1 in tcp) echo -Hltn ;; udp) echo -Hlun ;; *) echo "ss_flags: proto $1" >&2; return 2 ;; esac
+}
+# port_listening NS PROTO PORT: something listens (tcp) or is bound (udp) on PORT in NS now.
+port_listening() {
+  local flags
+  flags=$(ss_flags "$2") || return 2
+  [[ -n $(ip netns exec "$1" ss "$flags" "sport = :$3" 2>/dev/null) ]]
+}
+port_closed() { ! port_listening "$@"; }
+
+# wait_port NS PROTO PORT [TIMEOUT_S]: until something listens (tcp) or is bound (udp) on PORT.
+wait_port() {
+  ss_flags "$2" >/dev/null || return 2
+  wait_until "${4:-10}" port_listening "$1" "$2" "$3"
+}
+
+# wait_port_closed NS PROTO PORT [TIMEOUT_S]: until nothing listens on PORT.
 wait_port_closed() {
-  local ns=$1 proto=$2 port=$3 timeout=${4:-10} flags
-  case $proto in tcp) flags=-Hltn ;; udp) flags=-Hlun ;; *) return 2 ;; esac
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS <= deadline)); do
-    if [[ -z $(ip netns exec "$ns" ss "$flags" "sport = :$port" 2>/dev/null) ]]; then
-      return 0
-    fi
-    sleep 0.05
-  done
-  return 1
+  ss_flags "$2" >/dev/null || return 2
+  wait_until "${4:-10}" port_closed "$1" "$2" "$3"
 }
 
 # wait_file FILE [TIMEOUT_S]: until FILE exists and is non-empty.
-wait_file() {
-  local f=$1 timeout=${2:-10}
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS <= deadline)); do
-    [[ -s $f ]] && return 0
-    sleep 0.05
-  done
-  return 1
-}
+wait_file() { wait_until "${2:-10}" test -s "$1"; }
 
 # wait_event FILE TIMEOUT_S KEY=VALUE...: poll an NDJSON event log until one object matches every
 # KEY=VALUE (values compared as strings, so Status=521 matches 521 and "521"). Prints the match.

@@ -60,13 +60,15 @@ for i in $(seq 1 "$RELOADS"); do
   write_config "$i"
   edge_reload
   port=$((7300 + i))
-  if wait_port "$NS_E" tcp "$port" 5 && echo_ok "$port"; then
+  # Reachable = a listener in the namespace, then an echo round trip through it (retried until
+  # the deadline: the workers pick the snapshot up one by one, and a busy machine is slow).
+  if wait_port "$NS_E" tcp "$port" 10 && wait_until 10 echo_ok "$port"; then
     added_ok=$((added_ok + 1))
   else
     problems+=("reload $i: new app gen-$i on :$port not reachable")
   fi
   if ((i > 1)); then
-    if wait_port_closed "$NS_E" tcp $((port - 1)) 5; then
+    if wait_port_closed "$NS_E" tcp $((port - 1)) 10; then
       removed_ok=$((removed_ok + 1))
     else
       problems+=("reload $i: removed app gen-$((i - 1)) still listening on :$((port - 1))")
@@ -75,11 +77,11 @@ for i in $(seq 1 "$RELOADS"); do
     removed_ok=$((removed_ok + 1))
   fi
   if ((i % 2 == 0)); then
-    if wait_port "$NS_E" tcp 7101 5 && echo_ok 7101; then extra_ok=$((extra_ok + 1)); else
+    if wait_port "$NS_E" tcp 7101 10 && wait_until 10 echo_ok 7101; then extra_ok=$((extra_ok + 1)); else
       problems+=("reload $i: re-added app extra on :7101 not reachable")
     fi
   else
-    if wait_port_closed "$NS_E" tcp 7101 5; then extra_ok=$((extra_ok + 1)); else
+    if wait_port_closed "$NS_E" tcp 7101 10; then extra_ok=$((extra_ok + 1)); else
       problems+=("reload $i: removed app extra still listening on :7101")
     fi
   fi

@@ -190,6 +190,24 @@ edge_alive() { [[ -n $EDGE_PID ]] && kill -0 "$EDGE_PID" 2>/dev/null; }
 
 edge_reload() { kill -HUP "$EDGE_PID"; }
 
+# edge_log_count PATTERN: how many lines of $EDGE_LOG match PATTERN (grep -E).
+edge_log_count() { grep -Ec -- "$1" "$EDGE_LOG" 2>/dev/null || true; }
+# edge_log_more PATTERN N: $EDGE_LOG has more than N lines matching PATTERN.
+edge_log_more() { (($(edge_log_count "$1") > $2)); }
+
+# edge_reload_applied [TIMEOUT_S]: SIGHUP the edge, then wait for its readiness signal: the log
+# line "configuration reloaded" that Edge::reload writes once the new snapshot is posted to every
+# worker. Returns 1 if the edge refused the file ("reload of ... refused") or said nothing in time.
+edge_reload_applied() {
+  local done='configuration reloaded|reload of .* refused' refused='reload of .* refused'
+  local before refused_before
+  before=$(edge_log_count "$done")
+  refused_before=$(edge_log_count "$refused")
+  edge_reload
+  wait_until "${1:-30}" edge_log_more "$done" "$before" || return 1
+  ! edge_log_more "$refused" "$refused_before"
+}
+
 # stop_edge [TIMEOUT_S]: SIGTERM the edge and wait for it to drain and exit. Sets EDGE_RC to its
 # exit status, or "timeout" if it had to be killed. (Not in a subshell: `wait` needs the parent.)
 stop_edge() {
@@ -244,6 +262,19 @@ start_tls_echo() {
   chmod 644 "$TDIR/$name.key" "$TDIR/$name.pem"
   rpt_spawn "$name" "$ns" socat \
     "OPENSSL-LISTEN:$port,bind=$ip,reuseaddr,fork,cert=$TDIR/$name.pem,key=$TDIR/$name.key,verify=0" PIPE
+}
+
+# tcp_echo_ok NS HOST PORT [TIMEOUT_S]: one line echoed back over TCP from NS, in bash alone (no
+# interpreter to start: a cheap probe to repeat under wait_until on a busy machine).
+# shellcheck disable=SC2016  # the script's $1.. are bash -c's arguments
+tcp_echo_ok() {
+  local ns=$1 host=$2 port=$3 timeout=${4:-3}
+  ip netns exec "$ns" timeout "$((timeout + 2))" bash -c '
+exec 3<>"/dev/tcp/$1/$2" || exit 1
+msg="rampart-echo-$$-$RANDOM"
+printf "%s\n" "$msg" >&3 || exit 1
+IFS= read -r -t "$3" line <&3 || exit 1
+[[ $line == "$msg" ]]' tcp_echo_ok "$host" "$port" "$timeout" 2>/dev/null
 }
 
 # tls_echo_ok NS HOST PORT [TIMEOUT_S]: one echo round trip over TLS from NS (the edge's

@@ -58,8 +58,7 @@ echo_ok() { # port: one echo round trip from the client namespace
 }
 api_up() { ip netns exec "$NS_E" curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null; }
 wait_api() {
-  for _ in $(seq 100); do api_up && return 0; sleep 0.1; done
-  return 1
+  wait_until 10 api_up
 }
 # expect_error DESCRIPTION HTTP_STATUS CODE METHOD PATH [BODY]
 expect_error() {

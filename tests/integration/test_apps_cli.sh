@@ -80,12 +80,10 @@ echo_ok() {
     --timeout 3 >/dev/null 2>&1
 }
 wait_echo() {
-  for _ in $(seq 30); do echo_ok "$1" && return 0; sleep 0.1; done
-  return 1
+  wait_until 10 echo_ok "$1"
 }
 wait_tls_echo() {
-  for _ in $(seq 30); do tls_echo_ok "$NS_C" "$EDGE_IP" "$1" && return 0; sleep 0.1; done
-  return 1
+  wait_until 10 tls_echo_ok "$NS_C" "$EDGE_IP" "$1"
 }
 
 # ---------------------------------------------------------------- list (empty)

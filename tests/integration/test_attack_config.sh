@@ -14,6 +14,7 @@
 #   rampart_app_disabled) and come back on SIGHUP once the files are back;
 # - `rampart check -c` /dev/zero, a FIFO and a 5 MiB file return at once with exit 1 (and
 #   `rampart apps create --json /dev/zero`).
+# shellcheck disable=SC2317  # helpers below are invoked through check/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -108,7 +109,7 @@ api() { # METHOD PATH [BODY]: the body, then the HTTP status on its own line
   [[ -n ${3-} ]] && args+=(-H "Content-Type: application/json" --data-binary "$3")
   ip netns exec "$NS_E" curl "${args[@]}"
 }
-for _ in $(seq 100); do api GET /spectrum/apps >/dev/null 2>&1 && break; sleep 0.05; done
+wait_until 10 api GET /spectrum/apps >/dev/null 2>&1 || true
 jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # refused CODE STATUS BODY: a POST of BODY answers STATUS with error CODE (printed: the message).
 refused() {
@@ -179,10 +180,8 @@ cp "$CFG" "$TDIR/good.yaml"
 { head_yaml; printf '  - { id: held, protocol: tcp/7300, origin_direct: ["tcp://%s:7000"] }\n' "$ORIGIN_IP"; } >"$CFG"
 lines=$(wc -l <"$EDGE_LOG")
 edge_reload
-wait_log() { # FRAGMENT: appears in the edge log after line $lines
-  for _ in $(seq 100); do tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -qF -- "$1" && return 0; sleep 0.05; done
-  return 1
-}
+log_has_new() { tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -qF -- "$1"; }
+wait_log() { wait_until 5 log_has_new "$1"; } # FRAGMENT: appears in the edge log after line $lines
 check "SIGHUP with a held port is refused" wait_log "reload of $CFG refused"
 check "... naming the port" wait_log "cannot listen on tcp $EDGE_IP:7300"
 cp "$TDIR/all.yaml" "$CFG"
@@ -214,7 +213,7 @@ check "the stream app serves" echo_ok 7000
 check "the API's plain app serves" echo_ok 7302
 check "the file's TLS app is logged disabled" wait_log "app tls is disabled: certificate: cannot open $TDIR/file-tls.pem"
 check "the API's TLS app is logged disabled" wait_log "app apitls is disabled"
-for _ in $(seq 100); do api GET /spectrum/apps >/dev/null 2>&1 && break; sleep 0.05; done
+wait_until 10 api GET /spectrum/apps >/dev/null 2>&1 || true
 assert_eq "the file's TLS app has no listener" "" "$(ip netns exec "$NS_E" ss -Hltn "sport = :7443")"
 assert_eq "the API's TLS app has no listener" "" "$(ip netns exec "$NS_E" ss -Hltn "sport = :7444")"
 r=$(api GET /spectrum/apps/tls)

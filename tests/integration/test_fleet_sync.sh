@@ -43,7 +43,9 @@ assert_eq "edge 3's API shows the app with edge 1's timestamps" "200 $(jget "$(b
 # ---------------------------------------------------------------- update through edge 2
 r=$(fapi 2 PATCH "/spectrum/apps/$APP" '{"origin_direct":["tcp://127.0.0.1:7001"]}')
 assert_eq "PATCH through edge 2 -> 200" "200" "$(status_of "$r")"
-sleep 1
+origin_of() { jget "$(body_of "$(fapi "$1" GET "/spectrum/apps/$APP")")" 'j["result"]["origin_direct"][0]'; }
+edges_see_new_origin() { [[ $(origin_of 1) == tcp://127.0.0.1:7001 && $(origin_of 3) == tcp://127.0.0.1:7001 ]]; }
+wait_until 1 edges_see_new_origin || true # the bound of the assertion below
 for n in 1 3; do
   r=$(fapi "$n" GET "/spectrum/apps/$APP")
   assert_eq "edge $n sees the new origin within 1 s" "tcp://127.0.0.1:7001" \
@@ -102,7 +104,8 @@ done
 # ---------------------------------------------------------------- conflicting writes
 r=$(fapi 1 POST /spectrum/apps '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"v0.example.com"},"origin_direct":["tcp://127.0.0.1:7001"]}')
 assert_eq "create the contested app -> 200" "200" "$(status_of "$r")"
-for _ in $(seq 50); do [[ $(status_of "$(fapi 2 GET /spectrum/apps/contested)") == 200 ]] && break; sleep 0.05; done
+edge2_has_contested() { [[ $(status_of "$(fapi 2 GET /spectrum/apps/contested)") == 200 ]]; }
+wait_until 5 edge2_has_contested || true
 MOD=$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["modified_on"]')
 body() { echo '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"'"$1"'.example.com"},"origin_direct":["tcp://127.0.0.1:7001"],"modified_on":"'"$MOD"'"}'; }
 fapi 1 PUT /spectrum/apps/contested "$(body one)" >"$TDIR/put1" &
@@ -116,7 +119,10 @@ assert_eq "concurrent PUTs through edges 1 and 2: one 200, one 409" "200 409" "$
 if [[ $s1 == 200 ]]; then winner=one loser=$TDIR/put2; else winner=two loser=$TDIR/put1; fi
 assert_eq "the 409 carries the envelope with code 10009" "False 10009" \
   "$(jget "$(body_of "$(cat "$loser")")" 'str(j["success"]) + " " + str(j["errors"][0]["code"])')"
-sleep 1
+contested_names() { for n in 1 2 3; do jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]'; done; }
+# every_edge_has NAME: all three edges serve the contested app with dns.name NAME.
+every_edge_has() { [[ $(contested_names | sort -u | xargs) == "$1" ]]; }
+wait_until 10 every_edge_has "$winner.example.com" || true
 for n in 1 2 3; do
   assert_eq "edge $n ends with the winner's write" "$winner.example.com" \
     "$(jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"
@@ -130,8 +136,9 @@ for round in 1 2 3; do
   p3=$!
   wait "$p1" "$p3"
 done
-sleep 1
-names=$(for n in 1 2 3; do jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]'; done | sort -u | wc -l)
+edges_agree() { [[ $(contested_names | sort -u | wc -l) == 1 ]]; }
+wait_until 10 edges_agree || true
+names=$(contested_names | sort -u | wc -l)
 assert_eq "after racing PUTs without modified_on every edge agrees" "1" "$names"
 stored=$(etcdctl_f get /rampart/apps/default/contested --print-value-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["dns"]["name"])')
 assert_eq "... with what etcd holds" "$stored" "$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"

@@ -12,7 +12,11 @@ rpt_topology
 CONNS=${RELOAD_CONNS:-200}
 RELOADS=${RELOAD_COUNT:-20}
 
-rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000" --listen "$ORIGIN_IP:7001"
+# Two origin processes: the streams' (:7000) and the reachability checks' (:7001), so that a
+# check of a new app measures the edge, not the queue of a single-threaded origin busy echoing
+# the 200 streams on a loaded machine.
+rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000"
+rpt_spawn echo-checks "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7001"
 require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
 require "echo origin listens on :7001" wait_port "$NS_O" tcp 7001
 
@@ -40,10 +44,8 @@ write_config() {
   mv -f "$TDIR/rampart.yaml.new" "$TDIR/rampart.yaml" # atomic: the edge never reads half a file
 }
 
-echo_ok() { # port: one echo round trip from the client namespace
-  ip netns exec "$NS_C" timeout 10 "${NETUTIL[@]}" echo-check --connect "$EDGE_IP:$1" --count 1 \
-    --timeout 3 >/dev/null 2>&1
-}
+# shellcheck disable=SC2317  # invoked through wait_until
+echo_ok() { tcp_echo_ok "$NS_C" "$EDGE_IP" "$1" 3; } # port: one echo round trip from the client
 
 write_config 0
 start_edge "$NS_E" "$TDIR/rampart.yaml"
@@ -51,21 +53,24 @@ require "edge listens on :7000" wait_port "$NS_E" tcp 7000
 require "edge listens on :7101 (extra)" wait_port "$NS_E" tcp 7101
 
 rpt_spawn stream "$NS_C" "${NETUTIL[@]}" stream --connect "$EDGE_IP:7000" --conns "$CONNS" \
-  --rate 32768 --ready "$TDIR/stream.ready" --stop "$TDIR/stream.stop" --max-seconds 100 --drain-seconds 20
+  --rate 32768 --ready "$TDIR/stream.ready" --stop "$TDIR/stream.stop" --max-seconds 280 --drain-seconds 20
 stream_pid=$RPT_LAST_PID
 require "$CONNS streaming connections established through the edge" wait_file "$TDIR/stream.ready" 30
 
 added_ok=0 removed_ok=0 extra_ok=0 problems=()
 for i in $(seq 1 "$RELOADS"); do
   write_config "$i"
-  edge_reload
   port=$((7300 + i))
+  if ! edge_reload_applied 30; then
+    problems+=("reload $i: the edge did not log \"configuration reloaded\" within 30 s")
+  fi
   # Reachable = a listener in the namespace, then an echo round trip through it (retried until
   # the deadline: the workers pick the snapshot up one by one, and a busy machine is slow).
-  if wait_port "$NS_E" tcp "$port" 10 && wait_until 10 echo_ok "$port"; then
+  if wait_port "$NS_E" tcp "$port" 10 && wait_until 30 echo_ok "$port"; then
     added_ok=$((added_ok + 1))
   else
     problems+=("reload $i: new app gen-$i on :$port not reachable")
+    rpt_log "reload $i: listeners in the edge namespace: $(ip netns exec "$NS_E" ss -Hltn | awk '{print $4}' | tr '\n' ' ')"
   fi
   if ((i > 1)); then
     if wait_port_closed "$NS_E" tcp $((port - 1)) 10; then
@@ -77,7 +82,7 @@ for i in $(seq 1 "$RELOADS"); do
     removed_ok=$((removed_ok + 1))
   fi
   if ((i % 2 == 0)); then
-    if wait_port "$NS_E" tcp 7101 10 && wait_until 10 echo_ok 7101; then extra_ok=$((extra_ok + 1)); else
+    if wait_port "$NS_E" tcp 7101 10 && wait_until 30 echo_ok 7101; then extra_ok=$((extra_ok + 1)); else
       problems+=("reload $i: re-added app extra on :7101 not reachable")
     fi
   else

@@ -192,8 +192,7 @@ assert_eq "failed handshakes on the strict app opened no connection" 1 "$n"
 
 # --- reload keeps the self-signed certificate (same dns.name)
 fp1=$(s_client 9104 full.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
-edge_reload
-sleep 1
+check "SIGHUP applied (same config)" edge_reload_applied
 fp2=$(s_client 9104 full.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
 check "SIGHUP keeps the self-signed certificate" test -n "$fp1" -a "$fp1" = "$fp2"
 
@@ -201,8 +200,7 @@ check "SIGHUP keeps the self-signed certificate" test -n "$fp1" -a "$fp1" = "$fp
 fpa1=$(s_client 9101 tls.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
 leaf tls.example.test edge-a "DNS:tls.example.test" # renewed: new key, new serial
 chmod 644 "$pki"/*
-edge_reload
-sleep 1
+check "SIGHUP applied (renewed certificate)" edge_reload_applied
 fpa2=$(s_client 9101 tls.example.test | openssl x509 -noout -fingerprint 2>/dev/null || true)
 check "SIGHUP picks up a renewed certificate" test -n "$fpa1" -a -n "$fpa2" -a "$fpa1" != "$fpa2"
 r=$(tls_echo 9101 tls.example.test 1000)

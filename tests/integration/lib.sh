@@ -330,20 +330,22 @@ port_listening() {
 }
 port_closed() { ! port_listening "$@"; }
 
+# The default deadlines (30 s) only matter when the condition never comes: a passing test waits
+# as long as the condition takes, and a machine busy with other work must not fail it.
 # wait_port NS PROTO PORT [TIMEOUT_S]: until something listens (tcp) or is bound (udp) on PORT.
 wait_port() {
   ss_flags "$2" >/dev/null || return 2
-  wait_until "${4:-10}" port_listening "$1" "$2" "$3"
+  wait_until "${4:-30}" port_listening "$1" "$2" "$3"
 }
 
 # wait_port_closed NS PROTO PORT [TIMEOUT_S]: until nothing listens on PORT.
 wait_port_closed() {
   ss_flags "$2" >/dev/null || return 2
-  wait_until "${4:-10}" port_closed "$1" "$2" "$3"
+  wait_until "${4:-30}" port_closed "$1" "$2" "$3"
 }
 
 # wait_file FILE [TIMEOUT_S]: until FILE exists and is non-empty.
-wait_file() { wait_until "${2:-10}" test -s "$1"; }
+wait_file() { wait_until "${2:-30}" test -s "$1"; }
 
 # wait_event FILE TIMEOUT_S KEY=VALUE...: poll an NDJSON event log until one object matches every
 # KEY=VALUE (values compared as strings, so Status=521 matches 521 and "521"). Prints the match.

@@ -233,7 +233,7 @@ ip netns exec "$NS_C" timeout 60 "${ANYUTIL[@]}" hold --connect "$ANYCAST_IP:$PO
   --peer "$E1_EGRESS" --seconds 30 >"$TDIR/hold.out" 2>&1 &
 HOLD_PID=$!
 RPT_PIDS+=("$HOLD_PID")
-wait_until 5 grep -q . "$TDIR/hold.out" || true
+wait_until 30 grep -q . "$TDIR/hold.out" || true
 require "a long connection is held through edge1" grep -q held "$TDIR/hold.out"
 
 # New connections over the whole failover: before, during and after edge1's exit.

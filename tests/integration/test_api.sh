@@ -58,7 +58,7 @@ echo_ok() { # port: one echo round trip from the client namespace
 }
 api_up() { ip netns exec "$NS_E" curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null; }
 wait_api() {
-  wait_until 10 api_up
+  wait_until 30 api_up
 }
 # expect_error DESCRIPTION HTTP_STATUS CODE METHOD PATH [BODY]
 expect_error() {

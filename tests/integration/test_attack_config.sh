@@ -109,7 +109,7 @@ api() { # METHOD PATH [BODY]: the body, then the HTTP status on its own line
   [[ -n ${3-} ]] && args+=(-H "Content-Type: application/json" --data-binary "$3")
   ip netns exec "$NS_E" curl "${args[@]}"
 }
-wait_until 10 api GET /spectrum/apps >/dev/null 2>&1 || true
+wait_until 30 api GET /spectrum/apps >/dev/null 2>&1 || true
 jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # refused CODE STATUS BODY: a POST of BODY answers STATUS with error CODE (printed: the message).
 refused() {
@@ -181,7 +181,7 @@ cp "$CFG" "$TDIR/good.yaml"
 lines=$(wc -l <"$EDGE_LOG")
 edge_reload
 log_has_new() { tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -qF -- "$1"; }
-wait_log() { wait_until 5 log_has_new "$1"; } # FRAGMENT: appears in the edge log after line $lines
+wait_log() { wait_until 30 log_has_new "$1"; } # FRAGMENT: appears in the edge log after line $lines
 check "SIGHUP with a held port is refused" wait_log "reload of $CFG refused"
 check "... naming the port" wait_log "cannot listen on tcp $EDGE_IP:7300"
 cp "$TDIR/all.yaml" "$CFG"
@@ -213,7 +213,7 @@ check "the stream app serves" echo_ok 7000
 check "the API's plain app serves" echo_ok 7302
 check "the file's TLS app is logged disabled" wait_log "app tls is disabled: certificate: cannot open $TDIR/file-tls.pem"
 check "the API's TLS app is logged disabled" wait_log "app apitls is disabled"
-wait_until 10 api GET /spectrum/apps >/dev/null 2>&1 || true
+wait_until 30 api GET /spectrum/apps >/dev/null 2>&1 || true
 assert_eq "the file's TLS app has no listener" "" "$(ip netns exec "$NS_E" ss -Hltn "sport = :7443")"
 assert_eq "the API's TLS app has no listener" "" "$(ip netns exec "$NS_E" ss -Hltn "sport = :7444")"
 r=$(api GET /spectrum/apps/tls)

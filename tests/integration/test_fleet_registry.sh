@@ -57,7 +57,7 @@ edge: { colo: SOLO, listen: ["127.0.0.19"], data_dir: $TDIR/solo }
 api: { listen: 127.0.0.1:18809, token: $FLEET_TOKEN }
 YAML
 rpt_spawn solo "$NS_F" "$RAMPART_BIN" serve -c "$TDIR/solo.yaml"
-wait_until 5 ip netns exec "$NS_F" curl -sf http://127.0.0.1:18809/healthz >/dev/null || true
+wait_until 30 ip netns exec "$NS_F" curl -sf http://127.0.0.1:18809/healthz >/dev/null || true
 out=$(ip netns exec "$NS_F" "$RAMPART_BIN" edges --api http://127.0.0.1:18809 --token "$FLEET_TOKEN" -o json)
 assert_eq "a SQLite edge lists itself" "SOLO sqlite True" \
   "$(jget "$out" '" ".join([j[0]["colo"], j[0]["store"], str(j[0]["self"])])')"

@@ -105,7 +105,7 @@ done
 r=$(fapi 1 POST /spectrum/apps '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"v0.example.com"},"origin_direct":["tcp://127.0.0.1:7001"]}')
 assert_eq "create the contested app -> 200" "200" "$(status_of "$r")"
 edge2_has_contested() { [[ $(status_of "$(fapi 2 GET /spectrum/apps/contested)") == 200 ]]; }
-wait_until 5 edge2_has_contested || true
+wait_until 30 edge2_has_contested || true
 MOD=$(jget "$(body_of "$(fapi 2 GET /spectrum/apps/contested)")" 'j["result"]["modified_on"]')
 body() { echo '{"id":"contested","protocol":"tcp/9100","dns":{"type":"CNAME","name":"'"$1"'.example.com"},"origin_direct":["tcp://127.0.0.1:7001"],"modified_on":"'"$MOD"'"}'; }
 fapi 1 PUT /spectrum/apps/contested "$(body one)" >"$TDIR/put1" &
@@ -122,7 +122,7 @@ assert_eq "the 409 carries the envelope with code 10009" "False 10009" \
 contested_names() { for n in 1 2 3; do jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]'; done; }
 # every_edge_has NAME: all three edges serve the contested app with dns.name NAME.
 every_edge_has() { [[ $(contested_names | sort -u | xargs) == "$1" ]]; }
-wait_until 10 every_edge_has "$winner.example.com" || true
+wait_until 30 every_edge_has "$winner.example.com" || true
 for n in 1 2 3; do
   assert_eq "edge $n ends with the winner's write" "$winner.example.com" \
     "$(jget "$(body_of "$(fapi "$n" GET /spectrum/apps/contested)")" 'j["result"]["dns"]["name"]')"
@@ -137,7 +137,7 @@ for round in 1 2 3; do
   wait "$p1" "$p3"
 done
 edges_agree() { [[ $(contested_names | sort -u | wc -l) == 1 ]]; }
-wait_until 10 edges_agree || true
+wait_until 30 edges_agree || true
 names=$(contested_names | sort -u | wc -l)
 assert_eq "after racing PUTs without modified_on every edge agrees" "1" "$names"
 stored=$(etcdctl_f get /rampart/apps/default/contested --print-value-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["dns"]["name"])')

@@ -36,7 +36,7 @@ etcdctl_tls() {
     --cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key" "$@"
 }
 ok=""
-wait_until 5 etcdctl_tls put /rampart-test/ping ok >/dev/null 2>&1 && ok=1
+wait_until 30 etcdctl_tls put /rampart-test/ping ok >/dev/null 2>&1 && ok=1
 require "etcd serves https with client certificates" test -n "$ok"
 
 fleet_config 1 "store_tls: { ca: $P/ca.pem, certificate: $P/client.pem, private_key: $P/client.key }"

@@ -28,6 +28,7 @@
 #include "guard/guard.h"
 #include "origin/origin_set.h"
 #include "runtime/app_runtime.h"
+#include "tcp/tls_context.h"
 #include "tcp/worker_context.h"
 #include "telemetry/close_reason.h"
 #include "telemetry/conn_reporter.h"
@@ -378,6 +379,47 @@ TEST_F(SessionUnitTest, TlsAppWithoutCertificatesFailsItsHandshakeWith443) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->status, 443);
   EXPECT_TRUE(e->tls);
+}
+
+// A TLS client that never sends its ClientHello: the client handshake times out at
+// protection.handshake_timeout (the same rule as the validator's), with a tlsError 443 and a
+// reset, before any origin connection.
+TEST_F(SessionUnitTest, SilentTlsClientTimesOutAtHandshakeTimeoutWith443) {
+  app_->cfg.tls = config::TlsMode::kFlexible;
+  app_->cfg.dns.name = "unit.example.test";
+  std::string error;
+  std::vector<std::string> notes;
+  app_->tls = TlsContext::build(app_->cfg, nullptr, &error, &notes);
+  ASSERT_TRUE(app_->tls) << error;
+  app_->protection.handshake_timeout = std::chrono::milliseconds(2000);
+  open_session();
+  clock_.advance(1990);
+  loop_.run_once(0);
+  EXPECT_EQ(ctx_.sessions.size(), 1u) << "timed out before handshake_timeout";
+  clock_.advance(30);
+  loop_.run_once(0);
+  EXPECT_EQ(ctx_.sessions.size(), 0u);
+  EXPECT_TRUE(reads_eof(client_.get()));
+  const telemetry::ConnEvent* e = find(EventType::kTlsError);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status, 443);
+  EXPECT_LT(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK), 0);
+}
+
+// handshake_timeout: 0 means no limit, for TLS apps as for validators (one rule, one owner).
+TEST_F(SessionUnitTest, ZeroHandshakeTimeoutSetsNoLimit) {
+  app_->cfg.tls = config::TlsMode::kFlexible;
+  app_->cfg.dns.name = "unit.example.test";
+  std::string error;
+  std::vector<std::string> notes;
+  app_->tls = TlsContext::build(app_->cfg, nullptr, &error, &notes);
+  ASSERT_TRUE(app_->tls) << error;
+  app_->protection.handshake_timeout = std::chrono::milliseconds(0);
+  open_session();
+  clock_.advance(10 * 60 * 1000);
+  loop_.run_once(0);
+  EXPECT_EQ(ctx_.sessions.size(), 1u);
+  EXPECT_EQ(find(EventType::kTlsError), nullptr);
 }
 
 TEST(CloseReasonTest, OneTableGivesEveryStatus) {

@@ -406,6 +406,25 @@ TEST_F(SessionUnitTest, SilentTlsClientTimesOutAtHandshakeTimeoutWith443) {
   EXPECT_LT(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK), 0);
 }
 
+// Junk instead of a ClientHello: the client handshake fails at once with a tlsError 443, and no
+// origin is contacted.
+TEST_F(SessionUnitTest, JunkInsteadOfAClientHelloIs443WithoutAnOrigin) {
+  app_->cfg.tls = config::TlsMode::kFlexible;
+  app_->cfg.dns.name = "unit.example.test";
+  std::string error;
+  std::vector<std::string> notes;
+  app_->tls = TlsContext::build(app_->cfg, nullptr, &error, &notes);
+  ASSERT_TRUE(app_->tls) << error;
+  open_session();
+  send_all(client_.get(), "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(until([&] { return ctx_.sessions.size() == 0; }));
+  const telemetry::ConnEvent* e = find(EventType::kTlsError);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->status, 443);
+  EXPECT_EQ(e->origin_port, 0);
+  EXPECT_LT(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK), 0);
+}
+
 // handshake_timeout: 0 means no limit, for TLS apps as for validators (one rule, one owner).
 TEST_F(SessionUnitTest, ZeroHandshakeTimeoutSetsNoLimit) {
   app_->cfg.tls = config::TlsMode::kFlexible;

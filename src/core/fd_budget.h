@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace rampart::core {
 
@@ -47,6 +48,52 @@ class FdBudget {
  private:
   std::array<std::atomic<uint64_t>, kKinds> limit_{};
   std::array<std::atomic<uint64_t>, kKinds> used_{};
+};
+
+// One unit of an FdBudget held by one session or flow: given back when the unit is destroyed or
+// reset. Moves, never copies. An empty unit (no budget: tests) holds nothing and gives nothing
+// back. Owned by the session or flow; the thread that owns it.
+class FdUnit {
+ public:
+  FdUnit() = default;
+  // A unit of `k` if the limit allows (always with a null budget); check held() or ok.
+  static FdUnit try_take(FdBudget* b, FdBudget::Kind k) {
+    if (b == nullptr) return FdUnit(nullptr, k, true);
+    return b->try_acquire(k) ? FdUnit(b, k, true) : FdUnit(nullptr, k, false);
+  }
+  // A unit of `k` whatever the limit (the caller enforces its own share of it).
+  static FdUnit take(FdBudget* b, FdBudget::Kind k) {
+    if (b != nullptr) b->acquire(k);
+    return FdUnit(b, k, true);
+  }
+  FdUnit(FdUnit&& o) noexcept
+      : budget_(std::exchange(o.budget_, nullptr)), kind_(o.kind_), ok_(o.ok_) {}
+  FdUnit& operator=(FdUnit&& o) noexcept {
+    if (this != &o) {
+      reset();
+      budget_ = std::exchange(o.budget_, nullptr);
+      kind_ = o.kind_;
+      ok_ = o.ok_;
+    }
+    return *this;
+  }
+  FdUnit(const FdUnit&) = delete;
+  FdUnit& operator=(const FdUnit&) = delete;
+  ~FdUnit() { reset(); }
+
+  // Taken (or no budget to take from); false when the budget refused.
+  bool ok() const { return ok_; }
+  FdBudget::Kind kind() const { return kind_; }
+  void reset() {
+    if (budget_ != nullptr) budget_->release(kind_);
+    budget_ = nullptr;
+  }
+
+ private:
+  FdUnit(FdBudget* b, FdBudget::Kind k, bool ok) : budget_(b), kind_(k), ok_(ok) {}
+  FdBudget* budget_ = nullptr;
+  FdBudget::Kind kind_ = FdBudget::kTcpSessions;
+  bool ok_ = false;
 };
 
 inline const char* FdBudget::name(Kind k) {

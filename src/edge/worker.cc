@@ -19,7 +19,8 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::
     : index_(index),
       pipes_(pipe_size, 256, budget),
       copy_buffer_(std::make_unique<char[]>(tcp::WorkerContext::kCopyBufferSize)),
-      guard_(index) {
+      guard_(index),
+      reporter_(events) {
   ctx_.guard = &guard_;
   udp_.guard = &guard_;
   ctx_.worker = static_cast<size_t>(index);
@@ -27,9 +28,9 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::
   ctx_.copy_buffer = copy_buffer_.get();
   ctx_.loop = &loop_;
   ctx_.pipes = &pipes_;
-  ctx_.events = events;
+  ctx_.reporter = &reporter_;
   udp_.loop = &loop_;
-  udp_.events = events;
+  udp_.reporter = &reporter_;
   ctx_.budget = budget;
   udp_.budget = budget;
   udp_.workers = workers > 0 ? static_cast<size_t>(workers) : 1;
@@ -39,7 +40,7 @@ void Worker::FlowSweep::on_timer() {
   Worker* w = worker_;
   w->udp_.flows.expire(w->loop_.now_ms(), [](udp::FlowNode* n) {
     auto* f = static_cast<udp::Flow*>(n);
-    f->listener->end_flow(f, telemetry::status::kNormal);
+    f->listener->end_flow(f, {telemetry::Side::kEdge, telemetry::Cause::kNormal});
   });
   w->udp_flows_.store(w->udp_.flows.size(), std::memory_order_relaxed);
   w->guard_.tick(w->loop_.now_ms());
@@ -198,7 +199,7 @@ void Worker::stop(uint16_t status) {
   loop_.post([this, status] {
     for (auto& [key, listener] : tcp_listeners_) listener->close();
     for (auto& [key, listener] : udp_listeners_) listener->close();
-    while (tcp::Session* s = ctx_.sessions.head()) s->abort(status);
+    while (tcp::Session* s = ctx_.sessions.head()) s->abort(telemetry::close_reason_of(status));
     loop_.stop();
   });
   thread_.join();

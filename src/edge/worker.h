@@ -88,6 +88,7 @@ class Worker {
   core::PipePool pipes_;
   std::unique_ptr<char[]> copy_buffer_;
   guard::Guard guard_;
+  telemetry::ConnReporter reporter_;  // every connection event of this worker (TCP and UDP)
   tcp::WorkerContext ctx_;
   udp::UdpContext udp_;
   FlowSweep sweep_{this};

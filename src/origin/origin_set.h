@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "config/model.h"
@@ -55,6 +56,44 @@ class OriginSet {
   config::LoadBalancing lb_;
   std::vector<std::unique_ptr<Origin>> origins_;
   std::atomic<uint32_t> rr_{0};
+};
+
+// One connection's place in an origin's `active` count: taken when the connection picks the
+// origin, given back when the lease is reset or destroyed (never by hand). Moves, never copies.
+// The OriginSet must outlive it (a connection holds its app, which holds the set). Owned by one
+// connection; its thread.
+class OriginLease {
+ public:
+  OriginLease() = default;
+  OriginLease(OriginSet& set, size_t i) : origin_(&set.at(i)), index_(static_cast<int>(i)) {
+    origin_->active.fetch_add(1, std::memory_order_relaxed);
+  }
+  OriginLease(OriginLease&& o) noexcept
+      : origin_(std::exchange(o.origin_, nullptr)), index_(std::exchange(o.index_, -1)) {}
+  OriginLease& operator=(OriginLease&& o) noexcept {
+    if (this != &o) {
+      reset();
+      origin_ = std::exchange(o.origin_, nullptr);
+      index_ = std::exchange(o.index_, -1);
+    }
+    return *this;
+  }
+  OriginLease(const OriginLease&) = delete;
+  OriginLease& operator=(const OriginLease&) = delete;
+  ~OriginLease() { reset(); }
+
+  bool held() const { return origin_ != nullptr; }
+  int index() const { return index_; }  // -1 when none
+  Origin* origin() const { return origin_; }
+  void reset() {
+    if (origin_ != nullptr) origin_->active.fetch_sub(1, std::memory_order_relaxed);
+    origin_ = nullptr;
+    index_ = -1;
+  }
+
+ private:
+  Origin* origin_ = nullptr;
+  int index_ = -1;
 };
 
 // The score of `origin_index` for `client` under rendezvous (highest random weight) hashing:

@@ -72,7 +72,8 @@ void Listener::accept_all() {
     // guard state, no session) and never touches established ones. Accepting it is what keeps
     // the queue moving: a paused listener would let the backlog fill and every later client
     // wait for a SYN retransmit instead of being told at once.
-    if (ctx_->budget != nullptr && !ctx_->budget->try_acquire(core::FdBudget::kTcpSessions)) {
+    core::FdUnit unit = core::FdUnit::try_take(ctx_->budget, core::FdBudget::kTcpSessions);
+    if (!unit.ok()) {
       if (ctx_->counters.budget_refused++ % 1000 == 0) {  // counted before the client knows
         RLOG_WARN("accept on ", addr_.to_string(), ": the TCP session budget (",
                   ctx_->budget->limit(core::FdBudget::kTcpSessions),
@@ -86,8 +87,7 @@ void Listener::accept_all() {
     if (ctx_->guard != nullptr && app_->guard) {
       adm = ctx_->guard->admit(*app_->guard, peer.ip(), ctx_->loop->now_ms());
       if (!adm.allowed) {
-        refuse(fd, peer, adm);  // no session, no origin connection
-        if (ctx_->budget != nullptr) ctx_->budget->release(core::FdBudget::kTcpSessions);
+        refuse(fd, peer, adm);  // no session, no origin connection (the unit goes back)
         continue;
       }
     }
@@ -96,7 +96,7 @@ void Listener::accept_all() {
     net::SockAddr edge = wildcard_ && app_->cfg.proxy_protocol != config::ProxyProtocol::kOff
                              ? core::local_addr(fd)
                              : addr_;
-    auto* session = new Session(ctx_, app_, core::UniqueFd(fd), peer, edge);
+    auto* session = new Session(ctx_, app_, core::UniqueFd(fd), peer, edge, std::move(unit));
     session->set_admission(adm);
     session->start();  // owned by ctx_->sessions from here on
   }
@@ -106,23 +106,17 @@ void Listener::refuse(int fd, const net::SockAddr& peer, const guard::Admission&
   // A reset, not a FIN: the edge keeps no TIME_WAIT for refused clients.
   core::set_linger_zero(fd);
   ::close(fd);
-  if (!app_->stats && ctx_->events == nullptr) return;  // telemetry off
-  telemetry::ConnEvent e;
-  e.type = telemetry::EventType::kClientFiltered;
-  e.status = telemetry::status::kDenied;
-  e.udp = false;
-  e.ip_firewall = app_->cfg.ip_firewall;
-  e.proxy_protocol = static_cast<uint8_t>(app_->cfg.proxy_protocol);
-  e.tls = app_->cfg.tls != config::TlsMode::kOff;
-  e.set_app(app_->cfg.id);
-  e.set_matched_rule(a.rule);
-  std::memcpy(e.country, a.geo.country, sizeof e.country);
-  e.asn = a.geo.asn;
-  e.client_ip = peer.ip().unmapped();
-  e.client_port = peer.port();
-  e.connect_ns = e.timestamp_ns = core::realtime_ns();
-  if (app_->stats) app_->stats->slot(ctx_->worker).record(e);
-  if (ctx_->events != nullptr) ctx_->events->push(e);
+  if (ctx_->reporter == nullptr) return;
+  telemetry::ConnFacts f;
+  f.app = &app_->cfg;
+  f.stats = app_->stats ? &app_->stats->slot(ctx_->worker) : nullptr;
+  f.rule = a.rule;
+  f.country = a.geo.country;
+  f.asn = a.geo.asn;
+  f.client = &peer;
+  ctx_->reporter->report(
+      telemetry::EventType::kClientFiltered,
+      telemetry::status_of({telemetry::Side::kClient, telemetry::Cause::kDenied}), f);
 }
 
 }  // namespace rampart::tcp

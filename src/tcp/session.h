@@ -1,45 +1,60 @@
-// One proxied TCP connection: client socket <-> origin socket. Owns both fds and, while bytes
-// are in flight, one pipe per direction (borrowed from the worker's pool). Relays with
-// splice(2): bytes never enter user space. Passes half-closes through (FIN one way, the other
-// way keeps flowing), turns a reset on one side into a reset on the other, and enforces the
-// connect and idle timeouts. Created by a Listener; lives on one worker thread only.
+// One proxied TCP connection: client socket <-> origin socket. Owns both fds, the leases of the
+// shared counts it takes (its unit of the edge's session budget, the guard's admission, its
+// origin's active count: all given back when it closes, by the leases' destructors) and its
+// Relay. The session runs the set-up: the app's validator on the client's first bytes, the
+// client's TLS handshake (TLS apps), the origin connection with its timeout and redispatch, the
+// PROXY header, the origin's TLS handshake (full/strict). Then its relay moves the bytes (chosen
+// once here: PlainRelay, whose bulk bytes move by splice(2) but whose small reads and pipeless
+// reads go through a user-space buffer, or TlsRelay, which decrypts in user space), and the
+// session enforces the idle timeout, turns a socket error into a reset of the other side and
+// closes with one CloseReason, reported through the worker's ConnReporter. Created by a
+// Listener; lives on one worker thread only.
 #pragma once
 
 #include <memory>
 
 #include "core/event_loop.h"
-#include "core/pipe_pool.h"
+#include "core/fd_budget.h"
 #include "core/unique_fd.h"
 #include "guard/guard.h"
 #include "guard/validate.h"
 #include "net/ip_addr.h"
+#include "origin/origin_set.h"
+#include "tcp/admission_lease.h"
 #include "tcp/app_runtime.h"
+#include "tcp/plain_relay.h"
 #include "tcp/tls_relay.h"
 #include "tcp/worker_context.h"
+#include "telemetry/close_reason.h"
 #include "telemetry/conn_event.h"
 
 namespace rampart::tcp {
 
 class Session : public core::Timer, public core::Retirable {
  public:
-  // Takes over the unit of ctx->budget's kTcpSessions that the listener acquired for `client`
-  // (when there is a budget) and gives it back when it closes.
+  // Takes over `unit`, the unit of ctx->budget's kTcpSessions that the listener took for
+  // `client` (empty when there is no budget), and gives it back when it closes.
   Session(WorkerContext* ctx, std::shared_ptr<const AppRuntime> app, core::UniqueFd client,
-          const net::SockAddr& client_addr, const net::SockAddr& edge_addr);
-  ~Session() override;
+          const net::SockAddr& client_addr, const net::SockAddr& edge_addr, core::FdUnit unit = {});
+  ~Session() override = default;
 
   // The guard's verdict on this connection (an allowed one): released when the session closes.
-  void set_admission(const guard::Admission& a) { admission_ = a; }
+  void set_admission(const guard::Admission& a);
   // Picks an origin and starts connecting, or first waits for the client's first bytes when the
   // app has a validator. The session may close (and retire) itself inside.
   void start();
-  // Closes both sides now (drain timeout, shutdown). Logged with `status`.
-  void abort(uint16_t status);
+  // Closes both sides now (drain timeout, shutdown), logged with `reason`.
+  void abort(telemetry::CloseReason reason);
 
   const AppRuntime& app() const { return *app_; }
   // events.progress_interval: a `progress` event when the connection has relayed for another
   // `interval_ns` since its connect or its last progress event.
   void progress(int64_t now_ns, int64_t interval_ns);
+  // The client's handshake (validator's first bytes, or TLS) must end within this; 0 = no limit
+  // (protection.handshake_timeout: the one owner of that rule, for both routes).
+  static int64_t handshake_timeout_ms(const AppRuntime& app) {
+    return app.protection.handshake_timeout.count();
+  }
 
   // Intrusive list links (SessionList).
   Session* list_prev = nullptr;
@@ -49,27 +64,6 @@ class Session : public core::Timer, public core::Retirable {
   // TLS apps: kTlsHandshake (client leg) comes before kConnecting, so that failed handshakes
   // never reach the origin; kTlsOrigin (origin leg, full/strict) comes before kRelaying.
   enum class State { kValidating, kTlsHandshake, kConnecting, kTlsOrigin, kRelaying, kClosed };
-
-  // One direction of the relay: bytes read from `from` wait in `pipe` until written to `to`.
-  struct Direction {
-    int from = -1;
-    int to = -1;
-    core::Pipe pipe;
-    size_t in_pipe = 0;
-    uint64_t bytes = 0;
-    telemetry::Counter* total = nullptr;  // the app's bytes counter of this direction
-    bool read_eof = false;
-    bool peer_closing = false;   // `from` reported RDHUP/HUP: read until EOF, trust no short read
-    bool splice_mode = false;    // bulk: the last read filled the copy buffer
-    bool read_blocked = false;   // wait for EPOLLIN on `from`
-    bool write_blocked = false;  // wait for EPOLLOUT on `to`
-    bool shut = false;           // FIN passed on to `to`
-  };
-  // No pipe now and the pipe budget is spent: bytes are peeked, sent, and only what the sink
-  // took is consumed, so what it did not take waits in the source socket instead of a pipe.
-  bool pipeless(const Direction& d) const {
-    return !d.pipe.valid() && d.in_pipe == 0 && !ctx_->pipes->can_get();
-  }
 
   // Routes epoll events of one fd to the session.
   class Side : public core::EventHandler {
@@ -92,40 +86,27 @@ class Session : public core::Timer, public core::Retirable {
   // probe, logged as a disconnect and counted, never a violation.
   void port_probe(guard::Probe kind);
   // Refused by the guard after accept: a clientFiltered event, then close (client reset).
-  void refuse(guard::Reason reason, uint16_t status);
+  void refuse(guard::Reason reason, telemetry::CloseReason why);
   void try_connect();
   void on_connect_result(int err);
-  void connect_failed(uint16_t status);
-  void start_relay();
-  // Moves bytes in one direction until both ends would block; false if the session closed.
-  bool pump(Direction& d, bool client_to_origin);
-  // recv() for the copy paths: the bytes read (> 0); 0 when there is nothing to relay now (EOF
-  // or EAGAIN noted in d, or EINTR); -1 when the session closed on the error.
-  ssize_t relay_recv(Direction& d, bool client_to_origin, char* buf, size_t cap, int flags);
-  // One recv() into the worker's copy buffer and a send() of it; what the sink does not take
-  // waits in a pipe. False if the session closed.
-  bool copy_once(Direction& d, bool client_to_origin);
-  // copy_once() without a pipe (session_peek.cc): recv(MSG_PEEK), send, then consume what was
-  // sent.
-  bool peek_once(Direction& d, bool client_to_origin);
-  // Status for an error while reading from (or writing to) one side.
-  static uint16_t io_status(int err, bool client_side, bool writing);
-  // splice() socket -> pipe and pipe -> socket once each; sets *drained when bytes left the pipe.
-  bool splice_once(Direction& d, bool client_to_origin, bool* drained);
-  void maybe_finish();
-  void close(uint16_t status, bool reset_client, bool reset_origin);
+  void connect_failed(telemetry::CloseReason why);
+  // The origin is connected: PROXY header, then the origin's TLS leg or the relay.
+  void origin_connected();
+  // Both legs are ready: the relay starts (`relay` is plain_ or *tls_).
+  void start_relay(Relay* relay);
+  // What the relay answered: closes the session when it is done or failed.
+  void after_relay_step(Relay::Step step);
+  // Ends the session as `r`'s failure() says (a relay, or the TLS handshakes before one).
+  void fail_with(const Relay& r);
+  void close(telemetry::CloseReason why, bool reset_client, bool reset_origin);
+  void emit(telemetry::EventType type, telemetry::CloseReason why);
   void emit(telemetry::EventType type, uint16_t status);
-  void release_pipe(Direction& d);
-  // TLS apps (session_tls.cc): the same session, relayed through tls_ instead of pump().
+  // TLS apps (session_tls.cc): the handshakes before the relay.
   void start_tls_handshake();
-  void on_tls_events(bool client_side, uint32_t events);
+  void on_tls_handshake_events(bool client_side);
   void on_tls_timer();
   void tls_client_step();
-  void start_tls_relay();
   void tls_origin_step();
-  void tls_relaying();
-  void tls_relay_step();
-  void tls_failed();
 
   WorkerContext* ctx_;
   telemetry::StatsSlot* stats_ = nullptr;  // the app's counters of this worker
@@ -137,19 +118,21 @@ class Session : public core::Timer, public core::Retirable {
   net::SockAddr origin_addr_;
   Side client_side_{this, true};
   Side origin_side_{this, false};
-  Direction c2o_;
-  Direction o2c_;
   State state_ = State::kConnecting;
-  int origin_index_ = -1;
   uint64_t tried_ = 0;
   int64_t connect_ns_ = 0;
   int64_t progress_ns_ = 0;  // time of the last progress event (0 = none yet)
   int64_t last_activity_ms_ = 0;
-  guard::Admission admission_;
+  // Leases (after app_: given back before the app, which holds the origin set and the policy).
+  core::FdUnit budget_unit_;
+  AdmissionLease admission_;
+  origin::OriginLease origin_lease_;
   const char* filtered_rule_ = nullptr;  // ClientMatchedIpFirewall of a refusal
   bool client_closing_ = false;          // kValidating: the client half-closed or reset
   bool probe_ = false;                   // ended as a port probe (port_probe)
-  std::unique_ptr<TlsRelay> tls_;        // TLS apps only
+  PlainRelay plain_;                     // tls: off (embedded: no allocation)
+  std::unique_ptr<TlsRelay> tls_;        // TLS apps only, from the client's handshake on
+  Relay* relay_ = nullptr;               // plain_ or tls_, from kRelaying on
 };
 
 }  // namespace rampart::tcp

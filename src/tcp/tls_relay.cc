@@ -8,33 +8,13 @@
 
 namespace rampart::tcp {
 
-namespace st = telemetry::status;
+using telemetry::Cause;
 using telemetry::EventType;
-
-namespace {
-
-// Status for a socket error on one side (as the plain relay maps them).
-uint16_t io_status(int err, bool client_side, bool writing) {
-  if (err == ETIMEDOUT) return client_side ? st::kClientTimeout : st::kOriginTimeout;
-  if (writing && err == EPIPE) return client_side ? st::kClientBrokenPipe : st::kOriginBrokenPipe;
-  if (err == ECONNRESET || err == EPIPE) return client_side ? st::kClientReset : st::kOriginReset;
-  return st::kUnknown;
-}
-
-}  // namespace
+using telemetry::Side;
 
 TlsRelay::~TlsRelay() {
   SSL_free(client_ssl_);
   SSL_free(origin_ssl_);
-}
-
-void TlsRelay::set_failure(uint16_t status, EventType event, bool reset_client, bool reset_origin,
-                           std::string reason) {
-  failure_.status = status;
-  failure_.event = event;
-  failure_.reset_client = reset_client;
-  failure_.reset_origin = reset_origin;
-  failure_.reason = std::move(reason);
 }
 
 TlsRelay::Io TlsRelay::ssl_result(SSL* ssl, int ret) {
@@ -64,7 +44,7 @@ TlsRelay::Step TlsRelay::client_handshake(int client_fd) {
     if (client_ssl_ == nullptr) {
       status_ = ctx_ != nullptr ? telemetry::TlsStatus::kInternalError
                                 : telemetry::TlsStatus::kInvalidConfig;
-      set_failure(st::kClientTlsHandshake, EventType::kTlsError, true, false,
+      set_failure({Side::kClient, Cause::kTlsHandshake}, EventType::kTlsError, true, false,
                   ctx_ != nullptr ? openssl_error("cannot create an SSL object")
                                   : "the app's TLS certificates could not be loaded");
       return Step::kFailed;
@@ -83,7 +63,7 @@ TlsRelay::Step TlsRelay::client_handshake(int client_fd) {
   std::string why = io == Io::kEof ? std::string("client closed during the handshake")
                     : ssl_error_   ? openssl_error("TLS error")
                                    : std::string(std::strerror(last_errno_));
-  set_failure(st::kClientTlsHandshake, EventType::kTlsError, false, false,
+  set_failure({Side::kClient, Cause::kTlsHandshake}, EventType::kTlsError, false, false,
               "client TLS handshake failed: " + why);
   return Step::kFailed;
 }
@@ -94,7 +74,7 @@ TlsRelay::Step TlsRelay::origin_handshake(int origin_fd, const net::IpAddr& orig
   if (origin_ssl_ == nullptr) {
     origin_ssl_ = ctx_->new_origin_ssl(origin_fd, origin_ip.to_string());
     if (origin_ssl_ == nullptr) {
-      set_failure(st::kOriginTlsHandshake, EventType::kOriginError, false, true,
+      set_failure({Side::kOrigin, Cause::kTlsHandshake}, EventType::kOriginError, false, true,
                   openssl_error("cannot create an SSL object toward the origin"));
       return Step::kFailed;
     }
@@ -108,7 +88,7 @@ TlsRelay::Step TlsRelay::origin_handshake(int origin_fd, const net::IpAddr& orig
   long verify = SSL_get_verify_result(origin_ssl_);
   if (verify != X509_V_OK) {
     set_failure(
-        st::kOriginTlsCertificate, EventType::kOriginError, false, true,
+        {Side::kOrigin, Cause::kTlsCertificate}, EventType::kOriginError, false, true,
         std::string("origin certificate rejected: ") + X509_verify_cert_error_string(verify));
     ERR_clear_error();
     return Step::kFailed;
@@ -116,43 +96,34 @@ TlsRelay::Step TlsRelay::origin_handshake(int origin_fd, const net::IpAddr& orig
   std::string why = io == Io::kEof ? std::string("origin closed during the handshake")
                     : ssl_error_   ? openssl_error("TLS error")
                                    : std::string(std::strerror(last_errno_));
-  set_failure(st::kOriginTlsHandshake, EventType::kOriginError, false, true,
+  set_failure({Side::kOrigin, Cause::kTlsHandshake}, EventType::kOriginError, false, true,
               "origin TLS handshake failed: " + why);
   return Step::kFailed;
 }
 
 void TlsRelay::handshake_timed_out() {
   status_ = telemetry::TlsStatus::kHandshakeFailed;
-  set_failure(st::kClientTlsHandshake, EventType::kTlsError, true, false,
+  set_failure({Side::kClient, Cause::kTlsHandshake}, EventType::kTlsError, true, false,
               "client TLS handshake timed out");
 }
 
 void TlsRelay::origin_timed_out() {
-  set_failure(st::kOriginConnectTimeout, EventType::kOriginError, false, true,
+  set_failure({Side::kOrigin, Cause::kConnectTimeout}, EventType::kOriginError, false, true,
               "origin TLS handshake timed out");
 }
 
-void TlsRelay::socket_error(bool client_side, int err) {
-  last_errno_ = err;
-  ssl_error_ = false;
-  fail_io(client_side, false);
-}
-
 void TlsRelay::fail_io(bool client_side, bool writing) {
-  uint16_t status;
-  std::string reason;
-  if (ssl_error_) {
-    // A broken record, a bad MAC, an unexpected message: the peer's TLS failed mid-stream.
-    status = client_side ? st::kClientTlsError : st::kOriginTlsHandshake;
-    reason = std::string(client_side ? "client" : "origin") +
-             " TLS error: " + openssl_error("TLS error");
-  } else {
-    status = io_status(last_errno_, client_side, writing);
-    reason = std::string(client_side ? "client" : "origin") +
-             " socket error: " + std::strerror(last_errno_);
+  const char* who = client_side ? "client" : "origin";
+  if (!ssl_error_) {
+    fail_socket(client_side, last_errno_, writing,
+                std::string(who) + " socket error: " + std::strerror(last_errno_));
+    return;
   }
-  // The side that did not fail hears of it as a reset, as with plain TCP.
-  set_failure(status, EventType::kDisconnect, !client_side, client_side, std::move(reason));
+  // A broken record, a bad MAC, an unexpected message: the peer's TLS failed mid-stream. The
+  // side that did not fail hears of it as a reset, as with plain TCP.
+  set_failure({client_side ? Side::kClient : Side::kOrigin, Cause::kTlsError},
+              EventType::kDisconnect, !client_side, client_side,
+              std::string(who) + " TLS error: " + openssl_error("TLS error"));
 }
 
 TlsRelay::Io TlsRelay::read_side(bool client, char* buf, size_t cap, size_t* n) {

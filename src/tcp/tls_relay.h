@@ -7,8 +7,9 @@
 // it is full, that direction's source is not read (backpressure). A close_notify or FIN from one
 // side becomes close_notify + FIN toward the other; the other direction keeps flowing.
 //
-// Owns the two SSL objects (not the sockets: the Session does) and, while relaying, the two
-// buffers. Owned by a Session; its worker thread only.
+// The Session drives the handshakes (client_handshake, origin_handshake) itself, then relays
+// through the Relay interface like any app. Owns the two SSL objects (not the sockets: the
+// Session does) and, while relaying, the two buffers. Owned by a Session; its worker thread only.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -18,33 +19,20 @@
 #include <string>
 
 #include "net/ip_addr.h"
+#include "tcp/relay.h"
 #include "tcp/tls_context.h"
 #include "telemetry/app_stats.h"
 #include "telemetry/conn_event.h"
 
 namespace rampart::tcp {
 
-class TlsRelay {
+class TlsRelay final : public Relay {
  public:
   static constexpr size_t kBufferSize = 16 * 1024;
 
-  enum class Step { kWait, kDone, kFailed };
-
-  // Why the session must end: the status, the event to log first (kDisconnect: none besides the
-  // session's own disconnect), and which sides get a reset.
-  struct Failure {
-    uint16_t status = telemetry::status::kUnknown;
-    telemetry::EventType event = telemetry::EventType::kDisconnect;
-    bool reset_client = false;
-    bool reset_origin = false;
-    std::string reason;  // for the edge's log
-  };
-
   // `ctx` may be null (the app's certificates could not be loaded): the handshake then fails.
   explicit TlsRelay(const TlsContext* ctx) : ctx_(ctx) {}
-  ~TlsRelay();
-  TlsRelay(const TlsRelay&) = delete;
-  TlsRelay& operator=(const TlsRelay&) = delete;
+  ~TlsRelay() override;
 
   // Drives the client's handshake on `client_fd` (server role). kFailed: failure() has a
   // tlsError/443.
@@ -52,17 +40,17 @@ class TlsRelay {
   // Starts or continues the origin leg on `origin_fd`: TLS handshake for full/strict (kFailed:
   // originError 525, or 526 when strict verification failed), immediate kDone for flexible.
   Step origin_handshake(int origin_fd, const net::IpAddr& origin_ip);
-  // Moves bytes both ways until nothing can move. kDone: both directions closed cleanly.
-  Step relay();
-  // Timeouts and socket errors noticed by the session.
+  // Relay: moves bytes both ways until nothing can move (every step retries both legs, whatever
+  // side the event came from). kDone: both directions closed cleanly.
+  Step start(int, int) override { return relay(); }
+  Step on_events(bool, uint32_t) override { return relay(); }
+  // Fills the ClientTls* fields and the byte counts of an event.
+  void describe(telemetry::ConnEvent* e) const override;
+  // Timeouts noticed by the session.
   void handshake_timed_out();
   void origin_timed_out();
-  void socket_error(bool client_side, int err);
 
-  const Failure& failure() const { return failure_; }
   bool tls_to_origin() const { return ctx_ != nullptr && ctx_->tls_to_origin(); }
-  // Fills the ClientTls* fields and the byte counts of an event.
-  void describe(telemetry::ConnEvent* e) const;
   // The app's byte counters (client -> edge, edge -> client) to add relayed bytes to.
   void count_into(telemetry::Counter* ingress, telemetry::Counter* egress) {
     c2o_.total = ingress;
@@ -86,11 +74,10 @@ class TlsRelay {
   Io write_side(bool client, const char* buf, size_t len, size_t* n);
   Io shutdown_side(bool client);
   Io ssl_result(SSL* ssl, int ret);
+  Step relay();
   // Moves what it can in one direction; false once failed.
   bool move(Direction& d, bool client_to_origin, bool* progress);
   void fail_io(bool client_side, bool writing);
-  void set_failure(uint16_t status, telemetry::EventType event, bool reset_client,
-                   bool reset_origin, std::string reason);
 
   const TlsContext* ctx_;
   SSL* client_ssl_ = nullptr;
@@ -100,7 +87,6 @@ class TlsRelay {
   Direction c2o_;
   Direction o2c_;
   telemetry::TlsStatus status_ = telemetry::TlsStatus::kUnknown;
-  Failure failure_;
   // The last I/O error: errno for socket errors, or a TLS protocol error (ssl_error_).
   int last_errno_ = 0;
   bool ssl_error_ = false;

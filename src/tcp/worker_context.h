@@ -10,8 +10,8 @@
 #include "core/fd_budget.h"
 #include "core/pipe_pool.h"
 #include "guard/guard.h"
+#include "telemetry/conn_reporter.h"
 #include "telemetry/counter.h"
-#include "telemetry/event_ring.h"
 
 namespace rampart::tcp {
 
@@ -49,7 +49,8 @@ struct WorkerContext {
   size_t worker = 0;  // index of the worker: its slot in every app's AppStats
   core::EventLoop* loop = nullptr;
   core::PipePool* pipes = nullptr;
-  telemetry::EventRing* events = nullptr;
+  // Builds every connection event of the worker (shared with its UDP side); null: no events.
+  telemetry::ConnReporter* reporter = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its UDP side
   // The edge's descriptor budgets (null in tests: no limits): a session holds one unit of
   // kTcpSessions from accept to close.

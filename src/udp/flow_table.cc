@@ -1,5 +1,6 @@
 #include "udp/flow_table.h"
 
+#include <cassert>
 #include <cstring>
 
 namespace rampart::udp {
@@ -49,7 +50,9 @@ FlowNode* FlowTable::find(const FlowKey& key) const {
 }
 
 void FlowTable::insert(FlowNode* f, int64_t now_ms) {
+  assert(!f->in_table);
   f->last_ms = now_ms;
+  f->in_table = true;
   index_[f->key] = f;
   const Class c = class_of(f);
   link_front(all_[c], f, true);
@@ -94,6 +97,8 @@ void FlowTable::confirm(FlowNode* f) {
 }
 
 void FlowTable::remove(FlowNode* f) {
+  assert(f->in_table);
+  f->in_table = false;
   index_.erase(f->key);
   const Class c = class_of(f);
   unlink(all_[c], f, true);

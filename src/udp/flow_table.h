@@ -51,6 +51,7 @@ struct FlowNode {
   int64_t last_ms = 0;      // last datagram either way
   bool replied = false;     // the origin answered at least once: FlowTable::answered()
   bool confirmed = false;   // the client spoke after a reply: FlowTable::confirm()
+  bool in_table = false;    // between FlowTable::insert() and remove() (or expire())
   FlowNode* all_prev = nullptr;
   FlowNode* all_next = nullptr;
   FlowNode* app_prev = nullptr;
@@ -69,6 +70,7 @@ class FlowTable {
   void answered(FlowNode* f);
   // Moves an unconfirmed flow among the confirmed ones (most recently used first).
   void confirm(FlowNode* f);
+  // Takes a flow out of the table (it must be in it: f->in_table).
   void remove(FlowNode* f);
   // The flow of `app` (of all apps when app is empty) to evict first: the idlest answered flow,
   // else the idlest awaiting one, else the idlest confirmed one; nullptr if none.

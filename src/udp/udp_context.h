@@ -11,8 +11,8 @@
 #include "core/event_loop.h"
 #include "core/fd_budget.h"
 #include "guard/guard.h"
+#include "telemetry/conn_reporter.h"
 #include "telemetry/counter.h"
-#include "telemetry/event_ring.h"
 #include "udp/flow_table.h"
 
 namespace rampart::udp {
@@ -65,7 +65,8 @@ struct Batch {
 struct UdpContext {
   size_t worker = 0;  // index of the worker: its slot in every app's AppStats
   core::EventLoop* loop = nullptr;
-  telemetry::EventRing* events = nullptr;
+  // Builds every connection event of the worker (shared with its TCP side); null: no events.
+  telemetry::ConnReporter* reporter = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its TCP side
   // The edge's descriptor budgets (null in tests: no limits): confirmed flows take a unit of
   // kUdpConfirmed (edge-wide limit); unconfirmed ones count in kUdpUnconfirmed, whose limit each

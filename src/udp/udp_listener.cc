@@ -16,6 +16,9 @@ namespace rampart::udp {
 
 namespace {
 
+// A flow ends by the edge's decision (idle expiry, eviction, shutdown): Spectrum logs 200.
+constexpr telemetry::CloseReason kFlowEnded{telemetry::Side::kEdge, telemetry::Cause::kNormal};
+
 constexpr int kRoundsPerEvent = 8;  // then yield to other sockets (level-triggered: no loss)
 
 // The destination address of a received datagram, from its IP_PKTINFO / IPV6_PKTINFO.
@@ -97,10 +100,7 @@ void UdpListener::close() {
   ctx_->flows.for_each([&](FlowNode* n) {
     if (n->key.listener == this) mine.push_back(n);
   });
-  for (FlowNode* n : mine) {
-    ctx_->flows.remove(n);
-    end_flow(static_cast<Flow*>(n), telemetry::status::kNormal);
-  }
+  for (FlowNode* n : mine) end_flow(static_cast<Flow*>(n), kFlowEnded);
   ctx_->loop->remove(fd_.get());
   fd_.reset();
 }
@@ -170,10 +170,9 @@ Flow* UdpListener::flow_for(const net::SockAddr& client, const net::SockAddr& ed
 }
 
 void UdpListener::evict(FlowNode* v, telemetry::Counter* reason) {
-  ctx_->flows.remove(v);
   ++ctx_->counters.flows_evicted;
   ++*reason;
-  static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), telemetry::status::kNormal);
+  static_cast<Flow*>(v)->listener->end_flow(static_cast<Flow*>(v), kFlowEnded);
 }
 
 bool UdpListener::make_room(const std::string& app_id, uint64_t app_cap) {
@@ -204,10 +203,9 @@ bool UdpListener::make_room(const std::string& app_id, uint64_t app_cap) {
 void UdpListener::confirm(Flow* f) {
   // Room among the confirmed flows (edge-wide); without it the flow stays unconfirmed, served
   // but evictable, and asks again on its next datagram.
-  if (ctx_->budget != nullptr) {
-    if (!ctx_->budget->try_acquire(core::FdBudget::kUdpConfirmed)) return;
-    ctx_->budget->release(core::FdBudget::kUdpUnconfirmed);
-  }
+  core::FdUnit confirmed = core::FdUnit::try_take(ctx_->budget, core::FdBudget::kUdpConfirmed);
+  if (!confirmed.ok()) return;
+  f->unit = std::move(confirmed);  // gives back the unconfirmed unit
   ctx_->flows.confirm(f);
 }
 
@@ -252,17 +250,17 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   f->app_rt = app_;
   if (app_->stats) f->stats = &app_->stats->slot(ctx_->worker);
   f->fd = std::move(fd);
-  f->origin_index = idx;
+  f->origin_lease = origin::OriginLease(*app.origins, static_cast<size_t>(idx));
   f->client = client;
   f->edge = edge;
   f->origin = origin;
   f->connect_ns = core::realtime_ns();
   if (app.guard) guard::Guard::geo(*app.guard, client.ip(), &f->geo);
-  app.origins->at(static_cast<size_t>(idx)).active.fetch_add(1, std::memory_order_relaxed);
   ctx_->loop->add(f->fd.get(), EPOLLIN, f);
   ctx_->flows.insert(f, now);
   ++ctx_->new_flows;
-  if (ctx_->budget != nullptr) ctx_->budget->acquire(core::FdBudget::kUdpUnconfirmed);
+  // Taken whatever the limit: make_room() enforced this worker's share of it.
+  f->unit = core::FdUnit::take(ctx_->budget, core::FdBudget::kUdpUnconfirmed);
   emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
   return f;
 }
@@ -460,42 +458,32 @@ void UdpListener::on_origin_readable(Flow* f) {
   }
 }
 
-void UdpListener::end_flow(Flow* f, uint16_t status) {
+void UdpListener::end_flow(Flow* f, telemetry::CloseReason why) {
+  if (f->in_table) ctx_->flows.remove(f);
   if (!f->fd.valid()) return;
-  emit(*f, telemetry::EventType::kDisconnect, status);
-  if (ctx_->budget != nullptr) {
-    ctx_->budget->release(f->confirmed ? core::FdBudget::kUdpConfirmed
-                                       : core::FdBudget::kUdpUnconfirmed);
-  }
-  f->app_rt->origins->at(static_cast<size_t>(f->origin_index))
-      .active.fetch_sub(1, std::memory_order_relaxed);
+  emit(*f, telemetry::EventType::kDisconnect, telemetry::status_of(why));
+  f->unit.reset();
+  f->origin_lease.reset();
   ctx_->loop->remove(f->fd.get());
   f->fd.reset();
   ctx_->loop->retire(std::unique_ptr<core::Retirable>(f));
 }
 
 void UdpListener::emit(const Flow& f, telemetry::EventType type, uint16_t status) {
-  if (f.stats == nullptr && ctx_->events == nullptr) return;  // telemetry off
-  telemetry::ConnEvent e;
-  e.type = type;
-  e.status = status;
-  e.udp = true;
-  e.ip_firewall = f.app_rt->cfg.ip_firewall;
-  e.proxy_protocol = static_cast<uint8_t>(f.app_rt->cfg.proxy_protocol);
-  e.set_app(f.app);
-  std::memcpy(e.country, f.geo.country, sizeof e.country);
-  e.asn = f.geo.asn;
-  e.client_ip = f.client.ip().unmapped();
-  e.client_port = f.client.port();
-  e.origin_ip = f.origin.ip();
-  e.origin_port = f.origin.port();
-  e.client_bytes = f.bytes_in;
-  e.origin_bytes = f.bytes_out;
-  e.connect_ns = f.connect_ns;
-  e.timestamp_ns = core::realtime_ns();
-  if (type == telemetry::EventType::kDisconnect) e.disconnect_ns = e.timestamp_ns;
-  if (f.stats != nullptr) f.stats->record(e);
-  if (ctx_->events != nullptr) ctx_->events->push(e);
+  telemetry::ConnReporter* r = ctx_->reporter;
+  if (r == nullptr || !r->wanted(f.stats)) return;  // telemetry off
+  telemetry::ConnFacts facts;
+  facts.app = &f.app_rt->cfg;
+  facts.stats = f.stats;
+  facts.udp = true;
+  facts.country = f.geo.country;
+  facts.asn = f.geo.asn;
+  facts.client = &f.client;
+  facts.origin = &f.origin;
+  facts.client_bytes = f.bytes_in;
+  facts.origin_bytes = f.bytes_out;
+  facts.connect_ns = f.connect_ns;
+  r->report(type, status, facts);
 }
 
 }  // namespace rampart::udp

@@ -8,9 +8,12 @@
 #include <memory>
 
 #include "core/event_loop.h"
+#include "core/fd_budget.h"
 #include "core/unique_fd.h"
 #include "net/ip_addr.h"
+#include "origin/origin_set.h"
 #include "tcp/app_runtime.h"
+#include "telemetry/close_reason.h"
 #include "telemetry/conn_event.h"
 #include "udp/flow_table.h"
 #include "udp/udp_context.h"
@@ -19,7 +22,9 @@ namespace rampart::udp {
 
 class UdpListener;
 
-// One client's flow: the connected socket toward its origin and its counters.
+// One client's flow: the connected socket toward its origin, its counters and the leases of the
+// shared counts it holds (its unit of the flow budget, its origin's active count), given back
+// when it ends.
 class Flow : public FlowNode, public core::EventHandler, public core::Retirable {
  public:
   void on_events(uint32_t events) override;
@@ -28,7 +33,8 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
   std::shared_ptr<const tcp::AppRuntime> app_rt;
   telemetry::StatsSlot* stats = nullptr;  // the app's counters of this worker (in app_rt->stats)
   core::UniqueFd fd;
-  int origin_index = -1;
+  core::FdUnit unit;                 // kUdpUnconfirmed, then kUdpConfirmed once confirmed
+  origin::OriginLease origin_lease;  // after app_rt: given back before the app goes
   net::SockAddr client;
   net::SockAddr edge;  // the address the client sent to
   net::SockAddr origin;
@@ -53,8 +59,9 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   void on_events(uint32_t events) override;
   // Replies from a flow's origin.
   void on_origin_readable(Flow* f);
-  // Ends a flow (expiry, eviction, shutdown): logs its disconnect and retires it.
-  void end_flow(Flow* f, uint16_t status);
+  // Ends a flow (expiry, eviction, shutdown): takes it out of the flow table if it is still
+  // there, logs its disconnect, gives back its leases and retires it.
+  void end_flow(Flow* f, telemetry::CloseReason why);
 
  private:
   Flow* flow_for(const net::SockAddr& client, const net::SockAddr& edge);

@@ -285,9 +285,11 @@ TEST_F(SessionTest, OriginResetSeenOnWriteResetsTheClient) {
 // has read the FIN, stays quiet (as a server computing a long reply would).
 TEST_F(SessionTest, ClientResetAfterItsFinClosesTheSession) {
   std::atomic<bool> release{false};
+  std::atomic<bool> origin_got_fin{false};
   OriginServer origin([&](int fd) {
     std::string got;
     read_to_eof(fd, &got);  // the client's FIN
+    origin_got_fin = true;
     wait_for([&] { return release.load(); }, 3000ms);
   });
   ReservedPort port;
@@ -298,7 +300,7 @@ TEST_F(SessionTest, ClientResetAfterItsFinClosesTheSession) {
   ASSERT_TRUE(write_all(c.get(), "data"));
   ::shutdown(c.get(), SHUT_WR);
   ASSERT_TRUE(wait_for([&] { return origin.accepted() == 1; }));
-  std::this_thread::sleep_for(50ms);  // let the FIN through the edge
+  ASSERT_TRUE(wait_for([&] { return origin_got_fin.load(); }));  // the FIN went through the edge
   linger lg{1, 0};
   setsockopt(c.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   c.reset();

@@ -468,5 +468,30 @@ TEST(FlowTable, KeyHashIsKeyedAgainstChosenCollisions) {
   EXPECT_NE(h(chosen[0]), other(chosen[0]));
 }
 
+// in_table tells whoever ends a flow whether it still has to take it out (UdpListener::end_flow
+// does both, whichever way the flow ended: expiry removes it first, eviction does not).
+TEST(FlowTableTest, InTableFollowsInsertRemoveAndExpire) {
+  FlowTable t;
+  Nodes nodes;
+  FlowNode* a = nodes.make(key(1), "app", 1000);
+  FlowNode* b = nodes.make(key(2), "app", 60000);
+  EXPECT_FALSE(a->in_table);
+  t.insert(a, 0);
+  t.insert(b, 0);
+  EXPECT_TRUE(a->in_table);
+  EXPECT_TRUE(b->in_table);
+  std::vector<FlowNode*> expired;
+  t.expire(1000, [&](FlowNode* n) {
+    EXPECT_FALSE(n->in_table);  // already out when handed over
+    expired.push_back(n);
+  });
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0], a);
+  EXPECT_FALSE(a->in_table);
+  t.remove(b);
+  EXPECT_FALSE(b->in_table);
+  EXPECT_EQ(t.size(), 0u);
+}
+
 }  // namespace
 }  // namespace rampart::udp

@@ -1,5 +1,5 @@
-// Session, relaying without a pipe: when the pipe budget is spent (core::PipePool::can_get()), a
-// short send cannot leave its rest in a pipe, so the bytes are peeked, sent, and only what the
+// PlainRelay, relaying without a pipe: when the pipe budget is spent (core::PipePool::can_get()),
+// a short send cannot leave its rest in a pipe, so the bytes are peeked, sent, and only what the
 // sink took is consumed; the rest waits in the source socket until the sink is writable again.
 // One syscall more per read than copy_once(), and only while pipes are short.
 #include <sys/socket.h>
@@ -8,11 +8,11 @@
 #include <cstring>
 
 #include "core/log.h"
-#include "tcp/session.h"
+#include "tcp/plain_relay.h"
 
 namespace rampart::tcp {
 
-bool Session::peek_once(Direction& d, bool client_to_origin) {
+bool PlainRelay::peek_once(Direction& d, bool client_to_origin) {
   char* buf = ctx_->copy_buffer;
   const size_t cap = WorkerContext::kCopyBufferSize;
   d.splice_mode = false;
@@ -22,8 +22,7 @@ bool Session::peek_once(Direction& d, bool client_to_origin) {
   ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
   if (w < 0) {
     if (errno != EAGAIN && errno != EINTR) {
-      int err = errno;
-      close(io_status(err, !client_to_origin, true), client_to_origin, !client_to_origin);
+      fail_socket(!client_to_origin, errno, true);
       return false;
     }
     w = 0;
@@ -32,8 +31,7 @@ bool Session::peek_once(Direction& d, bool client_to_origin) {
     // The sink took `w` bytes: consume exactly those (they are in the socket: just peeked).
     if (::recv(d.from, buf, static_cast<size_t>(w), 0) != w) {
       RLOG_ERROR("cannot consume ", w, " peeked bytes: ", std::strerror(errno));
-      close(telemetry::status::kUnknown, true, true);
-      return false;
+      return fail_edge();
     }
     d.bytes += static_cast<uint64_t>(w);
     if (d.total != nullptr) d.total->add(static_cast<uint64_t>(w));

@@ -1,4 +1,5 @@
 // The apps section and the protection block (zone-wide and per-app override).
+#include "config/guard_filters.h"
 #include "config/parse.h"
 #include "config/parse_internal.h"
 
@@ -293,13 +294,12 @@ void parse_protection(YamlReader& rd, const YAML::Node& node, const std::string&
     }
   }
   if (const YAML::Node d = node["dry_run"]; YamlReader::present(d)) {
-    static constexpr std::string_view kFilters[] = {
-        "acl", "conn_limit", "rate_limit", "autoban", "validate", "reflection", "table", "all"};
     std::string d_path = child_path(path, "dry_run");
     if (rd.check_list(d, d_path, "a list of guard filters such as [acl, rate_limit]")) {
       out->dry_run.clear();
       for (size_t i = 0; i < d.size(); ++i) {
-        if (auto f = rd.one_of(d[i], index_path(d_path, i), kFilters, std::size(kFilters)))
+        if (auto f = rd.one_of(d[i], index_path(d_path, i), config::kDryRunKeys.data(),
+                               config::kDryRunKeys.size()))
           out->dry_run.push_back(*f);
       }
     }

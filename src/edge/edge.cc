@@ -171,7 +171,7 @@ void Edge::ban(const net::Cidr& source, int64_t duration_ms) {
 }
 
 void Edge::unban(const net::IpAddr& ip) {
-  if (xdp_) xdp_->banned(ban_scope(ip), 0);  // a ban that ends now
+  if (xdp_) xdp_->unban(ban_scope(ip));
   for (auto& w : workers_) w->unban(ip);
 }
 

@@ -72,12 +72,10 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepare
 }
 
 // Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
-// which is exact only when one source always reaches the same worker.
+// which is exact only when one source always reaches the same worker: decided by the guard
+// policy from its filters' declarations (guard/filter.h).
 static bool needs_steering(const tcp::AppRuntime& app) {
-  const config::PerIpLimits& l = app.protection.per_ip;
-  if (app.cfg.proto == config::Proto::kUdp) return l.udp_packets_per_second > 0;
-  return l.max_connections > 0 || l.new_connections_per_second > 0 ||
-         (app.cfg.validate != config::Validator::kNone && app.protection.autoban.violations > 0);
+  return app.guard != nullptr && app.guard->needs_steering;
 }
 
 static core::UniqueFd take_prepared(Worker::Prepared* prepared, const std::string& key) {

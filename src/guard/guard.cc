@@ -1,8 +1,6 @@
 #include "guard/guard.h"
 
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -10,46 +8,56 @@
 
 namespace rampart::guard {
 
-namespace {
+// ---------------------------------------------------------------- what filters reach
 
-Reason block_reason(config::AccessTarget t) {
-  switch (t) {
-    case config::AccessTarget::kCountry:
-      return Reason::kBlockCountry;
-    case config::AccessTarget::kAsn:
-      return Reason::kBlockAsn;
-    default:
-      return Reason::kBlockIp;
+Verdict Call::source(SourceEntry** out) {
+  if (looked_up_) {
+    *out = entry_;
+    return Verdict::kContinue;
   }
+  looked_up_ = true;
+  entry_ = guard.table_.get(SourceKey::of(ip, p.key, p.v6_prefix), now_ms);
+  *out = entry_;
+  if (entry_ != nullptr) return Verdict::kContinue;
+  // Only when every entry holds open connections (the table evicts anything else).
+  reason = Reason::kTableFull;
+  return Verdict::kDrop;
 }
 
-const char* whitelist_rule(config::AccessTarget t) {
-  switch (t) {
-    case config::AccessTarget::kCountry:
-      return "WHITELIST_COUNTRY";
-    case config::AccessTarget::kAsn:
-      return "WHITELIST_ASN";
-    default:
-      return "WHITELIST_IP";
-  }
+bool Call::banned() const {
+  const SourceEntry* b = guard.table_.find(guard.ban_key(ip));
+  return b != nullptr && b->banned_until_ms > now_ms;
 }
 
-}  // namespace
+void Call::violation(Reason r) {
+  guard.violation(p, r, ip, now_ms, entry_);
+}
 
-bool Guard::drop(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
+// ---------------------------------------------------------------- accounting
+
+bool Guard::account(const AppPolicy& p, Reason r, const net::IpAddr& ip) {
   const size_t i = static_cast<size_t>(r);
   if (p.dry(filter_of(r))) {
-    Counters::bump(counters_.dry_run[i]);
-    if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).dry_run[i].inc();
-    // Dry-run exists to be read: log the first few, then let the summary speak.
-    if (dry_logs_++ < 20)
-      RLOG_INFO("guard dry-run: app ", p.app_id, ": would drop ", ip.unmapped().to_string(), " (",
-                reason_name(r), ")");
+    account_dry(p, r, ip);
     return false;
   }
   Counters::bump(counters_.drops[i]);
   if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).drops[i].inc();
   return true;
+}
+
+void Guard::account_dry(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t ban_ms) {
+  const size_t i = static_cast<size_t>(r);
+  Counters::bump(counters_.dry_run[i]);
+  if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).dry_run[i].inc();
+  // Dry-run exists to be read: log the first few, then let the summary speak.
+  if (dry_logs_++ >= 20) return;
+  if (ban_ms > 0)
+    RLOG_INFO("guard dry-run: app ", p.app_id, ": would ban ",
+              source_text(source_prefix(ip, ban_v6_prefix_)), " for ", ban_ms, " ms");
+  else
+    RLOG_INFO("guard dry-run: app ", p.app_id, ": would drop ", ip.unmapped().to_string(), " (",
+              reason_name(r), ")");
 }
 
 void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms,
@@ -74,11 +82,9 @@ void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64
   }
   e->violations = 0;
   const net::Cidr source = source_prefix(ip, ban_v6_prefix_);
-  if (p.dry(Filter::kAutoban)) {
+  if (p.dry(FilterId::kAutoban)) {
     table_.update(e);
-    Counters::bump(counters_.dry_run[static_cast<size_t>(Reason::kBanned)]);
-    RLOG_INFO("guard dry-run: app ", p.app_id, ": would ban ", source_text(source), " for ",
-              ab.duration.count(), " ms");
+    account_dry(p, Reason::kBanned, ip, ab.duration.count());
     return;
   }
   e->banned_until_ms = now_ms + ab.duration.count();
@@ -90,67 +96,35 @@ void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64
             ")");
 }
 
+// ---------------------------------------------------------------- the walks
+
 Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {
   Admission a;
-  bool whitelisted = false;
   const ZoneRules* zone = p.zone.get();
   if (zone != nullptr && zone->has_geo_db()) zone->lookup_geo(ip, &a.geo);
-  if (p.ip_firewall && zone != nullptr) {
-    a.rule = "NONE";
-    if (const AclMatch* m = zone->match(ip, a.geo)) {
-      if (m->mode == config::AccessMode::kWhitelist) {
-        whitelisted = true;
-        a.rule = whitelist_rule(m->target);
-      } else {
-        const Reason r = block_reason(m->target);
-        a.rule = reason_rule(r);
-        if (drop(p, r, ip)) {
-          a.allowed = false;
-          a.reason = r;
-          return a;
-        }
-      }
-    }
-  }
-  auto deny = [&](Reason r) {
-    if (!drop(p, r, ip)) return false;
-    a.allowed = false;
-    a.reason = r;
-    a.rule = reason_rule(r);
-    return true;
-  };
-  if (!whitelisted) {
-    if (SourceEntry* ban = table_.find(ban_key(ip));
-        ban != nullptr && ban->banned_until_ms > now_ms && deny(Reason::kBanned))
+  Call c{*this, p, ip, now_ms};
+  c.admission = &a;
+  c.geo = &a.geo;
+  for (const Filter* f : p.on_accept) {
+    if (c.allowed_rest && !f->decl().runs_after_allow) continue;
+    const Verdict v = f->on_accept(c);
+    if (v == Verdict::kAllowRest) {
+      c.allowed_rest = true;
+    } else if (v == Verdict::kDrop && account(p, c.reason, ip)) {
+      // A slot of the app cap taken by an earlier filter goes back.
+      if (a.tracked_app) p.connections->fetch_sub(1, std::memory_order_relaxed);
+      a.tracked_app = false;
+      a.allowed = false;
+      a.reason = c.reason;
+      a.rule = reason_rule(c.reason);
       return a;
-  }
-  if (p.max_connections > 0 &&
-      p.connections->load(std::memory_order_relaxed) >= static_cast<int64_t>(p.max_connections) &&
-      deny(Reason::kAppConnLimit))
-    return a;
-  SourceEntry* e = nullptr;
-  if (!whitelisted && p.tracks_sources()) {
-    e = table_.get(SourceKey::of(ip, p.key, p.v6_prefix), now_ms);
-    if (e == nullptr) {
-      // Only when every entry holds open connections (the table evicts anything else).
-      if (deny(Reason::kTableFull)) return a;
-    } else {
-      if (p.per_ip.max_connections > 0 && e->conns >= p.per_ip.max_connections) {
-        violation(p, Reason::kConnLimit, ip, now_ms, e);
-        if (deny(Reason::kConnLimit)) return a;
-      }
-      if (p.per_ip.new_connections_per_second > 0 &&
-          !e->new_conns.take(p.per_ip.new_connections_per_second, p.per_ip.burst, now_ms)) {
-        violation(p, Reason::kRateLimit, ip, now_ms, e);
-        if (deny(Reason::kRateLimit)) return a;
-      }
     }
   }
-  if (e != nullptr) {
+  if (SourceEntry* e = c.entry(); e != nullptr) {
     if (e->conns++ == 0) table_.update(e);  // pinned while it has connections
     a.tracked_source = true;
   }
-  p.connections->fetch_add(1, std::memory_order_relaxed);
+  if (!a.tracked_app) p.connections->fetch_add(1, std::memory_order_relaxed);
   a.tracked_app = true;
   return a;
 }
@@ -164,40 +138,25 @@ void Guard::release(const AppPolicy& p, const net::IpAddr& ip, const Admission& 
 }
 
 bool Guard::validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms) {
-  violation(p, r, ip, now_ms);
-  return drop(p, r, ip);
+  Call c{*this, p, ip, now_ms};
+  for (const Filter* f : p.on_first_bytes) {
+    c.reason = r;
+    if (f->on_first_bytes(c) == Verdict::kDrop && account(p, c.reason, ip)) return true;
+  }
+  return false;
 }
 
 Reason Guard::check_datagram(const AppPolicy& p, const net::SockAddr& src, int64_t now_ms) {
-  if (p.has_reflection_ports && p.reflection_ports.test(src.port()) &&
-      drop(p, Reason::kReflection, src.ip()))
-    return Reason::kReflection;
   const net::IpAddr& ip = src.ip();
-  bool whitelisted = false;
-  const ZoneRules* zone = p.zone.get();
-  if (p.ip_firewall && zone != nullptr && !zone->empty()) {
-    GeoInfo geo;
-    if (zone->has_geo_rules()) zone->lookup_geo(ip, &geo);
-    if (const AclMatch* m = zone->match(ip, geo)) {
-      if (m->mode == config::AccessMode::kWhitelist) {
-        whitelisted = true;
-      } else if (Reason r = block_reason(m->target); drop(p, r, ip)) {
-        return r;
-      }
-    }
-  }
-  if (whitelisted) return Reason::kNone;
-  if (SourceEntry* ban = table_.find(ban_key(ip));
-      ban != nullptr && ban->banned_until_ms > now_ms && drop(p, Reason::kBanned, ip))
-    return Reason::kBanned;
-  if (p.per_ip.udp_packets_per_second > 0) {
-    SourceEntry* e = table_.get(SourceKey::of(ip, p.key, p.v6_prefix), now_ms);
-    if (e == nullptr) {
-      if (drop(p, Reason::kTableFull, ip)) return Reason::kTableFull;
-    } else if (!e->datagrams.take(p.per_ip.udp_packets_per_second, p.per_ip.udp_burst, now_ms)) {
-      violation(p, Reason::kUdpRateLimit, ip, now_ms, e);
-      if (drop(p, Reason::kUdpRateLimit, ip)) return Reason::kUdpRateLimit;
-    }
+  Call c{*this, p, ip, now_ms};
+  c.src_port = src.port();
+  for (const Filter* f : p.on_datagram) {
+    if (c.allowed_rest && !f->decl().runs_after_allow) continue;
+    const Verdict v = f->on_datagram(c);
+    if (v == Verdict::kAllowRest)
+      c.allowed_rest = true;
+    else if (v == Verdict::kDrop && account(p, c.reason, ip))
+      return c.reason;
   }
   return Reason::kNone;
 }

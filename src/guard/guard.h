@@ -1,17 +1,20 @@
-// The guard chain of one worker: IP access rules (with GeoIP), autoban, per-app and per-source
-// connection limits, per-source new-connection and datagram rates, UDP reflection ports. A
+// The guard of one worker: walks the app's filter chains (filter.h: IP access rules with GeoIP,
+// bans, per-app and per-source connection limits, per-source new-connection and datagram rates,
+// UDP reflection ports, first-bytes validation) and keeps the per-source state they need. A
 // source is an IPv4 address or an IPv6 prefix (protection.ipv6_prefix: the app's for limits, the
 // zone's for autoban and bans). Its per-source state (a SourceTable) is exact for a source
 // because the listeners' reuseport program steers every connection of one source to one worker
-// (see reuseport.h). Counts every drop by reason; a filter in dry-run counts and logs instead of
-// dropping. Owned by a worker; worker thread only (counters() and table_stats() may be read from
-// any thread).
+// (see reuseport.h). Every drop goes through one accounting call (account()) that feeds every
+// view: the guard's Counters (log summary, protection view), the app's stats (metrics) and the
+// dry-run counts; a filter in dry-run counts and logs instead of dropping. Owned by a worker;
+// worker thread only (counters() and table_stats() may be read from any thread).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "guard/filter.h"
 #include "guard/policy.h"
 #include "guard/reasons.h"
 #include "guard/source_table.h"
@@ -64,7 +67,8 @@ class Guard {
   Admission admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms);
   // The connection admitted with `a` closed.
   void release(const AppPolicy& p, const net::IpAddr& ip, const Admission& a);
-  // A datagram from `src` to a UDP app: kNone to pass it, else the reason it is dropped.
+  // A datagram from `src` to a UDP app: kNone to pass it, else the reason it is dropped. No
+  // allocation: one walk of p.on_datagram.
   Reason check_datagram(const AppPolicy& p, const net::SockAddr& src, int64_t now_ms);
   // The client failed the app's first-bytes check (or timed out): counts the drop and a
   // violation. True when it should be refused (false in dry-run).
@@ -101,8 +105,13 @@ class Guard {
   std::vector<SourceReport> report(size_t top, int64_t now_ms) const;
 
  private:
-  // Counts r; true when the drop happens (false: its filter is in dry-run).
-  bool drop(const AppPolicy& p, Reason r, const net::IpAddr& ip);
+  friend struct Call;
+  // The one drop-accounting call: counts r in every view (Counters, the app's stats; both as a
+  // drop or, when r's filter is in dry-run, as a dry-run). True when the drop happens.
+  bool account(const AppPolicy& p, Reason r, const net::IpAddr& ip);
+  // Counts a dry-run of r in every view and logs the first few (ban_ms > 0: a ban of ip's
+  // source that autoban in dry-run did not impose).
+  void account_dry(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t ban_ms = 0);
   // `held`: the caller's per-app entry, which the lookup of the autoban entry must not evict.
   void violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64_t now_ms,
                  const SourceEntry* held = nullptr);

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "guard/declarations.h"
+
 namespace rampart::guard {
 
 const AclMatch* ZoneRules::match(const net::IpAddr& ip, const GeoInfo& geo) const {
@@ -94,6 +96,7 @@ std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
   auto p = std::make_shared<AppPolicy>();
   p->stats = std::move(stats);
   p->app_id = app.id;
+  p->proto = app.proto;
   p->key = app_key(app.id);
   p->ip_firewall = app.ip_firewall;
   p->zone = std::move(zone);
@@ -111,6 +114,17 @@ std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
   p->connections = previous != nullptr && previous->connections
                        ? previous->connections
                        : std::make_shared<std::atomic<int64_t>>(0);
+  for (const Filter* f : filter_chain_order()) {
+    if (!f->configured(*p)) continue;
+    const uint8_t hooks = f->decl().hooks;
+    if (p->proto == config::Proto::kTcp) {
+      if (hooks & kOnAccept) p->on_accept.push_back(f);
+      if (hooks & kOnFirstBytes) p->on_first_bytes.push_back(f);
+    } else if (hooks & kOnDatagram) {
+      p->on_datagram.push_back(f);
+    }
+    if (f->decl().source_state && f->keeps_source_state(*p)) p->needs_steering = true;
+  }
   return p;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "guard/filter.h"
 #include "guard/geoip.h"
 #include "guard/reasons.h"
 #include "net/cidr.h"
@@ -44,8 +45,11 @@ struct ZoneRules {
 std::shared_ptr<const ZoneRules> compile_zone(const config::Config& cfg,
                                               std::vector<std::string>* warnings);
 
+// The guard's view of one app: its limits and, flattened from them, the chains of the filters
+// it configures (filter.h), one per hook.
 struct AppPolicy {
   std::string app_id;
+  config::Proto proto = config::Proto::kTcp;
   uint64_t key = 0;  // per-source table key of the app (hash of its id; never 0)
   bool ip_firewall = false;
   std::shared_ptr<const ZoneRules> zone;
@@ -57,16 +61,21 @@ struct AppPolicy {
   bool has_reflection_ports = false;
   config::Validator validator = config::Validator::kNone;
   int64_t handshake_timeout_ms = 0;
-  uint32_t dry_run = 0;  // bit (1 << Filter)
+  uint32_t dry_run = 0;  // bit (1 << FilterId)
   // Open TCP connections of the app across workers. Shared with the app's previous policy.
   std::shared_ptr<std::atomic<int64_t>> connections;
   // The app's live counters: drops by reason go to the guard's worker slot. Null in tests.
   std::shared_ptr<telemetry::AppStats> stats;
 
-  bool dry(Filter f) const { return (dry_run >> static_cast<unsigned>(f)) & 1; }
-  bool tracks_sources() const {
-    return per_ip.max_connections > 0 || per_ip.new_connections_per_second > 0;
-  }
+  // Only the configured filters, in chain order (declarations.h); empty hooks are empty.
+  std::vector<const Filter*> on_accept;
+  std::vector<const Filter*> on_first_bytes;
+  std::vector<const Filter*> on_datagram;
+  // A filter of the app keeps per-source state: the listeners must steer every connection (or
+  // datagram) of one source to one worker (reuseport.h). The one owner of that decision.
+  bool needs_steering = false;
+
+  bool dry(FilterId f) const { return guard::dry(dry_run, f); }
 };
 
 // `previous` (the same app's policy in the last snapshot, may be null) lends its live counter.

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
+#include "config/guard_filters.h"
 #include "telemetry/app_stats.h"
 
 namespace rampart::guard {
@@ -33,24 +35,30 @@ inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::kCount);
 static_assert(kReasonCount <= telemetry::kMaxDropReasons,
               "telemetry::StatsSlot::drops is too small");
 
-// Metrics label: "block_ip", "rate_limit", ...
+// Metrics label: "block_ip", "rate_limit", ... (generated from the filter declarations,
+// declarations.h)
 const char* reason_name(Reason r);
 // ClientMatchedIpFirewall value: Spectrum's BLOCK_IP / BLOCK_COUNTRY / BLOCK_ASN, and Rampart's
 // own names for the other filters (BANNED, CONN_LIMIT, RATE_LIMIT, ...).
 const char* reason_rule(Reason r);
 
-// The guard's filters, for dry-run (`protection.dry_run`). A dry-run filter counts and logs what
-// it would drop and lets it through.
-enum class Filter : uint8_t {
+// The guard's filters as `protection.dry_run` names them (config::kGuardFilterNames, in this
+// order). A dry-run filter counts and logs what it would drop and lets it through.
+enum class FilterId : uint8_t {
   kAcl,
   kConnLimit,
   kRateLimit,
   kAutoban,
   kValidate,
   kReflection,
-  kTable
+  kTable,
+  kCount,
 };
-Filter filter_of(Reason r);
+inline constexpr size_t kFilterCount = static_cast<size_t>(FilterId::kCount);
+static_assert(kFilterCount == config::kGuardFilterNames.size(),
+              "config::kGuardFilterNames lists every guard filter, in FilterId order");
+// The filter that produces r (its dry-run key).
+FilterId filter_of(Reason r);
 // Bitmask of filters from config names ("acl", ..., "all"); unknown names are ignored.
 template <typename Names>
 uint32_t dry_run_mask(const Names& names);
@@ -76,12 +84,17 @@ struct Counters {
   }
 };
 
-uint32_t filter_bit_from_name(const char* name);
+// The dry-run bit of a filter name (config::kGuardFilterNames); every bit for "all", 0 for an
+// unknown name.
+uint32_t filter_bit_from_name(std::string_view name);
+inline bool dry(uint32_t mask, FilterId f) {
+  return (mask >> static_cast<unsigned>(f)) & 1;
+}
 
 template <typename Names>
 uint32_t dry_run_mask(const Names& names) {
   uint32_t m = 0;
-  for (const auto& n : names) m |= filter_bit_from_name(n.c_str());
+  for (const auto& n : names) m |= filter_bit_from_name(n);
   return m;
 }
 

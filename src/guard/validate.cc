@@ -7,36 +7,36 @@ namespace rampart::guard {
 
 namespace detail {
 
-Result match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len) {
+Validation match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len) {
   size_t k = n < lit_len ? n : lit_len;
-  if (k > 0 && std::memcmp(p, lit, k) != 0) return Result::kFail;
-  return k == lit_len ? Result::kPass : Result::kNeedMore;
+  if (k > 0 && std::memcmp(p, lit, k) != 0) return Validation::kFail;
+  return k == lit_len ? Validation::kPass : Validation::kNeedMore;
 }
 
-Result read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value) {
+Validation read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value) {
   uint32_t v = 0;
   for (size_t i = 0; i < max_bytes; ++i) {
-    if (*off + i >= n) return Result::kNeedMore;
+    if (*off + i >= n) return Validation::kNeedMore;
     uint8_t b = p[*off + i];
     v |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
     if ((b & 0x80) == 0) {
       // Minimal encoding only: a trailing 0x00 continuation byte is padding no client writes.
-      if (i > 0 && b == 0) return Result::kFail;
+      if (i > 0 && b == 0) return Validation::kFail;
       *off += i + 1;
       *value = v;
-      return Result::kPass;
+      return Validation::kPass;
     }
   }
-  return Result::kFail;
+  return Validation::kFail;
 }
 
 }  // namespace detail
 
-Result validate(config::Validator v, const uint8_t* p, size_t n) {
+Validation validate(config::Validator v, const uint8_t* p, size_t n) {
   using config::Validator;
   switch (v) {
     case Validator::kNone:
-      return Result::kPass;
+      return Validation::kPass;
     case Validator::kSsh:
       return validate_ssh(p, n);
     case Validator::kTls:
@@ -52,7 +52,7 @@ Result validate(config::Validator v, const uint8_t* p, size_t n) {
     case Validator::kRedis:
       return validate_redis(p, n);
   }
-  return Result::kFail;
+  return Validation::kFail;
 }
 
 Probe probe_kind(long peeked, int err) {
@@ -61,13 +61,13 @@ Probe probe_kind(long peeked, int err) {
   return Probe::kNone;
 }
 
-const char* to_string(Result r) {
+const char* to_string(Validation r) {
   switch (r) {
-    case Result::kNeedMore:
+    case Validation::kNeedMore:
       return "need_more";
-    case Result::kPass:
+    case Validation::kPass:
       return "pass";
-    case Result::kFail:
+    case Validation::kFail:
       return "fail";
   }
   return "fail";

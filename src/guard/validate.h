@@ -11,24 +11,26 @@
 
 namespace rampart::guard {
 
-enum class Result { kNeedMore, kPass, kFail };
+// A validator's verdict on the first bytes (not a guard Verdict: the validate filter turns a
+// kFail into a drop, guard/validate/validate_filter.h).
+enum class Validation { kNeedMore, kPass, kFail };
 
 // The most bytes any validator needs to decide (a Minecraft handshake with a long host name);
 // a validator still answering kNeedMore at this size has failed.
 inline constexpr size_t kValidateMaxBytes = 1100;
 
-Result validate_ssh(const uint8_t* p, size_t n);        // "SSH-2.0-" / "SSH-1.99-"
-Result validate_tls(const uint8_t* p, size_t n);        // TLS record holding a ClientHello
-Result validate_rdp(const uint8_t* p, size_t n);        // TPKT + X.224 Connection Request
-Result validate_minecraft(const uint8_t* p, size_t n);  // Java Edition handshake / legacy ping
-Result validate_mqtt(const uint8_t* p, size_t n);       // CONNECT, protocol MQTT / MQIsdp
-Result validate_postgres(const uint8_t* p, size_t n);   // startup 3.0, SSL/GSSENC/cancel request
-Result validate_redis(const uint8_t* p, size_t n);      // RESP array or inline command
+Validation validate_ssh(const uint8_t* p, size_t n);        // "SSH-2.0-" / "SSH-1.99-"
+Validation validate_tls(const uint8_t* p, size_t n);        // TLS record holding a ClientHello
+Validation validate_rdp(const uint8_t* p, size_t n);        // TPKT + X.224 Connection Request
+Validation validate_minecraft(const uint8_t* p, size_t n);  // Java Edition handshake / legacy ping
+Validation validate_mqtt(const uint8_t* p, size_t n);       // CONNECT, protocol MQTT / MQIsdp
+Validation validate_postgres(const uint8_t* p, size_t n);  // startup 3.0, SSL/GSSENC/cancel request
+Validation validate_redis(const uint8_t* p, size_t n);     // RESP array or inline command
 
 // Dispatches on the app's `validate:` setting; kPass for Validator::kNone.
-Result validate(config::Validator v, const uint8_t* p, size_t n);
+Validation validate(config::Validator v, const uint8_t* p, size_t n);
 
-const char* to_string(Result r);
+const char* to_string(Validation r);
 
 // A client that closed while its first bytes were awaited, without having sent any: a port
 // check (nc -z, Nagios check_tcp, a load balancer's TCP check), not a client of the wrong
@@ -43,10 +45,10 @@ Probe probe_kind(long peeked, int err);
 namespace detail {
 // Compares the first min(n, len(lit)) bytes with `lit`: kPass when all of lit matched, kNeedMore
 // when the bytes so far are a prefix of it, kFail otherwise.
-Result match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len);
+Validation match_prefix(const uint8_t* p, size_t n, const char* lit, size_t lit_len);
 // A protobuf/Minecraft/MQTT-style base-128 varint of at most `max_bytes` bytes at p[*off].
 // kPass advances *off and sets *value.
-Result read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value);
+Validation read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes, uint32_t* value);
 }  // namespace detail
 
 }  // namespace rampart::guard

@@ -77,14 +77,14 @@ void Session::check_first_bytes() {
     return;
   }
   const guard::AppPolicy& p = *app_->guard;
-  guard::Result r = guard::validate(p.validator, buf, static_cast<size_t>(n));
-  if (r == guard::Result::kNeedMore) {
+  guard::Validation r = guard::validate(p.validator, buf, static_cast<size_t>(n));
+  if (r == guard::Validation::kNeedMore) {
     // A complete first message never needs more than the buffer; a client that stops halfway
     // (or closes) cannot complete it.
     if (n > 0 && static_cast<size_t>(n) < sizeof buf && !client_closing_) return;
-    r = guard::Result::kFail;
+    r = guard::Validation::kFail;
   }
-  if (r == guard::Result::kPass ||
+  if (r == guard::Validation::kPass ||
       !ctx_->guard->validation_failed(p, client_addr_.ip(), guard::Reason::kValidate,
                                       ctx_->loop->now_ms())) {
     validated();

@@ -238,6 +238,15 @@ void Loader::banned(const net::Cidr& source, int64_t duration_ms) {
     RLOG_WARN("xdp: cannot add the ban of ", guard::source_text(source), ": ", strerror(errno));
 }
 
+void Loader::unban(const net::Cidr& source) {
+  if (impl_->bans < 0) return;
+  rxdp_addr k;
+  const auto a = source.base().as_v6_mapped();
+  std::memcpy(k.addr, a.data(), sizeof k.addr);
+  if (bpf_map_delete_elem(impl_->bans, &k) != 0 && errno != ENOENT)
+    RLOG_WARN("xdp: cannot lift the ban of ", guard::source_text(source), ": ", strerror(errno));
+}
+
 Counters Loader::counters() const {
   Counters c;
   if (impl_->counters < 0) return c;

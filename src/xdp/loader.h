@@ -5,8 +5,9 @@
 // CAP_BPF / CAP_NET_ADMIN, no such interface, a driver without native XDP) it logs one line and
 // the guard runs in userspace only; nothing else changes.
 //
-// Threads: attach(), sync() and detach() on the control thread; banned() from any worker thread
-// (a map update on a descriptor that lives as long as the Loader); counters() from any thread.
+// Threads: attach(), sync() and detach() on the control thread; banned() and unban() from any
+// thread (a map update on a descriptor that lives as long as the Loader); counters() from any
+// thread.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,8 @@
 
 namespace rampart::xdp {
 
-// Packets the program judged since it was loaded, summed over CPUs.
+// Packets the program judged since it was loaded, summed over CPUs. Which guard reason each drop
+// counter stands for is checked against the guard's declarations (counters.cc).
 struct Counters {
   uint64_t passed = 0;       // handed to the stack (all traffic on the interface that passed)
   uint64_t whitelisted = 0;  // of which passed by a whitelist rule
@@ -31,7 +33,7 @@ struct Counters {
   uint64_t udp_rate = 0;     // guard::Reason::kUdpRateLimit
   // Drops for a guard reason (0 for reasons the kernel does not judge), for /metrics.
   uint64_t drops(guard::Reason r) const;
-  uint64_t total_drops() const { return banned + block_ip + reflection + syn_rate + udp_rate; }
+  uint64_t total_drops() const;
 };
 
 class Loader : public guard::BanSink {
@@ -65,6 +67,8 @@ class Loader : public guard::BanSink {
   // drops it for duration_ms too. The program masks IPv6 sources to the profile's ban prefix
   // (the zone's ipv6_prefix) before looking them up, so `source` must be at that length.
   void banned(const net::Cidr& source, int64_t duration_ms) override;
+  // Lifts the ban of `source` (at the ban prefix, like banned()): the API's unban.
+  void unban(const net::Cidr& source);
 
   Counters counters() const;
   // For tests: the program's descriptor (-1 when not loaded).

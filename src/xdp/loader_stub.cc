@@ -40,6 +40,7 @@ bool Loader::sync(const config::Config&) {
   return false;
 }
 void Loader::banned(const net::Cidr&, int64_t) {}
+void Loader::unban(const net::Cidr&) {}
 Counters Loader::counters() const {
   return {};
 }

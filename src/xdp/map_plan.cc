@@ -10,10 +10,6 @@ namespace rampart::xdp {
 
 namespace {
 
-bool dry(uint32_t mask, guard::Filter f) {
-  return (mask >> static_cast<unsigned>(f)) & 1;
-}
-
 uint32_t higher_rate(uint32_t a, uint32_t b) {
   if (a == 0 || b == 0) return 0;  // 0 = no limit
   return a > b ? a : b;
@@ -31,9 +27,9 @@ rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall,
       static_cast<uint8_t>(ban_v6_prefix >= 1 && ban_v6_prefix <= 128 ? ban_v6_prefix : 128);
   const uint32_t dry_mask = guard::dry_run_mask(p.dry_run);
   // A filter in dry-run only counts in userspace: the kernel must let its packets through.
-  if (ip_firewall && !dry(dry_mask, guard::Filter::kAcl)) out.flags |= RXDP_F_ACL;
-  if (!dry(dry_mask, guard::Filter::kAutoban)) out.flags |= RXDP_F_BANS;
-  if (!dry(dry_mask, guard::Filter::kRateLimit)) {
+  if (ip_firewall && !guard::dry(dry_mask, guard::FilterId::kAcl)) out.flags |= RXDP_F_ACL;
+  if (!guard::dry(dry_mask, guard::FilterId::kAutoban)) out.flags |= RXDP_F_BANS;
+  if (!guard::dry(dry_mask, guard::FilterId::kRateLimit)) {
     if (p.per_ip.new_connections_per_second > 0) {
       out.flags |= RXDP_F_SYN_RATE;
       out.syn_rate = p.per_ip.new_connections_per_second;
@@ -45,7 +41,7 @@ rxdp_profile make_profile(const config::ProtectionConfig& p, bool ip_firewall,
       out.udp_burst = p.per_ip.udp_burst;
     }
   }
-  if (!p.udp_reflection_ports.empty() && !dry(dry_mask, guard::Filter::kReflection)) {
+  if (!p.udp_reflection_ports.empty() && !guard::dry(dry_mask, guard::FilterId::kReflection)) {
     out.flags |= RXDP_F_REFLECTION;
     for (uint16_t port : p.udp_reflection_ports)
       out.reflect[port >> 3] = static_cast<uint8_t>(out.reflect[port >> 3] | (1u << (port & 7)));

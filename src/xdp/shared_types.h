@@ -1,7 +1,9 @@
 /* Map keys and values shared by the XDP program (guard.bpf.c, compiled by clang -target bpf)
  * and the userspace loader (loader.cc, g++). Plain C with fixed-size fields and explicit
  * padding, so both compilers lay them out the same way; the sizes are checked below. Every rule
- * here has a userspace twin in src/guard (docs/xdp.md lists them). */
+ * here has a userspace twin in src/guard: the guard's filter declarations (guard/declarations.h)
+ * mark the reasons with an XDP twin, xdp/counters.cc static_asserts one drop counter per twin, and
+ * tests/unit/xdp/twin_test.cc runs one fixture table through both. */
 #ifndef RAMPART_XDP_SHARED_TYPES_H
 #define RAMPART_XDP_SHARED_TYPES_H
 
@@ -26,7 +28,8 @@ typedef uint64_t rxdp_u64;
 #define RXDP_MAX_BUCKETS 262144 /* per-source token buckets (LRU: the idlest are evicted) */
 #define RXDP_PORTS 65536
 
-/* Verdict counters, one slot each in the PERCPU_ARRAY "counters". */
+/* Verdict counters, one slot each in the PERCPU_ARRAY "counters". A new drop slot needs a
+ * guard reason declared with xdp_twin and a row in xdp/counters.cc (static_asserts check both). */
 enum rxdp_counter {
   RXDP_PASS = 0,        /* handed to the kernel stack (including non-app traffic) */
   RXDP_DROP_BANNED,     /* source in the ban map (autoban), twin of guard Reason::kBanned */

@@ -187,6 +187,7 @@ void fuzz_guard(FuzzedDataProvider& in) {
   rampart::config::Config cfg;
   rampart::config::App tcp_app, udp_app;
   tcp_app.id = "tcp";
+  tcp_app.validate = rampart::config::Validator::kSsh;  // its failures are autoban violations
   udp_app.id = "udp";
   udp_app.proto = rampart::config::Proto::kUdp;
   std::vector<std::string> warnings;

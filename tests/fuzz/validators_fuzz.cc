@@ -9,18 +9,18 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using rampart::config::Validator;
-  using rampart::guard::Result;
+  using rampart::guard::Validation;
   static constexpr Validator kAll[] = {
       Validator::kSsh,  Validator::kTls,      Validator::kRdp,  Validator::kMinecraft,
       Validator::kMqtt, Validator::kPostgres, Validator::kRedis};
   for (Validator v : kAll) {
-    Result full = rampart::guard::validate(v, data, size);
+    Validation full = rampart::guard::validate(v, data, size);
     if (size > 0) {
       // A verdict on a prefix never changes when more bytes arrive.
-      Result prefix = rampart::guard::validate(v, data, size - 1);
-      if (prefix != Result::kNeedMore && prefix != full) abort();
+      Validation prefix = rampart::guard::validate(v, data, size - 1);
+      if (prefix != Validation::kNeedMore && prefix != full) abort();
     }
-    if (size >= rampart::guard::kValidateMaxBytes && full == Result::kNeedMore) abort();
+    if (size >= rampart::guard::kValidateMaxBytes && full == Validation::kNeedMore) abort();
   }
   return 0;
 }

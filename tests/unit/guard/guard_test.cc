@@ -46,6 +46,8 @@ struct Fixture {
   Fixture() {
     app.id = "app";
     app.ip_firewall = true;
+    // A first-bytes validator, so that validation_failed() has a validate filter to walk.
+    app.validate = config::Validator::kSsh;
   }
   const AppPolicy& build() {
     policy = compile_app(app, prot, compile_zone(cfg, &warnings), nullptr);

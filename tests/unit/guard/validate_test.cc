@@ -27,22 +27,22 @@ Bytes str(const std::string& s) {
   return Bytes(s.begin(), s.end());
 }
 
-using Fn = Result (*)(const uint8_t*, size_t);
+using Fn = Validation (*)(const uint8_t*, size_t);
 
-Result run(Fn f, const Bytes& b) {
+Validation run(Fn f, const Bytes& b) {
   return f(b.data(), b.size());
 }
 
 // A valid sample passes; every strict prefix of its deciding part is kNeedMore, never kFail.
 void expect_valid(Fn f, const Bytes& b, const char* what) {
-  ASSERT_EQ(run(f, b), Result::kPass) << what;
+  ASSERT_EQ(run(f, b), Validation::kPass) << what;
   bool passed = false;
   for (size_t n = 0; n < b.size(); ++n) {
-    Result r = f(b.data(), n);
-    EXPECT_NE(r, Result::kFail) << what << ": prefix of " << n << " bytes";
-    if (r == Result::kPass) passed = true;
+    Validation r = f(b.data(), n);
+    EXPECT_NE(r, Validation::kFail) << what << ": prefix of " << n << " bytes";
+    if (r == Validation::kPass) passed = true;
     if (passed) {
-      EXPECT_EQ(r, Result::kPass) << what << ": longer prefix " << n;
+      EXPECT_EQ(r, Validation::kPass) << what << ": longer prefix " << n;
     }
   }
 }
@@ -97,18 +97,18 @@ TEST(ValidateSsh, RealOpenSshBanner) {
   Bytes b = fixture("ssh_banner.bin");
   ASSERT_FALSE(b.empty());
   expect_valid(validate_ssh, b, "OpenSSH banner");
-  EXPECT_EQ(run(validate_ssh, str("SSH-2.0-PuTTY_Release_0.78\r\n")), Result::kPass);
-  EXPECT_EQ(run(validate_ssh, str("SSH-1.99-OpenSSH_3.9\r\n")), Result::kPass);
+  EXPECT_EQ(run(validate_ssh, str("SSH-2.0-PuTTY_Release_0.78\r\n")), Validation::kPass);
+  EXPECT_EQ(run(validate_ssh, str("SSH-1.99-OpenSSH_3.9\r\n")), Validation::kPass);
 }
 
 TEST(ValidateSsh, JunkAndOldVersions) {
-  EXPECT_EQ(run(validate_ssh, str("GET / HTTP/1.1\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_ssh, str("SSH-1.5-old\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_ssh, str("ssh-2.0-lower\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_ssh, str("\x16\x03\x01")), Result::kFail);
-  EXPECT_EQ(run(validate_ssh, str("SSH-")), Result::kNeedMore);
-  EXPECT_EQ(run(validate_ssh, str("SSH-1.9")), Result::kNeedMore);
-  EXPECT_EQ(run(validate_ssh, {}), Result::kNeedMore);
+  EXPECT_EQ(run(validate_ssh, str("GET / HTTP/1.1\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_ssh, str("SSH-1.5-old\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_ssh, str("ssh-2.0-lower\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_ssh, str("\x16\x03\x01")), Validation::kFail);
+  EXPECT_EQ(run(validate_ssh, str("SSH-")), Validation::kNeedMore);
+  EXPECT_EQ(run(validate_ssh, str("SSH-1.9")), Validation::kNeedMore);
+  EXPECT_EQ(run(validate_ssh, {}), Validation::kNeedMore);
 }
 
 TEST(ValidateTls, CapturedClientHello) {
@@ -121,18 +121,18 @@ TEST(ValidateTls, Junk) {
   Bytes b = fixture("tls_client_hello.bin");
   Bytes alert = b;
   alert[0] = 0x15;
-  EXPECT_EQ(run(validate_tls, alert), Result::kFail);
+  EXPECT_EQ(run(validate_tls, alert), Validation::kFail);
   Bytes server_hello = b;
   server_hello[5] = 0x02;
-  EXPECT_EQ(run(validate_tls, server_hello), Result::kFail);
+  EXPECT_EQ(run(validate_tls, server_hello), Validation::kFail);
   Bytes ssl2 = b;
   ssl2[1] = 0x02;
-  EXPECT_EQ(run(validate_tls, ssl2), Result::kFail);
+  EXPECT_EQ(run(validate_tls, ssl2), Validation::kFail);
   Bytes huge = b;
   huge[3] = 0xff;
-  EXPECT_EQ(run(validate_tls, huge), Result::kFail);
-  EXPECT_EQ(run(validate_tls, str("SSH-2.0-x\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_tls, str("GET / HTTP/1.1\r\n")), Result::kFail);
+  EXPECT_EQ(run(validate_tls, huge), Validation::kFail);
+  EXPECT_EQ(run(validate_tls, str("SSH-2.0-x\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_tls, str("GET / HTTP/1.1\r\n")), Validation::kFail);
 }
 
 TEST(ValidateRdp, X224ConnectionRequest) {
@@ -150,21 +150,21 @@ TEST(ValidateRdp, X224ConnectionRequest) {
                        0,
                        0};
   with_cookie.insert(with_cookie.end(), cookie.begin(), cookie.end());
-  EXPECT_EQ(run(validate_rdp, with_cookie), Result::kPass);
+  EXPECT_EQ(run(validate_rdp, with_cookie), Validation::kPass);
 }
 
 TEST(ValidateRdp, Junk) {
   Bytes b = kRdpCr;
   b[5] = 0xd0;  // disconnect request
-  EXPECT_EQ(run(validate_rdp, b), Result::kFail);
+  EXPECT_EQ(run(validate_rdp, b), Validation::kFail);
   b = kRdpCr;
   b[4] = 0x20;  // LI disagrees with the TPKT length
-  EXPECT_EQ(run(validate_rdp, b), Result::kFail);
+  EXPECT_EQ(run(validate_rdp, b), Validation::kFail);
   b = kRdpCr;
   b[1] = 0x01;
-  EXPECT_EQ(run(validate_rdp, b), Result::kFail);
-  EXPECT_EQ(run(validate_rdp, {0x03, 0x00, 0x00, 0x05}), Result::kFail);  // too short a TPKT
-  EXPECT_EQ(run(validate_rdp, str("hello")), Result::kFail);
+  EXPECT_EQ(run(validate_rdp, b), Validation::kFail);
+  EXPECT_EQ(run(validate_rdp, {0x03, 0x00, 0x00, 0x05}), Validation::kFail);  // too short a TPKT
+  EXPECT_EQ(run(validate_rdp, str("hello")), Validation::kFail);
 }
 
 TEST(ValidateMinecraft, Handshakes) {
@@ -172,27 +172,27 @@ TEST(ValidateMinecraft, Handshakes) {
   expect_valid(validate_minecraft, minecraft_handshake("mc.example.com", 47, 2), "login");
   expect_valid(validate_minecraft, minecraft_handshake(std::string(255, 'a'), 767, 3), "long");
   std::string forge = std::string("mc.example.com\0FML3\0", 20);
-  EXPECT_EQ(run(validate_minecraft, minecraft_handshake(forge, 763, 2)), Result::kPass);
+  EXPECT_EQ(run(validate_minecraft, minecraft_handshake(forge, 763, 2)), Validation::kPass);
   // A login handshake is followed by Login Start in the same segment: still a pass.
   Bytes two = minecraft_handshake("localhost", 765, 2);
   two.insert(two.end(), {0x05, 0x00, 0x03, 'b', 'o', 'b'});
-  EXPECT_EQ(run(validate_minecraft, two), Result::kPass);
-  EXPECT_EQ(run(validate_minecraft, {0xFE, 0x01, 0xFA}), Result::kPass);  // legacy ping
+  EXPECT_EQ(run(validate_minecraft, two), Validation::kPass);
+  EXPECT_EQ(run(validate_minecraft, {0xFE, 0x01, 0xFA}), Validation::kPass);  // legacy ping
 }
 
 TEST(ValidateMinecraft, Junk) {
   Bytes b = minecraft_handshake("localhost", 765, 1);
   Bytes bad_next = minecraft_handshake("localhost", 765, 4);  // next state 4 does not exist
-  EXPECT_EQ(run(validate_minecraft, bad_next), Result::kFail);
+  EXPECT_EQ(run(validate_minecraft, bad_next), Validation::kFail);
   Bytes bad_id = b;
   bad_id[1] = 0x01;
-  EXPECT_EQ(run(validate_minecraft, bad_id), Result::kFail);
+  EXPECT_EQ(run(validate_minecraft, bad_id), Validation::kFail);
   Bytes bad_len = b;
   bad_len[0] = static_cast<uint8_t>(b[0] + 3);  // length disagrees with the fields
-  EXPECT_EQ(run(validate_minecraft, bad_len), Result::kFail);
-  EXPECT_EQ(run(validate_minecraft, str("GET / HTTP/1.1\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_minecraft, {0xff, 0xff, 0xff, 0xff}), Result::kFail);
-  EXPECT_EQ(run(validate_minecraft, {0x10, 0x00, 0x80}), Result::kNeedMore);
+  EXPECT_EQ(run(validate_minecraft, bad_len), Validation::kFail);
+  EXPECT_EQ(run(validate_minecraft, str("GET / HTTP/1.1\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_minecraft, {0xff, 0xff, 0xff, 0xff}), Validation::kFail);
+  EXPECT_EQ(run(validate_minecraft, {0x10, 0x00, 0x80}), Validation::kNeedMore);
 }
 
 TEST(ValidateMqtt, Connects) {
@@ -204,15 +204,15 @@ TEST(ValidateMqtt, Connects) {
 TEST(ValidateMqtt, Junk) {
   Bytes b = kMqtt311;
   b[0] = 0x30;  // PUBLISH first
-  EXPECT_EQ(run(validate_mqtt, b), Result::kFail);
+  EXPECT_EQ(run(validate_mqtt, b), Validation::kFail);
   b = kMqtt311;
   b[8] = 0x07;  // unknown level
-  EXPECT_EQ(run(validate_mqtt, b), Result::kFail);
+  EXPECT_EQ(run(validate_mqtt, b), Validation::kFail);
   b = kMqtt311;
   b[5] = 'X';
-  EXPECT_EQ(run(validate_mqtt, b), Result::kFail);
-  EXPECT_EQ(run(validate_mqtt, {0x10, 0xff, 0xff, 0xff, 0xff}), Result::kFail);
-  EXPECT_EQ(run(validate_mqtt, {0x10, 0x02, 0x00, 0x00}), Result::kFail);
+  EXPECT_EQ(run(validate_mqtt, b), Validation::kFail);
+  EXPECT_EQ(run(validate_mqtt, {0x10, 0xff, 0xff, 0xff, 0xff}), Validation::kFail);
+  EXPECT_EQ(run(validate_mqtt, {0x10, 0x02, 0x00, 0x00}), Validation::kFail);
 }
 
 TEST(ValidatePostgres, StartupAndRequests) {
@@ -220,42 +220,44 @@ TEST(ValidatePostgres, StartupAndRequests) {
   expect_valid(validate_postgres, {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}, "SSLRequest");
   expect_valid(validate_postgres, {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30}, "GSSENCRequest");
   Bytes cancel = {0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 1, 0, 0, 0, 2};
-  EXPECT_EQ(run(validate_postgres, cancel), Result::kPass);
+  EXPECT_EQ(run(validate_postgres, cancel), Validation::kPass);
 }
 
 TEST(ValidatePostgres, Junk) {
-  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 8, 0x00, 0x02, 0x00, 0x00}), Result::kFail);  // 2.0
-  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 9, 0x04, 0xd2, 0x16, 0x2f}), Result::kFail);
-  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 8, 0x00, 0x03, 0x00, 0x00}), Result::kFail);
-  EXPECT_EQ(run(validate_postgres, str("GET / HTTP/1.1")), Result::kFail);
-  EXPECT_EQ(run(validate_postgres, {0, 0, 0x10}), Result::kNeedMore);
+  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 8, 0x00, 0x02, 0x00, 0x00}),
+            Validation::kFail);  // 2.0
+  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 9, 0x04, 0xd2, 0x16, 0x2f}), Validation::kFail);
+  EXPECT_EQ(run(validate_postgres, {0, 0, 0, 8, 0x00, 0x03, 0x00, 0x00}), Validation::kFail);
+  EXPECT_EQ(run(validate_postgres, str("GET / HTTP/1.1")), Validation::kFail);
+  EXPECT_EQ(run(validate_postgres, {0, 0, 0x10}), Validation::kNeedMore);
 }
 
 TEST(ValidateRedis, RespAndInline) {
   expect_valid(validate_redis, str("*1\r\n$4\r\nPING\r\n"), "RESP PING");
-  EXPECT_EQ(run(validate_redis, str("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")), Result::kPass);
+  EXPECT_EQ(run(validate_redis, str("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")),
+            Validation::kPass);
   expect_valid(validate_redis, str("PING\r\n"), "inline PING");
-  EXPECT_EQ(run(validate_redis, str("set k v\n")), Result::kPass);
+  EXPECT_EQ(run(validate_redis, str("set k v\n")), Validation::kPass);
 }
 
 TEST(ValidateRedis, Junk) {
-  EXPECT_EQ(run(validate_redis, str("\x16\x03\x01\x02\x00")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("*\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("*1\r\n+OK\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("*99999999\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("PING\x01\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("PI1NG\r\n")), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str(std::string(40, 'a'))), Result::kFail);
-  EXPECT_EQ(run(validate_redis, str("PING")), Result::kNeedMore);
+  EXPECT_EQ(run(validate_redis, str("\x16\x03\x01\x02\x00")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("*\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("*1\r\n+OK\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("*99999999\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("PING\x01\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("PI1NG\r\n")), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str(std::string(40, 'a'))), Validation::kFail);
+  EXPECT_EQ(run(validate_redis, str("PING")), Validation::kNeedMore);
 }
 
 TEST(Validate, DispatchAndNone) {
   Bytes junk = {0x00, 0x01, 0x02, 'g', 'a', 'r', 'b', 'a', 'g', 'e'};
-  EXPECT_EQ(validate(config::Validator::kNone, junk.data(), junk.size()), Result::kPass);
+  EXPECT_EQ(validate(config::Validator::kNone, junk.data(), junk.size()), Validation::kPass);
   for (auto v : {config::Validator::kSsh, config::Validator::kTls, config::Validator::kRdp,
                  config::Validator::kMinecraft, config::Validator::kMqtt,
                  config::Validator::kPostgres, config::Validator::kRedis}) {
-    EXPECT_EQ(validate(v, junk.data(), junk.size()), Result::kFail) << config::to_string(v);
+    EXPECT_EQ(validate(v, junk.data(), junk.size()), Validation::kFail) << config::to_string(v);
   }
 }
 
@@ -265,11 +267,11 @@ TEST(Validate, DecidesWithinTheBuffer) {
   for (auto v : {config::Validator::kSsh, config::Validator::kTls, config::Validator::kRdp,
                  config::Validator::kMinecraft, config::Validator::kMqtt,
                  config::Validator::kPostgres, config::Validator::kRedis}) {
-    EXPECT_NE(validate(v, big.data(), big.size()), Result::kNeedMore) << config::to_string(v);
+    EXPECT_NE(validate(v, big.data(), big.size()), Validation::kNeedMore) << config::to_string(v);
   }
   Bytes mc = minecraft_handshake(std::string(1020, 'a'), 765, 2);
   EXPECT_LE(mc.size(), kValidateMaxBytes);
-  EXPECT_EQ(run(validate_minecraft, mc), Result::kPass);
+  EXPECT_EQ(run(validate_minecraft, mc), Validation::kPass);
 }
 
 }  // namespace

@@ -10,15 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/api_errors.h"
 #include "config/model.h"
 
 namespace rampart::config {
 
-// Cloudflare v4 codes used where the request itself is wrong (Spectrum's 11xxx codes, which
-// validate.h defines, are used for origin and dns problems).
-inline constexpr int kErrMalformedJson = 6007;  // body is not JSON / not an object
-inline constexpr int kErrInvalidValue = 10001;  // wrong type or bad value without a 11xxx code
-inline constexpr int kErrUnknownField = 10012;  // field the API does not know
+// Error codes (kErrMalformedJson, kErrInvalidValue, ...): config/api_errors.h.
 
 // Deeper nesting than this is refused before parsing (no legitimate app needs more than 4).
 inline constexpr int kMaxJsonDepth = 32;

@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "config/api_errors.h"
 #include "config/model.h"
 #include "net/ip_addr.h"
 
 namespace rampart::config {
 
-// The API's conflict code (409): an edge address and port claimed twice.
-inline constexpr int kErrListenConflict = 10009;
+// The API's conflict code (409) for an edge address and port claimed twice: kErrListenConflict
+// (config/api_errors.h).
 
 // What an origin address is, for the rules below. kUnicast includes RFC 1918 and ULA ranges:
 // private networks are where origins normally live.

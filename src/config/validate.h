@@ -7,16 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "config/api_errors.h"
 #include "config/model.h"
 #include "net/ip_addr.h"
 
 namespace rampart::config {
 
-// Spectrum API error codes (developers.cloudflare.com/spectrum/reference/error-codes).
-inline constexpr int kErrOriginConfig = 11000;   // not exactly one of origin_direct / origin_dns
-inline constexpr int kErrOriginDns = 11001;      // bad origin_dns (name, missing origin_port, ...)
-inline constexpr int kErrOriginAddress = 11002;  // malformed origin / IPv6 without brackets
-inline constexpr int kErrDns = 11004;            // bad dns record (type CNAME|ADDRESS, name)
+// Spectrum's error codes (kErrOriginConfig, kErrOriginDns, ...): config/api_errors.h.
 
 // Appends every problem to `errors`; fills defaults (edge.listen = 0.0.0.0 and :: when empty,
 // missing app and rule ids). True when nothing was appended.

@@ -1,10 +1,11 @@
-// Analytics::fleet_current: aggregate/current summed over the fleet's live edges (docs/fleet.md).
+// AnalyticsFleet::sum: aggregate/current summed over the fleet's live edges (docs/fleet.md).
 // Peers are the registry's records in etcd; each is asked over HTTPS, its certificate verified
 // (fleet.ca_file, else the system's store; the certificate must name the registry's address),
 // with the fleet credential, which peers accept on this endpoint only.
+#include "control/analytics_fleet.h"
+
 #include <httplib.h>
 
-#include "control/analytics.h"
 #include "control/fleet.h"
 #include "control/peer_fetch.h"
 #include "core/log.h"
@@ -20,23 +21,24 @@ constexpr size_t kMaxPeerAnswer = 4 << 20;  // a peer's aggregate/current: a few
 constexpr std::chrono::milliseconds kPeerDeadline{3000};
 }  // namespace
 
-void Analytics::set_fanout(FleetFanout fanout) {
-  std::lock_guard lock(fanout_mu_);
-  fanout_ = std::move(fanout);
+void AnalyticsFleet::set_settings(Settings settings) {
+  std::lock_guard lock(mu_);
+  settings_ = std::move(settings);
 }
 
-std::string Analytics::fanout_off_reason() const {
-  std::lock_guard lock(fanout_mu_);
-  if (fanout_.token.empty()) return "no fleet.token or fleet.token_file";
-  if (!fanout_.https) return "api.tls is not set, and peers are only called over HTTPS";
+std::string AnalyticsFleet::off_reason() const {
+  std::lock_guard lock(mu_);
+  if (settings_.token.empty()) return "no fleet.token or fleet.token_file";
+  if (!settings_.https) return "api.tls is not set, and peers are only called over HTTPS";
   return "";
 }
 
-Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const std::string& colo) {
-  FleetFanout fanout;
+Outcome AnalyticsFleet::sum(const std::vector<std::string>& wanted, const std::string& colo,
+                            const LocalRows& local) const {
+  Settings fanout;
   {
-    std::lock_guard lock(fanout_mu_);
-    fanout = fanout_;
+    std::lock_guard lock(mu_);
+    fanout = settings_;
   }
   std::string ids;
   for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
@@ -50,9 +52,7 @@ Outcome Analytics::fleet_current(const std::vector<std::string>& wanted, const s
     if (!colo.empty() && edge_colo != colo) continue;
     json rows;
     if (e.value("self", false)) {
-      std::multimap<std::string, std::string> local{{"scope", "local"}};
-      if (!ids.empty()) local.emplace("appID", ids);
-      rows = aggregate_current(local).result;
+      rows = local(ids);
     } else if (!e.value("api_tls", false)) {
       left_out.push_back(name + " (its API has no api.tls)");
       continue;

@@ -1,6 +1,7 @@
 // The analytics routes (Spectrum's analytics paths plus Rampart's live and protection views)
-// and /metrics. Every handler only reads, except DELETE .../rampart/bans/IP (audited); they run
-// on the API's handler pools.
+// and /metrics, each bound to the part of Analytics that owns its resource. Every handler only
+// reads, except DELETE .../rampart/bans/IP (Protection::unban, audited); they run on the API's
+// handler pools.
 #include "control/analytics.h"
 #include "control/api_auth.h"
 #include "control/api_server.h"
@@ -36,24 +37,27 @@ void install_analytics_routes(HttpRouter& s, Controller* ctl, Analytics* analyti
     };
   };
   const std::string base = R"(/client/v4/zones/([^/]+)/spectrum/analytics)";
-  Analytics* a = analytics;
+  TrafficQuery* q = &analytics->query();
+  LiveSeries* live = &analytics->live();
+  Protection* p = &analytics->protection();
   s.Get(base + "/aggregate/current",
-        zoned([a](const HttpRequest& r) { return a->aggregate_current(query_params(r)); }));
+        zoned([q](const HttpRequest& r) { return q->aggregate_current(query_params(r)); }));
   s.Get(base + "/events/summary",
-        zoned([a](const HttpRequest& r) { return a->events(query_params(r), false); }));
+        zoned([q](const HttpRequest& r) { return q->events(query_params(r), false); }));
   s.Get(base + "/events/bytime",
-        zoned([a](const HttpRequest& r) { return a->events(query_params(r), true); }));
-  s.Get(base + "/live", zoned([a](const HttpRequest&) { return a->live(); }));
-  s.Get(base + "/protection", zoned([a](const HttpRequest&) { return a->protection(); }));
+        zoned([q](const HttpRequest& r) { return q->events(query_params(r), true); }));
+  s.Get(base + "/live", zoned([live](const HttpRequest&) { return live->live(); }));
+  s.Get(base + "/protection", zoned([p](const HttpRequest&) { return p->protection(); }));
   const std::string bans = R"(/client/v4/zones/([^/]+)/rampart/bans)";
-  s.Get(bans, zoned([a](const HttpRequest&) { return a->bans(); }));
-  auto unban = zoned([a](const HttpRequest& r) { return a->unban(r.matches[2]); });
+  s.Get(bans, zoned([p](const HttpRequest&) { return p->bans(); }));
+  auto unban = zoned([p](const HttpRequest& r) { return p->unban(r.matches[2]); });
   s.Delete(bans + "/([^/]+)", [unban](const HttpRequest& req, HttpResponse& res) {
     unban(req, res);
     audit_write(req, res.status, req.matches[2].str());
   });
-  s.Get("/metrics", [a](const HttpRequest&, HttpResponse& res) {
-    res.set_content(a->metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  const MetricsExporter* m = &analytics->exporter();
+  s.Get("/metrics", [m](const HttpRequest&, HttpResponse& res) {
+    res.set_content(m->render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

@@ -13,32 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "config/api_errors.h"
 #include "config/model.h"
 #include "control/store.h"
 
 namespace rampart::control {
 
-// Cloudflare v4 codes of the API envelope where Spectrum documents none (see README "API").
-inline constexpr int kErrNoRoute = 7000;            // 404: no such endpoint
-inline constexpr int kErrMethodNotAllowed = 7001;   // 405
-inline constexpr int kErrUnknownZone = 7003;        // 404: zone id the edge does not serve
-inline constexpr int kErrAuth = 10000;              // 401: missing or wrong token
-inline constexpr int kErrInternal = 10002;          // 500
-inline constexpr int kErrNotFound = 10007;          // 404: no app / rule with that id
-inline constexpr int kErrConflict = 10009;          // 409: id taken, port overlap, file-sourced app
-inline constexpr int kErrTooLarge = 10013;          // 413: body over 1 MiB
-inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store (etcd) is unreachable
-// The API's own refusals before a handler runs (docs/hardening.md, "API").
-inline constexpr int kErrRequestHead = 6003;  // 400/414/415/421/431/501/505: the request's head
-inline constexpr int kErrThrottled = 971;     // 429: too many wrong credentials from the source
-inline constexpr int kErrBusy = 7010;         // 503: every API handler thread busy, queue full
-// Codes of the notes in `messages` (setting accepted, see the message).
-inline constexpr int kNoteSelfSignedCert = 11900;  // tls without a configured certificate
-inline constexpr int kNoteNoEffect = 11901;        // argo_smart_routing
-inline constexpr int kNoteNotEnforced = 11902;     // accepted, not acted on by this build yet
-inline constexpr int kNoteFleetSum = 11903;        // aggregate/current summed over the fleet
-inline constexpr int kNoteAppDisabled = 11904;     // GET: the data plane runs the app disabled
-inline constexpr int kNoteAppLeftOut = 11905;      // GET: a stored app left out at startup
+// The API envelope's codes (kErrAuth, kNoteFleetSum, ...): config/api_errors.h.
+using namespace config::api_codes;  // NOLINT
 
 inline constexpr const char* kDefaultZone = "default";
 

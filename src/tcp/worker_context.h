@@ -12,6 +12,7 @@
 #include "guard/guard.h"
 #include "telemetry/conn_reporter.h"
 #include "telemetry/counter.h"
+#include "telemetry/stat_decl.h"
 
 namespace rampart::tcp {
 
@@ -31,13 +32,25 @@ class SessionList {
   std::atomic<size_t> size_{0};
 };
 
-// Written by the worker, read by /metrics (relaxed atomics).
+// Written by the worker, read by /metrics (relaxed atomics). Declared once: the fields and
+// their Prometheus families (telemetry/stat_decl.h).
+#define RAMPART_TCP_WORKER_STATS(FAMILY, COUNTER)                                              \
+  FAMILY("rampart_accept_errors_total",                                                        \
+         "accept() failures on TCP listeners, and pauses for lack of file descriptors.")       \
+  COUNTER(accept_errors, "kind", "error")        /* other than "nothing to accept" */          \
+  COUNTER(emfile_pauses, "kind", "emfile_pause") /* listener paused: out of descriptors */     \
+  FAMILY("rampart_tcp_connections_shed_total",                                                 \
+         "TCP connections reset right after accept to stay within the descriptor budgets, by " \
+         "reason (session_budget: edge.max_connections / the TCP session budget was full).")   \
+  COUNTER(budget_refused, "reason", "session_budget") /* accepted and reset at once */         \
+  FAMILY("rampart_tcp_pipeless_reads_total",                                                   \
+         "Relay reads done by peeking because the splice pipe budget was spent.")              \
+  COUNTER(pipeless_reads, nullptr, nullptr) /* relayed by peeking (no pipe) */
+
 struct WorkerCounters {
-  telemetry::Counter accept_errors;   // accept() failures other than "nothing to accept"
-  telemetry::Counter emfile_pauses;   // listener paused: out of file descriptors
-  telemetry::Counter budget_refused;  // accepted and reset at once: the session budget was full
-  telemetry::Counter pipeless_reads;  // relayed by peeking (no pipe: the pipe budget was spent)
+  RAMPART_STAT_FIELDS(RAMPART_TCP_WORKER_STATS)
 };
+RAMPART_STAT_TABLE(WorkerCounters, kTcpWorkerStats, RAMPART_TCP_WORKER_STATS);
 
 struct WorkerContext {
   // Small reads go through this buffer (recv + send, no pipe): for request/response traffic

@@ -116,12 +116,9 @@ uint64_t StatsTotals::drops_total() const {
 StatsTotals AppStats::totals() const {
   StatsTotals t;
   for (const StatsSlot& s : slots_) {
-    t.opened += s.opened.get();
-    t.closed += s.closed.get();
-    t.bytes_ingress += s.bytes_ingress.get();
-    t.bytes_egress += s.bytes_egress.get();
-    t.datagrams_ingress += s.datagrams_ingress.get();
-    t.datagrams_egress += s.datagrams_egress.get();
+#define RAMPART_APP_STAT_SUM(field, name, labels, help) t.field += s.field.get();
+    RAMPART_APP_STATS(RAMPART_APP_STAT_SUM)
+#undef RAMPART_APP_STAT_SUM
     for (size_t i = 0; i < kEventTypes; ++i)
       for (size_t j = 0; j < kStatusSlots; ++j) t.events[i][j] += s.events[i][j].get();
     for (size_t i = 0; i < kMaxDropReasons; ++i) {
@@ -129,7 +126,6 @@ StatsTotals AppStats::totals() const {
       t.dry_run[i] += s.dry_run[i].get();
     }
     for (size_t i = 0; i < kDurationBuckets; ++i) t.durations[i] += s.durations[i].get();
-    t.duration_sum_ms += s.duration_sum_ms.get();
     for (size_t i = 0; i < t.probes.size(); ++i) t.probes[i] += s.probes[i].get();
     if (const AsnCounters* a = s.asns.load(std::memory_order_acquire)) {
       for (size_t i = 0; i < kAsnSlots; ++i) {

@@ -18,11 +18,28 @@
 
 namespace rampart::telemetry {
 
-inline constexpr size_t kEventTypes = 7;  // EventType values
 // Spectrum's status codes in a fixed order (SPEC §5 plus 525/526); index 0 is "other".
-inline constexpr std::array<uint16_t, 19> kStatusCodes{
-    0, 0, 200, 403, 443, 444, 445, 448, 490, 497, 498, 499, 521, 522, 523, 525, 526, 531, 999};
+inline constexpr std::array kStatusCodes = std::to_array<uint16_t>(
+    {0, 0, 200, 403, 443, 444, 445, 448, 490, 497, 498, 499, 521, 522, 523, 525, 526, 531, 999});
 inline constexpr size_t kStatusSlots = kStatusCodes.size();
+constexpr bool has_status_slot(uint16_t code) {
+  for (size_t i = 2; i < kStatusSlots; ++i)
+    if (kStatusCodes[i] == code) return true;
+  return false;
+}
+// Every code of telemetry::status has its slot (a new code added there must be added here).
+static_assert(has_status_slot(status::kNormal) && has_status_slot(status::kDenied) &&
+              has_status_slot(status::kClientTlsHandshake) &&
+              has_status_slot(status::kOriginReset) && has_status_slot(status::kOriginTimeout) &&
+              has_status_slot(status::kOriginBrokenPipe) &&
+              has_status_slot(status::kClientTlsError) && has_status_slot(status::kClientTimeout) &&
+              has_status_slot(status::kClientBrokenPipe) && has_status_slot(status::kClientReset) &&
+              has_status_slot(status::kOriginRefused) &&
+              has_status_slot(status::kOriginConnectTimeout) &&
+              has_status_slot(status::kOriginUnreachable) &&
+              has_status_slot(status::kOriginUnresolved) &&
+              has_status_slot(status::kOriginTlsHandshake) &&
+              has_status_slot(status::kOriginTlsCertificate) && has_status_slot(status::kUnknown));
 size_t status_slot(uint16_t status);  // 0 for a code outside the table
 // Index 1 is the real status 0 ("connection opened"); slot 0 is never a valid code.
 inline uint16_t status_of_slot(size_t slot) {
@@ -61,22 +78,53 @@ struct AsnCounters {
 
 inline constexpr size_t kProbeFin = 0;
 inline constexpr size_t kProbeRst = 1;
+// rampart_probes_total: StatsSlot::probes by kind (index kProbeFin / kProbeRst).
+inline constexpr std::array<const char*, 2> kProbeKinds{"fin", "rst"};
+inline constexpr const char* kProbesName = "rampart_probes_total";
+inline constexpr const char* kProbesHelp =
+    "Port probes: clients that closed (fin) or reset (rst) before sending a byte to an app with "
+    "a validator; logged as disconnects, never counted as violations.";
+
+// The scalar counters of one app, declared once: COUNTER(field, Prometheus name, labels, help)
+// makes a Counter of StatsSlot, a uint64_t of StatsTotals, its share of AppStats::totals() and
+// a row of kAppStats (the families /metrics renders per app, in this order). A null name: no
+// family of its own (closed: rampart_connections_active is opened - closed; duration_sum_ms:
+// the _sum of rampart_connection_duration_seconds). Labels: kApp {app}, kAppProto {app,
+// proto}, kUdpApp {app}, UDP apps only. Comments inside must be /* */.
+#define RAMPART_APP_STATS(COUNTER)                                                  \
+  COUNTER(opened, "rampart_connections_total", kAppProto,                           \
+          "TCP connections and UDP flows opened (connect events).")                 \
+  COUNTER(closed, nullptr, kApp, "disconnect events")                               \
+  COUNTER(bytes_ingress, "rampart_bytes_ingress_total", kApp,                       \
+          "Bytes received from clients (client to edge).") /* counted as relayed */ \
+  COUNTER(bytes_egress, "rampart_bytes_egress_total", kApp,                         \
+          "Bytes sent to clients (edge to client).")                                \
+  COUNTER(datagrams_ingress, "rampart_datagrams_ingress_total", kUdpApp,            \
+          "UDP datagrams received from clients.")                                   \
+  COUNTER(datagrams_egress, "rampart_datagrams_egress_total", kUdpApp,              \
+          "UDP datagrams sent to clients.")                                         \
+  COUNTER(duration_sum_ms, nullptr, kApp, "closed connections' durations, summed (ms)")
+
+struct StatsTotals;
+enum class AppLabels : uint8_t { kApp, kAppProto, kUdpApp };
+struct AppStatDecl {
+  const char* name;  // null: not a family of its own
+  AppLabels labels;
+  const char* help;
+  uint64_t StatsTotals::*total;
+};
 
 struct alignas(64) StatsSlot {
-  Counter opened;         // connect events (TCP connections and UDP flows)
-  Counter closed;         // disconnect events
-  Counter bytes_ingress;  // client -> edge, counted as relayed
-  Counter bytes_egress;   // edge -> client
-  Counter datagrams_ingress;
-  Counter datagrams_egress;
+#define RAMPART_APP_STAT_FIELD(field, name, labels, help) Counter field;
+  RAMPART_APP_STATS(RAMPART_APP_STAT_FIELD)
+#undef RAMPART_APP_STAT_FIELD
   std::array<std::array<Counter, kStatusSlots>, kEventTypes> events;
   std::array<Counter, kMaxDropReasons> drops;       // guard drops by guard::Reason
   std::array<Counter, kMaxDropReasons> dry_run;     // would have dropped (dry-run filters)
   std::array<Counter, kDurationBuckets> durations;  // closed connections by duration
-  Counter duration_sum_ms;
   // Port probes (connect, then FIN or RST before any byte, to an app with a validator): counted
   // here rather than as violations. Index kProbeFin / kProbeRst.
-  std::array<Counter, 2> probes;
+  std::array<Counter, kProbeKinds.size()> probes;
   // Allocated by the writer the first time it has a GeoIP answer; read with acquire.
   std::atomic<CountryCounters*> countries{nullptr};
   std::atomic<AsnCounters*> asns{nullptr};
@@ -97,21 +145,28 @@ struct alignas(64) StatsSlot {
 // Sums of all slots at one moment (each counter read once; slots are not read atomically
 // together, so a total may be a few events ahead of another).
 struct StatsTotals {
-  uint64_t opened = 0, closed = 0, bytes_ingress = 0, bytes_egress = 0;
-  uint64_t datagrams_ingress = 0, datagrams_egress = 0;
+#define RAMPART_APP_STAT_TOTAL(field, name, labels, help) uint64_t field = 0;
+  RAMPART_APP_STATS(RAMPART_APP_STAT_TOTAL)
+#undef RAMPART_APP_STAT_TOTAL
   std::array<std::array<uint64_t, kStatusSlots>, kEventTypes> events{};
   std::array<uint64_t, kMaxDropReasons> drops{}, dry_run{};
   std::array<uint64_t, kDurationBuckets> durations{};
-  uint64_t duration_sum_ms = 0;
-  std::array<uint64_t, 2> probes{};  // kProbeFin, kProbeRst
+  std::array<uint64_t, kProbeKinds.size()> probes{};  // kProbeFin, kProbeRst
   std::vector<uint64_t> country_connections, country_bytes_ingress,
       country_bytes_egress;                      // empty without GeoIP
   std::map<uint32_t, uint64_t> asn_connections;  // ASN -> connections; 0 = the table's overflow
 
-  uint64_t active() const { return opened > closed ? opened - closed : 0; }
+  uint64_t active() const {
+    return opened > closed ? opened - closed : 0;
+  }
   uint64_t events_of(EventType t) const;
   uint64_t drops_total() const;
 };
+
+#define RAMPART_APP_STAT_ROW(field, name, labels, help) \
+  AppStatDecl{name, AppLabels::labels, help, &StatsTotals::field},
+inline constexpr std::array kAppStats{RAMPART_APP_STATS(RAMPART_APP_STAT_ROW)};
+#undef RAMPART_APP_STAT_ROW
 
 class AppStats {
  public:

@@ -2,6 +2,7 @@
 // and no allocation. Turned into one NDJSON line (Spectrum's spectrum_events fields) by EventLog.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -10,15 +11,24 @@
 
 namespace rampart::telemetry {
 
-enum class EventType : uint8_t {
-  kConnect,
-  kDisconnect,
-  kClientFiltered,
-  kTlsError,
-  kResolveOrigin,
-  kOriginError,
-  kProgress,
-};
+// Spectrum's event types, declared once: X(enumerator, name in the event log and the API).
+#define RAMPART_EVENT_TYPES(X)         \
+  X(kConnect, "connect")               \
+  X(kDisconnect, "disconnect")         \
+  X(kClientFiltered, "clientFiltered") \
+  X(kTlsError, "tlsError")             \
+  X(kResolveOrigin, "resolveOrigin")   \
+  X(kOriginError, "originError")       \
+  X(kProgress, "progress")
+
+#define RAMPART_EVENT_TYPE_ENUM(e, name) e,
+enum class EventType : uint8_t { RAMPART_EVENT_TYPES(RAMPART_EVENT_TYPE_ENUM) };
+#undef RAMPART_EVENT_TYPE_ENUM
+#define RAMPART_EVENT_TYPE_ONE(e, name) +1
+inline constexpr size_t kEventTypes = 0 RAMPART_EVENT_TYPES(RAMPART_EVENT_TYPE_ONE);
+#undef RAMPART_EVENT_TYPE_ONE
+static_assert(static_cast<size_t>(EventType::kProgress) + 1 == kEventTypes);
+// "connect", "disconnect", ...; "unknown" for a value outside the enum.
 const char* to_string(EventType t);
 
 // Spectrum's status codes (SPEC §5); every place that closes a connection picks one of these.

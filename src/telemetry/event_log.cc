@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -18,23 +19,12 @@
 namespace rampart::telemetry {
 
 const char* to_string(EventType t) {
-  switch (t) {
-    case EventType::kConnect:
-      return "connect";
-    case EventType::kDisconnect:
-      return "disconnect";
-    case EventType::kClientFiltered:
-      return "clientFiltered";
-    case EventType::kTlsError:
-      return "tlsError";
-    case EventType::kResolveOrigin:
-      return "resolveOrigin";
-    case EventType::kOriginError:
-      return "originError";
-    case EventType::kProgress:
-      return "progress";
-  }
-  return "unknown";
+#define RAMPART_EVENT_TYPE_NAME(e, name) name,
+  static constexpr std::array<const char*, kEventTypes> kNames{
+      RAMPART_EVENT_TYPES(RAMPART_EVENT_TYPE_NAME)};
+#undef RAMPART_EVENT_TYPE_NAME
+  const auto i = static_cast<size_t>(t);
+  return i < kNames.size() ? kNames[i] : "unknown";
 }
 
 const char* to_string(TlsStatus s) {

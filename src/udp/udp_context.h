@@ -13,6 +13,7 @@
 #include "guard/guard.h"
 #include "telemetry/conn_reporter.h"
 #include "telemetry/counter.h"
+#include "telemetry/stat_decl.h"
 #include "udp/flow_table.h"
 
 namespace rampart::udp {
@@ -20,23 +21,42 @@ namespace rampart::udp {
 class Flow;
 
 // What the per-app counters (telemetry::AppStats) do not say: written by the worker, read by
-// /metrics (relaxed atomics).
+// /metrics (relaxed atomics). Declared once: the fields and their Prometheus families
+// (telemetry/stat_decl.h).
+#define RAMPART_UDP_STATS(FAMILY, COUNTER)                                                      \
+  FAMILY("rampart_udp_drops_total", "Datagrams the UDP data plane could not relay, by reason.") \
+  COUNTER(drop_no_origin, "reason", "no_origin")     /* no usable origin for a new flow */      \
+  COUNTER(drop_flow_socket, "reason", "flow_socket") /* socket() failed (ENFILE...) */          \
+  COUNTER(drop_send, "reason", "send")               /* a send failed (buffer full, ICMP) */    \
+  /* an SPP reply named another client, or had no header */                                     \
+  COUNTER(drop_spp_mismatch, "reason", "spp_mismatch")                                          \
+  FAMILY("rampart_udp_flows_evicted_total",                                                     \
+         "UDP flows closed early to make room in a full flow table.")                           \
+  COUNTER(flows_evicted, nullptr, nullptr) /* the shed_ evictions below */                      \
+  FAMILY("rampart_udp_origin_icmp_errors_total",                                                \
+         "ICMP errors (port or host unreachable) from UDP origins.")                            \
+  COUNTER(origin_icmp_errors, nullptr, nullptr)                                                 \
+  FAMILY("rampart_udp_gso_sends_total",                                                         \
+         "Sends that carried several datagrams at once (UDP GSO), and those the kernel "        \
+         "refused.")                                                                            \
+  COUNTER(gso_sends, "result", "ok")           /* sends of several datagrams (UDP_SEGMENT) */   \
+  COUNTER(gso_fallbacks, "result", "fallback") /* refused by the kernel, resent one by one */   \
+  FAMILY("rampart_udp_flows_shed_total",                                                        \
+         "UDP flows shed to stay within the budgets, by reason: unconfirmed_answered and "      \
+         "unconfirmed_awaiting (the idlest unconfirmed flow closed for a new one, after the "   \
+         "origin's reply or before it), app_cap (closed for the app's "                         \
+         "protection.max_connections), no_room (a new flow refused).")                          \
+  /* The idlest unconfirmed flow closed for a new one (this worker's share was full): one the   \
+     origin had answered, or (only when none had been) one still awaiting its reply. */         \
+  COUNTER(shed_answered, "reason", "unconfirmed_answered")                                      \
+  COUNTER(shed_awaiting, "reason", "unconfirmed_awaiting")                                      \
+  COUNTER(shed_app_cap, "reason", "app_cap") /* the app's idlest flow, for a new one */         \
+  COUNTER(shed_no_room, "reason", "no_room") /* a new flow refused: nothing evictable */
+
 struct UdpCounters {
-  telemetry::Counter flows_evicted;  // flows closed early to make room (the shed_ evictions)
-  // The idlest unconfirmed flow closed for a new one (this worker's share was full): one the
-  // origin had answered, or (only when none had been) one still awaiting its reply.
-  telemetry::Counter shed_answered;
-  telemetry::Counter shed_awaiting;
-  telemetry::Counter shed_app_cap;       // the app's idlest flow, for a new one (app cap)
-  telemetry::Counter shed_no_room;       // a new flow refused: nothing of this worker evictable
-  telemetry::Counter drop_no_origin;     // no usable origin for a new flow
-  telemetry::Counter drop_flow_socket;   // socket() failed for a new flow (ENFILE...)
-  telemetry::Counter drop_send;          // a send failed (buffer full, ICMP error)
-  telemetry::Counter drop_spp_mismatch;  // an SPP reply named another client, or had no header
-  telemetry::Counter origin_icmp_errors;
-  telemetry::Counter gso_sends;      // sends that carried several datagrams (UDP_SEGMENT)
-  telemetry::Counter gso_fallbacks;  // GSO sends refused by the kernel, resent one by one
+  RAMPART_STAT_FIELDS(RAMPART_UDP_STATS)
 };
+RAMPART_STAT_TABLE(UdpCounters, kUdpStats, RAMPART_UDP_STATS);
 
 // Room for one batch of datagrams with space in front of each payload for a PROXY v2 or SPP
 // header, so headers are written in place, never copied around the payload.

@@ -1,11 +1,13 @@
-// Analytics::metrics(): the Prometheus text exposition (format 0.0.4) of the live counters.
+// MetricsExporter::render(): the Prometheus text exposition (format 0.0.4) of the live counters.
 // Names carry their unit, counters end in _total; label values are bounded: app ids, the fixed
 // event/status/reason sets, and per app the top countries with the rest as "other".
+#include "control/metrics_exporter.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
 
-#include "control/analytics.h"
+#include "edge/edge.h"
 #include "guard/reasons.h"
 #include "xdp/loader.h"
 
@@ -41,12 +43,35 @@ class Writer {
     for (const auto& [k, v] : labels) out_ << ',' << k << "=\"" << escape(v) << '"';
     out_ << "} " << value << '\n';
   }
+  // One series of a declaration table: its one label, if any (telemetry/stat_decl.h).
+  template <typename V>
+  void sample1(const char* name, const char* label, const char* value, V v) {
+    if (label == nullptr)
+      sample(name, {}, v);
+    else
+      sample(name, {{label, value}}, v);
+  }
   std::string str() const { return out_.str(); }
 
  private:
   std::string colo_;
   std::ostringstream out_;
 };
+
+// Every family of a declaration table, each series summed over the workers.
+template <typename S, size_t N>
+void write_table(Writer& w, const edge::Edge& edge,
+                 const std::array<telemetry::StatDecl<S>, N>& table) {
+  const char* family = nullptr;
+  for (const auto& d : table) {
+    if (d.is_family()) {
+      family = d.name;
+      w.family(family, "counter", d.help);
+    } else {
+      w.sample1(family, d.label, d.value, edge.sum(d.field));
+    }
+  }
+}
 
 struct AppView {
   std::string id;
@@ -97,7 +122,7 @@ void write_budgets(Writer& w, const edge::Edge& edge) {
 
 }  // namespace
 
-std::string Analytics::metrics() {
+std::string MetricsExporter::render() const {
   std::vector<AppView> apps;
   std::string colo;
   // One snapshot for every series: apps and origins from the same config across a reload.
@@ -113,25 +138,17 @@ std::string Analytics::metrics() {
   w.family("rampart_connections_active", "gauge", "Open TCP connections and UDP flows.");
   for (const auto& a : apps)
     w.sample("rampart_connections_active", {{"app", a.id}, {"proto", a.proto}}, a.t.active());
-  w.family("rampart_connections_total", "counter",
-           "TCP connections and UDP flows opened (connect events).");
-  for (const auto& a : apps)
-    w.sample("rampart_connections_total", {{"app", a.id}, {"proto", a.proto}}, a.t.opened);
-  w.family("rampart_bytes_ingress_total", "counter",
-           "Bytes received from clients (client to edge).");
-  for (const auto& a : apps)
-    w.sample("rampart_bytes_ingress_total", {{"app", a.id}}, a.t.bytes_ingress);
-  w.family("rampart_bytes_egress_total", "counter", "Bytes sent to clients (edge to client).");
-  for (const auto& a : apps)
-    w.sample("rampart_bytes_egress_total", {{"app", a.id}}, a.t.bytes_egress);
-  w.family("rampart_datagrams_ingress_total", "counter", "UDP datagrams received from clients.");
-  for (const auto& a : apps)
-    if (a.proto == "udp")
-      w.sample("rampart_datagrams_ingress_total", {{"app", a.id}}, a.t.datagrams_ingress);
-  w.family("rampart_datagrams_egress_total", "counter", "UDP datagrams sent to clients.");
-  for (const auto& a : apps)
-    if (a.proto == "udp")
-      w.sample("rampart_datagrams_egress_total", {{"app", a.id}}, a.t.datagrams_egress);
+  for (const telemetry::AppStatDecl& d : telemetry::kAppStats) {
+    if (d.name == nullptr) continue;
+    w.family(d.name, "counter", d.help);
+    for (const auto& a : apps) {
+      const uint64_t v = a.t.*d.total;
+      if (d.labels == telemetry::AppLabels::kAppProto)
+        w.sample(d.name, {{"app", a.id}, {"proto", a.proto}}, v);
+      else if (d.labels == telemetry::AppLabels::kApp || a.proto == "udp")
+        w.sample(d.name, {{"app", a.id}}, v);
+    }
+  }
 
   w.family("rampart_events_total", "counter",
            "Connection events by type and Spectrum status code.");
@@ -178,15 +195,11 @@ std::string Analytics::metrics() {
         w.sample("rampart_guard_dry_run_total",
                  {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
                  a.t.dry_run[i]);
-  w.family("rampart_probes_total", "counter",
-           "Port probes: clients that closed (fin) or reset (rst) before sending a byte to an app "
-           "with a validator; logged as disconnects, never counted as violations.");
-  for (const auto& a : apps) {
-    w.sample("rampart_probes_total", {{"app", a.id}, {"kind", "fin"}},
-             a.t.probes[telemetry::kProbeFin]);
-    w.sample("rampart_probes_total", {{"app", a.id}, {"kind", "rst"}},
-             a.t.probes[telemetry::kProbeRst]);
-  }
+  w.family(telemetry::kProbesName, "counter", telemetry::kProbesHelp);
+  for (const auto& a : apps)
+    for (size_t k = 0; k < telemetry::kProbeKinds.size(); ++k)
+      w.sample(telemetry::kProbesName, {{"app", a.id}, {"kind", telemetry::kProbeKinds[k]}},
+               a.t.probes[k]);
   w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
   w.sample("rampart_guard_bans_total", {}, edge_->guard_bans());
   const edge::Edge::SourceTableTotals tables = edge_->guard_tables();
@@ -284,60 +297,13 @@ std::string Analytics::metrics() {
           guard::Reason::kRateLimit, guard::Reason::kUdpRateLimit})
       w.sample("rampart_xdp_drops_total", {{"reason", guard::reason_name(r)}}, c.drops(r));
   }
-  w.family("rampart_udp_drops_total", "counter",
-           "Datagrams the UDP data plane could not relay, by reason.");
-  const std::pair<const char*, telemetry::Counter udp::UdpCounters::*> udp_drops[] = {
-      {"no_origin", &udp::UdpCounters::drop_no_origin},
-      {"flow_socket", &udp::UdpCounters::drop_flow_socket},
-      {"send", &udp::UdpCounters::drop_send},
-      {"spp_mismatch", &udp::UdpCounters::drop_spp_mismatch}};
-  for (const auto& [reason, field] : udp_drops)
-    w.sample("rampart_udp_drops_total", {{"reason", reason}}, edge_->sum(field));
-  w.family("rampart_udp_flows_evicted_total", "counter",
-           "UDP flows closed early to make room in a full flow table.");
-  w.sample("rampart_udp_flows_evicted_total", {}, edge_->sum(&udp::UdpCounters::flows_evicted));
-  w.family("rampart_udp_origin_icmp_errors_total", "counter",
-           "ICMP errors (port or host unreachable) from UDP origins.");
-  w.sample("rampart_udp_origin_icmp_errors_total", {},
-           edge_->sum(&udp::UdpCounters::origin_icmp_errors));
-  w.family("rampart_udp_gso_sends_total", "counter",
-           "Sends that carried several datagrams at once (UDP GSO), and those the kernel refused.");
-  w.sample("rampart_udp_gso_sends_total", {{"result", "ok"}},
-           edge_->sum(&udp::UdpCounters::gso_sends));
-  w.sample("rampart_udp_gso_sends_total", {{"result", "fallback"}},
-           edge_->sum(&udp::UdpCounters::gso_fallbacks));
-  w.family("rampart_accept_errors_total", "counter",
-           "accept() failures on TCP listeners, and pauses for lack of file descriptors.");
-  w.sample("rampart_accept_errors_total", {{"kind", "error"}},
-           edge_->sum(&tcp::WorkerCounters::accept_errors));
-  w.sample("rampart_accept_errors_total", {{"kind", "emfile_pause"}},
-           edge_->sum(&tcp::WorkerCounters::emfile_pauses));
-  w.family("rampart_tcp_connections_shed_total", "counter",
-           "TCP connections reset right after accept to stay within the descriptor budgets, by "
-           "reason (session_budget: edge.max_connections / the TCP session budget was full).");
-  w.sample("rampart_tcp_connections_shed_total", {{"reason", "session_budget"}},
-           edge_->sum(&tcp::WorkerCounters::budget_refused));
-  w.family("rampart_tcp_pipeless_reads_total", "counter",
-           "Relay reads done by peeking because the splice pipe budget was spent.");
-  w.sample("rampart_tcp_pipeless_reads_total", {},
-           edge_->sum(&tcp::WorkerCounters::pipeless_reads));
-  w.family("rampart_udp_flows_shed_total", "counter",
-           "UDP flows shed to stay within the budgets, by reason: unconfirmed_answered and "
-           "unconfirmed_awaiting (the idlest unconfirmed flow closed for a new one, after the "
-           "origin's reply or before it), app_cap (closed for the app's "
-           "protection.max_connections), no_room (a new flow refused).");
-  const std::pair<const char*, telemetry::Counter udp::UdpCounters::*> udp_shed[] = {
-      {"unconfirmed_answered", &udp::UdpCounters::shed_answered},
-      {"unconfirmed_awaiting", &udp::UdpCounters::shed_awaiting},
-      {"app_cap", &udp::UdpCounters::shed_app_cap},
-      {"no_room", &udp::UdpCounters::shed_no_room}};
-  for (const auto& [reason, field] : udp_shed)
-    w.sample("rampart_udp_flows_shed_total", {{"reason", reason}}, edge_->sum(field));
+  write_table(w, *edge_, udp::kUdpStats);
+  write_table(w, *edge_, tcp::kTcpWorkerStats);
   write_budgets(w, *edge_);
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");
   w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());
-  return extra_metrics_ ? w.str() + extra_metrics_() : w.str();
+  return extra_ ? w.str() + extra_() : w.str();
 }
 
 }  // namespace rampart::control

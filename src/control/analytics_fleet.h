@@ -1,0 +1,46 @@
+// The fleet fan-out of aggregate/current (docs/fleet.md): in fleet mode the answer sums every
+// live edge of the registry. Each peer is asked over HTTPS, its certificate verified, with the
+// fleet credential (never the admin token); without a credential or without HTTPS the fan-out
+// is off and the answer is this edge's alone, with a note. Owned by Analytics; set_fleet() is
+// called by serve's main thread before the API serves, set_settings() by any thread (a SIGHUP
+// reload), sum() by the API's handler threads.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "control/controller.h"
+
+namespace rampart::control {
+
+class Fleet;
+
+class AnalyticsFleet {
+ public:
+  struct Settings {
+    std::string token;    // fleet.token: "" = no credential, fan-out off
+    std::string ca_file;  // fleet.ca_file: peers' CA bundle; "" = the system's store
+    bool https = false;   // this edge serves its API over HTTPS (api.tls), as peers must
+  };
+  // This edge's own rows of aggregate/current for the app ids given as "a,b" ("" = every app).
+  using LocalRows = std::function<nlohmann::json(const std::string& ids)>;
+
+  void set_fleet(Fleet* fleet) { fleet_ = fleet; }
+  Fleet* fleet() const { return fleet_; }
+  void set_settings(Settings settings);
+  // Why the fan-out is off ("" when it is on).
+  std::string off_reason() const;
+  // aggregate/current summed over the fleet's live edges of `colo` ("" = every colo).
+  Outcome sum(const std::vector<std::string>& wanted, const std::string& colo,
+              const LocalRows& local) const;
+
+ private:
+  Fleet* fleet_ = nullptr;
+  mutable std::mutex mu_;
+  Settings settings_;  // guarded by mu_
+};
+
+}  // namespace rampart::control

@@ -1,0 +1,141 @@
+#include "control/analytics_traffic.h"
+
+#include <algorithm>
+
+#include "config/app_json.h"
+#include "control/analytics_fleet.h"
+#include "control/analytics_live.h"
+#include "control/analytics_query.h"
+#include "core/log.h"
+#include "edge/edge.h"
+
+namespace rampart::control {
+namespace {
+
+using nlohmann::json;
+
+std::vector<std::string> csv(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TrafficQuery::TrafficQuery(edge::Edge* edge, const LiveSeries* live, const AnalyticsFleet* fleet,
+                           telemetry::Rollup* rollup, std::unique_ptr<RollupStore> store,
+                           int64_t retention_s)
+    : edge_(edge),
+      live_(live),
+      fleet_(fleet),
+      rollup_(rollup),
+      store_(std::move(store)),
+      retention_s_(retention_s) {}
+
+void TrafficQuery::flush(int64_t now_ms) {
+  flush_rollups();
+  if (store_ && now_ms / 1000 - last_prune_s_ >= 600) {
+    last_prune_s_ = now_ms / 1000;
+    int64_t n = store_->prune_before((now_ms / 1000 - retention_s_) / 60);
+    if (n > 0) RLOG_INFO("analytics: pruned ", n, " rollup rows older than the retention");
+  }
+}
+
+void TrafficQuery::flush_rollups() {
+  if (rollup_ == nullptr) return;
+  auto rows = rollup_->take();
+  if (rows.empty() || !store_) return;
+  auto snap = edge_->snapshot();
+  const std::string colo = snap ? snap->config.edge.colo : "";
+  std::string error;
+  if (!store_->add(rows, colo, &error)) RLOG_WARN("analytics: ", error);
+  flushed_event_s_ = rollup_->last_event_s();
+}
+
+Outcome TrafficQuery::aggregate_current(
+    const std::multimap<std::string, std::string>& params) const {
+  std::vector<std::string> wanted;
+  std::string colo, scope;
+  for (const auto& [k, v] : params) {
+    if (k == "appID") {
+      auto ids = csv(v);
+      wanted.insert(wanted.end(), ids.begin(), ids.end());
+    } else if (k == "colo_name") {
+      colo = v;
+    } else if (k == "scope") {
+      scope = v;
+    } else {
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "unknown query parameter \"" + k + "\" (appID, colo_name, scope)");
+    }
+  }
+  if (!scope.empty() && scope != "local" && scope != "fleet")
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "scope: \"" + scope + "\" is not local or fleet");
+  auto snap = edge_->snapshot();
+  const std::string my_colo = snap ? snap->config.edge.colo : "";
+  json result = json::array();
+  if (fleet_->fleet() != nullptr && scope != "local") {
+    std::string why_not = fleet_->off_reason();
+    if (why_not.empty())
+      return fleet_->sum(wanted, colo, [this](const std::string& ids) {
+        std::multimap<std::string, std::string> local{{"scope", "local"}};
+        if (!ids.empty()) local.emplace("appID", ids);
+        return aggregate_current(local).result;
+      });
+    // The fan-out is off (no fleet credential, or no HTTPS): this edge's numbers, said so.
+    std::multimap<std::string, std::string> local{{"scope", "local"}};
+    for (const auto& [k, v] : params)
+      if (k != "scope") local.emplace(k, v);
+    Outcome o = aggregate_current(local);
+    o.messages.push_back(ApiError{kNoteFleetSum,
+                                  "scope=local: this edge's numbers only; the "
+                                  "fleet fan-out is off (" +
+                                      why_not + ")"});
+    return o;
+  }
+  if (!snap || (!colo.empty() && colo != my_colo)) return Outcome{200, {}, {}, result, {}};
+  for (const auto& rt : snap->apps) {
+    const std::string& id = rt->cfg.id;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), id) == wanted.end()) continue;
+    json row = {{"appID", id},      {"bytesIngress", 0}, {"bytesEgress", 0},
+                {"connections", 0}, {"durationAvg", 0},  {"connectionsClosed", 0}};
+    if (const auto w = live_->last_minute(id)) {
+      const LiveSeries::Sample& now = w->now;
+      const LiveSeries::Sample* then = &w->then;
+      uint64_t closed = now.closed - then->closed;
+      row["bytesIngress"] = now.bytes_ingress - then->bytes_ingress;
+      row["bytesEgress"] = now.bytes_egress - then->bytes_egress;
+      row["connections"] = now.active;
+      row["connectionsClosed"] = closed;
+      row["durationAvg"] = closed == 0
+                               ? 0.0
+                               : static_cast<double>(now.duration_sum_ms - then->duration_sum_ms) /
+                                     static_cast<double>(closed);
+    }
+    result.push_back(row);
+  }
+  return Outcome{200, {}, {}, result, {}};
+}
+
+Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& params,
+                             bool bytime) const {
+  AnalyticsQuery q;
+  std::string error;
+  const int64_t now_s = wall_ms() / 1000;
+  if (!parse_analytics_query(params, now_s, bytime, &q, &error))
+    return Outcome::failure(400, config::kErrInvalidValue, error);
+  std::vector<AnalyticsRow> rows;
+  if (store_ && !store_->query(q, &rows, &error)) return Outcome::failure(500, kErrInternal, error);
+  // Events reach the store within about a second (ring drain + flush).
+  const int64_t lag = flushed_event_s_ > 0 && now_s > flushed_event_s_ ? 1 : 0;
+  return Outcome{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
+}
+
+}  // namespace rampart::control

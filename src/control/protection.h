@@ -1,0 +1,36 @@
+// The guard as the API shows and steers it: GET .../spectrum/analytics/protection (drops and
+// dry-run drops by reason, the busiest sources, the bans), GET .../rampart/bans and the one
+// write of the analytics routes, DELETE .../rampart/bans/IP (unban: on this edge and, in a
+// fleet, in the fleet store so every edge lifts it). Owned by Analytics; set_fleet() is called
+// by serve's main thread before the API serves; the rest on the API's handler threads.
+#pragma once
+
+#include <string>
+
+#include "control/controller.h"
+
+namespace rampart::edge {
+class Edge;
+}
+
+namespace rampart::control {
+
+class Fleet;
+
+class Protection {
+ public:
+  explicit Protection(edge::Edge* edge) : edge_(edge) {}
+  void set_fleet(Fleet* fleet) { fleet_ = fleet; }
+
+  Outcome protection() const;
+  // The active bans of this edge.
+  Outcome bans() const;
+  // Lifts the ban of `ip` (or of the banned prefix holding it) here and in the fleet store.
+  Outcome unban(const std::string& ip);
+
+ private:
+  edge::Edge* edge_;
+  Fleet* fleet_ = nullptr;
+};
+
+}  // namespace rampart::control

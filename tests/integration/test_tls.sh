@@ -133,33 +133,33 @@ check "flexible: SNI x.other.test gets the wildcard certificate *.other.test" \
 out=$(s_client 9101 unknown.test)
 check "flexible: an unknown SNI gets the first (default) certificate" \
   grep -q "subject=CN = tls.example.test" <<<"$out"
-check_event "connect event with the ClientTls fields" "$events" 5 Event=connect Application=flex \
+check_event "connect event with the ClientTls fields" "$events" 30 Event=connect Application=flex \
   ClientTlsStatus=OK ClientTlsClientHelloServerName=tls.example.test
-check_event "disconnect 200 with TLS protocol" "$events" 5 Event=disconnect Application=flex \
+check_event "disconnect 200 with TLS protocol" "$events" 30 Event=disconnect Application=flex \
   Status=200 ClientBytes=1048576 OriginBytes=1048576
 
 # TLS 1.1 is refused (min_version 1.2): the client gets a handshake failure and the edge logs it.
 out=$(s_client 9101 tls.example.test -tls1_1 -cipher 'DEFAULT@SECLEVEL=0')
 check "TLS 1.1 client is refused" no_cipher "$out"
-check_event "TLS 1.1: tlsError 443 HANDSHAKE_FAILED" "$events" 5 Event=tlsError \
+check_event "TLS 1.1: tlsError 443 HANDSHAKE_FAILED" "$events" 30 Event=tlsError \
   Application=flex Status=443 ClientTlsStatus=HANDSHAKE_FAILED
 
 out=$(s_client 9106 tls.example.test -tls1_2)
 check "min_version 1.3: a TLS 1.2 client is refused" no_cipher "$out"
-check_event "min_version 1.3: tlsError 443" "$events" 5 Event=tlsError Application=flex13 Status=443
+check_event "min_version 1.3: tlsError 443" "$events" 30 Event=tlsError Application=flex13 Status=443
 r=$(tls_echo 9106 tls.example.test 1000)
 assert_eq "min_version 1.3: a TLS 1.3 client gets through" "OK TLSv1.3" "$r"
 
 # --- strict: TLS both legs, the origin's certificate verified against the test CA
 r=$(tls_echo 9102 strict.example.test 262144)
 assert_eq "strict: echo through TLS -> TLS origin verified as origin.test" "OK" "${r%% *}"
-check_event "strict: connect event" "$events" 5 Event=connect Application=strict Status=0
+check_event "strict: connect event" "$events" 30 Event=connect Application=strict Status=0
 r=$(tls_echo 9103 strict.example.test 1024)
 check "strict with a wrong origin name: the client gets no data" not_ok "$r"
-check_event "strict with a wrong origin name: originError 526" "$events" 5 Event=originError \
+check_event "strict with a wrong origin name: originError 526" "$events" 30 Event=originError \
   Application=strict-bad Status=526
 r=$(tls_echo 9105 strict.example.test 1024)
-check_event "strict against a self-signed origin: originError 526" "$events" 5 \
+check_event "strict against a self-signed origin: originError 526" "$events" 30 \
   Event=originError Application=strict-self Status=526
 
 # --- full: TLS both legs, the origin's self-signed certificate accepted
@@ -171,20 +171,20 @@ check "full without certificates: a self-signed certificate for dns.name" \
 check "the self-signed certificate is logged as a warning" grep -q "self-signed certificate for full.example.test" "$EDGE_LOG"
 
 # --- failed client handshakes: no origin connection, tlsError 443
-ip netns exec "$NS_C" timeout 5 "${NETUTIL[@]}" probe --connect "$EDGE_IP:9102" \
+ip netns exec "$NS_C" timeout 30 "${NETUTIL[@]}" probe --connect "$EDGE_IP:9102" \
   --send $'GET / HTTP/1.0\r\n\r\n' >/dev/null 2>&1 || true
-ev=$(wait_event "$events" 5 Event=tlsError Application=strict Status=443 || true)
+ev=$(wait_event "$events" 30 Event=tlsError Application=strict Status=443 || true)
 check "junk instead of a ClientHello: tlsError 443" test -n "$ev"
 check "junk: no origin was contacted (OriginPort 0)" grep -q '"OriginPort": 0' <<<"$ev"
 out=$(s_client 9102 strict.example.test -CAfile "$pki/ca.pem" -verify_return_error)
 check "a client that does not trust the self-signed certificate aborts" \
   grep -q "self-signed certificate\|self signed certificate" <<<"$out"
-check_event "unknown CA: tlsError 443 on the full app" "$events" 5 Event=tlsError \
+check_event "unknown CA: tlsError 443 on the full app" "$events" 30 Event=tlsError \
   Application=strict Status=443 ClientTlsClientHelloServerName=strict.example.test
 # A client that connects and sends nothing: the handshake times out (handshake_timeout 2s).
-ip netns exec "$NS_C" timeout 5 "${NETUTIL[@]}" probe --connect "$EDGE_IP:9104" --timeout 4 \
+ip netns exec "$NS_C" timeout 30 "${NETUTIL[@]}" probe --connect "$EDGE_IP:9104" --timeout 4 \
   >/dev/null 2>&1 || true
-check_event "silent client: tlsError 443 after handshake_timeout" "$events" 5 Event=tlsError \
+check_event "silent client: tlsError 443 after handshake_timeout" "$events" 30 Event=tlsError \
   Application=full Status=443
 # Only the one good strict client got as far as the origin.
 n=$(grep '"Application":"strict",' "$events" | grep -c '"Event":"connect"' || true)

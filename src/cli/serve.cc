@@ -148,8 +148,9 @@ int cmd_serve(const Args& args) {
   }
   edge::Edge edge;
   edge.set_fd_limit(fd_limit);
-  control::Controller controller(store.get(),
-                                 [&edge](const config::Config& cfg) { edge.reload(cfg); });
+  // Every change (SIGHUP below, the API, the fleet watch) runs on the edge's applier thread.
+  control::Controller controller(
+      store.get(), [&edge](const config::Config& cfg) { edge.reload(cfg); }, &edge.control());
   if (!controller.load(*r.config, &error)) {
     fprintf(stderr, "rampart serve: %s\n", error.c_str());
     return etcd ? kExitRuntime : kExitInvalid;

@@ -5,13 +5,17 @@ SHELL := /bin/bash
 JOBS        ?= $(shell nproc)
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+TSAN_DIR    ?= build-tsan
+# ThreadSanitizer covers the libraries whose threads meet: the event loop, the edge (workers, the
+# applier, the health checker) and the control plane (API pool, applier, fleet watch).
+TSAN_LIBS   ?= core;edge;control
 FUZZ_DIR    ?= build-fuzz
 PREFIX      ?= /usr/local
 FUZZ_SECONDS ?= 20
 RAMPART_BIN ?= $(CURDIR)/$(BUILD_DIR)/rampart
 FORMAT_FILES = $(shell find src tests \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.cpp' \) -not -path 'tests/fuzz/corpus/*' 2>/dev/null)
 
-.PHONY: all deps build install unit integration fuzz test run format format-check clean
+.PHONY: all deps build install unit tsan integration fuzz test run format format-check clean
 
 all: build
 
@@ -30,6 +34,13 @@ unit:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=ON
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && RAMPART_REQUIRE_XDP=$$([ "$$(id -u)" = 0 ] && echo 1) ctest --output-on-failure -j $(JOBS) --no-tests=ignore
+
+# ThreadSanitizer (Debug) build of the unit tests of TSAN_LIBS; any report fails the test.
+tsan:
+	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_TSAN=ON -DRAMPART_TEST_LIBS="$(TSAN_LIBS)"
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(foreach l,$(subst ;, ,$(TSAN_LIBS)),rampart_$(l)_tests)
+	cd $(TSAN_DIR) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $${TSAN_OPTIONS:-}" \
+	  RAMPART_REQUIRE_XDP=$$([ "$$(id -u)" = 0 ] && echo 1) ctest --output-on-failure -j $(JOBS) --no-tests=error
 
 integration:
 	@test -x $(RAMPART_BIN) || { echo "$(RAMPART_BIN) missing: run 'make build' first" >&2; exit 1; }
@@ -77,4 +88,4 @@ format-check:
 	@if [[ -n "$(FORMAT_FILES)" ]]; then clang-format --dry-run --Werror $(FORMAT_FILES); fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)

@@ -20,21 +20,8 @@ std::multimap<std::string, std::string> query_params(const HttpRequest& req) {
 }  // namespace
 
 void install_analytics_routes(HttpRouter& s, Controller* ctl, Analytics* analytics) {
-  auto zoned = [ctl](auto fn) {
-    return [ctl, fn](const HttpRequest& req, HttpResponse& res) {
-      Outcome o;
-      try {
-        const std::string zone = req.matches[1];
-        o = ctl->has_zone(zone) ? fn(req)
-                                : Outcome::failure(404, kErrUnknownZone,
-                                                   "could not route to zone \"" + zone +
-                                                       "\": this edge serves the zone \"default\"");
-      } catch (const std::exception& e) {
-        RLOG_ERROR("API analytics handler failed: ", e.what());
-        o = Outcome::failure(500, kErrInternal, "internal error; see the edge log");
-      }
-      send_outcome(res, o);
-    };
+  auto zoned = [ctl](std::function<Outcome(const HttpRequest&)> fn) {
+    return control::zoned(ctl, std::move(fn));
   };
   const std::string base = R"(/client/v4/zones/([^/]+)/spectrum/analytics)";
   TrafficQuery* q = &analytics->query();

@@ -101,6 +101,19 @@ HttpServer::HeadDecision allow(size_t max_body, const char* too_large) {
 
 }  // namespace
 
+HttpRouter::Handler zoned(Controller* ctl, std::function<Outcome(const HttpRequest&)> fn) {
+  return [ctl, fn = std::move(fn)](const HttpRequest& req, HttpResponse& res) {
+    send_outcome(res, guarded([&]() -> Outcome {
+                   const std::string zone = req.matches[1];
+                   if (!ctl->has_zone(zone))
+                     return Outcome::failure(404, kErrUnknownZone,
+                                             "could not route to zone \"" + zone +
+                                                 "\": this edge serves the zone \"default\"");
+                   return fn(req);
+                 }));
+  };
+}
+
 void send_outcome(HttpResponse& res, const Outcome& o) {
   json body = {{"success", o.ok()},
                {"errors", error_list(o.errors)},
@@ -242,18 +255,8 @@ void ApiServer::install_routes() {
     res.set_content("{\"success\":true,\"result\":{\"status\":\"ok\"}}\n", "application/json");
   });
 
-  // Every zone route checks the zone first (unknown zone -> 404 7003).
   auto zoned = [ctl](std::function<Outcome(const HttpRequest&)> fn) {
-    return [ctl, fn](const HttpRequest& req, HttpResponse& res) {
-      send_outcome(res, guarded([&]() -> Outcome {
-                     const std::string zone = req.matches[1];
-                     if (!ctl->has_zone(zone))
-                       return Outcome::failure(404, kErrUnknownZone,
-                                               "could not route to zone \"" + zone +
-                                                   "\": this edge serves the zone \"default\"");
-                     return fn(req);
-                   }));
-    };
+    return control::zoned(ctl, std::move(fn));
   };
   // Writes also leave an audit line: who changed what, from where, with what outcome.
   auto write = [zoned](std::function<Outcome(const HttpRequest&)> fn) {

@@ -28,6 +28,10 @@ class Dashboard;
 
 // Writes `o` as the v4 envelope (status, JSON body).
 void send_outcome(HttpResponse& res, const Outcome& o);
+// A route under /client/v4/zones/<zone>/ (the zone is the first match): an unknown zone answers
+// 404 7003 without calling `fn`, an exception of `fn` 500 10002 (logged); otherwise `fn`'s
+// outcome, as the v4 envelope. The one zone check of every zone route.
+HttpRouter::Handler zoned(Controller* ctl, std::function<Outcome(const HttpRequest&)> fn);
 // Installs the analytics routes and /metrics (api_analytics.cc).
 void install_analytics_routes(HttpRouter& router, Controller* controller, Analytics* analytics);
 

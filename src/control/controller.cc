@@ -128,6 +128,25 @@ void add_notes(const config::App& app, Outcome* out) {
 
 }  // namespace
 
+Controller::Controller(Store* store, Apply apply, core::ControlLoop* applier)
+    : store_(store), apply_(std::move(apply)) {
+  if (!applier) {
+    owned_applier_ = std::make_unique<core::ControlLoop>("rampart-apply");
+    applier = owned_applier_.get();
+  }
+  applier_ = applier;
+}
+
+Controller::~Controller() = default;
+
+void Controller::flush_apply() {
+  applier_->assert_in_loop_thread("Controller::flush_apply");
+  if (!pending_) return;
+  const config::Config cfg = std::move(*pending_);
+  pending_.reset();
+  apply_(cfg);
+}
+
 std::string Controller::seen_key(Kind kind, const std::string& zone, const std::string& id) {
   return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
 }
@@ -233,6 +252,7 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
 }
 
 bool Controller::preflight(const config::Config& merged, Outcome* out) {
+  applier_->assert_in_loop_thread("Controller::preflight");
   std::string error;
   if (!preflight_.prepare || preflight_.prepare(merged, &error)) return true;
   *out = Outcome::failure(409, kErrConflict,
@@ -244,6 +264,7 @@ bool Controller::preflight(const config::Config& merged, Outcome* out) {
 
 bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
                         const Persist& persist, Outcome* out) {
+  applier_->assert_in_loop_thread("Controller::commit");
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, out)) return false;
   if (!preflight(merged, out)) return false;
@@ -273,68 +294,71 @@ bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
   apps_ = std::move(apps);
   rules_ = std::move(rules);
   merged_ = std::move(merged);
-  apply_(merged_);
+  pending_ = merged_;
   return true;
 }
 
 bool Controller::load(const config::Config& file, std::string* error) {
-  std::lock_guard lock(mu_);
-  std::vector<ApiApp> apps;
-  std::vector<ApiRule> rules;
-  auto decode_stored_app = [](const nlohmann::json& j, std::vector<config::ConfigError>& errs) {
-    return config::decode_app(j, errs, /*tolerate_unavailable=*/true);
-  };
-  if (!load_objects(*store_, Kind::kApp, "app", decode_stored_app, &apps, error)) return false;
-  if (!load_objects(*store_, Kind::kAccessRule, "access rule", config::decode_rule, &rules, error))
-    return false;
-  Outcome out;
-  config::Config merged;
-  if (!merge(file, apps, rules, &merged, &out)) {
-    // One stored app that no longer fits (this version's rules, or the file) must not keep the
-    // edge from starting: the apps that fit are applied, the others left out and reported.
-    std::vector<ApiApp> fitting;
-    for (auto& a : apps) {
-      fitting.push_back(a);
-      Outcome trial;
-      if (merge(file, fitting, rules, &merged, &trial)) continue;
-      a.left_out =
-          trial.errors.empty() ? "it does not fit the configuration" : trial.errors[0].message;
-      fitting.back().left_out = a.left_out;
-      RLOG_ERROR("stored app \"", a.app.id,
-                 "\" is left out of the running configuration: ", a.left_out,
-                 "; fix it with PUT/PATCH or remove it with DELETE");
-    }
-    out = Outcome{};
-    if (!merge(file, fitting, rules, &merged, &out)) {
-      *error = "the config file and the objects stored through the API do not fit together:";
-      for (const auto& e : out.errors) *error += " " + e.message + ";";
+  return change([&]() -> bool {
+    std::vector<ApiApp> apps;
+    std::vector<ApiRule> rules;
+    auto decode_stored_app = [](const nlohmann::json& j, std::vector<config::ConfigError>& errs) {
+      return config::decode_app(j, errs, /*tolerate_unavailable=*/true);
+    };
+    if (!load_objects(*store_, Kind::kApp, "app", decode_stored_app, &apps, error)) return false;
+    if (!load_objects(*store_, Kind::kAccessRule, "access rule", config::decode_rule, &rules,
+                      error))
       return false;
+    Outcome out;
+    config::Config merged;
+    if (!merge(file, apps, rules, &merged, &out)) {
+      // One stored app that no longer fits (this version's rules, or the file) must not keep the
+      // edge from starting: the apps that fit are applied, the others left out and reported.
+      std::vector<ApiApp> fitting;
+      for (auto& a : apps) {
+        fitting.push_back(a);
+        Outcome trial;
+        if (merge(file, fitting, rules, &merged, &trial)) continue;
+        a.left_out =
+            trial.errors.empty() ? "it does not fit the configuration" : trial.errors[0].message;
+        fitting.back().left_out = a.left_out;
+        RLOG_ERROR("stored app \"", a.app.id,
+                   "\" is left out of the running configuration: ", a.left_out,
+                   "; fix it with PUT/PATCH or remove it with DELETE");
+      }
+      out = Outcome{};
+      if (!merge(file, fitting, rules, &merged, &out)) {
+        *error = "the config file and the objects stored through the API do not fit together:";
+        for (const auto& e : out.errors) *error += " " + e.message + ";";
+        return false;
+      }
     }
-  }
-  file_ = file;
-  file_loaded_on_ = rfc3339_now();
-  apps_ = std::move(apps);
-  rules_ = std::move(rules);
-  merged_ = std::move(merged);
-  for (const auto& a : apps_) seen_[seen_key(Kind::kApp, kDefaultZone, a.app.id)] = a.revision;
-  for (const auto& r : rules_)
-    seen_[seen_key(Kind::kAccessRule, kDefaultZone, r.rule.id)] = r.revision;
-  return true;
+    file_ = file;
+    file_loaded_on_ = rfc3339_now();
+    apps_ = std::move(apps);
+    rules_ = std::move(rules);
+    merged_ = std::move(merged);
+    for (const auto& a : apps_) seen_[seen_key(Kind::kApp, kDefaultZone, a.app.id)] = a.revision;
+    for (const auto& r : rules_)
+      seen_[seen_key(Kind::kAccessRule, kDefaultZone, r.rule.id)] = r.revision;
+    return true;
+  });
 }
 
 bool Controller::reload_file(const config::Config& file, std::vector<std::string>* errors) {
-  std::lock_guard lock(mu_);
-  Outcome out;
-  config::Config merged;
-  if (!merge(file, apps_, rules_, &merged, &out) || !preflight(merged, &out)) {
-    for (const auto& e : out.errors) errors->push_back(e.message);
-    return false;
-  }
-  file_ = file;
-  file_loaded_on_ = rfc3339_now();
-  merged_ = std::move(merged);
-  apply_(merged_);
-  return true;
+  return change([&]() -> bool {
+    Outcome out;
+    config::Config merged;
+    if (!merge(file, apps_, rules_, &merged, &out) || !preflight(merged, &out)) {
+      for (const auto& e : out.errors) errors->push_back(e.message);
+      return false;
+    }
+    file_ = file;
+    file_loaded_on_ = rfc3339_now();
+    merged_ = std::move(merged);
+    pending_ = merged_;
+    return true;
+  });
 }
 
 config::Config Controller::config() const {
@@ -412,55 +436,58 @@ Outcome Controller::create_app(const std::string& body) {
   Outcome out;
   auto j = parse_body(body, &out);
   if (!j) return out;
-  std::lock_guard lock(mu_);
-  return write_app("", *j, true);
+  return change([&]() -> Outcome { return write_app("", *j, true); });
 }
 
 Outcome Controller::replace_app(const std::string& id, const std::string& body) {
   Outcome out;
   auto j = parse_body(body, &out);
   if (!j) return out;
-  std::lock_guard lock(mu_);
-  if (file_app(id)) return file_object_refused("app", id);
-  int i = find_api_app(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-  if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
-    return *stale;
-  if (!j->contains("id")) (*j)["id"] = id;
-  return write_app(id, *j, false);
+  return change([&]() -> Outcome {
+    if (file_app(id)) return file_object_refused("app", id);
+    int i = find_api_app(id);
+    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+    if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+      return *stale;
+    if (!j->contains("id")) (*j)["id"] = id;
+    return write_app(id, *j, false);
+  });
 }
 
 Outcome Controller::patch_app(const std::string& id, const std::string& body) {
   Outcome out;
   auto j = parse_body(body, &out);
   if (!j) return out;
-  std::lock_guard lock(mu_);
-  if (file_app(id)) return file_object_refused("app", id);
-  int i = find_api_app(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-  if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
-    return *stale;
-  json merged = config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
-  return write_app(id, merged, false);
+  return change([&]() -> Outcome {
+    if (file_app(id)) return file_object_refused("app", id);
+    int i = find_api_app(id);
+    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+    if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+      return *stale;
+    json merged =
+        config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
+    return write_app(id, merged, false);
+  });
 }
 
 Outcome Controller::delete_app(const std::string& id) {
-  std::lock_guard lock(mu_);
-  if (file_app(id)) return file_object_refused("app", id);
-  int i = find_api_app(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-  std::vector<ApiApp> apps = apps_;
-  const int64_t expected = apps[static_cast<size_t>(i)].revision;
-  apps.erase(apps.begin() + i);
-  int64_t revision = 0;
-  Persist persist = [&](std::string* error) {
-    return store_->remove_if(Kind::kApp, kDefaultZone, id, expected, &revision, error);
-  };
-  Outcome out;
-  if (!commit(std::move(apps), rules_, persist, &out)) return out;
-  seen_[seen_key(Kind::kApp, kDefaultZone, id)] = revision;
-  out.result = {{"id", id}};
-  return out;
+  return change([&]() -> Outcome {
+    if (file_app(id)) return file_object_refused("app", id);
+    int i = find_api_app(id);
+    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+    std::vector<ApiApp> apps = apps_;
+    const int64_t expected = apps[static_cast<size_t>(i)].revision;
+    apps.erase(apps.begin() + i);
+    int64_t revision = 0;
+    Persist persist = [&](std::string* error) {
+      return store_->remove_if(Kind::kApp, kDefaultZone, id, expected, &revision, error);
+    };
+    Outcome out;
+    if (!commit(std::move(apps), rules_, persist, &out)) return out;
+    seen_[seen_key(Kind::kApp, kDefaultZone, id)] = revision;
+    out.result = {{"id", id}};
+    return out;
+  });
 }
 
 Outcome Controller::create_rule(const std::string& body) {
@@ -473,87 +500,91 @@ Outcome Controller::create_rule(const std::string& body) {
     add_errors(&out, 400, errs);
     return out;
   }
-  std::lock_guard lock(mu_);
-  for (const auto& r : file_.ip_access_rules)
-    if (r.id == rule->id)
+  return change([&]() -> Outcome {
+    for (const auto& r : file_.ip_access_rules)
+      if (r.id == rule->id)
+        return Outcome::failure(409, kErrConflict,
+                                "an access rule with id \"" + rule->id + "\" exists");
+    if (find_api_rule(rule->id) >= 0)
       return Outcome::failure(409, kErrConflict,
                               "an access rule with id \"" + rule->id + "\" exists");
-  if (find_api_rule(rule->id) >= 0)
-    return Outcome::failure(409, kErrConflict,
-                            "an access rule with id \"" + rule->id + "\" exists");
-  std::string now = rfc3339_now();
-  ApiRule entry{*rule, now, now};
-  std::vector<ApiRule> rules = rules_;
-  rules.push_back(entry);
-  StoredObject obj{kDefaultZone, rule->id, config::rule_to_json(*rule).dump(), now, now};
-  int64_t revision = 0;
-  Persist persist = [&](std::string* error) {
-    return store_->put_if(Kind::kAccessRule, obj, 0, &revision, error);
-  };
-  if (!commit(apps_, std::move(rules), persist, &out)) return out;
-  rules_.back().revision = revision;
-  seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule->id)] = revision;
-  out.result = rule_json(entry.rule, now, now, false);
-  return out;
+    std::string now = rfc3339_now();
+    ApiRule entry{*rule, now, now};
+    std::vector<ApiRule> rules = rules_;
+    rules.push_back(entry);
+    StoredObject obj{kDefaultZone, rule->id, config::rule_to_json(*rule).dump(), now, now};
+    int64_t revision = 0;
+    Persist persist = [&](std::string* error) {
+      return store_->put_if(Kind::kAccessRule, obj, 0, &revision, error);
+    };
+    if (!commit(apps_, std::move(rules), persist, &out)) return out;
+    rules_.back().revision = revision;
+    seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule->id)] = revision;
+    out.result = rule_json(entry.rule, now, now, false);
+    return out;
+  });
 }
 
 Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
   Outcome out;
   auto j = parse_body(body, &out);
   if (!j) return out;
-  std::lock_guard lock(mu_);
-  if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
-  int i = find_api_rule(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
-  if (auto stale =
-          stale_precondition(*j, "access rule", id, rules_[static_cast<size_t>(i)].modified_on))
-    return *stale;
-  json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
-  merged.erase("allowed_modes");
-  merged.merge_patch(*j);
-  std::vector<config::ConfigError> errs;
-  auto rule = config::decode_rule(merged, errs);
-  if (!rule) {
-    add_errors(&out, 400, errs);
+  return change([&]() -> Outcome {
+    if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
+    int i = find_api_rule(id);
+    if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+    if (auto stale =
+            stale_precondition(*j, "access rule", id, rules_[static_cast<size_t>(i)].modified_on))
+      return *stale;
+    json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
+    merged.erase("allowed_modes");
+    merged.merge_patch(*j);
+    std::vector<config::ConfigError> errs;
+    auto rule = config::decode_rule(merged, errs);
+    if (!rule) {
+      add_errors(&out, 400, errs);
+      return out;
+    }
+    if (rule->id != id)
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "id: access rule ids cannot be changed");
+    std::vector<ApiRule> rules = rules_;
+    ApiRule& entry = rules[static_cast<size_t>(i)];
+    entry.rule = *rule;
+    entry.modified_on = rfc3339_now();
+    ApiRule saved = entry;
+    StoredObject obj{kDefaultZone, id, config::rule_to_json(*rule).dump(), saved.created_on,
+                     saved.modified_on};
+    int64_t revision = 0;
+    Persist persist = [&](std::string* error) {
+      return store_->put_if(Kind::kAccessRule, obj, saved.revision, &revision, error);
+    };
+    if (!commit(apps_, std::move(rules), persist, &out)) return out;
+    rules_[static_cast<size_t>(i)].revision = revision;
+    seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
+    out.result = rule_json(saved.rule, saved.created_on, saved.modified_on, false);
     return out;
-  }
-  if (rule->id != id)
-    return Outcome::failure(400, config::kErrInvalidValue, "id: access rule ids cannot be changed");
-  std::vector<ApiRule> rules = rules_;
-  ApiRule& entry = rules[static_cast<size_t>(i)];
-  entry.rule = *rule;
-  entry.modified_on = rfc3339_now();
-  ApiRule saved = entry;
-  StoredObject obj{kDefaultZone, id, config::rule_to_json(*rule).dump(), saved.created_on,
-                   saved.modified_on};
-  int64_t revision = 0;
-  Persist persist = [&](std::string* error) {
-    return store_->put_if(Kind::kAccessRule, obj, saved.revision, &revision, error);
-  };
-  if (!commit(apps_, std::move(rules), persist, &out)) return out;
-  rules_[static_cast<size_t>(i)].revision = revision;
-  seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-  out.result = rule_json(saved.rule, saved.created_on, saved.modified_on, false);
-  return out;
+  });
 }
 
 Outcome Controller::delete_rule(const std::string& id) {
-  std::lock_guard lock(mu_);
-  if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
-  int i = find_api_rule(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
-  std::vector<ApiRule> rules = rules_;
-  const int64_t expected = rules[static_cast<size_t>(i)].revision;
-  rules.erase(rules.begin() + i);
-  int64_t revision = 0;
-  Persist persist = [&](std::string* error) {
-    return store_->remove_if(Kind::kAccessRule, kDefaultZone, id, expected, &revision, error);
-  };
-  Outcome out;
-  if (!commit(apps_, std::move(rules), persist, &out)) return out;
-  seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-  out.result = {{"id", id}};
-  return out;
+  return change([&]() -> Outcome {
+    if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
+    int i = find_api_rule(id);
+    if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+    std::vector<ApiRule> rules = rules_;
+    const int64_t expected = rules[static_cast<size_t>(i)].revision;
+    rules.erase(rules.begin() + i);
+    int64_t revision = 0;
+    Persist persist = [&](std::string* error) {
+      return store_->remove_if(Kind::kAccessRule, kDefaultZone, id, expected, &revision, error);
+    };
+    Outcome out;
+    if (!commit(apps_, std::move(rules), persist, &out)) return out;
+    seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
+    out.result = {{"id", id}};
+    return out;
+  });
 }
 
 }  // namespace rampart::control

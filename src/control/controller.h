@@ -1,21 +1,29 @@
 // The control plane's single writer: owns the config file's content and the objects created
 // through the API (mirrored in a Store), merges them into one config::Config, validates it and
 // hands it to the data plane (Edge::reload via the Apply callback). Every change, from the API
-// or a SIGHUP reload of the file, goes through one mutex, so applies are serialized and each is
-// all-or-nothing: an invalid result, a conflict or a failed store write changes nothing.
+// (HTTP pool threads), a SIGHUP reload of the file (main thread) or the fleet watch, runs on one
+// applier thread (a core::ControlLoop: the Edge's control(), or one of the controller's own);
+// the caller waits for its outcome. So changes are serialized and each is all-or-nothing: an
+// invalid result, a conflict or a failed store write changes nothing. The state is written on
+// the applier thread under mu_; reads (lists, gets, config()) take mu_ on any thread. The
+// pre-flight and the apply run on the applier thread too (asserted); the apply runs after mu_
+// is released, so reads are not held while the data plane builds its snapshot.
 // Any thread may call any method.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "config/api_errors.h"
 #include "config/model.h"
 #include "control/store.h"
+#include "core/control_loop.h"
 
 namespace rampart::control {
 
@@ -47,16 +55,22 @@ struct ListQuery {
 
 class Controller {
  public:
-  // Called with each new merged config, under the controller's mutex.
+  // Called with each new merged config, on the applier thread (outside the controller's mutex).
   using Apply = std::function<void(const config::Config&)>;
 
-  Controller(Store* store, Apply apply) : store_(store), apply_(std::move(apply)) {}
+  // `applier`: the thread every change runs on (the Edge's control()); null = a thread of the
+  // controller's own (tests, and callers whose Apply needs no particular thread). Not owned.
+  Controller(Store* store, Apply apply, core::ControlLoop* applier = nullptr);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
 
   // The data plane's pre-flight (HAProxy's rule: a change whose listeners cannot all be opened
   // is refused as a whole). `prepare` runs after validation and before the store is written,
-  // under the controller's mutex: it opens what the new config needs (Edge::prepare) or returns
-  // false with *error, and the change is refused (API: 409 10009; SIGHUP: logged; nothing is
-  // saved or applied). `abandon` releases what prepare opened when the change is then not saved.
+  // on the applier thread under the controller's mutex: it opens what the new config needs
+  // (Edge::prepare) or returns false with *error, and the change is refused (API: 409 10009;
+  // SIGHUP: logged; nothing is saved or applied). `abandon` releases what prepare opened when the
+  // change is then not saved.
   struct Preflight {
     std::function<bool(const config::Config&, std::string*)> prepare;
     std::function<void()> abandon;
@@ -147,7 +161,26 @@ class Controller {
 
   // Runs preflight_.prepare on `merged`; false with a 409 in *out when it refuses.
   bool preflight(const config::Config& merged, Outcome* out);
+  void apply_remote_locked(const std::vector<RemoteChange>& changes);
+  // Runs `body` on the applier thread under mu_, then, outside mu_, hands the config it
+  // committed (pending_, if any) to apply_. Returns what `body` returns.
+  template <typename F>
+  auto change(F&& body) {
+    return applier_->call([&] {
+      auto result = [&] {
+        std::lock_guard lock(mu_);
+        return body();
+      }();
+      flush_apply();
+      return result;
+    });
+  }
+  void flush_apply();
 
+  std::unique_ptr<core::ControlLoop> owned_applier_;  // when none was given
+  core::ControlLoop* applier_;
+  // A committed config not yet handed to apply_ (applier thread only).
+  std::optional<config::Config> pending_;
   mutable std::mutex mu_;
   Store* store_;
   Apply apply_;

@@ -22,7 +22,14 @@ size_t Controller::api_app_count() const {
 }
 
 void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
-  std::lock_guard lock(mu_);
+  change([&] {
+    apply_remote_locked(changes);
+    return true;
+  });
+}
+
+void Controller::apply_remote_locked(const std::vector<RemoteChange>& changes) {
+  applier_->assert_in_loop_thread("Controller::apply_remote");
   std::vector<ApiApp> apps = apps_;
   std::vector<ApiRule> rules = rules_;
   bool changed = false;
@@ -119,15 +126,14 @@ void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
   apps_ = std::move(apps);
   rules_ = std::move(rules);
   merged_ = std::move(merged);
-  apply_(merged_);
+  pending_ = merged_;
 }
 
 void Controller::reset_remote(const std::vector<StoredObject>& apps,
                               const std::vector<StoredObject>& rules, int64_t revision) {
   // Everything this edge knew that the store no longer has was deleted at or before `revision`.
-  std::vector<RemoteChange> changes;
-  {
-    std::lock_guard lock(mu_);
+  change([&] {
+    std::vector<RemoteChange> changes;
     for (auto& [key, seen] : seen_) seen = std::min(seen, revision);
     auto listed = [](const std::vector<StoredObject>& objs, const std::string& id) {
       return std::any_of(objs.begin(), objs.end(),
@@ -160,10 +166,11 @@ void Controller::reset_remote(const std::vector<StoredObject>& apps,
       if (it == rules_.end() || it->revision != o.revision)
         seen_[seen_key(Kind::kAccessRule, o.zone, o.id)] = 0;
     }
-  }
-  for (const auto& o : apps) changes.push_back({Kind::kApp, false, o});
-  for (const auto& o : rules) changes.push_back({Kind::kAccessRule, false, o});
-  apply_remote(changes);
+    for (const auto& o : apps) changes.push_back({Kind::kApp, false, o});
+    for (const auto& o : rules) changes.push_back({Kind::kAccessRule, false, o});
+    apply_remote_locked(changes);
+    return true;
+  });
 }
 
 }  // namespace rampart::control

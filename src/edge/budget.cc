@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/validate.h"
 #include "edge/snapshot.h"
 
 namespace rampart::edge {
@@ -133,7 +134,7 @@ BudgetInputs budget_inputs(const config::Config& cfg, uint64_t workers, const Fd
   uint64_t binds = 0;
   for (const config::App& app : cfg.apps) {
     (app.proto == config::Proto::kTcp ? in.tcp_apps : in.udp_apps) = true;
-    binds += edge_addresses(app, cfg.edge).size() * app.ports.size();
+    binds += config::edge_addresses(app, cfg.edge.listen).size() * app.ports.size();
     if (app.proto == config::Proto::kTcp && app.load_balancing.health_check.enabled)
       in.origins += app.origin_direct.size();
   }

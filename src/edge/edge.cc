@@ -33,6 +33,11 @@ Edge::~Edge() {
 }
 
 bool Edge::start(const config::Config& cfg, std::string* error) {
+  return control_.call([&] { return start_on_control(cfg, error); });
+}
+
+bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
+  control_.assert_in_loop_thread("Edge::start");
   std::error_code ec;
   std::filesystem::create_directories(cfg.edge.data_dir, ec);
   if (ec) {
@@ -87,6 +92,7 @@ bool Edge::start(const config::Config& cfg, std::string* error) {
 }
 
 void Edge::reload(const config::Config& cfg) {
+  control_.assert_in_loop_thread("Edge::reload");
   if (resolve_workers(cfg.edge.workers) != static_cast<int>(workers_.size())) {
     RLOG_WARN("edge.workers changed: takes effect at the next restart");
   }
@@ -102,6 +108,7 @@ void Edge::reload(const config::Config& cfg) {
 }
 
 BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
+  control_.assert_in_loop_thread("Edge::apply_budget");
   BudgetInputs in = budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_);
   in.api_connections = api_connections_;
   BudgetPlan plan = plan_budget(in);
@@ -126,10 +133,7 @@ BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
 
 std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapshot& snap) {
   std::map<std::string, std::vector<core::UniqueFd>> held;
-  {
-    std::lock_guard lock(prepared_mu_);
-    held.swap(prepared_);
-  }
+  held.swap(prepared_);
   std::vector<std::shared_ptr<Worker::Prepared>> out;
   for (size_t w = 0; w < workers_.size(); ++w) out.push_back(std::make_shared<Worker::Prepared>());
   if (held.empty()) return out;
@@ -144,6 +148,7 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
 }
 
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
+  control_.assert_in_loop_thread("Edge::publish");
   for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
   {
     std::lock_guard lock(snapshot_mu_);
@@ -237,6 +242,11 @@ size_t Edge::sessions() const {
 }
 
 size_t Edge::drain(config::Duration timeout) {
+  return control_.call([&] { return drain_on_control(timeout); });
+}
+
+size_t Edge::drain_on_control(config::Duration timeout) {
+  control_.assert_in_loop_thread("Edge::drain");
   for (auto& w : workers_) w->stop_listening();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   size_t left = sessions();

@@ -1,6 +1,10 @@
-// The running edge: owns the workers, the event log and the health checker, and the current
-// Snapshot. start(), reload() and drain() are called by one control thread (the CLI's signal
-// loop today, the API later); workers never call back into it.
+// The running edge: owns the workers, the event log, the health checker, the current Snapshot
+// and the config applier's thread (control(): a core::ControlLoop). Every config application
+// runs on that one thread: start() and drain() hop onto it themselves; reload(), prepare() and
+// abandon() must be called on it (the control::Controller calls them from its changes, which it
+// runs there) and assert it. SIGHUP (cli/serve.cc), the API (HTTP pool threads) and the fleet
+// watch reach it only through the Controller. Workers never call back into it; ban()/unban()
+// are per-worker posts from any thread.
 #pragma once
 
 #include <map>
@@ -11,6 +15,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "core/control_loop.h"
 #include "core/fd_budget.h"
 #include "core/unique_fd.h"
 #include "edge/budget.h"
@@ -33,12 +38,15 @@ class Edge {
   // Before start(): the descriptor limit as `rampart serve` raised it (raise_fd_limit()); without
   // it, start() reads the current limit.
   void set_fd_limit(const FdLimit& limit) { fd_limit_ = limit; }
+  // The config applier's thread: every change of the config runs on it.
+  core::ControlLoop& control() { return control_; }
   // Creates data_dir, opens the event log, starts workers and applies `cfg`. Derives the
-  // descriptor budgets from the limit and logs them in one line.
+  // descriptor budgets from the limit and logs them in one line. Any thread: runs on control().
   bool start(const config::Config& cfg, std::string* error);
   // Switches to a new validated config: unchanged listeners and all established connections
   // stay; added apps start listening, removed ones stop. Listeners opened by prepare() are
   // handed to the workers; any other new one is opened by the workers themselves.
+  // On control() only (asserted).
   void reload(const config::Config& cfg);
   // The pre-flight of a change (HAProxy's rule: a config whose listeners cannot all be opened
   // is refused whole). Opens every listener of `cfg` that the running snapshot lacks, one
@@ -47,12 +55,13 @@ class Edge {
   // port silently). Holds them for the next reload(). False with *error naming the address and
   // the errno when one cannot be opened (what an earlier prepare() opened is kept, nothing
   // more). Reuses what an earlier prepare() opened and closes what `cfg` does not need.
-  // Called by the control thread that calls reload() (the Controller's lock).
+  // On control() only (asserted), like reload().
   bool prepare(const config::Config& cfg, std::string* error);
-  // Closes what prepare() holds (the change was not made).
+  // Closes what prepare() holds (the change was not made). On control() only (asserted).
   void abandon();
   // Stops accepting, waits until every connection has closed or `timeout` passed, then closes
-  // what is left. Returns the number of connections closed by the timeout.
+  // what is left. Returns the number of connections closed by the timeout. Any thread: runs on
+  // control(), so no change is applied while it drains.
   size_t drain(config::Duration timeout);
   size_t sessions() const;
   // Every worker has every listener of the current snapshot open, and drain() has not begun.
@@ -107,6 +116,8 @@ class Edge {
   }
 
  private:
+  bool start_on_control(const config::Config& cfg, std::string* error);
+  size_t drain_on_control(config::Duration timeout);
   void publish(std::shared_ptr<const Snapshot> snap);
   // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
   // the plan when it changed.
@@ -126,8 +137,7 @@ class Edge {
     }
   };
   BanFanout ban_fanout_;
-  // What prepare() opened: bind key -> one listening socket per worker.
-  std::mutex prepared_mu_;
+  // What prepare() opened: bind key -> one listening socket per worker. control() only.
   std::map<std::string, std::vector<core::UniqueFd>> prepared_;
 
   std::unique_ptr<telemetry::EventLog> events_;
@@ -139,9 +149,13 @@ class Edge {
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop
   std::vector<std::unique_ptr<Worker>> workers_;
-  mutable std::mutex snapshot_mu_;  // snapshot() is read by API threads
+  // Written on control() only (which reads it without the lock); snapshot() is read by API
+  // threads under the lock.
+  mutable std::mutex snapshot_mu_;
   std::shared_ptr<const Snapshot> snapshot_;
   BudgetPlan plan_;  // under snapshot_mu_
+  // Last: stopped and joined first when the edge is destroyed (every caller is done by then).
+  core::ControlLoop control_{"rampart-apply"};
 };
 
 // Worker count for edge.workers (0 = the CPUs this process may run on).

@@ -55,7 +55,7 @@ bool unheld(config::Proto proto, const net::SockAddr& addr, const Snapshot* runn
 }  // namespace
 
 bool Edge::prepare(const config::Config& cfg, std::string* error) {
-  std::lock_guard lock(prepared_mu_);
+  control_.assert_in_loop_thread("Edge::prepare");
   const std::shared_ptr<const Snapshot> running = snapshot();
   std::set<std::string> open_now;
   if (running)
@@ -107,7 +107,7 @@ bool Edge::prepare(const config::Config& cfg, std::string* error) {
 }
 
 void Edge::abandon() {
-  std::lock_guard lock(prepared_mu_);
+  control_.assert_in_loop_thread("Edge::abandon");
   prepared_.clear();
 }
 

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "config/validate.h"  // edge_addresses: one rule, validation and binds
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "tcp/tls_context.h"
@@ -23,22 +24,11 @@ std::vector<std::pair<config::Proto, net::SockAddr>> listen_addresses(const conf
   std::vector<std::pair<config::Proto, net::SockAddr>> out;
   std::set<std::string> seen;
   for (const auto& app : cfg.apps)
-    for (const auto& ip : edge_addresses(app, cfg.edge))
+    for (const auto& ip : config::edge_addresses(app, cfg.edge.listen))
       for (uint32_t port = app.ports.first; port != 0 && port <= app.ports.last; ++port) {
         net::SockAddr addr(ip, static_cast<uint16_t>(port));
         if (seen.insert(bind_key(app.proto, addr)).second) out.emplace_back(app.proto, addr);
       }
-  return out;
-}
-
-std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge) {
-  if (app.edge_ips.type == config::EdgeIpsType::kStatic) return app.edge_ips.ips;
-  std::vector<net::IpAddr> out;
-  for (const auto& ip : edge.listen) {
-    if (app.edge_ips.connectivity == config::Connectivity::kIpv4 && !ip.is_v4()) continue;
-    if (app.edge_ips.connectivity == config::Connectivity::kIpv6 && !ip.is_v6()) continue;
-    out.push_back(ip);
-  }
   return out;
 }
 
@@ -170,7 +160,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
     std::shared_ptr<const tcp::AppRuntime> shared = rt;
     snap->apps.push_back(shared);
     if (snap->disabled.count(app.id) != 0) continue;
-    for (const auto& ip : edge_addresses(app, cfg.edge)) {
+    for (const auto& ip : config::edge_addresses(app, cfg.edge.listen)) {
       for (uint32_t port = app.ports.first; port <= app.ports.last; ++port) {
         snap->binds.push_back(
             Bind{app.proto, net::SockAddr(ip, static_cast<uint16_t>(port)), shared});

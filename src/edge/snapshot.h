@@ -49,7 +49,4 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
                                                telemetry::StatsRegistry* stats = nullptr,
                                                const BudgetPlan* budget = nullptr);
 
-// The addresses an app listens on: its static ips, or edge.listen filtered by connectivity.
-std::vector<net::IpAddr> edge_addresses(const config::App& app, const config::EdgeConfig& edge);
-
 }  // namespace rampart::edge

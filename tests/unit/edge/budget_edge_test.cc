@@ -279,7 +279,7 @@ TEST_F(BudgetEdgeTest, ReloadRecomputesTheSplitForTheApps) {
   EXPECT_EQ(edge_->budget().limit(K::kTcpSessions), tcp_only.tcp_sessions);
   EXPECT_LE(tcp_only.fds(), tcp_only.fd_limit);
 
-  edge_->reload(config_with("", tcp + udp_app(free_udp_port(), 9)));
+  reload_on_control(*edge_, config_with("", tcp + udp_app(free_udp_port(), 9)));
   const BudgetPlan both = edge_->budget_plan();
   EXPECT_GT(both.udp_flows, 0u);
   EXPECT_EQ(both.udp_unconfirmed, both.udp_flows / 2);

@@ -48,6 +48,18 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
   return true;
 }
 
+// Edge::reload, prepare and abandon run on the edge's applier thread (control()), as the
+// Controller calls them; a test hands them over and waits, like an API caller.
+inline void reload_on_control(Edge& edge, const config::Config& cfg) {
+  edge.control().call([&] { edge.reload(cfg); });
+}
+inline bool prepare_on_control(Edge& edge, const config::Config& cfg, std::string* error) {
+  return edge.control().call([&] { return edge.prepare(cfg, error); });
+}
+inline void abandon_on_control(Edge& edge) {
+  edge.control().call([&] { edge.abandon(); });
+}
+
 inline sockaddr_in loopback(uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -359,7 +371,7 @@ class EdgeTest : public ::testing::Test {
   }
   void reload(const std::vector<AppSpec>& apps, int workers = 2) {
     cfg_ = make_config(dir_.path(), apps, workers);
-    edge_->reload(cfg_);
+    reload_on_control(*edge_, cfg_);
   }
   void wait_listening(uint16_t port, int workers = 2) {
     ASSERT_TRUE(wait_for([&] { return listeners_on(port) == workers; }))

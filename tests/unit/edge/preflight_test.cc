@@ -42,7 +42,7 @@ TEST_F(PreflightTest, AnOccupiedPortRefusesTheChangeWhole) {
                                {.id = "b", .edge_port = b, .origin_ports = {origin.port()}},
                                {.id = "c", .edge_port = busy, .origin_ports = {origin.port()}}});
   std::string error;
-  EXPECT_FALSE(edge_->prepare(next, &error));
+  EXPECT_FALSE(prepare_on_control(*edge_, next, &error));
   EXPECT_NE(error.find("tcp 127.0.0.1:" + std::to_string(busy)), std::string::npos) << error;
   EXPECT_NE(error.find("Address already in use (another process holds this port)"),
             std::string::npos)
@@ -64,13 +64,13 @@ TEST_F(PreflightTest, ListenersOverHalfTheDescriptorLimitRefuseTheChange) {
                                {.id = "b", .edge_port = b, .origin_ports = {origin.port()}}});
   next.apps.back().ports.last = static_cast<uint16_t>(b + 60);  // 61 ports x 2 workers
   std::string error;
-  EXPECT_FALSE(edge_->prepare(next, &error));
+  EXPECT_FALSE(prepare_on_control(*edge_, next, &error));
   EXPECT_NE(error.find("more than half of the descriptor limit (200)"), std::string::npos) << error;
   EXPECT_EQ(listeners_on(b), 0);
   EXPECT_EQ(listeners_on(a), 2);
   next.apps.back().ports.last = b;  // one port fits
-  EXPECT_TRUE(edge_->prepare(next, &error)) << error;
-  edge_->abandon();
+  EXPECT_TRUE(prepare_on_control(*edge_, next, &error)) << error;
+  abandon_on_control(*edge_);
 }
 
 TEST_F(PreflightTest, AForeignReuseportSocketIsNotShared) {
@@ -83,7 +83,7 @@ TEST_F(PreflightTest, AForeignReuseportSocketIsNotShared) {
       make_config(data_dir(), {{.id = "a", .edge_port = a, .origin_ports = {origin.port()}},
                                {.id = "s", .edge_port = shared, .origin_ports = {origin.port()}}});
   std::string error;
-  EXPECT_FALSE(edge_->prepare(next, &error));
+  EXPECT_FALSE(prepare_on_control(*edge_, next, &error));
   EXPECT_NE(error.find("another process holds this port"), std::string::npos) << error;
 }
 
@@ -95,9 +95,9 @@ TEST_F(PreflightTest, PreparedListenersAreHandedToTheWorkers) {
       make_config(data_dir(), {{.id = "a", .edge_port = a, .origin_ports = {origin.port()}},
                                {.id = "b", .edge_port = b, .origin_ports = {origin.port()}}});
   std::string error;
-  ASSERT_TRUE(edge_->prepare(next, &error)) << error;
+  ASSERT_TRUE(prepare_on_control(*edge_, next, &error)) << error;
   EXPECT_EQ(listeners_on(b), 2);  // open (one per worker) before the change is applied
-  edge_->reload(next);
+  reload_on_control(*edge_, next);
   EXPECT_TRUE(wait_for([&] { return edge_->listeners_up(); }));
   EXPECT_EQ(listeners_on(b), 2);  // the same sockets: not opened twice
   UniqueFd c = connect_to(b);
@@ -111,9 +111,9 @@ TEST_F(PreflightTest, PreparedListenersAreHandedToTheWorkers) {
       make_config(data_dir(), {{.id = "a", .edge_port = a, .origin_ports = {origin.port()}},
                                {.id = "b", .edge_port = b, .origin_ports = {origin.port()}},
                                {.id = "d", .edge_port = d, .origin_ports = {origin.port()}}});
-  ASSERT_TRUE(edge_->prepare(dropped, &error)) << error;
+  ASSERT_TRUE(prepare_on_control(*edge_, dropped, &error)) << error;
   EXPECT_EQ(listeners_on(d), 2);
-  edge_->abandon();
+  abandon_on_control(*edge_);
   EXPECT_EQ(listeners_on(d), 0);
 }
 
@@ -131,15 +131,15 @@ TEST_F(PreflightTest, SuccessivePreparesReuseTheirSockets) {
     return make_config(data_dir(), apps);
   };
   std::string error;
-  ASSERT_TRUE(edge_->prepare(with({{"b", b}}), &error)) << error;
-  ASSERT_TRUE(edge_->prepare(with({{"b", b}, {"d", d}}), &error)) << error;
+  ASSERT_TRUE(prepare_on_control(*edge_, with({{"b", b}}), &error)) << error;
+  ASSERT_TRUE(prepare_on_control(*edge_, with({{"b", b}, {"d", d}}), &error)) << error;
   EXPECT_EQ(listeners_on(b), 2);  // kept, not opened a second time
   EXPECT_EQ(listeners_on(d), 2);
-  EXPECT_FALSE(edge_->prepare(with({{"b", b}, {"d", d}, {"c", busy}}), &error));
+  EXPECT_FALSE(prepare_on_control(*edge_, with({{"b", b}, {"d", d}, {"c", busy}}), &error));
   EXPECT_EQ(listeners_on(b), 2);  // a refused change keeps what was prepared before
-  ASSERT_TRUE(edge_->prepare(with({{"d", d}}), &error)) << error;
+  ASSERT_TRUE(prepare_on_control(*edge_, with({{"d", d}}), &error)) << error;
   EXPECT_EQ(listeners_on(b), 0);  // no longer needed: closed
-  edge_->reload(with({{"d", d}}));
+  reload_on_control(*edge_, with({{"d", d}}));
   EXPECT_TRUE(wait_for([&] { return edge_->listeners_up(); }));
   EXPECT_EQ(listeners_on(d), 2);
 }
@@ -176,7 +176,7 @@ TEST_F(PreflightTest, AppWithoutItsCertificateIsDisabledOthersServe) {
   ASSERT_TRUE(write_all(c.get(), "hi"));
   EXPECT_EQ(read_n(c.get(), 2), "hi");
   // A reload with the file still gone: still disabled, still no listener, plain still serves.
-  edge_->reload(*r.config);
+  reload_on_control(*edge_, *r.config);
   EXPECT_TRUE(wait_for([&] { return edge_->snapshot()->disabled.count("tls") == 1; }));
   EXPECT_EQ(listeners_on(tls), 0);
 }
@@ -252,6 +252,38 @@ TEST_F(PreflightTest, ProbesAreDisconnectsNotViolations) {
   EXPECT_TRUE(wait_for([&] { return events("clientFiltered", 403) == 1; }))
       << dump_events(data_dir());
 }
+
+// The edge's applier thread: changes run on it; reload/prepare/abandon called from any other
+// thread abort in debug builds (the thread rule, asserted).
+class ApplierThreadTest : public EdgeTest {};
+
+TEST_F(ApplierThreadTest, ChangesRunOnTheControlThread) {
+  OriginServer origin(echo_handler);
+  const uint16_t a = free_port(), b = free_port();
+  start({{.id = "a", .edge_port = a, .origin_ports = {origin.port()}}});
+  EXPECT_FALSE(edge_->control().in_loop_thread());
+  auto next =
+      make_config(data_dir(), {{.id = "a", .edge_port = a, .origin_ports = {origin.port()}},
+                               {.id = "b", .edge_port = b, .origin_ports = {origin.port()}}});
+  std::string error;
+  ASSERT_TRUE(prepare_on_control(*edge_, next, &error)) << error;
+  reload_on_control(*edge_, next);
+  wait_listening(b);
+  EXPECT_EQ(edge_->snapshot()->apps.size(), 2u);
+}
+
+#ifndef NDEBUG
+TEST_F(ApplierThreadTest, ReloadOffTheControlThreadAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // Not started: the thread rule holds from construction (the applier thread exists already).
+  Edge edge;
+  const config::Config cfg = make_config(data_dir(), {});
+  EXPECT_DEATH(edge.reload(cfg), "Edge::reload");
+  std::string error;
+  EXPECT_DEATH(edge.prepare(cfg, &error), "Edge::prepare");
+  EXPECT_DEATH(edge.abandon(), "Edge::abandon");
+}
+#endif
 
 }  // namespace
 }  // namespace rampart::edge::testing

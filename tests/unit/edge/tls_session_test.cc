@@ -222,7 +222,7 @@ TEST_F(TlsSessionTest, FullAndStrictReachATlsOrigin) {
       ", origin_server_name: origin.internal }\n";
   config::LoadResult r = config::parse_yaml(y);
   ASSERT_TRUE(r.ok()) << y;
-  edge_->reload(*r.config);
+  reload_on_control(*edge_, *r.config);
   wait_listening(strict.port());
   TlsClient v(strict.port(), "y");
   ASSERT_TRUE(v.ok());

@@ -230,7 +230,11 @@ class UdpEdgeTest : public ::testing::Test {
     ASSERT_TRUE(wait_until([&] { return udp_sockets_on(app.edge_port) == workers; }))
         << "edge UDP sockets on port " << app.edge_port << ": " << udp_sockets_on(app.edge_port);
   }
-  void reload(const UdpApp& app) { edge_->reload(make_config(app)); }
+  // On the edge's applier thread, as the Controller calls it.
+  void reload(const UdpApp& app) {
+    const config::Config cfg = make_config(app);
+    edge_->control().call([&] { edge_->reload(cfg); });
+  }
   config::Config make_config(const UdpApp& app) {
     const int workers = workers_;
     std::string y =

@@ -1,0 +1,275 @@
+#include "server/server.h"
+
+#include <cstdio>
+#include <thread>
+
+#include "control/etcd_store.h"
+#include "control/private_files.h"
+#include "control/rollup_store.h"
+#include "control/sqlite_store.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace rampart::server {
+
+namespace {
+
+void log_errors(const std::vector<config::ConfigError>& errors) {
+  for (const auto& e : errors) RLOG_ERROR(e.to_string());
+}
+
+// A config accepted with files that cannot be used now: each such app is disabled by the data
+// plane (or keeps the certificates it had), the others serve.
+void log_unavailable(const config::LoadResult& r) {
+  for (const auto& e : r.errors)
+    RLOG_ERROR(e.to_string(), " (this app cannot serve until the file is back)");
+}
+
+control::Analytics::FleetFanout fanout_of(const config::Config& cfg,
+                                          const config::Credentials& credentials) {
+  return {credentials.fleet_token, cfg.fleet.ca_file, !cfg.api.tls_certificate.empty()};
+}
+
+void log_fanout(const control::Analytics& analytics) {
+  std::string off = analytics.fanout_off_reason();
+  if (off.empty())
+    RLOG_INFO(
+        "fleet: aggregate/current sums the fleet; peers are called over HTTPS with the "
+        "fleet credential");
+  else
+    RLOG_WARN("fleet: the analytics fan-out is off (", off,
+              "); aggregate/current answers for this edge alone (docs/fleet.md)");
+}
+
+// SIGHUP, after the new config was accepted: new tokens take effect at once; the API's other
+// settings need a restart, and the log says which.
+void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fleet,
+                const config::Config& before, const config::Credentials& old_credentials,
+                const config::Config& after, const config::Credentials& credentials) {
+  if (!(credentials == old_credentials)) {
+    api.set_credentials(credentials);
+    if (credentials.api_token != old_credentials.api_token)
+      RLOG_INFO(
+          "api.token changed: the previous token is refused from now on and every "
+          "dashboard session has ended");
+    if (credentials.fleet_token != old_credentials.fleet_token)
+      RLOG_INFO(
+          "fleet.token changed: peers are called with the new credential, and only it is "
+          "accepted");
+  }
+  if (fleet) {
+    analytics.set_fanout(fanout_of(after, credentials));
+    if (credentials.fleet_token != old_credentials.fleet_token ||
+        after.fleet.ca_file != before.fleet.ca_file)
+      log_fanout(analytics);
+  }
+  config::ApiConfig a = after.api, b = before.api;
+  a.token = b.token;
+  a.token_file = b.token_file;
+  if (!(a == b))
+    RLOG_WARN(
+        "api: listen, tls, request_timeout, keepalive_timeout, max_connections(_per_source), "
+        "server_name and allow_insecure_remote take effect at the next restart; the API "
+        "keeps its current settings (only the tokens changed now)");
+}
+
+}  // namespace
+
+Server::Server(std::string path, const config::Config& file)
+    : path_(std::move(path)), file_(file) {}
+
+Server::~Server() = default;
+
+std::unique_ptr<Server> Server::open(const std::string& path, const config::LoadResult& file,
+                                     Failure* failure) {
+  log_unavailable(file);
+  // Block the signals before any thread starts (the Edge's applier is the first), so that
+  // every thread inherits the mask and only run()'s sigwaitinfo() sees them. SIGPIPE is
+  // ignored: writes report EPIPE instead.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  // Every descriptor the hard limit allows, before anything opens one: the edge splits them
+  // into budgets (TCP sessions, UDP flows, API, spare) when it starts.
+  const edge::FdLimit fd_limit = edge::raise_fd_limit();
+  std::unique_ptr<Server> s(new Server(path, *file.config));
+  s->signals_ = set;
+  s->fd_limit_ = fd_limit;
+  *failure = s->start();
+  if (*failure != Failure::kNone) return nullptr;
+  return s;
+}
+
+Server::Failure Server::start() {
+  std::string error;
+  if (!control::resolve_api_settings(file_, &credentials_, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return Failure::kInvalid;
+  }
+  // data_dir 0700 when created here; the databases in it 0600 (control/private_files.h).
+  if (!control::prepare_data_dir(file_.edge.data_dir, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return Failure::kRuntime;
+  }
+  // store: sqlite (one edge) or etcd (a fleet: docs/fleet.md).
+  const config::StoreConfig& sc = file_.store;
+  if (sc.is_etcd()) {
+    auto endpoints = control::EtcdClient::parse_url(sc.url, &error);
+    if (!endpoints) {
+      fprintf(stderr, "rampart serve: store: %s\n", error.c_str());
+      return Failure::kInvalid;
+    }
+    etcd_ = std::make_unique<control::EtcdClient>(
+        *endpoints, control::EtcdTls{sc.tls_ca, sc.tls_certificate, sc.tls_private_key});
+    if (sc.tls_certificate.empty())
+      RLOG_WARN(
+          "store: etcd is reached without a client certificate (store_tls); whoever can "
+          "write to etcd changes every edge's apps and names the addresses the analytics "
+          "fan-out calls: run etcd with --client-cert-auth and RBAC (docs/fleet.md)");
+    store_ = std::make_unique<control::EtcdStore>(etcd_.get());
+  } else {
+    store_ = control::SqliteStore::open(file_.edge.data_dir + "/rampart.db", &error);
+    if (!store_) {
+      fprintf(stderr, "rampart serve: %s\n", error.c_str());
+      return Failure::kRuntime;
+    }
+  }
+  edge_.set_fd_limit(fd_limit_);
+  // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
+  controller_ = std::make_unique<control::Controller>(
+      store_.get(), [this](const config::Config& cfg) { edge_.reload(cfg); }, &edge_.control());
+  if (!controller_->load(file_, &error)) {
+    fprintf(stderr, "rampart serve: %s\n", error.c_str());
+    return etcd_ ? Failure::kRuntime : Failure::kInvalid;
+  }
+  const control::EdgeIdentity me = control::EdgeIdentity::current(file_, etcd_ ? "etcd" : "sqlite");
+  if (etcd_) {
+    fleet_ = std::make_unique<control::Fleet>(
+        etcd_.get(), controller_.get(), me,
+        [this](const net::Cidr& source, int64_t ms) { edge_.ban(source, ms); });
+    edge_.set_ban_listener(fleet_.get());
+    fleet_->set_unban([this](const net::IpAddr& ip) { edge_.unban(ip); });
+  }
+  if (!edge_.start(controller_->config(), &error)) {
+    RLOG_ERROR(error);
+    return Failure::kRuntime;
+  }
+  edge_started_ = true;
+  // From now on every change opens its new listeners before it is saved: one that cannot be
+  // opened refuses the change whole (docs/hardening.md, "Config safety").
+  controller_->set_preflight(
+      {[this](const config::Config& cfg, std::string* why) { return edge_.prepare(cfg, why); },
+       [this] { edge_.abandon(); }});
+  controller_->set_app_status([this](const std::string& id) -> std::string {
+    auto snap = edge_.snapshot();
+    if (!snap) return "";
+    auto it = snap->disabled.find(id);
+    return it == snap->disabled.end() ? "" : it->second;
+  });
+  if (fleet_ && !fleet_->start(&error)) {
+    RLOG_ERROR("fleet store: ", error);
+    edge_.drain(config::Duration(0));
+    return Failure::kRuntime;
+  }
+  // edge.anycast: a local BIRD announces the addresses while this edge is healthy
+  // (docs/anycast.md); the monitor withdraws them first on SIGTERM.
+  if (const config::AnycastConfig& ac = file_.edge.anycast; !ac.addresses.empty()) {
+    anycast_ = std::make_unique<anycast::AnycastMonitor>(
+        ac, [this] { return anycast::edge_health(edge_, core::coarse_ms()); },
+        std::make_unique<anycast::BirdSpeaker>(ac.bird_socket, ac.protocol));
+    anycast_->start();
+  }
+  // Analytics history is an extra: without its store the edge still runs (live views only).
+  auto rollups = control::RollupStore::open(file_.edge.data_dir + "/analytics.db", &error);
+  if (!rollups) RLOG_ERROR(error, "; analytics history is off");
+  analytics_ = std::make_unique<control::Analytics>(
+      &edge_, edge_.rollup(), std::move(rollups),
+      std::chrono::duration_cast<std::chrono::seconds>(file_.analytics.retention).count());
+  api_ = std::make_unique<control::ApiServer>(controller_.get(), file_.api, credentials_);
+  analytics_->set_extra_metrics(
+      [this] { return (anycast_ ? anycast_->metrics() : std::string()) + api_->metrics(); });
+  analytics_->start();
+  api_->set_analytics(analytics_.get());
+  if (fleet_) {
+    analytics_->set_fleet(fleet_.get(), fanout_of(file_, credentials_));
+    log_fanout(*analytics_);
+  }
+  api_->set_edges([this, me]() {
+    if (fleet_) return fleet_->edges();
+    nlohmann::json self = me.to_json("ok");
+    self["self"] = true;
+    return nlohmann::json::array({self});
+  });
+  if (!api_->start(&error)) {
+    RLOG_ERROR(error);
+    edge_.drain(config::Duration(0));
+    return Failure::kRuntime;
+  }
+  return Failure::kNone;
+}
+
+void Server::run() {
+  for (;;) {
+    siginfo_t info;
+    const int sig = sigwaitinfo(&signals_, &info);
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      shutdown(sig);
+      return;
+    }
+  }
+}
+
+void Server::reload() {
+  config::LoadResult next = config::load_file(path_, /*tolerate_unavailable=*/true);
+  if (!next.ok()) {
+    RLOG_ERROR("reload of ", path_, " refused; the running configuration stays:");
+    log_errors(next.errors);
+    return;
+  }
+  log_unavailable(next);
+  if (!(next.config->edge.anycast == file_.edge.anycast))
+    RLOG_WARN("edge.anycast changed: takes effect at the next restart");
+  config::Credentials next_credentials;
+  std::string error;
+  if (!control::resolve_api_settings(*next.config, &next_credentials, &error)) {
+    RLOG_ERROR("reload of ", path_, " refused; the running configuration and the API's ",
+               "tokens stay: ", error);
+    return;
+  }
+  std::vector<std::string> problems;
+  if (!controller_->reload_file(*next.config, &problems)) {
+    RLOG_ERROR("reload of ", path_, " refused; the running configuration stays:");
+    for (const auto& p : problems) RLOG_ERROR(p);
+    return;
+  }
+  reload_api(*api_, *analytics_, fleet_ != nullptr, file_, credentials_, *next.config,
+             next_credentials);
+  credentials_ = next_credentials;
+  file_.api = next.config->api;
+  file_.fleet = next.config->fleet;
+}
+
+void Server::shutdown(int sig) {
+  RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
+  if (anycast_) {
+    // Withdraw before draining: routers move new clients to other edges while this one still
+    // accepts, for convergence_wait; only then do the listeners close.
+    anycast_->shutdown();
+    const config::Duration wait = file_.edge.anycast.convergence_wait;
+    RLOG_INFO("anycast: accepting for ", wait.count(), " ms more while routers converge");
+    std::this_thread::sleep_for(wait);
+  }
+  api_->stop();
+  if (fleet_) fleet_->stop();  // leaves the registry at once
+  edge_.drain(controller_->config().edge.drain_timeout);
+  analytics_->stop();
+  RLOG_INFO("stopped");
+}
+
+}  // namespace rampart::server

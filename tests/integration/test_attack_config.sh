@@ -120,8 +120,8 @@ refused() {
   jget "$(sed '$d' <<<"$r")" 'j["errors"][0]["message"]' >"$TDIR/last-error"
 }
 app_count() { jget "$(api GET /spectrum/apps | sed '$d')" 'len(j["result"])'; }
-check "TLS app serves" tls_echo_ok "$NS_C" "$EDGE_IP" 7443
-check "stream app serves" echo_ok 7000
+check "TLS app serves" wait_until 30 tls_echo_ok "$NS_C" "$EDGE_IP" 7443
+check "stream app serves" wait_until 30 echo_ok 7000
 
 check "API: an app on api.listen's port is 409 10009" refused 10009 409 \
   "{\"protocol\":\"tcp/$API_PORT\",\"edge_ips\":{\"type\":\"static\",\"ips\":[\"127.0.0.1\"]},\"origin_direct\":[\"tcp://$ORIGIN_IP:7000\"]}"
@@ -168,12 +168,12 @@ r=$(api GET /spectrum/apps/busy)
 assert_eq "the refused app was not saved (404)" 404 "$(tail -n1 <<<"$r")"
 assert_eq ":7300 has one listener (the other process's)" 1 "$(ip netns exec "$NS_E" ss -Hltn "sport = :7300" | wc -l)"
 assert_eq ":7301 has one listener (the other process's)" 1 "$(ip netns exec "$NS_E" ss -Hltn "sport = :7301" | wc -l)"
-check "the previous apps still serve" echo_ok 7000
-check "... TLS too" tls_echo_ok "$NS_C" "$EDGE_IP" 7443
+check "the previous apps still serve" wait_until 30 echo_ok 7000
+check "... TLS too" wait_until 30 tls_echo_ok "$NS_C" "$EDGE_IP" 7443
 # A write that can open its listener works, and is live at once.
 r=$(api POST /spectrum/apps "{\"id\":\"ok\",\"protocol\":\"tcp/7302\",\"origin_direct\":[\"tcp://$ORIGIN_IP:7000\"]}")
 assert_eq "API: a free port is accepted" 200 "$(tail -n1 <<<"$r")"
-check "... and serves" echo_ok 7302
+check "... and serves" wait_until 30 echo_ok 7302
 
 # SIGHUP: a file whose new app's port is held, then tcp/1-65535: refused, the old config stays.
 cp "$CFG" "$TDIR/good.yaml"
@@ -188,19 +188,19 @@ cp "$TDIR/all.yaml" "$CFG"
 lines=$(wc -l <"$EDGE_LOG")
 edge_reload
 check "SIGHUP with tcp/1-65535 is refused" wait_log "edge.max_ports_per_app (1024)"
-check "the previous apps still serve" echo_ok 7000
-check "... and the API's app" echo_ok 7302
+check "the previous apps still serve" wait_until 30 echo_ok 7000
+check "... and the API's app" wait_until 30 echo_ok 7302
 cp "$TDIR/good.yaml" "$CFG"
 printf '  - { id: later, protocol: tcp/7303, origin_direct: ["tcp://%s:7000"] }\n' "$ORIGIN_IP" >>"$CFG"
 edge_reload
 check "a later SIGHUP still works (new app listens)" wait_port "$NS_E" tcp 7303
-check "... and serves" echo_ok 7303
+check "... and serves" wait_until 30 echo_ok 7303
 check "edge alive" edge_alive
 
 # ------------------------------------------------------------------ certificates removed
 r=$(api POST /spectrum/apps "{\"id\":\"apitls\",\"protocol\":\"tcp/7444\",\"tls\":\"flexible\",\"origin_direct\":[\"tcp://$ORIGIN_IP:7000\"],\"tls_settings\":{\"certificates\":[{\"certificate\":\"$TDIR/api-tls.pem\",\"private_key\":\"$TDIR/api-tls.key\"}]}}")
 assert_eq "API: a TLS app with its own certificate" 200 "$(tail -n1 <<<"$r")"
-check "... serves" tls_echo_ok "$NS_C" "$EDGE_IP" 7444
+check "... serves" wait_until 30 tls_echo_ok "$NS_C" "$EDGE_IP" 7444
 stop_edge
 assert_eq "edge stopped" 0 "$EDGE_RC"
 mkdir -p "$TDIR/certs-away"
@@ -209,8 +209,8 @@ check "check says the file's TLS app would be disabled" check_says "$CFG" "(serv
 lines=$(wc -l <"$EDGE_LOG")
 start_edge "$NS_E" "$CFG"
 require "the edge starts without the certificates" wait_port "$NS_E" tcp 7000
-check "the stream app serves" echo_ok 7000
-check "the API's plain app serves" echo_ok 7302
+check "the stream app serves" wait_until 30 echo_ok 7000
+check "the API's plain app serves" wait_until 30 echo_ok 7302
 check "the file's TLS app is logged disabled" wait_log "app tls is disabled: certificate: cannot open $TDIR/file-tls.pem"
 check "the API's TLS app is logged disabled" wait_log "app apitls is disabled"
 wait_until 30 api GET /spectrum/apps >/dev/null 2>&1 || true
@@ -229,12 +229,12 @@ assert_eq "other API writes still work" 200 "$(tail -n1 <<<"$r")"
 lines=$(wc -l <"$EDGE_LOG")
 edge_reload
 check "a SIGHUP with the files still gone is accepted" wait_log "configuration reloaded"
-check "... the stream app still serves" echo_ok 7000
+check "... the stream app still serves" wait_until 30 echo_ok 7000
 mv "$TDIR/certs-away/"* "$TDIR/"
 edge_reload
 check "the files back + SIGHUP: the TLS app listens again" wait_port "$NS_E" tcp 7443
-check "... and serves" tls_echo_ok "$NS_C" "$EDGE_IP" 7443
-check "... the API's TLS app too" tls_echo_ok "$NS_C" "$EDGE_IP" 7444
+check "... and serves" wait_until 30 tls_echo_ok "$NS_C" "$EDGE_IP" 7443
+check "... the API's TLS app too" wait_until 30 tls_echo_ok "$NS_C" "$EDGE_IP" 7444
 
 stop_edge
 assert_eq "edge exits 0" 0 "$EDGE_RC"

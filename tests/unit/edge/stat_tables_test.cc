@@ -45,8 +45,11 @@ void check_table(const std::array<StatDecl<S>, N>& table) {
   for (const auto& d : table)
     if (!d.is_family()) (s.*d.field).add(i++);
   i = 1;
-  for (const auto& d : table)
-    if (!d.is_family()) EXPECT_EQ((s.*d.field).get(), i++);
+  for (const auto& d : table) {
+    if (!d.is_family()) {
+      EXPECT_EQ((s.*d.field).get(), i++);
+    }
+  }
 }
 
 TEST(StatDecl, UdpCountersTable) {

@@ -50,10 +50,13 @@ class Session : public core::Timer, public core::Retirable {
   // events.progress_interval: a `progress` event when the connection has relayed for another
   // `interval_ns` since its connect or its last progress event.
   void progress(int64_t now_ns, int64_t interval_ns);
-  // The client's handshake (validator's first bytes, or TLS) must end within this; 0 = no limit
-  // (protection.handshake_timeout: the one owner of that rule, for both routes).
+  // The client's handshake (validator's first bytes, or TLS) must end within this
+  // (protection.handshake_timeout: the one owner of that rule, for both routes). 0 in the config
+  // lifts that limit but never leaves a silent client unbounded: the idle timeout then applies
+  // (a slowloris would otherwise hold a session and its descriptor forever). 0 here = no timer.
   static int64_t handshake_timeout_ms(const AppRuntime& app) {
-    return app.protection.handshake_timeout.count();
+    const int64_t limit = app.protection.handshake_timeout.count();
+    return limit > 0 ? limit : app.cfg.timeouts.idle.count();
   }
 
   // Intrusive list links (SessionList).

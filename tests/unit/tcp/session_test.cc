@@ -425,8 +425,9 @@ TEST_F(SessionUnitTest, JunkInsteadOfAClientHelloIs443WithoutAnOrigin) {
   EXPECT_LT(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK), 0);
 }
 
-// handshake_timeout: 0 means no limit, for TLS apps as for validators (one rule, one owner).
-TEST_F(SessionUnitTest, ZeroHandshakeTimeoutSetsNoLimit) {
+// handshake_timeout: 0 lifts the handshake limit, for TLS apps as for validators (one rule, one
+// owner), but a client that never completes its handshake is still bounded by the idle timeout.
+TEST_F(SessionUnitTest, ZeroHandshakeTimeoutFallsBackToTheIdleTimeout) {
   app_->cfg.tls = config::TlsMode::kFlexible;
   app_->cfg.dns.name = "unit.example.test";
   std::string error;
@@ -434,11 +435,15 @@ TEST_F(SessionUnitTest, ZeroHandshakeTimeoutSetsNoLimit) {
   app_->tls = TlsContext::build(app_->cfg, nullptr, &error, &notes);
   ASSERT_TRUE(app_->tls) << error;
   app_->protection.handshake_timeout = std::chrono::milliseconds(0);
+  app_->cfg.timeouts.idle = std::chrono::milliseconds(600'000);
   open_session();
-  clock_.advance(10 * 60 * 1000);
+  clock_.advance(599'000);
   loop_.run_once(0);
-  EXPECT_EQ(ctx_.sessions.size(), 1u);
+  EXPECT_EQ(ctx_.sessions.size(), 1u) << "closed before the idle timeout";
   EXPECT_EQ(find(EventType::kTlsError), nullptr);
+  clock_.advance(2'000);
+  loop_.run_once(0);
+  EXPECT_EQ(ctx_.sessions.size(), 0u) << "a silent TLS client outlived the idle timeout";
 }
 
 TEST(CloseReasonTest, OneTableGivesEveryStatus) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "control/controller.h"
+#include "control/api_outcome.h"
 
 namespace rampart::control {
 

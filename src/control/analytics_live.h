@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "control/controller.h"
+#include "control/api_outcome.h"
 #include "telemetry/app_stats.h"
 
 namespace rampart::edge {

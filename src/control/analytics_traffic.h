@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "control/controller.h"
+#include "control/api_outcome.h"
 #include "control/rollup_store.h"
 #include "telemetry/rollup.h"
 

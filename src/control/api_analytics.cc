@@ -19,7 +19,7 @@ std::multimap<std::string, std::string> query_params(const HttpRequest& req) {
 
 }  // namespace
 
-void install_analytics_routes(HttpRouter& s, Controller* ctl, Analytics* analytics) {
+void install_analytics_routes(HttpRouter& s, AppsApi* ctl, Analytics* analytics) {
   auto zoned = [ctl](std::function<Outcome(const HttpRequest&)> fn) {
     return control::zoned(ctl, std::move(fn));
   };

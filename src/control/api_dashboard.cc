@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "control/api_auth.h"
-#include "control/controller.h"
+#include "control/api_outcome.h"
 #include "control/http_parse.h"
 #include "control/http_router.h"
 #include "control/web_assets.h"

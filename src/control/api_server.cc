@@ -1,5 +1,5 @@
 // ApiServer: routes, credentials, the Host check, the audit line and the v4 envelope around the
-// Controller's outcomes.
+// outcomes of AppsApi (apps, access rules), analytics and protection.
 #include "control/api_server.h"
 
 #include <array>
@@ -101,7 +101,7 @@ HttpServer::HeadDecision allow(size_t max_body, const char* too_large) {
 
 }  // namespace
 
-HttpRouter::Handler zoned(Controller* ctl, std::function<Outcome(const HttpRequest&)> fn) {
+HttpRouter::Handler zoned(AppsApi* ctl, std::function<Outcome(const HttpRequest&)> fn) {
   return [ctl, fn = std::move(fn)](const HttpRequest& req, HttpResponse& res) {
     send_outcome(res, guarded([&]() -> Outcome {
                    const std::string zone = req.matches[1];
@@ -151,9 +151,9 @@ bool resolve_api_settings(const config::Config& cfg, config::Credentials* creds,
   return true;
 }
 
-ApiServer::ApiServer(Controller* controller, const config::ApiConfig& api,
+ApiServer::ApiServer(AppsApi* apps, const config::ApiConfig& api,
                      const config::Credentials& credentials)
-    : controller_(controller),
+    : apps_(apps),
       api_(api),
       dashboard_(std::make_unique<Dashboard>(&secrets_, !api.tls_certificate.empty(), &throttle_,
                                              &failure_log_)) {
@@ -241,7 +241,7 @@ HttpServer::HeadDecision ApiServer::check_bearer(HttpRequest& req, HttpResponse&
 
 void ApiServer::install_routes() {
   HttpRouter& s = router_;
-  Controller* ctl = controller_;
+  AppsApi* ctl = apps_;
   // Errors of the router itself (no route, wrong method, a handler that threw): envelope.
   s.set_error_handler([](const HttpRequest& req, HttpResponse& res) {
     const int status = res.status;

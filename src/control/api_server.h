@@ -4,8 +4,9 @@
 // token (bearer, or the dashboard's read-only session cookie), the fleet credential (accepted only
 // over HTTPS and only on the analytics fan-out's read endpoint), the Host check, the per-source
 // backoff of wrong credentials, and the audit line of every write (docs/hardening.md, "API").
-// Forwards every request to the Controller. start()/stop() are called by the thread that owns the
-// ApiServer (serve's main thread); set_credentials() by any thread; handlers run on the pools.
+// Forwards the apps and access-rule requests to AppsApi. start()/stop() are called by the thread
+// that owns the ApiServer (serve's main thread); set_credentials() by any thread; handlers run on
+// the pools.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,7 @@
 #include "config/credentials.h"
 #include "config/model.h"
 #include "control/api_auth.h"
-#include "control/controller.h"
+#include "control/apps_api.h"
 #include "control/http_router.h"
 #include "control/http_server.h"
 
@@ -31,9 +32,9 @@ void send_outcome(HttpResponse& res, const Outcome& o);
 // A route under /client/v4/zones/<zone>/ (the zone is the first match): an unknown zone answers
 // 404 7003 without calling `fn`, an exception of `fn` 500 10002 (logged); otherwise `fn`'s
 // outcome, as the v4 envelope. The one zone check of every zone route.
-HttpRouter::Handler zoned(Controller* ctl, std::function<Outcome(const HttpRequest&)> fn);
+HttpRouter::Handler zoned(AppsApi* api, std::function<Outcome(const HttpRequest&)> fn);
 // Installs the analytics routes and /metrics (api_analytics.cc).
-void install_analytics_routes(HttpRouter& router, Controller* controller, Analytics* analytics);
+void install_analytics_routes(HttpRouter& router, AppsApi* api, Analytics* analytics);
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;
 
@@ -45,8 +46,7 @@ bool resolve_api_settings(const config::Config& cfg, config::Credentials* creds,
 
 class ApiServer {
  public:
-  ApiServer(Controller* controller, const config::ApiConfig& api,
-            const config::Credentials& credentials);
+  ApiServer(AppsApi* apps, const config::ApiConfig& api, const config::Credentials& credentials);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -73,7 +73,7 @@ class ApiServer {
                                         std::string_view token);
   void install_routes();
 
-  Controller* controller_;
+  AppsApi* apps_;
   Analytics* analytics_ = nullptr;
   std::function<nlohmann::json()> edges_;
   config::ApiConfig api_;

@@ -57,11 +57,8 @@ json EdgeIdentity::to_json(const std::string& health) const {
           {"store", store}};
 }
 
-Fleet::Fleet(EtcdClient* client, Controller* controller, EdgeIdentity me, BanApply apply_ban)
-    : client_(client),
-      controller_(controller),
-      me_(std::move(me)),
-      apply_ban_(std::move(apply_ban)) {}
+Fleet::Fleet(EtcdClient* client, ConfigApplier* applier, EdgeIdentity me, BanApply apply_ban)
+    : client_(client), applier_(applier), me_(std::move(me)), apply_ban_(std::move(apply_ban)) {}
 
 Fleet::~Fleet() {
   stop();
@@ -121,7 +118,7 @@ bool Fleet::resync(std::string* error) {
   };
   std::stable_sort(apps.begin(), apps.end(), by_creation);
   std::stable_sort(rules.begin(), rules.end(), by_creation);
-  controller_->reset_remote(apps, rules, revision);
+  applier_->reset_remote(apps, rules, revision);
   {
     std::lock_guard lock(edges_mu_);
     edges_ = std::move(edges);
@@ -147,12 +144,12 @@ void Fleet::handle(const std::vector<EtcdEvent>& events) {
     if (!watching_.exchange(true)) RLOG_INFO("fleet: watching etcd from revision ", next_revision_);
     return;
   }
-  std::vector<Controller::RemoteChange> changes;
+  std::vector<ConfigApplier::RemoteChange> changes;
   for (const auto& e : events) {
     next_revision_ = std::max(next_revision_, e.kv.mod_revision + 1);
     const std::string& key = e.kv.key;
     if (auto parts = EtcdStore::parse_key(key)) {
-      Controller::RemoteChange c;
+      ConfigApplier::RemoteChange c;
       c.kind = parts->kind;
       c.removed = e.deleted;
       if (e.deleted) {
@@ -184,7 +181,7 @@ void Fleet::handle(const std::vector<EtcdEvent>& events) {
       if (auto s = net::Cidr::parse(key.substr(strlen(kEtcdUnbansPrefix)))) apply_unban_(s->base());
     }
   }
-  if (!changes.empty()) controller_->apply_remote(changes);
+  if (!changes.empty()) applier_->apply_remote(changes);
 }
 
 void Fleet::watch_loop() {
@@ -222,7 +219,7 @@ bool Fleet::register_self(std::string* error) {
     return false;
   }
   json record = me_.to_json(watching_ || lease_ != 0 ? "ok" : "degraded");
-  record["apps"] = controller_->api_app_count();
+  record["apps"] = applier_->api_app_count();
   std::string value = record.dump();
   if (client_->put(kEtcdEdgesPrefix + me_.name, value, lease_, error) != EtcdStatus::kOk)
     return false;

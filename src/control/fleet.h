@@ -1,6 +1,6 @@
 // The fleet side of an edge whose store is etcd (docs/fleet.md):
 //  - a watch on /rampart/ that feeds other edges' (and etcdctl's) changes of apps and access
-//    rules to the Controller, keeps the registry of live edges, and turns the fleet's bans into
+//    rules to the ConfigApplier, keeps the registry of live edges, and turns the fleet's bans into
 //    bans on this edge's workers; it reconnects from the last revision it saw, and reloads
 //    everything when etcd compacted that revision away;
 //  - the edge's own registry key, /rampart/edges/<colo>-<hostname>-<pid>, on a lease renewed
@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "control/controller.h"
+#include "control/config_applier.h"
 #include "control/etcd_client.h"
 #include "guard/guard.h"
 
@@ -50,7 +50,7 @@ class Fleet : public guard::BanSink {
   using BanApply = std::function<void(const net::Cidr& source, int64_t duration_ms)>;
   static constexpr int64_t kLeaseTtlS = 10;
 
-  Fleet(EtcdClient* client, Controller* controller, EdgeIdentity me, BanApply apply_ban);
+  Fleet(EtcdClient* client, ConfigApplier* applier, EdgeIdentity me, BanApply apply_ban);
   ~Fleet() override;
 
   // Reads everything under /rampart/ once (apps, rules, edges, bans), then starts the threads.
@@ -81,7 +81,7 @@ class Fleet : public guard::BanSink {
   };
   void watch_loop();
   void writer_loop();
-  // Full read of /rampart/ -> controller, registry, bans; sets next_revision_.
+  // Full read of /rampart/ -> applier, registry, bans; sets next_revision_.
   bool resync(std::string* error);
   void handle(const std::vector<EtcdEvent>& events);
   void on_ban_value(const std::string& value);
@@ -89,7 +89,7 @@ class Fleet : public guard::BanSink {
   void publish_ban(const PendingBan& ban);
 
   EtcdClient* client_;
-  Controller* controller_;
+  ConfigApplier* applier_;
   EdgeIdentity me_;
   BanApply apply_ban_;
   std::function<void(const net::IpAddr&)> apply_unban_;

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "control/controller.h"
+#include "control/api_outcome.h"
 
 namespace rampart::edge {
 class Edge;

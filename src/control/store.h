@@ -1,7 +1,7 @@
 // Persistent storage of the objects created through the API (apps and IP access rules), behind
 // an interface so that an etcd store can follow the SQLite one. Objects are stored as the JSON
 // the API returns (app_json.h), with their timestamps. Every write is atomic and durable when it
-// returns true. Implementations are thread-safe; the Controller serializes writes anyway.
+// returns true. Implementations are thread-safe; the ConfigApplier serializes writes anyway.
 #pragma once
 
 #include <cstdint>

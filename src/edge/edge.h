@@ -1,9 +1,9 @@
 // The running edge: owns the workers, the event log, the health checker, the current Snapshot
 // and the config applier's thread (control(): a core::ControlLoop). Every config application
 // runs on that one thread: start() and drain() hop onto it themselves; reload(), prepare() and
-// abandon() must be called on it (the control::Controller calls them from its changes, which it
+// abandon() must be called on it (the control::ConfigApplier calls them from its changes, which it
 // runs there) and assert it. SIGHUP (cli/serve.cc), the API (HTTP pool threads) and the fleet
-// watch reach it only through the Controller. Workers never call back into it; ban()/unban()
+// watch reach it only through the ConfigApplier. Workers never call back into it; ban()/unban()
 // are per-worker posts from any thread.
 #pragma once
 

@@ -140,31 +140,32 @@ Server::Failure Server::start() {
   }
   edge_.set_fd_limit(fd_limit_);
   // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
-  controller_ = std::make_unique<control::Controller>(
+  applier_ = std::make_unique<control::ConfigApplier>(
       store_.get(), [this](const config::Config& cfg) { edge_.reload(cfg); }, &edge_.control());
-  if (!controller_->load(file_, &error)) {
+  if (!applier_->load(file_, &error)) {
     fprintf(stderr, "rampart serve: %s\n", error.c_str());
     return etcd_ ? Failure::kRuntime : Failure::kInvalid;
   }
   const control::EdgeIdentity me = control::EdgeIdentity::current(file_, etcd_ ? "etcd" : "sqlite");
   if (etcd_) {
     fleet_ = std::make_unique<control::Fleet>(
-        etcd_.get(), controller_.get(), me,
+        etcd_.get(), applier_.get(), me,
         [this](const net::Cidr& source, int64_t ms) { edge_.ban(source, ms); });
     edge_.set_ban_listener(fleet_.get());
     fleet_->set_unban([this](const net::IpAddr& ip) { edge_.unban(ip); });
   }
-  if (!edge_.start(controller_->config(), &error)) {
+  if (!edge_.start(applier_->config(), &error)) {
     RLOG_ERROR(error);
     return Failure::kRuntime;
   }
   edge_started_ = true;
   // From now on every change opens its new listeners before it is saved: one that cannot be
   // opened refuses the change whole (docs/hardening.md, "Config safety").
-  controller_->set_preflight(
+  applier_->set_preflight(
       {[this](const config::Config& cfg, std::string* why) { return edge_.prepare(cfg, why); },
        [this] { edge_.abandon(); }});
-  controller_->set_app_status([this](const std::string& id) -> std::string {
+  apps_api_ = std::make_unique<control::AppsApi>(applier_.get());
+  apps_api_->set_app_status([this](const std::string& id) -> std::string {
     auto snap = edge_.snapshot();
     if (!snap) return "";
     auto it = snap->disabled.find(id);
@@ -189,7 +190,7 @@ Server::Failure Server::start() {
   analytics_ = std::make_unique<control::Analytics>(
       &edge_, edge_.rollup(), std::move(rollups),
       std::chrono::duration_cast<std::chrono::seconds>(file_.analytics.retention).count());
-  api_ = std::make_unique<control::ApiServer>(controller_.get(), file_.api, credentials_);
+  api_ = std::make_unique<control::ApiServer>(apps_api_.get(), file_.api, credentials_);
   analytics_->set_extra_metrics(
       [this] { return (anycast_ ? anycast_->metrics() : std::string()) + api_->metrics(); });
   analytics_->start();
@@ -243,7 +244,7 @@ void Server::reload() {
     return;
   }
   std::vector<std::string> problems;
-  if (!controller_->reload_file(*next.config, &problems)) {
+  if (!applier_->reload_file(*next.config, &problems)) {
     RLOG_ERROR("reload of ", path_, " refused; the running configuration stays:");
     for (const auto& p : problems) RLOG_ERROR(p);
     return;
@@ -267,7 +268,7 @@ void Server::shutdown(int sig) {
   }
   api_->stop();
   if (fleet_) fleet_->stop();  // leaves the registry at once
-  edge_.drain(controller_->config().edge.drain_timeout);
+  edge_.drain(applier_->config().edge.drain_timeout);
   analytics_->stop();
   RLOG_INFO("stopped");
 }

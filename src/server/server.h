@@ -1,11 +1,11 @@
 // The composition root of `rampart serve` (pingora's Server): owns every service of a running
 // edge and wires them in one place, in the one order that works, so that no caller has to know
 // which setter goes before which start():
-//   store (SQLite, or etcd for a fleet) -> Edge (its applier thread) -> Controller (runs every
-//   change on that thread) -> Fleet (etcd only) -> Edge::start -> pre-flight and app status ->
-//   Fleet::start -> anycast monitor -> Analytics -> ApiServer.
+//   store (SQLite, or etcd for a fleet) -> Edge (its applier thread) -> ConfigApplier (runs
+//   every change on that thread) -> Fleet (etcd only) -> Edge::start -> pre-flight and app status
+//   -> Fleet::start -> anycast monitor -> Analytics -> ApiServer.
 // open() builds and starts them; run() waits for signals on the calling thread (SIGHUP reloads
-// the file through the Controller, SIGTERM/SIGINT drain) and stops everything in reverse order.
+// the file through the ConfigApplier, SIGTERM/SIGINT drain) and stops everything in reverse order.
 // Owned by the thread that calls open() and run() (serve's main thread), which must not have
 // started any other thread: open() blocks SIGHUP/SIGTERM/SIGINT first, so that every thread
 // the services start inherits the mask and only run()'s sigwaitinfo() takes them.
@@ -21,7 +21,8 @@
 #include "config/parse.h"
 #include "control/analytics.h"
 #include "control/api_server.h"
-#include "control/controller.h"
+#include "control/apps_api.h"
+#include "control/config_applier.h"
 #include "control/etcd_client.h"
 #include "control/fleet.h"
 #include "control/store.h"
@@ -63,7 +64,8 @@ class Server {
   std::unique_ptr<control::EtcdClient> etcd_;  // store: etcd://
   std::unique_ptr<control::Store> store_;
   edge::Edge edge_;
-  std::unique_ptr<control::Controller> controller_;
+  std::unique_ptr<control::ConfigApplier> applier_;
+  std::unique_ptr<control::AppsApi> apps_api_;        // the API's apps and access rules
   std::unique_ptr<control::Fleet> fleet_;             // store: etcd://
   std::unique_ptr<anycast::AnycastMonitor> anycast_;  // edge.anycast
   std::unique_ptr<control::Analytics> analytics_;

@@ -1,4 +1,4 @@
-// The Controller's applier thread: changes from the API (several HTTP threads), a SIGHUP reload
+// The ConfigApplier's applier thread: changes from the API (several HTTP threads), a SIGHUP reload
 // (main) and the fleet watch are applied one at a time on one thread that is none of theirs;
 // an API change that does not validate returns its errors and applies nothing.
 #include <gtest/gtest.h>
@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "config/parse.h"
-#include "control/controller.h"
+#include "control/apps_api.h"
+#include "control/config_applier.h"
 #include "control/sqlite_store.h"
 
 namespace rampart::control {
@@ -37,13 +38,15 @@ apps:
     ASSERT_TRUE(store_) << error;
   }
   void TearDown() override {
-    controller_.reset();
+    api_.reset();
+    applier_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
   // The Apply callback records its thread and checks that no two applies overlap.
   void make(core::ControlLoop* applier = nullptr) {
-    controller_ = std::make_unique<Controller>(
+    api_.reset();
+    applier_ = std::make_unique<ConfigApplier>(
         store_.get(),
         [this](const config::Config& c) {
           if (inside_.fetch_add(1) != 0) overlapped_ = true;
@@ -53,8 +56,9 @@ apps:
           inside_.fetch_sub(1);
         },
         applier);
+    api_ = std::make_unique<AppsApi>(applier_.get());
     std::string error;
-    ASSERT_TRUE(controller_->load(file_, &error)) << error;
+    ASSERT_TRUE(applier_->load(file_, &error)) << error;
   }
   static std::string app_body(int port) {
     return R"({"protocol":"tcp/)" + std::to_string(port) +
@@ -64,7 +68,8 @@ apps:
   std::string dir_;
   config::Config file_;
   std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<ConfigApplier> applier_;
+  std::unique_ptr<AppsApi> api_;
   // Written by the Apply callback (the applier thread); read after the calls returned.
   std::atomic<int> inside_{0};
   std::atomic<bool> overlapped_{false};
@@ -82,7 +87,7 @@ TEST_F(ApplierTest, ChangesFromManyThreadsApplyOneAtATimeOnTheApplierThread) {
   for (int t = 0; t < kApiThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kAppsEach; ++i)
-        if (controller_->create_app(app_body(3000 + t * 100 + i)).ok()) ++created;
+        if (api_->create_app(app_body(3000 + t * 100 + i)).ok()) ++created;
     });
   // SIGHUP's path, from another thread, at the same time: the file with one more app.
   config::Config file2 = file_;
@@ -91,7 +96,7 @@ TEST_F(ApplierTest, ChangesFromManyThreadsApplyOneAtATimeOnTheApplierThread) {
   file2.apps.back().ports = {2022, 2022};
   threads.emplace_back([&] {
     std::vector<std::string> errors;
-    EXPECT_TRUE(controller_->reload_file(file2, &errors)) << (errors.empty() ? "" : errors[0]);
+    EXPECT_TRUE(applier_->reload_file(file2, &errors)) << (errors.empty() ? "" : errors[0]);
   });
   for (auto& t : threads) t.join();
   EXPECT_EQ(created.load(), kApiThreads * kAppsEach);
@@ -102,21 +107,21 @@ TEST_F(ApplierTest, ChangesFromManyThreadsApplyOneAtATimeOnTheApplierThread) {
   EXPECT_EQ(*on_applier.first.begin(), on_applier.second);  // the applier's thread, no caller's
   EXPECT_EQ(applies_, kApiThreads * kAppsEach + 1);
   EXPECT_EQ(last_apps_, 2u + kApiThreads * kAppsEach);  // ssh, ssh2 and every API app
-  EXPECT_EQ(controller_->config().apps.size(), last_apps_);
+  EXPECT_EQ(applier_->config().apps.size(), last_apps_);
 }
 
 TEST_F(ApplierTest, AnApiChangeThatDoesNotValidateReturnsItsErrorsAndAppliesNothing) {
   make();
-  ASSERT_TRUE(controller_->create_app(app_body(4000)).ok());
+  ASSERT_TRUE(api_->create_app(app_body(4000)).ok());
   ASSERT_EQ(applies_, 1);
   // Overlaps the app just made: refused with the conflict, and the apply never runs.
-  Outcome o = controller_->create_app(app_body(4000));
+  Outcome o = api_->create_app(app_body(4000));
   EXPECT_EQ(o.status, 409);
   ASSERT_FALSE(o.errors.empty());
   EXPECT_EQ(o.errors[0].code, kErrConflict);
   EXPECT_NE(o.errors[0].message.find("overlaps app"), std::string::npos) << o.errors[0].message;
   // No origin: a validation error.
-  o = controller_->create_app(R"({"protocol":"tcp/4001"})");
+  o = api_->create_app(R"({"protocol":"tcp/4001"})");
   EXPECT_EQ(o.status, 400);
   EXPECT_FALSE(o.errors.empty());
   EXPECT_EQ(applies_, 1);
@@ -124,7 +129,7 @@ TEST_F(ApplierTest, AnApiChangeThatDoesNotValidateReturnsItsErrorsAndAppliesNoth
   config::Config clash = file_;
   clash.apps[0].ports = {4000, 4000};
   std::vector<std::string> errors;
-  EXPECT_FALSE(controller_->reload_file(clash, &errors));
+  EXPECT_FALSE(applier_->reload_file(clash, &errors));
   ASSERT_FALSE(errors.empty());
   EXPECT_NE(errors[0].find("overlaps"), std::string::npos) << errors[0];
   EXPECT_EQ(applies_, 1);
@@ -134,13 +139,13 @@ TEST_F(ApplierTest, ThePreflightRunsOnTheApplierThread) {
   core::ControlLoop applier;
   make(&applier);
   std::atomic<bool> prepared_on_applier{false}, abandoned{false};
-  controller_->set_preflight({[&](const config::Config&, std::string*) {
-                                prepared_on_applier = applier.in_loop_thread();
-                                applier.assert_in_loop_thread("prepare");
-                                return true;
-                              },
-                              [&] { abandoned = true; }});
-  ASSERT_TRUE(controller_->create_app(app_body(4100)).ok());
+  applier_->set_preflight({[&](const config::Config&, std::string*) {
+                             prepared_on_applier = applier.in_loop_thread();
+                             applier.assert_in_loop_thread("prepare");
+                             return true;
+                           },
+                           [&] { abandoned = true; }});
+  ASSERT_TRUE(api_->create_app(app_body(4100)).ok());
   EXPECT_TRUE(prepared_on_applier.load());
   EXPECT_FALSE(abandoned.load());
 }

@@ -1,11 +1,12 @@
 // The etcd pieces that need no etcd: base64, key ranges, URLs, the value format, and the
-// Controller's compare-and-swap outcomes and remote changes (with a scripted store).
+// ConfigApplier's compare-and-swap outcomes and remote changes (with a scripted store).
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "config/parse.h"
-#include "control/controller.h"
+#include "control/apps_api.h"
+#include "control/config_applier.h"
 #include "control/etcd_client.h"
 #include "control/etcd_store.h"
 
@@ -86,9 +87,11 @@ class RemoteTest : public ::testing::Test {
   void SetUp() override {
     auto r = config::parse_yaml("edge: { listen: [\"127.0.0.1\"] }\napi: { token: t }\n");
     ASSERT_TRUE(r.ok());
-    ctl_ = std::make_unique<Controller>(&store_, [this](const config::Config&) { ++applies_; });
+    applier_ =
+        std::make_unique<ConfigApplier>(&store_, [this](const config::Config&) { ++applies_; });
+    api_ = std::make_unique<AppsApi>(applier_.get());
     std::string error;
-    ASSERT_TRUE(ctl_->load(*r.config, &error)) << error;
+    ASSERT_TRUE(applier_->load(*r.config, &error)) << error;
   }
   static StoredObject app(const std::string& id, int port, int64_t revision) {
     return {"default",
@@ -100,7 +103,8 @@ class RemoteTest : public ::testing::Test {
             revision};
   }
   ScriptedStore store_;
-  std::unique_ptr<Controller> ctl_;
+  std::unique_ptr<ConfigApplier> applier_;
+  std::unique_ptr<AppsApi> api_;
   int applies_ = 0;
 };
 
@@ -108,55 +112,55 @@ TEST_F(RemoteTest, StoreOutcomesMapToStatusCodes) {
   const std::string body =
       R"({"id":"a","protocol":"tcp/2000","origin_direct":["tcp://192.0.2.1:22"]})";
   store_.next = WriteStatus::kUnavailable;
-  Outcome o = ctl_->create_app(body);
+  Outcome o = api_->create_app(body);
   EXPECT_EQ(o.status, 503);
   EXPECT_EQ(o.errors.at(0).code, kErrStoreUnavailable);
   store_.next = WriteStatus::kConflict;
-  o = ctl_->create_app(body);
+  o = api_->create_app(body);
   EXPECT_EQ(o.status, 409);
   EXPECT_EQ(o.errors.at(0).code, kErrConflict);
   EXPECT_EQ(applies_, 0);  // nothing applied on failure
   store_.next = WriteStatus::kOk;
-  EXPECT_TRUE(ctl_->create_app(body).ok());
+  EXPECT_TRUE(api_->create_app(body).ok());
   // Another edge wrote "a" meanwhile: this edge's revision is stale -> 409.
   store_.revisions["a"] = 555;
-  o = ctl_->patch_app("a", R"({"ip_firewall":false})");
+  o = api_->patch_app("a", R"({"ip_firewall":false})");
   EXPECT_EQ(o.status, 409);
 }
 
 TEST_F(RemoteTest, StaleModifiedOnIs409) {
-  Outcome o = ctl_->create_app(
+  Outcome o = api_->create_app(
       R"({"id":"a","protocol":"tcp/2000","origin_direct":["tcp://192.0.2.1:22"]})");
   ASSERT_TRUE(o.ok());
   std::string mod = o.result["modified_on"];
-  o = ctl_->patch_app("a", R"({"ip_firewall":false,"modified_on":"2001-01-01T00:00:00Z"})");
+  o = api_->patch_app("a", R"({"ip_firewall":false,"modified_on":"2001-01-01T00:00:00Z"})");
   EXPECT_EQ(o.status, 409);
-  o = ctl_->patch_app("a", R"({"ip_firewall":false,"modified_on":")" + mod + R"("})");
+  o = api_->patch_app("a", R"({"ip_firewall":false,"modified_on":")" + mod + R"("})");
   EXPECT_TRUE(o.ok()) << (o.errors.empty() ? "" : o.errors[0].message);
 }
 
 TEST_F(RemoteTest, RemoteChangesApplyInRevisionOrder) {
-  ctl_->apply_remote({{Kind::kApp, false, app("x", 3000, 10)}});
+  applier_->apply_remote({{Kind::kApp, false, app("x", 3000, 10)}});
   EXPECT_EQ(applies_, 1);
-  EXPECT_EQ(ctl_->get_app("x").result["protocol"], "tcp/3000");
+  EXPECT_EQ(api_->get_app("x").result["protocol"], "tcp/3000");
   // An older version (a late event) changes nothing.
-  ctl_->apply_remote({{Kind::kApp, false, app("x", 3001, 9)}});
+  applier_->apply_remote({{Kind::kApp, false, app("x", 3001, 9)}});
   EXPECT_EQ(applies_, 1);
-  ctl_->apply_remote({{Kind::kApp, false, app("x", 3002, 11)}});
-  EXPECT_EQ(ctl_->get_app("x").result["protocol"], "tcp/3002");
+  applier_->apply_remote({{Kind::kApp, false, app("x", 3002, 11)}});
+  EXPECT_EQ(api_->get_app("x").result["protocol"], "tcp/3002");
   // A change that conflicts (same port as x) is left out; the rest of the batch applies.
-  ctl_->apply_remote(
+  applier_->apply_remote(
       {{Kind::kApp, false, app("y", 3002, 12)}, {Kind::kApp, false, app("z", 3003, 13)}});
-  EXPECT_EQ(ctl_->get_app("y").status, 404);
-  EXPECT_TRUE(ctl_->get_app("z").ok());
+  EXPECT_EQ(api_->get_app("y").status, 404);
+  EXPECT_TRUE(api_->get_app("z").ok());
   StoredObject gone{"default", "x", "", "", "", 14};
-  ctl_->apply_remote({{Kind::kApp, true, gone}});
-  EXPECT_EQ(ctl_->get_app("x").status, 404);
+  applier_->apply_remote({{Kind::kApp, true, gone}});
+  EXPECT_EQ(api_->get_app("x").status, 404);
   // A full reload at revision 20 without z removes it; with w adds it.
-  ctl_->reset_remote({app("w", 4000, 15)}, {}, 20);
-  EXPECT_EQ(ctl_->get_app("z").status, 404);
-  EXPECT_TRUE(ctl_->get_app("w").ok());
-  EXPECT_EQ(ctl_->api_app_count(), 1u);
+  applier_->reset_remote({app("w", 4000, 15)}, {}, 20);
+  EXPECT_EQ(api_->get_app("z").status, 404);
+  EXPECT_TRUE(api_->get_app("w").ok());
+  EXPECT_EQ(applier_->api_app_count(), 1u);
 }
 
 }  // namespace

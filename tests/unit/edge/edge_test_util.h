@@ -49,7 +49,7 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
 }
 
 // Edge::reload, prepare and abandon run on the edge's applier thread (control()), as the
-// Controller calls them; a test hands them over and waits, like an API caller.
+// ConfigApplier calls them; a test hands them over and waits, like an API caller.
 inline void reload_on_control(Edge& edge, const config::Config& cfg) {
   edge.control().call([&] { edge.reload(cfg); });
 }

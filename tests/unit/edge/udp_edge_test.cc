@@ -230,7 +230,7 @@ class UdpEdgeTest : public ::testing::Test {
     ASSERT_TRUE(wait_until([&] { return udp_sockets_on(app.edge_port) == workers; }))
         << "edge UDP sockets on port " << app.edge_port << ": " << udp_sockets_on(app.edge_port);
   }
-  // On the edge's applier thread, as the Controller calls it.
+  // On the edge's applier thread, as the ConfigApplier calls it.
   void reload(const UdpApp& app) {
     const config::Config cfg = make_config(app);
     edge_->control().call([&] { edge_->reload(cfg); });

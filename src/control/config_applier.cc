@@ -1,5 +1,6 @@
-// Controller: merge, validate, persist, apply. Reads (lists, gets) are in controller_read.cc.
-#include "control/controller.h"
+// ConfigApplier: merge, validate, persist, apply; reads. Changes from a shared store are in
+// config_applier_remote.cc.
+#include "control/config_applier.h"
 
 #include <time.h>
 
@@ -11,17 +12,23 @@
 #include "config/validate.h"
 #include "control/app_files.h"
 #include "core/log.h"
-#include "edge/limitations.h"
 
 namespace rampart::control {
 
 using nlohmann::json;
 
-Outcome Outcome::failure(int status, int code, std::string message) {
-  Outcome o;
-  o.status = status;
-  o.errors.push_back({code, std::move(message)});
-  return o;
+ChangeResult ChangeResult::refused(int code, std::string message) {
+  ChangeResult r;
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
+std::vector<std::string> ChangeResult::problems() const {
+  std::vector<std::string> out;
+  if (code != 0 && errors.empty()) out.push_back(message);
+  for (const auto& e : errors) out.push_back(config::api_message(e));
+  return out;
 }
 
 std::string rfc3339_now() {
@@ -63,33 +70,21 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
   return true;
 }
 
-// 409 when the request carries the modified_on it read and the object changed since (another
-// edge or client wrote it): a read-modify-write never silently overwrites someone's update.
-std::optional<Outcome> stale_precondition(const nlohmann::json& body, const std::string& what,
-                                          const std::string& id, const std::string& current) {
-  auto it = body.find("modified_on");
-  if (it == body.end() || !it->is_string() || it->get<std::string>() == current) return {};
-  return Outcome::failure(409, kErrConflict,
-                          what + " \"" + id + "\" was modified at " + current +
-                              " (the request is based on modified_on " + it->get<std::string>() +
-                              "); GET it again and retry");
+// kErrConflict when the request carries the modified_on it read and the object changed since
+// (another edge or client wrote it): a read-modify-write never silently overwrites an update.
+std::optional<ChangeResult> stale_precondition(const std::optional<std::string>& based_on,
+                                               const std::string& what, const std::string& id,
+                                               const std::string& current) {
+  if (!based_on || *based_on == current) return {};
+  return ChangeResult::refused(kErrConflict, what + " \"" + id + "\" was modified at " + current +
+                                                 " (the request is based on modified_on " +
+                                                 *based_on + "); GET it again and retry");
 }
 
-void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
-  out->status = status;
-  // An edge address and port claimed twice (e.g. by api.listen) is a conflict, as between apps.
-  for (const auto& e : errors)
-    if (e.code == config::kErrListenConflict) out->status = 409;
-  for (const auto& e : errors)
-    out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
-}
-
-// The request body as a JSON object, or nullopt with a 400 envelope in *out.
-std::optional<nlohmann::json> parse_body(const std::string& body, Outcome* out) {
-  std::vector<config::ConfigError> errs;
-  auto j = config::parse_json_object(body, errs);
-  if (!j) add_errors(out, 400, errs);
-  return j;
+ChangeResult invalid(std::vector<config::ConfigError> errors) {
+  ChangeResult r;
+  r.errors = std::move(errors);
+  return r;
 }
 
 std::string protocol_text(const config::App& app) {
@@ -99,36 +94,9 @@ std::string protocol_text(const config::App& app) {
   return out;
 }
 
-// Notes for settings that are accepted but do not (yet) change what the edge does.
-void add_notes(const config::App& app, Outcome* out) {
-  if (app.tls != config::TlsMode::kOff && app.tls_settings.certificates.empty()) {
-    std::string name = app.dns.name.empty() ? "localhost" : app.dns.name;
-    out->messages.push_back(
-        {kNoteSelfSignedCert, std::string("tls ") + config::to_string(app.tls) +
-                                  ": no certificate is configured for " + name +
-                                  ", so a self-signed certificate (EC P-256, 90 days) is "
-                                  "generated for that name; set tls_settings.certificates to "
-                                  "present your own"});
-  }
-  // What the data plane accepts but does not act on yet (the same lines serve logs).
-  config::Config one;
-  one.apps.push_back(app);
-  for (const std::string& note : edge::unenforced_settings(one)) {
-    // Zone-wide lines are about the file, and tls is said above.
-    if (note.rfind("apps[", 0) != 0 || note.find(".tls:") != std::string::npos) continue;
-    size_t dot = note.find(").");
-    out->messages.push_back(
-        {kNoteNotEnforced, dot == std::string::npos ? note : note.substr(dot + 2)});
-  }
-  if (app.argo_smart_routing)
-    out->messages.push_back(
-        {kNoteNoEffect,
-         "argo_smart_routing: stored for compatibility; it has no effect on a self-hosted edge"});
-}
-
 }  // namespace
 
-Controller::Controller(Store* store, Apply apply, core::ControlLoop* applier)
+ConfigApplier::ConfigApplier(Store* store, Apply apply, core::ControlLoop* applier)
     : store_(store), apply_(std::move(apply)) {
   if (!applier) {
     owned_applier_ = std::make_unique<core::ControlLoop>("rampart-apply");
@@ -137,77 +105,58 @@ Controller::Controller(Store* store, Apply apply, core::ControlLoop* applier)
   applier_ = applier;
 }
 
-Controller::~Controller() = default;
+ConfigApplier::~ConfigApplier() = default;
 
-void Controller::flush_apply() {
-  applier_->assert_in_loop_thread("Controller::flush_apply");
+void ConfigApplier::flush_apply() {
+  applier_->assert_in_loop_thread("ConfigApplier::flush_apply");
   if (!pending_) return;
   const config::Config cfg = std::move(*pending_);
   pending_.reset();
   apply_(cfg);
 }
 
-std::string Controller::seen_key(Kind kind, const std::string& zone, const std::string& id) {
+std::string ConfigApplier::seen_key(Kind kind, const std::string& zone, const std::string& id) {
   return (kind == Kind::kApp ? "a/" : "r/") + zone + "/" + id;
 }
 
-const config::App* Controller::file_app(const std::string& id) const {
+const config::App* ConfigApplier::file_app(const std::string& id) const {
   for (const auto& a : file_.apps)
     if (a.id == id) return &a;
   return nullptr;
 }
 
-int Controller::find_api_app(const std::string& id) const {
+int ConfigApplier::find_api_app(const std::string& id) const {
   for (size_t i = 0; i < apps_.size(); ++i)
     if (apps_[i].app.id == id) return static_cast<int>(i);
   return -1;
 }
 
-int Controller::find_api_rule(const std::string& id) const {
+int ConfigApplier::find_api_rule(const std::string& id) const {
   for (size_t i = 0; i < rules_.size(); ++i)
     if (rules_[i].rule.id == id) return static_cast<int>(i);
   return -1;
 }
 
-json Controller::app_json(const config::App& app, const std::string& created,
-                          const std::string& modified, bool from_file) const {
-  json j = config::app_to_json(app);
-  j["created_on"] = created;
-  j["modified_on"] = modified;
-  j["source"] = from_file ? "file" : "api";
-  return j;
-}
-
-json Controller::rule_json(const config::IpAccessRule& rule, const std::string& created,
-                           const std::string& modified, bool from_file) const {
-  json j = config::rule_to_json(rule);
-  j["created_on"] = created;
-  j["modified_on"] = modified;
-  j["scope"] = {{"id", kDefaultZone}, {"name", kDefaultZone}, {"type", "zone"}};
-  j["source"] = from_file ? "file" : "api";
-  return j;
-}
-
-bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& apps,
-                       const std::vector<ApiRule>& rules, config::Config* merged,
-                       Outcome* out) const {
+bool ConfigApplier::merge(const config::Config& file, const std::vector<ApiApp>& apps,
+                          const std::vector<ApiRule>& rules, config::Config* merged,
+                          ChangeResult* out) const {
   config::Config m = file;
   for (const auto& a : apps) {
     if (!a.left_out.empty()) continue;
     for (const auto& f : file.apps)
       if (f.id == a.app.id) {
-        *out = Outcome::failure(409, kErrConflict,
-                                "app id \"" + a.app.id +
-                                    "\" is used both by the config file and by an app created "
-                                    "through the API; ids must be unique");
+        *out = ChangeResult::refused(kErrConflict,
+                                     "app id \"" + a.app.id +
+                                         "\" is used both by the config file and by an app created "
+                                         "through the API; ids must be unique");
         return false;
       }
   }
   for (const auto& r : rules)
     for (const auto& f : file.ip_access_rules)
       if (f.id == r.rule.id) {
-        *out = Outcome::failure(
-            409, kErrConflict,
+        *out = ChangeResult::refused(
+            kErrConflict,
             "access rule id \"" + r.rule.id + "\" is used both by the config file and by the API");
         return false;
       }
@@ -219,11 +168,11 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
     for (size_t j = 0; j < m.apps.size(); ++j) {
       if (j == i) continue;
       if (auto where = config::find_conflict(m.apps[i], m.apps[j], m.edge.listen)) {
-        *out = Outcome::failure(409, kErrConflict,
-                                "app \"" + m.apps[i].id + "\" (" + protocol_text(m.apps[i]) +
-                                    ") overlaps app \"" + m.apps[j].id + "\" (" +
-                                    protocol_text(m.apps[j]) + ") at " + *where +
-                                    "; two apps cannot share an edge address and port");
+        *out = ChangeResult::refused(kErrConflict,
+                                     "app \"" + m.apps[i].id + "\" (" + protocol_text(m.apps[i]) +
+                                         ") overlaps app \"" + m.apps[j].id + "\" (" +
+                                         protocol_text(m.apps[j]) + ") at " + *where +
+                                         "; two apps cannot share an edge address and port");
         return false;
       }
     }
@@ -244,27 +193,27 @@ bool Controller::merge(const config::Config& file, const std::vector<ApiApp>& ap
       }
     }
     make_file_errors_opaque(&errors);  // API answers say nothing about files; the log does
-    add_errors(out, 400, errors);
+    *out = invalid(std::move(errors));
     return false;
   }
   *merged = std::move(m);
   return true;
 }
 
-bool Controller::preflight(const config::Config& merged, Outcome* out) {
-  applier_->assert_in_loop_thread("Controller::preflight");
+bool ConfigApplier::preflight(const config::Config& merged, ChangeResult* out) {
+  applier_->assert_in_loop_thread("ConfigApplier::preflight");
   std::string error;
   if (!preflight_.prepare || preflight_.prepare(merged, &error)) return true;
-  *out = Outcome::failure(409, kErrConflict,
-                          "the change was not made: " + error +
-                              "; nothing was saved and the edge keeps serving its current "
-                              "configuration");
+  *out = ChangeResult::refused(kErrConflict,
+                               "the change was not made: " + error +
+                                   "; nothing was saved and the edge keeps serving its current "
+                                   "configuration");
   return false;
 }
 
-bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
-                        const Persist& persist, Outcome* out) {
-  applier_->assert_in_loop_thread("Controller::commit");
+bool ConfigApplier::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
+                           const Persist& persist, ChangeResult* out) {
+  applier_->assert_in_loop_thread("ConfigApplier::commit");
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, out)) return false;
   if (!preflight(merged, out)) return false;
@@ -275,20 +224,21 @@ bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
     case WriteStatus::kOk:
       break;
     case WriteStatus::kConflict:
-      *out = Outcome::failure(409, kErrConflict,
-                              "the object was changed at the same time through another edge; "
-                              "GET it again and retry");
+      *out = ChangeResult::refused(kErrConflict,
+                                   "the object was changed at the same time through another edge; "
+                                   "GET it again and retry");
       return false;
     case WriteStatus::kUnavailable:
       RLOG_ERROR("API change not saved: ", error);
-      *out = Outcome::failure(503, kErrStoreUnavailable,
-                              "the fleet store is unavailable, so the change was not made (the "
-                              "edge keeps serving its current configuration); retry later: " +
-                                  error);
+      *out =
+          ChangeResult::refused(kErrStoreUnavailable,
+                                "the fleet store is unavailable, so the change was not made (the "
+                                "edge keeps serving its current configuration); retry later: " +
+                                    error);
       return false;
     case WriteStatus::kError:
       RLOG_ERROR("API change not saved: ", error);
-      *out = Outcome::failure(500, kErrInternal, "the change could not be saved: " + error);
+      *out = ChangeResult::refused(kErrInternal, "the change could not be saved: " + error);
       return false;
   }
   apps_ = std::move(apps);
@@ -298,7 +248,7 @@ bool Controller::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
   return true;
 }
 
-bool Controller::load(const config::Config& file, std::string* error) {
+bool ConfigApplier::load(const config::Config& file, std::string* error) {
   return change([&]() -> bool {
     std::vector<ApiApp> apps;
     std::vector<ApiRule> rules;
@@ -309,7 +259,7 @@ bool Controller::load(const config::Config& file, std::string* error) {
     if (!load_objects(*store_, Kind::kAccessRule, "access rule", config::decode_rule, &rules,
                       error))
       return false;
-    Outcome out;
+    ChangeResult out;
     config::Config merged;
     if (!merge(file, apps, rules, &merged, &out)) {
       // One stored app that no longer fits (this version's rules, or the file) must not keep the
@@ -317,19 +267,19 @@ bool Controller::load(const config::Config& file, std::string* error) {
       std::vector<ApiApp> fitting;
       for (auto& a : apps) {
         fitting.push_back(a);
-        Outcome trial;
+        ChangeResult trial;
         if (merge(file, fitting, rules, &merged, &trial)) continue;
-        a.left_out =
-            trial.errors.empty() ? "it does not fit the configuration" : trial.errors[0].message;
+        const std::vector<std::string> why = trial.problems();
+        a.left_out = why.empty() ? "it does not fit the configuration" : why[0];
         fitting.back().left_out = a.left_out;
         RLOG_ERROR("stored app \"", a.app.id,
                    "\" is left out of the running configuration: ", a.left_out,
                    "; fix it with PUT/PATCH or remove it with DELETE");
       }
-      out = Outcome{};
+      out = ChangeResult{};
       if (!merge(file, fitting, rules, &merged, &out)) {
         *error = "the config file and the objects stored through the API do not fit together:";
-        for (const auto& e : out.errors) *error += " " + e.message + ";";
+        for (const auto& p : out.problems()) *error += " " + p + ";";
         return false;
       }
     }
@@ -345,12 +295,12 @@ bool Controller::load(const config::Config& file, std::string* error) {
   });
 }
 
-bool Controller::reload_file(const config::Config& file, std::vector<std::string>* errors) {
+bool ConfigApplier::reload_file(const config::Config& file, std::vector<std::string>* errors) {
   return change([&]() -> bool {
-    Outcome out;
+    ChangeResult out;
     config::Config merged;
     if (!merge(file, apps_, rules_, &merged, &out) || !preflight(merged, &out)) {
-      for (const auto& e : out.errors) errors->push_back(e.message);
+      for (auto& p : out.problems()) errors->push_back(std::move(p));
       return false;
     }
     file_ = file;
@@ -361,38 +311,70 @@ bool Controller::reload_file(const config::Config& file, std::vector<std::string
   });
 }
 
-config::Config Controller::config() const {
+config::Config ConfigApplier::config() const {
   std::lock_guard lock(mu_);
   return merged_;
 }
 
-Outcome Controller::write_app(const std::string& id, const json& body, bool create) {
+std::vector<AppRecord> ConfigApplier::apps() const {
+  std::lock_guard lock(mu_);
+  std::vector<AppRecord> out;
+  for (const auto& a : file_.apps) out.push_back({a, file_loaded_on_, file_loaded_on_, true, ""});
+  for (const auto& a : apps_)
+    out.push_back({a.app, a.created_on, a.modified_on, false, a.left_out});
+  return out;
+}
+
+std::optional<AppRecord> ConfigApplier::app(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  if (const config::App* a = file_app(id))
+    return AppRecord{*a, file_loaded_on_, file_loaded_on_, true, ""};
+  int i = find_api_app(id);
+  if (i < 0) return std::nullopt;
+  const ApiApp& a = apps_[static_cast<size_t>(i)];
+  return AppRecord{a.app, a.created_on, a.modified_on, false, a.left_out};
+}
+
+std::vector<RuleRecord> ConfigApplier::rules() const {
+  std::lock_guard lock(mu_);
+  std::vector<RuleRecord> out;
+  for (const auto& r : file_.ip_access_rules)
+    out.push_back({r, file_loaded_on_, file_loaded_on_, true});
+  for (const auto& r : rules_) out.push_back({r.rule, r.created_on, r.modified_on, false});
+  return out;
+}
+
+std::optional<RuleRecord> ConfigApplier::rule(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  for (const auto& r : file_.ip_access_rules)
+    if (r.id == id) return RuleRecord{r, file_loaded_on_, file_loaded_on_, true};
+  int i = find_api_rule(id);
+  if (i < 0) return std::nullopt;
+  const ApiRule& r = rules_[static_cast<size_t>(i)];
+  return RuleRecord{r.rule, r.created_on, r.modified_on, false};
+}
+
+ChangeResult ConfigApplier::write_app(const std::string& id, const json& body, bool create) {
   std::vector<config::ConfigError> errs;
   auto app = config::decode_app(body, errs);
-  Outcome out;
   if (!app) {
     make_file_errors_opaque(&errs);  // the API never says whether a path exists on the edge
-    add_errors(&out, 400, errs);
-    return out;
+    return invalid(std::move(errs));
   }
   // Origins on the edge host or a metadata service, unless the operator's file allows them.
   if (!file_.api.allow_private_origins &&
-      !config::check_api_origins(*app, config::host_addresses, errs)) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
+      !config::check_api_origins(*app, config::host_addresses, errs))
+    return invalid(std::move(errs));
   // Files named through the API are checked here, with one message whatever the cause
   // (control/app_files.h): the API never tells whether a path exists on the edge.
-  if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors)) {
-    add_errors(&out, 400, file_errors);
-    return out;
-  }
+  if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors))
+    return invalid(std::move(file_errors));
   if (!create && app->id != id)
-    return Outcome::failure(400, config::kErrInvalidValue,
-                            "id: \"" + app->id + "\" does not match the app id \"" + id +
-                                "\" in the URL; ids cannot be changed");
+    return ChangeResult::refused(config::kErrInvalidValue,
+                                 "id: \"" + app->id + "\" does not match the app id \"" + id +
+                                     "\" in the URL; ids cannot be changed");
   if (create && (file_app(app->id) || find_api_app(app->id) >= 0))
-    return Outcome::failure(409, kErrConflict, "an app with id \"" + app->id + "\" already exists");
+    return ChangeResult::refused(kErrConflict, "an app with id \"" + app->id + "\" already exists");
   std::vector<ApiApp> apps = apps_;
   std::string now = rfc3339_now();
   ApiApp entry{*app, now, now};
@@ -410,71 +392,72 @@ Outcome Controller::write_app(const std::string& id, const json& body, bool crea
   Persist persist = [&](std::string* error) {
     return store_->put_if(Kind::kApp, obj, expected, &revision, error);
   };
+  ChangeResult out;
   if (!commit(std::move(apps), rules_, persist, &out)) return out;
   apps_[static_cast<size_t>(find_api_app(entry.app.id))].revision = revision;
   seen_[seen_key(Kind::kApp, kDefaultZone, entry.app.id)] = revision;
-  out.result = app_json(entry.app, entry.created_on, entry.modified_on, false);
-  add_notes(entry.app, &out);
+  out.app = AppRecord{entry.app, entry.created_on, entry.modified_on, false, ""};
   return out;
 }
 
-// 409 for a write to an object defined in the config file, which only the file can change.
-static Outcome file_object_refused(const char* what, const std::string& id) {
-  return Outcome::failure(409, kErrConflict,
-                          std::string(what) + " \"" + id +
-                              "\" comes from the config file; edit the file and reload (SIGHUP) "
-                              "to change it");
+namespace {
+
+// kErrConflict for a write to an object defined in the config file, which only the file can
+// change.
+ChangeResult file_object_refused(const char* what, const std::string& id) {
+  return ChangeResult::refused(kErrConflict,
+                               std::string(what) + " \"" + id +
+                                   "\" comes from the config file; edit the file and reload "
+                                   "(SIGHUP) to change it");
 }
 
-static bool is_file_rule(const config::Config& file, const std::string& id) {
+bool is_file_rule(const config::Config& file, const std::string& id) {
   for (const auto& r : file.ip_access_rules)
     if (r.id == id) return true;
   return false;
 }
 
-Outcome Controller::create_app(const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return change([&]() -> Outcome { return write_app("", *j, true); });
+}  // namespace
+
+ChangeResult ConfigApplier::create_app(const json& body) {
+  return change([&]() -> ChangeResult { return write_app("", body, true); });
 }
 
-Outcome Controller::replace_app(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return change([&]() -> Outcome {
+ChangeResult ConfigApplier::replace_app(const std::string& id, const json& body,
+                                        const std::optional<std::string>& based_on) {
+  return change([&]() -> ChangeResult {
     if (file_app(id)) return file_object_refused("app", id);
     int i = find_api_app(id);
-    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-    if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
+    if (auto stale =
+            stale_precondition(based_on, "app", id, apps_[static_cast<size_t>(i)].modified_on))
       return *stale;
-    if (!j->contains("id")) (*j)["id"] = id;
-    return write_app(id, *j, false);
+    json j = body;
+    if (!j.contains("id")) j["id"] = id;
+    return write_app(id, j, false);
   });
 }
 
-Outcome Controller::patch_app(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return change([&]() -> Outcome {
+ChangeResult ConfigApplier::patch_app(const std::string& id, const json& patch,
+                                      const std::optional<std::string>& based_on) {
+  return change([&]() -> ChangeResult {
     if (file_app(id)) return file_object_refused("app", id);
     int i = find_api_app(id);
-    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-    if (auto stale = stale_precondition(*j, "app", id, apps_[static_cast<size_t>(i)].modified_on))
+    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
+    if (auto stale =
+            stale_precondition(based_on, "app", id, apps_[static_cast<size_t>(i)].modified_on))
       return *stale;
     json merged =
-        config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), *j);
+        config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), patch);
     return write_app(id, merged, false);
   });
 }
 
-Outcome Controller::delete_app(const std::string& id) {
-  return change([&]() -> Outcome {
+ChangeResult ConfigApplier::delete_app(const std::string& id) {
+  return change([&]() -> ChangeResult {
     if (file_app(id)) return file_object_refused("app", id);
     int i = find_api_app(id);
-    if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
+    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
     std::vector<ApiApp> apps = apps_;
     const int64_t expected = apps[static_cast<size_t>(i)].revision;
     apps.erase(apps.begin() + i);
@@ -482,72 +465,54 @@ Outcome Controller::delete_app(const std::string& id) {
     Persist persist = [&](std::string* error) {
       return store_->remove_if(Kind::kApp, kDefaultZone, id, expected, &revision, error);
     };
-    Outcome out;
+    ChangeResult out;
     if (!commit(std::move(apps), rules_, persist, &out)) return out;
     seen_[seen_key(Kind::kApp, kDefaultZone, id)] = revision;
-    out.result = {{"id", id}};
     return out;
   });
 }
 
-Outcome Controller::create_rule(const std::string& body) {
-  std::vector<config::ConfigError> errs;
-  Outcome out;
-  auto j = config::parse_json_object(body, errs);
-  std::optional<config::IpAccessRule> rule;
-  if (j) rule = config::decode_rule(*j, errs);
-  if (!rule) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
-  return change([&]() -> Outcome {
-    for (const auto& r : file_.ip_access_rules)
-      if (r.id == rule->id)
-        return Outcome::failure(409, kErrConflict,
-                                "an access rule with id \"" + rule->id + "\" exists");
-    if (find_api_rule(rule->id) >= 0)
-      return Outcome::failure(409, kErrConflict,
-                              "an access rule with id \"" + rule->id + "\" exists");
+ChangeResult ConfigApplier::create_rule(const config::IpAccessRule& rule) {
+  return change([&]() -> ChangeResult {
+    if (is_file_rule(file_, rule.id) || find_api_rule(rule.id) >= 0)
+      return ChangeResult::refused(kErrConflict,
+                                   "an access rule with id \"" + rule.id + "\" exists");
     std::string now = rfc3339_now();
-    ApiRule entry{*rule, now, now};
+    ApiRule entry{rule, now, now};
     std::vector<ApiRule> rules = rules_;
     rules.push_back(entry);
-    StoredObject obj{kDefaultZone, rule->id, config::rule_to_json(*rule).dump(), now, now};
+    StoredObject obj{kDefaultZone, rule.id, config::rule_to_json(rule).dump(), now, now};
     int64_t revision = 0;
     Persist persist = [&](std::string* error) {
       return store_->put_if(Kind::kAccessRule, obj, 0, &revision, error);
     };
+    ChangeResult out;
     if (!commit(apps_, std::move(rules), persist, &out)) return out;
     rules_.back().revision = revision;
-    seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule->id)] = revision;
-    out.result = rule_json(entry.rule, now, now, false);
+    seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule.id)] = revision;
+    out.rule = RuleRecord{entry.rule, now, now, false};
     return out;
   });
 }
 
-Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return change([&]() -> Outcome {
+ChangeResult ConfigApplier::patch_rule(const std::string& id, const json& patch,
+                                       const std::optional<std::string>& based_on) {
+  return change([&]() -> ChangeResult {
     if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
     int i = find_api_rule(id);
-    if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
-    if (auto stale =
-            stale_precondition(*j, "access rule", id, rules_[static_cast<size_t>(i)].modified_on))
+    if (i < 0) return ChangeResult::refused(kErrNotFound, "no access rule with id \"" + id + "\"");
+    if (auto stale = stale_precondition(based_on, "access rule", id,
+                                        rules_[static_cast<size_t>(i)].modified_on))
       return *stale;
     json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
     merged.erase("allowed_modes");
-    merged.merge_patch(*j);
+    merged.merge_patch(patch);
     std::vector<config::ConfigError> errs;
     auto rule = config::decode_rule(merged, errs);
-    if (!rule) {
-      add_errors(&out, 400, errs);
-      return out;
-    }
+    if (!rule) return invalid(std::move(errs));
     if (rule->id != id)
-      return Outcome::failure(400, config::kErrInvalidValue,
-                              "id: access rule ids cannot be changed");
+      return ChangeResult::refused(config::kErrInvalidValue,
+                                   "id: access rule ids cannot be changed");
     std::vector<ApiRule> rules = rules_;
     ApiRule& entry = rules[static_cast<size_t>(i)];
     entry.rule = *rule;
@@ -559,19 +524,20 @@ Outcome Controller::patch_rule(const std::string& id, const std::string& body) {
     Persist persist = [&](std::string* error) {
       return store_->put_if(Kind::kAccessRule, obj, saved.revision, &revision, error);
     };
+    ChangeResult out;
     if (!commit(apps_, std::move(rules), persist, &out)) return out;
     rules_[static_cast<size_t>(i)].revision = revision;
     seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-    out.result = rule_json(saved.rule, saved.created_on, saved.modified_on, false);
+    out.rule = RuleRecord{saved.rule, saved.created_on, saved.modified_on, false};
     return out;
   });
 }
 
-Outcome Controller::delete_rule(const std::string& id) {
-  return change([&]() -> Outcome {
+ChangeResult ConfigApplier::delete_rule(const std::string& id) {
+  return change([&]() -> ChangeResult {
     if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
     int i = find_api_rule(id);
-    if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
+    if (i < 0) return ChangeResult::refused(kErrNotFound, "no access rule with id \"" + id + "\"");
     std::vector<ApiRule> rules = rules_;
     const int64_t expected = rules[static_cast<size_t>(i)].revision;
     rules.erase(rules.begin() + i);
@@ -579,10 +545,9 @@ Outcome Controller::delete_rule(const std::string& id) {
     Persist persist = [&](std::string* error) {
       return store_->remove_if(Kind::kAccessRule, kDefaultZone, id, expected, &revision, error);
     };
-    Outcome out;
+    ChangeResult out;
     if (!commit(apps_, std::move(rules), persist, &out)) return out;
     seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-    out.result = {{"id", id}};
     return out;
   });
 }

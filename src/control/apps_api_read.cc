@@ -1,9 +1,10 @@
-// Controller reads: lists with Spectrum's paging/ordering parameters, and single objects.
+// AppsApi reads: lists with Spectrum's paging/ordering parameters, and single objects, from the
+// ConfigApplier's records.
 #include <algorithm>
 #include <charconv>
 
 #include "config/app_json.h"
-#include "control/controller.h"
+#include "control/apps_api.h"
 
 namespace rampart::control {
 
@@ -66,7 +67,7 @@ std::string sort_key(const json& app, const std::string& order) {
 
 }  // namespace
 
-Outcome Controller::list_apps(const ListQuery& q) const {
+Outcome AppsApi::list_apps(const ListQuery& q) const {
   std::string order = q.order.empty() ? "created_on" : q.order;
   if (order != "protocol" && order != "app_id" && order != "created_on" && order != "modified_on" &&
       order != "dns")
@@ -76,16 +77,9 @@ Outcome Controller::list_apps(const ListQuery& q) const {
   if (!q.direction.empty() && q.direction != "asc" && q.direction != "desc")
     return Outcome::failure(400, config::kErrInvalidValue,
                             "direction: \"" + q.direction + "\" is not asc or desc");
+  const AppStatus status = app_status();
   std::vector<json> items;
-  AppStatus status;
-  {
-    std::lock_guard lock(mu_);
-    status = app_status_;
-    for (const auto& a : file_.apps)
-      items.push_back(app_json(a, file_loaded_on_, file_loaded_on_, true));
-    for (const auto& a : apps_)
-      items.push_back(app_json(a.app, a.created_on, a.modified_on, false));
-  }
+  for (const AppRecord& a : applier_->apps()) items.push_back(app_json(a));
   std::stable_sort(items.begin(), items.end(), [&](const json& a, const json& b) {
     return sort_key(a, order) < sort_key(b, order);
   });
@@ -100,25 +94,15 @@ Outcome Controller::list_apps(const ListQuery& q) const {
   return out;
 }
 
-Outcome Controller::get_app(const std::string& id) const {
+Outcome AppsApi::get_app(const std::string& id) const {
+  const AppStatus status = app_status();
+  const std::optional<AppRecord> a = applier_->app(id);
+  if (!a) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
   Outcome out;
-  AppStatus status;
-  {
-    std::lock_guard lock(mu_);
-    status = app_status_;
-    if (const config::App* a = file_app(id)) {
-      out.result = app_json(*a, file_loaded_on_, file_loaded_on_, true);
-    } else {
-      int i = find_api_app(id);
-      if (i < 0) return Outcome::failure(404, kErrNotFound, "no app with id \"" + id + "\"");
-      const ApiApp& api = apps_[static_cast<size_t>(i)];
-      out.result = app_json(api.app, api.created_on, api.modified_on, false);
-      if (!api.left_out.empty())
-        out.messages.push_back({kNoteAppLeftOut, "app \"" + id +
-                                                     "\" is not running: " + api.left_out +
-                                                     "; fix it with PUT or PATCH, or DELETE it"});
-    }
-  }
+  out.result = app_json(*a);
+  if (!a->left_out.empty())
+    out.messages.push_back({kNoteAppLeftOut, "app \"" + id + "\" is not running: " + a->left_out +
+                                                 "; fix it with PUT or PATCH, or DELETE it"});
   // The data plane's view: an app whose certificate is gone serves no one; say so and why.
   if (std::string why = status ? status(id) : ""; !why.empty())
     out.messages.push_back({kNoteAppDisabled, "app \"" + id + "\" is disabled: " + why +
@@ -128,35 +112,22 @@ Outcome Controller::get_app(const std::string& id) const {
   return out;
 }
 
-Outcome Controller::list_rules(const ListQuery& q) const {
+Outcome AppsApi::list_rules(const ListQuery& q) const {
   if (!q.mode.empty() && q.mode != "block" && q.mode != "whitelist")
     return Outcome::failure(400, config::kErrInvalidValue,
                             "mode: \"" + q.mode + "\" is not block or whitelist");
   std::vector<json> items;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& r : file_.ip_access_rules)
-      items.push_back(rule_json(r, file_loaded_on_, file_loaded_on_, true));
-    for (const auto& r : rules_)
-      items.push_back(rule_json(r.rule, r.created_on, r.modified_on, false));
-  }
+  for (const RuleRecord& r : applier_->rules()) items.push_back(rule_json(r));
   if (!q.mode.empty())
     std::erase_if(items, [&](const json& r) { return r.value("mode", "") != q.mode; });
   return page_of(std::move(items), q, 1000);
 }
 
-Outcome Controller::get_rule(const std::string& id) const {
-  std::lock_guard lock(mu_);
+Outcome AppsApi::get_rule(const std::string& id) const {
+  const std::optional<RuleRecord> r = applier_->rule(id);
+  if (!r) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
   Outcome out;
-  for (const auto& r : file_.ip_access_rules)
-    if (r.id == id) {
-      out.result = rule_json(r, file_loaded_on_, file_loaded_on_, true);
-      return out;
-    }
-  int i = find_api_rule(id);
-  if (i < 0) return Outcome::failure(404, kErrNotFound, "no access rule with id \"" + id + "\"");
-  const ApiRule& r = rules_[static_cast<size_t>(i)];
-  out.result = rule_json(r.rule, r.created_on, r.modified_on, false);
+  out.result = rule_json(*r);
   return out;
 }
 

@@ -1,14 +1,17 @@
-// The control plane's single writer: owns the config file's content and the objects created
-// through the API (mirrored in a Store), merges them into one config::Config, validates it and
-// hands it to the data plane (Edge::reload via the Apply callback). Every change, from the API
-// (HTTP pool threads), a SIGHUP reload of the file (main thread) or the fleet watch, runs on one
-// applier thread (a core::ControlLoop: the Edge's control(), or one of the controller's own);
-// the caller waits for its outcome. So changes are serialized and each is all-or-nothing: an
-// invalid result, a conflict or a failed store write changes nothing. The state is written on
-// the applier thread under mu_; reads (lists, gets, config()) take mu_ on any thread. The
-// pre-flight and the apply run on the applier thread too (asserted); the apply runs after mu_
-// is released, so reads are not held while the data plane builds its snapshot.
-// Any thread may call any method.
+// control::ConfigApplier: the control plane's single writer. Owns the config file's content and
+// the objects created through the API (mirrored in a Store), merges them into one
+// config::Config, validates it, runs the data plane's pre-flight, writes the store and hands the
+// result to the data plane (Edge::reload via the Apply callback). Its answers are plain results
+// (ChangeResult: an API error code from config/api_errors.h, a message, validation errors, the
+// app or rule as written); the HTTP side (statuses, JSON envelopes) is control::AppsApi's.
+// Threads: every change, from the API (HTTP pool threads), a SIGHUP reload of the file (main
+// thread) or the fleet watch, runs on one applier thread (a core::ControlLoop: the Edge's
+// control(), or one of the applier's own); the caller waits for its result. So changes are
+// serialized and each is all-or-nothing: an invalid result, a conflict or a failed store write
+// changes nothing. The state is written on the applier thread under mu_; reads (apps(), app(),
+// config(), ...) take mu_ on any thread. The pre-flight and the apply run on the applier thread
+// too (asserted); the apply runs after mu_ is released, so reads are not held while the data
+// plane builds its snapshot. Owner: server::Server. Any thread may call any method.
 #pragma once
 
 #include <functional>
@@ -22,55 +25,61 @@
 
 #include "config/api_errors.h"
 #include "config/model.h"
+#include "control/api_outcome.h"
 #include "control/store.h"
 #include "core/control_loop.h"
 
 namespace rampart::control {
 
-// The API envelope's codes (kErrAuth, kNoteFleetSum, ...): config/api_errors.h.
-using namespace config::api_codes;  // NOLINT
+// An app as the API shows it: its model, its times and where it comes from.
+struct AppRecord {
+  config::App app;
+  std::string created_on, modified_on;
+  bool from_file = false;
+  // Why a stored app is left out of the running config ("" when it runs): see load().
+  std::string left_out;
+};
 
-inline constexpr const char* kDefaultZone = "default";
+struct RuleRecord {
+  config::IpAccessRule rule;
+  std::string created_on, modified_on;
+  bool from_file = false;
+};
 
-struct ApiError {
+// The result of one change. Made: code 0 and no errors. Refused: `code` (kErrConflict,
+// kErrNotFound, kErrInvalidValue, kErrStoreUnavailable, kErrInternal) with `message`, or the
+// validation errors in `errors` (paths name apps by id; file paths made opaque).
+struct ChangeResult {
   int code = 0;
   std::string message;
+  std::vector<config::ConfigError> errors;
+  std::optional<AppRecord> app;    // the app as written (create, replace, patch)
+  std::optional<RuleRecord> rule;  // the rule as written (create, patch)
+
+  bool ok() const { return code == 0 && errors.empty(); }
+  // One line per problem (the message, or each validation error's API message).
+  std::vector<std::string> problems() const;
+  static ChangeResult refused(int code, std::string message);
 };
 
-// The outcome of one API operation, ready to be wrapped in the v4 envelope.
-struct Outcome {
-  int status = 200;
-  std::vector<ApiError> errors;
-  std::vector<ApiError> messages;  // notes on a success (Cloudflare's {code, message} objects)
-  nlohmann::json result;           // null when there is none
-  nlohmann::json result_info;      // lists only
-  bool ok() const { return errors.empty(); }
-  static Outcome failure(int status, int code, std::string message);
-};
-
-// List parameters of Spectrum's GET .../apps (and of access rules: page and per_page only).
-struct ListQuery {
-  std::string page, per_page, order, direction, mode;  // as given; empty = default
-};
-
-class Controller {
+class ConfigApplier {
  public:
-  // Called with each new merged config, on the applier thread (outside the controller's mutex).
+  // Called with each new merged config, on the applier thread (outside the applier's mutex).
   using Apply = std::function<void(const config::Config&)>;
 
   // `applier`: the thread every change runs on (the Edge's control()); null = a thread of the
-  // controller's own (tests, and callers whose Apply needs no particular thread). Not owned.
-  Controller(Store* store, Apply apply, core::ControlLoop* applier = nullptr);
-  ~Controller();
-  Controller(const Controller&) = delete;
-  Controller& operator=(const Controller&) = delete;
+  // applier's own (tests, and callers whose Apply needs no particular thread). Not owned.
+  ConfigApplier(Store* store, Apply apply, core::ControlLoop* applier = nullptr);
+  ~ConfigApplier();
+  ConfigApplier(const ConfigApplier&) = delete;
+  ConfigApplier& operator=(const ConfigApplier&) = delete;
 
   // The data plane's pre-flight (HAProxy's rule: a change whose listeners cannot all be opened
   // is refused as a whole). `prepare` runs after validation and before the store is written,
-  // on the applier thread under the controller's mutex: it opens what the new config needs
-  // (Edge::prepare) or returns false with *error, and the change is refused (API: 409 10009;
-  // SIGHUP: logged; nothing is saved or applied). `abandon` releases what prepare opened when the
-  // change is then not saved.
+  // on the applier thread under the applier's mutex: it opens what the new config needs
+  // (Edge::prepare) or returns false with *error, and the change is refused (kErrConflict;
+  // SIGHUP: logged; nothing is saved or applied). `abandon` releases what prepare opened when
+  // the change is then not saved.
   struct Preflight {
     std::function<bool(const config::Config&, std::string*)> prepare;
     std::function<void()> abandon;
@@ -78,14 +87,6 @@ class Controller {
   void set_preflight(Preflight p) {
     std::lock_guard lock(mu_);
     preflight_ = std::move(p);
-  }
-  // Why the data plane runs an app disabled (e.g. its certificate file is gone), or "" when it
-  // serves; said in `messages` of the app's GET (code 11904). Any thread; called outside the
-  // controller's mutex.
-  using AppStatus = std::function<std::string(const std::string& app_id)>;
-  void set_app_status(AppStatus s) {
-    std::lock_guard lock(mu_);
-    app_status_ = std::move(s);
   }
 
   // Reads the store and merges it with `file` (a validated config). On success config() is the
@@ -97,20 +98,26 @@ class Controller {
   bool reload_file(const config::Config& file, std::vector<std::string>* errors);
   config::Config config() const;
 
-  bool has_zone(const std::string& zone) const { return zone == kDefaultZone; }
+  // Reads: the file's objects first, then the API's, in the order they were made.
+  std::vector<AppRecord> apps() const;
+  std::optional<AppRecord> app(const std::string& id) const;
+  std::vector<RuleRecord> rules() const;
+  std::optional<RuleRecord> rule(const std::string& id) const;
 
-  Outcome list_apps(const ListQuery& q) const;
-  Outcome get_app(const std::string& id) const;
-  Outcome create_app(const std::string& body);
-  Outcome replace_app(const std::string& id, const std::string& body);
-  Outcome patch_app(const std::string& id, const std::string& body);
-  Outcome delete_app(const std::string& id);
-
-  Outcome list_rules(const ListQuery& q) const;
-  Outcome get_rule(const std::string& id) const;
-  Outcome create_rule(const std::string& body);
-  Outcome patch_rule(const std::string& id, const std::string& body);
-  Outcome delete_rule(const std::string& id);
+  // Writes. An app arrives in its JSON form (config/app_json.h), decoded on the applier thread
+  // because a PATCH applies to the app as it is then. `based_on`: the modified_on the client
+  // read; a different current one refuses the write (kErrConflict), so a read-modify-write
+  // never silently overwrites someone's update.
+  ChangeResult create_app(const nlohmann::json& body);
+  ChangeResult replace_app(const std::string& id, const nlohmann::json& body,
+                           const std::optional<std::string>& based_on);
+  ChangeResult patch_app(const std::string& id, const nlohmann::json& patch,
+                         const std::optional<std::string>& based_on);
+  ChangeResult delete_app(const std::string& id);
+  ChangeResult create_rule(const config::IpAccessRule& rule);
+  ChangeResult patch_rule(const std::string& id, const nlohmann::json& patch,
+                          const std::optional<std::string>& based_on);
+  ChangeResult delete_rule(const std::string& id);
 
   // Changes seen in a shared store (etcd: another edge's write, or etcdctl), applied to the data
   // plane without writing them back. `obj.revision` orders them: a change not newer than what
@@ -147,20 +154,16 @@ class Controller {
 
   // Validates file_ + apps + rules; on success runs persist, applies and keeps the new state.
   bool commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules, const Persist& persist,
-              Outcome* out);
+              ChangeResult* out);
   bool merge(const config::Config& file, const std::vector<ApiApp>& apps,
-             const std::vector<ApiRule>& rules, config::Config* merged, Outcome* out) const;
-  Outcome write_app(const std::string& id, const nlohmann::json& body, bool create);
-  nlohmann::json app_json(const config::App& app, const std::string& created,
-                          const std::string& modified, bool from_file) const;
-  nlohmann::json rule_json(const config::IpAccessRule& rule, const std::string& created,
-                           const std::string& modified, bool from_file) const;
+             const std::vector<ApiRule>& rules, config::Config* merged, ChangeResult* out) const;
+  ChangeResult write_app(const std::string& id, const nlohmann::json& body, bool create);
   const config::App* file_app(const std::string& id) const;
   int find_api_app(const std::string& id) const;
   int find_api_rule(const std::string& id) const;
 
-  // Runs preflight_.prepare on `merged`; false with a 409 in *out when it refuses.
-  bool preflight(const config::Config& merged, Outcome* out);
+  // Runs preflight_.prepare on `merged`; false with kErrConflict in *out when it refuses.
+  bool preflight(const config::Config& merged, ChangeResult* out);
   void apply_remote_locked(const std::vector<RemoteChange>& changes);
   // Runs `body` on the applier thread under mu_, then, outside mu_, hands the config it
   // committed (pending_, if any) to apply_. Returns what `body` returns.
@@ -185,7 +188,6 @@ class Controller {
   Store* store_;
   Apply apply_;
   Preflight preflight_;
-  AppStatus app_status_;
   config::Config file_;
   std::string file_loaded_on_;
   std::vector<ApiApp> apps_;

@@ -1,9 +1,10 @@
-// Controller: changes that arrive from a shared store (etcd watch), applied without writing back.
+// ConfigApplier: changes that arrive from a shared store (etcd watch), applied without writing
+// back.
 #include <algorithm>
 
 #include "config/app_json.h"
 #include "config/safety.h"
-#include "control/controller.h"
+#include "control/config_applier.h"
 #include "core/log.h"
 
 namespace rampart::control {
@@ -16,20 +17,20 @@ const char* kind_name(Kind kind) {
 
 }  // namespace
 
-size_t Controller::api_app_count() const {
+size_t ConfigApplier::api_app_count() const {
   std::lock_guard lock(mu_);
   return apps_.size();
 }
 
-void Controller::apply_remote(const std::vector<RemoteChange>& changes) {
+void ConfigApplier::apply_remote(const std::vector<RemoteChange>& changes) {
   change([&] {
     apply_remote_locked(changes);
     return true;
   });
 }
 
-void Controller::apply_remote_locked(const std::vector<RemoteChange>& changes) {
-  applier_->assert_in_loop_thread("Controller::apply_remote");
+void ConfigApplier::apply_remote_locked(const std::vector<RemoteChange>& changes) {
+  applier_->assert_in_loop_thread("ConfigApplier::apply_remote");
   std::vector<ApiApp> apps = apps_;
   std::vector<ApiRule> rules = rules_;
   bool changed = false;
@@ -94,14 +95,14 @@ void Controller::apply_remote_locked(const std::vector<RemoteChange>& changes) {
           next_rules.push_back(entry);
       }
     }
-    Outcome out;
+    ChangeResult out;
     config::Config m;
     // preflight: its listeners must open on this edge too (what it opened is replaced by the
     // next change's, and the last one's is what apply_ uses).
     if (!merge(file_, next_apps, next_rules, &m, &out) || !preflight(m, &out)) {
       RLOG_ERROR("fleet store: ", kind_name(c.kind), " \"", c.obj.id, "\" (revision ",
                  c.obj.revision, ") does not fit this edge's configuration and was not applied: ",
-                 out.errors.empty() ? "?" : out.errors[0].message);
+                 out.problems().empty() ? "?" : out.problems()[0]);
       continue;
     }
     apps = std::move(next_apps);
@@ -116,10 +117,10 @@ void Controller::apply_remote_locked(const std::vector<RemoteChange>& changes) {
   // Should the ports have been taken since, nothing is applied: a half-opened change is what the
   // pre-flight exists to prevent. The edge keeps serving what it has, as for a change that does
   // not fit (logged; the next full resync of the store brings it again).
-  Outcome out;
+  ChangeResult out;
   if (!preflight(merged, &out)) {
     RLOG_ERROR("fleet store: the changes were not applied: ",
-               out.errors.empty() ? "?" : out.errors[0].message);
+               out.problems().empty() ? "?" : out.problems()[0]);
     if (preflight_.abandon) preflight_.abandon();
     return;
   }
@@ -129,8 +130,8 @@ void Controller::apply_remote_locked(const std::vector<RemoteChange>& changes) {
   pending_ = merged_;
 }
 
-void Controller::reset_remote(const std::vector<StoredObject>& apps,
-                              const std::vector<StoredObject>& rules, int64_t revision) {
+void ConfigApplier::reset_remote(const std::vector<StoredObject>& apps,
+                                 const std::vector<StoredObject>& rules, int64_t revision) {
   // Everything this edge knew that the store no longer has was deleted at or before `revision`.
   change([&] {
     std::vector<RemoteChange> changes;

@@ -1,0 +1,46 @@
+// The shape of one API answer before it is wrapped in the v4 envelope (send_outcome in
+// api_server.h): HTTP status, {code, message} errors and notes, result and result_info. Built
+// by the API handlers (apps_api.h, analytics, protection) on the HTTP pool threads; plain
+// values, no owner, no thread of their own.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/api_errors.h"
+
+namespace rampart::control {
+
+// The API envelope's codes (kErrAuth, kNoteFleetSum, ...): config/api_errors.h.
+using namespace config::api_codes;  // NOLINT
+
+inline constexpr const char* kDefaultZone = "default";
+
+struct ApiError {
+  int code = 0;
+  std::string message;
+};
+
+// The outcome of one API operation, ready to be wrapped in the v4 envelope.
+struct Outcome {
+  int status = 200;
+  std::vector<ApiError> errors;
+  std::vector<ApiError> messages;  // notes on a success (Cloudflare's {code, message} objects)
+  nlohmann::json result;           // null when there is none
+  nlohmann::json result_info;      // lists only
+  bool ok() const { return errors.empty(); }
+  static Outcome failure(int status, int code, std::string message) {
+    Outcome o;
+    o.status = status;
+    o.errors.push_back({code, std::move(message)});
+    return o;
+  }
+};
+
+// List parameters of Spectrum's GET .../apps (and of access rules: page and per_page only).
+struct ListQuery {
+  std::string page, per_page, order, direction, mode;  // as given; empty = default
+};
+
+}  // namespace rampart::control

@@ -1,0 +1,180 @@
+// AppsApi writes: request bodies in, the applier's results out as API outcomes. Reads (lists
+// with Spectrum's paging/ordering, single objects) are in apps_api_read.cc.
+#include "control/apps_api.h"
+
+#include <optional>
+
+#include "config/app_json.h"
+#include "edge/limitations.h"
+
+namespace rampart::control {
+
+using nlohmann::json;
+
+namespace {
+
+void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>& errors) {
+  out->status = status;
+  // An edge address and port claimed twice (e.g. by api.listen) is a conflict, as between apps.
+  for (const auto& e : errors)
+    if (e.code == config::kErrListenConflict) out->status = 409;
+  for (const auto& e : errors)
+    out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
+}
+
+int status_of(int code) {
+  switch (code) {
+    case kErrConflict:
+      return 409;
+    case kErrNotFound:
+      return 404;
+    case kErrStoreUnavailable:
+      return 503;
+    case kErrInternal:
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+// The request body as a JSON object, or nullopt with a 400 outcome in *out.
+std::optional<json> parse_body(const std::string& body, Outcome* out) {
+  std::vector<config::ConfigError> errs;
+  auto j = config::parse_json_object(body, errs);
+  if (!j) add_errors(out, 400, errs);
+  return j;
+}
+
+// The modified_on the client read, when its body carries one (a conditional write).
+std::optional<std::string> based_on(const json& body) {
+  auto it = body.find("modified_on");
+  if (it == body.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// Notes for settings that are accepted but do not (yet) change what the edge does.
+void add_notes(const config::App& app, Outcome* out) {
+  if (app.tls != config::TlsMode::kOff && app.tls_settings.certificates.empty()) {
+    std::string name = app.dns.name.empty() ? "localhost" : app.dns.name;
+    out->messages.push_back(
+        {kNoteSelfSignedCert, std::string("tls ") + config::to_string(app.tls) +
+                                  ": no certificate is configured for " + name +
+                                  ", so a self-signed certificate (EC P-256, 90 days) is "
+                                  "generated for that name; set tls_settings.certificates to "
+                                  "present your own"});
+  }
+  // What the data plane accepts but does not act on yet (the same lines serve logs).
+  config::Config one;
+  one.apps.push_back(app);
+  for (const std::string& note : edge::unenforced_settings(one)) {
+    // Zone-wide lines are about the file, and tls is said above.
+    if (note.rfind("apps[", 0) != 0 || note.find(".tls:") != std::string::npos) continue;
+    size_t dot = note.find(").");
+    out->messages.push_back(
+        {kNoteNotEnforced, dot == std::string::npos ? note : note.substr(dot + 2)});
+  }
+  if (app.argo_smart_routing)
+    out->messages.push_back(
+        {kNoteNoEffect,
+         "argo_smart_routing: stored for compatibility; it has no effect on a self-hosted edge"});
+}
+
+// A written app's outcome: the app and its notes.
+Outcome app_written(const ChangeResult& r) {
+  Outcome out = outcome_of(r);
+  if (!out.ok() || !r.app) return out;
+  out.result = app_json(*r.app);
+  add_notes(r.app->app, &out);
+  return out;
+}
+
+Outcome deleted(const ChangeResult& r, const std::string& id) {
+  Outcome out = outcome_of(r);
+  if (out.ok()) out.result = {{"id", id}};
+  return out;
+}
+
+}  // namespace
+
+json app_json(const AppRecord& a) {
+  json j = config::app_to_json(a.app);
+  j["created_on"] = a.created_on;
+  j["modified_on"] = a.modified_on;
+  j["source"] = a.from_file ? "file" : "api";
+  return j;
+}
+
+json rule_json(const RuleRecord& r) {
+  json j = config::rule_to_json(r.rule);
+  j["created_on"] = r.created_on;
+  j["modified_on"] = r.modified_on;
+  j["scope"] = {{"id", kDefaultZone}, {"name", kDefaultZone}, {"type", "zone"}};
+  j["source"] = r.from_file ? "file" : "api";
+  return j;
+}
+
+Outcome outcome_of(const ChangeResult& r) {
+  Outcome out;
+  if (!r.errors.empty())
+    add_errors(&out, 400, r.errors);
+  else if (r.code != 0)
+    out = Outcome::failure(status_of(r.code), r.code, r.message);
+  return out;
+}
+
+Outcome AppsApi::create_app(const std::string& body) {
+  Outcome out;
+  auto j = parse_body(body, &out);
+  if (!j) return out;
+  return app_written(applier_->create_app(*j));
+}
+
+Outcome AppsApi::replace_app(const std::string& id, const std::string& body) {
+  Outcome out;
+  auto j = parse_body(body, &out);
+  if (!j) return out;
+  return app_written(applier_->replace_app(id, *j, based_on(*j)));
+}
+
+Outcome AppsApi::patch_app(const std::string& id, const std::string& body) {
+  Outcome out;
+  auto j = parse_body(body, &out);
+  if (!j) return out;
+  return app_written(applier_->patch_app(id, *j, based_on(*j)));
+}
+
+Outcome AppsApi::delete_app(const std::string& id) {
+  return deleted(applier_->delete_app(id), id);
+}
+
+Outcome AppsApi::create_rule(const std::string& body) {
+  std::vector<config::ConfigError> errs;
+  Outcome out;
+  auto j = config::parse_json_object(body, errs);
+  std::optional<config::IpAccessRule> rule;
+  if (j) rule = config::decode_rule(*j, errs);
+  if (!rule) {
+    add_errors(&out, 400, errs);
+    return out;
+  }
+  const ChangeResult r = applier_->create_rule(*rule);
+  out = outcome_of(r);
+  if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+  return out;
+}
+
+Outcome AppsApi::patch_rule(const std::string& id, const std::string& body) {
+  Outcome out;
+  auto j = parse_body(body, &out);
+  if (!j) return out;
+  const ChangeResult r = applier_->patch_rule(id, *j, based_on(*j));
+  out = outcome_of(r);
+  if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+  return out;
+}
+
+Outcome AppsApi::delete_rule(const std::string& id) {
+  return deleted(applier_->delete_rule(id), id);
+}
+
+}  // namespace rampart::control

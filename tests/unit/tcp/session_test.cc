@@ -344,10 +344,13 @@ TEST_F(SessionUnitTest, ExactBytesBothWaysThroughTheBulkPath) {
 // An app with a validator: a client that sends nothing is refused at handshake_timeout (497),
 // before any origin connection.
 TEST_F(SessionUnitTest, HandshakeTimeoutRefusesASilentClientWith497) {
-  auto policy = std::make_shared<guard::AppPolicy>();
-  policy->validator = config::Validator::kSsh;
-  app_->guard = policy;
   app_->protection.handshake_timeout = std::chrono::milliseconds(2000);
+  // The policy as a snapshot compiles it: its chains hold the validate filter.
+  config::App app_cfg = app_->cfg;
+  app_cfg.validate = config::Validator::kSsh;
+  std::vector<std::string> warnings;
+  app_->guard = guard::compile_app(app_cfg, app_->protection,
+                                   guard::compile_zone(config::Config{}, &warnings), nullptr);
   guard::Guard guard;
   ctx_.guard = &guard;
   guard::Admission adm;

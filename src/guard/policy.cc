@@ -109,7 +109,6 @@ std::shared_ptr<const AppPolicy> compile_app(const config::App& app,
     p->has_reflection_ports = !protection.udp_reflection_ports.empty();
   }
   p->validator = app.proto == config::Proto::kTcp ? app.validate : config::Validator::kNone;
-  p->handshake_timeout_ms = protection.handshake_timeout.count();
   p->dry_run = dry_run_mask(protection.dry_run);
   p->connections = previous != nullptr && previous->connections
                        ? previous->connections

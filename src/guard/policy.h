@@ -60,7 +60,6 @@ struct AppPolicy {
   std::bitset<65536> reflection_ports;
   bool has_reflection_ports = false;
   config::Validator validator = config::Validator::kNone;
-  int64_t handshake_timeout_ms = 0;
   uint32_t dry_run = 0;  // bit (1 << FilterId)
   // Open TCP connections of the app across workers. Shared with the app's previous policy.
   std::shared_ptr<std::atomic<int64_t>> connections;

@@ -10,9 +10,12 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/log.h"
+#include "core/socket_util.h"
 #include "edge/limitations.h"
+#include "guard/reuseport.h"
 
 namespace rampart::edge {
 
@@ -131,18 +134,50 @@ BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
   return plan;
 }
 
-std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapshot& snap) {
+// One client source -> one socket of the group -> one worker: the guard's per-source state is
+// then exact without sharing.
+static void steer_group(int fd, const Bind& b, const config::Config& cfg, size_t workers) {
+  std::string error;
+  if (!guard::attach_steering(fd, static_cast<unsigned>(workers), &error, b.steering_prefix(cfg)))
+    RLOG_WARN("app ", b.app->cfg.id, ": ", error,
+              "; per-source limits are per worker for this listener");
+}
+
+std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapshot& snap,
+                                                                   const Snapshot* before) {
   std::map<std::string, std::vector<core::UniqueFd>> held;
   held.swap(prepared_);
+  const size_t n = workers_.size();
   std::vector<std::shared_ptr<Worker::Prepared>> out;
-  for (size_t w = 0; w < workers_.size(); ++w) out.push_back(std::make_shared<Worker::Prepared>());
-  if (held.empty()) return out;
-  std::set<std::string> wanted;
-  for (const Bind& b : snap.binds) wanted.insert(b.key());
-  // A disabled app's listeners, opened before its TLS was judged, are closed here.
-  for (auto& [key, fds] : held) {
-    if (wanted.count(key) == 0 || fds.size() != workers_.size()) continue;
-    for (size_t w = 0; w < fds.size(); ++w) (*out[w])[key] = std::move(fds[w]);
+  for (size_t w = 0; w < n; ++w) out.push_back(std::make_shared<Worker::Prepared>());
+  std::set<std::string> open_now;
+  if (before != nullptr)
+    for (const Bind& b : before->binds) open_now.insert(b.key());
+  // A disabled app's listeners, opened before its TLS was judged, are closed with `held`.
+  for (const Bind& b : snap.binds) {
+    const std::string key = b.key();
+    if (open_now.count(key) != 0 || (*out[0]).count(key) != 0) continue;  // the workers keep theirs
+    const bool steer = b.steered(static_cast<int>(n));
+    std::vector<core::UniqueFd>& fds = held[key];
+    if (fds.size() != n) {
+      // The first socket creates the reuseport group and takes the program before the others
+      // join: no SYN or datagram is ever hashed by the kernel's 4-tuple, so a flow's first
+      // datagram and its later ones reach the same worker.
+      fds.clear();
+      const auto type =
+          b.proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
+      std::string error;
+      for (size_t w = 0; w < n; ++w) {
+        core::UniqueFd fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
+        if (!fd.valid()) break;  // the workers try again and report why
+        if (w == 0 && steer) steer_group(fd.get(), b, snap.config, n);
+        fds.push_back(std::move(fd));
+      }
+      if (fds.size() != n) continue;
+    } else if (steer) {
+      steer_group(fds[0].get(), b, snap.config, n);
+    }
+    for (size_t w = 0; w < n; ++w) (*out[w])[key] = std::move(fds[w]);
   }
   return out;
 }
@@ -150,16 +185,17 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
 void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   control_.assert_in_loop_thread("Edge::publish");
   for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
+  std::shared_ptr<const Snapshot> before;
   {
     std::lock_guard lock(snapshot_mu_);
-    snapshot_ = snap;
+    before = std::exchange(snapshot_, snap);
   }
   // Kernel maps before the workers: a new app's port is judged from its first packet.
   if (xdp_) xdp_->sync(snap->config);
   std::vector<std::shared_ptr<origin::OriginSet>> sets;
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
-  auto prepared = take_prepared(*snap);
+  auto prepared = take_prepared(*snap, before.get());
   for (size_t w = 0; w < workers_.size(); ++w) workers_[w]->apply(snap, std::move(prepared[w]));
 }
 

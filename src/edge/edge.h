@@ -122,9 +122,11 @@ class Edge {
   // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
   // the plan when it changed.
   BudgetPlan apply_budget(const config::Config& cfg, int workers);
-  // Hands what prepare() opened to the workers: for each worker, its socket of every bind of
-  // `snap`; the rest is closed.
-  std::vector<std::shared_ptr<Worker::Prepared>> take_prepared(const Snapshot& snap);
+  // For each worker, its socket of every bind `snap` adds to `before` (null at start): what
+  // prepare() opened, or opened here; the group steered when its app needs it. The rest of
+  // what prepare() opened is closed.
+  std::vector<std::shared_ptr<Worker::Prepared>> take_prepared(const Snapshot& snap,
+                                                               const Snapshot* before);
   // The workers' ban sink: the XDP loader and the listener, either may be null.
   // A worker's autoban holds on every worker (one source can reach several: steering is per
   // listener group, and unsteered listeners spread it), in the XDP map, and for the listener.

@@ -20,6 +20,17 @@ std::string Bind::key() const {
   return bind_key(proto, addr);
 }
 
+// Steering costs spreading: every connection of one address lands on one worker. Only apps
+// whose guard keeps per-source state need it (in the bench, where every client is 127.0.0.1 and
+// per-source limits are off, the kernel's 4-tuple hash spreads the load).
+bool Bind::steered(int workers) const {
+  return workers > 1 && app != nullptr && app->guard != nullptr && app->guard->needs_steering;
+}
+
+int Bind::steering_prefix(const config::Config& cfg) const {
+  return static_cast<int>(std::min(app->protection.ipv6_prefix, cfg.protection.ipv6_prefix));
+}
+
 std::vector<std::pair<config::Proto, net::SockAddr>> listen_addresses(const config::Config& cfg) {
   std::vector<std::pair<config::Proto, net::SockAddr>> out;
   std::set<std::string> seen;

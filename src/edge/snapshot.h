@@ -22,6 +22,12 @@ struct Bind {
   std::shared_ptr<const tcp::AppRuntime> app;
   // Identity of the listening socket across snapshots: "tcp 1.2.3.4:22".
   std::string key() const;
+  // Whether the listener's reuseport group carries the steering program (guard/reuseport.h):
+  // its app's guard keeps per-source state, exact only when one source reaches one worker.
+  bool steered(int workers) const;
+  // The IPv6 prefix the program keeps together: the app's (its per-source limits) or the zone's
+  // (autoban and bans), whichever is shorter.
+  int steering_prefix(const config::Config& cfg) const;
 };
 
 struct Snapshot {

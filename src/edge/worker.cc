@@ -71,28 +71,16 @@ void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepare
   });
 }
 
-// Whether the app's guard keeps per-source state (limits, or violations that lead to bans),
-// which is exact only when one source always reaches the same worker: decided by the guard
-// policy from its filters' declarations (guard/filter.h).
-static bool needs_steering(const tcp::AppRuntime& app) {
-  return app.guard != nullptr && app.guard->needs_steering;
-}
-
 static core::UniqueFd take_prepared(Worker::Prepared* prepared, const std::string& key) {
   if (prepared == nullptr) return {};
   auto it = prepared->find(key);
   return it == prepared->end() ? core::UniqueFd{} : std::move(it->second);
 }
 
-// Keeps the listeners of `binds` that exist already (new app config for new traffic), opens the
-// missing ones and closes the rest. Shared by TCP and UDP. Returns how many binds could not be
+// Keeps the listeners of `binds` that exist already (new app config for new traffic), takes the
+// missing ones from `prepared` (opened by the edge, steering attached: Edge::take_prepared) or
+// opens them, and closes the rest. Shared by TCP and UDP. Returns how many binds could not be
 // opened.
-// The IPv6 prefix the steering program keeps together: the app's (its per-source limits) or
-// the zone's (autoban and bans), whichever is shorter.
-static int steering_prefix(const tcp::AppRuntime& app, const config::Config& cfg) {
-  return static_cast<int>(std::min(app.protection.ipv6_prefix, cfg.protection.ipv6_prefix));
-}
-
 template <typename L, typename Make>
 static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                              const std::vector<Bind>& binds, config::Proto proto, int index,
@@ -104,10 +92,8 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     if (b.proto != proto) continue;
     std::string key = b.key();
     if (next.count(key) != 0) continue;
-    // Steering costs spreading: every connection of one address lands on one worker. Only
-    // apps whose guard keeps per-source state need it (in the bench, where every client is
-    // 127.0.0.1 and per-source limits are off, the kernel's 4-tuple hash spreads the load).
-    const bool steer = index == 0 && workers > 1 && needs_steering(*b.app);
+    // The program belongs to the group; worker 0 keeps it in step with the app's config.
+    const bool steer = index == 0 && b.steered(workers);
     auto it = current.find(key);
     if (it != current.end()) {
       if (index == 0 && workers > 1) {
@@ -115,7 +101,7 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
         if (!steer)
           guard::detach_steering(it->second->fd());
         else if (!guard::attach_steering(it->second->fd(), static_cast<unsigned>(workers), &error,
-                                         steering_prefix(*b.app, cfg)))
+                                         b.steering_prefix(cfg)))
           RLOG_WARN("app ", b.app->cfg.id, ": ", error);
       }
       it->second->set_app(b.app);
@@ -125,20 +111,14 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     }
     std::string error;
     auto type = proto == config::Proto::kTcp ? core::SockType::kStream : core::SockType::kDgram;
-    // Opened ahead by the pre-flight (Edge::prepare) when the change came through it.
+    // Opened by the edge, its group steered before any packet is hashed (Edge::take_prepared);
+    // opened here only when the edge could not, to report why.
     core::UniqueFd fd = take_prepared(prepared, key);
     if (!fd.valid()) fd = core::open_listener(b.addr, type, SOMAXCONN, &error);
     if (!fd.valid()) {
       if (index == 0) RLOG_ERROR("app ", b.app->cfg.id, ": cannot listen: ", error);
       ++failed;
       continue;
-    }
-    // One client address -> one socket of the group -> one worker: the guard's per-source state
-    // is then exact without sharing. The program belongs to the group; worker 0 attaches it.
-    if (steer && !guard::attach_steering(fd.get(), static_cast<unsigned>(workers), &error,
-                                         steering_prefix(*b.app, cfg))) {
-      RLOG_WARN("app ", b.app->cfg.id, ": ", error,
-                "; per-source limits are per worker for this listener");
     }
     next[key] = make(std::move(fd), b);
   }

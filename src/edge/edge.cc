@@ -196,7 +196,9 @@ void Edge::publish(std::shared_ptr<const Snapshot> snap) {
   for (const auto& app : snap->apps) sets.push_back(app->origins);
   health_.set_targets(std::move(sets));
   auto prepared = take_prepared(*snap, before.get());
-  for (size_t w = 0; w < workers_.size(); ++w) workers_[w]->apply(snap, std::move(prepared[w]));
+  const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  for (size_t w = 0; w < workers_.size(); ++w)
+    workers_[w]->apply(snap, std::move(prepared[w]), generation);
 }
 
 net::Cidr Edge::ban_scope(const net::IpAddr& ip) const {
@@ -262,6 +264,13 @@ std::vector<guard::SourceReport> Edge::sources(size_t top) const {
     }
   }
   return out;
+}
+
+bool Edge::applied() const {
+  const uint64_t published = generation_.load(std::memory_order_acquire);
+  for (const auto& w : workers_)
+    if (w->applied() < published) return false;
+  return true;
 }
 
 bool Edge::listeners_up() const {

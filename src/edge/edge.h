@@ -7,6 +7,7 @@
 // are per-worker posts from any thread.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +65,9 @@ class Edge {
   // control(), so no change is applied while it drains.
   size_t drain(config::Duration timeout);
   size_t sessions() const;
+  // Any thread: every worker runs the last snapshot published (start, reload): a change is
+  // live on the data plane once this holds.
+  bool applied() const;
   // Every worker has every listener of the current snapshot open, and drain() has not begun.
   // Any thread (the anycast health monitor asks).
   bool listeners_up() const;
@@ -108,6 +112,10 @@ class Edge {
   // per worker only when steering is off).
   std::vector<guard::SourceReport> sources(size_t top) const;
   uint64_t events_dropped() const { return events_ ? events_->dropped() : 0; }
+  // Events the workers pushed, and written to the file: once events_written() reaches a value
+  // events_pushed() returned, every event pushed before is in the file; any thread.
+  uint64_t events_pushed() const { return events_ ? events_->pushed() : 0; }
+  uint64_t events_written() const { return events_ ? events_->written() : 0; }
   // The descriptor budgets in force and what the workers hold of them; any thread.
   const core::FdBudget& budget() const { return budget_; }
   BudgetPlan budget_plan() const {
@@ -155,7 +163,8 @@ class Edge {
   // threads under the lock.
   mutable std::mutex snapshot_mu_;
   std::shared_ptr<const Snapshot> snapshot_;
-  BudgetPlan plan_;  // under snapshot_mu_
+  BudgetPlan plan_;                      // under snapshot_mu_
+  std::atomic<uint64_t> generation_{0};  // snapshots published; written on control()
   // Last: stopped and joined first when the edge is destroyed (every caller is done by then).
   core::ControlLoop control_{"rampart-apply"};
 };

@@ -65,9 +65,11 @@ void Worker::start() {
   thread_ = std::thread([this] { loop_.run(); });
 }
 
-void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared) {
-  loop_.post([this, snap = std::move(snap), prepared = std::move(prepared)] {
+void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared,
+                   uint64_t generation) {
+  loop_.post([this, snap = std::move(snap), prepared = std::move(prepared), generation] {
     apply_now(snap, prepared.get());
+    applied_.store(generation, std::memory_order_release);
   });
 }
 

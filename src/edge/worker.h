@@ -3,6 +3,7 @@
 // its loop; nothing it owns is touched from another thread.
 #pragma once
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <memory>
@@ -45,7 +46,11 @@ class Worker {
   using Prepared = std::map<std::string, core::UniqueFd>;
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest). A
   // new listener takes its socket from `prepared` when it is there, else opens one.
-  void apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared = nullptr);
+  // `generation` is the edge's count of published snapshots: applied() returns it once done.
+  void apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared = nullptr,
+             uint64_t generation = 0);
+  // Any thread: the generation of the last snapshot this worker switched to.
+  uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
   // Any thread: every bind of the last snapshot applied has its listening socket (false before
   // the first one is applied and once stop_listening() was called).
   bool listening() const { return listening_.load(std::memory_order_relaxed); }
@@ -94,6 +99,7 @@ class Worker {
   FlowSweep sweep_{this};
   std::atomic<size_t> udp_flows_{0};
   std::atomic<bool> listening_{false};
+  std::atomic<uint64_t> applied_{0};
   std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
   std::map<std::string, std::unique_ptr<udp::UdpListener>> udp_listeners_;
   std::shared_ptr<const Snapshot> snapshot_;

@@ -256,6 +256,13 @@ uint64_t EventLog::dropped() const {
   return d;
 }
 
+uint64_t EventLog::pushed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (const auto& r : rings_) n += r->pushed();
+  return n;
+}
+
 void EventLog::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_.load()) {

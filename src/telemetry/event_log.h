@@ -54,6 +54,9 @@ class EventLog {
   void set_colo(const std::string& colo);
   uint64_t written() const { return written_.load(); }
   uint64_t dropped() const;
+  // Events the workers pushed so far: once written() reaches a value read here, every event
+  // pushed before that read is in the file (a barrier for tests and shutdown checks).
+  uint64_t pushed() const;
   // Syslog copies sent and dropped (socket buffer full, no receiver); 0 without syslog.
   uint64_t syslog_sent() const { return syslog_ ? syslog_->sent() : 0; }
   uint64_t syslog_dropped() const { return syslog_ ? syslog_->dropped() : 0; }

@@ -43,6 +43,8 @@ class EventRing {
   }
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Events pushed since the ring was made; any thread.
+  uint64_t pushed() const { return head_.load(std::memory_order_acquire); }
 
  private:
   alignas(64) std::atomic<uint64_t> head_{0};

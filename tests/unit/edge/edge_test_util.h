@@ -49,9 +49,11 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
 }
 
 // Edge::reload, prepare and abandon run on the edge's applier thread (control()), as the
-// ConfigApplier calls them; a test hands them over and waits, like an API caller.
+// ConfigApplier calls them; a test hands them over and waits, like an API caller. A reload
+// returns once every worker runs the new snapshot (Edge::applied).
 inline void reload_on_control(Edge& edge, const config::Config& cfg) {
   edge.control().call([&] { edge.reload(cfg); });
+  EXPECT_TRUE(wait_for([&] { return edge.applied(); })) << "the workers did not apply the reload";
 }
 inline bool prepare_on_control(Edge& edge, const config::Config& cfg, std::string* error) {
   return edge.control().call([&] { return edge.prepare(cfg, error); });

@@ -230,10 +230,17 @@ class UdpEdgeTest : public ::testing::Test {
     ASSERT_TRUE(wait_until([&] { return udp_sockets_on(app.edge_port) == workers; }))
         << "edge UDP sockets on port " << app.edge_port << ": " << udp_sockets_on(app.edge_port);
   }
-  // On the edge's applier thread, as the ConfigApplier calls it.
+  // On the edge's applier thread, as the ConfigApplier calls it; returns once every worker
+  // runs the new snapshot.
   void reload(const UdpApp& app) {
     const config::Config cfg = make_config(app);
     edge_->control().call([&] { edge_->reload(cfg); });
+    ASSERT_TRUE(wait_until([&] { return edge_->applied(); }));
+  }
+  // Returns once every event pushed so far is in the event file.
+  void events_settled() {
+    const uint64_t pushed = edge_->events_pushed();
+    ASSERT_TRUE(wait_until([&] { return edge_->events_written() >= pushed; }));
   }
   config::Config make_config(const UdpApp& app) {
     const int workers = workers_;
@@ -580,11 +587,10 @@ TEST_F(UdpEdgeTest, ReloadKeepsEstablishedFlows) {
   const uint16_t source = origin.received().back().from_port();
   app.udp_flow_idle = "45s";  // a change to the app: new config for new flows
   reload(app);
-  std::this_thread::sleep_for(200ms);  // the workers apply the snapshot asynchronously
   EXPECT_EQ(udp_sockets_on(app.edge_port), 2);
   expect_echo(c.get(), app.edge_port, "after reload");
   EXPECT_EQ(origin.received().back().from_port(), source) << "the flow was replaced by a reload";
-  std::this_thread::sleep_for(200ms);
+  events_settled();
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c.get())), 0u);
   EXPECT_EQ(count_events(data_dir(), "connect", local_port(c.get())), 1u);
 }

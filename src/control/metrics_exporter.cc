@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "edge/edge.h"
+#include "guard/declarations.h"
 #include "guard/reasons.h"
 #include "xdp/loader.h"
 
@@ -33,28 +34,32 @@ class Writer {
  public:
   // Every sample carries colo="...": a fleet's series stay apart when scraped together.
   explicit Writer(std::string colo) : colo_(std::move(colo)) {}
+  // Starts a family: the samples that follow belong to it, each name written once here.
   void family(const char* name, const char* type, const char* help) {
+    family_ = name;
     out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
   }
+  // A sample of the current family; `suffix` for a summary's _sum and _count.
   template <typename V>
-  void sample(const char* name, std::initializer_list<std::pair<const char*, std::string>> labels,
-              V value) {
-    out_ << name << "{colo=\"" << escape(colo_) << '"';
+  void sample(std::initializer_list<std::pair<const char*, std::string>> labels, V value,
+              const char* suffix = "") {
+    out_ << family_ << suffix << "{colo=\"" << escape(colo_) << '"';
     for (const auto& [k, v] : labels) out_ << ',' << k << "=\"" << escape(v) << '"';
     out_ << "} " << value << '\n';
   }
   // One series of a declaration table: its one label, if any (telemetry/stat_decl.h).
   template <typename V>
-  void sample1(const char* name, const char* label, const char* value, V v) {
+  void sample1(const char* label, const char* value, V v) {
     if (label == nullptr)
-      sample(name, {}, v);
+      sample({}, v);
     else
-      sample(name, {{label, value}}, v);
+      sample({{label, value}}, v);
   }
   std::string str() const { return out_.str(); }
 
  private:
   std::string colo_;
+  const char* family_ = "";
   std::ostringstream out_;
 };
 
@@ -62,14 +67,11 @@ class Writer {
 template <typename S, size_t N>
 void write_table(Writer& w, const edge::Edge& edge,
                  const std::array<telemetry::StatDecl<S>, N>& table) {
-  const char* family = nullptr;
   for (const auto& d : table) {
-    if (d.is_family()) {
-      family = d.name;
-      w.family(family, "counter", d.help);
-    } else {
-      w.sample1(family, d.label, d.value, edge.sum(d.field));
-    }
+    if (d.is_family())
+      w.family(d.name, "counter", d.help);
+    else
+      w.sample1(d.label, d.value, edge.sum(d.field));
   }
 }
 
@@ -95,9 +97,9 @@ void write_budgets(Writer& w, const edge::Edge& edge) {
   using K = core::FdBudget;
   w.family("rampart_fd_limit", "gauge",
            "RLIMIT_NOFILE of the edge (the soft limit, raised to the hard one at start).");
-  w.sample("rampart_fd_limit", {}, plan.fd_limit);
+  w.sample({}, plan.fd_limit);
   w.family("rampart_fds_open", "gauge", "File descriptors the edge holds now.");
-  w.sample("rampart_fds_open", {}, open_fds());
+  w.sample({}, open_fds());
   w.family("rampart_budget", "gauge",
            "Descriptor budgets derived from the limit, each in its unit: tcp_sessions and "
            "tcp_pipes (2 fds each), udp_flows and udp_unconfirmed_flows (1 fd each), api and "
@@ -109,7 +111,7 @@ void write_budgets(Writer& w, const edge::Edge& edge) {
       {"udp_unconfirmed_flows", plan.udp_unconfirmed},
       {"api", plan.api},
       {"spare", plan.spare}};
-  for (const auto& [kind, n] : budgets) w.sample("rampart_budget", {{"kind", kind}}, n);
+  for (const auto& [kind, n] : budgets) w.sample({{"kind", kind}}, n);
   w.family("rampart_budget_in_use", "gauge", "What the data plane holds of each budget now.");
   const uint64_t unconfirmed = b.in_use(K::kUdpUnconfirmed);
   const std::pair<const char*, uint64_t> used[] = {
@@ -117,7 +119,7 @@ void write_budgets(Writer& w, const edge::Edge& edge) {
       {"tcp_pipes", b.in_use(K::kTcpPipes)},
       {"udp_flows", b.in_use(K::kUdpConfirmed) + unconfirmed},
       {"udp_unconfirmed_flows", unconfirmed}};
-  for (const auto& [kind, n] : used) w.sample("rampart_budget_in_use", {{"kind", kind}}, n);
+  for (const auto& [kind, n] : used) w.sample({{"kind", kind}}, n);
 }
 
 }  // namespace
@@ -136,17 +138,16 @@ std::string MetricsExporter::render() const {
   }
   Writer w(colo);
   w.family("rampart_connections_active", "gauge", "Open TCP connections and UDP flows.");
-  for (const auto& a : apps)
-    w.sample("rampart_connections_active", {{"app", a.id}, {"proto", a.proto}}, a.t.active());
+  for (const auto& a : apps) w.sample({{"app", a.id}, {"proto", a.proto}}, a.t.active());
   for (const telemetry::AppStatDecl& d : telemetry::kAppStats) {
     if (d.name == nullptr) continue;
     w.family(d.name, "counter", d.help);
     for (const auto& a : apps) {
       const uint64_t v = a.t.*d.total;
       if (d.labels == telemetry::AppLabels::kAppProto)
-        w.sample(d.name, {{"app", a.id}, {"proto", a.proto}}, v);
+        w.sample({{"app", a.id}, {"proto", a.proto}}, v);
       else if (d.labels == telemetry::AppLabels::kApp || a.proto == "udp")
-        w.sample(d.name, {{"app", a.id}}, v);
+        w.sample({{"app", a.id}}, v);
     }
   }
 
@@ -158,8 +159,7 @@ std::string MetricsExporter::render() const {
         uint64_t n = a.t.events[ev][slot];
         if (n == 0) continue;
         std::string status = slot == 0 ? "other" : std::to_string(telemetry::status_of_slot(slot));
-        w.sample("rampart_events_total",
-                 {{"app", a.id},
+        w.sample({{"app", a.id},
                   {"event", telemetry::to_string(static_cast<telemetry::EventType>(ev))},
                   {"status", status}},
                  n);
@@ -173,48 +173,42 @@ std::string MetricsExporter::render() const {
     for (uint64_t n : a.t.durations) count += n;
     for (double q : {0.5, 0.9, 0.99}) {
       double v = telemetry::duration_percentile(a.t.durations.data(), a.t.durations.size(), q);
-      w.sample("rampart_connection_duration_seconds",
-               {{"app", a.id}, {"quantile", std::to_string(q).substr(0, 4)}}, v / 1000.0);
+      w.sample({{"app", a.id}, {"quantile", std::to_string(q).substr(0, 4)}}, v / 1000.0);
     }
-    w.sample("rampart_connection_duration_seconds_sum", {{"app", a.id}},
-             static_cast<double>(a.t.duration_sum_ms) / 1000.0);
-    w.sample("rampart_connection_duration_seconds_count", {{"app", a.id}}, count);
+    w.sample({{"app", a.id}}, static_cast<double>(a.t.duration_sum_ms) / 1000.0, "_sum");
+    w.sample({{"app", a.id}}, count, "_count");
   }
   w.family("rampart_guard_drops_total", "counter",
            "Connections and datagrams dropped by the guard, by app and reason.");
   for (const auto& a : apps)
     for (size_t i = 1; i < guard::kReasonCount; ++i)
-      w.sample("rampart_guard_drops_total",
-               {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
+      w.sample({{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
                a.t.drops[i]);
   w.family("rampart_guard_dry_run_total", "counter",
            "What dry-run filters would have dropped, by app and reason.");
   for (const auto& a : apps)
     for (size_t i = 1; i < guard::kReasonCount; ++i)
       if (a.t.dry_run[i] > 0)
-        w.sample("rampart_guard_dry_run_total",
-                 {{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
+        w.sample({{"app", a.id}, {"reason", guard::reason_name(static_cast<guard::Reason>(i))}},
                  a.t.dry_run[i]);
   w.family(telemetry::kProbesName, "counter", telemetry::kProbesHelp);
   for (const auto& a : apps)
     for (size_t k = 0; k < telemetry::kProbeKinds.size(); ++k)
-      w.sample(telemetry::kProbesName, {{"app", a.id}, {"kind", telemetry::kProbeKinds[k]}},
-               a.t.probes[k]);
+      w.sample({{"app", a.id}, {"kind", telemetry::kProbeKinds[k]}}, a.t.probes[k]);
   w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
-  w.sample("rampart_guard_bans_total", {}, edge_->guard_bans());
+  w.sample({}, edge_->guard_bans());
   const edge::Edge::SourceTableTotals tables = edge_->guard_tables();
   w.family("rampart_guard_sources", "gauge",
            "Entries in use in the guard's per-source tables (all workers).");
-  w.sample("rampart_guard_sources", {}, tables.size);
+  w.sample({}, tables.size);
   w.family("rampart_guard_source_table_capacity", "gauge",
            "Capacity of the guard's per-source tables (protection.source_table_size x workers).");
-  w.sample("rampart_guard_source_table_capacity", {}, tables.capacity);
+  w.sample({}, tables.capacity);
   w.family("rampart_guard_source_evictions_total", "counter",
            "Entries evicted from a full source table to admit a new source, by what they held.");
-  w.sample("rampart_guard_source_evictions_total", {{"kind", "idle"}}, tables.evicted_idle);
-  w.sample("rampart_guard_source_evictions_total", {{"kind", "violations"}},
-           tables.evicted_violators);
-  w.sample("rampart_guard_source_evictions_total", {{"kind", "ban"}}, tables.evicted_banned);
+  w.sample({{"kind", "idle"}}, tables.evicted_idle);
+  w.sample({{"kind", "violations"}}, tables.evicted_violators);
+  w.sample({{"kind", "ban"}}, tables.evicted_banned);
 
   w.family("rampart_connections_by_country_total", "counter",
            "Connections opened by client country (GeoIP): the top countries of each app, the "
@@ -232,12 +226,9 @@ std::string MetricsExporter::render() const {
         other += c[idx[k]];
         continue;
       }
-      w.sample("rampart_connections_by_country_total",
-               {{"app", a.id}, {"country", cc.empty() ? "unknown" : cc}}, c[idx[k]]);
+      w.sample({{"app", a.id}, {"country", cc.empty() ? "unknown" : cc}}, c[idx[k]]);
     }
-    if (other > 0)
-      w.sample("rampart_connections_by_country_total", {{"app", a.id}, {"country", "other"}},
-               other);
+    if (other > 0) w.sample({{"app", a.id}, {"country", "other"}}, other);
   }
   // One family after the other: the exposition format wants every line of a family together.
   auto each_origin = [&](auto fn) {
@@ -259,50 +250,47 @@ std::string MetricsExporter::render() const {
         other += by[k].second;
         continue;
       }
-      w.sample("rampart_connections_by_asn_total",
-               {{"app", a.id}, {"asn", std::to_string(by[k].first)}}, by[k].second);
+      w.sample({{"app", a.id}, {"asn", std::to_string(by[k].first)}}, by[k].second);
     }
-    if (other > 0)
-      w.sample("rampart_connections_by_asn_total", {{"app", a.id}, {"asn", "other"}}, other);
+    if (other > 0) w.sample({{"app", a.id}, {"asn", "other"}}, other);
   }
   w.family("rampart_app_disabled", "gauge",
            "1 for an app the data plane runs disabled (e.g. its certificate file is gone): its "
            "ports stay closed.");
   if (snap)
     for (const auto& rt : snap->apps)
-      w.sample("rampart_app_disabled", {{"app", rt->cfg.id}},
-               snap->disabled.count(rt->cfg.id) != 0 ? 1 : 0);
+      w.sample({{"app", rt->cfg.id}}, snap->disabled.count(rt->cfg.id) != 0 ? 1 : 0);
   w.family("rampart_origin_up", "gauge", "1 when the origin takes new connections (health).");
   each_origin([&](const std::string& app, const origin::Origin& o) {
-    w.sample("rampart_origin_up", {{"app", app}, {"origin", o.cfg.text}},
-             o.up.load(std::memory_order_relaxed) ? 1 : 0);
+    w.sample({{"app", app}, {"origin", o.cfg.text}}, o.up.load(std::memory_order_relaxed) ? 1 : 0);
   });
   w.family("rampart_origin_connections_active", "gauge", "Open connections to the origin.");
   each_origin([&](const std::string& app, const origin::Origin& o) {
-    w.sample("rampart_origin_connections_active", {{"app", app}, {"origin", o.cfg.text}},
-             o.active.load(std::memory_order_relaxed));
+    w.sample({{"app", app}, {"origin", o.cfg.text}}, o.active.load(std::memory_order_relaxed));
   });
   if (const xdp::Loader* x = edge_->xdp(); x != nullptr && x->attached()) {
     const xdp::Counters c = x->counters();
     w.family("rampart_xdp_packets_passed_total", "counter",
              "Packets the XDP program handed to the kernel's stack.");
-    w.sample("rampart_xdp_packets_passed_total", {}, c.passed);
+    w.sample({}, c.passed);
     w.family("rampart_xdp_packets_whitelisted_total", "counter",
              "Packets passed by a whitelist rule in XDP.");
-    w.sample("rampart_xdp_packets_whitelisted_total", {}, c.whitelisted);
+    w.sample({}, c.whitelisted);
     w.family("rampart_xdp_drops_total", "counter",
              "Packets dropped by the XDP program before the socket layer, by reason.");
-    for (guard::Reason r :
-         {guard::Reason::kBanned, guard::Reason::kBlockIp, guard::Reason::kReflection,
-          guard::Reason::kRateLimit, guard::Reason::kUdpRateLimit})
-      w.sample("rampart_xdp_drops_total", {{"reason", guard::reason_name(r)}}, c.drops(r));
+    // Every reason whose filter declares an XDP twin (guard/declarations.h).
+    for (size_t i = 1; i < guard::kReasonCount; ++i) {
+      const auto r = static_cast<guard::Reason>(i);
+      if (!guard::reason_has_xdp_twin(r)) continue;
+      w.sample({{"reason", guard::reason_name(r)}}, c.drops(r));
+    }
   }
   write_table(w, *edge_, udp::kUdpStats);
   write_table(w, *edge_, tcp::kTcpWorkerStats);
   write_budgets(w, *edge_);
   w.family("rampart_event_log_dropped_total", "counter",
            "Connection events lost because a worker's event ring was full.");
-  w.sample("rampart_event_log_dropped_total", {}, edge_->events_dropped());
+  w.sample({}, edge_->events_dropped());
   return extra_ ? w.str() + extra_() : w.str();
 }
 

@@ -14,7 +14,6 @@
 
 #include "core/log.h"
 #include "core/socket_util.h"
-#include "edge/limitations.h"
 #include "guard/reuseport.h"
 
 namespace rampart::edge {
@@ -89,7 +88,7 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;
   for (auto& w : workers_) w->start();
-  publish(build_snapshot(cfg, nullptr, n, stats_.get(), &plan));
+  publish(compile_config(cfg, nullptr, n, stats_.get(), &plan));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -99,14 +98,14 @@ void Edge::reload(const config::Config& cfg) {
   if (resolve_workers(cfg.edge.workers) != static_cast<int>(workers_.size())) {
     RLOG_WARN("edge.workers changed: takes effect at the next restart");
   }
-  if (!(cfg.protection.xdp == snapshot_->config.protection.xdp))
+  if (!(cfg.protection.xdp == compiled_->snapshot->config.protection.xdp))
     RLOG_WARN("protection.xdp changed: takes effect at the next restart");
   if (events_) events_->set_colo(cfg.edge.colo);
   if (cfg.events.enabled != (events_ != nullptr) || cfg.analytics.enabled != (stats_ != nullptr))
     RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
   const int n = static_cast<int>(workers_.size());
   const BudgetPlan plan = apply_budget(cfg, n);
-  publish(build_snapshot(cfg, snapshot_.get(), n, stats_.get(), &plan));
+  publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 
@@ -182,20 +181,19 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
   return out;
 }
 
-void Edge::publish(std::shared_ptr<const Snapshot> snap) {
+void Edge::publish(std::shared_ptr<const CompiledConfig> next) {
   control_.assert_in_loop_thread("Edge::publish");
-  for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
-  std::shared_ptr<const Snapshot> before;
+  for (const auto& line : next->warnings) RLOG_WARN(line);
+  std::shared_ptr<const CompiledConfig> before;
   {
     std::lock_guard lock(snapshot_mu_);
-    before = std::exchange(snapshot_, snap);
+    before = std::exchange(compiled_, next);
   }
   // Kernel maps before the workers: a new app's port is judged from its first packet.
-  if (xdp_) xdp_->sync(snap->config);
-  std::vector<std::shared_ptr<origin::OriginSet>> sets;
-  for (const auto& app : snap->apps) sets.push_back(app->origins);
-  health_.set_targets(std::move(sets));
-  auto prepared = take_prepared(*snap, before.get());
+  if (xdp_) xdp_->sync(next->map_plan);
+  health_.set_targets(next->health_targets);
+  const std::shared_ptr<const Snapshot>& snap = next->snapshot;
+  auto prepared = take_prepared(*snap, before ? before->snapshot.get() : nullptr);
   for (size_t w = 0; w < workers_.size(); ++w) workers_[w]->apply(snap, std::move(prepared[w]));
 }
 

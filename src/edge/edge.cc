@@ -74,12 +74,12 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // The API server keeps the connection cap it started with (api.* applies at the next start):
   // every later plan reserves for that one, not for a reloaded value it does not enforce.
   api_connections_ = api_connection_cap(cfg.api);
-  if (std::string why = listeners_overflow(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
-      !why.empty()) {
+  BudgetInputs inputs = budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_);
+  if (std::string why = listeners_overflow(inputs); !why.empty()) {
     *error = why;
     return false;
   }
-  const BudgetPlan plan = apply_budget(cfg, n);
+  const BudgetPlan plan = apply_budget(std::move(inputs));
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
                                                 cfg.edge.pipe_size, &budget_, n));
@@ -104,14 +104,13 @@ void Edge::reload(const config::Config& cfg) {
   if (cfg.events.enabled != (events_ != nullptr) || cfg.analytics.enabled != (stats_ != nullptr))
     RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
   const int n = static_cast<int>(workers_.size());
-  const BudgetPlan plan = apply_budget(cfg, n);
+  const BudgetPlan plan = apply_budget(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
   publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 
-BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
+BudgetPlan Edge::apply_budget(BudgetInputs in) {
   control_.assert_in_loop_thread("Edge::apply_budget");
-  BudgetInputs in = budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_);
   in.api_connections = api_connections_;
   BudgetPlan plan = plan_budget(in);
   bool changed;

@@ -132,9 +132,9 @@ class Edge {
   // Makes `next` the config in force and hands each consumer its part: the XDP maps first,
   // then the health checker's targets, then the workers' snapshot (with what prepare() opened).
   void publish(std::shared_ptr<const CompiledConfig> next);
-  // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
-  // the plan when it changed.
-  BudgetPlan apply_budget(const config::Config& cfg, int workers);
+  // Plans the budgets of `in` (budget_inputs() of the config; the API's cap is the running
+  // server's), sets the limits of budget_ and logs the plan when it changed.
+  BudgetPlan apply_budget(BudgetInputs in);
   // For each worker, its socket of every bind `snap` adds to `before` (null at start): what
   // prepare() opened, or opened here; the group steered when its app needs it. The rest of
   // what prepare() opened is closed.

@@ -1,6 +1,5 @@
 #include "anycast/anycast.h"
 
-#include "config/anycast_config.h"
 #include "core/log.h"
 #include "edge/edge.h"
 
@@ -32,19 +31,20 @@ bool BirdSpeaker::run(const std::string& verb, std::string* error) {
 
 Health edge_health(const edge::Edge& edge, int64_t now_ms) {
   if (!edge.listeners_up()) return {false, "not every listener is open"};
-  auto snap = edge.snapshot();
-  if (!snap || snap->apps.empty()) return {false, "no apps"};
-  for (const auto& app : snap->apps) {
-    if (!app->origins || app->origins->size() == 0)
-      return {false, "app " + app->cfg.id + " has no origin"};
-    if (!app->origins->any_up(now_ms)) return {false, "app " + app->cfg.id + ": no origin is up"};
+  auto compiled = edge.compiled();
+  if (!compiled || compiled->anycast.apps.empty()) return {false, "no apps"};
+  for (const auto& app : compiled->anycast.apps) {
+    if (!app.origins || app.origins->size() == 0)
+      return {false, "app " + app.id + " has no origin"};
+    if (!app.origins->any_up(now_ms)) return {false, "app " + app.id + ": no origin is up"};
   }
-  return {true, std::to_string(snap->apps.size()) + " apps with an origin up, listeners open"};
+  return {true, std::to_string(compiled->anycast.apps.size()) +
+                    " apps with an origin up, listeners open"};
 }
 
-AnycastMonitor::AnycastMonitor(config::AnycastConfig cfg, std::function<Health()> probe,
+AnycastMonitor::AnycastMonitor(edge::AnycastPlan plan, std::function<Health()> probe,
                                std::unique_ptr<RouteSpeaker> speaker)
-    : cfg_(std::move(cfg)), probe_(std::move(probe)), speaker_(std::move(speaker)) {}
+    : plan_(std::move(plan)), probe_(std::move(probe)), speaker_(std::move(speaker)) {}
 
 AnycastMonitor::~AnycastMonitor() {
   // An early return of the owner (e.g. the API failed to start) must not leave the route up.
@@ -53,16 +53,16 @@ AnycastMonitor::~AnycastMonitor() {
 
 std::string AnycastMonitor::prefixes() const {
   std::string out;
-  for (const auto& ip : cfg_.addresses) {
+  for (const auto& prefix : plan_.prefixes) {
     if (!out.empty()) out += ", ";
-    out += config::anycast_prefix(ip);
+    out += prefix;
   }
   return out;
 }
 
 void AnycastMonitor::start() {
-  RLOG_INFO("anycast: ", prefixes(), " through BIRD at ", cfg_.bird_socket, " (protocol ",
-            cfg_.protocol, "); announced once the edge is healthy");
+  RLOG_INFO("anycast: ", prefixes(), " through BIRD at ", plan_.config.bird_socket, " (protocol ",
+            plan_.config.protocol, "); announced once the edge is healthy");
   // A previous run that was killed may have left the protocol enabled.
   applied_known_ = apply(false, "starting");
   last_sent_ = std::chrono::steady_clock::now();
@@ -83,7 +83,7 @@ bool AnycastMonitor::shutdown() {
 void AnycastMonitor::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    if (cv_.wait_for(lock, cfg_.check_interval, [this] { return stop_; })) break;
+    if (cv_.wait_for(lock, plan_.config.check_interval, [this] { return stop_; })) break;
     lock.unlock();
     step();
     lock.lock();
@@ -124,11 +124,11 @@ bool AnycastMonitor::apply(bool announce, const std::string& why) {
   if (!ok) {
     if (error != last_error_)
       RLOG_ERROR("anycast: cannot ", announce ? "announce " : "withdraw ", prefixes(), ": ", error,
-                 "; retrying every ", cfg_.check_interval.count(), " ms");
+                 "; retrying every ", plan_.config.check_interval.count(), " ms");
     last_error_ = error;
     return false;
   }
-  if (!last_error_.empty()) RLOG_INFO("anycast: BIRD answers again at ", cfg_.bird_socket);
+  if (!last_error_.empty()) RLOG_INFO("anycast: BIRD answers again at ", plan_.config.bird_socket);
   last_error_.clear();
   const bool was = announced_.exchange(announce, std::memory_order_relaxed);
   if (was != announce || !logged_) {

@@ -3,6 +3,10 @@
 // the edge drains, BIRD withdraws them. Rampart never writes routes itself: it enables or
 // disables one BIRD static protocol (edge.anycast.protocol) whose routes are those addresses.
 //
+// What it announces and which apps gate it is the edge's compiled anycast plan
+// (edge::CompiledConfig::anycast): server::Server hands it the plan of the config the edge started
+// with, and edge_health() reads the serving apps of the plan in force.
+//
 // AnycastMonitor owns one thread that evaluates the health probe every check_interval, with
 // hysteresis (`rise` healthy evaluations in a row to announce, `fall` unhealthy ones to
 // withdraw), re-asserts the desired state now and then (BIRD may have been restarted with the
@@ -20,6 +24,7 @@
 
 #include "anycast/bird_client.h"
 #include "config/model.h"
+#include "edge/compiled_config.h"
 
 namespace rampart::edge {
 class Edge;
@@ -53,8 +58,9 @@ struct Health {
   std::string detail;  // why not, or what was checked ("2 apps, every listener up")
 };
 
-// The edge's health for anycast: every listener open, at least one app, and in every app at
-// least one origin usable (up by the health checks). `now_ms` is core::coarse_ms().
+// The edge's health for anycast: every listener open, at least one serving app, and in every
+// serving app (the compiled anycast plan's) at least one origin usable (up by the health
+// checks). `now_ms` is core::coarse_ms().
 Health edge_health(const edge::Edge& edge, int64_t now_ms);
 
 class AnycastMonitor {
@@ -64,7 +70,8 @@ class AnycastMonitor {
   // How often the desired state is sent again although it did not change.
   static constexpr std::chrono::seconds kResync{10};
 
-  AnycastMonitor(config::AnycastConfig cfg, std::function<Health()> probe,
+  // `plan`: what to announce (its config and prefixes; edge::plan_anycast()).
+  AnycastMonitor(edge::AnycastPlan plan, std::function<Health()> probe,
                  std::unique_ptr<RouteSpeaker> speaker);
   ~AnycastMonitor();
   AnycastMonitor(const AnycastMonitor&) = delete;
@@ -87,7 +94,7 @@ class AnycastMonitor {
   void run();
   bool apply(bool announce, const std::string& why);
 
-  config::AnycastConfig cfg_;
+  edge::AnycastPlan plan_;
   std::function<Health()> probe_;
   std::unique_ptr<RouteSpeaker> speaker_;
 

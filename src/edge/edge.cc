@@ -14,7 +14,6 @@
 
 #include "core/log.h"
 #include "core/socket_util.h"
-#include "edge/limitations.h"
 #include "guard/reuseport.h"
 
 namespace rampart::edge {
@@ -75,12 +74,12 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // The API server keeps the connection cap it started with (api.* applies at the next start):
   // every later plan reserves for that one, not for a reloaded value it does not enforce.
   api_connections_ = api_connection_cap(cfg.api);
-  if (std::string why = listeners_overflow(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
-      !why.empty()) {
+  BudgetInputs inputs = budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_);
+  if (std::string why = listeners_overflow(inputs); !why.empty()) {
     *error = why;
     return false;
   }
-  const BudgetPlan plan = apply_budget(cfg, n);
+  const BudgetPlan plan = apply_budget(std::move(inputs));
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
                                                 cfg.edge.pipe_size, &budget_, n));
@@ -89,7 +88,7 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;
   for (auto& w : workers_) w->start();
-  publish(build_snapshot(cfg, nullptr, n, stats_.get(), &plan));
+  publish(compile_config(cfg, nullptr, n, stats_.get(), &plan));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -99,20 +98,19 @@ void Edge::reload(const config::Config& cfg) {
   if (resolve_workers(cfg.edge.workers) != static_cast<int>(workers_.size())) {
     RLOG_WARN("edge.workers changed: takes effect at the next restart");
   }
-  if (!(cfg.protection.xdp == snapshot_->config.protection.xdp))
+  if (!(cfg.protection.xdp == compiled_->snapshot->config.protection.xdp))
     RLOG_WARN("protection.xdp changed: takes effect at the next restart");
   if (events_) events_->set_colo(cfg.edge.colo);
   if (cfg.events.enabled != (events_ != nullptr) || cfg.analytics.enabled != (stats_ != nullptr))
     RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
   const int n = static_cast<int>(workers_.size());
-  const BudgetPlan plan = apply_budget(cfg, n);
-  publish(build_snapshot(cfg, snapshot_.get(), n, stats_.get(), &plan));
+  const BudgetPlan plan = apply_budget(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
+  publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 
-BudgetPlan Edge::apply_budget(const config::Config& cfg, int workers) {
+BudgetPlan Edge::apply_budget(BudgetInputs in) {
   control_.assert_in_loop_thread("Edge::apply_budget");
-  BudgetInputs in = budget_inputs(cfg, static_cast<uint64_t>(workers), fd_limit_);
   in.api_connections = api_connections_;
   BudgetPlan plan = plan_budget(in);
   bool changed;
@@ -182,20 +180,19 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
   return out;
 }
 
-void Edge::publish(std::shared_ptr<const Snapshot> snap) {
+void Edge::publish(std::shared_ptr<const CompiledConfig> next) {
   control_.assert_in_loop_thread("Edge::publish");
-  for (const auto& line : unenforced_settings(snap->config)) RLOG_WARN(line);
-  std::shared_ptr<const Snapshot> before;
+  for (const auto& line : next->warnings) RLOG_WARN(line);
+  std::shared_ptr<const CompiledConfig> before;
   {
     std::lock_guard lock(snapshot_mu_);
-    before = std::exchange(snapshot_, snap);
+    before = std::exchange(compiled_, next);
   }
   // Kernel maps before the workers: a new app's port is judged from its first packet.
-  if (xdp_) xdp_->sync(snap->config);
-  std::vector<std::shared_ptr<origin::OriginSet>> sets;
-  for (const auto& app : snap->apps) sets.push_back(app->origins);
-  health_.set_targets(std::move(sets));
-  auto prepared = take_prepared(*snap, before.get());
+  if (xdp_) xdp_->sync(next->map_plan);
+  health_.set_targets(next->health_targets);
+  const std::shared_ptr<const Snapshot>& snap = next->snapshot;
+  auto prepared = take_prepared(*snap, before ? before->snapshot.get() : nullptr);
   const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   for (size_t w = 0; w < workers_.size(); ++w)
     workers_[w]->apply(snap, std::move(prepared[w]), generation);

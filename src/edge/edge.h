@@ -1,10 +1,13 @@
-// The running edge: owns the workers, the event log, the health checker, the current Snapshot
-// and the config applier's thread (control(): a core::ControlLoop). Every config application
-// runs on that one thread: start() and drain() hop onto it themselves; reload(), prepare() and
-// abandon() must be called on it (the control::ConfigApplier calls them from its changes, which it
-// runs there) and assert it. SIGHUP (cli/serve.cc), the API (HTTP pool threads) and the fleet
-// watch reach it only through the ConfigApplier. Workers never call back into it; ban()/unban()
-// are per-worker posts from any thread.
+// The running edge: owns the workers, the event log, the health checker, the XDP loader, the
+// config in force (a CompiledConfig) and the config applier's thread (control(): a
+// core::ControlLoop). Every config application runs on that one thread and compiles the config
+// once (compile_config), then hands each consumer its part (publish()): the workers the
+// Snapshot, the XDP loader the map plan, the health checker its targets; the anycast publisher
+// reads its part through compiled(). start() and drain() hop onto it themselves; reload(),
+// prepare() and abandon() must be called on it (the control::ConfigApplier calls them from its
+// changes, which it runs there) and assert it. SIGHUP (cli/serve.cc), the API (HTTP pool threads)
+// and the fleet watch reach it only through the ConfigApplier. Workers never call back into it;
+// ban()/unban() are per-worker posts from any thread.
 #pragma once
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include "core/fd_budget.h"
 #include "core/unique_fd.h"
 #include "edge/budget.h"
+#include "edge/compiled_config.h"
 #include "edge/snapshot.h"
 #include "edge/worker.h"
 #include "origin/health_checker.h"
@@ -41,13 +45,14 @@ class Edge {
   void set_fd_limit(const FdLimit& limit) { fd_limit_ = limit; }
   // The config applier's thread: every change of the config runs on it.
   core::ControlLoop& control() { return control_; }
-  // Creates data_dir, opens the event log, starts workers and applies `cfg`. Derives the
-  // descriptor budgets from the limit and logs them in one line. Any thread: runs on control().
+  // Creates data_dir, opens the event log, starts workers and applies `cfg` (compiled once).
+  // Derives the descriptor budgets from the limit and logs them in one line. Any thread: runs
+  // on control().
   bool start(const config::Config& cfg, std::string* error);
   // Switches to a new validated config: unchanged listeners and all established connections
   // stay; added apps start listening, removed ones stop. Listeners opened by prepare() are
-  // handed to the workers; any other new one is opened by the workers themselves.
-  // On control() only (asserted).
+  // handed to the workers; any other new one is opened by the workers themselves. `cfg` is
+  // compiled once, and every consumer takes its part of that. On control() only (asserted).
   void reload(const config::Config& cfg);
   // The pre-flight of a change (HAProxy's rule: a config whose listeners cannot all be opened
   // is refused whole). Opens every listener of `cfg` that the running snapshot lacks, one
@@ -73,7 +78,13 @@ class Edge {
   bool listeners_up() const;
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard lock(snapshot_mu_);
-    return snapshot_;
+    return compiled_ ? compiled_->snapshot : nullptr;
+  }
+  // The config in force as it was compiled (null before start()); any thread. The anycast
+  // publisher takes its plan here.
+  std::shared_ptr<const CompiledConfig> compiled() const {
+    std::lock_guard lock(snapshot_mu_);
+    return compiled_;
   }
   // The XDP fast path (protection.xdp); null when it is off or could not attach. Set by
   // start(); its counters() may be read from any thread.
@@ -126,10 +137,12 @@ class Edge {
  private:
   bool start_on_control(const config::Config& cfg, std::string* error);
   size_t drain_on_control(config::Duration timeout);
-  void publish(std::shared_ptr<const Snapshot> snap);
-  // Plans the budgets of `cfg` served by `workers` workers, sets the limits of budget_ and logs
-  // the plan when it changed.
-  BudgetPlan apply_budget(const config::Config& cfg, int workers);
+  // Makes `next` the config in force and hands each consumer its part: the XDP maps first,
+  // then the health checker's targets, then the workers' snapshot (with what prepare() opened).
+  void publish(std::shared_ptr<const CompiledConfig> next);
+  // Plans the budgets of `in` (budget_inputs() of the config; the API's cap is the running
+  // server's), sets the limits of budget_ and logs the plan when it changed.
+  BudgetPlan apply_budget(BudgetInputs in);
   // For each worker, its socket of every bind `snap` adds to `before` (null at start): what
   // prepare() opened, or opened here; the group steered when its app needs it. The rest of
   // what prepare() opened is closed.
@@ -159,10 +172,10 @@ class Edge {
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop
   std::vector<std::unique_ptr<Worker>> workers_;
-  // Written on control() only (which reads it without the lock); snapshot() is read by API
-  // threads under the lock.
+  // Written on control() only (which reads it without the lock); snapshot() and compiled() are
+  // read by API threads and the anycast monitor under the lock.
   mutable std::mutex snapshot_mu_;
-  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const CompiledConfig> compiled_;
   BudgetPlan plan_;                      // under snapshot_mu_
   std::atomic<uint64_t> generation_{0};  // snapshots published; written on control()
   // Last: stopped and joined first when the edge is destroyed (every caller is done by then).

@@ -177,11 +177,13 @@ Server::Failure Server::start() {
     return Failure::kRuntime;
   }
   // edge.anycast: a local BIRD announces the addresses while this edge is healthy
-  // (docs/anycast.md); the monitor withdraws them first on SIGTERM.
-  if (const config::AnycastConfig& ac = file_.edge.anycast; !ac.addresses.empty()) {
+  // (docs/anycast.md); the monitor withdraws them first on SIGTERM. Its plan is the edge's
+  // compiled one (a reload keeps it: edge.anycast takes effect at a restart).
+  if (const auto compiled = edge_.compiled(); compiled->anycast.enabled()) {
+    const edge::AnycastPlan& plan = compiled->anycast;
     anycast_ = std::make_unique<anycast::AnycastMonitor>(
-        ac, [this] { return anycast::edge_health(edge_, core::coarse_ms()); },
-        std::make_unique<anycast::BirdSpeaker>(ac.bird_socket, ac.protocol));
+        plan, [this] { return anycast::edge_health(edge_, core::coarse_ms()); },
+        std::make_unique<anycast::BirdSpeaker>(plan.config.bird_socket, plan.config.protocol));
     anycast_->start();
   }
   // Analytics history is an extra: without its store the edge still runs (live views only).
@@ -234,8 +236,6 @@ void Server::reload() {
     return;
   }
   log_unavailable(next);
-  if (!(next.config->edge.anycast == file_.edge.anycast))
-    RLOG_WARN("edge.anycast changed: takes effect at the next restart");
   config::Credentials next_credentials;
   std::string error;
   if (!control::resolve_api_settings(*next.config, &next_credentials, &error)) {
@@ -262,7 +262,7 @@ void Server::shutdown(int sig) {
     // Withdraw before draining: routers move new clients to other edges while this one still
     // accepts, for convergence_wait; only then do the listeners close.
     anycast_->shutdown();
-    const config::Duration wait = file_.edge.anycast.convergence_wait;
+    const config::Duration wait = edge_.compiled()->anycast.config.convergence_wait;
     RLOG_INFO("anycast: accepting for ", wait.count(), " ms more while routers converge");
     std::this_thread::sleep_for(wait);
   }

@@ -17,7 +17,6 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "xdp/map_plan.h"
 #include "xdp/shared_types.h"
 
 namespace rampart::xdp {
@@ -196,12 +195,10 @@ void Loader::detach() {
   attached_cfg_ = config::XdpConfig{};
 }
 
-bool Loader::sync(const config::Config& cfg) {
+bool Loader::sync(const MapPlan& plan) {
   if (!loaded()) return false;
   Impl& m = *impl_;
-  std::vector<std::string> warnings;
-  const MapPlan plan = plan_maps(cfg, &warnings);
-  for (const auto& w : warnings) RLOG_WARN(w);
+  for (const auto& w : plan.warnings) RLOG_WARN(w);
   bool ok = true;
   for (uint32_t i = 0; i < plan.profiles.size(); ++i)
     ok = bpf_map_update_elem(m.profiles, &i, &plan.profiles[i], BPF_ANY) == 0 && ok;

@@ -18,6 +18,7 @@
 #include "guard/guard.h"
 #include "guard/reasons.h"
 #include "net/ip_addr.h"
+#include "xdp/map_plan.h"
 
 namespace rampart::xdp {
 
@@ -59,9 +60,10 @@ class Loader : public guard::BanSink {
   // The interface and mode it is attached with ("" / kOff when not attached).
   const config::XdpConfig& attachment() const { return attached_cfg_; }
 
-  // Writes cfg's app ports, profiles and ip access rules into the maps; bans and token buckets
-  // are kept. False (logged) when a map update failed.
-  bool sync(const config::Config& cfg);
+  // Writes the plan's app ports, profiles and ip access rules into the maps (the plan is
+  // compiled once per change: edge::CompiledConfig::map_plan) and logs its warnings; bans and
+  // token buckets are kept. False (logged) when a map update failed.
+  bool sync(const MapPlan& plan);
 
   // guard::BanSink: the guard banned `source` (an IPv4 address or an IPv6 prefix); the kernel
   // drops it for duration_ms too. The program masks IPv6 sources to the profile's ban prefix

@@ -36,7 +36,7 @@ bool Loader::attach(const config::XdpConfig& x) {
 }
 
 void Loader::detach() {}
-bool Loader::sync(const config::Config&) {
+bool Loader::sync(const MapPlan&) {
   return false;
 }
 void Loader::banned(const net::Cidr&, int64_t) {}

@@ -73,7 +73,8 @@ rxdp_profile merge_profiles(const rxdp_profile& a, const rxdp_profile& b) {
   return out;
 }
 
-MapPlan plan_maps(const config::Config& cfg, std::vector<std::string>* warnings) {
+MapPlan plan_maps(const std::vector<PlanApp>& apps, uint32_t ban_v6_prefix,
+                  const std::vector<config::IpAccessRule>& access_rules) {
   MapPlan plan;
   // Per protocol and port: the profile id (1-based) of the app there.
   std::map<uint16_t, uint8_t> tcp, udp;
@@ -84,9 +85,8 @@ MapPlan plan_maps(const config::Config& cfg, std::vector<std::string>* warnings)
     return static_cast<uint8_t>(plan.profiles.size());
   };
   size_t unfiltered = 0;
-  for (const auto& app : cfg.apps) {
-    const config::ProtectionConfig& prot = app.protection ? *app.protection : cfg.protection;
-    const uint8_t id = add_profile(make_profile(prot, app.ip_firewall, cfg.protection.ipv6_prefix));
+  for (const PlanApp& app : apps) {
+    const uint8_t id = add_profile(make_profile(*app.protection, app.ip_firewall, ban_v6_prefix));
     if (id == 0) {
       ++unfiltered;
       continue;
@@ -107,9 +107,10 @@ MapPlan plan_maps(const config::Config& cfg, std::vector<std::string>* warnings)
       it->second = mid;  // 0 when out of profiles: the port is left to userspace
     }
   }
-  if (unfiltered > 0 && warnings != nullptr) {
-    warnings->push_back("protection.xdp: more than " + std::to_string(RXDP_MAX_PROFILES) +
-                        " apps; " + std::to_string(unfiltered) + " are guarded in userspace only");
+  if (unfiltered > 0) {
+    plan.warnings.push_back("protection.xdp: more than " + std::to_string(RXDP_MAX_PROFILES) +
+                            " apps; " + std::to_string(unfiltered) +
+                            " are guarded in userspace only");
   }
   std::map<uint16_t, rxdp_port> ports;
   for (const auto& [port, id] : tcp) ports[port].tcp_profile = id;
@@ -120,7 +121,7 @@ MapPlan plan_maps(const config::Config& cfg, std::vector<std::string>* warnings)
   // Longest-prefix rules, as compile_zone() builds them: the same prefix twice is a block if
   // either says block (fail closed).
   std::map<std::pair<std::string, int>, std::pair<net::Cidr, uint32_t>> rules;
-  for (const auto& rule : cfg.ip_access_rules) {
+  for (const auto& rule : access_rules) {
     if (rule.target != config::AccessTarget::kIp && rule.target != config::AccessTarget::kIp6 &&
         rule.target != config::AccessTarget::kIpRange)
       continue;

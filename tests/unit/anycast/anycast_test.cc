@@ -30,7 +30,7 @@ class AnycastMonitorTest : public ::testing::Test {
   }
   std::unique_ptr<AnycastMonitor> make() {
     return std::make_unique<AnycastMonitor>(
-        cfg,
+        edge::plan_anycast(cfg),
         [this] {
           return Health{healthy, healthy ? "ok" : "app a: no origin is up"};
         },

@@ -168,7 +168,7 @@ TEST_F(Twin, UserspaceAndKernelAgreeOnEveryCase) {
     Loader l;  // fresh maps: no bucket or ban of an earlier case
     std::string error;
     ASSERT_TRUE(l.load(&error)) << error;
-    ASSERT_TRUE(l.sync(c));
+    ASSERT_TRUE(l.sync(plan_of(c)));
     if (k.banned != nullptr)
       l.banned(guard::source_prefix(net::Cidr::parse(k.banned)->base(),
                                     static_cast<int>(c.protection.ipv6_prefix)),

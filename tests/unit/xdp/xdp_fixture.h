@@ -17,6 +17,7 @@
 #include "config/model.h"
 #include "net/cidr.h"
 #include "xdp/loader.h"
+#include "xdp/map_plan.h"
 
 #ifdef RAMPART_HAVE_LIBBPF
 #include <bpf/bpf.h>
@@ -50,6 +51,17 @@ inline config::Config base_config() {
   c.apps.push_back(app("tcp", config::Proto::kTcp, 7000, 7000));
   c.apps.push_back(app("udp", config::Proto::kUdp, 5300, 5300));
   return c;
+}
+
+// The map plan of `c` with every app serving, each with its effective protection (its own or
+// the zone's), as edge::compile_config plans it from the compiled apps (that side is checked by
+// tests/unit/edge/compiled_config_test.cc).
+inline MapPlan plan_of(const config::Config& c) {
+  std::vector<PlanApp> apps;
+  for (const auto& a : c.apps)
+    apps.push_back(
+        {a.proto, a.ports, a.protection ? &*a.protection : &c.protection, a.ip_firewall});
+  return plan_maps(apps, c.protection.ipv6_prefix, c.ip_access_rules);
 }
 
 // ---------------------------------------------------------------- packets

@@ -24,7 +24,7 @@ namespace {
 
 TEST_F(XdpProgram, NormalTrafficPasses) {
   config::Config c = base_config();
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("10.77.1.2")), XDP_PASS);
   EXPECT_EQ(run(syn("2001:db8:1::2")), XDP_PASS);
   EXPECT_EQ(run(datagram("10.77.1.2")), XDP_PASS);
@@ -43,7 +43,7 @@ TEST_F(XdpProgram, NormalTrafficPasses) {
 
 TEST_F(XdpProgram, BannedSourceIsDroppedUntilTheBanEnds) {
   config::Config c = base_config();
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   loader_.banned(source("10.77.1.66"), 60'000);
   loader_.banned(source("::ffff:10.77.1.67"), 60'000);  // a dual-stack socket's view
   loader_.banned(source("2001:db8:bad::/64"), 60'000);
@@ -61,7 +61,7 @@ TEST_F(XdpProgram, BannedSourceIsDroppedUntilTheBanEnds) {
 
 // The API's unban lifts the kernel's ban too (Loader::unban, not a ban that ends now).
 TEST_F(XdpProgram, UnbanLiftsTheBan) {
-  ASSERT_TRUE(loader_.sync(base_config()));
+  ASSERT_TRUE(loader_.sync(plan_of(base_config())));
   loader_.banned(source("10.77.1.66"), 60'000);
   loader_.banned(source("2001:db8:bad::/64"), 60'000);
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
@@ -81,7 +81,7 @@ TEST_F(XdpProgram, BlockedCidrsAreDroppedAndWhitelistedSourcesPass) {
   c.ip_access_rules.push_back(rule(AccessMode::kWhitelist, AccessTarget::kIp, "198.51.100.7"));
   c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp6, "2001:db8:bad::/48"));
   c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kCountry, "XX"));  // userspace
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("198.51.100.1")), XDP_DROP);
   EXPECT_EQ(run(datagram("198.51.100.200")), XDP_DROP);
   EXPECT_EQ(run(syn("2001:db8:bad:1::5")), XDP_DROP);
@@ -97,7 +97,7 @@ TEST_F(XdpProgram, BlockedCidrsAreDroppedAndWhitelistedSourcesPass) {
 
   // A reload without the rules: the tries are emptied.
   c.ip_access_rules.clear();
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("198.51.100.1")), XDP_PASS);
   EXPECT_EQ(run(syn("2001:db8:bad:1::5")), XDP_PASS);
 }
@@ -107,18 +107,18 @@ TEST_F(XdpProgram, AccessRulesApplyOnlyToAppsWithIpFirewallAndNotInDryRun) {
   c.apps[0].ip_firewall = false;
   c.ip_access_rules.push_back(
       rule(config::AccessMode::kBlock, config::AccessTarget::kIpRange, "198.51.100.0/24"));
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("198.51.100.1")), XDP_PASS);       // tcp/7000 has no ip_firewall
   EXPECT_EQ(run(datagram("198.51.100.1")), XDP_DROP);  // udp/5300 has
   c.protection.dry_run = {"acl"};
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(datagram("198.51.100.1")), XDP_PASS);  // dry-run: userspace counts it
 }
 
 TEST_F(XdpProgram, ReflectionPortDatagramsAreDropped) {
   config::Config c = base_config();
   c.protection.udp_reflection_ports = {53, 123, 11211};
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(datagram("10.77.1.2", 53)), XDP_DROP);
   EXPECT_EQ(run(datagram("10.77.1.2", 11211)), XDP_DROP);
   EXPECT_EQ(run(datagram("2001:db8::9", 123)), XDP_DROP);
@@ -132,7 +132,7 @@ TEST_F(XdpProgram, SynsOverTheSourceRateAreDropped) {
   config::Config c = base_config();
   c.protection.per_ip.new_connections_per_second = 1;
   c.protection.per_ip.burst = 3;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS) << i;
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
@@ -149,7 +149,7 @@ TEST_F(XdpProgram, DatagramsOverTheSourceRateAreDropped) {
   config::Config c = base_config();
   c.protection.per_ip.udp_packets_per_second = 1;
   c.protection.per_ip.udp_burst = 5;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   for (int i = 0; i < 5; ++i) EXPECT_EQ(run(datagram("10.77.1.66")), XDP_PASS) << i;
   EXPECT_EQ(run(datagram("10.77.1.66")), XDP_DROP);
   EXPECT_EQ(run(datagram("10.77.1.2")), XDP_PASS);
@@ -160,11 +160,11 @@ TEST_F(XdpProgram, ARemovedAppPortIsNoLongerJudged) {
   config::Config c = base_config();
   c.protection.per_ip.new_connections_per_second = 1;
   c.protection.per_ip.burst = 1;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
   c.apps.erase(c.apps.begin());
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
 }
 
@@ -217,7 +217,7 @@ TEST(GuardBanSink, HearsEveryBanWithItsDuration) {
 }
 
 TEST_F(BanHook, AGuardBanIsDroppedByTheKernel) {
-  ASSERT_TRUE(loader_.sync(base_config()));
+  ASSERT_TRUE(loader_.sync(plan_of(base_config())));
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_PASS);
   ban_through_the_guard(&loader_, "10.77.1.66");
   EXPECT_EQ(run(syn("10.77.1.66")), XDP_DROP);
@@ -228,7 +228,7 @@ TEST_F(BanHook, AGuardBanIsDroppedByTheKernel) {
 // protection.ipv6_prefix: a ban of an IPv6 source covers its prefix (the zone's, /64 by
 // default), and every address of one prefix shares the per-source rates.
 TEST_F(XdpProgram, AnIpv6BanCoversItsPrefix) {
-  ASSERT_TRUE(loader_.sync(base_config()));
+  ASSERT_TRUE(loader_.sync(plan_of(base_config())));
   loader_.banned(source("2001:db8:bad::/64"), 60'000);
   EXPECT_EQ(run(syn("2001:db8:bad::1")), XDP_DROP);
   EXPECT_EQ(run(syn("2001:db8:bad::dead:beef:1")), XDP_DROP);  // another address of the /64
@@ -240,7 +240,7 @@ TEST_F(XdpProgram, AnIpv6BanCoversItsPrefix) {
 TEST_F(XdpProgram, PerAddressBansWithIpv6Prefix128) {
   config::Config c = base_config();
   c.protection.ipv6_prefix = 128;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   loader_.banned(source("2001:db8:bad::1"), 60'000);
   EXPECT_EQ(run(syn("2001:db8:bad::1")), XDP_DROP);
   EXPECT_EQ(run(syn("2001:db8:bad::2")), XDP_PASS);
@@ -250,7 +250,7 @@ TEST_F(XdpProgram, AddressesOfOnePrefixShareTheSynRate) {
   config::Config c = base_config();
   c.protection.per_ip.new_connections_per_second = 1;
   c.protection.per_ip.burst = 3;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   // Rotating addresses inside one /64 does not buy a new bucket.
   EXPECT_EQ(run(syn("2001:db8:77::1")), XDP_PASS);
   EXPECT_EQ(run(syn("2001:db8:77::2")), XDP_PASS);
@@ -262,13 +262,13 @@ TEST_F(XdpProgram, AddressesOfOnePrefixShareTheSynRate) {
   config::ProtectionConfig per_address = c.protection;
   per_address.ipv6_prefix = 128;
   c.apps[0].protection = per_address;
-  ASSERT_TRUE(loader_.sync(c));
+  ASSERT_TRUE(loader_.sync(plan_of(c)));
   for (const char* a : {"2001:db8:99::1", "2001:db8:99::2", "2001:db8:99::3", "2001:db8:99::4"})
     EXPECT_EQ(run(syn(a)), XDP_PASS) << a;
 }
 
 TEST_F(BanHook, AGuardBanOfAnIpv6AddressDropsItsSlash64InTheKernel) {
-  ASSERT_TRUE(loader_.sync(base_config()));
+  ASSERT_TRUE(loader_.sync(plan_of(base_config())));
   ban_through_the_guard(&loader_, "2001:db8:66::1");
   EXPECT_EQ(run(syn("2001:db8:66::1")), XDP_DROP);
   EXPECT_EQ(run(syn("2001:db8:66::abcd")), XDP_DROP);
@@ -298,7 +298,7 @@ TEST(MapPlan, OneProfilePerAppAndPortsPointAtThem) {
   own.dry_run = {"reflection"};
   range.protection = own;
   c.apps.push_back(range);
-  const MapPlan plan = plan_maps(c, nullptr);
+  const MapPlan plan = plan_of(c);
   ASSERT_EQ(plan.profiles.size(), 3u);
   const rxdp_profile& tcp = plan.profiles[0];
   EXPECT_EQ(tcp.flags, uint32_t{RXDP_F_ACL | RXDP_F_BANS | RXDP_F_SYN_RATE | RXDP_F_REFLECTION});
@@ -324,7 +324,7 @@ TEST(MapPlan, TwoAppsOnOnePortGetWhatBothWouldApply) {
   p.ipv6_prefix = 128;
   other.protection = p;
   c.apps.push_back(other);
-  const MapPlan plan = plan_maps(c, nullptr);
+  const MapPlan plan = plan_of(c);
   ASSERT_EQ(plan.profiles.size(), 4u);
   EXPECT_EQ(plan.profiles[0].v6_prefix, 64);
   EXPECT_EQ(plan.profiles[2].v6_prefix, 128);
@@ -345,7 +345,7 @@ TEST(MapPlan, AccessRulesBecomeLpmEntriesAndABlockBeatsAWhitelist) {
   c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp, "192.0.2.9"));
   c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kIp6, "2001:db8::/32"));
   c.ip_access_rules.push_back(rule(AccessMode::kBlock, AccessTarget::kAsn, "AS64500"));
-  const MapPlan plan = plan_maps(c, nullptr);
+  const MapPlan plan = plan_of(c);
   ASSERT_EQ(plan.acl_v4.size(), 2u);
   ASSERT_EQ(plan.acl_v6.size(), 1u);
   const uint8_t ten_one[4] = {10, 1, 0, 0};

@@ -16,6 +16,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int kConnectTimeoutMs = 500;
+constexpr int kRetryPauseMs = 100;
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -212,42 +213,54 @@ EtcdStatus EtcdClient::call(const char* path, const json& request, json* respons
   const std::string body = request.dump();
   const int64_t deadline = steady_ms() + kCallBudgetMs;
   std::string last_error;
-  bool sent = false;  // some member may have received it without answering
-  for (size_t i : member_order()) {
-    const int64_t left = deadline - steady_ms();
-    if (left <= 0) break;
-    auto client = make_client(i, static_cast<int>(std::min<int64_t>(left, kRequestTimeoutMs)));
-    auto res = client->Post(path, body, "application/json");
-    if (!res) {
-      const httplib::Error e = res.error();
-      last_error = endpoints_[i] + ": " + httplib::to_string(e);
-      // Not connected: the request never left. Anything else (a read timeout: the member is
-      // hung or partitioned) may have reached the member. Either way the member is demoted and
-      // the request goes to the next one: every request this client sends is safe to send twice
-      // (see the class comment), and the caller learns that the outcome was uncertain.
-      if (e != httplib::Error::Connection && e != httplib::Error::ConnectionTimeout &&
-          e != httplib::Error::SSLConnection)
-        sent = true;
-      demote(i);
-      continue;
+  bool sent = false;        // some member may have received it without answering
+  bool leaderless = false;  // some member answered that it has no leader
+  while (true) {
+    for (size_t i : member_order()) {
+      const int64_t left = deadline - steady_ms();
+      if (left <= 0) break;
+      auto client = make_client(i, static_cast<int>(std::min<int64_t>(left, kRequestTimeoutMs)));
+      auto res = client->Post(path, body, "application/json");
+      if (!res) {
+        const httplib::Error e = res.error();
+        last_error = endpoints_[i] + ": " + httplib::to_string(e);
+        // Not connected: the request never left. Anything else (a read timeout: the member is
+        // hung or partitioned) may have reached the member. Either way the member is demoted
+        // and the request goes to the next one: every request this client sends is safe to
+        // send twice (see the class comment), and the caller learns the outcome was uncertain.
+        if (e != httplib::Error::Connection && e != httplib::Error::ConnectionTimeout &&
+            e != httplib::Error::SSLConnection)
+          sent = true;
+        demote(i);
+        continue;
+      }
+      json j = json::parse(res->body, nullptr, false);
+      if (res->status == 200 && j.is_object()) {
+        promote(i);
+        *response = std::move(j);
+        return EtcdStatus::kOk;
+      }
+      std::string msg = j.is_object() ? j.value("error", j.value("message", res->body)) : res->body;
+      last_error = endpoints_[i] + ": HTTP " + std::to_string(res->status) + " " + msg;
+      if (unavailable_answer(res->status, j)) {
+        // A member without a leader (an election): another member, or this one a moment later,
+        // may have one. A timeout inside etcd (DEADLINE_EXCEEDED) may come after the request was
+        // proposed: its outcome is not known, and the member is slow: demoted.
+        if (num(j, "code") == 4 || res->status == 504) {
+          sent = true;
+          demote(i);
+        } else {
+          leaderless = true;
+        }
+        continue;
+      }
+      if (error) *error = "etcd " + last_error;
+      return EtcdStatus::kError;
     }
-    json j = json::parse(res->body, nullptr, false);
-    if (res->status == 200 && j.is_object()) {
-      promote(i);
-      *response = std::move(j);
-      return EtcdStatus::kOk;
-    }
-    std::string msg = j.is_object() ? j.value("error", j.value("message", res->body)) : res->body;
-    last_error = endpoints_[i] + ": HTTP " + std::to_string(res->status) + " " + msg;
-    // A member without a leader: another member may have one. Such an answer may come after
-    // the request was proposed (a timeout inside etcd): the outcome is not known either.
-    if (unavailable_answer(res->status, j)) {
-      if (num(j, "code") == 4 || res->status == 504) sent = true;
-      demote(i);
-      continue;
-    }
-    if (error) *error = "etcd " + last_error;
-    return EtcdStatus::kError;
+    // Every member tried: again after a pause while the budget lasts, when an election may
+    // end soon (a member without a leader) or a hung member may wake (a timeout).
+    if ((!leaderless && !sent) || deadline - steady_ms() <= kRetryPauseMs) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
   }
   if (error)
     *error = std::string(sent ? "etcd did not answer in time, so whether the request was applied "

@@ -15,7 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kWatchIdleTimeoutS = 30;
+// A backstop only: a hung member is found by the watch's keepalive (EtcdClient::watch).
+constexpr int kWatchIdleTimeoutS = 300;
 constexpr auto kRetryDelay = std::chrono::milliseconds(200);
 
 int64_t epoch_ms() {

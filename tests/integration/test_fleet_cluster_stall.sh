@@ -39,21 +39,22 @@ rpt_spawn reads "$NS_F" timeout 60 "${FLEETAPI[@]}" reads --api 127.0.0.1:18801 
   --token "$FLEET_TOKEN" --seconds 15 --path /spectrum/apps/steady --out "$TDIR/reads.jsonl"
 READS_PID=$RPT_LAST_PID
 rpt_spawn writes "$NS_F" timeout 90 "${FLEETAPI[@]}" writes --api 127.0.0.1:18801 --api 127.0.0.1:18802 \
-  --token "$FLEET_TOKEN" --workers 4 --seconds 12 --interval 0.3 --settle 15 --port-base 20000 \
+  --token "$FLEET_TOKEN" --workers 4 --seconds 15 --interval 0.3 --settle 15 --port-base 20000 \
   --out "$TDIR/writes.jsonl"
 WRITES_PID=$RPT_LAST_PID
-for _ in $(seq 100); do (($(grep -c . "$TDIR/writes.jsonl" 2>/dev/null || echo 0) >= 8)) && break; sleep 0.05; done
+for _ in $(seq 100); do (($(cat "$TDIR/writes.jsonl" 2>/dev/null | wc -l) >= 8)) && break; sleep 0.05; done
 etcd_freeze m1 m2 m3
 t_freeze=$(now_s)
 rpt_log "every etcd member frozen"
-t=$(fa registry --api 127.0.0.1:18801 --api 127.0.0.1:18802 --token "$FLEET_TOKEN" --want stale --timeout 6 || true)
+t=$(fa registry --api 127.0.0.1:18801 --api 127.0.0.1:18802 --token "$FLEET_TOKEN" --want stale --since "$t_freeze" --timeout 8 || true)
 echo "  registry: both edges show their entries stale ${t}s after the store froze"
 check "the registry view is marked stale (not shown live) within 5 s" \
   python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 5.0 else 1)" "${t/timeout/9}"
 sleep "$(python3 -c "import sys; print(max(0.0, 10 - float(sys.argv[1])))" "$(since "$t_freeze")")"
 etcd_thaw m1 m2 m3
+t_thaw=$(now_s)
 rpt_log "every etcd member resumed after $(since "$t_freeze")s"
-t=$(fa registry --api 127.0.0.1:18801 --api 127.0.0.1:18802 --token "$FLEET_TOKEN" --want live --count 2 --timeout 6 || true)
+t=$(fa registry --api 127.0.0.1:18801 --api 127.0.0.1:18802 --token "$FLEET_TOKEN" --want live --count 2 --since "$t_thaw" --timeout 8 || true)
 echo "  registry: live again (2 edges, none stale) ${t}s after the store resumed"
 check "the registry view is live again within 5 s" \
   python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 5.0 else 1)" "${t/timeout/9}"

@@ -22,7 +22,8 @@ test_fleet_cluster_stall.sh). Runs inside the test's namespace.
       Writes the app, then times until every target relays it; prints "WRITE_MS DELAY_S".
   registry --api HOST:PORT [--api ...] --token T --want live|stale [--count N] --timeout S
       Times until every API's registry view (GET .../rampart/edges) lists N entries none stale
-      (live), or shows its entries stale (stale); prints the seconds, non-zero on timeout.
+      (live), or shows its entries stale (stale); prints the seconds since --since (epoch; default
+      now), non-zero on timeout.
 """
 import argparse
 import http.client
@@ -217,8 +218,8 @@ def propagate(args):
 
 
 def registry(args):
-    start = time.monotonic()
-    while time.monotonic() - start < args.timeout:
+    start = args.since or time.time()
+    while time.time() - start < args.timeout:
         ok = True
         for api in args.api:
             status, _, _, j = request(api, args.token, "GET", "/rampart/edges", timeout=2.0)
@@ -232,7 +233,7 @@ def registry(args):
             else:
                 ok = ok and not stale and (args.count == 0 or len(edges) == args.count)
         if ok:
-            print("%.2f" % (time.monotonic() - start))
+            print("%.2f" % (time.time() - start))
             return 0
         time.sleep(0.02)
     print("timeout")
@@ -277,6 +278,7 @@ def main():
     e.add_argument("--want", choices=["live", "stale"], required=True)
     e.add_argument("--count", type=int, default=0)
     e.add_argument("--timeout", type=float, default=5.0)
+    e.add_argument("--since", type=float, default=0, help="epoch seconds the time counts from")
     args = p.parse_args()
     return {"writes": writes, "reads": reads, "verify": verify, "readstats": readstats,
             "propagate": propagate, "registry": registry}[args.cmd](args)

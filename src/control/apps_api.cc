@@ -180,12 +180,11 @@ Outcome AppsApi::patch_app(const std::string& id, const std::string& body, const
 }
 
 Outcome AppsApi::delete_app(const std::string& id, const std::string& key) {
-  return idempotent(key, IdempotencyKeys::fingerprint("DELETE", "apps/" + id, ""), true,
-                    [&](const std::string&) {
-                      Outcome out = deleted(applier_->delete_app(id), id);
-                      if (out.ok()) out.result = {{"id", id}};
-                      return out;
-                    });
+  Outcome out =
+      idempotent(key, IdempotencyKeys::fingerprint("DELETE", "apps/" + id, ""), true,
+                 [&](const std::string&) { return deleted(applier_->delete_app(id), id); });
+  if (out.ok()) out.result = {{"id", id}};  // also when a retry found it gone
+  return out;
 }
 
 Outcome AppsApi::create_rule(const std::string& body, const std::string& key) {
@@ -224,12 +223,11 @@ Outcome AppsApi::patch_rule(const std::string& id, const std::string& body,
 }
 
 Outcome AppsApi::delete_rule(const std::string& id, const std::string& key) {
-  return idempotent(key, IdempotencyKeys::fingerprint("DELETE", "rules/" + id, ""), true,
-                    [&](const std::string&) {
-                      Outcome out = deleted(applier_->delete_rule(id), id);
-                      if (out.ok()) out.result = {{"id", id}};
-                      return out;
-                    });
+  Outcome out =
+      idempotent(key, IdempotencyKeys::fingerprint("DELETE", "rules/" + id, ""), true,
+                 [&](const std::string&) { return deleted(applier_->delete_rule(id), id); });
+  if (out.ok()) out.result = {{"id", id}};  // also when a retry found it gone
+  return out;
 }
 
 }  // namespace rampart::control

@@ -146,8 +146,8 @@ bool ConfigApplier::begin(const Plan& plan, ChangeResult* out) {
   overlay(plan, true);
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, out) || !preflight(merged, out)) return false;
-  // What the pre-flight opened is let go: the commit prepares again for what it applies then.
-  if (preflight_.abandon) preflight_.abandon();
+  // What the pre-flight opened stays prepared: the commit's pre-flight reuses it (Edge::prepare),
+  // and a failed store write lets it go (finish).
   inflight_.emplace(key, plan);
   return true;
 }
@@ -157,7 +157,10 @@ ChangeResult ConfigApplier::finish(const Plan& plan, WriteStatus st, int64_t rev
   applier_->assert_in_loop_thread("ConfigApplier::finish");
   const std::string key = seen_key(plan.kind, kDefaultZone, plan.id);
   inflight_.erase(key);
-  if (st != WriteStatus::kOk) return store_refused(st, plan.kind, plan.id, error);
+  if (st != WriteStatus::kOk) {
+    if (preflight_.abandon) preflight_.abandon();
+    return store_refused(st, plan.kind, plan.id, error);
+  }
   ChangeResult out;
   // As stored: an earlier attempt of the same request may be the version etcd kept.
   std::optional<ApiApp> app = plan.app;

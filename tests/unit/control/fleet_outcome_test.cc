@@ -36,6 +36,13 @@ class HeldStore : public Store {
   bool remove(Kind, const std::string&, const std::string&, bool*, std::string*) override {
     return true;
   }
+  WriteStatus remove_if(Kind, const std::string&, const std::string&, int64_t, int64_t* rev,
+                        std::string* error) override {
+    *rev = 0;
+    if (next == WriteStatus::kOk) return next;
+    *error = "scripted";
+    return next;
+  }
   WriteStatus put_if(Kind, const StoredObject& obj, int64_t expected, int64_t* rev,
                      std::string* error, StoredObject*) override {
     if (!hold.empty() && obj.id == hold) {

@@ -25,7 +25,12 @@ inline constexpr int kErrConflict = 10009;         // 409: id taken, port overla
 inline constexpr int kErrListenConflict = kErrConflict;  // 409: an edge address and port twice
 inline constexpr int kErrUnknownField = 10012;           // field the API does not know
 inline constexpr int kErrTooLarge = 10013;               // 413: body over 1 MiB
-inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store (etcd) is unreachable
+inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store unreachable, not made
+inline constexpr int kErrOutcomeUnknown = 10504;    // 504: the store did not say if it applied it
+// Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a key reused for another request
+// (422), or sent again while its first request is still being answered (409).
+inline constexpr int kErrIdempotencyKeyReused = 10422;
+inline constexpr int kErrIdempotencyKeyInProgress = 10409;
 
 // Spectrum's codes, for origin and dns problems.
 inline constexpr int kErrOriginConfig = 11000;   // not exactly one of origin_direct / origin_dns

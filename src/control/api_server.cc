@@ -271,23 +271,36 @@ void ApiServer::install_routes() {
       audit_write(req, res.status, object);
     };
   };
+  // The write's Idempotency-Key (docs/fleet.md "Honest answers"), "" when absent.
+  auto idem = [](const HttpRequest& r) { return r.get_header_value("Idempotency-Key"); };
   const std::string apps = std::string(kZone) + "/spectrum/apps";
   const std::string app = apps + "/([^/]+)";
   s.Get(apps, zoned([ctl](const HttpRequest& r) { return ctl->list_apps(list_query(r)); }));
-  s.Post(apps, write([ctl](const HttpRequest& r) { return ctl->create_app(r.body); }));
+  s.Post(apps,
+         write([ctl, idem](const HttpRequest& r) { return ctl->create_app(r.body, idem(r)); }));
   s.Get(app, zoned([ctl](const HttpRequest& r) { return ctl->get_app(r.matches[2]); }));
-  s.Put(app, write([ctl](const HttpRequest& r) { return ctl->replace_app(r.matches[2], r.body); }));
-  s.Patch(app, write([ctl](const HttpRequest& r) { return ctl->patch_app(r.matches[2], r.body); }));
-  s.Delete(app, write([ctl](const HttpRequest& r) { return ctl->delete_app(r.matches[2]); }));
+  s.Put(app, write([ctl, idem](const HttpRequest& r) {
+          return ctl->replace_app(r.matches[2], r.body, idem(r));
+        }));
+  s.Patch(app, write([ctl, idem](const HttpRequest& r) {
+            return ctl->patch_app(r.matches[2], r.body, idem(r));
+          }));
+  s.Delete(app, write([ctl, idem](const HttpRequest& r) {
+             return ctl->delete_app(r.matches[2], idem(r));
+           }));
 
   const std::string rules = std::string(kZone) + "/firewall/access_rules/rules";
   const std::string rule = rules + "/([^/]+)";
   s.Get(rules, zoned([ctl](const HttpRequest& r) { return ctl->list_rules(list_query(r)); }));
-  s.Post(rules, write([ctl](const HttpRequest& r) { return ctl->create_rule(r.body); }));
+  s.Post(rules,
+         write([ctl, idem](const HttpRequest& r) { return ctl->create_rule(r.body, idem(r)); }));
   s.Get(rule, zoned([ctl](const HttpRequest& r) { return ctl->get_rule(r.matches[2]); }));
-  s.Patch(rule,
-          write([ctl](const HttpRequest& r) { return ctl->patch_rule(r.matches[2], r.body); }));
-  s.Delete(rule, write([ctl](const HttpRequest& r) { return ctl->delete_rule(r.matches[2]); }));
+  s.Patch(rule, write([ctl, idem](const HttpRequest& r) {
+            return ctl->patch_rule(r.matches[2], r.body, idem(r));
+          }));
+  s.Delete(rule, write([ctl, idem](const HttpRequest& r) {
+             return ctl->delete_rule(r.matches[2], idem(r));
+           }));
   if (analytics_ != nullptr) install_analytics_routes(s, ctl, analytics_);
   if (edges_) {
     auto edges = edges_;

@@ -2,6 +2,7 @@
 // with Spectrum's paging/ordering, single objects) are in apps_api_read.cc.
 #include "control/apps_api.h"
 
+#include <chrono>
 #include <optional>
 
 #include "config/app_json.h"
@@ -30,6 +31,8 @@ int status_of(int code) {
       return 404;
     case kErrStoreUnavailable:
       return 503;
+    case kErrOutcomeUnknown:
+      return 504;
     case kErrInternal:
       return 500;
     default:
@@ -122,59 +125,109 @@ Outcome outcome_of(const ChangeResult& r) {
   return out;
 }
 
-Outcome AppsApi::create_app(const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return app_written(applier_->create_app(*j));
-}
-
-Outcome AppsApi::replace_app(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return app_written(applier_->replace_app(id, *j, based_on(*j)));
-}
-
-Outcome AppsApi::patch_app(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  return app_written(applier_->patch_app(id, *j, based_on(*j)));
-}
-
-Outcome AppsApi::delete_app(const std::string& id) {
-  return deleted(applier_->delete_app(id), id);
-}
-
-Outcome AppsApi::create_rule(const std::string& body) {
-  std::vector<config::ConfigError> errs;
-  Outcome out;
-  auto j = config::parse_json_object(body, errs);
-  std::optional<config::IpAccessRule> rule;
-  if (j) rule = config::decode_rule(*j, errs);
-  if (!rule) {
-    add_errors(&out, 400, errs);
-    return out;
-  }
-  const ChangeResult r = applier_->create_rule(*rule);
-  out = outcome_of(r);
-  if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+Outcome AppsApi::idempotent(const std::string& key, const std::string& fingerprint, bool deletes,
+                            const std::function<Outcome(const std::string&)>& write) {
+  if (key.empty()) return write("");  // the store makes a request id up
+  if (auto why = IdempotencyKeys::invalid(key))
+    return Outcome::failure(400, kErrInvalidValue, *why);
+  auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  const IdempotencyKeys::Start start = keys_.begin(key, fingerprint, now());
+  if (start.answer) return *start.answer;
+  Outcome out = write(key);
+  // The first attempt's outcome was unknown and the object is gone now: it was deleted.
+  if (deletes && start.unknown_before && out.status == 404 && !out.errors.empty() &&
+      out.errors[0].code == kErrNotFound)
+    out = Outcome{};
+  keys_.finish(key, out, now());
   return out;
 }
 
-Outcome AppsApi::patch_rule(const std::string& id, const std::string& body) {
-  Outcome out;
-  auto j = parse_body(body, &out);
-  if (!j) return out;
-  const ChangeResult r = applier_->patch_rule(id, *j, based_on(*j));
-  out = outcome_of(r);
-  if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+Outcome AppsApi::create_app(const std::string& body, const std::string& key) {
+  return idempotent(key, IdempotencyKeys::fingerprint("POST", "apps", body), false,
+                    [&](const std::string& request_id) {
+                      Outcome out;
+                      auto j = parse_body(body, &out);
+                      if (!j) return out;
+                      if (!request_id.empty() && !j->contains("id"))
+                        (*j)["id"] = IdempotencyKeys::derived_id(request_id);
+                      return app_written(applier_->create_app(*j, request_id));
+                    });
+}
+
+Outcome AppsApi::replace_app(const std::string& id, const std::string& body,
+                             const std::string& key) {
+  return idempotent(key, IdempotencyKeys::fingerprint("PUT", "apps/" + id, body), false,
+                    [&](const std::string& request_id) {
+                      Outcome out;
+                      auto j = parse_body(body, &out);
+                      if (!j) return out;
+                      return app_written(applier_->replace_app(id, *j, based_on(*j), request_id));
+                    });
+}
+
+Outcome AppsApi::patch_app(const std::string& id, const std::string& body, const std::string& key) {
+  return idempotent(key, IdempotencyKeys::fingerprint("PATCH", "apps/" + id, body), false,
+                    [&](const std::string& request_id) {
+                      Outcome out;
+                      auto j = parse_body(body, &out);
+                      if (!j) return out;
+                      return app_written(applier_->patch_app(id, *j, based_on(*j), request_id));
+                    });
+}
+
+Outcome AppsApi::delete_app(const std::string& id, const std::string& key) {
+  Outcome out =
+      idempotent(key, IdempotencyKeys::fingerprint("DELETE", "apps/" + id, ""), true,
+                 [&](const std::string&) { return deleted(applier_->delete_app(id), id); });
+  if (out.ok()) out.result = {{"id", id}};  // also when a retry found it gone
   return out;
 }
 
-Outcome AppsApi::delete_rule(const std::string& id) {
-  return deleted(applier_->delete_rule(id), id);
+Outcome AppsApi::create_rule(const std::string& body, const std::string& key) {
+  return idempotent(key, IdempotencyKeys::fingerprint("POST", "rules", body), false,
+                    [&](const std::string& request_id) {
+                      std::vector<config::ConfigError> errs;
+                      Outcome out;
+                      auto j = config::parse_json_object(body, errs);
+                      if (j && !request_id.empty() && !j->contains("id"))
+                        (*j)["id"] = IdempotencyKeys::derived_id(request_id);
+                      std::optional<config::IpAccessRule> rule;
+                      if (j) rule = config::decode_rule(*j, errs);
+                      if (!rule) {
+                        add_errors(&out, 400, errs);
+                        return out;
+                      }
+                      const ChangeResult r = applier_->create_rule(*rule, request_id);
+                      out = outcome_of(r);
+                      if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+                      return out;
+                    });
+}
+
+Outcome AppsApi::patch_rule(const std::string& id, const std::string& body,
+                            const std::string& key) {
+  return idempotent(key, IdempotencyKeys::fingerprint("PATCH", "rules/" + id, body), false,
+                    [&](const std::string& request_id) {
+                      Outcome out;
+                      auto j = parse_body(body, &out);
+                      if (!j) return out;
+                      const ChangeResult r = applier_->patch_rule(id, *j, based_on(*j), request_id);
+                      out = outcome_of(r);
+                      if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+                      return out;
+                    });
+}
+
+Outcome AppsApi::delete_rule(const std::string& id, const std::string& key) {
+  Outcome out =
+      idempotent(key, IdempotencyKeys::fingerprint("DELETE", "rules/" + id, ""), true,
+                 [&](const std::string&) { return deleted(applier_->delete_rule(id), id); });
+  if (out.ok()) out.result = {{"id", id}};  // also when a retry found it gone
+  return out;
 }
 
 }  // namespace rampart::control

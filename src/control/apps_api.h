@@ -2,8 +2,10 @@
 // bodies and list parameters, calls the ConfigApplier (which merges, validates and commits) and
 // turns its plain results into API outcomes: HTTP status, {code, message} errors and notes, the
 // object as JSON, result_info for lists (send_outcome in api_server.h wraps them in the v4
-// envelope). Owner: server::Server (routes installed by control::ApiServer). Threads: any (the
-// HTTP pool); holds no config state of its own, only the app-status hook under mu_.
+// envelope). Every write takes the request's Idempotency-Key header (`key`, "" when absent):
+// see apps_api_idempotency.h and docs/fleet.md. Owner: server::Server (routes installed by
+// control::ApiServer). Threads: any (the HTTP pool); holds no config state of its own, only the
+// app-status hook under mu_ and the idempotency keys.
 #pragma once
 
 #include <functional>
@@ -12,6 +14,7 @@
 #include <string>
 
 #include "control/api_outcome.h"
+#include "control/apps_api_idempotency.h"
 #include "control/config_applier.h"
 
 namespace rampart::control {
@@ -43,16 +46,16 @@ class AppsApi {
 
   Outcome list_apps(const ListQuery& q) const;
   Outcome get_app(const std::string& id) const;
-  Outcome create_app(const std::string& body);
-  Outcome replace_app(const std::string& id, const std::string& body);
-  Outcome patch_app(const std::string& id, const std::string& body);
-  Outcome delete_app(const std::string& id);
+  Outcome create_app(const std::string& body, const std::string& key = "");
+  Outcome replace_app(const std::string& id, const std::string& body, const std::string& key = "");
+  Outcome patch_app(const std::string& id, const std::string& body, const std::string& key = "");
+  Outcome delete_app(const std::string& id, const std::string& key = "");
 
   Outcome list_rules(const ListQuery& q) const;
   Outcome get_rule(const std::string& id) const;
-  Outcome create_rule(const std::string& body);
-  Outcome patch_rule(const std::string& id, const std::string& body);
-  Outcome delete_rule(const std::string& id);
+  Outcome create_rule(const std::string& body, const std::string& key = "");
+  Outcome patch_rule(const std::string& id, const std::string& body, const std::string& key = "");
+  Outcome delete_rule(const std::string& id, const std::string& key = "");
 
  private:
   AppStatus app_status() const {
@@ -60,7 +63,14 @@ class AppsApi {
     return app_status_;
   }
 
+  // Runs `write` (given the request id to store) under the Idempotency-Key rules; `fingerprint`
+  // names the request; `deletes`: a DELETE, which answers 200 when an earlier attempt with the
+  // same key had an unknown outcome and the object is now gone.
+  Outcome idempotent(const std::string& key, const std::string& fingerprint, bool deletes,
+                     const std::function<Outcome(const std::string& request_id)>& write);
+
   ConfigApplier* applier_;  // not owned
+  IdempotencyKeys keys_;
   mutable std::mutex mu_;
   AppStatus app_status_;
 };

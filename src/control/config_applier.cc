@@ -1,5 +1,5 @@
-// ConfigApplier: merge, validate, persist, apply; reads. Changes from a shared store are in
-// config_applier_remote.cc.
+// ConfigApplier: load, merge, validate, the file's reload; reads. API writes are in
+// config_applier_write.cc, changes from a shared store in config_applier_remote.cc.
 #include "control/config_applier.h"
 
 #include <time.h>
@@ -21,6 +21,12 @@ ChangeResult ChangeResult::refused(int code, std::string message) {
   ChangeResult r;
   r.code = code;
   r.message = std::move(message);
+  return r;
+}
+
+ChangeResult ChangeResult::invalid(std::vector<config::ConfigError> errors) {
+  ChangeResult r;
+  r.errors = std::move(errors);
   return r;
 }
 
@@ -66,25 +72,9 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
     for (const auto& e : errs)
       RLOG_ERROR("stored ", what, " \"", o.id, "\": ", config::api_message(e));
     out->push_back({std::move(*value), o.created_on, o.modified_on, o.revision});
+    out->back().request_id = o.request_id;
   }
   return true;
-}
-
-// kErrConflict when the request carries the modified_on it read and the object changed since
-// (another edge or client wrote it): a read-modify-write never silently overwrites an update.
-std::optional<ChangeResult> stale_precondition(const std::optional<std::string>& based_on,
-                                               const std::string& what, const std::string& id,
-                                               const std::string& current) {
-  if (!based_on || *based_on == current) return {};
-  return ChangeResult::refused(kErrConflict, what + " \"" + id + "\" was modified at " + current +
-                                                 " (the request is based on modified_on " +
-                                                 *based_on + "); GET it again and retry");
-}
-
-ChangeResult invalid(std::vector<config::ConfigError> errors) {
-  ChangeResult r;
-  r.errors = std::move(errors);
-  return r;
 }
 
 std::string protocol_text(const config::App& app) {
@@ -193,7 +183,7 @@ bool ConfigApplier::merge(const config::Config& file, const std::vector<ApiApp>&
       }
     }
     make_file_errors_opaque(&errors);  // API answers say nothing about files; the log does
-    *out = invalid(std::move(errors));
+    *out = ChangeResult::invalid(std::move(errors));
     return false;
   }
   *merged = std::move(m);
@@ -209,43 +199,6 @@ bool ConfigApplier::preflight(const config::Config& merged, ChangeResult* out) {
                                    "; nothing was saved and the edge keeps serving its current "
                                    "configuration");
   return false;
-}
-
-bool ConfigApplier::commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules,
-                           const Persist& persist, ChangeResult* out) {
-  applier_->assert_in_loop_thread("ConfigApplier::commit");
-  config::Config merged;
-  if (!merge(file_, apps, rules, &merged, out)) return false;
-  if (!preflight(merged, out)) return false;
-  std::string error;
-  const WriteStatus saved = persist ? persist(&error) : WriteStatus::kOk;
-  if (saved != WriteStatus::kOk && preflight_.abandon) preflight_.abandon();
-  switch (saved) {
-    case WriteStatus::kOk:
-      break;
-    case WriteStatus::kConflict:
-      *out = ChangeResult::refused(kErrConflict,
-                                   "the object was changed at the same time through another edge; "
-                                   "GET it again and retry");
-      return false;
-    case WriteStatus::kUnavailable:
-      RLOG_ERROR("API change not saved: ", error);
-      *out =
-          ChangeResult::refused(kErrStoreUnavailable,
-                                "the fleet store is unavailable, so the change was not made (the "
-                                "edge keeps serving its current configuration); retry later: " +
-                                    error);
-      return false;
-    case WriteStatus::kError:
-      RLOG_ERROR("API change not saved: ", error);
-      *out = ChangeResult::refused(kErrInternal, "the change could not be saved: " + error);
-      return false;
-  }
-  apps_ = std::move(apps);
-  rules_ = std::move(rules);
-  merged_ = std::move(merged);
-  pending_ = merged_;
-  return true;
 }
 
 bool ConfigApplier::load(const config::Config& file, std::string* error) {
@@ -352,204 +305,6 @@ std::optional<RuleRecord> ConfigApplier::rule(const std::string& id) const {
   if (i < 0) return std::nullopt;
   const ApiRule& r = rules_[static_cast<size_t>(i)];
   return RuleRecord{r.rule, r.created_on, r.modified_on, false};
-}
-
-ChangeResult ConfigApplier::write_app(const std::string& id, const json& body, bool create) {
-  std::vector<config::ConfigError> errs;
-  auto app = config::decode_app(body, errs);
-  if (!app) {
-    make_file_errors_opaque(&errs);  // the API never says whether a path exists on the edge
-    return invalid(std::move(errs));
-  }
-  // Origins on the edge host or a metadata service, unless the operator's file allows them.
-  if (!file_.api.allow_private_origins &&
-      !config::check_api_origins(*app, config::host_addresses, errs))
-    return invalid(std::move(errs));
-  // Files named through the API are checked here, with one message whatever the cause
-  // (control/app_files.h): the API never tells whether a path exists on the edge.
-  if (std::vector<config::ConfigError> file_errors; !check_app_files(*app, &file_errors))
-    return invalid(std::move(file_errors));
-  if (!create && app->id != id)
-    return ChangeResult::refused(config::kErrInvalidValue,
-                                 "id: \"" + app->id + "\" does not match the app id \"" + id +
-                                     "\" in the URL; ids cannot be changed");
-  if (create && (file_app(app->id) || find_api_app(app->id) >= 0))
-    return ChangeResult::refused(kErrConflict, "an app with id \"" + app->id + "\" already exists");
-  std::vector<ApiApp> apps = apps_;
-  std::string now = rfc3339_now();
-  ApiApp entry{*app, now, now};
-  int64_t expected = 0;
-  if (int i = find_api_app(id); !create && i >= 0) {
-    entry.created_on = apps[static_cast<size_t>(i)].created_on;
-    expected = apps[static_cast<size_t>(i)].revision;
-    apps[static_cast<size_t>(i)] = entry;
-  } else {
-    apps.push_back(entry);
-  }
-  StoredObject obj{kDefaultZone, entry.app.id, config::app_to_json(entry.app).dump(),
-                   entry.created_on, entry.modified_on};
-  int64_t revision = 0;
-  Persist persist = [&](std::string* error) {
-    return store_->put_if(Kind::kApp, obj, expected, &revision, error);
-  };
-  ChangeResult out;
-  if (!commit(std::move(apps), rules_, persist, &out)) return out;
-  apps_[static_cast<size_t>(find_api_app(entry.app.id))].revision = revision;
-  seen_[seen_key(Kind::kApp, kDefaultZone, entry.app.id)] = revision;
-  out.app = AppRecord{entry.app, entry.created_on, entry.modified_on, false, ""};
-  return out;
-}
-
-namespace {
-
-// kErrConflict for a write to an object defined in the config file, which only the file can
-// change.
-ChangeResult file_object_refused(const char* what, const std::string& id) {
-  return ChangeResult::refused(kErrConflict,
-                               std::string(what) + " \"" + id +
-                                   "\" comes from the config file; edit the file and reload "
-                                   "(SIGHUP) to change it");
-}
-
-bool is_file_rule(const config::Config& file, const std::string& id) {
-  for (const auto& r : file.ip_access_rules)
-    if (r.id == id) return true;
-  return false;
-}
-
-}  // namespace
-
-ChangeResult ConfigApplier::create_app(const json& body) {
-  return change([&]() -> ChangeResult { return write_app("", body, true); });
-}
-
-ChangeResult ConfigApplier::replace_app(const std::string& id, const json& body,
-                                        const std::optional<std::string>& based_on) {
-  return change([&]() -> ChangeResult {
-    if (file_app(id)) return file_object_refused("app", id);
-    int i = find_api_app(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
-    if (auto stale =
-            stale_precondition(based_on, "app", id, apps_[static_cast<size_t>(i)].modified_on))
-      return *stale;
-    json j = body;
-    if (!j.contains("id")) j["id"] = id;
-    return write_app(id, j, false);
-  });
-}
-
-ChangeResult ConfigApplier::patch_app(const std::string& id, const json& patch,
-                                      const std::optional<std::string>& based_on) {
-  return change([&]() -> ChangeResult {
-    if (file_app(id)) return file_object_refused("app", id);
-    int i = find_api_app(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
-    if (auto stale =
-            stale_precondition(based_on, "app", id, apps_[static_cast<size_t>(i)].modified_on))
-      return *stale;
-    json merged =
-        config::merge_app_patch(config::app_to_json(apps_[static_cast<size_t>(i)].app), patch);
-    return write_app(id, merged, false);
-  });
-}
-
-ChangeResult ConfigApplier::delete_app(const std::string& id) {
-  return change([&]() -> ChangeResult {
-    if (file_app(id)) return file_object_refused("app", id);
-    int i = find_api_app(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
-    std::vector<ApiApp> apps = apps_;
-    const int64_t expected = apps[static_cast<size_t>(i)].revision;
-    apps.erase(apps.begin() + i);
-    int64_t revision = 0;
-    Persist persist = [&](std::string* error) {
-      return store_->remove_if(Kind::kApp, kDefaultZone, id, expected, &revision, error);
-    };
-    ChangeResult out;
-    if (!commit(std::move(apps), rules_, persist, &out)) return out;
-    seen_[seen_key(Kind::kApp, kDefaultZone, id)] = revision;
-    return out;
-  });
-}
-
-ChangeResult ConfigApplier::create_rule(const config::IpAccessRule& rule) {
-  return change([&]() -> ChangeResult {
-    if (is_file_rule(file_, rule.id) || find_api_rule(rule.id) >= 0)
-      return ChangeResult::refused(kErrConflict,
-                                   "an access rule with id \"" + rule.id + "\" exists");
-    std::string now = rfc3339_now();
-    ApiRule entry{rule, now, now};
-    std::vector<ApiRule> rules = rules_;
-    rules.push_back(entry);
-    StoredObject obj{kDefaultZone, rule.id, config::rule_to_json(rule).dump(), now, now};
-    int64_t revision = 0;
-    Persist persist = [&](std::string* error) {
-      return store_->put_if(Kind::kAccessRule, obj, 0, &revision, error);
-    };
-    ChangeResult out;
-    if (!commit(apps_, std::move(rules), persist, &out)) return out;
-    rules_.back().revision = revision;
-    seen_[seen_key(Kind::kAccessRule, kDefaultZone, rule.id)] = revision;
-    out.rule = RuleRecord{entry.rule, now, now, false};
-    return out;
-  });
-}
-
-ChangeResult ConfigApplier::patch_rule(const std::string& id, const json& patch,
-                                       const std::optional<std::string>& based_on) {
-  return change([&]() -> ChangeResult {
-    if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
-    int i = find_api_rule(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no access rule with id \"" + id + "\"");
-    if (auto stale = stale_precondition(based_on, "access rule", id,
-                                        rules_[static_cast<size_t>(i)].modified_on))
-      return *stale;
-    json merged = config::rule_to_json(rules_[static_cast<size_t>(i)].rule);
-    merged.erase("allowed_modes");
-    merged.merge_patch(patch);
-    std::vector<config::ConfigError> errs;
-    auto rule = config::decode_rule(merged, errs);
-    if (!rule) return invalid(std::move(errs));
-    if (rule->id != id)
-      return ChangeResult::refused(config::kErrInvalidValue,
-                                   "id: access rule ids cannot be changed");
-    std::vector<ApiRule> rules = rules_;
-    ApiRule& entry = rules[static_cast<size_t>(i)];
-    entry.rule = *rule;
-    entry.modified_on = rfc3339_now();
-    ApiRule saved = entry;
-    StoredObject obj{kDefaultZone, id, config::rule_to_json(*rule).dump(), saved.created_on,
-                     saved.modified_on};
-    int64_t revision = 0;
-    Persist persist = [&](std::string* error) {
-      return store_->put_if(Kind::kAccessRule, obj, saved.revision, &revision, error);
-    };
-    ChangeResult out;
-    if (!commit(apps_, std::move(rules), persist, &out)) return out;
-    rules_[static_cast<size_t>(i)].revision = revision;
-    seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-    out.rule = RuleRecord{saved.rule, saved.created_on, saved.modified_on, false};
-    return out;
-  });
-}
-
-ChangeResult ConfigApplier::delete_rule(const std::string& id) {
-  return change([&]() -> ChangeResult {
-    if (is_file_rule(file_, id)) return file_object_refused("access rule", id);
-    int i = find_api_rule(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no access rule with id \"" + id + "\"");
-    std::vector<ApiRule> rules = rules_;
-    const int64_t expected = rules[static_cast<size_t>(i)].revision;
-    rules.erase(rules.begin() + i);
-    int64_t revision = 0;
-    Persist persist = [&](std::string* error) {
-      return store_->remove_if(Kind::kAccessRule, kDefaultZone, id, expected, &revision, error);
-    };
-    ChangeResult out;
-    if (!commit(apps_, std::move(rules), persist, &out)) return out;
-    seen_[seen_key(Kind::kAccessRule, kDefaultZone, id)] = revision;
-    return out;
-  });
 }
 
 }  // namespace rampart::control

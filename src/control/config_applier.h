@@ -4,14 +4,21 @@
 // result to the data plane (Edge::reload via the Apply callback). Its answers are plain results
 // (ChangeResult: an API error code from config/api_errors.h, a message, validation errors, the
 // app or rule as written); the HTTP side (statuses, JSON envelopes) is control::AppsApi's.
-// Threads: every change, from the API (HTTP pool threads), a SIGHUP reload of the file (main
-// thread) or the fleet watch, runs on one applier thread (a core::ControlLoop: the Edge's
-// control(), or one of the applier's own); the caller waits for its result. So changes are
-// serialized and each is all-or-nothing: an invalid result, a conflict or a failed store write
-// changes nothing. The state is written on the applier thread under mu_; reads (apps(), app(),
-// config(), ...) take mu_ on any thread. The pre-flight and the apply run on the applier thread
-// too (asserted); the apply runs after mu_ is released, so reads are not held while the data
-// plane builds its snapshot. Owner: server::Server. Any thread may call any method.
+// Threads: the state changes on one applier thread (a core::ControlLoop: the Edge's control(),
+// or one of the applier's own): a SIGHUP reload of the file (main thread), the fleet watch's
+// changes and the two in-memory halves of every API write run there, the caller waiting for
+// the result. The store's round trip of an API write (etcd: possibly seconds when a member
+// hangs) runs on the caller's thread (an HTTP pool thread) between those halves, holding no lock
+// and not occupying the applier thread, so reads, the watch's apply and writes to other objects
+// go on meanwhile: a write is planned and checked against the applied state plus every write in
+// flight (so two concurrent writes cannot store overlapping apps), stored, then committed and
+// applied. A second write to an object with a write in flight is refused (kErrConflict). Each
+// write is all-or-nothing: an invalid result, a conflict or a failed store write changes
+// nothing. The state is written on the applier thread under mu_; reads (apps(), app(),
+// config(), ...) take mu_ on any thread, which is only ever held for in-memory work. The
+// pre-flight and the apply run on the applier thread (asserted); the apply runs after mu_ is
+// released, so reads are not held while the data plane builds its snapshot. Owner:
+// server::Server. Any thread may call any method.
 #pragma once
 
 #include <functional>
@@ -48,7 +55,8 @@ struct RuleRecord {
 
 // The result of one change. Made: code 0 and no errors. Refused: `code` (kErrConflict,
 // kErrNotFound, kErrInvalidValue, kErrStoreUnavailable, kErrInternal) with `message`, or the
-// validation errors in `errors` (paths name apps by id; file paths made opaque).
+// validation errors in `errors` (paths name apps by id; file paths made opaque). Not known:
+// kErrOutcomeUnknown (the store took the write and did not say whether it applied it).
 struct ChangeResult {
   int code = 0;
   std::string message;
@@ -60,6 +68,7 @@ struct ChangeResult {
   // One line per problem (the message, or each validation error's API message).
   std::vector<std::string> problems() const;
   static ChangeResult refused(int code, std::string message);
+  static ChangeResult invalid(std::vector<config::ConfigError> errors);
 };
 
 class ConfigApplier {
@@ -107,16 +116,22 @@ class ConfigApplier {
   // Writes. An app arrives in its JSON form (config/app_json.h), decoded on the applier thread
   // because a PATCH applies to the app as it is then. `based_on`: the modified_on the client
   // read; a different current one refuses the write (kErrConflict), so a read-modify-write
-  // never silently overwrites someone's update.
-  ChangeResult create_app(const nlohmann::json& body);
+  // never silently overwrites someone's update. `request_id`: the write's idempotency key (the
+  // client's Idempotency-Key; "" lets the store make one up), stored with the object. A write
+  // whose key is the one the object was last stored with was already made: it answers that
+  // object and writes nothing (a retry after kErrOutcomeUnknown never makes a second app).
+  ChangeResult create_app(const nlohmann::json& body, const std::string& request_id = "");
   ChangeResult replace_app(const std::string& id, const nlohmann::json& body,
-                           const std::optional<std::string>& based_on);
+                           const std::optional<std::string>& based_on,
+                           const std::string& request_id = "");
   ChangeResult patch_app(const std::string& id, const nlohmann::json& patch,
-                         const std::optional<std::string>& based_on);
+                         const std::optional<std::string>& based_on,
+                         const std::string& request_id = "");
   ChangeResult delete_app(const std::string& id);
-  ChangeResult create_rule(const config::IpAccessRule& rule);
+  ChangeResult create_rule(const config::IpAccessRule& rule, const std::string& request_id = "");
   ChangeResult patch_rule(const std::string& id, const nlohmann::json& patch,
-                          const std::optional<std::string>& based_on);
+                          const std::optional<std::string>& based_on,
+                          const std::string& request_id = "");
   ChangeResult delete_rule(const std::string& id);
 
   // Changes seen in a shared store (etcd: another edge's write, or etcdctl), applied to the data
@@ -144,17 +159,40 @@ class ConfigApplier {
     // version's rules or the file, e.g. tcp/1-65535 saved before edge.max_ports_per_app): the
     // edge still starts; GET shows the app with this note; PUT/PATCH/DELETE fix or remove it.
     std::string left_out;
+    std::string request_id;  // the idempotency key it was stored with
   };
   struct ApiRule {
     config::IpAccessRule rule;
     std::string created_on, modified_on;
     int64_t revision = 0;
+    std::string request_id;
   };
-  using Persist = std::function<WriteStatus(std::string*)>;
-
-  // Validates file_ + apps + rules; on success runs persist, applies and keeps the new state.
-  bool commit(std::vector<ApiApp> apps, std::vector<ApiRule> rules, const Persist& persist,
-              ChangeResult* out);
+  // One API write between its halves: planned and checked on the applier thread, stored on the
+  // caller's thread, committed on the applier thread (config_applier_write.cc).
+  struct Plan {
+    bool needed = false;  // false: nothing to store (refused, or a replay of a write made)
+    Kind kind = Kind::kApp;
+    std::string id;
+    bool remove = false;
+    int64_t expected = 0;         // the revision the write is based on (0: must not exist)
+    StoredObject obj;             // a put's object
+    std::optional<ApiApp> app;    // a put's app, as it is stored
+    std::optional<ApiRule> rule;  // a put's rule
+  };
+  // Runs `plan` (applier thread, under mu_; it fills a Plan or answers at once), stores the plan
+  // on this thread with no lock held, then commits it (applier thread).
+  template <typename F>
+  ChangeResult write(F&& plan);
+  // Checks `plan` against the applied state plus the writes in flight (merge and pre-flight)
+  // and registers it in flight; false with *out when it is refused.
+  bool begin(const Plan& plan, ChangeResult* out);
+  // The store's answer for `plan`: the result, and on success the new state, applied.
+  ChangeResult finish(const Plan& plan, WriteStatus st, int64_t revision,
+                      const StoredObject& stored, const std::string& error);
+  ChangeResult plan_app(const std::string& id, const nlohmann::json& body, bool create,
+                        const std::string& request_id, Plan* plan);
+  ChangeResult plan_rule(const config::IpAccessRule& rule, std::optional<int> index,
+                         const std::string& request_id, Plan* plan);
   bool merge(const config::Config& file, const std::vector<ApiApp>& apps,
              const std::vector<ApiRule>& rules, config::Config* merged, ChangeResult* out) const;
   ChangeResult write_app(const std::string& id, const nlohmann::json& body, bool create);
@@ -196,6 +234,8 @@ class ConfigApplier {
   // Last revision seen per object key ("a/zone/id", "r/zone/id"), deletes included, so that a
   // late watch event never undoes a newer local write.
   std::map<std::string, int64_t> seen_;
+  // The API writes being stored now, by seen_key (applier thread, under mu_).
+  std::map<std::string, Plan> inflight_;
   static std::string seen_key(Kind kind, const std::string& zone, const std::string& id);
 };
 

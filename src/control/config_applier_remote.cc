@@ -68,6 +68,7 @@ void ConfigApplier::apply_remote_locked(const std::vector<RemoteChange>& changes
         for (const auto& e : errs)
           RLOG_ERROR("fleet store: app \"", c.obj.id, "\": ", config::api_message(e));
         ApiApp entry{*app, c.obj.created_on, c.obj.modified_on, c.obj.revision};
+        entry.request_id = c.obj.request_id;
         if (it != next_apps.end())
           *it = entry;
         else
@@ -89,6 +90,7 @@ void ConfigApplier::apply_remote_locked(const std::vector<RemoteChange>& changes
           continue;
         }
         ApiRule entry{*rule, c.obj.created_on, c.obj.modified_on, c.obj.revision};
+        entry.request_id = c.obj.request_id;
         if (it != next_rules.end())
           *it = entry;
         else

@@ -5,6 +5,9 @@
 #include <openssl/evp.h>
 
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
 
 namespace rampart::control {
 
@@ -12,8 +15,14 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kConnectTimeoutS = 1;
-constexpr int kRequestTimeoutS = 3;
+constexpr int kConnectTimeoutMs = 500;
+constexpr int kRetryPauseMs = 100;
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t num(const json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -46,6 +55,22 @@ bool unavailable_answer(int status, const json& body) {
 
 }  // namespace
 
+const char* to_string(EtcdStatus st) {
+  switch (st) {
+    case EtcdStatus::kOk:
+      return "ok";
+    case EtcdStatus::kCompareFailed:
+      return "compare failed";
+    case EtcdStatus::kUnavailable:
+      return "unavailable";
+    case EtcdStatus::kError:
+      return "error";
+    case EtcdStatus::kUnknown:
+      return "outcome unknown";
+  }
+  return "?";
+}
+
 std::string base64_encode(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -72,7 +97,11 @@ std::optional<std::string> base64_decode(const std::string& in) {
 }
 
 EtcdClient::EtcdClient(std::vector<std::string> endpoints, EtcdTls tls)
-    : endpoints_(std::move(endpoints)), tls_(std::move(tls)) {}
+    : endpoints_(std::move(endpoints)),
+      tls_(std::move(tls)),
+      demoted_until_(std::make_unique<std::atomic<int64_t>[]>(endpoints_.size())) {
+  for (size_t i = 0; i < endpoints_.size(); ++i) demoted_until_[i] = 0;
+}
 
 EtcdClient::~EtcdClient() = default;
 
@@ -128,7 +157,7 @@ std::string EtcdClient::endpoints_text() const {
 }
 
 std::unique_ptr<httplib::Client> EtcdClient::make_client(size_t endpoint,
-                                                         int read_timeout_s) const {
+                                                         int read_timeout_ms) const {
   const std::string& ep = endpoints_[endpoint];
   std::unique_ptr<httplib::Client> c;
   if (tls_.enabled()) {
@@ -138,53 +167,124 @@ std::unique_ptr<httplib::Client> EtcdClient::make_client(size_t endpoint,
   } else {
     c = std::make_unique<httplib::Client>("http://" + ep);
   }
-  c->set_connection_timeout(kConnectTimeoutS, 0);
-  c->set_read_timeout(read_timeout_s, 0);
-  c->set_write_timeout(kRequestTimeoutS, 0);
+  c->set_connection_timeout(0, kConnectTimeoutMs * 1000);
+  c->set_read_timeout(read_timeout_ms / 1000, (read_timeout_ms % 1000) * 1000);
+  c->set_write_timeout(0, kRequestTimeoutMs * 1000);
   c->set_keep_alive(false);
   return c;
+}
+
+bool EtcdClient::demoted(size_t i) const {
+  return demoted_until_[i].load(std::memory_order_relaxed) > steady_ms();
+}
+
+void EtcdClient::demote(size_t i) {
+  demoted_until_[i].store(steady_ms() + kDemoteMs, std::memory_order_relaxed);
+  // The next request (and the next watch) starts on another member.
+  size_t expected = i;
+  preferred_.compare_exchange_strong(expected, (i + 1) % endpoints_.size());
+}
+
+void EtcdClient::promote(size_t i) {
+  demoted_until_[i].store(0, std::memory_order_relaxed);
+  if (!demoted(preferred_.load(std::memory_order_relaxed) % endpoints_.size()))
+    return;  // keep a healthy preference
+  preferred_.store(i, std::memory_order_relaxed);
+}
+
+std::vector<size_t> EtcdClient::member_order() const {
+  const size_t n = endpoints_.size();
+  const size_t first = preferred_.load(std::memory_order_relaxed) % n;
+  std::vector<size_t> order;
+  size_t oldest = first;
+  for (size_t k = 0; k < n; ++k) {
+    size_t i = (first + k) % n;
+    if (!demoted(i))
+      order.push_back(i);
+    else if (demoted_until_[i].load() < demoted_until_[oldest].load())
+      oldest = i;
+  }
+  if (order.empty()) order.push_back(oldest);  // every member demoted: try one
+  return order;
 }
 
 EtcdStatus EtcdClient::call(const char* path, const json& request, json* response,
                             std::string* error) {
   const std::string body = request.dump();
-  const size_t n = endpoints_.size();
-  const size_t first = preferred_.load(std::memory_order_relaxed) % n;
+  const int64_t deadline = steady_ms() + kCallBudgetMs;
   std::string last_error;
-  for (size_t k = 0; k < n; ++k) {
-    size_t i = (first + k) % n;
-    auto client = make_client(i, kRequestTimeoutS);
-    auto res = client->Post(path, body, "application/json");
-    if (!res) {
-      last_error = endpoints_[i] + ": " + httplib::to_string(res.error());
-      // Only a request that never left may go to another member: after a read or write error
-      // it may have been applied, and a retried compare-and-swap would then fail as a conflict
-      // (409) for a write that succeeded. The outcome is unknown: unavailable (503).
-      const httplib::Error e = res.error();
-      if (e == httplib::Error::Connection || e == httplib::Error::ConnectionTimeout ||
-          e == httplib::Error::SSLConnection)
+  bool sent = false;        // some member may have received it without answering
+  bool leaderless = false;  // some member answered that it has no leader
+  while (true) {
+    for (size_t i : member_order()) {
+      const int64_t left = deadline - steady_ms();
+      if (left <= 0) break;
+      auto client = make_client(i, static_cast<int>(std::min<int64_t>(left, kRequestTimeoutMs)));
+      auto res = client->Post(path, body, "application/json");
+      if (!res) {
+        const httplib::Error e = res.error();
+        last_error = endpoints_[i] + ": " + httplib::to_string(e);
+        // Not connected: the request never left. Anything else (a read timeout: the member is
+        // hung or partitioned) may have reached the member. Either way the member is demoted
+        // and the request goes to the next one: every request this client sends is safe to
+        // send twice (see the class comment), and the caller learns the outcome was uncertain.
+        if (e != httplib::Error::Connection && e != httplib::Error::ConnectionTimeout &&
+            e != httplib::Error::SSLConnection)
+          sent = true;
+        demote(i);
         continue;
-      break;
+      }
+      json j = json::parse(res->body, nullptr, false);
+      if (res->status == 200 && j.is_object()) {
+        promote(i);
+        *response = std::move(j);
+        return EtcdStatus::kOk;
+      }
+      std::string msg = j.is_object() ? j.value("error", j.value("message", res->body)) : res->body;
+      last_error = endpoints_[i] + ": HTTP " + std::to_string(res->status) + " " + msg;
+      if (unavailable_answer(res->status, j)) {
+        // A member without a leader (an election): another member, or this one a moment later,
+        // may have one. A timeout inside etcd (DEADLINE_EXCEEDED) may come after the request was
+        // proposed: its outcome is not known, and the member is slow: demoted.
+        if (num(j, "code") == 4 || res->status == 504) {
+          sent = true;
+          demote(i);
+        } else {
+          leaderless = true;
+        }
+        continue;
+      }
+      if (error) *error = "etcd " + last_error;
+      return EtcdStatus::kError;
     }
-    json j = json::parse(res->body, nullptr, false);
-    if (res->status == 200 && j.is_object()) {
-      preferred_.store(i, std::memory_order_relaxed);
-      *response = std::move(j);
-      return EtcdStatus::kOk;
-    }
-    std::string msg = j.is_object() ? j.value("error", j.value("message", res->body)) : res->body;
-    last_error = endpoints_[i] + ": HTTP " + std::to_string(res->status) + " " + msg;
-    // A member without a leader: another member may have one.
-    if (unavailable_answer(res->status, j)) continue;
-    if (error) *error = "etcd " + last_error;
-    return EtcdStatus::kError;
+    // Every member tried: again after a pause while the budget lasts, when an election may
+    // end soon (a member without a leader) or a hung member may wake (a timeout).
+    if ((!leaderless && !sent) || deadline - steady_ms() <= kRetryPauseMs) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
   }
   if (error)
-    *error = "etcd unavailable (" + last_error + ")" +
+    *error = std::string(sent ? "etcd did not answer in time, so whether the request was applied "
+                                "is unknown ("
+                              : "etcd unavailable (") +
+             last_error + ")" +
              (tls_.enabled() ? "; over TLS: check store_tls (the CA of etcd's certificate, and a "
                                "client certificate if etcd requires one)"
                              : "");
-  return EtcdStatus::kUnavailable;
+  return sent ? EtcdStatus::kUnknown : EtcdStatus::kUnavailable;
+}
+
+EtcdStatus EtcdClient::get(const std::string& key, EtcdKv* kv, bool* found, int64_t* revision,
+                           std::string* error) {
+  json resp;
+  EtcdStatus st = call("/v3/kv/range", {{"key", base64_encode(key)}}, &resp, error);
+  if (st != EtcdStatus::kOk) return st == EtcdStatus::kUnknown ? EtcdStatus::kUnavailable : st;
+  *found = false;
+  if (auto it = resp.find("kvs"); it != resp.end() && it->is_array() && !it->empty()) {
+    *kv = kv_of(it->front());
+    *found = true;
+  }
+  *revision = num(resp.value("header", json::object()), "revision");
+  return EtcdStatus::kOk;
 }
 
 EtcdStatus EtcdClient::range_prefix(const std::string& prefix, std::vector<EtcdKv>* out,
@@ -194,7 +294,7 @@ EtcdStatus EtcdClient::range_prefix(const std::string& prefix, std::vector<EtcdK
       call("/v3/kv/range",
            {{"key", base64_encode(prefix)}, {"range_end", base64_encode(prefix_end(prefix))}},
            &resp, error);
-  if (st != EtcdStatus::kOk) return st;
+  if (st != EtcdStatus::kOk) return st == EtcdStatus::kUnknown ? EtcdStatus::kUnavailable : st;
   out->clear();
   if (auto it = resp.find("kvs"); it != resp.end() && it->is_array())
     for (const auto& kv : *it) out->push_back(kv_of(kv));
@@ -290,16 +390,46 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
   json create = {{"key", base64_encode(prefix)},
                  {"range_end", base64_encode(prefix_end(prefix))},
                  {"start_revision", std::to_string(start_revision)}};
-  const size_t n = endpoints_.size();
-  const size_t i = preferred_.load(std::memory_order_relaxed) % n;
-  auto client = make_client(i, idle_timeout_s);
+  create["progress_notify"] = true;
+  const size_t i = member_order().front();
+  auto client = make_client(i, idle_timeout_s * 1000);
   {
     std::lock_guard lock(watch_mu_);
     if (stopping_) return EtcdStatus::kOk;
     watch_client_ = client.get();
   }
+  // The watch's own keepalive: a stream that carries no change carries no byte either, so a hung
+  // member is found by asking it something small (a linearizable count, which also needs the
+  // member to be in touch with a leader) every kProbeIntervalMs. No answer in time: the member
+  // is demoted and the stream ended; the caller resumes on another member.
+  std::mutex probe_mu;
+  std::condition_variable probe_cv;
+  bool done = false;
+  std::atomic<bool> created{false};
+  std::string probe_error;
+  std::thread probe([&] {
+    const std::string req = json{{"key", base64_encode(prefix)}, {"count_only", true}}.dump();
+    std::unique_lock lock(probe_mu);
+    while (!probe_cv.wait_for(lock, std::chrono::milliseconds(kProbeIntervalMs),
+                              [&] { return done; })) {
+      lock.unlock();
+      auto probe_client = make_client(i, kRequestTimeoutMs);
+      auto res = probe_client->Post("/v3/kv/range", req, "application/json");
+      lock.lock();
+      if (done) break;
+      if (res && res->status == 200) {
+        if (created) watch_confirmed_ms_ = steady_ms();
+        continue;
+      }
+      probe_error = res ? "keepalive answered HTTP " + std::to_string(res->status)
+                        : "keepalive got no answer (" + httplib::to_string(res.error()) + ")";
+      demote(i);
+      std::lock_guard wl(watch_mu_);
+      if (watch_client_ != nullptr) watch_client_->stop();
+      break;
+    }
+  });
   std::string buffer;
-  bool created = false;
   std::string stream_error;
   httplib::Request req;
   req.method = "POST";
@@ -307,6 +437,7 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
   req.body = json{{"create_request", create}}.dump();
   req.set_header("Content-Type", "application/json");
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    if (created) watch_confirmed_ms_ = steady_ms();
     buffer.append(data, len);
     size_t nl;
     while ((nl = buffer.find('\n')) != std::string::npos) {
@@ -329,6 +460,7 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
       }
       if (r.value("created", false)) {
         created = true;
+        watch_confirmed_ms_ = steady_ms();
         on_events({});  // the watch is in place
       }
       if (auto ev = r.find("events"); ev != r.end() && ev->is_array()) {
@@ -348,12 +480,22 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
   httplib::Error err = httplib::Error::Success;
   bool sent = client->send(req, res, err);
   {
+    std::lock_guard lock(probe_mu);
+    done = true;
+  }
+  probe_cv.notify_all();
+  probe.join();
+  {
     std::lock_guard lock(watch_mu_);
     watch_client_ = nullptr;
   }
   if (stopping_) return EtcdStatus::kOk;
   if (*compacted) return EtcdStatus::kOk;
-  if (!created) preferred_.store((i + 1) % n, std::memory_order_relaxed);
+  if (!created) demote(i);
+  if (!probe_error.empty()) {
+    if (error) *error = "etcd " + endpoints_[i] + ": " + probe_error + "; member demoted";
+    return EtcdStatus::kUnavailable;
+  }
   if (!stream_error.empty()) {
     if (error) *error = "etcd " + endpoints_[i] + ": " + stream_error;
     return EtcdStatus::kUnavailable;

@@ -15,7 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kWatchIdleTimeoutS = 30;
+// A backstop only: a hung member is found by the watch's keepalive (EtcdClient::watch).
+constexpr int kWatchIdleTimeoutS = 300;
 constexpr auto kRetryDelay = std::chrono::milliseconds(200);
 
 int64_t epoch_ms() {
@@ -246,13 +247,14 @@ void Fleet::publish_ban(const PendingBan& ban) {
   RLOG_INFO("fleet: ban of ", source, " shared for ", left / 1000, " s");
 }
 
-bool Fleet::unban(const net::Cidr& source, std::string* error) {
+EtcdStatus Fleet::unban(const net::Cidr& source, std::string* error) {
   const std::string addr = guard::source_text(source);
   int64_t lease = 0;
-  return client_->remove(kEtcdBansPrefix + addr, error) == EtcdStatus::kOk &&
-         client_->grant_lease(kUnbanLeaseS, &lease, error) == EtcdStatus::kOk &&
-         client_->put(kEtcdUnbansPrefix + addr, std::to_string(epoch_ms()), lease, error) ==
-             EtcdStatus::kOk;
+  EtcdStatus st = client_->remove(kEtcdBansPrefix + addr, error);
+  if (st == EtcdStatus::kOk) st = client_->grant_lease(kUnbanLeaseS, &lease, error);
+  if (st == EtcdStatus::kOk)
+    st = client_->put(kEtcdUnbansPrefix + addr, std::to_string(epoch_ms()), lease, error);
+  return st;
 }
 
 void Fleet::banned(const net::Cidr& source, int64_t duration_ms) {
@@ -301,11 +303,22 @@ void Fleet::writer_loop() {
 }
 
 json Fleet::edges() const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  const int64_t confirmed = client_->watch_confirmed_ms();
+  const bool stale = confirmed == 0 || now - confirmed > kRegistryStaleMs;
   json out = json::array();
   std::lock_guard lock(edges_mu_);
   for (const auto& [name, record] : edges_) {
     json r = record;
     r["self"] = name == me_.name;
+    r["stale"] = stale;
+    if (stale) {
+      // Not refreshed: the edge may have left (its key gone) without this edge hearing of it.
+      r["health"] = "stale";
+      r["stale_for_s"] = confirmed == 0 ? -1 : (now - confirmed) / 1000;
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -49,6 +49,9 @@ class Fleet : public guard::BanSink {
   // Makes this edge refuse `source` for duration_ms (Edge::ban).
   using BanApply = std::function<void(const net::Cidr& source, int64_t duration_ms)>;
   static constexpr int64_t kLeaseTtlS = 10;
+  // The registry view is only as true as the watch that feeds it: when the watch has not been
+  // confirmed live (EtcdClient::watch_confirmed_ms) for this long, every entry is shown stale.
+  static constexpr int64_t kRegistryStaleMs = 3000;
 
   Fleet(EtcdClient* client, ConfigApplier* applier, EdgeIdentity me, BanApply apply_ban);
   ~Fleet() override;
@@ -62,14 +65,16 @@ class Fleet : public guard::BanSink {
   // guard::BanSink, on a worker thread: queues the ban for the writer thread.
   void banned(const net::Cidr& source, int64_t duration_ms) override;
 
-  // The live edges of the fleet (the registry), sorted by name; any thread.
+  // The live edges of the fleet (the registry), sorted by name; any thread. Each has "stale":
+  // true (and health "stale", "stale_for_s") when this edge cannot currently refresh its view.
   nlohmann::json edges() const;
   // Called (watch thread) when a ban key leaves etcd: lifted through the API of some edge, or
   // its lease ended. Set before start().
   void set_unban(std::function<void(const net::IpAddr&)> fn) { apply_unban_ = std::move(fn); }
-  // Lifts the fleet's ban of `source` (deletes its key); false with *error when etcd is
-  // unreachable.
-  bool unban(const net::Cidr& source, std::string* error);
+  // Lifts the fleet's ban of `source` (deletes its key, writes the unban key): kOk, or
+  // kUnavailable (not made) / kUnknown (sent, no answer: it may have been made) with *error.
+  // Both writes are idempotent, so a retry is always safe.
+  EtcdStatus unban(const net::Cidr& source, std::string* error);
   // The watch is established (false while etcd is unreachable).
   bool watching() const { return watching_.load(); }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/app_json.h"
+#include "control/etcd_client.h"
 #include "control/fleet.h"
 #include "core/log.h"
 #include "edge/edge.h"
@@ -42,9 +43,20 @@ Outcome Protection::unban(const std::string& text) {
   const std::string source = guard::source_text(edge_->ban_scope(*ip));
   edge_->unban(*ip);
   std::string error;
-  if (fleet_ != nullptr && !fleet_->unban(edge_->ban_scope(*ip), &error))
+  const EtcdStatus st =
+      fleet_ != nullptr ? fleet_->unban(edge_->ban_scope(*ip), &error) : EtcdStatus::kOk;
+  if (st == EtcdStatus::kUnknown)
+    return Outcome::failure(
+        504, kErrOutcomeUnknown,
+        "lifted on this edge; the fleet store did not answer in time, so whether the other edges "
+        "lift it is unknown. Send the same DELETE again (it is safe to repeat), or GET "
+        ".../rampart/bans on another edge: " +
+            error);
+  if (st != EtcdStatus::kOk)
     return Outcome::failure(503, kErrStoreUnavailable,
-                            "lifted on this edge, but the fleet store is unreachable: " + error);
+                            "lifted on this edge, but the fleet store is unreachable, so the other "
+                            "edges keep the ban; retry later: " +
+                                error);
   RLOG_INFO("API: ban of ", source, " lifted");
   return Outcome{200, {}, {}, json{{"ip", source}}, {}};
 }

@@ -159,3 +159,28 @@ fleet_logs() {
     tail -n 25 "$f" >&2
   done
 }
+
+# fa ARGS: fleetapi.py (API load and its checks, helpers/fleetapi.py) in the fleet namespace.
+FLEETAPI=(python3 "$RPT_HELPERS/fleetapi.py")
+fa() { ip netns exec "$NS_F" timeout 120 "${FLEETAPI[@]}" "$@"; }
+
+# etcd_freeze NAME... / etcd_thaw NAME...: SIGSTOP / SIGCONT members by PID (a paused VM or a
+# stalled disk looks the same to the edges). Tests that freeze set `trap ... etcd_thaw_all` so
+# that the cleanup always resumes them first.
+etcd_freeze() { local m; for m in "$@"; do kill -STOP "${ETCD_PIDS[$m]}"; done; }
+etcd_thaw() { local m; for m in "$@"; do kill -CONT "${ETCD_PIDS[$m]}" 2>/dev/null || true; done; }
+etcd_thaw_all() { local m; for m in "${!ETCD_PIDS[@]}"; do etcd_thaw "$m"; done; }
+
+# etcd_values PREFIX FILE: every value under PREFIX, one per line.
+etcd_values() { etcdctl_f get --prefix "$1" --print-value-only >"$2"; }
+
+# fleet_edges N: edge N's registry view (GET .../rampart/edges) as "name:health:stale" lines.
+fleet_edges() {
+  local r
+  r=$(fapi "$1" GET /rampart/edges) || return 1
+  jget "$(body_of "$r")" '"\n".join("%s:%s:%s" % (e["name"], e["health"], e.get("stale")) for e in j["result"])'
+}
+
+# now_s: a monotonic-enough clock with ms, for figures.
+now_s() { date +%s.%N | cut -c1-14; }
+since() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now_s)"; }

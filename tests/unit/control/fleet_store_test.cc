@@ -71,7 +71,7 @@ class ScriptedStore : public Store {
     return true;
   }
   WriteStatus put_if(Kind, const StoredObject& obj, int64_t expected, int64_t* rev,
-                     std::string* error) override {
+                     std::string* error, StoredObject* = nullptr) override {
     if (next != WriteStatus::kOk) {
       *error = "scripted";
       return next;

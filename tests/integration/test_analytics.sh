@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Analytics and /metrics counter accuracy (issue #6): a scripted mix of traffic with known numbers
 # (N TCP connections with known byte counts through an echo app, M UDP flows with known datagram
 # and byte counts that end by idle expiry, K clients refused by an IP access rule) must show up

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # The API over HTTPS (api.tls): curl with the test CA gets the apps list; plain HTTP gets no
 # answer; only forward-secret suites of TLS 1.2+ are offered (Mozilla "intermediate"); a
 # non-loopback api.listen is refused without api.tls and accepted with it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # `rampart apps` against the real REST API of `rampart serve`: list/get/create (flags, --json FILE,
 # --json - with Spectrum's getting-started request), update (PATCH and --replace PUT), delete; the
 # created app relays traffic; table and JSON output; API errors print `error CODE: message` and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Self-inflicted config hazards (issue #10), through the file and through the API:
 # - an app on api.listen's port: `rampart check` exits 1 naming api.listen; the API answers 409
 #   10009 and nothing changes;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # The command line itself (SPEC §1): every command's -h/--help prints its usage on stdout and
 # exits 0; an unknown argument or a flag without its value is a usage error: exit 2, nothing on
 # stdout, "rampart CMD: what was wrong" then the usage on stderr. The flag forms CLI11 gives every

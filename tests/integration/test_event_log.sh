@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Event log rotation and syslog output (issue #6). N short TCP connections through an echo app
 # with `events.max_size: 64KiB`, so the NDJSON log rotates many times:
 #   phase 1 (keep_files large, nothing deleted): every kept file is at most 64 KiB, ends with a

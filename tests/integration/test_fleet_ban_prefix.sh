@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Issue #10 in a fleet: an autoban of an IPv6 client is a ban of its /64 (protection.ipv6_prefix)
 # on every edge. Two edges on etcd; a client of fd77:99::/64 that fails the SSH validator twice on
 # edge 1 is banned there as fd77:99::/64, edge 1 shares the ban under /rampart/bans/fd77:99::/64,

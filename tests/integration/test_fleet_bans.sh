@@ -14,7 +14,9 @@ rpt_init
 fleet_ns
 trap 'rc=$?; if ((rc != 0 || RPT_FAILS != 0)); then fleet_logs; fi; (exit $rc); rpt_cleanup' EXIT
 
-BAN_S=4
+# Long enough that the checks made while the ban holds (several processes each, slow on a
+# loaded machine) run well inside it.
+BAN_S=8
 etcd_cluster 1
 require "etcd is healthy" etcd_healthy
 rpt_spawn origin "$NS_F" "${NETUTIL[@]}" echo --listen 127.0.0.1:7000

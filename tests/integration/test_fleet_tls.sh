@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Fleet store over TLS (issue #7): etcd serving https with client certificate auth; an edge with
 # store_tls (ca, certificate, private_key) registers and stores an app; without the client
 # certificate it refuses to start with a message naming store_tls.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # IP access rules with CIDR, country and ASN targets (test .mmdb databases written with the Perl
 # writer, TESTBED.md): blocked clients get clientFiltered 403 with BLOCK_IP / BLOCK_COUNTRY /
 # BLOCK_ASN and never reach the origin; allowed and whitelisted ones pass, and their events carry

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Protocol validation before the origin connect: junk sent to ssh / minecraft / rdp apps is
 # refused (clientFiltered 403 VALIDATE) and the origin never sees a connection, while real
 # clients pass: OpenSSH, a Minecraft handshake and an RDP X.224 Connection Request. Then a

@@ -19,6 +19,7 @@ bytes=$((SIZE_MIB << 20))
 
 {
   edge_config_head "$TDIR/var"
+  # The origins below accept exactly one connection: a health check's probe would take it.
   cat <<YAML
 apps:
   - id: bulk
@@ -27,12 +28,14 @@ apps:
     origin_direct: ["tcp://$ORIGIN_IP:5001"]
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
+    load_balancing: { health_check: { enabled: false } }
   - id: halfclose
     protocol: tcp/5002
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
     origin_direct: ["tcp://$ORIGIN_IP:5002"]
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
+    load_balancing: { health_check: { enabled: false } }
 YAML
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"

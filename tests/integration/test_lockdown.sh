@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Origin lockdown (SPEC §1 `rampart lockdown`). The edge namespace forwards (ip_forward=1, IPv4 and
 # IPv6), so the client CAN reach the origin directly; the rules printed by `rampart lockdown` and
 # applied in the origin namespace must make a direct connection to the app port time out while

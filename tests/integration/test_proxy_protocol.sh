@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # PROXY protocol v1 and v2 toward real parsers: nginx (stream, `listen ... proxy_protocol`) and
 # haproxy (`accept-proxy`) each report the address they parsed; the client must read back its OWN
 # address and port through the edge.

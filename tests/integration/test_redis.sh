@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # redis-benchmark (50 clients, 100k requests per test) through the edge with zero errors, and a
 # redis-cli SET/GET round trip.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # The Spectrum SSH walkthrough: a real OpenSSH server behind the edge. The command runs, and the
 # origin sees the EDGE's address (10.77.2.1) as the peer, never the client's (10.77.1.2).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # TLS termination (tls: flexible | full | strict) with real TLS peers: openssl s_client and a
 # Python ssl client in front, a plain echo origin (flexible) and socat OPENSSL-LISTEN origins
 # behind (full: self-signed; strict: signed by a test CA made here with openssl).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # DNS over UDP through the edge: `dig` in the client namespace asks the edge (app udp/53), the edge
 # relays to dnsmasq in the origin namespace, the answer comes back; then 10,000 queries from 100
 # client source ports (100 flows) lose less than 0.1%.

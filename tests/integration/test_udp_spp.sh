@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # UDP through the edge between namespaces: datagrams of 1472 and 9000 bytes (MTU 9000 on every
 # veth) come back intact from an echo origin; Simple Proxy Protocol toward an SPP-speaking origin
 # (magic 0x56EC, the client's real address as ::ffff:a.b.c.d, the edge address and both ports),

@@ -82,6 +82,21 @@ ChangeResult store_refused(WriteStatus st, Kind kind, const std::string& id,
   return ChangeResult::refused(kErrInternal, "the change could not be saved: " + error);
 }
 
+// The list as `plan` leaves it: the entry removed, replaced by `value` or added.
+template <typename Entry, typename Plan, typename IdOf>
+void upsert_or_remove(std::vector<Entry>& list, const Plan& plan, const std::optional<Entry>& value,
+                      IdOf id_of) {
+  auto it =
+      std::find_if(list.begin(), list.end(), [&](const Entry& e) { return id_of(e) == plan.id; });
+  if (plan.remove) {
+    if (it != list.end()) list.erase(it);
+  } else if (it != list.end()) {
+    *it = *value;
+  } else {
+    list.push_back(*value);
+  }
+}
+
 }  // namespace
 
 template <typename F>
@@ -181,27 +196,12 @@ ChangeResult ConfigApplier::finish(const Plan& plan, WriteStatus st, int64_t rev
   if (revision != 0) seen = revision;
   std::vector<ApiApp> apps = apps_;
   std::vector<ApiRule> rules = rules_;
-  if (plan.kind == Kind::kApp) {
-    auto it = std::find_if(apps.begin(), apps.end(),
-                           [&](const ApiApp& a) { return a.app.id == plan.id; });
-    if (plan.remove) {
-      if (it != apps.end()) apps.erase(it);
-    } else if (it != apps.end()) {
-      *it = *app;
-    } else {
-      apps.push_back(*app);
-    }
-  } else {
-    auto it = std::find_if(rules.begin(), rules.end(),
-                           [&](const ApiRule& r) { return r.rule.id == plan.id; });
-    if (plan.remove) {
-      if (it != rules.end()) rules.erase(it);
-    } else if (it != rules.end()) {
-      *it = *rule;
-    } else {
-      rules.push_back(*rule);
-    }
-  }
+  if (plan.kind == Kind::kApp)
+    upsert_or_remove(apps, plan, app,
+                     [](const ApiApp& a) -> const std::string& { return a.app.id; });
+  else
+    upsert_or_remove(rules, plan, rule,
+                     [](const ApiRule& r) -> const std::string& { return r.rule.id; });
   ChangeResult why;
   config::Config merged;
   if (!merge(file_, apps, rules, &merged, &why) || !preflight(merged, &why)) {

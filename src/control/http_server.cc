@@ -144,11 +144,19 @@ struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::T
     if (listen_fd.valid() && !loop_.stopping()) loop_.add(listen_fd.get(), EPOLLIN, this);
   }
   void accept_ready();
+  // Ties (one loop turn accepts several connections within the clock's tick) go to the first
+  // accepted: ids grow in accept order.
   HttpConnection* oldest_idle() const {
     HttpConnection* best = nullptr;
-    for (const auto& [id, c] : conns)
-      if (!c->busy() && (best == nullptr || c->phase_start_ms() < best->phase_start_ms()))
+    uint64_t best_id = 0;
+    for (const auto& [id, c] : conns) {
+      if (c->busy()) continue;
+      if (best == nullptr || c->phase_start_ms() < best->phase_start_ms() ||
+          (c->phase_start_ms() == best->phase_start_ms() && id < best_id)) {
         best = c.get();
+        best_id = id;
+      }
+    }
     return best;
   }
   // The connection whose answer has waited longest for its reader, if at least

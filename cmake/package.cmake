@@ -8,7 +8,8 @@
 find_program(PANDOC pandoc REQUIRED)
 find_program(GZIP gzip REQUIRED)
 
-# The Maintainer: field (and the changelog's trailer); set it to the address of whoever ships it.
+# The Maintainer: field (and the changelog's trailer). A placeholder address: set it to whoever
+# ships the package (-DRAMPART_MAINTAINER="Name <mail>").
 set(RAMPART_MAINTAINER "Rampart maintainers <maintainers@rampart-edge.org>"
     CACHE STRING "Maintainer of the Debian package")
 set(pkg_dir ${CMAKE_SOURCE_DIR}/packaging)
@@ -62,7 +63,6 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # rampart_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/rampart-edge/rampart")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)

@@ -15,7 +15,8 @@ FUZZ_SECONDS ?= 10
 RAMPART_BIN ?= $(CURDIR)/$(BUILD_DIR)/rampart
 FORMAT_FILES = $(shell find src tests \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.cpp' \) -not -path 'tests/fuzz/corpus/*' 2>/dev/null)
 
-.PHONY: all deps build install unit tsan integration fuzz test run format format-check clean
+# `make deb`: build/rampart_<version>_<arch>.deb (CPack's DEB generator; cmake/package.cmake).
+.PHONY: all deps build install deb unit tsan integration fuzz test run format format-check clean
 
 all: build
 
@@ -29,6 +30,13 @@ build:
 
 install: build
 	install -D -m 0755 $(BUILD_DIR)/rampart $(DESTDIR)$(PREFIX)/bin/rampart
+
+deb:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRAMPART_TESTS=OFF -DRAMPART_PACKAGE=ON
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	rm -f $(BUILD_DIR)/rampart_*.deb
+	cd $(BUILD_DIR) && cpack -G DEB >/dev/null
+	@ls $(BUILD_DIR)/rampart_*.deb
 
 unit:
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=ON

@@ -22,6 +22,9 @@ PACKAGES=(
   etcd-server etcd-client  # fleet store tests (store: etcd://...): etcd 3.4 and etcdctl
   chromium fonts-dejavu-core  # dashboard browser test (tests/browser, playwright-core)
   bird2  # anycast test: BGP between namespaces (tests/integration/test_anycast.sh)
+  # make deb and its test (tests/integration/test_package.sh): man pages from Markdown, the
+  # package's checks, systemd-analyze verify of the unit (it resolves man: links)
+  pandoc lintian dpkg-dev fakeroot adduser systemd man-db
 )
 # Node.js and npm for the browser test; a machine that already has them (e.g. from NodeSource,
 # whose nodejs bundles npm and conflicts with Debian's npm package) keeps its own.

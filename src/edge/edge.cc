@@ -283,6 +283,11 @@ size_t Edge::sessions() const {
   return n;
 }
 
+size_t Edge::probe_workers(const std::function<void(size_t)>& fn) const {
+  for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->probe([fn, i] { fn(i); });
+  return workers_.size();
+}
+
 size_t Edge::drain(config::Duration timeout) {
   return control_.call([&] { return drain_on_control(timeout); });
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,12 @@ class Edge {
   // control(), so no change is applied while it drains.
   size_t drain(config::Duration timeout);
   size_t sessions() const;
+  // Any thread after start(): how many workers run.
+  size_t workers() const { return workers_.size(); }
+  // Any thread, from start() until drain() begins: runs fn(i) on the loop of worker i, for
+  // every worker; a wedged loop never runs it (the service watchdog's liveness probe).
+  // Returns how many workers were probed.
+  size_t probe_workers(const std::function<void(size_t)>& fn) const;
   // Any thread: every worker runs the last snapshot published (start, reload): a change is
   // live on the data plane once this holds.
   bool applied() const;

@@ -1,10 +1,12 @@
 #include "edge/worker.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <string>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -62,7 +64,12 @@ Worker::~Worker() {
 
 void Worker::start() {
   loop_.timers().schedule(&sweep_, loop_.now_ms() + 1000);
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] {
+    // "rampart-w<N>": what top -H, /proc/PID/task/*/comm and the watchdog test see.
+    const std::string name = "rampart-w" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    loop_.run();
+  });
 }
 
 void Worker::apply(std::shared_ptr<const Snapshot> snap, std::shared_ptr<Prepared> prepared,

@@ -42,6 +42,9 @@ class Worker {
   void unban(const net::IpAddr& ip) {
     loop_.post([this, ip] { guard_.unban(ip); });
   }
+  // Any thread: runs `fn` on this worker's loop, in turn with its other work; a wedged loop
+  // never runs it (the service watchdog's liveness probe, server/service_notifier.h).
+  void probe(std::function<void()> fn) { loop_.post(std::move(fn)); }
   // Listening sockets opened for this worker ahead of a snapshot (Edge::prepare), by bind key.
   using Prepared = std::map<std::string, core::UniqueFd>;
   // Any thread: switch to `snap` (open new listeners, keep unchanged ones, close the rest). A

@@ -101,6 +101,8 @@ std::unique_ptr<Server> Server::open(const std::string& path, const config::Load
   s->fd_limit_ = fd_limit;
   *failure = s->start();
   if (*failure != Failure::kNone) return nullptr;
+  s->notifier_ = std::make_unique<ServiceNotifier>(core::SdNotify::from_env(), &s->edge_);
+  s->notifier_->ready();
   return s;
 }
 
@@ -220,7 +222,9 @@ void Server::run() {
     siginfo_t info;
     const int sig = sigwaitinfo(&signals_, &info);
     if (sig == SIGHUP) {
-      reload();
+      notifier_->reloading();
+      const bool accepted = reload();
+      notifier_->reloaded(accepted ? "" : "the last reload was refused (see the log)");
     } else if (sig == SIGTERM || sig == SIGINT) {
       shutdown(sig);
       return;
@@ -228,12 +232,12 @@ void Server::run() {
   }
 }
 
-void Server::reload() {
+bool Server::reload() {
   config::LoadResult next = config::load_file(path_, /*tolerate_unavailable=*/true);
   if (!next.ok()) {
     RLOG_ERROR("reload of ", path_, " refused; the running configuration stays:");
     log_errors(next.errors);
-    return;
+    return false;
   }
   log_unavailable(next);
   config::Credentials next_credentials;
@@ -241,23 +245,25 @@ void Server::reload() {
   if (!control::resolve_api_settings(*next.config, &next_credentials, &error)) {
     RLOG_ERROR("reload of ", path_, " refused; the running configuration and the API's ",
                "tokens stay: ", error);
-    return;
+    return false;
   }
   std::vector<std::string> problems;
   if (!applier_->reload_file(*next.config, &problems)) {
     RLOG_ERROR("reload of ", path_, " refused; the running configuration stays:");
     for (const auto& p : problems) RLOG_ERROR(p);
-    return;
+    return false;
   }
   reload_api(*api_, *analytics_, fleet_ != nullptr, file_, credentials_, *next.config,
              next_credentials);
   credentials_ = next_credentials;
   file_.api = next.config->api;
   file_.fleet = next.config->fleet;
+  return true;
 }
 
 void Server::shutdown(int sig) {
   RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
+  notifier_->stopping();
   if (anycast_) {
     // Withdraw before draining: routers move new clients to other edges while this one still
     // accepts, for convergence_wait; only then do the listeners close.

@@ -28,6 +28,7 @@
 #include "control/store.h"
 #include "edge/budget.h"
 #include "edge/edge.h"
+#include "server/service_notifier.h"
 
 namespace rampart::server {
 
@@ -52,8 +53,9 @@ class Server {
  private:
   Server(std::string path, const config::Config& file);
   Failure start();
-  // SIGHUP: reads the file again; a config that does not validate leaves the running one.
-  void reload();
+  // SIGHUP: reads the file again; a config that does not validate leaves the running one
+  // (false).
+  bool reload();
   void shutdown(int sig);
 
   const std::string path_;
@@ -71,6 +73,9 @@ class Server {
   std::unique_ptr<control::Analytics> analytics_;
   std::unique_ptr<control::ApiServer> api_;
   bool edge_started_ = false;
+  // systemd's notifications (READY, RELOADING, STOPPING, STATUS, WATCHDOG); after edge_, so
+  // its thread stops first.
+  std::unique_ptr<ServiceNotifier> notifier_;
 };
 
 }  // namespace rampart::server

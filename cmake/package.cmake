@@ -38,9 +38,6 @@ add_custom_command(OUTPUT ${gen}/changelog.gz
   COMMENT "Debian changelog" VERBATIM)
 add_custom_target(rampart_package_files ALL DEPENDS ${man_outputs} ${gen}/changelog.gz)
 
-# Bind every symbol at load and make the GOT read-only (lintian's hardening-no-bindnow).
-target_link_options(rampart PRIVATE -Wl,-z,relro,-z,now)
-
 install(FILES ${gen}/changelog.gz ${pkg_dir}/debian/copyright DESTINATION share/doc/rampart)
 install(FILES ${pkg_dir}/rampart.yaml DESTINATION /etc/rampart
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

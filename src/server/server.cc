@@ -9,6 +9,7 @@
 #include "control/sqlite_store.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "server/privileges.h"
 
 namespace rampart::server {
 
@@ -209,6 +210,13 @@ Server::Failure Server::start() {
   });
   if (!api_->start(&error)) {
     RLOG_ERROR(error);
+    edge_.drain(config::Duration(0));
+    return Failure::kRuntime;
+  }
+  // Listeners, XDP and keys are in hand: edge.user from now on (privileges.h).
+  if (!drop_privileges(file_.edge, edge_.control(), &error)) {
+    RLOG_ERROR("edge.user: cannot drop privileges: ", error);
+    api_->stop();
     edge_.drain(config::Duration(0));
     return Failure::kRuntime;
   }

@@ -283,6 +283,19 @@ size_t Edge::sessions() const {
   return n;
 }
 
+std::map<std::string, std::vector<core::UniqueFd>> Edge::dup_listeners() {
+  return control_.call([this] {
+    std::map<std::string, std::vector<core::UniqueFd>> out;
+    std::vector<std::future<Worker::Prepared>> answers;
+    for (auto& w : workers_) answers.push_back(w->dup_listeners());
+    for (auto& a : answers) {
+      if (a.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return decltype(out){};
+      for (auto& [key, fd] : a.get()) out[key].push_back(std::move(fd));
+    }
+    return out;
+  });
+}
+
 size_t Edge::drain(config::Duration timeout) {
   return control_.call([&] { return drain_on_control(timeout); });
 }

@@ -65,6 +65,21 @@ class Edge {
   bool prepare(const config::Config& cfg, std::string* error);
   // Closes what prepare() holds (the change was not made). On control() only (asserted).
   void abandon();
+  // Zero-loss upgrade (server/upgrade.h). Before start(): listening sockets handed over by the
+  // previous process, by bind key, one per worker; start() uses them instead of binding (and
+  // closes those no bind needs). Any thread.
+  void adopt(std::map<std::string, std::vector<core::UniqueFd>> sockets) {
+    prepared_ = std::move(sockets);
+  }
+  // A duplicate of every listening socket of every worker, by bind key in worker order: what
+  // the new process adopts. Empty when a worker does not answer. Any thread: runs on
+  // control(), so no change moves a listener meanwhile.
+  std::map<std::string, std::vector<core::UniqueFd>> dup_listeners();
+  // Every worker stops accepting (closes its TCP listeners, takes no new UDP flow); what is
+  // established goes on. drain() later waits for it. Any thread.
+  void stop_accepting() {
+    for (auto& w : workers_) w->stop_listening();
+  }
   // Stops accepting, waits until every connection has closed or `timeout` passed, then closes
   // what is left. Returns the number of connections closed by the timeout. Any thread: runs on
   // control(), so no change is applied while it drains.

@@ -1,5 +1,6 @@
 #include "edge/worker.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -161,6 +162,20 @@ std::future<std::vector<guard::SourceReport>> Worker::sources(size_t top) {
   auto done = std::make_shared<std::promise<std::vector<guard::SourceReport>>>();
   auto answer = done->get_future();
   loop_.post([this, top, done] { done->set_value(guard_.report(top, loop_.now_ms())); });
+  return answer;
+}
+
+std::future<Worker::Prepared> Worker::dup_listeners() {
+  auto done = std::make_shared<std::promise<Prepared>>();
+  auto answer = done->get_future();
+  loop_.post([this, done] {
+    Prepared out;
+    for (const auto& [key, l] : tcp_listeners_)
+      out[key] = core::UniqueFd(::fcntl(l->fd(), F_DUPFD_CLOEXEC, 0));
+    for (const auto& [key, l] : udp_listeners_)
+      out[key] = core::UniqueFd(::fcntl(l->fd(), F_DUPFD_CLOEXEC, 0));
+    done->set_value(std::move(out));
+  });
   return answer;
 }
 

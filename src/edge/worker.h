@@ -54,6 +54,9 @@ class Worker {
   // Any thread: every bind of the last snapshot applied has its listening socket (false before
   // the first one is applied and once stop_listening() was called).
   bool listening() const { return listening_.load(std::memory_order_relaxed); }
+  // Any thread: a duplicate of every listening socket (TCP and UDP) by bind key, taken on the
+  // worker's thread: what a zero-loss upgrade hands to the new process.
+  std::future<Prepared> dup_listeners();
   // Any thread: close every listener; established sessions go on (drain).
   void stop_listening();
   // Any thread: close every session with `status`, stop the loop, join the thread.

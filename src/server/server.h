@@ -28,6 +28,7 @@
 #include "control/store.h"
 #include "edge/budget.h"
 #include "edge/edge.h"
+#include "server/upgrade.h"
 
 namespace rampart::server {
 
@@ -55,6 +56,10 @@ class Server {
   // SIGHUP: reads the file again; a config that does not validate leaves the running one.
   void reload();
   void shutdown(int sig);
+  // SIGUSR2 (upgrade.h): true once a new process serves and this one no longer accepts.
+  bool upgrade(pid_t requester);
+  // The new process's side, once it serves: pid file and the old process told.
+  bool start_upgraded(std::string* error);
 
   const std::string path_;
   config::Config file_;  // the file as last accepted (api and fleet follow SIGHUP)
@@ -71,6 +76,9 @@ class Server {
   std::unique_ptr<control::Analytics> analytics_;
   std::unique_ptr<control::ApiServer> api_;
   bool edge_started_ = false;
+  SelfCommand self_;                     // what an upgrade starts again
+  std::unique_ptr<UpgradeChild> child_;  // set while this process takes over from an old one
+  core::UniqueFd pid_file_;              // edge.pid_file, open from startup
 };
 
 }  // namespace rampart::server

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <thread>
 
@@ -158,6 +159,12 @@ Server::Failure Server::start() {
       return Failure::kRuntime;
     }
     edge_.adopt(std::move(child_->listeners));
+    if (!child_->extra.empty() &&
+        !edge_.adopt_udp(child_->extra, std::move(child_->extra_fds), &error)) {
+      RLOG_ERROR(error);
+      return Failure::kRuntime;
+    }
+    previous_ = child_->old_pid;
   }
   // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
   applier_ = std::make_unique<control::ConfigApplier>(
@@ -271,11 +278,17 @@ bool Server::upgrade(pid_t requester) {
   h.listeners = edge_.dup_listeners();
   h.api_fd = api_->listener_fd();
   h.pid_file_fd = pid_file_.valid() ? pid_file_.get() : -1;
+  h.extra = edge_.udp_state();
+  h.extra_fds = edge_.udp_fds();
   Upgrader up;
   std::string why;
-  if (h.listeners.empty() && edge_.snapshot() && !edge_.snapshot()->binds.empty()) {
+  if (previous_ > 0 && (::kill(previous_, 0) == 0 || errno == EPERM)) {
+    why = "the previous process (pid " + std::to_string(previous_) +
+          ") still drains its connections and flows; upgrade again once it has exited";
+  } else if (h.listeners.empty() && edge_.snapshot() && !edge_.snapshot()->binds.empty()) {
     why = "the workers did not hand over their listeners";
   } else if (up.start(self_, h, &why)) {
+    edge_.hand_over_udp();  // its flows stay here, new ones go there
     api_->stop();
     edge_.stop_accepting();
     if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))

@@ -79,6 +79,7 @@ class Server {
   SelfCommand self_;                     // what an upgrade starts again
   std::unique_ptr<UpgradeChild> child_;  // set while this process takes over from an old one
   core::UniqueFd pid_file_;              // edge.pid_file, open from startup
+  pid_t previous_ = 0;                   // the process this one took over from (still draining?)
 };
 
 }  // namespace rampart::server

@@ -31,6 +31,7 @@ edge:
   drain_timeout: 1s
   user: $1
   group: nogroup
+  pid_file: $TDIR/rampart.pid
 api:
   listen: 127.0.0.1:$API_PORT
   token: $TOKEN
@@ -105,8 +106,24 @@ assert_eq "POST tcp/81 answers 200" 200 "$(tail -n1 <<<"$r")"
 check "the app on port 81 serves" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 81
 check "events written after the drop are the user's" test "$(stat -c %U "$TDIR/var/events.ndjson")" = nobody
 
-stop_edge 10
-assert_eq "SIGTERM: exit 0 after the drop" 0 "$EDGE_RC"
+# --- an upgrade after the drop: the new process (started by the old one as nobody, with the
+# ambient CAP_NET_BIND_SERVICE) adopts the sockets, and keeps exactly the same credentials.
+OLD_PID=$EDGE_PID
+out=$(ip netns exec "$NS_E" "$RAMPART_BIN" upgrade --pid-file "$TDIR/rampart.pid" 2>&1) || true
+echo "  $out"
+NEW_PID=$(cat "$TDIR/rampart.pid")
+RPT_PIDS+=("$NEW_PID")
+check "upgrade after the drop: a new pid serves" test "$NEW_PID" != "$OLD_PID"
+st=/proc/$NEW_PID/status
+assert_eq "... as nobody" "65534 65534 65534 65534" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")"
+for k in CapEff CapPrm CapAmb CapBnd; do
+  assert_eq "... main thread $k = CAP_NET_BIND_SERVICE" "$KEPT" "$(status "$st" "$k")"
+done
+check "... :22 serves (adopted)" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
+check "... :81 serves (adopted)" tcp_echo_ok "$NS_C" "$EDGE_IP" 81
+check "the old process exits by itself" wait_until 10 bash -c "! kill -0 $OLD_PID 2>/dev/null"
+kill -TERM "$NEW_PID"
+check "the new process stops on SIGTERM" wait_until 10 bash -c "! kill -0 $NEW_PID 2>/dev/null"
 
 # --- without edge.user, as root: a warning
 grep -v '^  user:\|^  group:' "$TDIR/rampart.yaml" >"$TDIR/root.yaml"

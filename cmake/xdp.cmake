@@ -14,7 +14,7 @@ if(RAMPART_XDP)
 endif()
 
 set(xdp_dir ${CMAKE_SOURCE_DIR}/src/xdp)
-set(xdp_srcs ${xdp_dir}/map_plan.cc ${xdp_dir}/counters.cc)
+set(xdp_srcs ${xdp_dir}/map_plan.cc ${xdp_dir}/counters.cc ${xdp_dir}/udp_generations.cc)
 if(RAMPART_HAVE_LIBBPF)
   set(bpf_obj ${CMAKE_BINARY_DIR}/generated/guard.bpf.o)
   set(bpf_cc ${CMAKE_BINARY_DIR}/generated/guard_bpf_object.cc)
@@ -28,13 +28,26 @@ if(RAMPART_HAVE_LIBBPF)
     COMMAND ${CMAKE_COMMAND} -DIN=${bpf_obj} -DOUT=${bpf_cc} -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     DEPENDS ${bpf_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     COMMENT "Embedding the XDP program" VERBATIM)
-  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${bpf_cc})
+  # The UDP generation selector (SK_REUSEPORT, docs/upgrade.md), built and embedded the same way.
+  set(rrp_obj ${CMAKE_BINARY_DIR}/generated/reuseport.bpf.o)
+  set(rrp_cc ${CMAKE_BINARY_DIR}/generated/reuseport_bpf_object.cc)
+  add_custom_command(OUTPUT ${rrp_obj}
+    COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
+            -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/reuseport.bpf.c -o ${rrp_obj}
+    DEPENDS ${xdp_dir}/reuseport.bpf.c ${xdp_dir}/reuseport_types.h
+    COMMENT "Compiling the reuseport program (clang -target bpf)" VERBATIM)
+  add_custom_command(OUTPUT ${rrp_cc}
+    COMMAND ${CMAKE_COMMAND} -DIN=${rrp_obj} -DOUT=${rrp_cc} -DNAME=kReuseportBpfObject
+            -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    DEPENDS ${rrp_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    COMMENT "Embedding the reuseport program" VERBATIM)
+  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${bpf_cc} ${rrp_cc})
 else()
   list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc)
 endif()
 add_library(rampart_xdp STATIC ${xdp_srcs})
 target_include_directories(rampart_xdp PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/generated)
-target_link_libraries(rampart_xdp PUBLIC rampart_guard rampart_config rampart_core rampart_net)
+target_link_libraries(rampart_xdp PUBLIC rampart_guard rampart_config rampart_core rampart_net nlohmann_json::nlohmann_json)
 if(RAMPART_HAVE_LIBBPF)
   target_link_libraries(rampart_xdp PUBLIC PkgConfig::LIBBPF)
   target_compile_definitions(rampart_xdp PUBLIC RAMPART_HAVE_LIBBPF=1)

@@ -22,6 +22,7 @@ int cmd_lockdown(const Args& args);  // lockdown.cc
 int cmd_apps(const Args& args);      // apps.cc
 int cmd_top(const Args& args);       // top.cc
 int cmd_edges(const Args& args);     // edges.cc
+int cmd_upgrade(const Args& args);   // upgrade.cc
 
 // The flags of `serve` and `check`: "-c FILE" / "--config FILE" / "--config=FILE" (required).
 // nullopt: *path is set, go on. Otherwise the exit code: kExitOk after -h/--help (usage on

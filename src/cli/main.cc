@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  apps ACTION ...   REST API client: apps list|get|create|update|delete (apps --help)\n"
     "  top [--once]      live per-app table: connections, bytes/s, errors, drops (top --help)\n"
     "  edges             the live edges of the fleet (etcd registry; edges --help)\n"
+    "  upgrade --pid-file FILE  replace the running edge's binary without losing a\n"
+    "                    connection or a UDP flow (upgrade --help)\n"
     "  version           print the version\n"
     "\n"
     "See README.md for the configuration reference.\n";
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   if (cmd == "apps") return cmd_apps(args);
   if (cmd == "top") return cmd_top(args);
   if (cmd == "edges") return cmd_edges(args);
+  if (cmd == "upgrade") return cmd_upgrade(args);
   if (cmd == "version" || cmd == "--version" || cmd == "-V") {
     printf("rampart %s\n", RAMPART_VERSION);
     return kExitOk;

@@ -80,6 +80,13 @@ struct EdgeConfig {
   uint32_t max_ports = 4096;
   uint32_t max_ports_per_app = 1024;
   AnycastConfig anycast;
+  // Privilege drop (docs/operations.md): after the listeners, XDP and keys, switch to this user
+  // (and group; empty = the user's primary group), keeping only CAP_NET_BIND_SERVICE.
+  std::string user;
+  std::string group;
+  // The running edge's pid, written at startup and rewritten by a zero-loss upgrade
+  // (`rampart upgrade --pid-file`). Empty = none.
+  std::string pid_file;
   bool operator==(const EdgeConfig&) const = default;
 };
 

@@ -39,10 +39,11 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(node, path,
-                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
-                     "max_udp_flows", "pipe_size", "anycast", "max_connections",
-                     "max_udp_unconfirmed_flows", "max_ports", "max_ports_per_app"}))
+      !rd.check_map(
+          node, path,
+          {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout", "max_udp_flows",
+           "pipe_size", "anycast", "max_connections", "max_udp_unconfirmed_flows", "max_ports",
+           "max_ports_per_app", "user", "group", "pid_file"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -65,6 +66,9 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_uint(node, "max_ports", path, &e->max_ports, 1u << 20);
   rd.get_uint(node, "max_ports_per_app", path, &e->max_ports_per_app, 65535);
   parse_anycast(rd, node["anycast"], child_path(path, "anycast"), &e->anycast);
+  rd.get_string(node, "user", path, &e->user);
+  rd.get_string(node, "group", path, &e->group);
+  rd.get_string(node, "pid_file", path, &e->pid_file);
 }
 
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {

@@ -1,6 +1,8 @@
 // validate(): zone-wide checks and the cross-app ones. Per-app rules are in validate_app.cc.
 #include "config/validate.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <random>
@@ -55,6 +57,17 @@ void validate_edge(EdgeConfig& e, std::vector<ConfigError>& errors) {
         "must be 0 (one per CPU) or more, got " + std::to_string(e.workers));
   if (e.data_dir.empty()) add(errors, "edge.data_dir", "empty; expected a directory such as ./var");
   if (e.drain_timeout.count() < 0) add(errors, "edge.drain_timeout", "must not be negative");
+  // The names are looked up now: an unknown one is a config error, not a failure at startup.
+  if (!e.user.empty() && ::getpwnam(e.user.c_str()) == nullptr)
+    add(errors, "edge.user",
+        "no user \"" + e.user + "\" on this host; expected an existing user such as rampart");
+  if (!e.group.empty() && ::getgrnam(e.group.c_str()) == nullptr)
+    add(errors, "edge.group",
+        "no group \"" + e.group + "\" on this host; expected an existing group such as rampart");
+  if (!e.group.empty() && e.user.empty())
+    add(errors, "edge.group", "needs edge.user (the group is switched to with the user)");
+  if (!e.pid_file.empty() && e.pid_file.back() == '/')
+    add(errors, "edge.pid_file", "\"" + e.pid_file + "\" is a directory; expected a file path");
 }
 
 void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {

@@ -327,6 +327,7 @@ bool ApiServer::start(std::string* error) {
   opt.max_connections_per_source = api_.max_connections_per_source;
   opt.request_timeout = api_.request_timeout;
   opt.keepalive_timeout = api_.keepalive_timeout;
+  opt.inherited_fd = std::exchange(inherited_fd_, -1);
   server_ = std::make_unique<HttpServer>(opt, std::move(tls), &router_);
   server_->set_head_hook([this](HttpRequest& req, HttpResponse& res) { return on_head(req, res); });
   server_->set_error_fill([](int status, const std::string& message, HttpResponse& res) {

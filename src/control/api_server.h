@@ -55,6 +55,11 @@ class ApiServer {
   void set_analytics(Analytics* analytics) { analytics_ = analytics; }
   // Serves GET .../rampart/edges (the fleet's live edges) from `edges` (call before start()).
   void set_edges(std::function<nlohmann::json()> edges) { edges_ = std::move(edges); }
+  // Before start(): serve on this listening socket (handed over by an upgrade, owned from then
+  // on) instead of binding api.listen.
+  void set_inherited_listener(int fd) { inherited_fd_ = fd; }
+  // The listening socket while serving (-1 otherwise): what an upgrade hands on.
+  int listener_fd() const { return server_ ? server_->listen_fd() : -1; }
   // Loads api.tls, binds api.listen and starts serving; false with *error.
   bool start(std::string* error);
   // Stops accepting, finishes requests in flight and joins the threads. Idempotent.
@@ -84,6 +89,7 @@ class ApiServer {
   HttpRouter router_;
   std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)
   std::unique_ptr<HttpServer> server_;
+  int inherited_fd_ = -1;
 };
 
 }  // namespace rampart::control

@@ -1,6 +1,7 @@
 // HttpServer: the listener, the connection table and cap, the two handler pools, the counters.
 #include "control/http_server.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -278,6 +279,13 @@ void HttpServer::Impl::accept_ready() {
 }
 
 bool HttpServer::Impl::bind_listener(std::string* error) {
+  if (opt.inherited_fd >= 0) {
+    listen_fd = core::UniqueFd(opt.inherited_fd);
+    opt.inherited_fd = -1;
+    const int flags = ::fcntl(listen_fd.get(), F_GETFL);
+    ::fcntl(listen_fd.get(), F_SETFL, flags | O_NONBLOCK);
+    return true;
+  }
   auto addr = net::SockAddr::parse(opt.listen);
   if (!addr) {
     *error = "api.listen: \"" + opt.listen + "\" is not IP:PORT";
@@ -340,6 +348,10 @@ void HttpServer::stop() {
   while (!m.conns.empty()) m.conns.begin()->second->close();
   m.loop_.timers().cancel(&m);
   m.listen_fd.reset();
+}
+
+int HttpServer::listen_fd() const {
+  return impl_->listen_fd.valid() ? impl_->listen_fd.get() : -1;
 }
 
 int HttpServer::port() const {

@@ -42,6 +42,9 @@ struct HttpServerOptions {
   size_t worker_threads = 8;
   size_t priority_threads = 2;
   size_t queue_limit = 256;  // requests waiting for a thread of one pool; more get 503
+  // A listening socket for `listen` handed over by a zero-loss upgrade (server/upgrade.h):
+  // start() takes it (and owns it) instead of binding. -1 = bind.
+  int inherited_fd = -1;
 };
 
 // Why a request was answered without reaching its handler (a label of
@@ -89,6 +92,8 @@ class HttpServer {
   void stop();
   // The port listened on (after start(); useful with port 0).
   int port() const;
+  // The listening socket (after start(); -1 before and after stop()), for an upgrade to hand on.
+  int listen_fd() const;
 
   // Prometheus text of the server's counters (rampart_api_*); any thread.
   std::string metrics() const;

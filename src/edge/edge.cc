@@ -80,10 +80,19 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
     return false;
   }
   const BudgetPlan plan = apply_budget(std::move(inputs));
+  // UDP flows survive upgrades only with the generation program (root or CAP_BPF, now).
+  if (!udp_gen_.loaded()) {
+    std::string why;
+    if (!udp_gen_.load(&why))
+      RLOG_WARN("udp: the reuseport generation program is off (", why,
+                "); UDP groups use the classic steering and an upgrade cannot keep UDP flows "
+                "with the old process");
+  }
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
                                                 cfg.edge.pipe_size, &budget_, n));
     workers_.back()->set_ban_sink(&ban_fanout_);
+    workers_.back()->set_udp_generations(&udp_gen_);
   }
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;
@@ -151,11 +160,34 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
   std::set<std::string> open_now;
   if (before != nullptr)
     for (const Bind& b : before->binds) open_now.insert(b.key());
+  if (udp_gen_.loaded()) {
+    std::set<std::string> wanted;
+    for (const Bind& b : snap.binds) {
+      if (b.proto != config::Proto::kUdp) continue;
+      wanted.insert(b.key());
+      // The group's steering follows its app (the program reads it from the group's entry).
+      if (open_now.count(b.key()) != 0)
+        udp_gen_.set_steering(b.key(),
+                              b.steered(static_cast<int>(n)) ? b.steering_prefix(snap.config) : 0);
+    }
+    for (const std::string& key : open_now)
+      if (key.rfind("udp ", 0) == 0 && wanted.count(key) == 0) udp_gen_.close_group(key);
+  }
   // A disabled app's listeners, opened before its TLS was judged, are closed with `held`.
   for (const Bind& b : snap.binds) {
     const std::string key = b.key();
     if (open_now.count(key) != 0 || (*out[0]).count(key) != 0) continue;  // the workers keep theirs
     const bool steer = b.steered(static_cast<int>(n));
+    if (b.proto == config::Proto::kUdp && udp_gen_.loaded()) {
+      std::string error;
+      auto mine =
+          udp_gen_.open_group(key, b.addr, n, steer ? b.steering_prefix(snap.config) : 0, &error);
+      if (mine.size() == n) {
+        for (size_t w = 0; w < n; ++w) (*out[w])[key] = std::move(mine[w]);
+        continue;
+      }
+      RLOG_WARN("app ", b.app->cfg.id, ": ", key, ": ", error);
+    }
     std::vector<core::UniqueFd>& fds = held[key];
     if (fds.size() != n) {
       // The first socket creates the reuseport group and takes the program before the others
@@ -286,6 +318,39 @@ size_t Edge::sessions() const {
 size_t Edge::probe_workers(const std::function<void(size_t)>& fn) const {
   for (size_t i = 0; i < workers_.size(); ++i) workers_[i]->probe([fn, i] { fn(i); });
   return workers_.size();
+}
+
+std::map<std::string, std::vector<core::UniqueFd>> Edge::dup_listeners() {
+  return control_.call([this] {
+    std::map<std::string, std::vector<core::UniqueFd>> out;
+    std::vector<std::future<Worker::Prepared>> answers;
+    for (auto& w : workers_) answers.push_back(w->dup_listeners());
+    for (auto& a : answers) {
+      if (a.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return decltype(out){};
+      for (auto& [key, fd] : a.get())
+        if (!(udp_gen_.loaded() && key.rfind("udp ", 0) == 0)) out[key].push_back(std::move(fd));
+    }
+    return out;
+  });
+}
+
+std::string Edge::udp_state() {
+  return control_.call([this] { return udp_gen_.loaded() ? udp_gen_.handover_state() : ""; });
+}
+
+std::vector<int> Edge::udp_fds() {
+  return control_.call(
+      [this] { return udp_gen_.loaded() ? udp_gen_.handover_fds() : std::vector<int>{}; });
+}
+
+void Edge::hand_over_udp() {
+  control_.call([this] {
+    if (!udp_gen_.loaded()) return;
+    std::vector<std::future<void>> listed;
+    for (auto& w : workers_) listed.push_back(w->own_flows(udp_gen_.flows_fd()));
+    for (auto& f : listed) f.wait_for(std::chrono::seconds(5));
+    udp_gen_.flip();
+  });
 }
 
 size_t Edge::drain(config::Duration timeout) {

@@ -31,6 +31,7 @@
 #include "telemetry/event_log.h"
 #include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
+#include "xdp/udp_generations.h"
 
 namespace rampart::edge {
 
@@ -66,6 +67,33 @@ class Edge {
   bool prepare(const config::Config& cfg, std::string* error);
   // Closes what prepare() holds (the change was not made). On control() only (asserted).
   void abandon();
+  // Zero-loss upgrade (server/upgrade.h). Before start(): listening sockets handed over by the
+  // previous process, by bind key, one per worker; start() uses them instead of binding (and
+  // closes those no bind needs). Any thread.
+  void adopt(std::map<std::string, std::vector<core::UniqueFd>> sockets) {
+    prepared_ = std::move(sockets);
+  }
+  // A duplicate of every listening socket of every worker, by bind key in worker order: what
+  // the new process adopts. Empty when a worker does not answer. Any thread: runs on
+  // control(), so no change moves a listener meanwhile.
+  std::map<std::string, std::vector<core::UniqueFd>> dup_listeners();
+  // The UDP generation program's part of an upgrade (xdp/udp_generations.h). Before start():
+  // the previous process's state and descriptors (start() then loads nothing).
+  bool adopt_udp(const std::string& state, std::vector<core::UniqueFd> fds, std::string* error) {
+    return udp_gen_.adopt(state, std::move(fds), error);
+  }
+  // Old side, any thread (runs on control()): what to hand over (empty state when the program is
+  // not loaded: UDP sockets then travel with dup_listeners()).
+  std::string udp_state();
+  std::vector<int> udp_fds();
+  // Old side, once the new process is ready: every worker lists its UDP flows, then every group
+  // sends new flows to the new process's half. Any thread.
+  void hand_over_udp();
+  // Every worker stops accepting (closes its TCP listeners, takes no new UDP flow); what is
+  // established goes on. drain() later waits for it. Any thread.
+  void stop_accepting() {
+    for (auto& w : workers_) w->stop_listening();
+  }
   // Stops accepting, waits until every connection has closed or `timeout` passed, then closes
   // what is left. Returns the number of connections closed by the timeout. Any thread: runs on
   // control(), so no change is applied while it drains.
@@ -175,6 +203,7 @@ class Edge {
   telemetry::Rollup rollup_;  // fed by the event log's thread
   origin::HealthChecker health_;
   std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
+  xdp::UdpGenerations udp_gen_;       // UDP groups' SK_REUSEPORT program; before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

@@ -1,5 +1,6 @@
 #include "edge/worker.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
 
@@ -94,7 +95,7 @@ template <typename L, typename Make>
 static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
                              const std::vector<Bind>& binds, config::Proto proto, int index,
                              int workers, const config::Config& cfg, core::EventLoop& loop,
-                             Worker::Prepared* prepared, Make&& make) {
+                             Worker::Prepared* prepared, bool cbpf, Make&& make) {
   std::map<std::string, std::unique_ptr<L>> next;
   size_t failed = 0;
   for (const Bind& b : binds) {
@@ -105,7 +106,7 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
     const bool steer = index == 0 && b.steered(workers);
     auto it = current.find(key);
     if (it != current.end()) {
-      if (index == 0 && workers > 1) {
+      if (cbpf && index == 0 && workers > 1) {
         std::string error;
         if (!steer)
           guard::detach_steering(it->second->fd());
@@ -142,14 +143,20 @@ static size_t diff_listeners(std::map<std::string, std::unique_ptr<L>>& current,
 void Worker::apply_now(const std::shared_ptr<const Snapshot>& snap, Prepared* prepared) {
   size_t failed =
       diff_listeners(tcp_listeners_, snap->binds, config::Proto::kTcp, index_, snap->workers,
-                     snap->config, loop_, prepared, [this](core::UniqueFd fd, const Bind& b) {
+                     snap->config, loop_, prepared, true, [this](core::UniqueFd fd, const Bind& b) {
                        return std::make_unique<tcp::Listener>(&ctx_, std::move(fd), b.addr, b.app);
                      });
-  failed += diff_listeners(udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers,
-                           snap->config, loop_, prepared, [this](core::UniqueFd fd, const Bind& b) {
-                             return std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr,
-                                                                       b.app);
-                           });
+  const bool gen = udp_gen_ != nullptr && udp_gen_->loaded();
+  failed += diff_listeners(
+      udp_listeners_, snap->binds, config::Proto::kUdp, index_, snap->workers, snap->config, loop_,
+      prepared, !gen, [this, gen](core::UniqueFd fd, const Bind& b) {
+        auto l = std::make_unique<udp::UdpListener>(&udp_, std::move(fd), b.addr, b.app);
+        if (gen) {
+          l->set_slot(udp_gen_->slot(b.key(), static_cast<size_t>(index_)));
+          if (udp_.flow_owner_fd >= 0) l->own_flows();
+        }
+        return l;
+      });
   guard_.configure(static_cast<size_t>(snap->config.protection.source_table_size),
                    static_cast<int>(snap->config.protection.ipv6_prefix));
   snapshot_ = snap;
@@ -168,6 +175,31 @@ std::future<std::vector<guard::SourceReport>> Worker::sources(size_t top) {
   auto done = std::make_shared<std::promise<std::vector<guard::SourceReport>>>();
   auto answer = done->get_future();
   loop_.post([this, top, done] { done->set_value(guard_.report(top, loop_.now_ms())); });
+  return answer;
+}
+
+std::future<Worker::Prepared> Worker::dup_listeners() {
+  auto done = std::make_shared<std::promise<Prepared>>();
+  auto answer = done->get_future();
+  loop_.post([this, done] {
+    Prepared out;
+    for (const auto& [key, l] : tcp_listeners_)
+      out[key] = core::UniqueFd(::fcntl(l->fd(), F_DUPFD_CLOEXEC, 0));
+    for (const auto& [key, l] : udp_listeners_)
+      out[key] = core::UniqueFd(::fcntl(l->fd(), F_DUPFD_CLOEXEC, 0));
+    done->set_value(std::move(out));
+  });
+  return answer;
+}
+
+std::future<void> Worker::own_flows(int map_fd) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto answer = done->get_future();
+  loop_.post([this, map_fd, done] {
+    udp_.flow_owner_fd = map_fd;
+    for (auto& [key, l] : udp_listeners_) l->own_flows();
+    done->set_value();
+  });
   return answer;
 }
 

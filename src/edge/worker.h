@@ -18,6 +18,7 @@
 #include "tcp/worker_context.h"
 #include "udp/udp_context.h"
 #include "udp/udp_listener.h"
+#include "xdp/udp_generations.h"
 
 namespace rampart::edge {
 
@@ -34,6 +35,13 @@ class Worker {
   void start();
   // Before start(): told about the guard's bans (the XDP fast path); null = nobody.
   void set_ban_sink(guard::BanSink* sink) { guard_.set_ban_sink(sink); }
+  // Before start(): the UDP generation program (loaded or not; may be null). When loaded, UDP
+  // groups are steered by it, never by the classic program, and each UDP listener knows its
+  // slot.
+  void set_udp_generations(const xdp::UdpGenerations* g) { udp_gen_ = g; }
+  // Any thread (an upgrade's old process): from now on every UDP flow of this worker, open or
+  // opened later, is listed in the program's flow map `map_fd`; done once the open ones are.
+  std::future<void> own_flows(int map_fd);
   // Any thread: the guard refuses `source` for duration_ms (a ban from another edge).
   void ban(const net::Cidr& source, int64_t duration_ms) {
     loop_.post([this, source, duration_ms] { guard_.ban(source, duration_ms, loop_.now_ms()); });
@@ -57,6 +65,9 @@ class Worker {
   // Any thread: every bind of the last snapshot applied has its listening socket (false before
   // the first one is applied and once stop_listening() was called).
   bool listening() const { return listening_.load(std::memory_order_relaxed); }
+  // Any thread: a duplicate of every listening socket (TCP and UDP) by bind key, taken on the
+  // worker's thread: what a zero-loss upgrade hands to the new process.
+  std::future<Prepared> dup_listeners();
   // Any thread: close every listener; established sessions go on (drain).
   void stop_listening();
   // Any thread: close every session with `status`, stop the loop, join the thread.
@@ -106,6 +117,7 @@ class Worker {
   std::map<std::string, std::unique_ptr<tcp::Listener>> tcp_listeners_;
   std::map<std::string, std::unique_ptr<udp::UdpListener>> udp_listeners_;
   std::shared_ptr<const Snapshot> snapshot_;
+  const xdp::UdpGenerations* udp_gen_ = nullptr;
   std::thread thread_;
 };
 

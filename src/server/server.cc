@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "control/sqlite_store.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "server/privileges.h"
 
 namespace rampart::server {
 
@@ -91,6 +93,7 @@ std::unique_ptr<Server> Server::open(const std::string& path, const config::Load
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // Every descriptor the hard limit allows, before anything opens one: the edge splits them
@@ -99,8 +102,19 @@ std::unique_ptr<Server> Server::open(const std::string& path, const config::Load
   std::unique_ptr<Server> s(new Server(path, *file.config));
   s->signals_ = set;
   s->fd_limit_ = fd_limit;
+  s->self_ = self_command();
+  std::string error;
+  s->child_ = UpgradeChild::from_environment(&error);
+  if (!error.empty()) {
+    RLOG_ERROR(error);
+    *failure = Failure::kRuntime;
+    return nullptr;
+  }
   *failure = s->start();
-  if (*failure != Failure::kNone) return nullptr;
+  if (*failure != Failure::kNone) {
+    if (s->child_) s->child_->failed("the new process could not start (its log says why)");
+    return nullptr;
+  }
   s->notifier_ = std::make_unique<ServiceNotifier>(core::SdNotify::from_env(), &s->edge_);
   s->notifier_->ready();
   return s;
@@ -141,6 +155,19 @@ Server::Failure Server::start() {
     }
   }
   edge_.set_fd_limit(fd_limit_);
+  if (child_) {
+    if (!check_handover(*child_, file_, &error)) {
+      RLOG_ERROR(error);
+      return Failure::kRuntime;
+    }
+    edge_.adopt(std::move(child_->listeners));
+    if (!child_->extra.empty() &&
+        !edge_.adopt_udp(child_->extra, std::move(child_->extra_fds), &error)) {
+      RLOG_ERROR(error);
+      return Failure::kRuntime;
+    }
+    previous_ = child_->old_pid;
+  }
   // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
   applier_ = std::make_unique<control::ConfigApplier>(
       store_.get(), [this](const config::Config& cfg) { edge_.reload(cfg); }, &edge_.control());
@@ -195,6 +222,7 @@ Server::Failure Server::start() {
       &edge_, edge_.rollup(), std::move(rollups),
       std::chrono::duration_cast<std::chrono::seconds>(file_.analytics.retention).count());
   api_ = std::make_unique<control::ApiServer>(apps_api_.get(), file_.api, credentials_);
+  if (child_ && child_->api_fd.valid()) api_->set_inherited_listener(child_->api_fd.release());
   analytics_->set_extra_metrics(
       [this] { return (anycast_ ? anycast_->metrics() : std::string()) + api_->metrics(); });
   analytics_->start();
@@ -214,7 +242,68 @@ Server::Failure Server::start() {
     edge_.drain(config::Duration(0));
     return Failure::kRuntime;
   }
+  if (!start_upgraded(&error)) {
+    RLOG_ERROR(error);
+    api_->stop();
+    edge_.drain(config::Duration(0));
+    return Failure::kRuntime;
+  }
+  // Listeners, XDP and keys are in hand: edge.user from now on (privileges.h).
+  if (!drop_privileges(file_.edge, edge_.control(), &error)) {
+    RLOG_ERROR("edge.user: cannot drop privileges: ", error);
+    api_->stop();
+    edge_.drain(config::Duration(0));
+    return Failure::kRuntime;
+  }
+  if (child_) {
+    RLOG_INFO("upgrade: serving; the old process (pid ", child_->old_pid, ") stops accepting");
+    if (!child_->ready())
+      RLOG_WARN("upgrade: the old process did not confirm; this process serves regardless");
+    child_.reset();
+    notify_systemd("MAINPID=" + std::to_string(::getpid()));
+  }
   return Failure::kNone;
+}
+
+bool Server::start_upgraded(std::string* error) {
+  if (child_) {
+    pid_file_ = std::move(child_->pid_file_fd);
+    if (!wait_listeners(edge_, error)) return false;
+    return true;
+  }
+  return open_pid_file(file_.edge.pid_file, &pid_file_, error);
+}
+
+bool Server::upgrade(pid_t requester) {
+  RLOG_INFO("SIGUSR2: upgrading (", self_.path, ")");
+  Handover h;
+  h.listeners = edge_.dup_listeners();
+  h.api_fd = api_->listener_fd();
+  h.pid_file_fd = pid_file_.valid() ? pid_file_.get() : -1;
+  h.extra = edge_.udp_state();
+  h.extra_fds = edge_.udp_fds();
+  Upgrader up;
+  std::string why;
+  if (previous_ > 0 && (::kill(previous_, 0) == 0 || errno == EPERM)) {
+    why = "the previous process (pid " + std::to_string(previous_) +
+          ") still drains its connections and flows; upgrade again once it has exited";
+  } else if (h.listeners.empty() && edge_.snapshot() && !edge_.snapshot()->binds.empty()) {
+    why = "the workers did not hand over their listeners";
+  } else if (up.start(self_, h, &why)) {
+    edge_.hand_over_udp();  // its flows stay here, new ones go there
+    api_->stop();
+    edge_.stop_accepting();
+    if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
+      RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
+    notify_systemd("MAINPID=" + std::to_string(up.pid()));
+    up.done();
+    RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
+    answer_requester(requester, true, std::to_string(up.pid()));
+    return true;
+  }
+  RLOG_ERROR("upgrade failed: ", why, "; this process keeps serving");
+  answer_requester(requester, false, why);
+  return false;
 }
 
 void Server::run() {
@@ -225,6 +314,14 @@ void Server::run() {
       notifier_->reloading();
       const bool accepted = reload();
       notifier_->reloaded(accepted ? "" : "the last reload was refused (see the log)");
+    } else if (sig == SIGUSR2) {
+      if (!upgrade(info.si_pid)) continue;
+      if (fleet_) fleet_->stop();
+      const size_t closed = edge_.drain(applier_->config().edge.drain_timeout);
+      analytics_->stop();
+      RLOG_INFO("upgrade: drained", closed > 0 ? " (the drain timeout closed the rest)" : "",
+                "; exiting");
+      return;
     } else if (sig == SIGTERM || sig == SIGINT) {
       shutdown(sig);
       return;

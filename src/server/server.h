@@ -29,6 +29,7 @@
 #include "edge/budget.h"
 #include "edge/edge.h"
 #include "server/service_notifier.h"
+#include "server/upgrade.h"
 
 namespace rampart::server {
 
@@ -57,6 +58,10 @@ class Server {
   // (false).
   bool reload();
   void shutdown(int sig);
+  // SIGUSR2 (upgrade.h): true once a new process serves and this one no longer accepts.
+  bool upgrade(pid_t requester);
+  // The new process's side, once it serves: pid file and the old process told.
+  bool start_upgraded(std::string* error);
 
   const std::string path_;
   config::Config file_;  // the file as last accepted (api and fleet follow SIGHUP)
@@ -76,6 +81,10 @@ class Server {
   // systemd's notifications (READY, RELOADING, STOPPING, STATUS, WATCHDOG); after edge_, so
   // its thread stops first.
   std::unique_ptr<ServiceNotifier> notifier_;
+  SelfCommand self_;                     // what an upgrade starts again
+  std::unique_ptr<UpgradeChild> child_;  // set while this process takes over from an old one
+  core::UniqueFd pid_file_;              // edge.pid_file, open from startup
+  pid_t previous_ = 0;                   // the process this one took over from (still draining?)
 };
 
 }  // namespace rampart::server

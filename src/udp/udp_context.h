@@ -96,7 +96,9 @@ struct UdpContext {
   size_t workers = 1;
   uint64_t new_flows = 0;  // flows opened since start (a listener's burst is measured by it)
   bool draining = false;   // shutting down: existing flows go on, no new ones
-  bool gso = true;         // UDP_SEGMENT works here (cleared if the kernel refuses it)
+  // An upgrade's old process lists its flows here (udp/flow_owner.h); -1 = not listing.
+  int flow_owner_fd = -1;
+  bool gso = true;  // UDP_SEGMENT works here (cleared if the kernel refuses it)
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

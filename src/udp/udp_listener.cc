@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "net/proxy_protocol.h"
+#include "udp/flow_owner.h"
 
 namespace rampart::udp {
 
@@ -262,6 +263,8 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
   // Taken whatever the limit: make_room() enforced this worker's share of it.
   f->unit = core::FdUnit::take(ctx_->budget, core::FdBudget::kUdpUnconfirmed);
   emit(*f, telemetry::EventType::kConnect, telemetry::status::kOpened);
+  if (ctx_->flow_owner_fd >= 0 && slot_ >= 0)
+    own_flow(ctx_->flow_owner_fd, client, edge, static_cast<uint32_t>(slot_));
   return f;
 }
 
@@ -458,10 +461,20 @@ void UdpListener::on_origin_readable(Flow* f) {
   }
 }
 
+void UdpListener::own_flows() {
+  if (ctx_->flow_owner_fd < 0 || slot_ < 0) return;
+  ctx_->flows.for_each([&](FlowNode* n) {
+    auto* f = static_cast<Flow*>(n);
+    if (f->listener == this)
+      own_flow(ctx_->flow_owner_fd, f->client, f->edge, static_cast<uint32_t>(slot_));
+  });
+}
+
 void UdpListener::end_flow(Flow* f, telemetry::CloseReason why) {
   if (f->in_table) ctx_->flows.remove(f);
   if (!f->fd.valid()) return;
   emit(*f, telemetry::EventType::kDisconnect, telemetry::status_of(why));
+  if (ctx_->flow_owner_fd >= 0) disown_flow(ctx_->flow_owner_fd, f->client, f->edge);
   f->unit.reset();
   f->origin_lease.reset();
   ctx_->loop->remove(f->fd.get());

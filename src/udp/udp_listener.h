@@ -52,6 +52,10 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   ~UdpListener() override;
 
   void set_app(std::shared_ptr<const tcp::AppRuntime> app) { app_ = std::move(app); }
+  // This socket's slot in the UDP generation program's socket array (-1: none).
+  void set_slot(int slot) { slot_ = slot; }
+  // Lists every flow of this listener as owned by its slot (udp/flow_owner.h).
+  void own_flows();
   const net::SockAddr& addr() const { return addr_; }
   int fd() const { return fd_.get(); }
   // Stops receiving and closes every flow of this listener.
@@ -92,6 +96,7 @@ class UdpListener : public core::EventHandler, public core::Retirable {
 
   UdpContext* ctx_;
   core::UniqueFd fd_;
+  int slot_ = -1;
   net::SockAddr addr_;
   bool wildcard_;
   std::shared_ptr<const tcp::AppRuntime> app_;

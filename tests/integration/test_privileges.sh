@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Privilege drop (SPEC §7, docs/operations.md): an edge started as root with edge.user: nobody
+# and edge.group: nogroup runs as 65534:65534 once its listeners are open. Kept capabilities,
+# stated exactly (credentials are per thread): the main thread (/proc/PID/status) has
+# CapEff = CapPrm = CapInh = CapAmb = CapBnd = 0x400 (CAP_NET_BIND_SERVICE) and NoNewPrivs 1;
+# the edge's applier thread
+# (rampart-apply, which opens listeners for later apps) has the same; every other thread has
+# CapEff = CapPrm = CapAmb = 0. An app on port 22 serves, an app added through the API on port
+# 81 (below 1024, after the drop) serves, the data_dir files belong to nobody, and an unknown
+# user is a config error.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+rpt_init
+rpt_topology
+
+API_PORT=18795
+TOKEN="priv-token-$RPT_ID"
+BASE="http://127.0.0.1:$API_PORT/client/v4/zones/default"
+KEPT=0000000000000400
+
+rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000"
+require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
+
+write_config() { # user
+  cat <<YAML
+edge:
+  colo: TEST
+  listen: ["$EDGE_IP"]
+  data_dir: $TDIR/var
+  drain_timeout: 1s
+  user: $1
+  group: nogroup
+  pid_file: $TDIR/rampart.pid
+api:
+  listen: 127.0.0.1:$API_PORT
+  token: $TOKEN
+protection:
+  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
+  max_connections: 0
+apps:
+  - id: ssh
+    protocol: tcp/22
+    origin_direct: ["tcp://$ORIGIN_IP:7000"]
+YAML
+}
+
+# --- an unknown user is a config error naming the field
+write_config no-such-user-rpt >"$TDIR/bad.yaml"
+set +e
+out=$("$RAMPART_BIN" check -c "$TDIR/bad.yaml" 2>&1)
+rc=$?
+set -e
+assert_eq "rampart check: unknown edge.user exits 1" 1 "$rc"
+check "... and names edge.user" grep -q '^edge.user: no user "no-such-user-rpt"' <<<"$out"
+
+write_config nobody >"$TDIR/rampart.yaml"
+start_edge "$NS_E" "$TDIR/rampart.yaml"
+require "edge serves :22 (opened as root)" wait_until 20 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
+require "the edge logs the drop" wait_until 10 grep -q "privileges: running as nobody" "$EDGE_LOG"
+
+status() { awk -v k="$2:" '$1 == k { print $2 }' "$1"; }
+st=/proc/$EDGE_PID/status
+assert_eq "Uid (real, effective, saved, fs)" "65534 65534 65534 65534" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")"
+assert_eq "Gid (real, effective, saved, fs)" "65534 65534 65534 65534" "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "$st")"
+assert_eq "supplementary groups" "65534" "$(awk '$1 == "Groups:" { $1 = ""; print substr($0, 2) }' "$st")"
+for k in CapEff CapPrm CapAmb CapBnd; do
+  assert_eq "main thread $k = CAP_NET_BIND_SERVICE" "$KEPT" "$(status "$st" "$k")"
+done
+assert_eq "main thread CapInh" "$KEPT" "$(status "$st" CapInh)"
+assert_eq "main thread NoNewPrivs" 1 "$(status "$st" NoNewPrivs)"
+
+# Every thread: not root, and no capability but the kept one (the applier thread has it
+# effective; workers, API and analytics threads have none).
+with_cap=() bad=()
+for t in /proc/"$EDGE_PID"/task/*; do
+  name=$(cat "$t/comm")
+  uid=$(awk '$1 == "Uid:" { print $2 $3 $4 $5 }' "$t/status")
+  eff=$(status "$t/status" CapEff)
+  prm=$(status "$t/status" CapPrm)
+  [[ $uid == 65534655346553465534 ]] || bad+=("$name uid $uid")
+  if [[ $eff == "$KEPT" && $prm == "$KEPT" ]]; then
+    with_cap+=("$name")
+  elif [[ $eff != 0000000000000000 || $prm != 0000000000000000 ]]; then
+    bad+=("$name eff $eff prm $prm")
+  fi
+done
+echo "  threads with CAP_NET_BIND_SERVICE: ${with_cap[*]}"
+assert_eq "no thread is root or has another capability" "" "${bad[*]-}"
+check "the applier thread (opens later listeners) keeps it" grep -qw rampart-apply <<<"${with_cap[*]}"
+assert_eq "exactly two threads keep it (main, rampart-apply)" 2 "${#with_cap[@]}"
+
+# --- files written later belong to the user
+check "data_dir belongs to nobody" test "$(stat -c %U:%G "$TDIR/var")" = nobody:nogroup
+for f in rampart.db events.ndjson; do
+  check "$f belongs to nobody" test "$(stat -c %U "$TDIR/var/$f")" = nobody
+done
+not_owned=$(find "$TDIR/var" ! -user nobody | tr '\n' ' ')
+assert_eq "nothing in data_dir is left to root" "" "$not_owned"
+
+# --- an app added through the API on port 81 binds after the drop and serves
+r=$(ip netns exec "$NS_E" curl -sS -X POST -H "Authorization: Bearer $TOKEN" \
+  -H "Content-Type: application/json" -w '\n%{http_code}' "$BASE/spectrum/apps" \
+  --data-binary '{"protocol":"tcp/81","origin_direct":["tcp://'$ORIGIN_IP':7000"]}')
+assert_eq "POST tcp/81 answers 200" 200 "$(tail -n1 <<<"$r")"
+check "the app on port 81 serves" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 81
+check "events written after the drop are the user's" test "$(stat -c %U "$TDIR/var/events.ndjson")" = nobody
+
+# --- an upgrade after the drop: the new process (started by the old one as nobody, with the
+# ambient CAP_NET_BIND_SERVICE) adopts the sockets, and keeps exactly the same credentials.
+OLD_PID=$EDGE_PID
+out=$(ip netns exec "$NS_E" "$RAMPART_BIN" upgrade --pid-file "$TDIR/rampart.pid" 2>&1) || true
+echo "  $out"
+NEW_PID=$(cat "$TDIR/rampart.pid")
+RPT_PIDS+=("$NEW_PID")
+check "upgrade after the drop: a new pid serves" test "$NEW_PID" != "$OLD_PID"
+st=/proc/$NEW_PID/status
+assert_eq "... as nobody" "65534 65534 65534 65534" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")"
+for k in CapEff CapPrm CapAmb CapBnd; do
+  assert_eq "... main thread $k = CAP_NET_BIND_SERVICE" "$KEPT" "$(status "$st" "$k")"
+done
+check "... :22 serves (adopted)" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
+check "... :81 serves (adopted)" tcp_echo_ok "$NS_C" "$EDGE_IP" 81
+check "the old process exits by itself" wait_until 10 bash -c "! kill -0 $OLD_PID 2>/dev/null"
+kill -TERM "$NEW_PID"
+check "the new process stops on SIGTERM" wait_until 10 bash -c "! kill -0 $NEW_PID 2>/dev/null"
+
+# --- without edge.user, as root: a warning
+grep -v '^  user:\|^  group:' "$TDIR/rampart.yaml" >"$TDIR/root.yaml"
+start_edge "$NS_E" "$TDIR/root.yaml"
+require "edge as root serves :22" wait_until 20 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
+check "running as root without edge.user logs a warning" grep -q "running as root with every capability" "$EDGE_LOG"
+stop_edge 10
+rpt_finish

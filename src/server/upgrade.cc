@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -326,6 +327,17 @@ bool wait_listeners(const edge::Edge& edge, std::string* error) {
 
 bool open_pid_file(const std::string& path, core::UniqueFd* out, std::string* error) {
   if (path.empty()) return true;
+  // Its directory is made when missing (0755, as nginx's /run): under systemd RuntimeDirectory=
+  // makes it, but an edge started by hand (or by another init) finds no /run/rampart.
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      *error = "edge.pid_file: cannot create " + dir.string() + ": " + ec.message();
+      return false;
+    }
+  }
   core::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd.valid() || !write_pid(fd.get(), ::getpid())) {
     *error = "edge.pid_file: cannot write " + path + ": " + std::strerror(errno);

@@ -110,16 +110,33 @@ refused() {
 check "a wrong token is refused (authentication error)" refused "wrong-token-wrong-token-0123456789"
 check "its store is in /var/lib/rampart, owned by rampart (edge.user)" \
   test "$(stat -c %U /var/lib/rampart/rampart.db 2>/dev/null)" = rampart
-stop_edge 40
-assert_eq "the installed edge exits 0 on SIGTERM" 0 "$EDGE_RC"
-EDGE_PID=""
-
 # ---------------------------------------------------------------- upgrade (reinstall)
+# With the edge running: postinst replaces it in place (`rampart upgrade --pid-file`). dpkg runs
+# in the edge's namespace because `rampart upgrade` hears back on an abstract unix socket, which
+# belongs to a network namespace.
+old_pid=$EDGE_PID
 echo "# changed by the administrator" >>/etc/rampart/rampart.yaml
 echo "keep me" >/var/lib/rampart/marker
 uid=$(id -u rampart)
-require "dpkg -i again (the upgrade path; the changed conffile kept)" \
-  dpkg -i --force-confold "$deb"
+out=$(ip netns exec "$NS_E" dpkg -i --force-confold "$deb" 2>&1) || { echo "$out"; false; }
+check "dpkg -i again upgrades the running edge in place" \
+  grep -q "running edge upgraded in place" <<<"$out"
+new_pid=$(cat /run/rampart/rampart.pid 2>/dev/null || true)
+check "the pid file names the new process ($new_pid, was $old_pid)" \
+  bash -c "[[ -n '$new_pid' && '$new_pid' != '$old_pid' ]] && kill -0 '$new_pid'"
+check "the new process answers the API with the token" \
+  ip netns exec "$NS_E" /usr/bin/rampart apps list --api http://127.0.0.1:8788 --token "$token"
+# shellcheck disable=SC2317  # called through wait_until
+old_gone() { ! kill -0 "$old_pid" 2>/dev/null; }
+check "the old process exits by itself (nothing to drain)" wait_until 40 old_gone
+wait "$old_pid" 2>/dev/null || true
+EDGE_PID=$new_pid
+RPT_PIDS+=("$new_pid")
+kill -TERM "$new_pid" 2>/dev/null || true
+# shellcheck disable=SC2317  # called through wait_until
+new_gone() { ! kill -0 "$new_pid" 2>/dev/null; }
+check "the new process stops on SIGTERM" wait_until 40 new_gone
+EDGE_PID=""
 assert_eq "the token is kept across an upgrade" "$token" "$(cat /etc/rampart/api.token)"
 check "the administrator's change to the conffile is kept" \
   grep -q '^# changed by the administrator' /etc/rampart/rampart.yaml

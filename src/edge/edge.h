@@ -85,6 +85,8 @@ class Edge {
   // Old side, any thread (runs on control()): what to hand over (empty state when the program is
   // not loaded: UDP sockets then travel with dup_listeners()).
   std::string udp_state();
+  // The UDP generation program is loaded: every UDP group holds 2 x workers sockets.
+  bool udp_generations() const { return udp_gen_.loaded(); }
   std::vector<int> udp_fds();
   // Old side, once the new process is ready: every worker lists its UDP flows, then every group
   // sends new flows to the new process's half. Any thread.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# integration: parallel
 # Privilege drop (SPEC §7, docs/operations.md): an edge started as root with edge.user: nobody
 # and edge.group: nogroup runs as 65534:65534 once its listeners are open. Kept capabilities,
 # stated exactly (credentials are per thread): the main thread (/proc/PID/status) has

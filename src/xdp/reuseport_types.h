@@ -34,7 +34,7 @@ struct rrp_group_key {
 struct rrp_group {
   rrp_u32 base;
   rrp_u32 workers;
-  rrp_u32 active; /* 0 or 1 */
+  rrp_u32 active;    /* 0 or 1 */
   rrp_u32 v6_prefix; /* 0 = not steered */
 };
 

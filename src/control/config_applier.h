@@ -198,6 +198,12 @@ class ConfigApplier {
   ChangeResult write_app(const std::string& id, const nlohmann::json& body, bool create);
   const config::App* file_app(const std::string& id) const;
   int find_api_app(const std::string& id) const;
+  // The checks of a write to the API app `id` before it is planned: in the file, missing, made
+  // before by the same request (its result), based on a stale modified_on. An answer ends the
+  // write; otherwise *app is the app as applied. Applier thread.
+  std::optional<ChangeResult> existing_app(const std::string& id,
+                                           const std::optional<std::string>& based_on,
+                                           const std::string& request_id, const ApiApp** app);
   int find_api_rule(const std::string& id) const;
 
   // Runs preflight_.prepare on `merged`; false with kErrConflict in *out when it refuses.

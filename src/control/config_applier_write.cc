@@ -270,6 +270,21 @@ ChangeResult ConfigApplier::plan_app(const std::string& id, const json& body, bo
   return {};
 }
 
+std::optional<ChangeResult> ConfigApplier::existing_app(const std::string& id,
+                                                        const std::optional<std::string>& based_on,
+                                                        const std::string& request_id,
+                                                        const ApiApp** app) {
+  if (file_app(id)) return file_object_refused("app", id);
+  const int i = find_api_app(id);
+  if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
+  const ApiApp& a = apps_[static_cast<size_t>(i)];
+  if (!request_id.empty() && a.request_id == request_id)  // made before: its result
+    return ChangeResult{0, "", {}, AppRecord{a.app, a.created_on, a.modified_on, false, ""}, {}};
+  if (auto stale = stale_precondition(based_on, "app", id, a.modified_on)) return *stale;
+  *app = &a;
+  return std::nullopt;
+}
+
 ChangeResult ConfigApplier::create_app(const json& body, const std::string& request_id) {
   return write([&](Plan* plan) { return plan_app("", body, true, request_id, plan); });
 }
@@ -278,13 +293,8 @@ ChangeResult ConfigApplier::replace_app(const std::string& id, const json& body,
                                         const std::optional<std::string>& based_on,
                                         const std::string& request_id) {
   return write([&](Plan* plan) -> ChangeResult {
-    if (file_app(id)) return file_object_refused("app", id);
-    int i = find_api_app(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
-    const ApiApp& a = apps_[static_cast<size_t>(i)];
-    if (!request_id.empty() && a.request_id == request_id)  // made before: its result
-      return ChangeResult{0, "", {}, AppRecord{a.app, a.created_on, a.modified_on, false, ""}, {}};
-    if (auto stale = stale_precondition(based_on, "app", id, a.modified_on)) return *stale;
+    const ApiApp* a = nullptr;
+    if (auto answer = existing_app(id, based_on, request_id, &a)) return *answer;
     json j = body;
     if (!j.contains("id")) j["id"] = id;
     return plan_app(id, j, false, request_id, plan);
@@ -295,14 +305,9 @@ ChangeResult ConfigApplier::patch_app(const std::string& id, const json& patch,
                                       const std::optional<std::string>& based_on,
                                       const std::string& request_id) {
   return write([&](Plan* plan) -> ChangeResult {
-    if (file_app(id)) return file_object_refused("app", id);
-    int i = find_api_app(id);
-    if (i < 0) return ChangeResult::refused(kErrNotFound, "no app with id \"" + id + "\"");
-    const ApiApp& a = apps_[static_cast<size_t>(i)];
-    if (!request_id.empty() && a.request_id == request_id)
-      return ChangeResult{0, "", {}, AppRecord{a.app, a.created_on, a.modified_on, false, ""}, {}};
-    if (auto stale = stale_precondition(based_on, "app", id, a.modified_on)) return *stale;
-    json merged = config::merge_app_patch(config::app_to_json(a.app), patch);
+    const ApiApp* a = nullptr;
+    if (auto answer = existing_app(id, based_on, request_id, &a)) return *answer;
+    json merged = config::merge_app_patch(config::app_to_json(a->app), patch);
     return plan_app(id, merged, false, request_id, plan);
   });
 }

@@ -302,6 +302,15 @@ bool Edge::applied() const {
   return true;
 }
 
+bool Edge::wait_applied(std::chrono::milliseconds limit, bool listening) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!(applied() && (!listening || listeners_up()))) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
 bool Edge::listeners_up() const {
   if (workers_.empty()) return false;
   for (const auto& w : workers_)

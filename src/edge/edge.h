@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -113,6 +114,9 @@ class Edge {
   // Every worker has every listener of the current snapshot open, and drain() has not begun.
   // Any thread (the anycast health monitor asks).
   bool listeners_up() const;
+  // Any thread but the workers' and control()'s: waits up to `limit` until applied() (and, with
+  // `listening`, listeners_up()) holds. False when the time ran out.
+  bool wait_applied(std::chrono::milliseconds limit, bool listening) const;
   std::shared_ptr<const Snapshot> snapshot() const {
     std::lock_guard lock(snapshot_mu_);
     return compiled_ ? compiled_->snapshot : nullptr;

@@ -10,6 +10,7 @@
 #include "control/sqlite_store.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/sd_notify.h"
 #include "server/privileges.h"
 
 namespace rampart::server {
@@ -260,7 +261,7 @@ Server::Failure Server::start() {
     if (!child_->ready())
       RLOG_WARN("upgrade: the old process did not confirm; this process serves regardless");
     child_.reset();
-    notify_systemd("MAINPID=" + std::to_string(::getpid()));
+    core::SdNotify::from_env().send("MAINPID=" + std::to_string(::getpid()));
   }
   return Failure::kNone;
 }
@@ -268,7 +269,10 @@ Server::Failure Server::start() {
 bool Server::start_upgraded(std::string* error) {
   if (child_) {
     pid_file_ = std::move(child_->pid_file_fd);
-    if (!wait_listeners(edge_, error)) return false;
+    if (!edge_.wait_applied(std::chrono::seconds(10), /*listening=*/true)) {
+      *error = "upgrade: the workers did not open every listener within 10 s";
+      return false;
+    }
     return true;
   }
   return open_pid_file(file_.edge.pid_file, &pid_file_, error);
@@ -295,7 +299,7 @@ bool Server::upgrade(pid_t requester) {
     edge_.stop_accepting();
     if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
       RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
-    notify_systemd("MAINPID=" + std::to_string(up.pid()));
+    core::SdNotify::from_env().send("MAINPID=" + std::to_string(up.pid()));
     up.done();
     RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
     answer_requester(requester, true, std::to_string(up.pid()));

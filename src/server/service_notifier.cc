@@ -42,20 +42,11 @@ void ServiceNotifier::send(const std::string& message) {
     RLOG_WARN("systemd notification failed (logged once): ", error);
 }
 
-bool ServiceNotifier::settle(int wait_ms, bool listening) const {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  for (;;) {
-    if (edge_->applied() && (!listening || edge_->listeners_up())) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
 void ServiceNotifier::ready(int wait_ms) {
   if (!enabled()) return;
   // The workers open their listeners on their own loops once they run the snapshot: READY=1
   // only when every one of them listens (the API listened before open() returned).
-  if (!settle(wait_ms, /*listening=*/true))
+  if (!edge_->wait_applied(std::chrono::milliseconds(wait_ms), /*listening=*/true))
     RLOG_WARN("systemd: not every listener is open after ", wait_ms, " ms; READY=1 anyway");
   std::string status = current_status();
   send("READY=1\n" + core::SdNotify::status_message(status));
@@ -82,7 +73,7 @@ void ServiceNotifier::reloaded(const std::string& outcome, int wait_ms) {
     std::lock_guard lock(mu_);
     outcome_ = outcome;
   }
-  if (!settle(wait_ms, /*listening=*/false))
+  if (!edge_->wait_applied(std::chrono::milliseconds(wait_ms), /*listening=*/false))
     RLOG_WARN("systemd: the workers do not all run the reloaded config after ", wait_ms,
               " ms; READY=1 anyway");
   std::string status = current_status();

@@ -52,8 +52,6 @@ class ServiceNotifier {
  private:
   void send(const std::string& message);
   std::string current_status() const;
-  // Waits until the edge's workers run its last config (and listen, with `listening`).
-  bool settle(int wait_ms, bool listening) const;
   void run();
   void stop_thread();
 

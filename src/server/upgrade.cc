@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
-#include "core/sd_notify.h"
 
 extern char** environ;
 
@@ -316,15 +315,6 @@ bool check_handover(const UpgradeChild& child, const config::Config& cfg, std::s
   return true;
 }
 
-bool wait_listeners(const edge::Edge& edge, std::string* error) {
-  for (int i = 0; i < 1000; ++i) {
-    if (edge.applied() && edge.listeners_up()) return true;
-    ::usleep(10000);
-  }
-  *error = "upgrade: the workers did not open every listener within 10 s";
-  return false;
-}
-
 bool open_pid_file(const std::string& path, core::UniqueFd* out, std::string* error) {
   if (path.empty()) return true;
   // Its directory is made when missing (0755, as nginx's /run): under systemd RuntimeDirectory=
@@ -373,10 +363,6 @@ int listen_for_answer(std::string* error) {
     return -1;
   }
   return s;
-}
-
-void notify_systemd(const std::string& message) {
-  core::SdNotify::from_env().send(message);
 }
 
 }  // namespace rampart::server

@@ -83,8 +83,6 @@ class UpgradeChild {
 // The new process's checks before it adopts: the old one's groups have one socket per worker,
 // and so must this one's (edge.workers takes effect at a restart, not an upgrade).
 bool check_handover(const UpgradeChild& child, const config::Config& cfg, std::string* error);
-// Waits (up to 10 s) until every worker listens on every bind of the running snapshot.
-bool wait_listeners(const edge::Edge& edge, std::string* error);
 // Opens edge.pid_file (created 0644) and writes this process's pid; kept open so that an upgrade
 // can rewrite it after the privilege drop. Nothing when `path` is empty.
 bool open_pid_file(const std::string& path, core::UniqueFd* out, std::string* error);
@@ -94,9 +92,6 @@ bool write_pid(int fd, pid_t pid);
 // The reply of SIGUSR2 to `rampart upgrade` (the signal's sender): "ok PID" or "fail REASON"
 // on the abstract unix socket "rampart-upgrade-<requester>". Nothing when nobody listens.
 void answer_requester(pid_t requester, bool ok, const std::string& text);
-// One datagram to $NOTIFY_SOCKET (MAINPID=...); nothing without it. Minimal on purpose: the
-// service's own notifications (READY, RELOADING, ...) are the systemd module's.
-void notify_systemd(const std::string& message);
 // The requester's side (`rampart upgrade`): binds "rampart-upgrade-<own pid>" before
 // signalling. -1 with *error when it cannot.
 int listen_for_answer(std::string* error);

@@ -4,6 +4,12 @@
 
 namespace rampart::config {
 
+std::string protocol_text(const App& app) {
+  std::string out = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first);
+  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
+  return out;
+}
+
 const char* to_string(Proto p) {
   return enum_to_string(kProtoNames, p);
 }

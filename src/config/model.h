@@ -282,6 +282,8 @@ struct App {
   std::optional<ProtectionConfig> protection;  // full override, defaults from the zone
   bool operator==(const App&) const = default;
 };
+// "tcp/22", "udp/2000-2010": Spectrum's `protocol` field of the app.
+std::string protocol_text(const App& app);
 
 // events: the connection event log (NDJSON under edge.data_dir) and its optional syslog copy.
 struct EventsConfig {

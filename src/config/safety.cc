@@ -11,12 +11,6 @@
 namespace rampart::config {
 namespace {
 
-std::string protocol_text(const App& app) {
-  std::string out = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first);
-  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
-  return out;
-}
-
 bool ports_overlap(const PortRange& a, const PortRange& b) {
   return a.first != 0 && b.first != 0 && !(a.last < b.first || b.last < a.first);
 }

@@ -190,12 +190,6 @@ void check_connectivity(const App& app, const std::vector<net::IpAddr>& listen,
           "connectivity: all");
 }
 
-std::string protocol_text(const App& app) {
-  std::string out = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first);
-  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
-  return out;
-}
-
 bool covers(const net::IpAddr& a, const net::IpAddr& b) {
   if (a.family() != b.family()) return false;
   return a == b || a.is_unspecified() || b.is_unspecified();

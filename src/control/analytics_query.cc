@@ -409,7 +409,9 @@ bool parse_analytics_query(const std::multimap<std::string, std::string>& params
   q->until = now_s;
   if (const std::string* u = single_param(params, "until"))
     if (!parse_time("until", *u, now_s, &q->until, error)) return false;
-  q->since = q->until - 6 * 3600;
+  // The default window is the 6 hours before until, never reaching before the first valid time
+  // (until=1970-01-01T00:00:00Z leaves no window at all: a 400 below, not a since before 1970).
+  q->since = std::max(kMinQueryTime, q->until - 6 * 3600);
   if (const std::string* s = single_param(params, "since"))
     if (!parse_time("since", *s, now_s, &q->since, error)) return false;
   if (q->since >= q->until) {

@@ -77,13 +77,6 @@ bool load_objects(Store& store, Kind kind, const char* what, Decode decode, std:
   return true;
 }
 
-std::string protocol_text(const config::App& app) {
-  std::string out =
-      std::string(config::to_string(app.proto)) + "/" + std::to_string(app.ports.first);
-  if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);
-  return out;
-}
-
 }  // namespace
 
 ConfigApplier::ConfigApplier(Store* store, Apply apply, core::ControlLoop* applier)

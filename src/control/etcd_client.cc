@@ -9,6 +9,8 @@
 #include <condition_variable>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace rampart::control {
 
 using nlohmann::json;
@@ -17,12 +19,6 @@ namespace {
 
 constexpr int kConnectTimeoutMs = 500;
 constexpr int kRetryPauseMs = 100;
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t num(const json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -175,11 +171,11 @@ std::unique_ptr<httplib::Client> EtcdClient::make_client(size_t endpoint,
 }
 
 bool EtcdClient::demoted(size_t i) const {
-  return demoted_until_[i].load(std::memory_order_relaxed) > steady_ms();
+  return demoted_until_[i].load(std::memory_order_relaxed) > core::monotonic_ms();
 }
 
 void EtcdClient::demote(size_t i) {
-  demoted_until_[i].store(steady_ms() + kDemoteMs, std::memory_order_relaxed);
+  demoted_until_[i].store(core::monotonic_ms() + kDemoteMs, std::memory_order_relaxed);
   // The next request (and the next watch) starts on another member.
   size_t expected = i;
   preferred_.compare_exchange_strong(expected, (i + 1) % endpoints_.size());
@@ -211,13 +207,13 @@ std::vector<size_t> EtcdClient::member_order() const {
 EtcdStatus EtcdClient::call(const char* path, const json& request, json* response,
                             std::string* error) {
   const std::string body = request.dump();
-  const int64_t deadline = steady_ms() + kCallBudgetMs;
+  const int64_t deadline = core::monotonic_ms() + kCallBudgetMs;
   std::string last_error;
   bool sent = false;        // some member may have received it without answering
   bool leaderless = false;  // some member answered that it has no leader
   while (true) {
     for (size_t i : member_order()) {
-      const int64_t left = deadline - steady_ms();
+      const int64_t left = deadline - core::monotonic_ms();
       if (left <= 0) break;
       auto client = make_client(i, static_cast<int>(std::min<int64_t>(left, kRequestTimeoutMs)));
       auto res = client->Post(path, body, "application/json");
@@ -259,7 +255,7 @@ EtcdStatus EtcdClient::call(const char* path, const json& request, json* respons
     }
     // Every member tried: again after a pause while the budget lasts, when an election may
     // end soon (a member without a leader) or a hung member may wake (a timeout).
-    if ((!leaderless && !sent) || deadline - steady_ms() <= kRetryPauseMs) break;
+    if ((!leaderless && !sent) || deadline - core::monotonic_ms() <= kRetryPauseMs) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(kRetryPauseMs));
   }
   if (error)
@@ -418,7 +414,7 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
       lock.lock();
       if (done) break;
       if (res && res->status == 200) {
-        if (created) watch_confirmed_ms_ = steady_ms();
+        if (created) watch_confirmed_ms_ = core::monotonic_ms();
         continue;
       }
       probe_error = res ? "keepalive answered HTTP " + std::to_string(res->status)
@@ -437,7 +433,7 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
   req.body = json{{"create_request", create}}.dump();
   req.set_header("Content-Type", "application/json");
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-    if (created) watch_confirmed_ms_ = steady_ms();
+    if (created) watch_confirmed_ms_ = core::monotonic_ms();
     buffer.append(data, len);
     size_t nl;
     while ((nl = buffer.find('\n')) != std::string::npos) {
@@ -460,7 +456,7 @@ EtcdStatus EtcdClient::watch(const std::string& prefix, int64_t start_revision, 
       }
       if (r.value("created", false)) {
         created = true;
-        watch_confirmed_ms_ = steady_ms();
+        watch_confirmed_ms_ = core::monotonic_ms();
         on_events({});  // the watch is in place
       }
       if (auto ev = r.find("events"); ev != r.end() && ev->is_array()) {

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace rampart::control {
 
 using nlohmann::json;
@@ -28,12 +30,6 @@ WriteStatus write_status(EtcdStatus st) {
       break;
   }
   return WriteStatus::kError;
-}
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // The request id stored in a value ("" when it has none, e.g. written with etcdctl).
@@ -73,7 +69,7 @@ std::string EtcdStore::new_request_id() {
   if (RAND_bytes(raw, sizeof raw) != 1) {
     // No randomness: the time and a counter are unique enough on one edge.
     static std::atomic<uint64_t> counter{0};
-    return "t" + std::to_string(steady_ms()) + "-" + std::to_string(++counter);
+    return "t" + std::to_string(core::monotonic_ms()) + "-" + std::to_string(++counter);
   }
   static const char* kHex = "0123456789abcdef";
   std::string out;
@@ -154,7 +150,7 @@ WriteStatus EtcdStore::put_if(Kind kind, const StoredObject& obj, int64_t expect
   if (mine.request_id.empty()) mine.request_id = new_request_id();
   const std::string k = key(kind, obj.zone, obj.id);
   const std::string value = encode(mine);
-  const int64_t deadline = steady_ms() + kResolveBudgetMs;
+  const int64_t deadline = core::monotonic_ms() + kResolveBudgetMs;
   EtcdStatus st = client_->put_if(k, value, expected, revision, error);
   // Sent at least once with no answer: until a read-back says otherwise, it may apply.
   bool uncertain = st == EtcdStatus::kUnknown;
@@ -164,7 +160,7 @@ WriteStatus EtcdStore::put_if(Kind kind, const StoredObject& obj, int64_t expect
     int64_t read_at = 0;
     std::string why;
     if (client_->get(k, &kv, &found, &read_at, &why) != EtcdStatus::kOk) {
-      if (steady_ms() < deadline) {  // every member was tried; once more while in time
+      if (core::monotonic_ms() < deadline) {  // every member was tried; once more while in time
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
@@ -182,7 +178,7 @@ WriteStatus EtcdStore::put_if(Kind kind, const StoredObject& obj, int64_t expect
     }
     const bool as_before = expected == 0 ? !found : found && kv.mod_revision == expected;
     if (!as_before) return WriteStatus::kConflict;  // someone else's write came first
-    if (steady_ms() >= deadline) return WriteStatus::kUnknown;
+    if (core::monotonic_ms() >= deadline) return WriteStatus::kUnknown;
     // Not applied yet, and a copy may still be on its way: send the same compare-and-swap again.
     st = client_->put_if(k, value, expected, revision, error);
     uncertain = uncertain || st == EtcdStatus::kUnknown;
@@ -194,7 +190,7 @@ WriteStatus EtcdStore::put_if(Kind kind, const StoredObject& obj, int64_t expect
 WriteStatus EtcdStore::remove_if(Kind kind, const std::string& zone, const std::string& id,
                                  int64_t expected, int64_t* revision, std::string* error) {
   const std::string k = key(kind, zone, id);
-  const int64_t deadline = steady_ms() + kResolveBudgetMs;
+  const int64_t deadline = core::monotonic_ms() + kResolveBudgetMs;
   EtcdStatus st = client_->delete_if(k, expected, revision, error);
   bool uncertain = st == EtcdStatus::kUnknown;
   while (st == EtcdStatus::kUnknown || st == EtcdStatus::kCompareFailed) {
@@ -203,7 +199,7 @@ WriteStatus EtcdStore::remove_if(Kind kind, const std::string& zone, const std::
     int64_t read_at = 0;
     std::string why;
     if (client_->get(k, &kv, &found, &read_at, &why) != EtcdStatus::kOk) {
-      if (steady_ms() < deadline) {
+      if (core::monotonic_ms() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
@@ -215,7 +211,7 @@ WriteStatus EtcdStore::remove_if(Kind kind, const std::string& zone, const std::
       return WriteStatus::kOk;
     }
     if (kv.mod_revision != expected) return WriteStatus::kConflict;
-    if (steady_ms() >= deadline) return WriteStatus::kUnknown;
+    if (core::monotonic_ms() >= deadline) return WriteStatus::kUnknown;
     st = client_->delete_if(k, expected, revision, error);
     uncertain = uncertain || st == EtcdStatus::kUnknown;
   }

@@ -6,10 +6,6 @@
 namespace rampart::control {
 namespace {
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 std::string strip_crlf(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -21,8 +17,9 @@ std::string strip_crlf(std::string_view s) {
 }  // namespace
 
 bool CaseLess::operator()(std::string_view a, std::string_view b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                      [](char x, char y) { return lower(x) < lower(y); });
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return ascii_lower(x) < ascii_lower(y);
+  });
 }
 
 std::string HttpRequest::get_header_value(std::string_view name, size_t index) const {

@@ -11,6 +11,11 @@
 
 namespace rampart::control {
 
+// ASCII only: header names and tokens are ASCII (RFC 9110 5.1), never locale-dependent.
+inline char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 // Header names compare without case (RFC 9110 5.1).
 struct CaseLess {
   bool operator()(std::string_view a, std::string_view b) const;

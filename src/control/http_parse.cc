@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "control/http_message.h"
 #include "net/ip_addr.h"
 
 namespace rampart::control {
@@ -13,19 +14,16 @@ constexpr size_t kMaxChunkLine = 4096;  // a chunk size line with its extensions
 constexpr size_t kMaxTrailers = 4096;   // all trailer lines together
 constexpr uint64_t kMaxChunkSize = uint64_t{1} << 40;
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 std::string lowercase(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
 }
 
 // RFC 9110 token characters (method and header names).

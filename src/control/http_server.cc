@@ -49,13 +49,16 @@ namespace {
 constexpr int64_t kAcceptPauseMs = 100;
 constexpr int kAcceptBatch = 64;
 
-// A fixed set of threads running jobs from a bounded queue. submit() from any thread.
-class WorkPool {
+}  // namespace
+
+// A fixed set of threads running jobs from a bounded queue. submit() from any thread. Not in the
+// anonymous namespace: HttpServer::Impl (external linkage) holds it.
+class HttpWorkPool {
  public:
-  WorkPool(size_t threads, size_t limit) : limit_(limit) {
+  HttpWorkPool(size_t threads, size_t limit) : limit_(limit) {
     for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
-  ~WorkPool() { shutdown(); }
+  ~HttpWorkPool() { shutdown(); }
 
   // False when `limit` jobs are already waiting (the caller answers 503).
   bool submit(std::function<void()> job) {
@@ -101,8 +104,6 @@ class WorkPool {
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
-
-}  // namespace
 
 struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::Timer {
   Impl(HttpServerOptions o, std::shared_ptr<SSL_CTX> t, const HttpRouter* r)
@@ -188,7 +189,7 @@ struct HttpServer::Impl final : HttpConnectionOwner, core::EventHandler, core::T
   std::unordered_map<uint64_t, AuthThrottle::Key> source_of;  // connection id -> its source
   uint64_t next_id = 1;
   HttpServerStats stats_;
-  std::unique_ptr<WorkPool> main_pool, priority_pool;
+  std::unique_ptr<HttpWorkPool> main_pool, priority_pool;
   std::thread io_thread;
   int64_t last_accept_warning_ms = 0;
 };
@@ -205,7 +206,7 @@ void HttpServer::Impl::dispatch(HttpConnection* conn, HttpRequest req) {
       if (it != conns.end()) it->second->respond(std::move(res));
     });
   };
-  WorkPool& pool = urgent ? *priority_pool : *main_pool;
+  HttpWorkPool& pool = urgent ? *priority_pool : *main_pool;
   if (pool.submit(std::move(job))) return;
   ++stats_.refusals[static_cast<size_t>(Refusal::kBusy)];
   HttpResponse res;
@@ -330,8 +331,8 @@ void HttpServer::set_priority(PriorityTest test) {
 bool HttpServer::start(std::string* error) {
   Impl& m = *impl_;
   if (!m.bind_listener(error)) return false;
-  m.main_pool = std::make_unique<WorkPool>(m.opt.worker_threads, m.opt.queue_limit);
-  m.priority_pool = std::make_unique<WorkPool>(m.opt.priority_threads, m.opt.queue_limit);
+  m.main_pool = std::make_unique<HttpWorkPool>(m.opt.worker_threads, m.opt.queue_limit);
+  m.priority_pool = std::make_unique<HttpWorkPool>(m.opt.priority_threads, m.opt.queue_limit);
   m.loop_.add(m.listen_fd.get(), EPOLLIN, &m);
   m.io_thread = std::thread([&m] { m.loop_.run(); });
   return true;

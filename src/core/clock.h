@@ -14,6 +14,11 @@ inline int64_t monotonic_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
+// The same clock as std::chrono::steady_clock (CLOCK_MONOTONIC), in milliseconds.
+inline int64_t monotonic_ms() {
+  return monotonic_ns() / 1000000;
+}
+
 inline int64_t coarse_ms() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "core/utf8.h"
@@ -49,6 +51,10 @@ void log_line(LogLevel level, std::string_view message) {
   line.push_back('\n');
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;
+}
+
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
 }
 
 }  // namespace rampart::core

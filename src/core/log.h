@@ -2,6 +2,7 @@
 // Thread-safe (one write(2) per line).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace rampart::core {
@@ -11,6 +12,8 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, std::string_view message);
+// "WHAT: strerror(errno)", read at the call: call it right after the failing call.
+std::string errno_text(const char* what);
 
 template <typename... Parts>
 void log_parts(LogLevel level, const Parts&... parts);

@@ -32,7 +32,7 @@ Validation read_varint(const uint8_t* p, size_t n, size_t* off, size_t max_bytes
 
 }  // namespace detail
 
-Validation validate(config::Validator v, const uint8_t* p, size_t n) {
+Validation validate_first_bytes(config::Validator v, const uint8_t* p, size_t n) {
   using config::Validator;
   switch (v) {
     case Validator::kNone:

@@ -28,7 +28,7 @@ Validation validate_postgres(const uint8_t* p, size_t n);  // startup 3.0, SSL/G
 Validation validate_redis(const uint8_t* p, size_t n);     // RESP array or inline command
 
 // Dispatches on the app's `validate:` setting; kPass for Validator::kNone.
-Validation validate(config::Validator v, const uint8_t* p, size_t n);
+Validation validate_first_bytes(config::Validator v, const uint8_t* p, size_t n);
 
 const char* to_string(Validation r);
 

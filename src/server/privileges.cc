@@ -18,10 +18,6 @@ namespace rampart::server {
 
 namespace {
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
-
 bool get_caps(__user_cap_data_struct data[2]) {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   return syscall(SYS_capget, &hdr, data) == 0;
@@ -65,7 +61,7 @@ uint64_t capability_mask(const std::vector<int>& caps) {
 
 bool prepare_thread(const std::vector<int>& keep, std::string* error) {
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
-    *error = errno_text("prctl(PR_SET_KEEPCAPS)");
+    *error = core::errno_text("prctl(PR_SET_KEEPCAPS)");
     return false;
   }
   const uint64_t kept = capability_mask(keep);
@@ -74,7 +70,7 @@ bool prepare_thread(const std::vector<int>& keep, std::string* error) {
     // Without CAP_SETPCAP (an upgraded edge) the bounding set is already what the first drop
     // left; EPERM then changes nothing.
     if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) {
-      *error = errno_text("prctl(PR_CAPBSET_DROP)");
+      *error = core::errno_text("prctl(PR_CAPBSET_DROP)");
       return false;
     }
   }
@@ -85,15 +81,15 @@ bool switch_user(const UserTarget& target, std::string* error) {
   if (::getuid() == target.uid && ::geteuid() == target.uid && ::getgid() == target.gid)
     return true;
   if (::setgroups(1, &target.gid) != 0) {
-    *error = errno_text("setgroups");
+    *error = core::errno_text("setgroups");
     return false;
   }
   if (::setresgid(target.gid, target.gid, target.gid) != 0) {
-    *error = errno_text("setresgid");
+    *error = core::errno_text("setresgid");
     return false;
   }
   if (::setresuid(target.uid, target.uid, target.uid) != 0) {
-    *error = errno_text("setresuid");
+    *error = core::errno_text("setresuid");
     return false;
   }
   return true;
@@ -102,7 +98,7 @@ bool switch_user(const UserTarget& target, std::string* error) {
 bool restrict_thread(const std::vector<int>& keep, std::string* error) {
   __user_cap_data_struct now[2]{};
   if (!get_caps(now)) {
-    *error = errno_text("capget");
+    *error = core::errno_text("capget");
     return false;
   }
   __user_cap_data_struct data[2]{};
@@ -116,18 +112,18 @@ bool restrict_thread(const std::vector<int>& keep, std::string* error) {
   }
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   if (syscall(SYS_capset, &hdr, data) != 0) {
-    *error = errno_text("capset");
+    *error = core::errno_text("capset");
     return false;
   }
   ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   for (int cap : held)
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
-      *error = errno_text("prctl(PR_CAP_AMBIENT_RAISE)");
+      *error = core::errno_text("prctl(PR_CAP_AMBIENT_RAISE)");
       return false;
     }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    *error = errno_text("prctl(PR_SET_NO_NEW_PRIVS)");
+    *error = core::errno_text("prctl(PR_SET_NO_NEW_PRIVS)");
     return false;
   }
   return true;

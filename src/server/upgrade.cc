@@ -28,10 +28,6 @@ constexpr const char* kEnv = "RAMPART_UPGRADE_FD";
 constexpr size_t kFdsPerMessage = 200;  // SCM_MAX_FD is 253
 constexpr size_t kMaxMessage = 4 << 20;
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
-
 // One message, with up to kFdsPerMessage descriptors.
 bool send_msg(int fd, const std::string& payload, const int* fds, size_t n) {
   iovec iov{const_cast<char*>(payload.data()), payload.size()};
@@ -144,7 +140,7 @@ SelfCommand self_command() {
 bool Upgrader::start(const SelfCommand& cmd, const Handover& h, std::string* why) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-    *why = errno_text("socketpair");
+    *why = core::errno_text("socketpair");
     return false;
   }
   channel_ = core::UniqueFd(pair[0]);
@@ -358,7 +354,7 @@ int listen_for_answer(std::string* error) {
   socklen_t len;
   const sockaddr_un me = abstract_name(::getpid(), &len);
   if (s < 0 || ::bind(s, reinterpret_cast<const sockaddr*>(&me), len) != 0) {
-    *error = errno_text("cannot open the answer socket");
+    *error = core::errno_text("cannot open the answer socket");
     if (s >= 0) ::close(s);
     return -1;
   }

@@ -77,7 +77,7 @@ void Session::check_first_bytes() {
     return;
   }
   const guard::AppPolicy& p = *app_->guard;
-  guard::Validation r = guard::validate(p.validator, buf, static_cast<size_t>(n));
+  guard::Validation r = guard::validate_first_bytes(p.validator, buf, static_cast<size_t>(n));
   if (r == guard::Validation::kNeedMore) {
     // A complete first message never needs more than the buffer; a client that stops halfway
     // (or closes) cannot complete it.

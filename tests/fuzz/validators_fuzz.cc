@@ -14,10 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Validator::kSsh,  Validator::kTls,      Validator::kRdp,  Validator::kMinecraft,
       Validator::kMqtt, Validator::kPostgres, Validator::kRedis};
   for (Validator v : kAll) {
-    Validation full = rampart::guard::validate(v, data, size);
+    Validation full = rampart::guard::validate_first_bytes(v, data, size);
     if (size > 0) {
       // A verdict on a prefix never changes when more bytes arrive.
-      Validation prefix = rampart::guard::validate(v, data, size - 1);
+      Validation prefix = rampart::guard::validate_first_bytes(v, data, size - 1);
       if (prefix != Validation::kNeedMore && prefix != full) abort();
     }
     if (size >= rampart::guard::kValidateMaxBytes && full == Validation::kNeedMore) abort();

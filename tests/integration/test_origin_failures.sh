@@ -25,7 +25,10 @@ ip netns exec "$NS_O" nft -f "$TDIR/drop.nft"
 rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:8004"
 require "echo origin listens on :8004" wait_port "$NS_O" tcp 8004
 
-app() { # id port origins(JSON list body) connect_timeout
+# Health checks stay on only where the test needs them (pair): a single origin that fails its
+# checks is marked down, and a slow run would then see 523 (no origin up) instead of the connect
+# error under test.
+app() { # id port origins(JSON list body) connect_timeout [health_check enabled]
   cat <<YAML
   - id: $1
     protocol: tcp/$2
@@ -33,6 +36,7 @@ app() { # id port origins(JSON list body) connect_timeout
     origin_direct: [$3]
     proxy_protocol: "off"
     timeouts: { connect: $4, idle: 1h }
+    load_balancing: { health_check: { enabled: ${5:-false} } }
 YAML
 }
 {
@@ -41,7 +45,7 @@ YAML
   app refused 8001 "\"tcp://$ORIGIN_IP:8001\"" 2s
   app unreachable 8002 "\"tcp://$UNREACH_IP:8002\"" 2s
   app slow 8003 "\"tcp://$ORIGIN_IP:8003\"" 1s
-  app pair 8004 "\"tcp://$ORIGIN_IP:8004\", \"tcp://$DOWN_IP:8004\"" 1s
+  app pair 8004 "\"tcp://$ORIGIN_IP:8004\", \"tcp://$DOWN_IP:8004\"" 1s true
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 for port in 8001 8002 8003 8004; do

@@ -253,11 +253,13 @@ TEST(ValidateRedis, Junk) {
 
 TEST(Validate, DispatchAndNone) {
   Bytes junk = {0x00, 0x01, 0x02, 'g', 'a', 'r', 'b', 'a', 'g', 'e'};
-  EXPECT_EQ(validate(config::Validator::kNone, junk.data(), junk.size()), Validation::kPass);
+  EXPECT_EQ(validate_first_bytes(config::Validator::kNone, junk.data(), junk.size()),
+            Validation::kPass);
   for (auto v : {config::Validator::kSsh, config::Validator::kTls, config::Validator::kRdp,
                  config::Validator::kMinecraft, config::Validator::kMqtt,
                  config::Validator::kPostgres, config::Validator::kRedis}) {
-    EXPECT_EQ(validate(v, junk.data(), junk.size()), Validation::kFail) << config::to_string(v);
+    EXPECT_EQ(validate_first_bytes(v, junk.data(), junk.size()), Validation::kFail)
+        << config::to_string(v);
   }
 }
 
@@ -267,7 +269,8 @@ TEST(Validate, DecidesWithinTheBuffer) {
   for (auto v : {config::Validator::kSsh, config::Validator::kTls, config::Validator::kRdp,
                  config::Validator::kMinecraft, config::Validator::kMqtt,
                  config::Validator::kPostgres, config::Validator::kRedis}) {
-    EXPECT_NE(validate(v, big.data(), big.size()), Validation::kNeedMore) << config::to_string(v);
+    EXPECT_NE(validate_first_bytes(v, big.data(), big.size()), Validation::kNeedMore)
+        << config::to_string(v);
   }
   Bytes mc = minecraft_handshake(std::string(1020, 'a'), 765, 2);
   EXPECT_LE(mc.size(), kValidateMaxBytes);

@@ -1,7 +1,11 @@
 #include "publish/dns_update.h"
 
+#include <arpa/inet.h>
 #include <ldns/ldns.h>
+#include <netinet/in.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 
 namespace rampart::publish {
@@ -16,8 +20,11 @@ struct PktFree {
 struct ListFree {
   void operator()(ldns_rr_list* l) const { ldns_rr_list_deep_free(l); }
 };
-struct RdfFree {
-  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
+struct BufferFree {
+  void operator()(ldns_buffer* b) const { ldns_buffer_free(b); }
+};
+struct WireFree {
+  void operator()(uint8_t* p) const { free(p); }
 };
 
 // An A/AAAA RR of `r`: class IN with the ttl (add), or class NONE with ttl 0 (delete this one
@@ -110,34 +117,53 @@ UpdateResult send_update(const UpdateTarget& t, const Diff& diff) {
       ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, nullptr, updates.get(), nullptr));
   if (!pkt) return {Kind::kBadReply, "cannot build the UPDATE message"};
 
+  ldns_pkt_set_random_id(pkt.get());
+  // The resolver object only carries the key for ldns_update_pkt_tsig_add; the message goes out
+  // through ldns_udp_send / ldns_tcp_send below, so that an answer refusing the key (unsigned,
+  // NOTAUTH with the TSIG error) is read, not dropped as unverifiable.
   std::unique_ptr<ldns_resolver, ResolverFree> res(ldns_resolver_new());
-  std::unique_ptr<ldns_rdf, RdfFree> ns(ldns_rdf_new_frm_str(
-      t.server.ip.is_v4() ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, t.server.ip.to_string().c_str()));
-  if (!res || !ns || ldns_resolver_push_nameserver(res.get(), ns.get()) != LDNS_STATUS_OK)
-    return {Kind::kBadReply, "cannot set up the resolver"};
-  ldns_resolver_set_port(res.get(), t.server.port);
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t.timeout);
-  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(t.timeout - secs);
-  ldns_resolver_set_timeout(
-      res.get(), {static_cast<time_t>(secs.count()), static_cast<suseconds_t>(usecs.count())});
-  ldns_resolver_set_retry(res.get(), 1);
-  ldns_resolver_set_retrans(res.get(), 1);
-  ldns_resolver_set_fallback(res.get(), false);
-  // Many records make a large message: TCP then (a UDP request must fit one datagram).
-  ldns_resolver_set_usevc(res.get(), diff.add.size() + diff.remove.size() > 16);
+  if (!res) return {Kind::kBadReply, "cannot set up the resolver"};
   ldns_resolver_set_tsig_keyname(res.get(), t.key_name.c_str());
   ldns_resolver_set_tsig_algorithm(res.get(), (t.algorithm + ".").c_str());
   ldns_resolver_set_tsig_keydata(res.get(), t.secret.c_str());
   if (ldns_update_pkt_tsig_add(pkt.get(), res.get()) != LDNS_STATUS_OK)
     return {Kind::kBadReply,
             "cannot sign the UPDATE with the TSIG key (algorithm " + t.algorithm + ")"};
+  const ldns_rr* sent_tsig = ldns_pkt_tsig(pkt.get());
+  if (sent_tsig == nullptr || ldns_rr_rd_count(sent_tsig) < 4)
+    return {Kind::kBadReply, "the signed UPDATE has no TSIG record"};
 
+  std::unique_ptr<ldns_buffer, BufferFree> wire(ldns_buffer_new(LDNS_MAX_PACKETLEN));
+  if (!wire || ldns_pkt2buffer_wire(wire.get(), pkt.get()) != LDNS_STATUS_OK)
+    return {Kind::kBadReply, "cannot encode the UPDATE message"};
+  sockaddr_storage to{};
+  socklen_t to_len = 0;
+  if (t.server.ip.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&to);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(t.server.port);
+    std::memcpy(&sin->sin_addr, t.server.ip.bytes(), 4);
+    to_len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&to);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(t.server.port);
+    std::memcpy(&sin6->sin6_addr, t.server.ip.bytes(), 16);
+    to_len = sizeof(sockaddr_in6);
+  }
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(t.timeout);
+  const auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(t.timeout - secs);
+  timeval tv{static_cast<time_t>(secs.count()), static_cast<suseconds_t>(usecs.count())};
+  // A UDP request must fit one datagram: a large update goes over TCP.
+  const bool tcp = ldns_buffer_position(wire.get()) > 512;
   const auto start = std::chrono::steady_clock::now();
-  ldns_pkt* raw_reply = nullptr;
-  const ldns_status st = ldns_resolver_send_pkt(&raw_reply, res.get(), pkt.get());
-  std::unique_ptr<ldns_pkt, PktFree> reply(raw_reply);
+  uint8_t* answer = nullptr;
+  size_t answer_size = 0;
+  const ldns_status st = tcp ? ldns_tcp_send(&answer, wire.get(), &to, to_len, tv, &answer_size)
+                             : ldns_udp_send(&answer, wire.get(), &to, to_len, tv, &answer_size);
+  std::unique_ptr<uint8_t, WireFree> answer_owner(answer);
   const std::string server = t.server.ip.to_string() + " port " + std::to_string(t.server.port);
-  if (!reply) {
+  if (st != LDNS_STATUS_OK || answer == nullptr) {
     const bool slow = std::chrono::steady_clock::now() - start >= t.timeout;
     return {
         slow ? Kind::kTimeout : Kind::kUnreachable,
@@ -145,6 +171,12 @@ UpdateResult send_update(const UpdateTarget& t, const Diff& diff) {
               : server + " unreachable") +
             " (" + ldns_get_errorstr_by_id(st) + ")"};
   }
+  ldns_pkt* raw_reply = nullptr;
+  if (ldns_wire2pkt(&raw_reply, answer, answer_size) != LDNS_STATUS_OK || raw_reply == nullptr)
+    return {Kind::kBadReply, "the answer of " + server + " is not a DNS message"};
+  std::unique_ptr<ldns_pkt, PktFree> reply(raw_reply);
+  if (ldns_pkt_id(reply.get()) != ldns_pkt_id(pkt.get()))
+    return {Kind::kBadReply, "the answer of " + server + " has another message id"};
   const ldns_pkt_rcode rc = ldns_pkt_get_rcode(reply.get());
   if (rc == LDNS_RCODE_NOTAUTH) {
     const char* te = tsig_error_name(tsig_error(reply.get()));
@@ -158,9 +190,11 @@ UpdateResult send_update(const UpdateTarget& t, const Diff& diff) {
                                 " change zone " + t.zone};
   if (rc != LDNS_RCODE_NOERROR)
     return {Kind::kRcode, rcode_name(rc) + " from " + server + " for zone " + t.zone};
-  if (st != LDNS_STATUS_OK)
-    return {Kind::kBadReply, "the answer of " + server + " fails verification (" +
-                                 ldns_get_errorstr_by_id(st) + ")"};
+  // A success must be signed with the same key (RFC 8945 5.3): an unsigned or forged NOERROR
+  // would make this edge believe records exist that do not.
+  if (!ldns_pkt_tsig_verify(reply.get(), answer, answer_size, t.key_name.c_str(), t.secret.c_str(),
+                            ldns_rr_rdf(sent_tsig, 3)))
+    return {Kind::kBadReply, "the answer of " + server + " fails TSIG verification"};
   return {Kind::kOk, ""};
 }
 

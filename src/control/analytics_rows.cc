@@ -48,6 +48,21 @@ json rows_to_json(const std::vector<AnalyticsRow>& rows, int64_t data_lag_s) {
   return {{"rows", out}, {"data_lag", data_lag_s}};
 }
 
+namespace {
+// A non-negative integer (parsed JSON has it unsigned; a literal may be signed).
+bool get_u64(const json& v, uint64_t* out) {
+  if (v.is_number_unsigned()) {
+    *out = v.get<uint64_t>();
+    return true;
+  }
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) {
+    *out = static_cast<uint64_t>(v.get<int64_t>());
+    return true;
+  }
+  return false;
+}
+}  // namespace
+
 bool rows_from_json(const json& j, size_t dimensions, std::vector<AnalyticsRow>* rows,
                     int64_t* data_lag_s, std::string* error) {
   auto fail = [error](const std::string& why) {
@@ -75,16 +90,16 @@ bool rows_from_json(const json& j, size_t dimensions, std::vector<AnalyticsRow>*
     uint64_t* fields[] = {&r.count, &r.bytes_ingress, &r.bytes_egress, &r.duration_sum_ms,
                           &r.durations_count};
     for (size_t i = 0; i < 5; ++i) {
-      if (!e[2 + i].is_number_unsigned()) return fail("a row's counters");
-      *fields[i] = e[2 + i].get<uint64_t>();
+      if (!get_u64(e[2 + i], fields[i])) return fail("a row's counters");
     }
     if (!e[7].is_array()) return fail("a row's histogram");
     if (!e[7].empty()) r.durations.assign(telemetry::kDurationBuckets, 0);
     for (const json& b : e[7]) {
-      if (!b.is_array() || b.size() != 2 || !b[0].is_number_unsigned() ||
-          !b[1].is_number_unsigned() || b[0].get<uint64_t>() >= telemetry::kDurationBuckets)
+      uint64_t bucket = 0, n = 0;
+      if (!b.is_array() || b.size() != 2 || !get_u64(b[0], &bucket) || !get_u64(b[1], &n) ||
+          bucket >= telemetry::kDurationBuckets)
         return fail("a histogram bucket");
-      r.durations[b[0].get<size_t>()] += b[1].get<uint64_t>();
+      r.durations[bucket] += n;
     }
     got.push_back(std::move(r));
   }

@@ -3,6 +3,7 @@
 // thread.
 #pragma once
 
+#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,9 +17,11 @@ namespace rampart::publish {
 struct Record {
   std::string name;
   net::IpAddr ip;
+  // By name, then A before AAAA, then address bytes.
   bool operator<(const Record& o) const {
     if (name != o.name) return name < o.name;
-    return ip.to_string() < o.ip.to_string();
+    if (ip.is_v4() != o.ip.is_v4()) return ip.is_v4();
+    return std::memcmp(ip.bytes(), o.ip.bytes(), ip.size()) < 0;
   }
   bool operator==(const Record& o) const { return name == o.name && ip == o.ip; }
   std::string to_string() const;  // "ssh.example.com. A 203.0.113.7"

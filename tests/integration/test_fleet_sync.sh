@@ -94,6 +94,16 @@ assert_eq "the fleet answer names the edges it covers (messages)" "3" \
   "$(jget "$(body_of "$r")" "[m['message'] for m in j['messages'] if m['message'].startswith('summed over')][0].split()[2]")"
 assert_eq "one group per app and colo: the three colos" "E1 E2 E3" \
   "$(jget "$(body_of "$r")" "' '.join(sorted(d['dimensions'][1] for d in j['result']['data'] if d['dimensions'][0] == '$APP'))")"
+# An edge that does not answer in time (SIGSTOP: a stalled process, still in the registry) is
+# named in `messages`, and the answer covers the others (after the fan-out's 3 s per peer).
+kill -STOP "${EDGE_PIDS[3]}"
+r=$(fapi 1 GET "/spectrum/analytics/events/summary?$EVQ")
+kill -CONT "${EDGE_PIDS[3]}"
+assert_eq "edge 3 stalled: events/summary still answers" 200 "$(status_of "$r")"
+check "... naming edge 3 as left out, with the reason" \
+  grep -qE 'left out: E3-[^ ]+ \([^)]+\)' <<<"$(body_of "$r")"
+assert_eq "... with the sum of the edges that answered" "$((ev_local[0] + ev_local[1]))" \
+  "$(jget "$(body_of "$r")" "sum(d['metrics'][0] for d in j['result']['data'] if d['dimensions'][0] == '$APP')")"
 # The fleet credential reads the fan-out's endpoints only; it changes nothing, reads nothing else.
 r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/aggregate/current?scope=local")
 assert_eq "the fleet credential reads aggregate/current?scope=local" 200 "$(status_of "$r")"

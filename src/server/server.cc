@@ -234,7 +234,6 @@ Server::Failure Server::start() {
         std::make_unique<anycast::BirdSpeaker>(plan.config.bird_socket, plan.config.protocol));
     anycast_->start();
   }
-  if (dns_) dns_->start();
   // Analytics history is an extra: without its store the edge still runs (live views only).
   auto rollups = control::RollupStore::open(file_.edge.data_dir + "/analytics.db", &error);
   if (!rollups) RLOG_ERROR(error, "; analytics history is off");
@@ -284,6 +283,8 @@ Server::Failure Server::start() {
     child_.reset();
     core::SdNotify::from_env().send("MAINPID=" + std::to_string(::getpid()));
   }
+  // Last: the records are published once the edge serves (a failed start publishes nothing).
+  if (dns_) dns_->start();
   return Failure::kNone;
 }
 

@@ -3,7 +3,7 @@
 // which setter goes before which start():
 //   store (SQLite, or etcd for a fleet) -> Edge (its applier thread) -> ConfigApplier (runs
 //   every change on that thread) -> Fleet (etcd only) -> Edge::start -> pre-flight and app status
-//   -> Fleet::start -> anycast monitor -> dns_publish -> Analytics -> ApiServer.
+//   -> Fleet::start -> anycast monitor -> Analytics -> ApiServer -> privilege drop -> dns_publish.
 // open() builds and starts them; run() waits for signals on the calling thread (SIGHUP reloads
 // the file through the ConfigApplier, SIGTERM/SIGINT drain) and stops everything in reverse order.
 // Owned by the thread that calls open() and run() (serve's main thread), which must not have

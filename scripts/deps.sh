@@ -12,6 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
   libcli11-dev  # command-line flags (src/cli/flags.h)
+  libldns-dev  # dns_publish: RFC 2136 updates with TSIG (src/publish)
   libbpf-dev bpftool  # XDP fast path (src/xdp, optional at build time)
   # test tooling and real peers for integration tests
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools
@@ -21,6 +22,7 @@ PACKAGES=(
   iptables ufw  # origin lockdown tests: iptables-restore --test, ufw --dry-run
   etcd-server etcd-client  # fleet store tests (store: etcd://...): etcd 3.4 and etcdctl
   chromium fonts-dejavu-core  # dashboard browser test (tests/browser, playwright-core)
+  knot  # dns_publish test: an authoritative server taking TSIG-signed updates
   bird2  # anycast test: BGP between namespaces (tests/integration/test_anycast.sh)
   # make deb and its test (tests/integration/test_package.sh): man pages from Markdown, the
   # package's checks, systemd-analyze verify of the unit (it resolves man: links)

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "config/anycast_config.h"
+#include "config/dns_publish_config.h"
 #include "config/parse.h"
 #include "config/safety.h"
 #include "control/api_server.h"
@@ -28,7 +29,22 @@ int cmd_check(const Args& args) {
     fprintf(stderr, "%s\n", error.c_str());
     return kExitInvalid;
   }
+  // dns_publish: the secret file as serve reads it; names outside the zone are named.
+  if (const config::DnsPublishConfig& d = r.config->dns_publish; d.enabled()) {
+    std::string secret;
+    if (!config::read_tsig_secret(d.tsig_secret_file, &secret, &error)) {
+      fprintf(stderr, "%s\n", error.c_str());
+      return kExitInvalid;
+    }
+  }
   printf("%s: OK (%zu apps)\n", path.c_str(), r.config->apps.size());
+  if (const config::DnsPublishConfig& d = r.config->dns_publish; d.enabled()) {
+    printf("dns_publish: apps' dns.name in zone %s at %s (TSIG key %s, %s, ttl %u)\n",
+           config::fqdn(d.zone).c_str(), d.server.c_str(), config::fqdn(d.tsig_name).c_str(),
+           d.tsig_algorithm.c_str(), d.ttl);
+    for (const auto& note : config::dns_publish_notes(*r.config))
+      fprintf(stderr, "warning: dns_publish: %s\n", note.c_str());
+  }
   for (const auto& note : config::safety_notes(*r.config))
     fprintf(stderr, "note: %s\n", note.c_str());
   if (const config::AnycastConfig& a = r.config->edge.anycast; !a.addresses.empty()) {

@@ -80,6 +80,9 @@ struct EdgeConfig {
   uint32_t max_ports = 4096;
   uint32_t max_ports_per_app = 1024;
   AnycastConfig anycast;
+  // Where clients reach this edge (anycast or not): what dns_publish publishes for apps with
+  // dynamic edge_ips (docs/dns_publish.md).
+  std::vector<net::IpAddr> public_ips;
   // Privilege drop (docs/operations.md): after the listeners, XDP and keys, switch to this user
   // (and group; empty = the user's primary group), keeping only CAP_NET_BIND_SERVICE.
   std::string user;
@@ -316,8 +319,22 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
+// dns_publish: RFC 2136 updates, signed with TSIG, of each app's dns.name on the operator's
+// primary (docs/dns_publish.md). Off when `server` is empty.
+struct DnsPublishConfig {
+  std::string server;  // "192.0.2.53:53", "[2001:db8::53]:53" or an address alone (port 53)
+  std::string zone;    // "example.com." (a trailing dot is added)
+  std::string tsig_name;
+  std::string tsig_algorithm = "hmac-sha256";
+  std::string tsig_secret_file;  // the base64 secret alone; read at start and on SIGHUP
+  uint32_t ttl = 60;
+  bool enabled() const { return !server.empty(); }
+  bool operator==(const DnsPublishConfig&) const = default;
+};
+
 struct Config {
   EdgeConfig edge;
+  DnsPublishConfig dns_publish;
   ApiConfig api;
   FleetConfig fleet;
   StoreConfig store;

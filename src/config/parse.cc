@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "config/anycast_config.h"
+#include "config/dns_publish_config.h"
 #include "config/file_read.h"
 #include "config/parse_internal.h"
 #include "config/validate.h"
@@ -43,7 +44,7 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
           node, path,
           {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout", "max_udp_flows",
            "pipe_size", "anycast", "max_connections", "max_udp_unconfirmed_flows", "max_ports",
-           "max_ports_per_app", "user", "group", "pid_file"}))
+           "max_ports_per_app", "user", "group", "pid_file", "public_ips"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -66,6 +67,8 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_uint(node, "max_ports", path, &e->max_ports, 1u << 20);
   rd.get_uint(node, "max_ports_per_app", path, &e->max_ports_per_app, 65535);
   parse_anycast(rd, node["anycast"], child_path(path, "anycast"), &e->anycast);
+  if (YamlReader::present(node["public_ips"]))
+    parse_ip_list(rd, node["public_ips"], child_path(path, "public_ips"), &e->public_ips);
   rd.get_string(node, "user", path, &e->user);
   rd.get_string(node, "group", path, &e->group);
   rd.get_string(node, "pid_file", path, &e->pid_file);
@@ -189,11 +192,12 @@ void parse_config(YamlReader& rd, const YAML::Node& root, Config* cfg) {
   }
   rd.check_map(root, "",
                {"edge", "api", "fleet", "store", "store_tls", "geoip", "ip_access_rules",
-                "protection", "events", "analytics", "apps"});
+                "protection", "events", "analytics", "apps", "dns_publish"});
   parse_edge(rd, root["edge"], "edge", &cfg->edge);
   parse_store(rd, root, &cfg->store);
   parse_api(rd, root["api"], "api", &cfg->api);
   parse_fleet(rd, root["fleet"], &cfg->fleet);
+  parse_dns_publish(rd, root["dns_publish"], "dns_publish", &cfg->dns_publish);
   parse_geoip(rd, root["geoip"], "geoip", &cfg->geoip);
   parse_access_rules(rd, root["ip_access_rules"], "ip_access_rules", &cfg->ip_access_rules);
   if (YamlReader::present(root["protection"]))

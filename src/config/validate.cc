@@ -9,6 +9,7 @@
 #include <set>
 
 #include "config/anycast_config.h"
+#include "config/dns_publish_config.h"
 #include "config/enum_names.h"
 #include "config/events_config.h"
 #include "config/file_read.h"
@@ -389,6 +390,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   }
   check_duplicate_ids(ids, "apps", "app", errors);
   validate_anycast(cfg, errors);
+  validate_dns_publish(cfg.dns_publish, errors);
   for (size_t i = 0; i < cfg.apps.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (auto where = find_conflict(cfg.apps[i], cfg.apps[j], cfg.edge.listen)) {

@@ -1,10 +1,14 @@
-// AnalyticsFleet::sum: aggregate/current summed over the fleet's live edges (docs/fleet.md).
+// AnalyticsFleet: the fleet fan-out (docs/fleet.md): gather() asks every live edge at once; sum()
+// adds up aggregate/current; events/summary and events/bytime merge rows (analytics_traffic.cc).
 // Peers are the registry's records in etcd; each is asked over HTTPS, its certificate verified
 // (fleet.ca_file, else the system's store; the certificate must name the registry's address),
-// with the fleet credential, which peers accept on this endpoint only.
+// with the fleet credential, which peers accept on these endpoints (with scope=local) only.
 #include "control/analytics_fleet.h"
 
 #include <httplib.h>
+
+#include <future>
+#include <map>
 
 #include "control/fleet.h"
 #include "control/peer_fetch.h"
@@ -33,60 +37,107 @@ std::string AnalyticsFleet::off_reason() const {
   return "";
 }
 
-Outcome AnalyticsFleet::sum(const std::vector<std::string>& wanted, const std::string& colo,
-                            const LocalRows& local) const {
+AnalyticsFleet::Gathered AnalyticsFleet::gather(const std::string& path, const std::string& what,
+                                                const std::string& colo,
+                                                const std::function<json()>& local,
+                                                size_t max_bytes) const {
   Settings fanout;
   {
     std::lock_guard lock(mu_);
     fanout = settings_;
   }
-  std::string ids;
-  for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
-  // appID -> summed row; durationAvg weighted by the connections each edge closed.
-  std::map<std::string, json> sum;
-  std::vector<std::string> order;
-  json edges_seen = json::array();
-  std::vector<std::string> left_out;
+  // Each peer on its own thread: the answer waits for the slowest peer (at most kPeerDeadline),
+  // not for the sum of them.
+  struct Ask {
+    std::string name, api;
+    std::future<json> body;  // the peer's envelope, or a string: why it failed
+  };
+  std::vector<Ask> asks;
+  Gathered g;
+  std::vector<std::string> order;  // every edge asked, in the registry's order
+  std::map<std::string, json> got;
   for (const json& e : fleet_->edges()) {
     const std::string name = e.value("name", ""), edge_colo = e.value("colo", "");
     if (!colo.empty() && edge_colo != colo) continue;
-    json rows;
     if (e.value("self", false)) {
-      rows = local(ids);
-    } else if (!e.value("api_tls", false)) {
-      left_out.push_back(name + " (its API has no api.tls)");
+      order.push_back(name);
+      got[name] = local();
       continue;
-    } else {
-      httplib::Client cli("https://" + e.value("api", ""));
-      cli.enable_server_certificate_verification(true);
-      if (!fanout.ca_file.empty()) cli.set_ca_cert_path(fanout.ca_file.c_str());
-      cli.set_connection_timeout(1, 0);
-      cli.set_read_timeout(2, 0);
-      // A peer's answer is read as sent (never inflated) and only up to kMaxPeerAnswer.
-      cli.set_decompress(false);
-      std::string path =
-          "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
-      if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
-      std::string answer;
-      bool timed_out = false;
-      auto res = get_with_deadline(cli, path, {{"Authorization", "Bearer " + fanout.token}},
-                                   kPeerDeadline, kMaxPeerAnswer, &answer, &timed_out);
-      json body = res && res->status == 200 && res->get_header_value("Content-Encoding").empty()
-                      ? json::parse(answer, nullptr, false)
-                      : json();
-      if (!body.is_object() || !body.value("success", false)) {
-        std::string why = timed_out ? "no complete answer within 3 s"
-                          : res     ? "HTTP " + std::to_string(res->status)
-                                    : httplib::to_string(res.error());
-        RLOG_WARN("analytics: edge ", name, " (https://", e.value("api", ""),
-                  ") did not answer aggregate/current (", why, "); left out of the fleet sum");
-        left_out.push_back(name + " (" + why + ")");
-        continue;
-      }
-      rows = body["result"];
     }
-    edges_seen.push_back(name);
+    if (!e.value("api_tls", false)) {
+      g.left_out.push_back(name + " (its API has no api.tls)");
+      continue;
+    }
+    order.push_back(name);
+    const std::string api = e.value("api", "");
+    asks.push_back({name, api, std::async(std::launch::async, [api, path, fanout, max_bytes] {
+                      httplib::Client cli("https://" + api);
+                      cli.enable_server_certificate_verification(true);
+                      if (!fanout.ca_file.empty()) cli.set_ca_cert_path(fanout.ca_file.c_str());
+                      cli.set_connection_timeout(1, 0);
+                      cli.set_read_timeout(2, 0);
+                      // A peer's answer is read as sent (never inflated) and only up to max_bytes.
+                      cli.set_decompress(false);
+                      std::string answer;
+                      bool timed_out = false;
+                      auto res = get_with_deadline(cli, path,
+                                                   {{"Authorization", "Bearer " + fanout.token}},
+                                                   kPeerDeadline, max_bytes, &answer, &timed_out);
+                      json body = res && res->status == 200 &&
+                                          res->get_header_value("Content-Encoding").empty()
+                                      ? json::parse(answer, nullptr, false)
+                                      : json();
+                      if (body.is_object() && body.value("success", false)) return body;
+                      return json(timed_out ? "no complete answer within 3 s"
+                                  : res     ? "HTTP " + std::to_string(res->status)
+                                            : httplib::to_string(res.error()));
+                    })});
+  }
+  for (Ask& a : asks) {
+    json body = a.body.get();
+    if (body.is_string()) {
+      const std::string why = body.get<std::string>();
+      RLOG_WARN("analytics: edge ", a.name, " (https://", a.api, ") did not answer ", what, " (",
+                why, "); left out of the fleet answer");
+      g.left_out.push_back(a.name + " (" + why + ")");
+      continue;
+    }
+    got[a.name] = std::move(body["result"]);
+  }
+  for (const auto& name : order) {
+    auto it = got.find(name);
+    if (it != got.end()) g.answers.emplace_back(name, std::move(it->second));
+  }
+  return g;
+}
+
+void AnalyticsFleet::note(const Gathered& g, Outcome* o) {
+  json names = json::array();
+  for (const auto& [name, result] : g.answers) names.push_back(name);
+  o->messages.push_back(ApiError{
+      kNoteFleetSum, "summed over " + std::to_string(names.size()) + " edges: " + names.dump()});
+  if (!g.left_out.empty()) {
+    std::string text;
+    for (const auto& l : g.left_out) text += (text.empty() ? "" : "; ") + l;
+    o->messages.push_back(ApiError{kNoteFleetSum, "left out: " + text});
+  }
+}
+
+Outcome AnalyticsFleet::sum(const std::vector<std::string>& wanted, const std::string& colo,
+                            const LocalRows& local) const {
+  std::string ids;
+  for (const auto& id : wanted) ids += (ids.empty() ? "" : ",") + id;
+  std::string path = "/client/v4/zones/default/spectrum/analytics/aggregate/current?scope=local";
+  if (!ids.empty()) path += "&appID=" + httplib::detail::encode_query_param(ids);
+  const Gathered g = gather(
+      path, "aggregate/current", colo, [&] { return local(ids); }, kMaxPeerAnswer);
+  // appID -> summed row; durationAvg weighted by the connections each edge closed.
+  std::map<std::string, json> sum;
+  std::vector<std::string> order;
+  for (const auto& [name, rows] : g.answers) {
+    if (!rows.is_array()) continue;
     for (const json& r : rows) {
+      if (!r.is_object()) continue;
       const std::string id = r.value("appID", "");
       auto [it, fresh] = sum.try_emplace(id, json{{"appID", id},
                                                   {"bytesIngress", 0},
@@ -111,13 +162,7 @@ Outcome AnalyticsFleet::sum(const std::vector<std::string>& wanted, const std::s
   json result = json::array();
   for (const auto& id : order) result.push_back(sum[id]);
   Outcome o{200, {}, {}, result, {}};
-  o.messages.push_back(ApiError{kNoteFleetSum, "summed over " + std::to_string(edges_seen.size()) +
-                                                   " edges: " + edges_seen.dump()});
-  if (!left_out.empty()) {
-    std::string text;
-    for (const auto& l : left_out) text += (text.empty() ? "" : "; ") + l;
-    o.messages.push_back(ApiError{kNoteFleetSum, "left out: " + text});
-  }
+  note(g, &o);
   return o;
 }
 

@@ -1,9 +1,9 @@
-// The fleet fan-out of aggregate/current (docs/fleet.md): in fleet mode the answer sums every
-// live edge of the registry. Each peer is asked over HTTPS, its certificate verified, with the
-// fleet credential (never the admin token); without a credential or without HTTPS the fan-out
-// is off and the answer is this edge's alone, with a note. Owned by Analytics; set_fleet() is
-// called by serve's main thread before the API serves, set_settings() by any thread (a SIGHUP
-// reload), sum() by the API's handler threads.
+// The fleet fan-out of aggregate/current, events/summary and events/bytime (docs/fleet.md): in
+// fleet mode the answer sums every live edge of the registry. Each peer is asked over HTTPS, its
+// certificate verified, with the fleet credential (never the admin token); without a credential or
+// without HTTPS the fan-out is off and the answer is this edge's alone, with a note. Owned by
+// Analytics; set_fleet() is called by serve's main thread before the API serves, set_settings() by
+// any thread (a SIGHUP reload), sum() by the API's handler threads.
 #pragma once
 
 #include <functional>
@@ -36,6 +36,18 @@ class AnalyticsFleet {
   // aggregate/current summed over the fleet's live edges of `colo` ("" = every colo).
   Outcome sum(const std::vector<std::string>& wanted, const std::string& colo,
               const LocalRows& local) const;
+
+  // Every live edge's answer (of `colo`, "" = every colo), asked at once: this edge's from
+  // `local`, each other's by a GET of `path` (which carries scope=local) over HTTPS with the
+  // fleet credential, each within 3 s and `max_bytes`. `what` names the endpoint in the log.
+  struct Gathered {
+    std::vector<std::pair<std::string, nlohmann::json>> answers;  // edge name, its `result`
+    std::vector<std::string> left_out;  // "NAME (why)": no answer in time, or a failed one
+  };
+  Gathered gather(const std::string& path, const std::string& what, const std::string& colo,
+                  const std::function<nlohmann::json()>& local, size_t max_bytes) const;
+  // The `messages` of a fleet answer: which edges it covers, and which were left out (named).
+  static void note(const Gathered& g, Outcome* o);
 
  private:
   Fleet* fleet_ = nullptr;

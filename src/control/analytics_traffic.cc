@@ -1,11 +1,14 @@
 #include "control/analytics_traffic.h"
 
+#include <httplib.h>
+
 #include <algorithm>
 
 #include "config/app_json.h"
 #include "control/analytics_fleet.h"
 #include "control/analytics_live.h"
 #include "control/analytics_query.h"
+#include "control/analytics_rows.h"
 #include "core/log.h"
 #include "edge/edge.h"
 
@@ -13,6 +16,9 @@ namespace rampart::control {
 namespace {
 
 using nlohmann::json;
+
+// A peer's rows for one events query: one row per group and time bucket, histograms sparse.
+constexpr size_t kMaxRowsAnswer = 16 << 20;
 
 std::vector<std::string> csv(const std::string& text) {
   std::vector<std::string> out;
@@ -126,16 +132,89 @@ Outcome TrafficQuery::aggregate_current(
 
 Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& params,
                              bool bytime) const {
+  // Rampart's own parameters: scope (fleet|local) and, with scope=local, format=rows (what the
+  // fleet fan-out asks a peer for: analytics_rows.h). The rest is the query, as the parser
+  // takes it (and as it is passed on to the peers).
+  std::multimap<std::string, std::string> query;
+  std::string scope, format;
+  for (const auto& [k, v] : params) {
+    if (k == "scope")
+      scope = v;
+    else if (k == "format")
+      format = v;
+    else
+      query.emplace(k, v);
+  }
+  if (!scope.empty() && scope != "local" && scope != "fleet")
+    return Outcome::failure(400, config::kErrInvalidValue,
+                            "scope: \"" + scope + "\" is not local or fleet");
+  if (!format.empty() && (format != "rows" || scope != "local"))
+    return Outcome::failure(
+        400, config::kErrInvalidValue,
+        "format: only format=rows, with scope=local (the fleet fan-out's form)");
   AnalyticsQuery q;
   std::string error;
   const int64_t now_s = wall_ms() / 1000;
-  if (!parse_analytics_query(params, now_s, bytime, &q, &error))
+  if (!parse_analytics_query(query, now_s, bytime, &q, &error))
     return Outcome::failure(400, config::kErrInvalidValue, error);
+  auto local_rows = [&](std::vector<AnalyticsRow>* rows, int64_t* lag, std::string* why) {
+    if (store_ && !store_->query(q, rows, why)) return false;
+    // Events reach the store within about a second (ring drain + flush).
+    *lag = flushed_event_s_ > 0 && now_s > flushed_event_s_ ? 1 : 0;
+    return true;
+  };
   std::vector<AnalyticsRow> rows;
-  if (store_ && !store_->query(q, &rows, &error)) return Outcome::failure(500, kErrInternal, error);
-  // Events reach the store within about a second (ring drain + flush).
-  const int64_t lag = flushed_event_s_ > 0 && now_s > flushed_event_s_ ? 1 : 0;
-  return Outcome{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
+  int64_t lag = 0;
+  const bool fleet = fleet_->fleet() != nullptr && scope != "local";
+  const std::string why_not = fleet ? fleet_->off_reason() : "";
+  if (!fleet || !why_not.empty()) {
+    if (!local_rows(&rows, &lag, &error)) return Outcome::failure(500, kErrInternal, error);
+    if (format == "rows")
+      return Outcome{200, {}, {}, rows_to_json(collapse_rows(q, rows, bytime), lag), {}};
+    Outcome o{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
+    if (fleet)
+      o.messages.push_back(ApiError{
+          kNoteFleetSum,
+          "scope=local: this edge's numbers only; the fleet fan-out is off (" + why_not + ")"});
+    return o;
+  }
+  // The fleet: every live edge's rows for the query, merged here (analytics_rows.h).
+  std::string path = "/client/v4/zones/default/spectrum/analytics/events/";
+  path += bytime ? "bytime" : "summary";
+  path += "?scope=local&format=rows";
+  for (const auto& [k, v] : query)
+    path +=
+        "&" + httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
+  bool local_failed = false;
+  const AnalyticsFleet::Gathered g = fleet_->gather(
+      path, bytime ? "events/bytime" : "events/summary", "",
+      [&]() -> json {
+        std::vector<AnalyticsRow> mine;
+        int64_t my_lag = 0;
+        if (!local_rows(&mine, &my_lag, &error)) {
+          local_failed = true;
+          return json();
+        }
+        return rows_to_json(collapse_rows(q, mine, bytime), my_lag);
+      },
+      kMaxRowsAnswer);
+  if (local_failed) return Outcome::failure(500, kErrInternal, error);
+  AnalyticsFleet::Gathered used;
+  used.left_out = g.left_out;
+  for (const auto& [name, answer] : g.answers) {
+    std::string bad;
+    if (!rows_from_json(answer, q.dimensions.size(), &rows, &lag, &bad)) {
+      RLOG_WARN("analytics: edge ", name, " sent an unusable ",
+                bytime ? "events/bytime" : "events/summary", " answer (", bad,
+                "); left out of the fleet answer");
+      used.left_out.push_back(name + " (" + bad + ")");
+      continue;
+    }
+    used.answers.emplace_back(name, json());
+  }
+  Outcome o{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
+  AnalyticsFleet::note(used, &o);
+  return o;
 }
 
 }  // namespace rampart::control

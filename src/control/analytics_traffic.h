@@ -1,8 +1,8 @@
-// Spectrum's analytics queries: aggregate/current (the last minute of the live series, summed
-// over the fleet when the fan-out is on) and events/summary, events/bytime (the per-minute
-// rollups in the analytics store). Also the store's writer: flush() moves the event log's
-// rollups into it and prunes rows past the retention. Owned by Analytics; flush() runs on its
-// ticker thread (and at stop), the queries on the API's handler threads.
+// Spectrum's analytics queries: aggregate/current (the last minute of the live series) and
+// events/summary, events/bytime (the per-minute rollups in the analytics store), each over the
+// fleet's live edges when the fan-out is on, unless scope=local. Also the store's writer: flush()
+// moves the event log's rollups into it and prunes rows past the retention. Owned by Analytics;
+// flush() runs on its ticker thread (and at stop), the queries on the API's handler threads.
 #pragma once
 
 #include <atomic>
@@ -32,6 +32,8 @@ class TrafficQuery {
 
   // Spectrum's shape plus `connectionsClosed` (the weight of durationAvg when edges are summed).
   Outcome aggregate_current(const std::multimap<std::string, std::string>& params) const;
+  // events/summary, events/bytime; with scope=local&format=rows the rows a fleet peer merges
+  // (analytics_rows.h).
   Outcome events(const std::multimap<std::string, std::string>& params, bool bytime) const;
 
   // Ticker thread: the rollups handed over so far into the store; every 10 minutes, rows

@@ -228,6 +228,7 @@ void Edge::publish(std::shared_ptr<const CompiledConfig> next) {
   const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   for (size_t w = 0; w < workers_.size(); ++w)
     workers_[w]->apply(snap, std::move(prepared[w]), generation);
+  if (applied_listener_) applied_listener_(next);
 }
 
 net::Cidr Edge::ban_scope(const net::IpAddr& ip) const {

@@ -133,6 +133,12 @@ class Edge {
   // Before start(): also told about every autoban of the workers (the fleet publishes them);
   // called on worker threads. Not owned; null = nobody.
   void set_ban_listener(guard::BanSink* listener) { ban_fanout_.listener = listener; }
+  // Before start(): called on control() with every config made the one in force (start, each
+  // reload), once the workers were handed it; it must only hand the config on (dns_publish's
+  // publisher stores it and wakes its thread). Empty = nobody.
+  void set_applied_listener(std::function<void(std::shared_ptr<const CompiledConfig>)> fn) {
+    applied_listener_ = std::move(fn);
+  }
   // Any thread: refuse `source` on every worker (and in the XDP map) for duration_ms; a ban
   // made by another edge of the fleet. The listener is not told. Held at this edge's
   // granularity (ban_scope() of the source's first address).
@@ -201,6 +207,7 @@ class Edge {
     }
   };
   BanFanout ban_fanout_;
+  std::function<void(std::shared_ptr<const CompiledConfig>)> applied_listener_;
   // What prepare() opened: bind key -> one listening socket per worker. control() only.
   std::map<std::string, std::vector<core::UniqueFd>> prepared_;
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "config/dns_publish_config.h"
 #include "control/etcd_store.h"
 #include "control/private_files.h"
 #include "control/rollup_store.h"
@@ -184,6 +185,23 @@ Server::Failure Server::start() {
     edge_.set_ban_listener(fleet_.get());
     fleet_->set_unban([this](const net::IpAddr& ip) { edge_.unban(ip); });
   }
+  // dns_publish: its publisher sees every config the edge applies (start, SIGHUP, the API, the
+  // fleet) and publishes on its own thread; the section itself takes effect at a restart, the
+  // secret file is read again on SIGHUP (docs/dns_publish.md).
+  if (file_.dns_publish.enabled()) {
+    std::string secret;
+    if (!config::read_tsig_secret(file_.dns_publish.tsig_secret_file, &secret, &error)) {
+      RLOG_ERROR(error);
+      return Failure::kInvalid;
+    }
+    dns_ = std::make_shared<publish::DnsPublisher>(file_.dns_publish, std::move(secret));
+    edge_.set_applied_listener([weak = std::weak_ptr<publish::DnsPublisher>(dns_)](
+                                   std::shared_ptr<const edge::CompiledConfig> c) {
+      if (auto p = weak.lock()) p->applied(std::move(c));
+    });
+    for (const auto& note : config::dns_publish_notes(applier_->config()))
+      RLOG_WARN("dns_publish: ", note);
+  }
   if (!edge_.start(applier_->config(), &error)) {
     RLOG_ERROR(error);
     return Failure::kRuntime;
@@ -224,8 +242,10 @@ Server::Failure Server::start() {
       std::chrono::duration_cast<std::chrono::seconds>(file_.analytics.retention).count());
   api_ = std::make_unique<control::ApiServer>(apps_api_.get(), file_.api, credentials_);
   if (child_ && child_->api_fd.valid()) api_->set_inherited_listener(child_->api_fd.release());
-  analytics_->set_extra_metrics(
-      [this] { return (anycast_ ? anycast_->metrics() : std::string()) + api_->metrics(); });
+  analytics_->set_extra_metrics([this] {
+    return (anycast_ ? anycast_->metrics() : std::string()) +
+           (dns_ ? dns_->metrics() : std::string()) + api_->metrics();
+  });
   analytics_->start();
   api_->set_analytics(analytics_.get());
   if (fleet_) {
@@ -263,6 +283,8 @@ Server::Failure Server::start() {
     child_.reset();
     core::SdNotify::from_env().send("MAINPID=" + std::to_string(::getpid()));
   }
+  // Last: the records are published once the edge serves (a failed start publishes nothing).
+  if (dns_) dns_->start();
   return Failure::kNone;
 }
 
@@ -320,6 +342,7 @@ void Server::run() {
       notifier_->reloaded(accepted ? "" : "the last reload was refused (see the log)");
     } else if (sig == SIGUSR2) {
       if (!upgrade(info.si_pid)) continue;
+      if (dns_) dns_->stop();  // the new process publishes the same records: none withdrawn
       if (fleet_) fleet_->stop();
       const size_t closed = edge_.drain(applier_->config().edge.drain_timeout);
       analytics_->stop();
@@ -356,15 +379,32 @@ bool Server::reload() {
   }
   reload_api(*api_, *analytics_, fleet_ != nullptr, file_, credentials_, *next.config,
              next_credentials);
+  reload_dns_publish(*next.config);
   credentials_ = next_credentials;
   file_.api = next.config->api;
   file_.fleet = next.config->fleet;
   return true;
 }
 
+void Server::reload_dns_publish(const config::Config& next) {
+  if (!(next.dns_publish == file_.dns_publish))
+    RLOG_WARN("dns_publish changed: takes effect at the next restart (the secret file is read ",
+              "again now)");
+  if (!dns_) return;
+  std::string secret, error;
+  if (config::read_tsig_secret(file_.dns_publish.tsig_secret_file, &secret, &error))
+    dns_->set_secret(std::move(secret));
+  else
+    RLOG_ERROR(error, "; dns_publish keeps the secret it has");
+  for (const auto& note : config::dns_publish_notes(next)) RLOG_WARN("dns_publish: ", note);
+}
+
 void Server::shutdown(int sig) {
   RLOG_INFO(sig == SIGTERM ? "SIGTERM" : "SIGINT", ": draining");
   notifier_->stopping();
+  // The edge's own records leave the zone first: resolvers stop handing out this address while
+  // it still accepts (docs/dns_publish.md).
+  if (dns_) dns_->withdraw(std::chrono::seconds(2));
   if (anycast_) {
     // Withdraw before draining: routers move new clients to other edges while this one still
     // accepts, for convergence_wait; only then do the listeners close.

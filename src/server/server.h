@@ -3,7 +3,7 @@
 // which setter goes before which start():
 //   store (SQLite, or etcd for a fleet) -> Edge (its applier thread) -> ConfigApplier (runs
 //   every change on that thread) -> Fleet (etcd only) -> Edge::start -> pre-flight and app status
-//   -> Fleet::start -> anycast monitor -> Analytics -> ApiServer.
+//   -> Fleet::start -> anycast monitor -> Analytics -> ApiServer -> privilege drop -> dns_publish.
 // open() builds and starts them; run() waits for signals on the calling thread (SIGHUP reloads
 // the file through the ConfigApplier, SIGTERM/SIGINT drain) and stops everything in reverse order.
 // Owned by the thread that calls open() and run() (serve's main thread), which must not have
@@ -28,6 +28,7 @@
 #include "control/store.h"
 #include "edge/budget.h"
 #include "edge/edge.h"
+#include "publish/dns_publisher.h"
 #include "server/service_notifier.h"
 #include "server/upgrade.h"
 
@@ -57,6 +58,8 @@ class Server {
   // SIGHUP: reads the file again; a config that does not validate leaves the running one
   // (false).
   bool reload();
+  // SIGHUP, after the new config was accepted: the TSIG secret read again, notes logged.
+  void reload_dns_publish(const config::Config& next);
   void shutdown(int sig);
   // SIGUSR2 (upgrade.h): true once a new process serves and this one no longer accepts.
   bool upgrade(pid_t requester);
@@ -75,6 +78,8 @@ class Server {
   std::unique_ptr<control::AppsApi> apps_api_;        // the API's apps and access rules
   std::unique_ptr<control::Fleet> fleet_;             // store: etcd://
   std::unique_ptr<anycast::AnycastMonitor> anycast_;  // edge.anycast
+  // dns_publish; shared with the edge's applied listener (a weak reference).
+  std::shared_ptr<publish::DnsPublisher> dns_;
   std::unique_ptr<control::Analytics> analytics_;
   std::unique_ptr<control::ApiServer> api_;
   bool edge_started_ = false;

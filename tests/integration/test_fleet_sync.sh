@@ -68,9 +68,49 @@ check "aggregate/current on edge 1 is the sum over the three edges" \
   test "$fleet_sum" -gt 0 -a "$fleet_sum" -eq "$((per_edge[0] + per_edge[1] + per_edge[2]))"
 assert_eq "aggregate/current?colo_name=E2 through edge 1 is edge 2's own" "${per_edge[1]}" \
   "$(egress 1 "&colo_name=E2")"
-# The fleet credential reads the fan-out's endpoint only; it changes nothing, reads nothing else.
+# events/summary and events/bytime merge every live edge's rollup rows (scope=local: one edge's).
+# The connections above were made to all three edges; their events are in each edge's store.
+EVQ="metrics=count,bytesEgress,durationAvg&dimensions=appID,coloName&since=-10"
+ev_count() { jget "$(body_of "$(fapi "$1" GET "/spectrum/analytics/events/$2?$EVQ$3")")" \
+  "sum(d['metrics'][0] if isinstance(d['metrics'][0], (int, float)) else sum(d['metrics'][0]) for d in j['result']['data'] if d['dimensions'][0] == '$APP')"; }
+# Late disconnect events may still reach a store: compare once the per-edge counts are steady.
+ev_steady() {
+  local before after
+  before=$(for n in 1 2 3; do ev_count "$n" summary "&scope=local"; done | xargs)
+  ev_fleet=$(ev_count 2 summary "")
+  ev_bytime=$(ev_count 3 bytime "&time_delta=minute")
+  after=$(for n in 1 2 3; do ev_count "$n" summary "&scope=local"; done | xargs)
+  read -r -a ev_local <<<"$after"
+  [[ $before == "$after" ]]
+}
+wait_until 5 ev_steady || true
+echo "events/summary count: edges ${ev_local[*]}, fleet from edge 2: $ev_fleet, bytime from edge 3: $ev_bytime"
+check "events/summary on edge 2 sums the three edges (each had events)" \
+  test "${ev_local[0]}" -gt 0 -a "${ev_local[1]}" -gt 0 -a "${ev_local[2]}" -gt 0 \
+  -a "$ev_fleet" -eq "$((ev_local[0] + ev_local[1] + ev_local[2]))"
+assert_eq "events/bytime on edge 3 sums the same events over its intervals" "$ev_fleet" "$ev_bytime"
+r=$(fapi 1 GET "/spectrum/analytics/events/summary?$EVQ")
+assert_eq "the fleet answer names the edges it covers (messages)" "3" \
+  "$(jget "$(body_of "$r")" "[m['message'] for m in j['messages'] if m['message'].startswith('summed over')][0].split()[2]")"
+assert_eq "one group per app and colo: the three colos" "E1 E2 E3" \
+  "$(jget "$(body_of "$r")" "' '.join(sorted(d['dimensions'][1] for d in j['result']['data'] if d['dimensions'][0] == '$APP'))")"
+# An edge that does not answer in time (SIGSTOP: a stalled process, still in the registry) is
+# named in `messages`, and the answer covers the others (after the fan-out's 3 s per peer).
+kill -STOP "${EDGE_PIDS[3]}"
+r=$(fapi 1 GET "/spectrum/analytics/events/summary?$EVQ")
+kill -CONT "${EDGE_PIDS[3]}"
+assert_eq "edge 3 stalled: events/summary still answers" 200 "$(status_of "$r")"
+check "... naming edge 3 as left out, with the reason" \
+  grep -qE 'left out: E3-[^ ]+ \([^)]+\)' <<<"$(body_of "$r")"
+assert_eq "... with the sum of the edges that answered" "$((ev_local[0] + ev_local[1]))" \
+  "$(jget "$(body_of "$r")" "sum(d['metrics'][0] for d in j['result']['data'] if d['dimensions'][0] == '$APP')")"
+# The fleet credential reads the fan-out's endpoints only; it changes nothing, reads nothing else.
 r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/aggregate/current?scope=local")
 assert_eq "the fleet credential reads aggregate/current?scope=local" 200 "$(status_of "$r")"
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/events/summary?scope=local&format=rows")
+assert_eq "... and events/summary?scope=local&format=rows" 200 "$(status_of "$r")"
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/events/summary")
+assert_eq "... but not the fleet answer (without scope=local: 401)" 401 "$(status_of "$r")"
 r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET /spectrum/apps)
 assert_eq "... and nothing else (GET apps with it: 401)" 401 "$(status_of "$r")"
 r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 DELETE "/spectrum/apps/$APP")

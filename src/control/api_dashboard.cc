@@ -70,10 +70,6 @@ bool is_form(const HttpRequest& req) {
   return req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
-std::string peer_of(const HttpRequest& req) {
-  return req.remote_addr + " port " + std::to_string(req.remote_port);
-}
-
 constexpr const char* kDeniedPage =
     "<!doctype html><meta charset=utf-8><title>Rampart: sign-in refused</title>"
     "<p>Wrong API token. <a href=\"/dashboard\">Try again</a>.</p>\n";

@@ -31,10 +31,6 @@ json error_list(const std::vector<ApiError>& list) {
   return out;
 }
 
-std::string peer_of(const HttpRequest& req) {
-  return req.remote_addr + " port " + std::to_string(req.remote_port);
-}
-
 // Runs `fn` and sends its outcome; nothing thrown escapes to the server.
 template <typename Fn>
 Outcome guarded(Fn&& fn) {

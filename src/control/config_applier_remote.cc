@@ -9,14 +9,6 @@
 
 namespace rampart::control {
 
-namespace {
-
-const char* kind_name(Kind kind) {
-  return kind == Kind::kApp ? "app" : "access rule";
-}
-
-}  // namespace
-
 size_t ConfigApplier::api_app_count() const {
   std::lock_guard lock(mu_);
   return apps_.size();

@@ -15,10 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-const char* kind_name(Kind kind) {
-  return kind == Kind::kApp ? "app" : "access rule";
-}
-
 // kErrConflict when the request carries the modified_on it read and the object changed since
 // (another edge or client wrote it): a read-modify-write never silently overwrites an update.
 std::optional<ChangeResult> stale_precondition(const std::optional<std::string>& based_on,

@@ -50,6 +50,11 @@ struct HttpRequest {
   std::string get_param_value(const std::string& name) const;
 };
 
+// "10.0.0.1 port 51234": the request's peer as log lines name it.
+inline std::string peer_of(const HttpRequest& req) {
+  return req.remote_addr + " port " + std::to_string(req.remote_port);
+}
+
 struct HttpResponse {
   int status = 200;
   HttpHeaders headers;

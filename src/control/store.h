@@ -28,6 +28,11 @@ struct StoredObject {
 
 enum class Kind { kApp, kAccessRule };
 
+// "app" / "access rule": how messages name a kind.
+inline const char* kind_name(Kind kind) {
+  return kind == Kind::kApp ? "app" : "access rule";
+}
+
 // The outcome of a conditional write (put_if / remove_if).
 enum class WriteStatus {
   kOk,

@@ -12,6 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev nlohmann-json3-dev libssl-dev libsqlite3-dev sqlite3 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
   libcli11-dev  # command-line flags (src/cli/flags.h)
+  libc-ares-dev  # origin_dns lookups (src/resolve, docs/origin-dns.md)
   libbpf-dev bpftool  # XDP fast path (src/xdp, optional at build time)
   # test tooling and real peers for integration tests
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools

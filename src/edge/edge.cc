@@ -246,6 +246,7 @@ ResolvedOrigins Edge::resolve_for(const config::Config& cfg) {
       return {};
     }
     resolver_ = std::move(r);
+    resolver_view_.store(resolver_.get(), std::memory_order_release);
   }
   resolver_->set_queries(queries);
   if (!keys.empty() && !resolver_->wait_settled(keys, kFirstLookupWait))

@@ -155,7 +155,9 @@ class Edge {
   SourceTableTotals guard_tables() const;
   // The origin_dns resolver; null until an app has origin_dns. Its status() may be read from
   // any thread (/metrics, the dashboard).
-  const resolve::OriginResolver* resolver() const { return resolver_.get(); }
+  const resolve::OriginResolver* resolver() const {
+    return resolver_view_.load(std::memory_order_acquire);
+  }
   // Before start() (tests): the resolver's options (e.g. a DNS server:port instead of
   // /etc/resolv.conf).
   void set_resolver_options(resolve::Options o) { resolver_options_ = std::move(o); }
@@ -231,10 +233,12 @@ class Edge {
   origin::HealthChecker health_;
   resolve::Options resolver_options_;
   std::unique_ptr<resolve::OriginResolver> resolver_;  // created on control()
-  std::atomic<bool> refresh_posted_{false};            // a refresh_origins() is queued on control()
-  bool draining_ = false;                              // control() only: no republish any more
-  std::unique_ptr<xdp::Loader> xdp_;                   // before workers_: their guards' ban sink
-  xdp::UdpGenerations udp_gen_;  // UDP groups' SK_REUSEPORT program; before workers_
+  // resolver_ for other threads (created lazily while API threads may read it).
+  std::atomic<const resolve::OriginResolver*> resolver_view_{nullptr};
+  std::atomic<bool> refresh_posted_{false};  // a refresh_origins() is queued on control()
+  bool draining_ = false;                    // control() only: no republish any more
+  std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
+  xdp::UdpGenerations udp_gen_;              // UDP groups' SK_REUSEPORT program; before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libmaxminddb-dev liburing-dev
   libcli11-dev  # command-line flags (src/cli/flags.h)
   libldns-dev  # dns_publish: RFC 2136 updates with TSIG (src/publish)
+  libc-ares-dev  # origin_dns lookups (src/resolve, docs/origin-dns.md)
   libbpf-dev bpftool  # XDP fast path (src/xdp, optional at build time)
   # test tooling and real peers for integration tests
   iproute2 procps psmisc coreutils openssh-server openssh-client redis-server redis-tools

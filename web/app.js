@@ -359,8 +359,10 @@ function renderApp(id) {
     return;
   }
   const cfg = row.config || {};
+  // origin_dns: the name, then the addresses it resolves to now (what new connections use).
+  const now = ((row.live && row.live.origins) || []).map((o) => o.origin.replace(/^[a-z]+:\/\//, '') + (o.up ? '' : ' (down)'));
   const origins = cfg.origin_direct ? cfg.origin_direct.join(', ')
-    : cfg.origin_dns ? `${cfg.origin_dns.name}:${cfg.origin_port}` : '';
+    : cfg.origin_dns ? `${cfg.origin_dns.name}:${cfg.origin_port} = ${now.length ? now.join(', ') : 'not resolved (531)'}` : '';
   $('#app-meta').textContent = [row.protocol, row.dns, origins && `→ ${origins}`,
     cfg.proxy_protocol && cfg.proxy_protocol !== 'off' && `proxy protocol ${cfg.proxy_protocol}`,
     cfg.tls && cfg.tls !== 'off' && `TLS ${cfg.tls}`].filter(Boolean).join(' · ');

@@ -253,10 +253,11 @@ void read_load_balancing(JsonReader& rd, const json& v, LoadBalancing* lb) {
 }
 
 void read_timeouts(JsonReader& rd, const json& v, Timeouts* t) {
-  if (!rd.check_object(v, "timeouts", {"connect", "idle", "udp_flow_idle"})) return;
+  if (!rd.check_object(v, "timeouts", {"connect", "idle", "udp_flow_idle", "dns_hold"})) return;
   rd.get_duration(v, "connect", "timeouts", &t->connect);
   rd.get_duration(v, "idle", "timeouts", &t->idle);
   rd.get_duration(v, "udp_flow_idle", "timeouts", &t->udp_flow_idle);
+  rd.get_duration(v, "dns_hold", "timeouts", &t->dns_hold);
 }
 
 void read_tls_settings(JsonReader& rd, const json& v, TlsSettings* t) {
@@ -466,7 +467,8 @@ json app_to_json(const App& app) {
                            {"fall", hc.fall}}}};
   j["timeouts"] = {{"connect", format_duration(app.timeouts.connect)},
                    {"idle", format_duration(app.timeouts.idle)},
-                   {"udp_flow_idle", format_duration(app.timeouts.udp_flow_idle)}};
+                   {"udp_flow_idle", format_duration(app.timeouts.udp_flow_idle)},
+                   {"dns_hold", format_duration(app.timeouts.dns_hold)}};
   j["proxy_protocol_udp"] = to_string(app.proxy_protocol_udp);
   if (app.protection) {
     const ProtectionConfig& p = *app.protection;

@@ -241,6 +241,8 @@ struct Timeouts {
   Duration connect = std::chrono::seconds(5);
   Duration idle = std::chrono::hours(1);
   Duration udp_flow_idle = std::chrono::seconds(60);
+  // origin_dns: how long the last good answer is kept while lookups fail.
+  Duration dns_hold = std::chrono::hours(1);
   bool operator==(const Timeouts&) const = default;
 };
 

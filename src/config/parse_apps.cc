@@ -144,10 +144,11 @@ void parse_load_balancing(YamlReader& rd, const YAML::Node& node, const std::str
 }
 
 void parse_timeouts(YamlReader& rd, const YAML::Node& node, const std::string& path, Timeouts* t) {
-  if (!rd.check_map(node, path, {"connect", "idle", "udp_flow_idle"})) return;
+  if (!rd.check_map(node, path, {"connect", "idle", "udp_flow_idle", "dns_hold"})) return;
   rd.get_duration(node, "connect", path, &t->connect);
   rd.get_duration(node, "idle", path, &t->idle);
   rd.get_duration(node, "udp_flow_idle", path, &t->udp_flow_idle);
+  rd.get_duration(node, "dns_hold", path, &t->dns_hold);
 }
 
 void parse_tls_settings(YamlReader& rd, const YAML::Node& node, const std::string& path,

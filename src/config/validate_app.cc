@@ -223,6 +223,7 @@ class AppChecker {
     if (t.idle.count() <= 0) add(path("timeouts.idle"), "must be more than 0; e.g. 1h");
     if (t.udp_flow_idle.count() <= 0)
       add(path("timeouts.udp_flow_idle"), "must be more than 0; e.g. 60s");
+    if (t.dns_hold.count() <= 0) add(path("timeouts.dns_hold"), "must be more than 0; e.g. 1h");
   }
 
   // Files must be readable now: a certificate that cannot be read at load would otherwise only

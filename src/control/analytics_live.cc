@@ -147,9 +147,18 @@ Outcome LiveSeries::live() const {
         if (asns.size() == 20) break;
         asns.push_back({{"asn", number == 0 ? json("other") : json(number)}, {"connections", n}});
       }
+      // The origins new connections go to: origin_dns apps show their current addresses.
+      json origins = json::array();
+      for (size_t i = 0; i < rt->origins->size(); ++i) {
+        const origin::Origin& o = rt->origins->at(i);
+        origins.push_back({{"origin", o.cfg.text},
+                           {"up", o.up.load(std::memory_order_relaxed)},
+                           {"connections", o.active.load(std::memory_order_relaxed)}});
+      }
       apps.push_back({{"appID", cfg.id},
                       {"protocol", protocol_of(cfg)},
                       {"dns", cfg.dns.name},
+                      {"origins", origins},
                       {"totals", totals},
                       {"series", series},
                       {"countries", countries},

@@ -268,6 +268,30 @@ std::string MetricsExporter::render() const {
   each_origin([&](const std::string& app, const origin::Origin& o) {
     w.sample({{"app", app}, {"origin", o.cfg.text}}, o.active.load(std::memory_order_relaxed));
   });
+  if (const resolve::OriginResolver* r = edge_->resolver(); r != nullptr) {
+    // origin_dns: one query per app (src/resolve/origin_resolver.h).
+    const std::vector<resolve::Status> names = r->status();
+    w.family("rampart_origin_dns_lookups_total", "counter",
+             "Lookups of an origin_dns name, by outcome (ok, nxdomain, nodata, servfail, "
+             "refused, timeout, error).");
+    for (const auto& s : names)
+      for (size_t i = 0; i < resolve::kResultCount; ++i)
+        w.sample(
+            {{"app", s.key}, {"result", resolve::result_name(static_cast<resolve::Result>(i))}},
+            s.lookups[i]);
+    w.family("rampart_origin_dns_addresses", "gauge",
+             "Addresses of the origin_dns name in use (0: connections are refused with 531).");
+    for (const auto& s : names) w.sample({{"app", s.key}, {"name", s.name}}, s.addresses.size());
+    w.family("rampart_origin_dns_stale", "gauge",
+             "1 while lookups fail and the last good answer is kept (timeouts.dns_hold).");
+    for (const auto& s : names) w.sample({{"app", s.key}}, s.stale ? 1 : 0);
+    w.family("rampart_origin_dns_addresses_shed_total", "counter",
+             "Addresses of an answer beyond the 64 used per name.");
+    for (const auto& s : names) w.sample({{"app", s.key}}, s.shed);
+    w.family("rampart_origin_dns_names_shed", "gauge",
+             "origin_dns names not resolved: more than 1024 on this edge.");
+    w.sample({}, r->names_shed());
+  }
   if (const xdp::Loader* x = edge_->xdp(); x != nullptr && x->attached()) {
     const xdp::Counters c = x->counters();
     w.family("rampart_xdp_packets_passed_total", "counter",

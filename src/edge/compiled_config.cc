@@ -16,11 +16,13 @@ AnycastPlan plan_anycast(const config::AnycastConfig& anycast) {
 std::shared_ptr<const CompiledConfig> compile_config(const config::Config& cfg,
                                                      const CompiledConfig* previous, int workers,
                                                      telemetry::StatsRegistry* stats,
-                                                     const BudgetPlan* budget) {
+                                                     const BudgetPlan* budget,
+                                                     const ResolvedOrigins* resolved) {
   auto out = std::make_shared<CompiledConfig>();
+  if (resolved != nullptr) out->resolved = *resolved;
   // The one walk of cfg.apps: every other part is read off the compiled apps.
   out->snapshot = build_snapshot(cfg, previous != nullptr ? previous->snapshot.get() : nullptr,
-                                 workers, stats, budget);
+                                 workers, stats, budget, resolved);
   const Snapshot& snap = *out->snapshot;
 
   // edge.anycast is read at start (the publisher starts with the edge); a reload keeps it and

@@ -49,14 +49,16 @@ struct CompiledConfig {
   std::vector<std::shared_ptr<origin::OriginSet>> health_targets;
   AnycastPlan anycast;
   std::vector<std::string> warnings;  // one line per setting accepted but not enforced
+  ResolvedOrigins resolved;           // the origin_dns addresses the snapshot was built with
 };
 
 // Compiles `cfg` (validated). `previous` (the config in force; null at start) lends the
 // snapshot its kept OriginSets, guard counters and TLS contexts (build_snapshot) and the anycast
-// settings in force. `workers`, `stats` and `budget` as for build_snapshot().
+// settings in force. `workers`, `stats`, `budget` and `resolved` as for build_snapshot().
 std::shared_ptr<const CompiledConfig> compile_config(const config::Config& cfg,
                                                      const CompiledConfig* previous, int workers,
                                                      telemetry::StatsRegistry* stats = nullptr,
-                                                     const BudgetPlan* budget = nullptr);
+                                                     const BudgetPlan* budget = nullptr,
+                                                     const ResolvedOrigins* resolved = nullptr);
 
 }  // namespace rampart::edge

@@ -29,6 +29,10 @@ int resolve_workers(int configured) {
 Edge::Edge() = default;
 
 Edge::~Edge() {
+  if (resolver_) {
+    resolver_->stop();  // no new refresh is posted; one already queued does nothing
+    control_.call([this] { draining_ = true; });
+  }
   for (auto& w : workers_) w->stop(telemetry::status::kNormal);
   health_.stop();
   if (events_) events_->stop();
@@ -97,7 +101,8 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;
   for (auto& w : workers_) w->start();
-  publish(compile_config(cfg, nullptr, n, stats_.get(), &plan));
+  const ResolvedOrigins resolved = resolve_for(cfg);
+  publish(compile_config(cfg, nullptr, n, stats_.get(), &plan, &resolved));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
 }
@@ -114,7 +119,8 @@ void Edge::reload(const config::Config& cfg) {
     RLOG_WARN("events.enabled / analytics.enabled changed: takes effect at the next restart");
   const int n = static_cast<int>(workers_.size());
   const BudgetPlan plan = apply_budget(budget_inputs(cfg, static_cast<uint64_t>(n), fd_limit_));
-  publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan));
+  const ResolvedOrigins resolved = resolve_for(cfg);
+  publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan, &resolved));
   RLOG_INFO("configuration reloaded: ", cfg.apps.size(), " apps");
 }
 
@@ -212,7 +218,64 @@ std::vector<std::shared_ptr<Worker::Prepared>> Edge::take_prepared(const Snapsho
   return out;
 }
 
-void Edge::publish(std::shared_ptr<const CompiledConfig> next) {
+ResolvedOrigins Edge::resolve_for(const config::Config& cfg) {
+  control_.assert_in_loop_thread("Edge::resolve_for");
+  std::vector<resolve::Query> queries;
+  std::vector<std::string> keys;
+  for (const auto& app : cfg.apps) {
+    if (!app.origin_dns) continue;
+    resolve::Query q;
+    q.key = app.id;
+    q.name = app.origin_dns->name;
+    q.family = resolve::family_of(app.origin_dns->type);
+    q.ttl_cap_s = app.origin_dns->ttl;
+    q.hold = std::chrono::duration_cast<std::chrono::milliseconds>(app.timeouts.dns_hold);
+    queries.push_back(std::move(q));
+    keys.push_back(app.id);
+  }
+  if (!resolver_) {
+    if (queries.empty()) return {};
+    auto r = std::make_unique<resolve::OriginResolver>(resolver_options_);
+    r->set_on_change([this] {
+      // Coalesced: one refresh queued at a time reads every answer that changed meanwhile.
+      if (!refresh_posted_.exchange(true)) control_.post([this] { refresh_origins(); });
+    });
+    std::string error;
+    if (!r->start(&error)) {
+      RLOG_ERROR("origin_dns: ", error, "; apps with origin_dns refuse connections (531)");
+      return {};
+    }
+    resolver_ = std::move(r);
+    resolver_view_.store(resolver_.get(), std::memory_order_release);
+  }
+  resolver_->set_queries(queries);
+  if (!keys.empty() && !resolver_->wait_settled(keys, kFirstLookupWait))
+    RLOG_WARN("origin_dns: some names did not answer within ", kFirstLookupWait.count(),
+              " ms; their apps answer 531 until they resolve");
+  return resolver_->all_addresses();
+}
+
+void Edge::refresh_origins() {
+  control_.assert_in_loop_thread("Edge::refresh_origins");
+  refresh_posted_.store(false);
+  if (draining_ || !compiled_ || !resolver_) return;
+  ResolvedOrigins resolved = resolver_->all_addresses();
+  if (resolved == compiled_->resolved) return;
+  for (const auto& [id, ips] : resolved) {
+    auto old = compiled_->resolved.find(id);
+    if (old != compiled_->resolved.end() && old->second == ips) continue;
+    std::string list;
+    for (const auto& ip : ips) list += (list.empty() ? "" : ", ") + ip.to_string();
+    RLOG_INFO("app ", id,
+              ": origin_dns answer changed: ", ips.empty() ? std::string("no address (531)") : list,
+              "; new connections use it, established ones keep theirs");
+  }
+  const int n = static_cast<int>(workers_.size());
+  const config::Config cfg = compiled_->snapshot->config;
+  publish(compile_config(cfg, compiled_.get(), n, stats_.get(), &plan_, &resolved), false);
+}
+
+void Edge::publish(std::shared_ptr<const CompiledConfig> next, bool hand_prepared) {
   control_.assert_in_loop_thread("Edge::publish");
   for (const auto& line : next->warnings) RLOG_WARN(line);
   std::shared_ptr<const CompiledConfig> before;
@@ -224,7 +287,13 @@ void Edge::publish(std::shared_ptr<const CompiledConfig> next) {
   if (xdp_) xdp_->sync(next->map_plan);
   health_.set_targets(next->health_targets);
   const std::shared_ptr<const Snapshot>& snap = next->snapshot;
-  auto prepared = take_prepared(*snap, before ? before->snapshot.get() : nullptr);
+  std::vector<std::shared_ptr<Worker::Prepared>> prepared;
+  if (hand_prepared) {
+    prepared = take_prepared(*snap, before ? before->snapshot.get() : nullptr);
+  } else {
+    for (size_t w = 0; w < workers_.size(); ++w)
+      prepared.push_back(std::make_shared<Worker::Prepared>());
+  }
   const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   for (size_t w = 0; w < workers_.size(); ++w)
     workers_[w]->apply(snap, std::move(prepared[w]), generation);
@@ -369,6 +438,7 @@ size_t Edge::drain(config::Duration timeout) {
 
 size_t Edge::drain_on_control(config::Duration timeout) {
   control_.assert_in_loop_thread("Edge::drain");
+  draining_ = true;
   for (auto& w : workers_) w->stop_listening();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   size_t left = sessions();

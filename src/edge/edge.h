@@ -1,13 +1,16 @@
 // The running edge: owns the workers, the event log, the health checker, the XDP loader, the
+// origin_dns resolver (resolve::OriginResolver, started with the first origin_dns app), the
 // config in force (a CompiledConfig) and the config applier's thread (control(): a
-// core::ControlLoop). Every config application runs on that one thread and compiles the config
-// once (compile_config), then hands each consumer its part (publish()): the workers the
-// Snapshot, the XDP loader the map plan, the health checker its targets; the anycast publisher
-// reads its part through compiled(). start() and drain() hop onto it themselves; reload(),
-// prepare() and abandon() must be called on it (the control::ConfigApplier calls them from its
-// changes, which it runs there) and assert it. SIGHUP (cli/serve.cc), the API (HTTP pool threads)
-// and the fleet watch reach it only through the ConfigApplier. Workers never call back into it;
-// ban()/unban() are per-worker posts from any thread.
+// core::ControlLoop). A changed origin_dns answer republishes the config in force with the new
+// addresses on control() (refresh_origins()), like a reload that changes nothing else. Every config
+// application runs on that one thread and compiles the config once (compile_config), then hands
+// each consumer its part (publish()): the workers the Snapshot, the XDP loader the map plan, the
+// health checker its targets; the anycast publisher reads its part through compiled(). start() and
+// drain() hop onto it themselves; reload(), prepare() and abandon() must be called on it (the
+// control::ConfigApplier calls them from its changes, which it runs there) and assert it. SIGHUP
+// (cli/serve.cc), the API (HTTP pool threads) and the fleet watch reach it only through the
+// ConfigApplier. Workers never call back into it; ban()/unban() are per-worker posts from any
+// thread.
 #pragma once
 
 #include <atomic>
@@ -29,6 +32,7 @@
 #include "edge/snapshot.h"
 #include "edge/worker.h"
 #include "origin/health_checker.h"
+#include "resolve/origin_resolver.h"
 #include "telemetry/event_log.h"
 #include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
@@ -155,6 +159,17 @@ class Edge {
              refused = 0;
   };
   SourceTableTotals guard_tables() const;
+  // The origin_dns resolver; null until an app has origin_dns. Its status() may be read from
+  // any thread (/metrics, the dashboard).
+  const resolve::OriginResolver* resolver() const {
+    return resolver_view_.load(std::memory_order_acquire);
+  }
+  // Before start() (tests): the resolver's options (e.g. a DNS server:port instead of
+  // /etc/resolv.conf).
+  void set_resolver_options(resolve::Options o) { resolver_options_ = std::move(o); }
+  // How long start() and reload() wait for the first answer of a new origin_dns name before
+  // publishing without it (its app then answers 531 until the name resolves).
+  static constexpr std::chrono::milliseconds kFirstLookupWait{2000};
   // Live per-app counters; valid after start(), for the edge's life. Any thread.
   telemetry::StatsRegistry* stats() const { return stats_.get(); }
   // Per-minute event rollups for the analytics store; any thread.
@@ -186,7 +201,15 @@ class Edge {
   size_t drain_on_control(config::Duration timeout);
   // Makes `next` the config in force and hands each consumer its part: the XDP maps first,
   // then the health checker's targets, then the workers' snapshot (with what prepare() opened).
-  void publish(std::shared_ptr<const CompiledConfig> next);
+  // `hand_prepared`: false for a republish of the same binds (refresh_origins), which leaves
+  // what prepare() holds to the next reload().
+  void publish(std::shared_ptr<const CompiledConfig> next, bool hand_prepared = true);
+  // The origin_dns queries of `cfg` handed to the resolver (started on first need); waits up to
+  // kFirstLookupWait for names not looked up yet. Returns the addresses to compile with.
+  ResolvedOrigins resolve_for(const config::Config& cfg);
+  // On control(): recompiles the config in force with the resolver's current addresses, and
+  // publishes it when they differ from the ones it was built with.
+  void refresh_origins();
   // Plans the budgets of `in` (budget_inputs() of the config; the API's cap is the running
   // server's), sets the limits of budget_ and logs the plan when it changed.
   BudgetPlan apply_budget(BudgetInputs in);
@@ -215,8 +238,14 @@ class Edge {
   std::unique_ptr<telemetry::StatsRegistry> stats_;
   telemetry::Rollup rollup_;  // fed by the event log's thread
   origin::HealthChecker health_;
-  std::unique_ptr<xdp::Loader> xdp_;  // before workers_: their guards' ban sink
-  xdp::UdpGenerations udp_gen_;       // UDP groups' SK_REUSEPORT program; before workers_
+  resolve::Options resolver_options_;
+  std::unique_ptr<resolve::OriginResolver> resolver_;  // created on control()
+  // resolver_ for other threads (created lazily while API threads may read it).
+  std::atomic<const resolve::OriginResolver*> resolver_view_{nullptr};
+  std::atomic<bool> refresh_posted_{false};  // a refresh_origins() is queued on control()
+  bool draining_ = false;                    // control() only: no republish any more
+  std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
+  xdp::UdpGenerations udp_gen_;              // UDP groups' SK_REUSEPORT program; before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

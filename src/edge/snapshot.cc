@@ -89,9 +89,32 @@ bool needs_bind(const net::IpAddr& origin, uint16_t port,
 
 }  // namespace
 
+std::vector<config::OriginDirect> app_origins(const config::App& app,
+                                              const ResolvedOrigins* resolved) {
+  if (!app.origin_dns) return app.origin_direct;
+  std::vector<config::OriginDirect> out;
+  if (resolved == nullptr) return out;
+  auto it = resolved->find(app.id);
+  if (it == resolved->end()) return out;
+  const config::PortRange ports = app.origin_port.value_or(app.ports);
+  std::string port_text = std::to_string(ports.first);
+  if (ports.last != ports.first) port_text += "-" + std::to_string(ports.last);
+  for (const net::IpAddr& ip : it->second) {
+    if (out.size() >= origin::OriginSet::kMaxOrigins) break;
+    config::OriginDirect o;
+    o.ip = ip;
+    o.ports = ports;
+    o.text = std::string(config::to_string(app.proto)) + "://" +
+             (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + port_text;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
                                                int workers, telemetry::StatsRegistry* stats,
-                                               const BudgetPlan* budget) {
+                                               const BudgetPlan* budget,
+                                               const ResolvedOrigins* resolved) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = cfg;
   snap->workers = workers > 0 ? workers : 1;
@@ -125,15 +148,16 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
           (rt->protection.max_connections + static_cast<uint64_t>(workers) - 1) /
           static_cast<uint64_t>(workers);
     }
+    const std::vector<config::OriginDirect> origins = app_origins(app, resolved);
     if (previous != nullptr) {
       for (const auto& old : previous->apps) {
-        if (old->cfg.id == app.id && old->origins->matches(app.origin_direct, lb)) {
+        if (old->cfg.id == app.id && old->origins->matches(origins, lb)) {
           rt->origins = old->origins;
           break;
         }
       }
     }
-    if (!rt->origins) rt->origins = std::make_shared<origin::OriginSet>(app.origin_direct, lb);
+    if (!rt->origins) rt->origins = std::make_shared<origin::OriginSet>(origins, lb);
     rt->egress_bind.resize(rt->origins->size());
     for (size_t i = 0; i < rt->origins->size(); ++i) {
       const auto& o = rt->origins->at(i).cfg;

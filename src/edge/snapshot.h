@@ -44,15 +44,25 @@ struct Snapshot {
 // Every (protocol, address, port) that `cfg` listens on, in order, each once: the binds'
 // addresses before the snapshot exists (Edge::prepare). Apps are not judged for disabling.
 std::vector<std::pair<config::Proto, net::SockAddr>> listen_addresses(const config::Config& cfg);
+
+// The current addresses of origin_dns apps, by app id (resolve::OriginResolver): what the
+// snapshot turns into their origins. An app missing here has none (531).
+using ResolvedOrigins = std::map<std::string, std::vector<net::IpAddr>>;
+// The origins of `app`: its origin_direct entries, or one per resolved address of its
+// origin_dns name with origin_port (same offset mapping as an origin_direct range).
+std::vector<config::OriginDirect> app_origins(const config::App& app,
+                                              const ResolvedOrigins* resolved);
 std::string bind_key(config::Proto proto, const net::SockAddr& addr);
 
 // Builds a snapshot from a validated config. Apps whose origins and balancing are unchanged
 // since `previous` keep their OriginSet, hence their health state and connection counts.
 // `stats` (may be null in tests) gives every app its live counters. With `budget`, every app's
 // protection.max_connections is clamped to the budget of its protocol (one warning names them).
+// `resolved` gives origin_dns apps their addresses (null: none yet).
 std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const Snapshot* previous,
                                                int workers,
                                                telemetry::StatsRegistry* stats = nullptr,
-                                               const BudgetPlan* budget = nullptr);
+                                               const BudgetPlan* budget = nullptr,
+                                               const ResolvedOrigins* resolved = nullptr);
 
 }  // namespace rampart::edge

@@ -46,6 +46,12 @@ void Session::set_admission(const guard::Admission& a) {
 
 void Session::start() {
   connect_ns_ = core::realtime_ns();
+  if (app_->origins->size() == 0) {
+    // An origin_dns app whose name never resolved (or whose last answer outlived
+    // timeouts.dns_hold): accepted and closed at once, resolveOrigin / 531.
+    connect_failed({telemetry::Side::kOrigin, Cause::kUnresolved});
+    return;
+  }
   const guard::AppPolicy* p = app_->guard.get();
   if (p != nullptr && p->validator != config::Validator::kNone) {
     // No origin connection before the client proved it speaks the app's protocol.
@@ -125,7 +131,7 @@ void Session::try_connect() {
   const int64_t now = ctx_->loop->now_ms();
   int idx = origins.pick(client_addr_.ip(), tried_, now);
   if (idx < 0) {
-    // No origin at all (an origin_dns app: resolution is not built yet) or none healthy.
+    // None healthy or every one tried (an app with no origin at all ended in start()).
     connect_failed(
         {telemetry::Side::kOrigin, origins.size() == 0 ? Cause::kUnresolved : Cause::kUnreachable});
     return;
@@ -190,7 +196,9 @@ void Session::on_connect_result(int err) {
 }
 
 void Session::connect_failed(CloseReason why) {
-  emit(telemetry::EventType::kOriginError, why);
+  emit(why.cause == Cause::kUnresolved ? telemetry::EventType::kResolveOrigin
+                                       : telemetry::EventType::kOriginError,
+       why);
   close(why, false, false);
 }
 

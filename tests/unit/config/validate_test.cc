@@ -34,6 +34,22 @@ TEST(Rules, ExactlyOneOrigin11000) {
   EXPECT_TRUE(has_error(e, "apps[0].origin_port", "only used with origin_dns", 11000)) << dump(e);
 }
 
+TEST(Rules, DnsHoldIsATimeout) {
+  LoadResult r = parse_app(
+      "{protocol: tcp/22, origin_dns: {name: o.example.com}, origin_port: 22, "
+      "timeouts: {dns_hold: 10m}}");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->apps[0].timeouts.dns_hold, std::chrono::minutes(10));
+  EXPECT_EQ(parse_app("{protocol: tcp/22, origin_dns: {name: o.example.com}, origin_port: 22}")
+                .config->apps[0]
+                .timeouts.dns_hold,
+            std::chrono::hours(1));
+  auto e = app_errors(
+      "{protocol: tcp/22, origin_dns: {name: o.example.com}, origin_port: 22, "
+      "timeouts: {dns_hold: 0s}}");
+  EXPECT_TRUE(has_error(e, "apps[0].timeouts.dns_hold", "more than 0")) << dump(e);
+}
+
 TEST(Rules, OriginDnsNeedsOriginPort11001) {
   auto e = app_errors("{protocol: tcp/22, origin_dns: {name: origin.example.com}}");
   EXPECT_TRUE(has_error(e, "apps[0].origin_port", "missing", kErrOriginDns)) << dump(e);

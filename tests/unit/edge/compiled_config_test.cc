@@ -128,24 +128,47 @@ TEST(CompiledConfig, ARecompileKeepsOriginSetsAndTheAnycastInForce) {
   EXPECT_EQ(second->map_plan.ports[0].first, 7000);
 }
 
-TEST(CompiledConfig, UnenforcedSettingsAreCompiledOnceAndNameTheApp) {
+TEST(CompiledConfig, OriginDnsAppsTakeTheResolvedAddresses) {
   auto r = config::parse_yaml(R"(
 apps:
   - id: plain
     protocol: tcp/7000
     origin_direct: ["tcp://127.0.0.1:8000"]
   - id: dns
-    protocol: tcp/7001
+    protocol: tcp/7001-7002
     origin_dns: { name: origin.example.com }
-    origin_port: 22
+    origin_port: 2201-2202
 )");
   ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
-  auto compiled = compile_config(*r.config, nullptr, 1);
-  ASSERT_EQ(compiled->warnings.size(), 1u);
-  EXPECT_EQ(compiled->warnings[0].rfind("apps[1] (dns).origin_dns:", 0), 0u)
-      << compiled->warnings[0];
-  EXPECT_FALSE(compiled->anycast.enabled());
-  EXPECT_TRUE(compiled->anycast.prefixes.empty());
+  // Nothing resolved yet: the app serves (binds, health target) with no origin (531).
+  auto first = compile_config(*r.config, nullptr, 1);
+  EXPECT_TRUE(first->warnings.empty()) << first->warnings[0];
+  EXPECT_EQ(find_app(*first->snapshot, "dns")->origins->size(), 0u);
+  EXPECT_EQ(first->health_targets.size(), 2u);
+  EXPECT_FALSE(first->anycast.enabled());
+
+  // Every address is an origin with origin_port (offset mapping as for origin_direct).
+  ResolvedOrigins resolved{
+      {"dns", {*net::IpAddr::parse("192.0.2.1"), *net::IpAddr::parse("2001:db8::1")}}};
+  auto second = compile_config(*r.config, first.get(), 1, nullptr, nullptr, &resolved);
+  EXPECT_EQ(second->resolved, resolved);
+  const auto& dns = find_app(*second->snapshot, "dns")->origins;
+  ASSERT_EQ(dns->size(), 2u);
+  EXPECT_EQ(dns->at(0).cfg.text, "tcp://192.0.2.1:2201-2202");
+  EXPECT_EQ(dns->at(1).cfg.text, "tcp://[2001:db8::1]:2201-2202");
+  EXPECT_EQ(config::origin_port_for(r.config->apps[1].ports, dns->at(1).cfg.ports, 7002), 2202);
+  EXPECT_EQ(std::count(second->health_targets.begin(), second->health_targets.end(), dns), 1);
+  // The other app keeps its set (health state, connection counts).
+  EXPECT_EQ(find_app(*second->snapshot, "plain")->origins,
+            find_app(*first->snapshot, "plain")->origins);
+
+  // The same answer again keeps the set; a changed one makes a new one.
+  auto third = compile_config(*r.config, second.get(), 1, nullptr, nullptr, &resolved);
+  EXPECT_EQ(find_app(*third->snapshot, "dns")->origins, dns);
+  resolved["dns"] = {*net::IpAddr::parse("192.0.2.9")};
+  auto fourth = compile_config(*r.config, third.get(), 1, nullptr, nullptr, &resolved);
+  EXPECT_NE(find_app(*fourth->snapshot, "dns")->origins, dns);
+  EXPECT_EQ(find_app(*fourth->snapshot, "dns")->origins->size(), 1u);
 }
 
 }  // namespace

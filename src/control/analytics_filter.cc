@@ -55,7 +55,10 @@ bool parse_term(std::string_view raw, FilterTerm* out, std::string* error) {
   const std::string_view term = trim(raw);
   if (term.empty()) {
     *error =
-        std::string("filters: an empty filter (two joiners in a row, or one at an end)") + kGrammar;
+        std::string(
+            "filters: an empty filter (two joiners in a row, or one at an end) is not DIMENSION "
+            "OPERATOR VALUE") +
+        kGrammar;
     return false;
   }
   size_t pos = std::string_view::npos, op_len = 0;

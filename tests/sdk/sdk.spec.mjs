@@ -174,7 +174,8 @@ eq('list notes=ATTACK (case-insensitive substring)', [CLIENT_IP, '10.77.9.9'], a
 const any = await client.firewall.accessRules.list({ zone_id, mode: 'whitelist', configuration: { target: 'country' }, match: 'any' });
 eq('list mode=whitelist OR target=country (match=any)', ['10.77.9.10', 'XX'], any.result.map((r) => r.configuration.value));
 const ordered = await client.firewall.accessRules.list({ zone_id, configuration: { target: 'ip' }, order: 'configuration.value', direction: 'desc' });
-eq('list target=ip order=configuration.value desc', ['10.77.9.9', '10.77.9.10', CLIENT_IP], ordered.result.map((r) => r.configuration.value));
+// Addresses order by value (10.77.9.10 after 10.77.9.9), not as text.
+eq('list target=ip order=configuration.value desc', ['10.77.9.10', '10.77.9.9', CLIENT_IP], ordered.result.map((r) => r.configuration.value));
 // The usual script: list by the address, delete what comes back.
 let deleted = 0;
 for await (const r of client.firewall.accessRules.list({ zone_id, configuration: { target: 'ip', value: CLIENT_IP } })) {
@@ -204,14 +205,16 @@ const summary = (filters, dimensions) =>
   client.spectrum.analytics.events.summaries.get({ zone_id, metrics: ['count'], dimensions, filters, since });
 const disconnects = await until(5000, async () => {
   const s = await summary(`event==disconnect AND appID==${first.id}`, ['event']);
-  return s.totals?.count >= 3 ? s : null;
+  return s.totals?.count >= 2 ? s : null;
 });
-check('events/summary with AND counts the app\'s disconnects', disconnects?.totals?.count >= 3, JSON.stringify(disconnects?.totals));
+// Two connections went through (the first-second one and the one after the unblock);
+// the attempts refused while blocked are clientFiltered events, not disconnects.
+check('events/summary with AND counts the app\'s disconnects', disconnects?.totals?.count >= 2, JSON.stringify(disconnects?.totals));
 const both = await summary(`appID==${first.id} AND event==connect OR appID==${first.id} AND event==disconnect`, ['event']);
 const byEvent = Object.fromEntries((both.data ?? []).map((d) => [d.dimensions[0], d.metrics[0]]));
 check(
   'events/summary with AND/OR (AND binds tighter) groups connect and disconnect',
-  byEvent.connect >= 3 && byEvent.disconnect === disconnects?.totals?.count && Object.keys(byEvent).length === 2,
+  byEvent.connect >= 2 && byEvent.disconnect === disconnects?.totals?.count && Object.keys(byEvent).length === 2,
   JSON.stringify(byEvent),
 );
 await rejects(

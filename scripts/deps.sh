@@ -29,24 +29,30 @@ PACKAGES=(
   # package's checks, systemd-analyze verify of the unit (it resolves man: links)
   pandoc lintian dpkg-dev fakeroot adduser systemd man-db
 )
-# Node.js and npm for the browser test; a machine that already has them (e.g. from NodeSource,
+# Node.js and npm for the browser and SDK tests; a machine that already has them (e.g. from NodeSource,
 # whose nodejs bundles npm and conflicts with Debian's npm package) keeps its own.
 command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
-# playwright-core, pinned by tests/browser/package-lock.json, into tests/browser/node_modules
-# (git-ignored). It drives Debian's /usr/bin/chromium: no browser is ever downloaded.
-browser_deps() {
+# npm packages of the tests, each pinned by its folder's package-lock.json and installed with
+# `npm ci` into that folder's node_modules (git-ignored):
+#   tests/browser: playwright-core, driving Debian's /usr/bin/chromium (no browser is downloaded);
+#   tests/sdk: cloudflare, Cloudflare's official TypeScript SDK (tests/integration/test_sdk.sh).
+npm_deps() {
   local dir want have
-  dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
-  want=$(node -p "require('$dir/package.json').dependencies['playwright-core']")
-  have=$(node -p "try { require('$dir/node_modules/playwright-core/package.json').version } catch (e) { '' }")
+  dir=$(cd "$(dirname "$0")/../tests/$1" && pwd)
+  want=$(node -p "require('$dir/package.json').dependencies['$2']")
+  have=$(node -p "try { require('$dir/node_modules/$2/package.json').version } catch (e) { '' }")
   if [[ "$want" == "$have" ]]; then
-    echo "deps: playwright-core $have already installed in tests/browser"
+    echo "deps: $2 $have already installed in tests/$1"
     return 0
   fi
-  echo "deps: npm ci in tests/browser (playwright-core $want)"
+  echo "deps: npm ci in tests/$1 ($2 $want)"
   (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+}
+browser_deps() {
+  npm_deps browser playwright-core
+  npm_deps sdk cloudflare
 }
 
 missing=()

@@ -347,12 +347,12 @@ std::optional<json> parse_json_object(std::string_view text, std::vector<ConfigE
 bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   size_t before = errors.size();
   JsonReader rd(errors);
-  if (!rd.check_object(
-          j, "",
-          {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns", "origin_port",
-           "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls", "tls_settings",
-           "traffic_type", "argo_smart_routing", "validate", "load_balancing", "timeouts"},
-          {"created_on", "modified_on", "source", "protection"}))
+  if (!rd.check_object(j, "",
+                       {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns",
+                        "origin_port", "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls",
+                        "tls_settings", "traffic_type", "argo_smart_routing", "validate",
+                        "load_balancing", "timeouts", "virtual_network_id", "origin_worker_id"},
+                       {"created_on", "modified_on", "source", "protection"}))
     return false;
   if (JsonReader::member(j, "protection"))
     rd.error("protection",
@@ -388,6 +388,8 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
     read_tls_settings(rd, *v, &app->tls_settings);
   rd.get_string(j, "traffic_type", "", &app->traffic_type, "direct");
   rd.get_bool(j, "argo_smart_routing", "", &app->argo_smart_routing);
+  rd.get_string(j, "virtual_network_id", "", &app->virtual_network_id);
+  rd.get_string(j, "origin_worker_id", "", &app->origin_worker_id);
   rd.get_enum(j, "validate", "", kValidatorNames, &app->validate);
   if (const json* v = JsonReader::member(j, "load_balancing"))
     read_load_balancing(rd, *v, &app->load_balancing);
@@ -456,6 +458,8 @@ json app_to_json(const App& app) {
   }
   j["traffic_type"] = app.traffic_type;
   j["argo_smart_routing"] = app.argo_smart_routing;
+  if (!app.virtual_network_id.empty()) j["virtual_network_id"] = app.virtual_network_id;
+  if (!app.origin_worker_id.empty()) j["origin_worker_id"] = app.origin_worker_id;
   j["validate"] = to_string(app.validate);
   const HealthCheck& hc = app.load_balancing.health_check;
   j["load_balancing"] = {{"policy", to_string(app.load_balancing.policy)},

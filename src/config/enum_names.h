@@ -80,7 +80,9 @@ inline constexpr std::array<EnumName<XdpMode>, 3> kXdpModeNames{{
 }};
 
 // Spectrum's string-valued fields (kept as strings in the model).
-inline constexpr std::array<std::string_view, 3> kTrafficTypes{"direct", "http", "https"};
+// http, https and worker are Spectrum's HTTP pipeline and Workers: stored and echoed, proxied as
+// direct here, and said so in the API's `messages` (docs/api.md "Fields with no effect").
+inline constexpr std::array<std::string_view, 4> kTrafficTypes{"direct", "http", "https", "worker"};
 inline constexpr std::array<std::string_view, 2> kDnsTypes{"CNAME", "ADDRESS"};
 inline constexpr std::array<std::string_view, 3> kOriginDnsTypes{"", "A", "AAAA"};
 

@@ -93,6 +93,14 @@ struct EdgeConfig {
   bool operator==(const EdgeConfig&) const = default;
 };
 
+// api.zones: one zone the API answers for, by Cloudflare's zone id (32 hex) and, optionally, its
+// name (reported as the access rules' scope.name).
+struct ApiZone {
+  std::string id;
+  std::string name;
+  bool operator==(const ApiZone&) const = default;
+};
+
 struct ApiConfig {
   std::string listen = "127.0.0.1:8788";
   std::string token;       // after ${ENV} expansion
@@ -122,6 +130,8 @@ struct ApiConfig {
   // Names a request's Host header may carry besides the address it reached, loopback addresses
   // and "localhost" (nginx's server_name; "*.example.com" covers subdomains).
   std::vector<std::string> server_name;
+  // Zones besides `default` that the API's paths may name (aliases of one set of apps and rules).
+  std::vector<ApiZone> zones;
   bool operator==(const ApiConfig&) const = default;
 };
 
@@ -281,6 +291,9 @@ struct App {
   TlsSettings tls_settings;
   std::string traffic_type = "direct";
   bool argo_smart_routing = false;
+  // Cloudflare's fields with no meaning on a self-hosted edge: stored, echoed, noted.
+  std::string virtual_network_id;  // Cloudflare Tunnel virtual network
+  std::string origin_worker_id;    // traffic_type: worker
   Validator validate = Validator::kNone;
   LoadBalancing load_balancing;
   Timeouts timeouts;

@@ -74,12 +74,31 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
   rd.get_string(node, "pid_file", path, &e->pid_file);
 }
 
+// api.zones: [{ id: 32-hex, name: example.com }, ...]; an item may also be the id alone.
+void parse_api_zones(YamlReader& rd, const YAML::Node& zones, const std::string& path,
+                     std::vector<ApiZone>* out) {
+  if (!YamlReader::present(zones) ||
+      !rd.check_list(zones, path, "a list of zones such as [{ id: <32 hex>, name: example.com }]"))
+    return;
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const std::string p = index_path(path, i);
+    ApiZone z;
+    if (zones[i].IsScalar()) {
+      if (auto v = rd.scalar(zones[i], p, "a zone id (32 hex)")) z.id = *v;
+    } else if (rd.check_map(zones[i], p, {"id", "name"})) {
+      rd.get_string(zones[i], "id", p, &z.id);
+      rd.get_string(zones[i], "name", p, &z.name);
+    }
+    out->push_back(z);
+  }
+}
+
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {
   if (!YamlReader::present(node) ||
       !rd.check_map(node, path,
                     {"listen", "token", "token_file", "allow_insecure_remote",
                      "allow_private_origins", "tls", "request_timeout", "keepalive_timeout",
-                     "max_connections", "max_connections_per_source", "server_name"}))
+                     "max_connections", "max_connections_per_source", "server_name", "zones"}))
     return;
   if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
     const std::string tls_path = child_path(path, "tls");
@@ -104,6 +123,7 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
         if (auto v = rd.scalar(names[i], index_path(names_path, i), "a host name"))
           a->server_name.push_back(*v);
   }
+  parse_api_zones(rd, node["zones"], child_path(path, "zones"), &a->zones);
 }
 
 void parse_fleet(YamlReader& rd, const YAML::Node& node, FleetConfig* f) {

@@ -180,10 +180,26 @@ void parse_tls_settings(YamlReader& rd, const YAML::Node& node, const std::strin
 void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
                const ProtectionConfig& zone_protection, App* app) {
   if (!rd.check_map(node, path,
-                    {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns",
-                     "origin_port", "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls",
-                     "tls_settings", "traffic_type", "argo_smart_routing", "validate",
-                     "load_balancing", "timeouts", "protection"}))
+                    {"id",
+                     "protocol",
+                     "dns",
+                     "edge_ips",
+                     "origin_direct",
+                     "origin_dns",
+                     "origin_port",
+                     "proxy_protocol",
+                     "proxy_protocol_udp",
+                     "ip_firewall",
+                     "tls",
+                     "tls_settings",
+                     "traffic_type",
+                     "argo_smart_routing",
+                     "virtual_network_id",
+                     "origin_worker_id",
+                     "validate",
+                     "load_balancing",
+                     "timeouts",
+                     "protection"}))
     return;
   if (YamlReader::present(node["id"])) {
     std::string id_path = child_path(path, "id");
@@ -229,6 +245,8 @@ void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
       app->traffic_type = *t;
   }
   rd.get_bool(node, "argo_smart_routing", path, &app->argo_smart_routing);
+  rd.get_string(node, "virtual_network_id", path, &app->virtual_network_id);
+  rd.get_string(node, "origin_worker_id", path, &app->origin_worker_id);
   rd.get_enum(node, "validate", path, kValidatorNames, &app->validate);
   if (YamlReader::present(node["load_balancing"]))
     parse_load_balancing(rd, node["load_balancing"], child_path(path, "load_balancing"),

@@ -117,6 +117,30 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
   }
 }
 
+void validate_api_zones(const std::vector<ApiZone>& zones, std::vector<ConfigError>& errors) {
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const ApiZone& z = zones[i];
+    const std::string p = index_path("api.zones", i);
+    bool hex = z.id.size() == 32;
+    for (char c : z.id) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!hex)
+      add(errors, p + ".id",
+          "\"" + z.id +
+              "\" is not a zone id; expected Cloudflare's form, 32 lower-case hex digits such as "
+              "023e105f4ecef8ad9ca31a8372d0c353");
+    bool name_ok = z.name.size() <= 253;
+    for (char c : z.name)
+      name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.');
+    if (!name_ok)
+      add(errors, p + ".name", "\"" + z.name + "\" is not a zone name; expected e.g. example.com");
+    for (size_t j = 0; j < i; ++j)
+      if (zones[j].id == z.id)
+        add(errors, p + ".id",
+            "\"" + z.id + "\" is listed twice (also api.zones[" + std::to_string(j) + "])");
+  }
+}
+
 void validate_fleet(const FleetConfig& f, const StoreConfig& s, std::vector<ConfigError>& errors) {
   if (f == FleetConfig{}) return;
   if (!s.is_etcd())
@@ -361,6 +385,7 @@ bool validate(Config& cfg, std::vector<ConfigError>& errors) {
   size_t before = errors.size();
   validate_edge(cfg.edge, errors);
   validate_api(cfg.api, errors);
+  validate_api_zones(cfg.api.zones, errors);
   validate_store(cfg.store, errors);
   validate_fleet(cfg.fleet, cfg.store, errors);
   std::vector<std::string> ids;

@@ -185,17 +185,13 @@ class AppChecker {
     if (!tcp && app_.tls != TlsMode::kOff)
       add(path("tls"),
           std::string("tls ") + to_string(app_.tls) + " is TCP only; udp apps must use tls: off");
-    // Decision: http/https are Spectrum's HTTP pipeline (caching, WAF, header rewriting). An L4
-    // edge would silently proxy them as direct, which is not what the user asked for, so they
-    // are refused; the parser still knows the names so the message can say why.
-    if (app_.traffic_type == "http" || app_.traffic_type == "https") {
-      add(path("traffic_type"), "traffic_type " + app_.traffic_type +
-                                    " needs an HTTP proxy; Rampart is an L4 edge and supports "
-                                    "only traffic_type: direct");
-    } else if (app_.traffic_type != "direct") {
-      add(path("traffic_type"),
-          "invalid value \"" + app_.traffic_type + "\"; expected one of: direct, http, https");
-    }
+    // http/https/worker are Spectrum's HTTP pipeline (caching, WAF) and Workers: SPEC §3 has
+    // Cloudflare's fields stored and echoed, never refused, so they are accepted, proxied as
+    // direct, and the API says so in `messages` (control/apps_api.cc).
+    if (std::find(kTrafficTypes.begin(), kTrafficTypes.end(), app_.traffic_type) ==
+        kTrafficTypes.end())
+      add(path("traffic_type"), "invalid value \"" + app_.traffic_type +
+                                    "\"; expected one of: direct, http, https, worker");
     if (!tcp && app_.validate != Validator::kNone)
       add(path("validate"), std::string("validate: ") + to_string(app_.validate) +
                                 " checks a TCP stream; udp apps support only validate: none");

@@ -30,8 +30,14 @@ int64_t wall_ms() {
 }
 
 void LiveSeries::sample(int64_t now_ms) {
-  telemetry::StatsRegistry* reg = edge_->stats();
+  sample(edge_->stats(), now_ms);
+}
+
+void LiveSeries::sample(const telemetry::StatsRegistry* reg, int64_t now_ms) {
   if (reg == nullptr) return;
+  const int64_t before_ms =
+      last_tick_ms_ > 0 && last_tick_ms_ < now_ms ? last_tick_ms_ : now_ms - 1000;
+  last_tick_ms_ = now_ms;
   for (const auto& app : reg->all()) {
     telemetry::StatsTotals t = app->totals();
     Sample s;
@@ -50,6 +56,8 @@ void LiveSeries::sample(int64_t now_ms) {
     }
     std::lock_guard lock(mu_);
     auto& q = series_[app->app_id()];
+    // New app: its counters were zero when they were created, after the previous tick.
+    if (q.empty()) q.push_back(Sample{.t_ms = before_ms});
     q.push_back(s);
     while (q.size() > kSamples + 1) q.pop_front();
   }

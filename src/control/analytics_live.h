@@ -15,6 +15,7 @@
 
 #include "control/api_outcome.h"
 #include "telemetry/app_stats.h"
+#include "telemetry/stats_registry.h"
 
 namespace rampart::edge {
 class Edge;
@@ -45,6 +46,12 @@ class LiveSeries {
 
   // Ticker thread: one sample of every app the edge has counters for.
   void sample(int64_t now_ms);
+  // The same from `reg` (tests drive it with a registry of their own). An app seen for the
+  // first time starts its series with a zero sample at the previous tick: its counters were
+  // created at zero after that tick, so whatever they hold now happened since then and counts
+  // in the first second's deltas and in aggregate/current (issue #13: traffic of an app's first
+  // second was otherwise part of its baseline and never counted).
+  void sample(const telemetry::StatsRegistry* reg, int64_t now_ms);
   // The app's last minute; nullopt before its first sample. Any thread.
   std::optional<Window> last_minute(const std::string& app_id) const;
   // GET .../analytics/live. Any thread.
@@ -54,6 +61,7 @@ class LiveSeries {
   edge::Edge* edge_;
   mutable std::mutex mu_;  // guards series_
   std::map<std::string, std::deque<Sample>> series_;
+  int64_t last_tick_ms_ = 0;  // the previous sample() time; ticker thread only
 };
 
 }  // namespace rampart::control

@@ -36,16 +36,6 @@ constexpr std::array<std::pair<const char*, TimeDelta>, 8> kDeltas{{
     {"quarter", TimeDelta::kQuarter},
     {"year", TimeDelta::kYear},
 }};
-// Longest operators first, so that ">=" is not read as ">".
-constexpr std::array<std::pair<const char*, FilterOp>, 6> kOps{{
-    {"==", FilterOp::kEq},
-    {"!=", FilterOp::kNe},
-    {">=", FilterOp::kGe},
-    {"<=", FilterOp::kLe},
-    {">", FilterOp::kGt},
-    {"<", FilterOp::kLt},
-}};
-
 template <typename T, size_t N>
 std::string names_of(const std::array<std::pair<const char*, T>, N>& table) {
   std::string out;
@@ -95,47 +85,6 @@ const std::string* single_param(const std::multimap<std::string, std::string>& p
                                 const std::string& key) {
   auto it = params.find(key);
   return it == params.end() ? nullptr : &it->second;
-}
-
-bool parse_filters(const std::string& text, AnalyticsQuery* q, std::string* error) {
-  for (const auto& alternative : split(text, ',')) {
-    std::vector<FilterTerm> all;
-    for (const auto& raw : split(alternative, ';')) {
-      std::string term = trim(raw);
-      size_t pos = std::string::npos;
-      FilterOp op = FilterOp::kEq;
-      size_t op_len = 0;
-      for (const auto& [name, o] : kOps) {
-        size_t p = term.find(name);
-        if (p != std::string::npos && (pos == std::string::npos || p < pos)) {
-          pos = p;
-          op = o;
-          op_len = std::char_traits<char>::length(name);
-        }
-      }
-      if (pos == std::string::npos || pos == 0 || pos + op_len == term.size()) {
-        *error = "filters: \"" + term +
-                 "\" is not DIMENSION OPERATOR VALUE (operators ==, !=, >, <, >=, <=; `;` for "
-                 "AND, `,` for OR)";
-        return false;
-      }
-      std::string name = trim(term.substr(0, pos));
-      auto dim = lookup(kDimensions, name);
-      if (!dim) {
-        *error =
-            "filters: unknown dimension \"" + name + "\" (one of " + names_of(kDimensions) + ")";
-        return false;
-      }
-      std::string value = trim(term.substr(pos + op_len));
-      if (*dim == Dimension::kIpVersion && value != "4" && value != "6") {
-        *error = "filters: ipVersion is 4 or 6, not \"" + value + "\"";
-        return false;
-      }
-      all.push_back(FilterTerm{*dim, op, value});
-    }
-    q->filters.push_back(std::move(all));
-  }
-  return true;
 }
 
 bool parse_time(const std::string& key, const std::string& text, int64_t now_s, int64_t* out,
@@ -266,6 +215,14 @@ const char* metric_name(Metric m) {
   for (const auto& [n, v] : kMetrics)
     if (v == m) return n;
   return "?";
+}
+
+std::optional<Dimension> dimension_of(std::string_view name) {
+  return lookup(kDimensions, name);
+}
+
+std::string dimension_names() {
+  return names_of(kDimensions);
 }
 
 const char* dimension_name(Dimension d) {
@@ -404,7 +361,7 @@ bool parse_analytics_query(const std::multimap<std::string, std::string>& params
   }
   if (const std::string* f = single_param(params, "filters"); f && !trim(*f).empty()) {
     q->filters_text = *f;
-    if (!parse_filters(*f, q, error)) return false;
+    if (!parse_filter_expr(*f, &q->filters, error)) return false;
   }
   q->until = now_s;
   if (const std::string* u = single_param(params, "until"))

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "control/analytics_filter.h"
 #include "telemetry/app_stats.h"
 
 namespace rampart::control {
@@ -22,17 +23,9 @@ enum class Metric {
   kDuration90th,
   kDuration99th
 };
-enum class Dimension { kEvent, kAppId, kColoName, kIpVersion };
-enum class FilterOp { kEq, kNe, kGt, kLt, kGe, kLe };
 
 const char* metric_name(Metric m);
 const char* dimension_name(Dimension d);
-
-struct FilterTerm {
-  Dimension dim;
-  FilterOp op;
-  std::string value;
-};
 
 // Analytics time buckets of events/bytime.
 enum class TimeDelta { kMinute, kDekaminute, kHour, kDay, kWeek, kMonth, kQuarter, kYear };
@@ -40,11 +33,11 @@ enum class TimeDelta { kMinute, kDekaminute, kHour, kDay, kWeek, kMonth, kQuarte
 struct AnalyticsQuery {
   std::vector<Metric> metrics;
   std::vector<Dimension> dimensions;
-  std::string filters_text;                        // as given
-  std::vector<std::vector<FilterTerm>> filters;    // OR of ANDs (`,` = OR, `;` = AND)
-  int64_t since = 0;                               // unix seconds, inclusive
-  int64_t until = 0;                               // unix seconds, exclusive
-  std::optional<TimeDelta> time_delta;             // bytime only
+  std::string filters_text;             // as given
+  FilterExpr filters;                   // OR of ANDs (`,`/` OR `, `;`/` AND `): analytics_filter.h
+  int64_t since = 0;                    // unix seconds, inclusive
+  int64_t until = 0;                    // unix seconds, exclusive
+  std::optional<TimeDelta> time_delta;  // bytime only
   std::vector<std::pair<std::string, bool>> sort;  // (metric or dimension name, descending)
   size_t limit = 10000;
 };

@@ -38,9 +38,12 @@ struct Outcome {
   }
 };
 
-// List parameters of Spectrum's GET .../apps (and of access rules: page and per_page only).
+// List parameters of Spectrum's GET .../apps and of GET .../firewall/access_rules/rules
+// (Cloudflare's names: the rule filters are `mode`, `configuration.target`,
+// `configuration.value`, `notes` and `match`). As given; empty = default.
 struct ListQuery {
-  std::string page, per_page, order, direction, mode;  // as given; empty = default
+  std::string page, per_page, order, direction;
+  std::string mode, target, value, notes, match;  // access rules only
 };
 
 }  // namespace rampart::control

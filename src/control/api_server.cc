@@ -50,6 +50,10 @@ ListQuery list_query(const HttpRequest& req) {
   q.order = req.get_param_value("order");
   q.direction = req.get_param_value("direction");
   q.mode = req.get_param_value("mode");
+  q.target = req.get_param_value("configuration.target");
+  q.value = req.get_param_value("configuration.value");
+  q.notes = req.get_param_value("notes");
+  q.match = req.get_param_value("match");
   return q;
 }
 
@@ -104,9 +108,7 @@ HttpRouter::Handler zoned(AppsApi* ctl, std::function<Outcome(const HttpRequest&
     send_outcome(res, guarded([&]() -> Outcome {
                    const std::string zone = req.matches[1];
                    if (!ctl->has_zone(zone))
-                     return Outcome::failure(404, kErrUnknownZone,
-                                             "could not route to zone \"" + zone +
-                                                 "\": this edge serves the zone \"default\"");
+                     return Outcome::failure(404, kErrUnknownZone, ctl->unknown_zone(zone));
                    return fn(req);
                  }));
   };

@@ -80,6 +80,20 @@ void add_notes(const config::App& app, Outcome* out) {
     out->messages.push_back(
         {kNoteNoEffect,
          "argo_smart_routing: stored for compatibility; it has no effect on a self-hosted edge"});
+  if (app.traffic_type != "direct")
+    out->messages.push_back(
+        {kNoteNoEffect, "traffic_type " + app.traffic_type +
+                            ": stored for compatibility; this L4 edge has no HTTP pipeline or "
+                            "Workers and proxies the bytes as traffic_type direct"});
+  if (!app.virtual_network_id.empty())
+    out->messages.push_back({kNoteNoEffect,
+                             "virtual_network_id: stored for compatibility; it has no effect "
+                             "(this edge reaches origins over its own network, not a Cloudflare "
+                             "Tunnel)"});
+  if (!app.origin_worker_id.empty())
+    out->messages.push_back({kNoteNoEffect,
+                             "origin_worker_id: stored for compatibility; it has no effect (no "
+                             "Workers run here; origin_direct or origin_dns is the origin)"});
 }
 
 // A written app's outcome: the app and its notes.
@@ -107,13 +121,39 @@ json app_json(const AppRecord& a) {
   return j;
 }
 
-json rule_json(const RuleRecord& r) {
+json rule_json(const RuleRecord& r, const json& scope) {
   json j = config::rule_to_json(r.rule);
   j["created_on"] = r.created_on;
   j["modified_on"] = r.modified_on;
-  j["scope"] = {{"id", kDefaultZone}, {"name", kDefaultZone}, {"type", "zone"}};
+  j["scope"] = scope;
   j["source"] = r.from_file ? "file" : "api";
   return j;
+}
+
+bool AppsApi::has_zone(const std::string& zone) const {
+  if (zone == kDefaultZone) return true;
+  std::lock_guard lock(mu_);
+  for (const auto& z : zones_)
+    if (z.id == zone) return true;
+  return false;
+}
+
+std::string AppsApi::unknown_zone(const std::string& zone) const {
+  std::string served = "\"default\"";
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& z : zones_)
+      served += ", \"" + z.id + "\"" + (z.name.empty() ? "" : " (" + z.name + ")");
+  }
+  return "could not route to zone \"" + zone + "\": this edge serves the zone" +
+         (served.find(',') == std::string::npos ? " " : "s ") + served + " (api.zones)";
+}
+
+json AppsApi::scope() const {
+  std::lock_guard lock(mu_);
+  if (zones_.empty()) return {{"id", kDefaultZone}, {"name", kDefaultZone}, {"type", "zone"}};
+  const config::ApiZone& z = zones_.front();
+  return {{"id", z.id}, {"name", z.name.empty() ? z.id : z.name}, {"type", "zone"}};
 }
 
 Outcome outcome_of(const ChangeResult& r) {
@@ -203,7 +243,7 @@ Outcome AppsApi::create_rule(const std::string& body, const std::string& key) {
                       }
                       const ChangeResult r = applier_->create_rule(*rule, request_id);
                       out = outcome_of(r);
-                      if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+                      if (out.ok() && r.rule) out.result = rule_json(*r.rule, scope());
                       return out;
                     });
 }
@@ -217,7 +257,7 @@ Outcome AppsApi::patch_rule(const std::string& id, const std::string& body,
                       if (!j) return out;
                       const ChangeResult r = applier_->patch_rule(id, *j, based_on(*j), request_id);
                       out = outcome_of(r);
-                      if (out.ok() && r.rule) out.result = rule_json(*r.rule);
+                      if (out.ok() && r.rule) out.result = rule_json(*r.rule, scope());
                       return out;
                     });
 }

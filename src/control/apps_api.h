@@ -21,7 +21,8 @@ namespace rampart::control {
 
 // An app / access rule as the API returns it (the stored form plus times and source).
 nlohmann::json app_json(const AppRecord& a);
-nlohmann::json rule_json(const RuleRecord& r);
+// `scope`: the zone the rule is reported under (Cloudflare's {id, name, type: "zone"}).
+nlohmann::json rule_json(const RuleRecord& r, const nlohmann::json& scope);
 // The API outcome of a change: its error code's status (kErrConflict 409, kErrNotFound 404,
 // kErrStoreUnavailable 503, kErrInternal 500, others 400) or, for validation errors, 400 (409
 // when an edge address and port is claimed twice). Result and notes are the caller's.
@@ -42,7 +43,18 @@ class AppsApi {
     app_status_ = std::move(s);
   }
 
-  bool has_zone(const std::string& zone) const { return zone == kDefaultZone; }
+  // api.zones: the zone ids (32 hex) and names this edge answers for. Zones are aliases of one
+  // set of apps and rules (docs/api.md "Zones"): every listed id, and `default`, reach the same
+  // objects. Any thread; set at start and on reload.
+  void set_zones(std::vector<config::ApiZone> zones) {
+    std::lock_guard lock(mu_);
+    zones_ = std::move(zones);
+  }
+  bool has_zone(const std::string& zone) const;
+  // The 404 message for a zone this edge does not serve (names the ones it does).
+  std::string unknown_zone(const std::string& zone) const;
+  // The `scope` of access rules: the first of api.zones, else `default`.
+  nlohmann::json scope() const;
 
   Outcome list_apps(const ListQuery& q) const;
   Outcome get_app(const std::string& id) const;
@@ -73,6 +85,7 @@ class AppsApi {
   IdempotencyKeys keys_;
   mutable std::mutex mu_;
   AppStatus app_status_;
+  std::vector<config::ApiZone> zones_;
 };
 
 }  // namespace rampart::control

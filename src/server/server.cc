@@ -69,6 +69,7 @@ void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fle
   }
   config::ApiConfig a = after.api, b = before.api;
   a.token = b.token;
+  a.zones = b.zones;  // api.zones: applied at once by the caller
   a.token_file = b.token_file;
   if (!(a == b))
     RLOG_WARN(
@@ -213,6 +214,7 @@ Server::Failure Server::start() {
       {[this](const config::Config& cfg, std::string* why) { return edge_.prepare(cfg, why); },
        [this] { edge_.abandon(); }});
   apps_api_ = std::make_unique<control::AppsApi>(applier_.get());
+  apps_api_->set_zones(file_.api.zones);
   apps_api_->set_app_status([this](const std::string& id) -> std::string {
     auto snap = edge_.snapshot();
     if (!snap) return "";
@@ -377,6 +379,7 @@ bool Server::reload() {
     for (const auto& p : problems) RLOG_ERROR(p);
     return false;
   }
+  apps_api_->set_zones(next.config->api.zones);
   reload_api(*api_, *analytics_, fleet_ != nullptr, file_, credentials_, *next.config,
              next_credentials);
   reload_dns_publish(*next.config);

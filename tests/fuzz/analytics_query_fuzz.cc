@@ -2,7 +2,9 @@
 // query string (key=value&...), as events/summary and events/bytime receive it, parsed at a fixed
 // "now" and then answered over an empty and a one-row result. Checks that nothing crashes or
 // overflows (UBSan: since/until/time_delta/limit at int64's ends), that an accepted query is
-// within its documented bounds, and that the interval count of bytime stays capped.
+// within its documented bounds, and that the interval count of bytime stays capped. The raw
+// text is also given to the `filters` grammar (control/analytics_filter.h) alone: an accepted
+// expression has no empty AND-list and no empty or blank-holding value, and a refusal says why.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,8 +16,28 @@
 
 using namespace rampart::control;
 
+namespace {
+
+void fuzz_filters(std::string_view text) {
+  FilterExpr expr;
+  std::string error;
+  if (!parse_filter_expr(text, &expr, &error)) {
+    if (error.rfind("filters: ", 0) != 0) std::abort();
+    return;
+  }
+  if (expr.empty()) std::abort();
+  for (const auto& all : expr) {
+    if (all.empty()) std::abort();
+    for (const FilterTerm& t : all)
+      if (t.value.empty() || t.value.find(' ') != std::string::npos) std::abort();
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  fuzz_filters(std::string_view(reinterpret_cast<const char*>(data), size));
   const bool bytime = (data[0] & 1) != 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   constexpr int64_t kNow = 1795744800;  // 2026-11-27T02:00:00Z

@@ -131,13 +131,44 @@ TEST(Rules, ProtocolSpecificOptions) {
   EXPECT_TRUE(r.config->apps[0].argo_smart_routing);
 }
 
-TEST(Rules, TrafficTypeHttpRefusedAtL4) {
+// SPEC §3 (issue #13): Cloudflare's traffic types are stored, never refused; the API notes that
+// http/https/worker have no effect here. Values outside Cloudflare's enum still are errors.
+TEST(Rules, TrafficTypeHttpAcceptedUnknownRefused) {
+  for (const char* t : {"http", "https", "worker"}) {
+    LoadResult r =
+        parse_app(std::string("{protocol: tcp/80, origin_direct: [\"tcp://192.0.2.1:80\"], "
+                              "traffic_type: ") +
+                  t + ", virtual_network_id: vnet-1, origin_worker_id: w}");
+    ASSERT_TRUE(r.ok()) << t << ": " << dump(r.errors);
+    EXPECT_EQ(r.config->apps[0].traffic_type, t);
+    EXPECT_EQ(r.config->apps[0].virtual_network_id, "vnet-1");
+    EXPECT_EQ(r.config->apps[0].origin_worker_id, "w");
+  }
   auto e =
-      app_errors("{protocol: tcp/80, origin_direct: [\"tcp://192.0.2.1:80\"], traffic_type: http}");
-  EXPECT_TRUE(has_error(e, "apps[0].traffic_type", "L4 edge")) << dump(e);
-  e = app_errors("{protocol: tcp/80, origin_direct: [\"tcp://192.0.2.1:80\"], traffic_type: ftp}");
-  EXPECT_TRUE(has_error(e, "apps[0].traffic_type", "expected one of: direct, http, https"))
-      << dump(e);
+      app_errors("{protocol: tcp/80, origin_direct: [\"tcp://192.0.2.1:80\"], traffic_type: ftp}");
+  EXPECT_TRUE(has_error(e, "apps[0].traffic_type", "direct, http, https, worker")) << dump(e);
+}
+
+TEST(ApiZones, IdsAndNames) {
+  LoadResult r = parse_yaml(
+      "api:\n  zones:\n    - { id: 023e105f4ecef8ad9ca31a8372d0c353, name: example.com }\n"
+      "    - 0123456789abcdef0123456789abcdef\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  ASSERT_EQ(r.config->api.zones.size(), 2u);
+  EXPECT_EQ(r.config->api.zones[0].id, "023e105f4ecef8ad9ca31a8372d0c353");
+  EXPECT_EQ(r.config->api.zones[0].name, "example.com");
+  EXPECT_EQ(r.config->api.zones[1].id, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(r.config->api.zones[1].name, "");
+  r = parse_yaml(
+      "api:\n  zones: [{ id: default }, { id: 023E105F4ECEF8AD9CA31A8372D0C353 },"
+      " { id: 0123456789abcdef0123456789abcdef, name: \"a b\" },"
+      " 0123456789abcdef0123456789abcdef]\n");
+  EXPECT_TRUE(has_error(r.errors, "api.zones[0].id", "32 lower-case hex")) << dump(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "api.zones[1].id", "32 lower-case hex")) << dump(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "api.zones[2].name", "not a zone name")) << dump(r.errors);
+  EXPECT_TRUE(has_error(r.errors, "api.zones[3].id", "listed twice")) << dump(r.errors);
+  r = parse_yaml("api:\n  zones: [{ id: 0123456789abcdef0123456789abcdef, owner: me }]\n");
+  EXPECT_FALSE(r.ok());
 }
 
 TEST(Rules, DnsRecord11004) {

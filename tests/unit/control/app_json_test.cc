@@ -118,7 +118,8 @@ TEST(AppJson, WrongTypesAndValuesAre10001) {
             std::vector<int>{kErrInvalidValue});  // simple is UDP only
   EXPECT_EQ(codes(app_with(o + R"("timeouts":{"idle":"forever"})")),
             std::vector<int>{kErrInvalidValue});
-  EXPECT_EQ(codes(app_with(o + R"("traffic_type":"http")")), std::vector<int>{kErrInvalidValue});
+  EXPECT_EQ(codes(app_with(o + R"("traffic_type":"ftp")")), std::vector<int>{kErrInvalidValue});
+  EXPECT_EQ(codes(app_with(o + R"("virtual_network_id":7)")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("protection":{})")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(R"({"protocol":"sctp/22","origin_direct":["tcp://192.0.2.1:22"]})"),
             std::vector<int>{kErrInvalidValue});

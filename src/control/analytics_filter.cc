@@ -21,7 +21,7 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
   while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
@@ -52,7 +52,7 @@ const char* kGrammar =
     "filters with `;` or ` AND `, `,` or ` OR `; AND binds tighter than OR)";
 
 bool parse_term(std::string_view raw, FilterTerm* out, std::string* error) {
-  const std::string_view term = trim(raw);
+  const std::string_view term = trim_blanks(raw);
   if (term.empty()) {
     *error =
         std::string(
@@ -75,14 +75,14 @@ bool parse_term(std::string_view raw, FilterTerm* out, std::string* error) {
     *error = "filters: \"" + std::string(term) + "\" is not DIMENSION OPERATOR VALUE" + kGrammar;
     return false;
   }
-  const std::string_view name = trim(term.substr(0, pos));
+  const std::string_view name = trim_blanks(term.substr(0, pos));
   const auto dim = dimension_of(name);
   if (!dim) {
     *error = "filters: unknown dimension \"" + std::string(name) + "\" (one of " +
              dimension_names() + ")";
     return false;
   }
-  const std::string_view value = trim(term.substr(pos + op_len));
+  const std::string_view value = trim_blanks(term.substr(pos + op_len));
   for (char c : value) {
     if (is_space(c)) {
       *error = "filters: the value \"" + std::string(value) +

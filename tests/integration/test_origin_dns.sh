@@ -3,7 +3,8 @@
 # Origins by name (SPEC §2): the edge resolves origin_dns names with the resolver of its
 # namespace (/etc/netns/NS/resolv.conf -> dnsmasq in the origin namespace, TTL 1 s). A changed
 # record is followed by new connections within TTL + 1 s while a connection opened before keeps
-# its origin; NXDOMAIN keeps the last good answer; a name that never resolved gets the client
+# its origin; type AAAA with an origin_port range reaches the IPv6 address only, port for port;
+# NXDOMAIN keeps the last good answer; a name that never resolved gets the client
 # closed at once with a resolveOrigin event, status 531; an app created through the API with
 # Spectrum's body resolves too; /metrics shows the lookups.
 set -euo pipefail
@@ -19,6 +20,14 @@ ip -n "$NS_O" addr add "$ORIGIN_B/24" dev "${RPT_IF}o0"
 # Each origin says who it is, then echoes.
 rpt_spawn origin_a "$NS_O" socat "TCP-LISTEN:8100,bind=$ORIGIN_IP,fork,reuseaddr" SYSTEM:'echo A; exec cat'
 rpt_spawn origin_b "$NS_O" socat "TCP-LISTEN:8100,bind=$ORIGIN_B,fork,reuseaddr" SYSTEM:'echo B; exec cat'
+# IPv6 between edge and origin, for the AAAA app: it says which port it was reached on.
+ORIGIN_IP6=fd77:2::3
+ip -n "$NS_E" addr add fd77:2::1/64 dev "${RPT_IF}e1" nodad
+ip -n "$NS_O" addr add "$ORIGIN_IP6/64" dev "${RPT_IF}o0" nodad
+for p in 8100 8101; do
+  rpt_spawn "origin6_$p" "$NS_O" socat "TCP6-LISTEN:$p,bind=[$ORIGIN_IP6],fork,reuseaddr" \
+    SYSTEM:"echo six-$p; exec cat"
+done
 
 HOSTS=$TDIR/hosts
 set_hosts() { # TEXT: the records dnsmasq serves from now on
@@ -27,7 +36,8 @@ set_hosts() { # TEXT: the records dnsmasq serves from now on
   mv "$HOSTS.new" "$HOSTS"
   kill -HUP "$DNS_PID"
 }
-printf '%s origin.rpt.test\n%s api.rpt.test\n' "$ORIGIN_IP" "$ORIGIN_IP" >"$HOSTS"
+printf '%s origin.rpt.test\n%s api.rpt.test\n%s six.rpt.test\n%s six.rpt.test\n' \
+  "$ORIGIN_IP" "$ORIGIN_IP" "$ORIGIN_IP" "$ORIGIN_IP6" >"$HOSTS"
 chmod 644 "$HOSTS"
 rpt_spawn dnsmasq "$NS_O" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
   --no-hosts --addn-hosts="$HOSTS" --local-ttl=1 --local=/rpt.test/ --listen-address="$ORIGIN_IP" \
@@ -36,7 +46,9 @@ DNS_PID=$RPT_LAST_PID
 mkdir -p "/etc/netns/$NS_E"
 printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$ORIGIN_IP" >"/etc/netns/$NS_E/resolv.conf"
 # shellcheck disable=SC2317  # called through wait_until
-dns_and_origins_up() { port_listening "$NS_O" tcp 8100 && port_listening "$NS_O" udp 53; }
+dns_and_origins_up() {
+  port_listening "$NS_O" tcp 8100 && port_listening "$NS_O" tcp 8101 && port_listening "$NS_O" udp 53
+}
 require "origins and dnsmasq are up" wait_until 10 dns_and_origins_up
 
 TOKEN="test-token-$RPT_ID"
@@ -54,6 +66,11 @@ apps:
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
     origin_dns: { name: never.rpt.test, type: A }
     origin_port: 8100
+  - id: six
+    protocol: tcp/8110-8111
+    edge_ips: { type: static, ips: ["$EDGE_IP"] }
+    origin_dns: { name: six.rpt.test, type: AAAA }
+    origin_port: "8100-8101"
 YAML
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
@@ -69,6 +86,10 @@ banner() {
 # shellcheck disable=SC2317  # called through wait_until
 banner_is() { [[ $(banner "$1") == "$2" ]]; }
 assert_eq "origin.rpt.test -> A: a new connection reaches origin A" A "$(banner 8100)"
+# six.rpt.test has an A and an AAAA record: type AAAA takes the IPv6 one, edge port N -> origin
+# port 8100 + (N - 8110).
+check "type AAAA, port range: edge 8110 reaches [$ORIGIN_IP6]:8100" wait_until 10 banner_is 8110 six-8100
+assert_eq "type AAAA, port range: edge 8111 reaches [$ORIGIN_IP6]:8101" six-8101 "$(banner 8111)"
 
 # A connection opened now, kept open across the change: it must go on with origin A.
 cat >"$TDIR/held.sh" <<'SH'

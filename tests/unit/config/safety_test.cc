@@ -15,14 +15,13 @@
 #include "config/file_read.h"
 #include "config/parse.h"
 #include "config/validate.h"
+#include "test_support.h"
 #include "test_util.h"
 
 namespace rampart::config {
 namespace {
 
-net::IpAddr ip(const char* text) {
-  return *net::IpAddr::parse(text);
-}
+using rampart::testing::ip;
 
 // A config from YAML, validated with the host's addresses given (no getifaddrs in the test).
 std::vector<ConfigError> safety_errors(const std::string& yaml,

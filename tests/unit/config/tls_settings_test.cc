@@ -38,10 +38,6 @@ class PemFiles {
   std::string dir_;
 };
 
-LoadResult parse_app(const std::string& app) {
-  return parse_yaml("apps:\n  - " + app + "\n");
-}
-
 const std::string kTcpApp =
     "{protocol: tcp/443, dns: {type: CNAME, name: tls.example.com}, origin_direct: "
     "[\"tcp://192.0.2.1:443\"], tls: strict, ";

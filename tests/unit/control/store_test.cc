@@ -3,8 +3,6 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
-#include <filesystem>
-
 #include "control/sqlite_store.h"
 #include "test_support.h"
 

@@ -10,15 +10,12 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
 #include "test_support.h"
 
 namespace rampart::tcp {
 namespace {
-
-namespace fs = std::filesystem;
 
 using rampart::testing::TempDir;
 

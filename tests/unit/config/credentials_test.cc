@@ -10,14 +10,10 @@
 
 #include "config/file_read.h"
 #include "config/parse.h"
+#include "test_util.h"
 
 namespace rampart::config {
 namespace {
-
-std::string first_error(const std::string& yaml) {
-  auto r = parse_yaml(yaml);
-  return r.ok() ? "" : r.errors[0].to_string();
-}
 
 std::string resolve_error(const std::string& yaml, Credentials* out = nullptr) {
   auto r = parse_yaml(yaml);

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "test_support.h"
 #include "test_util.h"
 
 namespace rampart::config {
@@ -78,9 +79,7 @@ apps:
     origin_direct: ["tcp://127.0.0.1:21000"]
 )yaml";
 
-net::IpAddr ip(const char* s) {
-  return *net::IpAddr::parse(s);
-}
+using rampart::testing::ip;
 
 TEST(ParseYaml, SpecExampleEveryField) {
   ScopedEnv env("RAMPART_API_TOKEN", "s3cret-token");

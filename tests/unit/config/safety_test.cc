@@ -9,20 +9,20 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 
 #include "config/file_read.h"
 #include "config/parse.h"
 #include "config/validate.h"
+#include "test_support.h"
 #include "test_util.h"
 
 namespace rampart::config {
 namespace {
 
-net::IpAddr ip(const char* text) {
-  return *net::IpAddr::parse(text);
-}
+using rampart::testing::TempDir;
+
+using rampart::testing::ip;
 
 // A config from YAML, validated with the host's addresses given (no getifaddrs in the test).
 std::vector<ConfigError> safety_errors(const std::string& yaml,
@@ -262,12 +262,7 @@ TEST(ApiConfig, AllowPrivateOriginsParses) {
 
 class FileReadTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/rampart-file-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  TempDir dir_;
 };
 
 TEST_F(FileReadTest, NonRegularFilesAreRefusedAtOnce) {
@@ -276,11 +271,11 @@ TEST_F(FileReadTest, NonRegularFilesAreRefusedAtOnce) {
   EXPECT_FALSE(read_regular_file("/dev/zero", kMaxConfigFileBytes, &out, &error));
   EXPECT_NE(error.find("/dev/zero is a character device, not a regular file"), std::string::npos)
       << error;
-  const std::string fifo = dir_ + "/fifo";
+  const std::string fifo = dir_.file("fifo");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_FALSE(read_regular_file(fifo, kMaxConfigFileBytes, &out, &error));  // no writer: no wait
   EXPECT_NE(error.find("is a FIFO"), std::string::npos) << error;
-  EXPECT_FALSE(check_regular_file(dir_, kMaxPemFileBytes, &error));
+  EXPECT_FALSE(check_regular_file(dir_.path(), kMaxPemFileBytes, &error));
   EXPECT_NE(error.find("is a directory"), std::string::npos) << error;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
@@ -311,7 +306,7 @@ class OpenWatch {
 // Opening a device node as root can act on it (/dev/watchdog arms the watchdog): what is not a
 // regular file is refused from stat() alone, never opened.
 TEST_F(FileReadTest, NonRegularFilesAreNeverOpened) {
-  const std::string fifo = dir_ + "/fifo", file = dir_ + "/file";
+  const std::string fifo = dir_.file("fifo"), file = dir_.file("file");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   {
     std::ofstream f(file);
@@ -329,7 +324,7 @@ TEST_F(FileReadTest, NonRegularFilesAreNeverOpened) {
 }
 
 TEST_F(FileReadTest, SizeCapAndContent) {
-  const std::string big = dir_ + "/big.yaml";
+  const std::string big = dir_.file("big.yaml");
   {
     std::ofstream f(big);
     f << std::string(kMaxConfigFileBytes + 1, '#');
@@ -337,14 +332,14 @@ TEST_F(FileReadTest, SizeCapAndContent) {
   std::string out, error;
   EXPECT_FALSE(read_regular_file(big, kMaxConfigFileBytes, &out, &error));
   EXPECT_NE(error.find("is 4194305 bytes, over the 4.0 MiB limit"), std::string::npos) << error;
-  const std::string small = dir_ + "/small.yaml";
+  const std::string small = dir_.file("small.yaml");
   {
     std::ofstream f(small);
     f << "edge: {colo: X}\n";
   }
   ASSERT_TRUE(read_regular_file(small, kMaxConfigFileBytes, &out, &error)) << error;
   EXPECT_EQ(out, "edge: {colo: X}\n");
-  EXPECT_FALSE(read_regular_file(dir_ + "/missing", 10, &out, &error));
+  EXPECT_FALSE(read_regular_file(dir_.file("missing"), 10, &out, &error));
   EXPECT_NE(error.find("No such file"), std::string::npos) << error;
 }
 
@@ -361,7 +356,7 @@ TEST_F(FileReadTest, MissingCertificateIsUnavailableNotFatalForServe) {
   const std::string yaml =
       "api: { token: t }\napps:\n  - {id: tls, protocol: tcp/443, tls: full, origin_direct: "
       "[\"tcp://192.0.2.1:443\"], tls_settings: {certificates: [{certificate: " +
-      dir_ + "/gone.pem, private_key: " + dir_ +
+      dir_.path() + "/gone.pem, private_key: " + dir_.path() +
       "/gone.key}]}}\n  - {id: plain, protocol: tcp/22, origin_direct: [\"tcp://192.0.2.1:22\"]}\n";
   LoadResult strict = parse_yaml(yaml);  // rampart check
   EXPECT_FALSE(strict.ok());

@@ -2,14 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "config/parse.h"
+#include "test_util.h"
 
 namespace rampart::config {
 namespace {
-
-std::string first_error(const std::string& yaml) {
-  auto r = parse_yaml(yaml);
-  return r.ok() ? "" : r.errors[0].to_string();
-}
 
 TEST(StoreConfig, DefaultIsSqlite) {
   auto r = parse_yaml("api: { token: t }\n");

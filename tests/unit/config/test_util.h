@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "config/parse.h"
 
 namespace rampart::config {
 
@@ -50,6 +51,17 @@ inline bool has_error(const std::vector<ConfigError>& errors, std::string_view p
         (!code || e.code == *code))
       return true;
   return false;
+}
+
+// The first error parse_yaml reports for `yaml` ("" if it parses).
+inline std::string first_error(const std::string& yaml) {
+  LoadResult r = parse_yaml(yaml);
+  return r.ok() ? "" : r.errors[0].to_string();
+}
+
+// A config of one app, given as a YAML flow mapping ("{protocol: tcp/22, ...}").
+inline LoadResult parse_app(const std::string& app) {
+  return parse_yaml("apps:\n  - " + app + "\n");
 }
 
 inline bool is_generated_id(const std::string& id) {

@@ -8,6 +8,7 @@
 
 #include "config/app_json.h"
 #include "config/parse.h"
+#include "test_support.h"
 #include "test_util.h"
 
 namespace rampart::config {
@@ -17,30 +18,19 @@ namespace {
 class PemFiles {
  public:
   PemFiles() {
-    char tmpl[] = "/tmp/rampart-tls-cfg.XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    for (const char* n : {"/cert.pem", "/key.pem"}) {
-      FILE* f = std::fopen((dir_ + n).c_str(), "w");
+    for (const char* n : {"cert.pem", "key.pem"}) {
+      FILE* f = std::fopen(dir_.file(n).c_str(), "w");
       std::fputs("-----BEGIN X-----\n", f);
       std::fclose(f);
     }
   }
-  ~PemFiles() {
-    ::unlink(cert().c_str());
-    ::unlink(key().c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string cert() const { return dir_ + "/cert.pem"; }
-  std::string key() const { return dir_ + "/key.pem"; }
-  std::string missing() const { return dir_ + "/missing.pem"; }
+  std::string cert() const { return dir_.file("cert.pem"); }
+  std::string key() const { return dir_.file("key.pem"); }
+  std::string missing() const { return dir_.file("missing.pem"); }
 
  private:
-  std::string dir_;
+  rampart::testing::TempDir dir_;
 };
-
-LoadResult parse_app(const std::string& app) {
-  return parse_yaml("apps:\n  - " + app + "\n");
-}
 
 const std::string kTcpApp =
     "{protocol: tcp/443, dns: {type: CNAME, name: tls.example.com}, origin_direct: "

@@ -17,10 +17,6 @@ std::vector<ConfigError> app_errors(const std::string& app) {
   return r.errors;
 }
 
-LoadResult parse_app(const std::string& app) {
-  return parse_yaml("apps:\n  - " + app + "\n");
-}
-
 TEST(Rules, ExactlyOneOrigin11000) {
   auto e = app_errors("{protocol: tcp/22}");
   EXPECT_TRUE(has_error(e, "apps[0]", "no origin", kErrOriginConfig)) << dump(e);

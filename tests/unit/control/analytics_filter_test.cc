@@ -25,7 +25,7 @@ FilterExpr parsed(const std::string& text) {
   return out;
 }
 
-std::string error_of(const std::string& text) {
+std::string filter_error(const std::string& text) {
   FilterExpr out;
   std::string error;
   EXPECT_FALSE(parse_filter_expr(text, &out, &error)) << text << " was accepted";
@@ -61,7 +61,7 @@ TEST(AnalyticsFilter, ReferenceExpressions) {
 
 TEST(AnalyticsFilter, GrammarErrorsSayWhy) {
   auto says = [](const std::string& text, const std::string& what) {
-    const std::string e = error_of(text);
+    const std::string e = filter_error(text);
     EXPECT_EQ(e.rfind("filters: ", 0), 0u) << e;
     EXPECT_NE(e.find(what), std::string::npos) << text << " -> " << e;
   };

@@ -6,13 +6,12 @@
 
 #include <numeric>
 
+#include "analytics_test_util.h"
+
 namespace rampart::control {
 namespace {
 
 using nlohmann::json;
-using Params = std::multimap<std::string, std::string>;
-
-constexpr int64_t kNow = 1795744800;  // 2026-11-27T02:00:00Z, a Friday, minute-aligned
 
 struct Parsed {
   bool ok = false;
@@ -20,15 +19,15 @@ struct Parsed {
   std::string error;
 };
 
-Parsed parse(const Params& p, bool bytime = false, int64_t now = kNow) {
+Parsed parse_params(const Params& p, bool bytime = false, int64_t now = kNow) {
   Parsed r;
   r.ok = parse_analytics_query(p, now, bytime, &r.q, &r.error);
   return r;
 }
 
 // The error of a query that must fail; fails the test when it parses.
-std::string error_of(const Params& p, bool bytime = false) {
-  Parsed r = parse(p, bytime);
+std::string query_error(const Params& p, bool bytime = false) {
+  Parsed r = parse_params(p, bytime);
   EXPECT_FALSE(r.ok) << "parsed without error";
   return r.error;
 }
@@ -40,7 +39,7 @@ bool has(const std::string& text, const std::string& part) {
 // ------------------------------------------------------------------ parsing
 
 TEST(AnalyticsQueryParse, Defaults) {
-  Parsed r = parse({});
+  Parsed r = parse_params({});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.q.metrics,
             (std::vector<Metric>{Metric::kCount, Metric::kBytesIngress, Metric::kBytesEgress}));
@@ -55,25 +54,25 @@ TEST(AnalyticsQueryParse, Defaults) {
 }
 
 TEST(AnalyticsQueryParse, DefaultTimeDeltaFollowsTheSpan) {
-  Parsed six_hours = parse({}, true);
+  Parsed six_hours = parse_params({}, true);
   ASSERT_TRUE(six_hours.ok) << six_hours.error;
   EXPECT_EQ(six_hours.q.time_delta, TimeDelta::kMinute);
-  Parsed one_day = parse({{"since", "-1440"}}, true);
+  Parsed one_day = parse_params({{"since", "-1440"}}, true);
   ASSERT_TRUE(one_day.ok) << one_day.error;
   EXPECT_EQ(one_day.q.time_delta, TimeDelta::kHour);
-  Parsed three_days = parse({{"since", "-4320"}}, true);
+  Parsed three_days = parse_params({{"since", "-4320"}}, true);
   ASSERT_TRUE(three_days.ok) << three_days.error;
   EXPECT_EQ(three_days.q.time_delta, TimeDelta::kHour);
-  Parsed a_week = parse({{"since", "-10080"}}, true);
+  Parsed a_week = parse_params({{"since", "-10080"}}, true);
   ASSERT_TRUE(a_week.ok) << a_week.error;
   EXPECT_EQ(a_week.q.time_delta, TimeDelta::kDay);
 }
 
 TEST(AnalyticsQueryParse, MetricsAndDimensionsCommaSeparatedOrRepeatedWithoutDuplicates) {
-  Parsed r = parse({{"metrics", "bytesEgress, count"},
-                    {"metrics", "count,duration99th"},
-                    {"dimensions", "appID,event"},
-                    {"dimensions", " appID , ipVersion,coloName"}});
+  Parsed r = parse_params({{"metrics", "bytesEgress, count"},
+                           {"metrics", "count,duration99th"},
+                           {"dimensions", "appID,event"},
+                           {"dimensions", " appID , ipVersion,coloName"}});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.q.metrics,
             (std::vector<Metric>{Metric::kBytesEgress, Metric::kCount, Metric::kDuration99th}));
@@ -84,13 +83,13 @@ TEST(AnalyticsQueryParse, MetricsAndDimensionsCommaSeparatedOrRepeatedWithoutDup
 TEST(AnalyticsQueryParse, EveryMetricAndDimensionNameRoundTrips) {
   for (const char* m : {"count", "bytesIngress", "bytesEgress", "durationAvg", "durationMedian",
                         "duration90th", "duration99th"}) {
-    Parsed r = parse({{"metrics", m}});
+    Parsed r = parse_params({{"metrics", m}});
     ASSERT_TRUE(r.ok) << m << ": " << r.error;
     ASSERT_EQ(r.q.metrics.size(), 1u);
     EXPECT_STREQ(metric_name(r.q.metrics[0]), m);
   }
   for (const char* d : {"event", "appID", "coloName", "ipVersion"}) {
-    Parsed r = parse({{"dimensions", d}});
+    Parsed r = parse_params({{"dimensions", d}});
     ASSERT_TRUE(r.ok) << d << ": " << r.error;
     ASSERT_EQ(r.q.dimensions.size(), 1u);
     EXPECT_STREQ(dimension_name(r.q.dimensions[0]), d);
@@ -98,19 +97,19 @@ TEST(AnalyticsQueryParse, EveryMetricAndDimensionNameRoundTrips) {
 }
 
 TEST(AnalyticsQueryParse, UnknownParameter) {
-  std::string e = error_of({{"metrics", "count"}, {"colo", "x"}});
+  std::string e = query_error({{"metrics", "count"}, {"colo", "x"}});
   EXPECT_TRUE(has(e, "unknown query parameter \"colo\"")) << e;
   EXPECT_TRUE(has(e, "time_delta")) << e;  // lists what is accepted
 }
 
 TEST(AnalyticsQueryParse, UnknownMetricNamesTheParameterAndTheChoices) {
-  std::string e = error_of({{"metrics", "count,bytes"}});
+  std::string e = query_error({{"metrics", "count,bytes"}});
   EXPECT_TRUE(has(e, "metrics: unknown metric \"bytes\"")) << e;
   EXPECT_TRUE(has(e, "count, bytesIngress, bytesEgress, durationAvg")) << e;
 }
 
 TEST(AnalyticsQueryParse, UnknownDimension) {
-  std::string e = error_of({{"dimensions", "event,country"}});
+  std::string e = query_error({{"dimensions", "event,country"}});
   EXPECT_TRUE(has(e, "dimensions: unknown dimension \"country\"")) << e;
   EXPECT_TRUE(has(e, "event, appID, coloName, ipVersion")) << e;
 }
@@ -118,34 +117,34 @@ TEST(AnalyticsQueryParse, UnknownDimension) {
 TEST(AnalyticsQueryParse, MalformedFilters) {
   for (const char* bad : {"event", "event=connect", "==connect", "event==", "event==connect;",
                           ";event==connect", "event==connect,,appID==a", "event!="}) {
-    std::string e = error_of({{"filters", bad}});
+    std::string e = query_error({{"filters", bad}});
     EXPECT_TRUE(has(e, "filters: ")) << bad << " -> " << e;
     EXPECT_TRUE(has(e, "is not DIMENSION OPERATOR VALUE")) << bad << " -> " << e;
   }
 }
 
 TEST(AnalyticsQueryParse, FilterOnUnknownDimension) {
-  std::string e = error_of({{"filters", "event==connect;country==US"}});
+  std::string e = query_error({{"filters", "event==connect;country==US"}});
   EXPECT_TRUE(has(e, "filters: unknown dimension \"country\"")) << e;
 }
 
 TEST(AnalyticsQueryParse, FilterIpVersionIs4Or6) {
-  std::string e = error_of({{"filters", "ipVersion==5"}});
+  std::string e = query_error({{"filters", "ipVersion==5"}});
   EXPECT_TRUE(has(e, "filters: ipVersion is 4 or 6, not \"5\"")) << e;
-  EXPECT_TRUE(parse({{"filters", "ipVersion==6"}}).ok);
-  EXPECT_TRUE(parse({{"filters", "ipVersion == 4"}}).ok);
+  EXPECT_TRUE(parse_params({{"filters", "ipVersion==6"}}).ok);
+  EXPECT_TRUE(parse_params({{"filters", "ipVersion == 4"}}).ok);
 }
 
 TEST(AnalyticsQueryParse, BlankFiltersAreNoFilters) {
-  Parsed r = parse({{"filters", "  "}});
+  Parsed r = parse_params({{"filters", "  "}});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(r.q.filters.empty());
 }
 
 TEST(AnalyticsQueryParse, FilterOperatorsLongestFirst) {
-  Parsed r = parse({{"filters",
-                     "ipVersion>=6;ipVersion<=6;ipVersion>4;ipVersion<6;"
-                     "appID!=x;event==connect"}});
+  Parsed r = parse_params({{"filters",
+                            "ipVersion>=6;ipVersion<=6;ipVersion>4;ipVersion<6;"
+                            "appID!=x;event==connect"}});
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.q.filters.size(), 1u);
   const auto& t = r.q.filters[0];
@@ -166,7 +165,7 @@ TEST(AnalyticsQueryParse, FilterOperatorsLongestFirst) {
 
 TEST(AnalyticsQueryParse, SemicolonBindsTighterThanComma) {
   // (event==connect AND appID==a) OR (event==disconnect)
-  Parsed r = parse({{"filters", "event==connect;appID==a,event==disconnect"}});
+  Parsed r = parse_params({{"filters", "event==connect;appID==a,event==disconnect"}});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.q.filters_text, "event==connect;appID==a,event==disconnect");
   ASSERT_EQ(r.q.filters.size(), 2u);
@@ -192,7 +191,7 @@ TEST(AnalyticsQueryParse, RowMatchesOperators) {
                                             {Dimension::kIpVersion, std::move(ip_version)}};
   };
   auto matches = [&](const char* filter, const std::map<Dimension, std::string>& values) {
-    Parsed r = parse({{"filters", filter}});
+    Parsed r = parse_params({{"filters", filter}});
     EXPECT_TRUE(r.ok) << filter << ": " << r.error;
     return row_matches(r.q, values);
   };
@@ -212,24 +211,24 @@ TEST(AnalyticsQueryParse, RowMatchesOperators) {
   EXPECT_TRUE(matches("coloName==LAB1", row("4", "a")));
   EXPECT_FALSE(matches("coloName!=LAB1", row("4", "a")));
   // No filters: everything.
-  EXPECT_TRUE(row_matches(parse({}).q, row("6", "z")));
+  EXPECT_TRUE(row_matches(parse_params({}).q, row("6", "z")));
 }
 
 TEST(AnalyticsQueryParse, RelativeAndAbsoluteTimes) {
-  Parsed r = parse({{"since", "-90"}, {"until", "-30"}});
+  Parsed r = parse_params({{"since", "-90"}, {"until", "-30"}});
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.q.since, kNow - 90 * 60);
   EXPECT_EQ(r.q.until, kNow - 30 * 60);
-  Parsed zero = parse({{"since", "-60"}, {"until", "0"}});
+  Parsed zero = parse_params({{"since", "-60"}, {"until", "0"}});
   ASSERT_TRUE(zero.ok) << zero.error;
   EXPECT_EQ(zero.q.until, kNow);
   // `since` alone counts back from `until`'s default (now); `until` alone moves the default since.
-  Parsed until_only = parse({{"until", "2026-11-27T01:00:00Z"}});
+  Parsed until_only = parse_params({{"until", "2026-11-27T01:00:00Z"}});
   ASSERT_TRUE(until_only.ok) << until_only.error;
   EXPECT_EQ(until_only.q.until, kNow - 3600);
   EXPECT_EQ(until_only.q.since, kNow - 3600 - 6 * 3600);
   Parsed abs =
-      parse({{"since", "2026-11-27T01:30:00+01:00"}, {"until", "2026-11-27T02:00:00.250Z"}});
+      parse_params({{"since", "2026-11-27T01:30:00+01:00"}, {"until", "2026-11-27T02:00:00.250Z"}});
   ASSERT_TRUE(abs.ok) << abs.error;
   EXPECT_EQ(abs.q.since, kNow - 90 * 60);
   EXPECT_EQ(abs.q.until, kNow);
@@ -237,10 +236,10 @@ TEST(AnalyticsQueryParse, RelativeAndAbsoluteTimes) {
 
 TEST(AnalyticsQueryParse, BadTimes) {
   for (const char* bad : {"yesterday", "5", "-5m", "2026-11-27T02:00:00", "2026-11-27", ""}) {
-    std::string e = error_of({{"since", bad}});
+    std::string e = query_error({{"since", bad}});
     EXPECT_TRUE(has(e, std::string("since: \"") + bad + "\" is not an RFC 3339 time")) << bad << e;
   }
-  std::string e = error_of({{"until", "soon"}});
+  std::string e = query_error({{"until", "soon"}});
   EXPECT_TRUE(has(e, "until: \"soon\" is not an RFC 3339 time")) << e;
 }
 
@@ -248,39 +247,39 @@ TEST(AnalyticsQueryParse, ExtremeValuesAreRefusedNotOverflowed) {
   // Each of these once overflowed int64 arithmetic (UBSan); now each is a clear 400.
   for (const char* t : {"-9223372036854775808", "-9223372036854775807", "-153722867280912931",
                         "-99999999999999999999999", "-30000000"}) {
-    std::string e = error_of({{"since", t}});
+    std::string e = query_error({{"since", t}});
     EXPECT_TRUE(has(e, std::string("since: \"") + t + "\" minutes from now is before 1970")) << e;
-    e = error_of({{"until", t}});
+    e = query_error({{"until", t}});
     EXPECT_TRUE(has(e, "until: ")) << e;
   }
   for (const char* t :
        {"0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00"}) {
-    std::string e = error_of({{"since", t}});
+    std::string e = query_error({{"since", t}});
     EXPECT_TRUE(has(e, "is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z")) << t << e;
   }
   // The whole accepted range still works, by the coarsest interval.
-  Parsed wide = parse({{"since", "1970-01-01T00:00:00Z"},
-                       {"until", "9999-12-31T23:59:59Z"},
-                       {"time_delta", "year"}},
-                      true);
+  Parsed wide = parse_params({{"since", "1970-01-01T00:00:00Z"},
+                              {"until", "9999-12-31T23:59:59Z"},
+                              {"time_delta", "year"}},
+                             true);
   EXPECT_FALSE(wide.ok);  // 8030 years: more than kMaxIntervals, refused as such
   EXPECT_TRUE(has(wide.error, "time_delta: more than")) << wide.error;
-  Parsed old = parse({{"since", "1970-01-01T00:00:00Z"}, {"time_delta", "year"}}, true);
+  Parsed old = parse_params({{"since", "1970-01-01T00:00:00Z"}, {"time_delta", "year"}}, true);
   EXPECT_TRUE(old.ok) << old.error;
   for (const char* l : {"18446744073709551616", "-1", "0", "1e3", " 5"})
-    EXPECT_TRUE(has(error_of({{"limit", l}}), "limit: ")) << l;
+    EXPECT_TRUE(has(query_error({{"limit", l}}), "limit: ")) << l;
 }
 
 TEST(AnalyticsQueryParse, SinceMustBeBeforeUntil) {
-  std::string e = error_of({{"since", "-10"}, {"until", "-20"}});
+  std::string e = query_error({{"since", "-10"}, {"until", "-20"}});
   EXPECT_TRUE(has(e, "since (2026-11-27T01:50:00Z) must be before until (2026-11-27T01:40:00Z)"))
       << e;
-  e = error_of({{"since", "-10"}, {"until", "-10"}});
+  e = query_error({{"since", "-10"}, {"until", "-10"}});
   EXPECT_TRUE(has(e, "must be before until")) << e;
   // The default since (until - 6h) never reaches before 1970 (found by analytics_query_fuzz).
-  e = error_of({{"until", "1970-01-01T00:00:00Z"}});
+  e = query_error({{"until", "1970-01-01T00:00:00Z"}});
   EXPECT_TRUE(has(e, "since (1970-01-01T00:00:00Z) must be before until")) << e;
-  Parsed early = parse({{"until", "1970-01-01T01:00:00Z"}});
+  Parsed early = parse_params({{"until", "1970-01-01T01:00:00Z"}});
   ASSERT_TRUE(early.ok) << early.error;
   EXPECT_EQ(early.q.since, 0);
 }
@@ -288,53 +287,54 @@ TEST(AnalyticsQueryParse, SinceMustBeBeforeUntil) {
 TEST(AnalyticsQueryParse, TimeDelta) {
   for (const char* d :
        {"minute", "dekaminute", "hour", "day", "week", "month", "quarter", "year"}) {
-    Parsed r = parse({{"time_delta", d}, {"since", "-60"}}, true);
+    Parsed r = parse_params({{"time_delta", d}, {"since", "-60"}}, true);
     EXPECT_TRUE(r.ok) << d << ": " << r.error;
   }
-  std::string e = error_of({{"time_delta", "fortnight"}}, true);
+  std::string e = query_error({{"time_delta", "fortnight"}}, true);
   EXPECT_TRUE(has(e, "time_delta: \"fortnight\" is not one of minute, dekaminute, hour")) << e;
 }
 
 TEST(AnalyticsQueryParse, IntervalCountIsCapped) {
   // now is minute-aligned: since = now - 2000 min gives exactly 2000 one-minute intervals.
-  Parsed at_cap = parse({{"since", "-2000"}, {"time_delta", "minute"}}, true);
+  Parsed at_cap = parse_params({{"since", "-2000"}, {"time_delta", "minute"}}, true);
   EXPECT_TRUE(at_cap.ok) << at_cap.error;
-  std::string e = error_of({{"since", "-2001"}, {"time_delta", "minute"}}, true);
+  std::string e = query_error({{"since", "-2001"}, {"time_delta", "minute"}}, true);
   EXPECT_TRUE(has(e, "time_delta: more than 2000 intervals between since and until")) << e;
   // A non-aligned since adds the partial first bucket.
-  Parsed unaligned = parse({{"since", "-2000"}, {"time_delta", "minute"}}, true, kNow + 30);
+  Parsed unaligned = parse_params({{"since", "-2000"}, {"time_delta", "minute"}}, true, kNow + 30);
   EXPECT_FALSE(unaligned.ok);
   // A larger time_delta over the same span is fine, and summary has no buckets to cap.
-  EXPECT_TRUE(parse({{"since", "-200000"}, {"time_delta", "day"}}, true).ok);
-  EXPECT_TRUE(parse({{"since", "-200000"}, {"time_delta", "minute"}}, false).ok);
+  EXPECT_TRUE(parse_params({{"since", "-200000"}, {"time_delta", "day"}}, true).ok);
+  EXPECT_TRUE(parse_params({{"since", "-200000"}, {"time_delta", "minute"}}, false).ok);
 }
 
 TEST(AnalyticsQueryParse, Sort) {
-  Parsed r = parse({{"dimensions", "appID"}, {"sort", "-count,+appID"}, {"sort", "bytesIngress"}});
+  Parsed r =
+      parse_params({{"dimensions", "appID"}, {"sort", "-count,+appID"}, {"sort", "bytesIngress"}});
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.q.sort.size(), 3u);
   EXPECT_EQ(r.q.sort[0], (std::pair<std::string, bool>{"count", true}));
   EXPECT_EQ(r.q.sort[1], (std::pair<std::string, bool>{"appID", false}));
   EXPECT_EQ(r.q.sort[2], (std::pair<std::string, bool>{"bytesIngress", false}));
 
-  std::string e = error_of({{"sort", "-durationAvg"}});  // not a selected metric
+  std::string e = query_error({{"sort", "-durationAvg"}});  // not a selected metric
   EXPECT_TRUE(has(e, "sort: \"durationAvg\" is not one of the selected metrics or dimensions"))
       << e;
-  e = error_of({{"sort", "event"}});  // not a selected dimension
+  e = query_error({{"sort", "event"}});  // not a selected dimension
   EXPECT_TRUE(has(e, "sort: \"event\"")) << e;
-  e = error_of({{"sort", "-"}});
+  e = query_error({{"sort", "-"}});
   EXPECT_TRUE(has(e, "sort: ")) << e;
 }
 
 TEST(AnalyticsQueryParse, Limit) {
-  Parsed one = parse({{"limit", "1"}});
+  Parsed one = parse_params({{"limit", "1"}});
   ASSERT_TRUE(one.ok) << one.error;
   EXPECT_EQ(one.q.limit, 1u);
-  Parsed max = parse({{"limit", "10000"}});
+  Parsed max = parse_params({{"limit", "10000"}});
   ASSERT_TRUE(max.ok) << max.error;
   EXPECT_EQ(max.q.limit, 10000u);
   for (const char* bad : {"0", "10001", "-1", "ten", "5x", "", " 5"}) {
-    std::string e = error_of({{"limit", bad}});
+    std::string e = query_error({{"limit", bad}});
     EXPECT_TRUE(has(e, std::string("limit: \"") + bad + "\" is not a number from 1 to 10000"))
         << bad << " -> " << e;
   }
@@ -429,14 +429,6 @@ AnalyticsRow row(std::vector<std::string> dims, int64_t minute, uint64_t count, 
   r.durations_count = dur_n;
   return r;
 }
-
-AnalyticsQuery query(const Params& p, bool bytime) {
-  Parsed r = parse(p, bytime);
-  EXPECT_TRUE(r.ok) << r.error;
-  return r.q;
-}
-
-constexpr int64_t kMin = kNow / 60;  // the unix minute of kNow
 
 TEST(AnalyticsResult, SummaryGroupsByDimensions) {
   AnalyticsQuery q = query({{"dimensions", "appID,event"}, {"since", "-10"}}, false);

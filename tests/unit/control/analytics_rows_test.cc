@@ -7,27 +7,17 @@
 
 #include <gtest/gtest.h>
 
+#include "analytics_test_util.h"
 #include "telemetry/app_stats.h"
 
 namespace rampart::control {
 namespace {
 
 using nlohmann::json;
-using Params = std::multimap<std::string, std::string>;
-
-constexpr int64_t kNow = 1795744800;  // 2026-11-27T02:00:00Z, minute-aligned
-constexpr int64_t kMin = kNow / 60;
-
-AnalyticsQuery query(const Params& p, bool bytime) {
-  AnalyticsQuery q;
-  std::string error;
-  EXPECT_TRUE(parse_analytics_query(p, kNow, bytime, &q, &error)) << error;
-  return q;
-}
 
 // A row with `n` closed connections of `ms` each (its histogram filled when `hist`).
-AnalyticsRow row(std::vector<std::string> dims, int64_t minute, uint64_t count, uint64_t bytes,
-                 uint64_t n = 0, uint64_t ms = 0, bool hist = false) {
+AnalyticsRow edge_row(std::vector<std::string> dims, int64_t minute, uint64_t count, uint64_t bytes,
+                      uint64_t n = 0, uint64_t ms = 0, bool hist = false) {
   AnalyticsRow r;
   r.dims = std::move(dims);
   r.minute = minute;
@@ -73,10 +63,10 @@ TEST(AnalyticsRowsMerge, SummarySumsCountsWeightsAveragesAndMergesHistograms) {
             false);
   // Edge A: 9 connections of 100 ms; edge B: 1 connection of 10 s. Averaging the two edges'
   // averages would say 5050 ms; weighted by count it is (900 + 10000) / 10 = 1090 ms.
-  std::vector<AnalyticsRow> a = {row({"x"}, kMin - 20, 9, 100, 9, 100, true),
-                                 row({"x"}, kMin - 3, 0, 50)};
-  std::vector<AnalyticsRow> b = {row({"x"}, kMin - 10, 1, 7, 1, 10000, true),
-                                 row({"y"}, kMin - 10, 4, 1)};
+  std::vector<AnalyticsRow> a = {edge_row({"x"}, kMin - 20, 9, 100, 9, 100, true),
+                                 edge_row({"x"}, kMin - 3, 0, 50)};
+  std::vector<AnalyticsRow> b = {edge_row({"x"}, kMin - 10, 1, 7, 1, 10000, true),
+                                 edge_row({"y"}, kMin - 10, 4, 1)};
   json r = merged(q, {a, b}, false);
   EXPECT_EQ(r, together(q, {a, b}, false));
   ASSERT_EQ(r["data"].size(), 2u);
@@ -96,9 +86,9 @@ TEST(AnalyticsRowsMerge, SortAndLimitApplyAfterTheMerge) {
   AnalyticsQuery q =
       query({{"dimensions", "appID"}, {"sort", "-count"}, {"limit", "1"}, {"since", "-30"}}, false);
   // Each edge's own top is "x" (10 and 10) ... but "y" has 6 + 6 + 9 = 21 > 20 on the fleet.
-  std::vector<AnalyticsRow> a = {row({"x"}, kMin - 5, 10, 0), row({"y"}, kMin - 5, 6, 0)};
-  std::vector<AnalyticsRow> b = {row({"x"}, kMin - 5, 10, 0), row({"y"}, kMin - 4, 6, 0),
-                                 row({"y"}, kMin - 2, 9, 0)};
+  std::vector<AnalyticsRow> a = {edge_row({"x"}, kMin - 5, 10, 0), edge_row({"y"}, kMin - 5, 6, 0)};
+  std::vector<AnalyticsRow> b = {edge_row({"x"}, kMin - 5, 10, 0), edge_row({"y"}, kMin - 4, 6, 0),
+                                 edge_row({"y"}, kMin - 2, 9, 0)};
   json r = merged(q, {a, b}, false);
   ASSERT_EQ(r["data"].size(), 1u);
   EXPECT_EQ(r["data"][0]["dimensions"], json({"y"}));
@@ -113,11 +103,11 @@ TEST(AnalyticsRowsMerge, BytimeBucketsMatchOneEdgeHoldingEveryRow) {
                             {"since", "-60"},
                             {"time_delta", "dekaminute"}},
                            true);
-  std::vector<AnalyticsRow> a = {row({"E1"}, kMin - 59, 2, 0, 2, 30, true),
-                                 row({"E1"}, kMin - 55, 3, 0, 3, 40, true),
-                                 row({"E1"}, kMin - 1, 1, 0, 1, 5000, true)};
-  std::vector<AnalyticsRow> b = {row({"E2"}, kMin - 58, 5, 0, 5, 20, true),
-                                 row({"E1"}, kMin - 51, 1, 0, 1, 700, true)};
+  std::vector<AnalyticsRow> a = {edge_row({"E1"}, kMin - 59, 2, 0, 2, 30, true),
+                                 edge_row({"E1"}, kMin - 55, 3, 0, 3, 40, true),
+                                 edge_row({"E1"}, kMin - 1, 1, 0, 1, 5000, true)};
+  std::vector<AnalyticsRow> b = {edge_row({"E2"}, kMin - 58, 5, 0, 5, 20, true),
+                                 edge_row({"E1"}, kMin - 51, 1, 0, 1, 700, true)};
   // A peer sends one row per group and bucket, not one per minute.
   EXPECT_EQ(collapse_rows(q, a, true).size(), 2u);
   json r = merged(q, {a, b}, true);

@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.h"
+
 namespace rampart::control {
 namespace {
 
-net::IpAddr ip(const char* s) {
-  return *net::IpAddr::parse(s);
-}
+using rampart::testing::ip;
 
 TEST(AuthThrottle, FreeFailuresThenDoublingWaitsUpToTheCap) {
   AuthThrottle t({/*free_failures=*/3, /*first_wait_ms=*/1000, /*max_wait_ms=*/8000,

@@ -7,10 +7,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 
 #include "config/file_read.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
@@ -23,9 +23,8 @@ TEST(ApiTls, DevicesAndOversizedFilesAreRefusedBeforeLoading) {
                        "device"),
             std::string::npos)
       << error;
-  char tmpl[] = "/tmp/rampart-apitls-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
-  const std::string big = dir + "/big.pem";
+  rampart::testing::TempDir dir;
+  const std::string big = dir.file("big.pem");
   std::FILE* f = std::fopen(big.c_str(), "w");
   ASSERT_NE(f, nullptr);
   const std::string chunk(64 * 1024, '#');
@@ -35,7 +34,6 @@ TEST(ApiTls, DevicesAndOversizedFilesAreRefusedBeforeLoading) {
   error.clear();
   EXPECT_EQ(make_api_tls_context(big, big, &error), nullptr);
   EXPECT_NE(error.find("over the 1.0 MiB limit"), std::string::npos) << error;
-  std::filesystem::remove_all(dir);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 

@@ -9,25 +9,25 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <set>
+
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
 
+using rampart::testing::TempDir;
+
 class Files : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/rampart-appfiles-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     write_pair("a");
     write_pair("b");
     std::FILE* f = std::fopen(path("junk.pem").c_str(), "w");
     std::fputs("not a certificate\n", f);
     std::fclose(f);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return dir_.file(name); }
 
   void write_pair(const std::string& name) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
@@ -64,7 +64,7 @@ class Files : public ::testing::Test {
     return errors;
   }
 
-  std::string dir_;
+  TempDir dir_;
 };
 
 TEST_F(Files, UsableFilesPass) {
@@ -76,7 +76,7 @@ TEST_F(Files, EveryUnusableFileGivesTheSameMessage) {
   for (auto [cert, key] : std::vector<std::pair<std::string, std::string>>{
            {path("missing.pem"), path("a.key")},
            {path("a.pem"), path("missing.key")},
-           {dir_, path("a.key")},
+           {dir_.path(), path("a.key")},
            {"/dev/zero", path("a.key")},  // would never end if it were read as a stream
            {path("junk.pem"), path("a.key")},
            {path("a.pem"), path("junk.pem")},
@@ -91,7 +91,7 @@ TEST_F(Files, EveryUnusableFileGivesTheSameMessage) {
   EXPECT_EQ(*messages.begin(), kUnusableCertificate);
   std::set<std::string> ca_messages;
   for (const std::string& ca :
-       {path("missing.pem"), path("junk.pem"), dir_, std::string("/dev/zero")}) {
+       {path("missing.pem"), path("junk.pem"), dir_.path(), std::string("/dev/zero")}) {
     auto errors = check(path("a.pem"), path("a.key"), ca);
     ASSERT_EQ(errors.size(), 1u) << ca;
     EXPECT_EQ(errors[0].path, "tls_settings.origin_ca_file");

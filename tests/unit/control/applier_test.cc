@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 #include <thread>
 #include <vector>
@@ -14,15 +13,16 @@
 #include "control/apps_api.h"
 #include "control/config_applier.h"
 #include "control/sqlite_store.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
 
+using rampart::testing::TempDir;
+
 class ApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/rampart-applier-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     auto r = config::parse_yaml(R"(
 edge: { listen: ["127.0.0.1"], data_dir: /tmp }
 api: { token: t }
@@ -34,14 +34,13 @@ apps:
     ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
     file_ = *r.config;
     std::string error;
-    store_ = SqliteStore::open(dir_ + "/rampart.db", &error);
+    store_ = SqliteStore::open(dir_.file("rampart.db"), &error);
     ASSERT_TRUE(store_) << error;
   }
   void TearDown() override {
     api_.reset();
     applier_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   // The Apply callback records its thread and checks that no two applies overlap.
   void make(core::ControlLoop* applier = nullptr) {
@@ -65,7 +64,7 @@ apps:
            R"(","origin_direct":["tcp://192.0.2.1:22"]})";
   }
 
-  std::string dir_;
+  TempDir dir_;
   config::Config file_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<ConfigApplier> applier_;

@@ -5,27 +5,27 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
 #include <set>
 
 #include "config/parse.h"
 #include "control/apps_api.h"
 #include "control/config_applier.h"
 #include "control/sqlite_store.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
 
+using rampart::testing::TempDir;
+
 class ListTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/rampart-list-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     auto r = config::parse_yaml(
         "edge: { listen: [\"127.0.0.1\"], data_dir: /tmp }\napi: { token: t }\n");
     ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
     std::string error;
-    store_ = SqliteStore::open(dir_ + "/rampart.db", &error);
+    store_ = SqliteStore::open(dir_.file("rampart.db"), &error);
     ASSERT_TRUE(store_) << error;
     applier_ = std::make_unique<ConfigApplier>(store_.get(), [](const config::Config&) {});
     api_ = std::make_unique<AppsApi>(applier_.get());
@@ -35,7 +35,6 @@ class ListTest : public ::testing::Test {
     api_.reset();
     applier_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   std::string rule(const std::string& mode, const std::string& target, const std::string& value,
                    const std::string& notes) {
@@ -63,7 +62,7 @@ class ListTest : public ::testing::Test {
     rule("block", "ip6", "2001:db8::1", "Attack v6");
   }
 
-  std::string dir_;
+  TempDir dir_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<ConfigApplier> applier_;
   std::unique_ptr<AppsApi> api_;

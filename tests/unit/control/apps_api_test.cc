@@ -5,20 +5,19 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
-
 #include "config/parse.h"
 #include "control/config_applier.h"
 #include "control/sqlite_store.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
 
+using rampart::testing::TempDir;
+
 class ControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/rampart-ctl-XXXXXX";
-    dir_ = mkdtemp(tmpl);
     auto r = config::parse_yaml(R"(
 edge: { listen: ["127.0.0.1"], data_dir: /tmp }
 api: { token: t }
@@ -35,14 +34,13 @@ apps:
     api_.reset();
     applier_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void open() {
     api_.reset();
     applier_.reset();
     store_.reset();
     std::string error;
-    store_ = SqliteStore::open(dir_ + "/rampart.db", &error);
+    store_ = SqliteStore::open(dir_.file("rampart.db"), &error);
     ASSERT_TRUE(store_) << error;
     applier_ = std::make_unique<ConfigApplier>(
         store_.get(), [this](const config::Config& c) { applied_.push_back(c); });
@@ -51,7 +49,7 @@ apps:
   }
   int first_code(const Outcome& o) { return o.errors.empty() ? 0 : o.errors[0].code; }
 
-  std::string dir_;
+  TempDir dir_;
   config::Config file_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<ConfigApplier> applier_;
@@ -294,7 +292,7 @@ TEST_F(ControllerTest, StoredAppWithoutItsCertificateLoadsAndIsReported) {
   const std::string body =
       R"({"id":"tls","protocol":"tcp/4443","tls":"flexible","origin_direct":["tcp://192.0.2.1:443"],)"
       R"("tls_settings":{"certificates":[{"certificate":")" +
-      dir_ + R"(/gone.pem","private_key":")" + dir_ + R"(/gone.key"}]}})";
+      dir_.path() + R"(/gone.pem","private_key":")" + dir_.path() + R"(/gone.key"}]}})";
   int64_t revision = 0;
   ASSERT_EQ(
       store_->put_if(Kind::kApp,

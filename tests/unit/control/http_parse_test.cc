@@ -8,7 +8,7 @@
 namespace rampart::control {
 namespace {
 
-HeadResult parse(const std::string& text, HttpRequest* req) {
+HeadResult parse_head(const std::string& text, HttpRequest* req) {
   return parse_request_head(text, req);
 }
 
@@ -17,7 +17,7 @@ TEST(HttpParse, CompleteHead) {
   std::string text =
       "GET /client/v4/zones/default/spectrum/apps%2Fx?page=2&per_page=5&f=a%3Db+c HTTP/1.1\r\n"
       "Host: 127.0.0.1:8788\r\nAuthorization:  Bearer abc \r\nX-Empty:\r\n\r\nBODY";
-  HeadResult h = parse(text, &req);
+  HeadResult h = parse_head(text, &req);
   ASSERT_EQ(h.status, ParseStatus::kComplete) << h.error;
   EXPECT_EQ(h.consumed, text.size() - 4);
   EXPECT_EQ(req.method, "GET");
@@ -34,21 +34,21 @@ TEST(HttpParse, IncompleteUntilTheBlankLine) {
   std::string text = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n";
   for (size_t cut = 0; cut < text.size(); ++cut) {
     HttpRequest req;
-    EXPECT_EQ(parse(text.substr(0, cut), &req).status, ParseStatus::kIncomplete) << cut;
+    EXPECT_EQ(parse_head(text.substr(0, cut), &req).status, ParseStatus::kIncomplete) << cut;
   }
   HttpRequest req;
-  EXPECT_EQ(parse(text, &req).status, ParseStatus::kComplete);
+  EXPECT_EQ(parse_head(text, &req).status, ParseStatus::kComplete);
 }
 
 TEST(HttpParse, LimitsAndMalformedHeads) {
   HttpRequest req;
   // No end of line within 16 KiB: refused, not buffered forever.
-  EXPECT_EQ(parse("GET /" + std::string(kMaxHeadBytes, 'a'), &req).error_status, 414);
+  EXPECT_EQ(parse_head("GET /" + std::string(kMaxHeadBytes, 'a'), &req).error_status, 414);
   std::string many = "GET / HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 101; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
-  EXPECT_EQ(parse(many + "\r\n", &req).error_status, 431);
+  EXPECT_EQ(parse_head(many + "\r\n", &req).error_status, 431);
   std::string big = "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(kMaxHeadBytes, 'v');
-  EXPECT_EQ(parse(big, &req).error_status, 431);
+  EXPECT_EQ(parse_head(big, &req).error_status, 431);
   for (const char* bad : {"GET  / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 x\r\n\r\n",
                           "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
                           "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
@@ -57,20 +57,20 @@ TEST(HttpParse, LimitsAndMalformedHeads) {
                           "GET / HTTP/1.1\r\n\r\n",  // HTTP/1.1 without Host
                           "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"}) {
     HttpRequest r;
-    HeadResult h = parse(bad, &r);
+    HeadResult h = parse_head(bad, &r);
     EXPECT_EQ(h.status, ParseStatus::kInvalid) << bad;
     EXPECT_EQ(h.error_status, 400) << bad;
   }
-  EXPECT_EQ(parse("GET / HTTP/2.0\r\n\r\n", &req).error_status, 505);
+  EXPECT_EQ(parse_head("GET / HTTP/2.0\r\n\r\n", &req).error_status, 505);
   HttpRequest ok10;
-  EXPECT_EQ(parse("GET /healthz HTTP/1.0\r\n\r\n", &ok10).status, ParseStatus::kComplete);
+  EXPECT_EQ(parse_head("GET /healthz HTTP/1.0\r\n\r\n", &ok10).status, ParseStatus::kComplete);
 }
 
 TEST(HttpParse, BodyFraming) {
   auto framing = [](const std::string& headers, BodyFraming* f, int* status) {
     HttpRequest req;
     std::string why;
-    EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n", &req).status,
+    EXPECT_EQ(parse_head("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n", &req).status,
               ParseStatus::kComplete);
     return body_framing(req, f, status, &why);
   };
@@ -97,7 +97,7 @@ TEST(HttpParse, BodyFraming) {
 TEST(HttpParse, ContentEncodingIsRefusedUnlessIdentity) {
   auto allowed = [](const std::string& headers) {
     HttpRequest req;
-    parse("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n", &req);
+    parse_head("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n", &req);
     return content_coding_allowed(req);
   };
   EXPECT_TRUE(allowed(""));
@@ -112,7 +112,7 @@ TEST(HttpParse, ContentEncodingIsRefusedUnlessIdentity) {
 TEST(HttpParse, KeepAlive) {
   auto ka = [](const std::string& text) {
     HttpRequest req;
-    parse(text, &req);
+    parse_head(text, &req);
     return wants_keep_alive(req);
   };
   EXPECT_TRUE(ka("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));

@@ -5,7 +5,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <filesystem>
+#include "analytics_test_util.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
@@ -16,21 +17,7 @@ using telemetry::RollupKey;
 using telemetry::RollupValue;
 using Rows = std::vector<std::pair<RollupKey, RollupValue>>;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-rollup-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-constexpr int64_t kNow = 1795744800;  // 2026-11-27T02:00:00Z
-constexpr int64_t kMin = kNow / 60;
+using rampart::testing::TempDir;
 
 std::pair<RollupKey, RollupValue> entry(int64_t minute, const std::string& app, EventType ev,
                                         uint8_t ipv, uint64_t count, uint64_t in = 0,
@@ -55,13 +42,6 @@ std::pair<RollupKey, RollupValue> closed(int64_t minute, const std::string& app,
   e.second.durations_count = n;
   e.second.durations[telemetry::duration_bucket(ms)] = static_cast<uint32_t>(n);
   return e;
-}
-
-AnalyticsQuery query(std::multimap<std::string, std::string> p) {
-  AnalyticsQuery q;
-  std::string error;
-  EXPECT_TRUE(parse_analytics_query(p, kNow, false, &q, &error)) << error;
-  return q;
 }
 
 std::vector<AnalyticsRow> run(RollupStore& s, const AnalyticsQuery& q) {

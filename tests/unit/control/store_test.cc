@@ -3,25 +3,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
-#include <filesystem>
-
 #include "control/sqlite_store.h"
+#include "test_support.h"
 
 namespace rampart::control {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-store-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 StoredObject obj(const std::string& id, const std::string& body) {
   return {"default", id, body, "2026-01-01T00:00:00.000001Z", "2026-01-01T00:00:00.000002Z"};

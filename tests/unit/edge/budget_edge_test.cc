@@ -13,27 +13,9 @@ namespace {
 
 using K = core::FdBudget;
 
-UniqueFd udp_socket() {
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a = loopback(0);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
-}
-
-uint16_t free_udp_port() {
-  UniqueFd fd = udp_socket();
-  return local_port(fd.get());
-}
-
-bool send_to(int fd, const std::string& data, uint16_t port) {
-  sockaddr_in a = loopback(port);
-  return ::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
-         static_cast<ssize_t>(data.size());
-}
-
 // One datagram within `limit`, or "" (with *from_port set to the sender's port).
-std::string recv_one(int fd, std::chrono::milliseconds limit = 2000ms,
-                     uint16_t* from_port = nullptr) {
+std::string recv_payload(int fd, std::chrono::milliseconds limit = 2000ms,
+                         uint16_t* from_port = nullptr) {
   pollfd p{fd, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return "";
   char buf[2048];
@@ -117,17 +99,10 @@ class BudgetEdgeTest : public EdgeTest {
            "\"]\n    load_balancing: { health_check: { enabled: false } }\n";
   }
   static bool echo(int fd, uint16_t port, const std::string& msg) {
-    return send_to(fd, msg, port) && recv_one(fd) == msg;
+    return send_to(fd, msg, port) && recv_payload(fd) == msg;
   }
   uint64_t in_use(K::Kind k) const { return edge_->budget().in_use(k); }
 };
-
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
 
 // edge.max_connections: 2. A third client is reset right after accept (counted), while the two
 // established sessions keep relaying; once one closes, a new client gets in.

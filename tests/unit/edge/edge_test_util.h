@@ -31,6 +31,7 @@
 #include "config/parse.h"
 #include "core/unique_fd.h"
 #include "edge/edge.h"
+#include "test_support.h"
 
 namespace rampart::edge::testing {
 
@@ -38,15 +39,9 @@ using namespace std::chrono_literals;
 using core::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
-template <typename Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
-  auto deadline = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+using rampart::testing::random_bytes;
+using rampart::testing::TempDir;
+using rampart::testing::wait_for;
 
 // Edge::reload, prepare and abandon run on the edge's applier thread (control()), as the
 // ConfigApplier calls them; a test hands them over and waits, like an API caller. A reload
@@ -81,6 +76,28 @@ inline void set_timeouts(int fd, int ms) {
   timeval tv{ms / 1000, (ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// A UDP socket bound on 127.0.0.1:<ephemeral>.
+inline UniqueFd udp_socket() {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a = loopback(0);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  return fd;
+}
+
+// A UDP port that is free right now (bound, read, closed: a UDP socket left bound with
+// SO_REUSEPORT would share the edge's datagrams).
+inline uint16_t free_udp_port() {
+  UniqueFd fd = udp_socket();
+  return local_port(fd.get());
+}
+
+// One datagram to 127.0.0.1:port; true if all of it was sent.
+inline bool send_to(int fd, const std::string& data, uint16_t port) {
+  sockaddr_in a = loopback(port);
+  return ::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
+         static_cast<ssize_t>(data.size());
 }
 
 // A loopback port held for the edge: bound with SO_REUSEADDR|SO_REUSEPORT (as the edge binds)
@@ -272,19 +289,6 @@ inline void echo_handler(int fd) {
   }
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rampart-edge-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 struct AppSpec {
   std::string id;
   uint16_t edge_port = 0;
@@ -325,14 +329,16 @@ inline config::Config make_config(const std::string& data_dir, const std::vector
   return r.ok() ? *r.config : config::Config{};
 }
 
-// Reads <data_dir>/events.ndjson (written by the EventLog thread every ~100 ms).
+// Reads <data_dir>/events.ndjson (written by the EventLog thread every ~100 ms); a line the
+// thread is still writing is left out.
 inline std::vector<nlohmann::json> read_events(const std::string& data_dir) {
   std::vector<nlohmann::json> out;
   std::ifstream in(data_dir + "/events.ndjson");
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    out.push_back(nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false));
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
   }
   return out;
 }

@@ -15,13 +15,6 @@ using nlohmann::json;
 
 class SessionTest : public EdgeTest {};
 
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
 TEST_F(SessionTest, EchoThroughTheEdgeWithConnectAndDisconnectEvents) {
   OriginServer origin(echo_handler);
   ReservedPort port;

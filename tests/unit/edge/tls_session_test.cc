@@ -19,13 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
 // A blocking TLS client connection (socket timeouts 3 s).
 class TlsClient {
  public:

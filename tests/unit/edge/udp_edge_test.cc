@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -29,53 +28,11 @@
 #include "config/parse.h"
 #include "core/unique_fd.h"
 #include "edge/edge.h"
+#include "edge_test_util.h"
 #include "net/proxy_protocol.h"
 
-namespace rampart::edge {
+namespace rampart::edge::testing {
 namespace {
-
-using namespace std::chrono_literals;
-using core::UniqueFd;
-using Clock = std::chrono::steady_clock;
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-  auto deadline = Clock::now() + limit;
-  while (!pred()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  return a;
-}
-
-uint16_t local_port(int fd) {
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
-UniqueFd udp_socket() {
-  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a = loopback(0);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
-}
-
-// A UDP port that is free right now (bound, read, closed: a UDP socket left bound with
-// SO_REUSEPORT would share the edge's datagrams).
-uint16_t free_udp_port() {
-  UniqueFd fd = udp_socket();
-  return local_port(fd.get());
-}
 
 // UDP sockets bound on 127.0.0.1:port, from /proc/net/udp.
 int udp_sockets_on(uint16_t port) {
@@ -112,12 +69,6 @@ bool recv_one(int fd, Datagram* out, std::chrono::milliseconds limit = 2000ms) {
   buf.resize(static_cast<size_t>(r));
   out->data = std::move(buf);
   return true;
-}
-
-bool send_to(int fd, const std::string& data, uint16_t port) {
-  sockaddr_in a = loopback(port);
-  return ::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
-         static_cast<ssize_t>(data.size());
 }
 
 // A UDP origin on 127.0.0.1:<ephemeral>, served by one thread: records every datagram and
@@ -169,19 +120,6 @@ class UdpOrigin {
   std::vector<Datagram> received_;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rampart-udp-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 struct UdpApp {
   std::string id = "udp-app";
   uint16_t edge_port = 0;
@@ -193,29 +131,11 @@ struct UdpApp {
   std::string health_check = "{ enabled: false }";
 };
 
-std::vector<nlohmann::json> read_events(const std::string& data_dir) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(data_dir + "/events.ndjson");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded()) out.push_back(j);
-  }
-  return out;
-}
-
 size_t count_events(const std::string& data_dir, const std::string& event, uint16_t client_port) {
   size_t n = 0;
   for (const auto& e : read_events(data_dir))
     if (e.value("Event", "") == event && e.value("ClientPort", 0) == client_port) ++n;
   return n;
-}
-
-std::string dump_events(const std::string& data_dir) {
-  std::string s;
-  for (const auto& e : read_events(data_dir)) s += "\n  " + e.dump();
-  return s;
 }
 
 class UdpEdgeTest : public ::testing::Test {
@@ -229,7 +149,8 @@ class UdpEdgeTest : public ::testing::Test {
     ASSERT_TRUE(edge_->start(cfg, &error)) << error;
     // With the UDP generation program (docs/upgrade.md) a group holds two halves of one socket
     // per worker: one read here, one kept for an upgrade's next process.
-    ASSERT_TRUE(wait_until([&] { return udp_sockets_on(app.edge_port) == sockets_per_group(); }))
+    ASSERT_TRUE(
+        wait_for([&] { return udp_sockets_on(app.edge_port) == sockets_per_group(); }, 3000ms))
         << "edge UDP sockets on port " << app.edge_port << ": " << udp_sockets_on(app.edge_port);
   }
   int sockets_per_group() const { return workers_ * (edge_->udp_generations() ? 2 : 1); }
@@ -238,12 +159,12 @@ class UdpEdgeTest : public ::testing::Test {
   void reload(const UdpApp& app) {
     const config::Config cfg = make_config(app);
     edge_->control().call([&] { edge_->reload(cfg); });
-    ASSERT_TRUE(wait_until([&] { return edge_->applied(); }));
+    ASSERT_TRUE(wait_for([&] { return edge_->applied(); }, 3000ms));
   }
   // Returns once every event pushed so far is in the event file.
   void events_settled() {
     const uint64_t pushed = edge_->events_pushed();
-    ASSERT_TRUE(wait_until([&] { return edge_->events_written() >= pushed; }));
+    ASSERT_TRUE(wait_for([&] { return edge_->events_written() >= pushed; }, 3000ms));
   }
   config::Config make_config(const UdpApp& app) {
     const int workers = workers_;
@@ -275,7 +196,7 @@ class UdpEdgeTest : public ::testing::Test {
 };
 
 // Sends `msg` from `client` to the edge and expects exactly it back, from the edge's address.
-void expect_echo(int client, uint16_t edge_port, const std::string& msg) {
+void expect_udp_echo(int client, uint16_t edge_port, const std::string& msg) {
   ASSERT_TRUE(send_to(client, msg, edge_port));
   Datagram d;
   ASSERT_TRUE(recv_one(client, &d)) << "no reply to '" << msg.substr(0, 40) << "'";
@@ -290,14 +211,14 @@ TEST_F(UdpEdgeTest, EchoThroughTheEdgeOneOriginSocketPerClient) {
   start(app);
   UniqueFd c1 = udp_socket(), c2 = udp_socket();
   for (int i = 0; i < 5; ++i) {
-    expect_echo(c1.get(), app.edge_port, "c1 datagram " + std::to_string(i));
-    expect_echo(c2.get(), app.edge_port, "c2 datagram " + std::to_string(i));
+    expect_udp_echo(c1.get(), app.edge_port, "c1 datagram " + std::to_string(i));
+    expect_udp_echo(c2.get(), app.edge_port, "c2 datagram " + std::to_string(i));
   }
   // Sizes up to the largest loopback datagram minus the edge's room for headers.
-  expect_echo(c1.get(), app.edge_port, std::string(1472, 'x'));
-  expect_echo(c1.get(), app.edge_port, std::string(9000, 'y'));
-  expect_echo(c1.get(), app.edge_port, std::string(60000, 'z'));
-  expect_echo(c1.get(), app.edge_port, "");  // an empty datagram is a datagram too
+  expect_udp_echo(c1.get(), app.edge_port, std::string(1472, 'x'));
+  expect_udp_echo(c1.get(), app.edge_port, std::string(9000, 'y'));
+  expect_udp_echo(c1.get(), app.edge_port, std::string(60000, 'z'));
+  expect_udp_echo(c1.get(), app.edge_port, "");  // an empty datagram is a datagram too
 
   // The origin sees the edge's sockets, never the clients: one source port per client flow.
   std::map<std::string, std::set<uint16_t>> sources;  // payload prefix -> origin-side ports
@@ -311,8 +232,8 @@ TEST_F(UdpEdgeTest, EchoThroughTheEdgeOneOriginSocketPerClient) {
   EXPECT_NE(*sources["c1"].begin(), *sources["c2"].begin());
 
   // One connect event per flow, UDP on both sides.
-  ASSERT_TRUE(
-      wait_until([&] { return count_events(data_dir(), "connect", local_port(c1.get())) == 1; }));
+  ASSERT_TRUE(wait_for(
+      [&] { return count_events(data_dir(), "connect", local_port(c1.get())) == 1; }, 3000ms));
   for (const auto& e : read_events(data_dir())) {
     EXPECT_EQ(e.value("ClientProto", ""), "udp");
     EXPECT_EQ(e.value("OriginProto", ""), "udp");
@@ -360,7 +281,7 @@ TEST_F(UdpEdgeTest, ProxyV2HeaderOnEveryDatagramByDefault) {
   start(app);
   UniqueFd c = udp_socket();
   const std::vector<std::string> msgs = {"first", "second", "third", std::string(8000, 'p')};
-  for (const auto& m : msgs) expect_echo(c.get(), app.edge_port, m);
+  for (const auto& m : msgs) expect_udp_echo(c.get(), app.edge_port, m);
   std::vector<Datagram> got = origin.received();
   ASSERT_EQ(got.size(), msgs.size());
   for (size_t i = 0; i < got.size(); ++i) {
@@ -379,8 +300,8 @@ TEST_F(UdpEdgeTest, ProxyV2HeaderOnFirstDatagramOnly) {
   UniqueFd c1 = udp_socket(), c2 = udp_socket();
   const std::vector<std::string> msgs = {"one", "two", "three"};
   for (const auto& m : msgs) {
-    expect_echo(c1.get(), app.edge_port, "1" + m);
-    expect_echo(c2.get(), app.edge_port, "2" + m);
+    expect_udp_echo(c1.get(), app.edge_port, "1" + m);
+    expect_udp_echo(c2.get(), app.edge_port, "2" + m);
   }
   std::vector<Datagram> got = origin.received();
   ASSERT_EQ(got.size(), 6u);
@@ -477,10 +398,10 @@ TEST_F(UdpEdgeTest, SimpleProxyProtocolRoundTrip) {
   start(app);
   UniqueFd c1 = udp_socket(), c2 = udp_socket();
   for (int i = 0; i < 3; ++i) {
-    expect_echo(c1.get(), app.edge_port, "spp from c1 #" + std::to_string(i));
-    expect_echo(c2.get(), app.edge_port, "spp from c2 #" + std::to_string(i));
+    expect_udp_echo(c1.get(), app.edge_port, "spp from c1 #" + std::to_string(i));
+    expect_udp_echo(c2.get(), app.edge_port, "spp from c2 #" + std::to_string(i));
   }
-  expect_echo(c1.get(), app.edge_port, std::string(9000, 's'));
+  expect_udp_echo(c1.get(), app.edge_port, std::string(9000, 's'));
   EXPECT_EQ(origin.bad(), 0) << "every datagram to the origin must carry a valid SPP header";
   std::vector<Spp> hs = origin.headers();
   ASSERT_EQ(hs.size(), 7u);
@@ -500,23 +421,23 @@ TEST_F(UdpEdgeTest, SimpleProxyProtocolRepliesNamingAnotherClientAreDropped) {
       .edge_port = free_udp_port(), .origin_port = origin.port(), .proxy_protocol = "simple"};
   start(app);
   UniqueFd c1 = udp_socket(), c2 = udp_socket();
-  expect_echo(c1.get(), app.edge_port, "hello c1");
-  expect_echo(c2.get(), app.edge_port, "hello c2");
+  expect_udp_echo(c1.get(), app.edge_port, "hello c1");
+  expect_udp_echo(c2.get(), app.edge_port, "hello c2");
   for (std::string bad :
        {"spoof-port", "spoof-ip", "bare reply without header", "short header", "badmagic"}) {
     SCOPED_TRACE(bad);
     const size_t before = origin.headers().size();
     ASSERT_TRUE(send_to(c1.get(), bad, app.edge_port));
     // The origin got it and answered...
-    ASSERT_TRUE(wait_until([&] { return origin.headers().size() == before + 1; }));
+    ASSERT_TRUE(wait_for([&] { return origin.headers().size() == before + 1; }, 3000ms));
     // ...but neither client receives anything for it.
     Datagram d;
     EXPECT_FALSE(recv_one(c1.get(), &d, 300ms)) << "c1 got '" << d.data << "'";
     EXPECT_FALSE(recv_one(c2.get(), &d, 50ms)) << "c2 got '" << d.data << "'";
     // The flow itself keeps working: the next reply is the next good datagram, not the spoof.
-    expect_echo(c1.get(), app.edge_port, "still fine after " + bad);
+    expect_udp_echo(c1.get(), app.edge_port, "still fine after " + bad);
   }
-  expect_echo(c2.get(), app.edge_port, "c2 still fine");
+  expect_udp_echo(c2.get(), app.edge_port, "c2 still fine");
 }
 
 TEST_F(UdpEdgeTest, IdleFlowsExpireAndComeBackAsNewFlows) {
@@ -525,18 +446,17 @@ TEST_F(UdpEdgeTest, IdleFlowsExpireAndComeBackAsNewFlows) {
   start(app, 1);
   UniqueFd c = udp_socket();
   const uint16_t cport = local_port(c.get());
-  expect_echo(c.get(), app.edge_port, "before idle");
+  expect_udp_echo(c.get(), app.edge_port, "before idle");
   const uint16_t first_source = origin.received().back().from_port();
   // Traffic every 400 ms keeps the flow alive past its 1 s idle timeout.
   for (int i = 0; i < 4; ++i) {
     std::this_thread::sleep_for(400ms);
-    expect_echo(c.get(), app.edge_port, "keepalive " + std::to_string(i));
+    expect_udp_echo(c.get(), app.edge_port, "keepalive " + std::to_string(i));
   }
   EXPECT_EQ(count_events(data_dir(), "disconnect", cport), 0u);
   EXPECT_EQ(origin.received().back().from_port(), first_source);
   // Idle: the sweep (each second) ends it within ~2 s.
-  ASSERT_TRUE(
-      wait_until([&] { return count_events(data_dir(), "disconnect", cport) == 1; }, 4000ms))
+  ASSERT_TRUE(wait_for([&] { return count_events(data_dir(), "disconnect", cport) == 1; }, 4000ms))
       << "flow did not expire; events:" << dump_events(data_dir());
   for (const auto& e : read_events(data_dir())) {
     if (e.value("Event", "") != "disconnect") continue;
@@ -545,8 +465,8 @@ TEST_F(UdpEdgeTest, IdleFlowsExpireAndComeBackAsNewFlows) {
     EXPECT_EQ(e.value("OriginBytes", uint64_t{0}), uint64_t{11 + 4 * 11});
   }
   // The same client again is a new flow with a new origin-side socket.
-  expect_echo(c.get(), app.edge_port, "after idle");
-  EXPECT_TRUE(wait_until([&] { return count_events(data_dir(), "connect", cport) == 2; }));
+  expect_udp_echo(c.get(), app.edge_port, "after idle");
+  EXPECT_TRUE(wait_for([&] { return count_events(data_dir(), "connect", cport) == 2; }, 3000ms));
   EXPECT_NE(origin.received().back().from_port(), first_source);
 }
 
@@ -558,27 +478,27 @@ TEST_F(UdpEdgeTest, PerAppFlowCapEvictsTheIdlestUnconfirmedFlow) {
   UdpApp app{.edge_port = free_udp_port(), .origin_port = origin.port(), .max_connections = 2};
   start(app, 1);
   UniqueFd c1 = udp_socket(), c2 = udp_socket(), c3 = udp_socket();
-  expect_echo(c1.get(), app.edge_port, "c1");
-  expect_echo(c2.get(), app.edge_port, "c2");
-  expect_echo(c1.get(), app.edge_port, "c1 again");  // c2 is now the idlest
-  expect_echo(c3.get(), app.edge_port, "c3");        // evicts c2
-  ASSERT_TRUE(wait_until([&] {
-    return count_events(data_dir(), "disconnect", local_port(c2.get())) == 1;
-  })) << "the idlest flow (c2) was not evicted";
+  expect_udp_echo(c1.get(), app.edge_port, "c1");
+  expect_udp_echo(c2.get(), app.edge_port, "c2");
+  expect_udp_echo(c1.get(), app.edge_port, "c1 again");  // c2 is now the idlest
+  expect_udp_echo(c3.get(), app.edge_port, "c3");        // evicts c2
+  ASSERT_TRUE(wait_for(
+      [&] { return count_events(data_dir(), "disconnect", local_port(c2.get())) == 1; }, 3000ms))
+      << "the idlest flow (c2) was not evicted";
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c1.get())), 0u);
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c3.get())), 0u);
   // c2 comes back as a new flow, evicting c3 (unconfirmed) rather than c1 (confirmed).
-  expect_echo(c2.get(), app.edge_port, "c2 back");
-  ASSERT_TRUE(wait_until(
-      [&] { return count_events(data_dir(), "disconnect", local_port(c3.get())) == 1; }));
+  expect_udp_echo(c2.get(), app.edge_port, "c2 back");
+  ASSERT_TRUE(wait_for(
+      [&] { return count_events(data_dir(), "disconnect", local_port(c3.get())) == 1; }, 3000ms));
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c1.get())), 0u);
   EXPECT_EQ(count_events(data_dir(), "connect", local_port(c2.get())), 2u);
   // With only confirmed flows left, the cap takes the idlest of them (the operator's cap on
   // what the origin sees): c2 speaks again (confirmed), c3 comes back and c1 goes.
-  expect_echo(c2.get(), app.edge_port, "c2 confirmed");
-  expect_echo(c3.get(), app.edge_port, "c3 back");
-  ASSERT_TRUE(wait_until(
-      [&] { return count_events(data_dir(), "disconnect", local_port(c1.get())) == 1; }));
+  expect_udp_echo(c2.get(), app.edge_port, "c2 confirmed");
+  expect_udp_echo(c3.get(), app.edge_port, "c3 back");
+  ASSERT_TRUE(wait_for(
+      [&] { return count_events(data_dir(), "disconnect", local_port(c1.get())) == 1; }, 3000ms));
 }
 
 TEST_F(UdpEdgeTest, ReloadKeepsEstablishedFlows) {
@@ -586,12 +506,12 @@ TEST_F(UdpEdgeTest, ReloadKeepsEstablishedFlows) {
   UdpApp app{.edge_port = free_udp_port(), .origin_port = origin.port()};
   start(app);
   UniqueFd c = udp_socket();
-  expect_echo(c.get(), app.edge_port, "before reload");
+  expect_udp_echo(c.get(), app.edge_port, "before reload");
   const uint16_t source = origin.received().back().from_port();
   app.udp_flow_idle = "45s";  // a change to the app: new config for new flows
   reload(app);
   EXPECT_EQ(udp_sockets_on(app.edge_port), sockets_per_group());
-  expect_echo(c.get(), app.edge_port, "after reload");
+  expect_udp_echo(c.get(), app.edge_port, "after reload");
   EXPECT_EQ(origin.received().back().from_port(), source) << "the flow was replaced by a reload";
   events_settled();
   EXPECT_EQ(count_events(data_dir(), "disconnect", local_port(c.get())), 0u);
@@ -624,4 +544,4 @@ TEST_F(UdpEdgeTest, DefaultHealthCheckDoesNotTakeAWorkingUdpOriginDown) {
 }
 
 }  // namespace
-}  // namespace rampart::edge
+}  // namespace rampart::edge::testing

@@ -13,30 +13,14 @@
 #include "guard/declarations.h"
 #include "guard/guard.h"
 #include "guard/policy.h"
+#include "test_support.h"
 
 namespace rampart::guard {
 namespace {
 
-net::IpAddr ip(const char* s) {
-  return *net::IpAddr::parse(s);
-}
-
-config::ProtectionConfig no_limits() {
-  config::ProtectionConfig p;
-  p.per_ip = {0, 0, 0, 0, 0};
-  p.max_connections = 0;
-  p.autoban.violations = 0;
-  p.udp_reflection_ports.clear();
-  return p;
-}
-
-config::IpAccessRule rule(config::AccessMode m, config::AccessTarget t, const char* v) {
-  config::IpAccessRule r;
-  r.mode = m;
-  r.target = t;
-  r.value = v;
-  return r;
-}
+using rampart::testing::ip;
+using rampart::testing::no_limits;
+using rampart::testing::rule;
 
 struct AppSetup {
   config::Config cfg;

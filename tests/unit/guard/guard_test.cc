@@ -5,35 +5,18 @@
 #include <string>
 
 #include "guard/token_bucket.h"
+#include "test_support.h"
 
 namespace rampart::guard {
 namespace {
 
-net::IpAddr ip(const char* s) {
-  return *net::IpAddr::parse(s);
-}
+using rampart::testing::ip;
+using rampart::testing::no_limits;
+using rampart::testing::rule;
 
-std::string fixture(const char* name) {
+std::string fixture_path(const char* name) {
   std::string f = __FILE__;
   return f.substr(0, f.rfind('/')) + "/fixtures/" + name;
-}
-
-config::IpAccessRule rule(config::AccessMode m, config::AccessTarget t, const char* v) {
-  config::IpAccessRule r;
-  r.mode = m;
-  r.target = t;
-  r.value = v;
-  return r;
-}
-
-// Limits off unless a test sets them.
-config::ProtectionConfig no_limits() {
-  config::ProtectionConfig p;
-  p.per_ip = {0, 0, 0, 0, 0};
-  p.max_connections = 0;
-  p.autoban.violations = 0;
-  p.udp_reflection_ports.clear();
-  return p;
 }
 
 struct Fixture {
@@ -110,8 +93,8 @@ TEST(Acl, OnlyForAppsWithIpFirewall) {
 
 TEST(Acl, CountryAndAsnWithGeoIp) {
   Fixture f;
-  f.cfg.geoip.country_db = fixture("country.mmdb");
-  f.cfg.geoip.asn_db = fixture("asn.mmdb");
+  f.cfg.geoip.country_db = fixture_path("country.mmdb");
+  f.cfg.geoip.asn_db = fixture_path("asn.mmdb");
   f.cfg.ip_access_rules = {rule(kBlock, T::kCountry, "yy"), rule(kBlock, T::kAsn, "AS64501"),
                            rule(kAllow, T::kAsn, "64500"), rule(kBlock, T::kCountry, "XX")};
   const AppPolicy& p = f.build();

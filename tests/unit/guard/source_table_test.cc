@@ -13,13 +13,13 @@
 #include "../../integration/helpers/old_source_hash.h"
 #include "guard/guard.h"
 #include "guard/policy.h"
+#include "test_support.h"
 
 namespace rampart::guard {
 namespace {
 
-net::IpAddr ip(const std::string& s) {
-  return *net::IpAddr::parse(s);
-}
+using rampart::testing::ip;
+using rampart::testing::no_limits;
 
 SourceKey key(const std::string& s, uint64_t app = 7, int v6_prefix = 128) {
   return SourceKey::of(ip(s), app, v6_prefix);
@@ -187,15 +187,6 @@ TEST(SourceTableSweep, ExpiresOnlyIdleEntriesAndEndsBans) {
 
 // ------------------------------------------------------------------- IPv6 prefixes in the guard
 
-config::ProtectionConfig limits() {
-  config::ProtectionConfig p;
-  p.per_ip = {0, 0, 0, 0, 0};
-  p.max_connections = 0;
-  p.autoban.violations = 0;
-  p.udp_reflection_ports.clear();
-  return p;
-}
-
 std::shared_ptr<const AppPolicy> policy(const config::ProtectionConfig& prot,
                                         const char* id = "app",
                                         config::Proto proto = config::Proto::kTcp) {
@@ -213,7 +204,7 @@ struct Bans : BanSink {
 };
 
 TEST(GuardIpv6, AddressesOfOneSlash64ShareTheConnectionLimit) {
-  config::ProtectionConfig prot = limits();
+  config::ProtectionConfig prot = no_limits();
   prot.per_ip.max_connections = 2;
   auto p = policy(prot);
   Guard g;
@@ -231,7 +222,7 @@ TEST(GuardIpv6, AddressesOfOneSlash64ShareTheConnectionLimit) {
 }
 
 TEST(GuardIpv6, AddressesOfOneSlash64ShareTheRates) {
-  config::ProtectionConfig prot = limits();
+  config::ProtectionConfig prot = no_limits();
   prot.per_ip.new_connections_per_second = 1;
   prot.per_ip.burst = 2;
   prot.per_ip.udp_packets_per_second = 1;
@@ -254,7 +245,7 @@ TEST(GuardIpv6, AddressesOfOneSlash64ShareTheRates) {
 }
 
 TEST(GuardIpv6, ViolationsAddUpPerPrefixAndTheBanCoversIt) {
-  config::ProtectionConfig prot = limits();
+  config::ProtectionConfig prot = no_limits();
   prot.per_ip.max_connections = 1;
   prot.autoban = {3, std::chrono::seconds(10), std::chrono::seconds(60)};
   auto p = policy(prot);

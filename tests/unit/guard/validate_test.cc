@@ -18,7 +18,7 @@ std::string fixture_dir() {
   return f.substr(0, f.rfind('/')) + "/fixtures/";
 }
 
-Bytes fixture(const std::string& name) {
+Bytes fixture_bytes(const std::string& name) {
   std::ifstream in(fixture_dir() + name, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
@@ -94,7 +94,7 @@ Bytes pg_startup() {
 }
 
 TEST(ValidateSsh, RealOpenSshBanner) {
-  Bytes b = fixture("ssh_banner.bin");
+  Bytes b = fixture_bytes("ssh_banner.bin");
   ASSERT_FALSE(b.empty());
   expect_valid(validate_ssh, b, "OpenSSH banner");
   EXPECT_EQ(run(validate_ssh, str("SSH-2.0-PuTTY_Release_0.78\r\n")), Validation::kPass);
@@ -112,13 +112,13 @@ TEST(ValidateSsh, JunkAndOldVersions) {
 }
 
 TEST(ValidateTls, CapturedClientHello) {
-  Bytes b = fixture("tls_client_hello.bin");
+  Bytes b = fixture_bytes("tls_client_hello.bin");
   ASSERT_GE(b.size(), 11u);
   expect_valid(validate_tls, b, "openssl s_client ClientHello");
 }
 
 TEST(ValidateTls, Junk) {
-  Bytes b = fixture("tls_client_hello.bin");
+  Bytes b = fixture_bytes("tls_client_hello.bin");
   Bytes alert = b;
   alert[0] = 0x15;
   EXPECT_EQ(run(validate_tls, alert), Validation::kFail);

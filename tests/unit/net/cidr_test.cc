@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "test_support.h"
+
 namespace rampart::net {
 namespace {
 
-IpAddr ip(const char* text) {
-  return *IpAddr::parse(text);
-}
+using rampart::testing::ip;
 
 Cidr cidr(const char* text) {
   auto c = Cidr::parse(text);

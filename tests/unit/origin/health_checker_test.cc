@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/unique_fd.h"
+#include "test_support.h"
 
 namespace rampart::origin {
 namespace {
@@ -57,15 +58,7 @@ config::LoadBalancing checks(uint32_t rise, uint32_t fall, bool enabled = true) 
   return lb;
 }
 
-template <typename Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using rampart::testing::wait_for;
 
 TEST(HealthChecker, DownAfterFallUpAfterRise) {
   ReservedPort port;

@@ -33,6 +33,7 @@
 #include "telemetry/close_reason.h"
 #include "telemetry/conn_reporter.h"
 #include "telemetry/event_ring.h"
+#include "test_support.h"
 
 namespace rampart::tcp {
 namespace {
@@ -42,12 +43,7 @@ using telemetry::EventType;
 
 constexpr uint16_t kEdgePort = 7000;
 
-std::string random_bytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using rampart::testing::random_bytes;
 
 class SessionUnitTest : public ::testing::Test {
  protected:

@@ -10,26 +10,14 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <filesystem>
 #include <string>
+
+#include "test_support.h"
 
 namespace rampart::tcp {
 namespace {
 
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rampart-tls-test.XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 // Writes a generated certificate and its key as PEM files; returns their config entry.
 config::TlsCertificate write_pem(const TempDir& dir, const std::string& prefix,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "telemetry/event_ring.h"
+#include "test_support.h"
 
 namespace rampart::telemetry {
 namespace {
@@ -284,18 +285,7 @@ TEST(EventLogFormat, ZeroTimestampsAreNull) {
   EXPECT_TRUE(j["Timestamp"].is_null());
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rampart-evlog-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 std::vector<std::string> read_lines(const std::string& path, bool* ends_with_newline = nullptr) {
   std::ifstream in(path);
@@ -310,15 +300,7 @@ std::vector<std::string> read_lines(const std::string& path, bool* ends_with_new
   return lines;
 }
 
-template <typename Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using rampart::testing::wait_for;
 
 TEST(EventLog, WritesOneJsonLinePerEvent) {
   TempDir dir;

@@ -22,6 +22,7 @@
 
 #include "core/unique_fd.h"
 #include "telemetry/event_log.h"
+#include "test_support.h"
 
 namespace rampart::telemetry {
 namespace {
@@ -30,18 +31,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rampart-syslog-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using rampart::testing::TempDir;
 
 // A UDP receiver on 127.0.0.1 with a kernel-chosen port.
 struct UdpReceiver {
@@ -171,15 +161,7 @@ TEST(SyslogSink, BadOptionsAreRefused) {
   EXPECT_NE(error.find("facility"), std::string::npos) << error;
 }
 
-template <typename Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit = 3000ms) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using rampart::testing::wait_for;
 
 ConnEvent make_event(EventType type, uint64_t seq) {
   ConnEvent e;
@@ -265,7 +247,7 @@ TEST(EventLogRotation, FilesStayUnderMaxBytesAndNothingIsLost) {
   for (int batch = 0; batch < 20; ++batch) {  // ~40 KiB per batch: one flush crosses the limit
     for (int k = 0; k < 80; ++k) ASSERT_TRUE(ring->push(make_event(EventType::kDisconnect, seq++)));
     const uint64_t want = seq;
-    ASSERT_TRUE(wait_for([&] { return log.written() == want; }));
+    ASSERT_TRUE(wait_for([&] { return log.written() == want; }, 3000ms));
   }
   log.stop();
   std::vector<uint64_t> all;

@@ -16,6 +16,7 @@
 
 #include "config/model.h"
 #include "net/cidr.h"
+#include "test_support.h"
 #include "xdp/loader.h"
 #include "xdp/map_plan.h"
 
@@ -25,13 +26,7 @@
 
 namespace rampart::xdp {
 
-inline config::IpAccessRule rule(config::AccessMode m, config::AccessTarget t, const char* v) {
-  config::IpAccessRule r;
-  r.mode = m;
-  r.target = t;
-  r.value = v;
-  return r;
-}
+using rampart::testing::rule;
 
 inline config::App app(const char* id, config::Proto proto, uint16_t first, uint16_t last,
                        bool ip_firewall = true) {

@@ -10,25 +10,13 @@
 #include "edge/edge.h"
 #include "guard/declarations.h"
 #include "guard/reasons.h"
+#include "telemetry/prometheus_label.h"
 #include "xdp/loader.h"
 
 namespace rampart::control {
 namespace {
 
 constexpr size_t kTopCountries = 20;
-
-std::string escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 class Writer {
  public:
@@ -43,8 +31,9 @@ class Writer {
   template <typename V>
   void sample(std::initializer_list<std::pair<const char*, std::string>> labels, V value,
               const char* suffix = "") {
-    out_ << family_ << suffix << "{colo=\"" << escape(colo_) << '"';
-    for (const auto& [k, v] : labels) out_ << ',' << k << "=\"" << escape(v) << '"';
+    out_ << family_ << suffix << "{colo=\"" << telemetry::prometheus_label_value(colo_) << '"';
+    for (const auto& [k, v] : labels)
+      out_ << ',' << k << "=\"" << telemetry::prometheus_label_value(v) << '"';
     out_ << "} " << value << '\n';
   }
   // One series of a declaration table: its one label, if any (telemetry/stat_decl.h).

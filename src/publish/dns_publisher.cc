@@ -3,22 +3,10 @@
 #include <sys/time.h>
 
 #include "core/log.h"
+#include "telemetry/prometheus_label.h"
 
 namespace rampart::publish {
 namespace {
-
-std::string label_value(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 int64_t wall_s() {
   struct timeval tv;
@@ -237,7 +225,7 @@ std::string DnsPublisher::metrics() const {
       "# TYPE rampart_dns_publish_last_error gauge\n";
   if (!last_error_.empty())
     out += "rampart_dns_publish_last_error{result=\"" + last_error_label_ + "\",error=\"" +
-           label_value(last_error_) + "\"} 1\n";
+           telemetry::prometheus_label_value(last_error_) + "\"} 1\n";
   else
     out += "rampart_dns_publish_last_error{result=\"\",error=\"\"} 0\n";
   out +=

@@ -277,6 +277,10 @@ std::string MetricsExporter::render() const {
     w.family("rampart_origin_dns_addresses_shed_total", "counter",
              "Addresses of an answer beyond the 64 used per name.");
     for (const auto& s : names) w.sample({{"app", s.key}}, s.shed);
+    w.family("rampart_origin_dns_addresses_refused_total", "counter",
+             "Answer addresses that can never be an origin (link-local, cloud metadata, "
+             "multicast, broadcast, 0.0.0.0/8), left out.");
+    for (const auto& s : names) w.sample({{"app", s.key}}, s.refused);
     w.family("rampart_origin_dns_names_shed", "gauge",
              "origin_dns names not resolved: more than 1024 on this edge.");
     w.sample({}, r->names_shed());

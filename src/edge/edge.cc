@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "config/safety.h"
 #include "core/log.h"
 #include "core/socket_util.h"
 #include "guard/reuseport.h"
@@ -235,7 +236,18 @@ ResolvedOrigins Edge::resolve_for(const config::Config& cfg) {
   }
   if (!resolver_) {
     if (queries.empty()) return {};
-    auto r = std::make_unique<resolve::OriginResolver>(resolver_options_);
+    resolve::Options opts = resolver_options_;
+    if (!opts.refuse) {
+      // What the API refuses even with api.allow_private_origins: an answer (a compromised or
+      // rebinding DNS) never points the edge at a metadata service or a link-local peer.
+      opts.refuse = [](const net::IpAddr& ip) -> const char* {
+        const config::OriginScope s = config::origin_scope(ip);
+        if (s == config::OriginScope::kUnicast || s == config::OriginScope::kLoopback)
+          return nullptr;
+        return config::scope_text(s);
+      };
+    }
+    auto r = std::make_unique<resolve::OriginResolver>(opts);
     r->set_on_change([this] {
       // Coalesced: one refresh queued at a time reads every answer that changed meanwhile.
       if (!refresh_posted_.exchange(true)) control_.post([this] { refresh_origins(); });

@@ -79,6 +79,7 @@ struct OriginResolver::Entry {
   std::string last_error;
   std::array<uint64_t, kResultCount> lookups{};
   uint64_t shed = 0;
+  uint64_t refused = 0;  // answer addresses left out by Options::refuse
 };
 
 // What a lookup in flight needs to find its entry again (c-ares owns it until the callback).
@@ -236,6 +237,7 @@ std::vector<Status> OriginResolver::status() const {
     s.last_error = e->last_error;
     s.lookups = e->lookups;
     s.shed = e->shed;
+    s.refused = e->refused;
     s.next_lookup_ms = e->in_flight ? 0 : std::max<int64_t>(0, e->due_ms - now);
     out.push_back(std::move(s));
   }
@@ -270,6 +272,14 @@ void OriginResolver::answered(const Pending& p, int status, ares_addrinfo* res) 
         const net::IpAddr ip = net::SockAddr::from(n->ai_addr, n->ai_addrlen).ip();
         if ((ip.is_v4() && e.q.family == Family::kV6) || (ip.is_v6() && e.q.family == Family::kV4))
           continue;
+        if (options_.refuse) {
+          if (const char* why = options_.refuse(ip)) {
+            if (e.refused++ == 0)
+              RLOG_WARN("origin_dns ", e.q.name, ": answer address ", ip.to_string(), " is ", why,
+                        ", never an origin: left out (rampart_origin_dns_addresses_refused_total)");
+            continue;
+          }
+        }
         found.push_back(ip);
         const int64_t t = std::max(0, n->ai_ttl);
         ttl_s = ttl_s < 0 ? t : std::min(ttl_s, t);

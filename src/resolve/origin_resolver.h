@@ -56,6 +56,7 @@ struct Status {
   std::string last_error;  // "" after a success
   std::array<uint64_t, kResultCount> lookups{};  // by Result
   uint64_t shed = 0;                             // addresses dropped by max_addresses
+  uint64_t refused = 0;                          // addresses dropped by Options::refuse
   int64_t next_lookup_ms = 0;                    // from now
 };
 
@@ -69,6 +70,10 @@ struct Options {
   int tries = 2;
   size_t max_addresses = 64;  // per name (origin::OriginSet::kMaxOrigins)
   size_t max_names = 1024;    // per edge
+  // Answer addresses that can never be an origin (the edge passes config::origin_scope's
+  // link-local, cloud metadata, multicast, broadcast, 0.0.0.0/8): returns why, or nullptr to
+  // use the address. A DNS answer must not reach what an API write could not name.
+  std::function<const char*(const net::IpAddr&)> refuse;
 };
 
 class OriginResolver {

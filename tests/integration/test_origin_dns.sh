@@ -122,7 +122,8 @@ assert_eq "the connection opened before the change still talks to origin A" "A h
 
 # NXDOMAIN: the last good answer (B) stays.
 fails=$(edge_log_count 'origin_dns origin.rpt.test: lookup failed \(nxdomain')
-set_hosts "$ORIGIN_IP api.rpt.test\n"
+# api.rpt.test also answers the cloud metadata address: never used (left out and counted).
+set_hosts "$ORIGIN_IP api.rpt.test\n169.254.169.254 api.rpt.test\n"
 require "the edge logs the failed lookup with the name" \
   wait_until 10 edge_log_more 'origin_dns origin.rpt.test: lookup failed \(nxdomain' "$fails"
 assert_eq "after NXDOMAIN new connections still reach origin B (last good answer)" B "$(banner 8100)"
@@ -152,11 +153,16 @@ out=$(api POST /spectrum/apps '{"protocol":"tcp/8102","dns":{"type":"CNAME","nam
   "edge_ips":{"type":"static","ips":["'"$EDGE_IP"'"]},"proxy_protocol":"off","ip_firewall":false}')
 check "API: app with origin_dns created" jq_ok '.success' <<<"$out"
 require "edge listens on :8102" wait_port "$NS_E" tcp 8102
-assert_eq "API app: a new connection reaches the resolved origin (A)" A "$(banner 8102)"
+for i in 1 2 3 4; do
+  assert_eq "API app: new connection $i reaches the resolved origin (A), never 169.254.169.254" \
+    A "$(banner 8102)"
+done
 
 metrics=$(ip netns exec "$NS_E" curl -sS -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8788/metrics)
 check "/metrics counts the NXDOMAIN lookups of the app" \
   grep -Eq 'rampart_origin_dns_lookups_total\{colo="TEST",app="named",result="nxdomain"\} [1-9]' <<<"$metrics"
+check "/metrics counts the metadata address of the answer as refused" \
+  grep -Eq 'rampart_origin_dns_addresses_refused_total\{colo="TEST",app="[^"]+"\} [1-9]' <<<"$metrics"
 check "/metrics shows the stale answer in use" \
   grep -q 'rampart_origin_dns_stale{colo="TEST",app="named"} 1' <<<"$metrics"
 check "/metrics shows no address for the name never resolved" \

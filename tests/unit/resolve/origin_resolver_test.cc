@@ -200,6 +200,22 @@ TEST(OriginResolver, CapsAddressesAndNames) {
   EXPECT_TRUE(r.addresses("b").empty());
 }
 
+TEST(OriginResolver, RefusedAddressesAreLeftOutAndCounted) {
+  Dnsmasq dns(60, "192.0.2.1 o.test\n169.254.169.254 o.test\n224.0.0.1 o.test\n");
+  ASSERT_TRUE(dns.up());
+  Options o = test_options(dns);
+  o.refuse = [](const net::IpAddr& ip) -> const char* {
+    return ip.to_string() == "192.0.2.1" ? nullptr : "refused by the test";
+  };
+  OriginResolver r(o);
+  std::string error;
+  ASSERT_TRUE(r.start(&error)) << error;
+  r.set_queries({query("a", "o.test")});
+  ASSERT_TRUE(r.wait_settled({"a"}, 5s));
+  EXPECT_EQ(texts(r.addresses("a")), (std::vector<std::string>{"192.0.2.1"}));
+  EXPECT_EQ(status_of(r, "a").refused, 2u);
+}
+
 TEST(OriginResolver, ChangedQueryForgetsTheOldAnswer) {
   Dnsmasq dns(60, "192.0.2.1 o.test\n192.0.2.2 q.test\n");
   ASSERT_TRUE(dns.up());

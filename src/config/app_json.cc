@@ -348,10 +348,26 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   size_t before = errors.size();
   JsonReader rd(errors);
   if (!rd.check_object(j, "",
-                       {"id", "protocol", "dns", "edge_ips", "origin_direct", "origin_dns",
-                        "origin_port", "proxy_protocol", "proxy_protocol_udp", "ip_firewall", "tls",
-                        "tls_settings", "traffic_type", "argo_smart_routing", "validate",
-                        "load_balancing", "timeouts", "virtual_network_id", "origin_worker_id"},
+                       {"id",
+                        "protocol",
+                        "dns",
+                        "edge_ips",
+                        "origin_direct",
+                        "origin_dns",
+                        "origin_port",
+                        "proxy_protocol",
+                        "proxy_protocol_udp",
+                        "ip_firewall",
+                        "tls",
+                        "tls_settings",
+                        "traffic_type",
+                        "argo_smart_routing",
+                        "validate",
+                        "load_balancing",
+                        "timeouts",
+                        "virtual_network_id",
+                        "origin_worker_id",
+                        "kernel_relay"},
                        {"created_on", "modified_on", "source", "protection"}))
     return false;
   if (JsonReader::member(j, "protection"))
@@ -382,6 +398,7 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
   if (const json* v = JsonReader::member(j, "origin_port")) read_origin_port(rd, *v, app);
   rd.get_enum(j, "proxy_protocol", "", kProxyProtocolNames, &app->proxy_protocol);
   rd.get_enum(j, "proxy_protocol_udp", "", kProxyProtocolUdpNames, &app->proxy_protocol_udp);
+  rd.get_enum(j, "kernel_relay", "", kKernelRelayNames, &app->kernel_relay);
   rd.get_bool(j, "ip_firewall", "", &app->ip_firewall);
   rd.get_enum(j, "tls", "", kTlsModeNames, &app->tls);
   if (const json* v = JsonReader::member(j, "tls_settings"))
@@ -474,6 +491,7 @@ json app_to_json(const App& app) {
                    {"udp_flow_idle", format_duration(app.timeouts.udp_flow_idle)},
                    {"dns_hold", format_duration(app.timeouts.dns_hold)}};
   j["proxy_protocol_udp"] = to_string(app.proxy_protocol_udp);
+  j["kernel_relay"] = to_string(app.kernel_relay);
   if (app.protection) {
     const ProtectionConfig& p = *app.protection;
     json ports = json::array();

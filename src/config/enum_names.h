@@ -32,6 +32,11 @@ inline constexpr std::array<EnumName<ProxyProtocolUdp>, 2> kProxyProtocolUdpName
     {"every", ProxyProtocolUdp::kEvery},
     {"first", ProxyProtocolUdp::kFirst},
 }};
+inline constexpr std::array<EnumName<KernelRelay>, 3> kKernelRelayNames{{
+    {"auto", KernelRelay::kAuto},
+    {"on", KernelRelay::kOn},
+    {"off", KernelRelay::kOff},
+}};
 inline constexpr std::array<EnumName<TlsMode>, 4> kTlsModeNames{{
     {"off", TlsMode::kOff},
     {"flexible", TlsMode::kFlexible},

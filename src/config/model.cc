@@ -22,6 +22,9 @@ const char* to_string(LbPolicy p) {
 const char* to_string(ProxyProtocolUdp p) {
   return enum_to_string(kProxyProtocolUdpNames, p);
 }
+const char* to_string(KernelRelay k) {
+  return enum_to_string(kKernelRelayNames, k);
+}
 const char* to_string(TlsMode m) {
   return enum_to_string(kTlsModeNames, m);
 }

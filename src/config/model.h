@@ -25,6 +25,9 @@ enum class Validator { kNone, kSsh, kTls, kRdp, kMinecraft, kMqtt, kPostgres, kR
 enum class AccessMode { kBlock, kWhitelist };
 enum class AccessTarget { kIp, kIp6, kIpRange, kCountry, kAsn };
 enum class XdpMode { kOff, kNative, kGeneric };
+// kernel_relay: established TCP connections (sockmap) and UDP flows (tc) moved by the kernel
+// (docs/kernel-relay.md). auto: where it measures faster; on: wherever the kernel can; off: never.
+enum class KernelRelay { kAuto, kOn, kOff };
 
 const char* to_string(Proto p);  // "tcp" / "udp"
 const char* to_string(ProxyProtocol p);
@@ -38,6 +41,7 @@ const char* to_string(Validator v);
 const char* to_string(AccessMode m);
 const char* to_string(AccessTarget t);
 const char* to_string(XdpMode m);
+const char* to_string(KernelRelay k);
 
 // An inclusive port range; a single port has first == last.
 struct PortRange {
@@ -295,6 +299,7 @@ struct App {
   std::string virtual_network_id;  // Cloudflare Tunnel virtual network
   std::string origin_worker_id;    // traffic_type: worker
   Validator validate = Validator::kNone;
+  KernelRelay kernel_relay = KernelRelay::kAuto;
   LoadBalancing load_balancing;
   Timeouts timeouts;
   std::optional<ProtectionConfig> protection;  // full override, defaults from the zone

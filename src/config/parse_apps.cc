@@ -199,6 +199,7 @@ void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
                      "validate",
                      "load_balancing",
                      "timeouts",
+                     "kernel_relay",
                      "protection"}))
     return;
   if (YamlReader::present(node["id"])) {
@@ -234,6 +235,7 @@ void parse_app(YamlReader& rd, const YAML::Node& node, const std::string& path,
     parse_origin_port(rd, node["origin_port"], child_path(path, "origin_port"), app);
   rd.get_enum(node, "proxy_protocol", path, kProxyProtocolNames, &app->proxy_protocol);
   rd.get_enum(node, "proxy_protocol_udp", path, kProxyProtocolUdpNames, &app->proxy_protocol_udp);
+  rd.get_enum(node, "kernel_relay", path, kKernelRelayNames, &app->kernel_relay);
   rd.get_bool(node, "ip_firewall", path, &app->ip_firewall);
   rd.get_enum(node, "tls", path, kTlsModeNames, &app->tls);
   if (YamlReader::present(node["tls_settings"]))

@@ -232,6 +232,21 @@ apps:
   EXPECT_EQ(a.traffic_type, "direct");
   EXPECT_EQ(a.proxy_protocol, ProxyProtocol::kOff);
   EXPECT_EQ(a.validate, Validator::kNone);
+  EXPECT_EQ(a.kernel_relay, KernelRelay::kAuto);
+}
+
+TEST(ParseYaml, KernelRelayPerApp) {
+  LoadResult r = parse_yaml(R"(
+apps:
+  - {protocol: tcp/1, origin_direct: ["tcp://192.0.2.1:1"], kernel_relay: "on"}
+  - {protocol: udp/2, origin_direct: ["udp://192.0.2.1:2"], kernel_relay: "off"}
+)");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->apps[0].kernel_relay, KernelRelay::kOn);
+  EXPECT_EQ(r.config->apps[1].kernel_relay, KernelRelay::kOff);
+  LoadResult bad = parse_yaml(
+      "apps:\n  - {protocol: tcp/1, origin_direct: [\"tcp://192.0.2.1:1\"], kernel_relay: yes}\n");
+  EXPECT_TRUE(has_error(bad.errors, "apps[0].kernel_relay", "")) << dump(bad.errors);
 }
 
 TEST(ParseYaml, GeneratedIdsDiffer) {

@@ -51,7 +51,8 @@ TEST(AppJson, RoundTrip) {
   ASSERT_EQ(codes(R"({"protocol":"tcp/1000-1010","origin_dns":{"name":"o.example.com","ttl":60},
       "origin_port":"3000-3010","validate":"ssh",
       "load_balancing":{"policy":"hash","health_check":{"interval":"3s","timeout":"1s"}},
-      "timeouts":{"connect":"2s","idle":600},"edge_ips":{"type":"static","ips":["127.0.0.1"]}})",
+      "timeouts":{"connect":"2s","idle":600},"edge_ips":{"type":"static","ips":["127.0.0.1"]},
+      "kernel_relay":"off"})",
                   &app),
             std::vector<int>{});
   std::vector<ConfigError> errors;
@@ -60,6 +61,7 @@ TEST(AppJson, RoundTrip) {
   EXPECT_EQ(*again, app);
   EXPECT_EQ(app.timeouts.idle, std::chrono::seconds(600));
   EXPECT_EQ(app.load_balancing.policy, LbPolicy::kHash);
+  EXPECT_EQ(app.kernel_relay, KernelRelay::kOff);
 }
 
 TEST(AppJson, OriginBothOrNeitherIs11000) {
@@ -119,6 +121,7 @@ TEST(AppJson, WrongTypesAndValuesAre10001) {
   EXPECT_EQ(codes(app_with(o + R"("timeouts":{"idle":"forever"})")),
             std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("traffic_type":"ftp")")), std::vector<int>{kErrInvalidValue});
+  EXPECT_EQ(codes(app_with(o + R"("kernel_relay":"always")")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("virtual_network_id":7)")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("protection":{})")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(R"({"protocol":"sctp/22","origin_direct":["tcp://192.0.2.1:22"]})"),

@@ -41,13 +41,27 @@ if(RAMPART_HAVE_LIBBPF)
             -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     DEPENDS ${rrp_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     COMMENT "Embedding the reuseport program" VERBATIM)
-  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${bpf_cc} ${rrp_cc})
+  # The sockmap relay of plain-TCP connections (kernel_relay, docs/kernel-relay.md).
+  set(ktr_obj ${CMAKE_BINARY_DIR}/generated/relay_tcp.bpf.o)
+  set(ktr_cc ${CMAKE_BINARY_DIR}/generated/relay_tcp_bpf_object.cc)
+  add_custom_command(OUTPUT ${ktr_obj}
+    COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
+            -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/relay_tcp.bpf.c -o ${ktr_obj}
+    DEPENDS ${xdp_dir}/relay_tcp.bpf.c ${CMAKE_SOURCE_DIR}/src/tcp/kernel_relay_types.h
+    COMMENT "Compiling the sockmap relay program (clang -target bpf)" VERBATIM)
+  add_custom_command(OUTPUT ${ktr_cc}
+    COMMAND ${CMAKE_COMMAND} -DIN=${ktr_obj} -DOUT=${ktr_cc} -DNAME=kRelayTcpBpfObject
+            -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    DEPENDS ${ktr_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    COMMENT "Embedding the sockmap relay program" VERBATIM)
+  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${xdp_dir}/tcp_relay_loader.cc ${bpf_cc} ${rrp_cc}
+       ${ktr_cc})
 else()
-  list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc)
+  list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc ${xdp_dir}/tcp_relay_loader_stub.cc)
 endif()
 add_library(rampart_xdp STATIC ${xdp_srcs})
 target_include_directories(rampart_xdp PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/generated)
-target_link_libraries(rampart_xdp PUBLIC rampart_guard rampart_config rampart_core rampart_net nlohmann_json::nlohmann_json)
+target_link_libraries(rampart_xdp PUBLIC rampart_tcp rampart_guard rampart_config rampart_core rampart_net nlohmann_json::nlohmann_json)
 if(RAMPART_HAVE_LIBBPF)
   target_link_libraries(rampart_xdp PUBLIC PkgConfig::LIBBPF)
   target_compile_definitions(rampart_xdp PUBLIC RAMPART_HAVE_LIBBPF=1)

@@ -93,11 +93,22 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
                 "); UDP groups use the classic steering and an upgrade cannot keep UDP flows "
                 "with the old process");
   }
+  // kernel_relay (TCP): the sockmap program, sized for every session of the budget; loaded now
+  // because it needs CAP_BPF, which the privilege drop takes away. Nothing pinned: an upgrade's
+  // new process loads its own.
+  if (!tcp_relay_.loaded()) {
+    std::string why;
+    const uint64_t sessions = std::min<uint64_t>(plan.tcp_sessions, UINT32_MAX / 2);
+    if (!tcp_relay_.load(static_cast<uint32_t>(sessions), &why))
+      RLOG_INFO("kernel relay (tcp): off (", why,
+                "); plain-TCP apps with kernel_relay on or auto are relayed in user space");
+  }
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
                                                 cfg.edge.pipe_size, &budget_, n));
     workers_.back()->set_ban_sink(&ban_fanout_);
     workers_.back()->set_udp_generations(&udp_gen_);
+    workers_.back()->set_kernel_relay(tcp_relay_.maps());
   }
   // Started once all exist: a worker's ban reaches every other one through workers_.
   ban_fanout_.edge = this;

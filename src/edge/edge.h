@@ -36,6 +36,7 @@
 #include "telemetry/event_log.h"
 #include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
+#include "xdp/tcp_relay_loader.h"
 #include "xdp/udp_generations.h"
 
 namespace rampart::edge {
@@ -246,6 +247,7 @@ class Edge {
   bool draining_ = false;                    // control() only: no republish any more
   std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
   xdp::UdpGenerations udp_gen_;              // UDP groups' SK_REUSEPORT program; before workers_
+  xdp::TcpRelayLoader tcp_relay_;            // kernel_relay's sockmap (TCP); before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

@@ -51,10 +51,10 @@ void Worker::FlowSweep::on_timer() {
                                                  w->snapshot_->config.events.progress_interval)
                                                  .count()
                                            : 0;
-  if (progress_ns > 0) {
-    const int64_t now_ns = core::realtime_ns();
-    for (tcp::Session* s = w->ctx_.sessions.head(); s != nullptr; s = s->list_next)
-      s->progress(now_ns, progress_ns);
+  const int64_t now_ns = core::realtime_ns();
+  for (tcp::Session* s = w->ctx_.sessions.head(); s != nullptr; s = s->list_next) {
+    s->sync_counters();  // kernel-relayed bytes into the app's live counters, once a second
+    if (progress_ns > 0) s->progress(now_ns, progress_ns);
   }
   w->loop_.timers().schedule(this, w->loop_.now_ms() + 1000);
 }

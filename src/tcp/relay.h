@@ -1,12 +1,12 @@
 // How a Session moves bytes once the client and the origin are both connected (and, for TLS
 // apps, both handshakes are done). Chosen once per connection at setup: PlainRelay (copy for
 // small reads, splice(2) for bulk, peek without a pipe when pipes run short) or TlsRelay
-// (plaintext between OpenSSL streams). A kernel relay (sockmap: the kernel moves the bytes and
-// reports only the end) fits the same shape: start() hands it both sockets, on_events() tells it
+// (plaintext between OpenSSL streams) or KernelRelay (sockmap: the kernel moves the bytes and
+// reports only the end), all of the same shape: start() hands it both sockets, on_events() tells it
 // what epoll saw, and it answers kWait, kDone (both ways closed cleanly) or kFailed (failure()
 // says why, as a CloseReason, and which sides get a reset). One virtual call per epoll event of a
-// relaying session (it replaces the plain/TLS branch); none per byte. Owned by its Session; the
-// worker thread only.
+// relaying session (it replaces the plain/TLS branch); none per byte. KernelRelay
+// (kernel_relay.h) is that relay. Owned by its Session; the worker thread only.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +43,19 @@ class Relay {
   virtual Step on_events(bool client_side, uint32_t events) = 0;
   // The relayed byte counts (and, TLS, the ClientTls* fields) of an event.
   virtual void describe(telemetry::ConnEvent* e) const = 0;
+
+  // Relays that wait on the kernel (KernelRelay passing a FIN on once the bytes before it are
+  // sent): true while poll() should be called again soon (the session's timer, ~10 ms).
+  virtual bool wants_poll() const { return false; }
+  virtual Step poll() { return Step::kWait; }
+  // Relays whose byte counts live in the kernel: adds what moved since the last call to the
+  // app's counters (the worker's 1 s sweep, and before the close's event).
+  virtual void sync_counters() {}
+  // Relays whose traffic the kernel sees: the loop time (ms) of the last byte moved, 0 unknown.
+  virtual int64_t last_activity_ms(int64_t now_ms) const {
+    (void)now_ms;
+    return 0;
+  }
 
   const Failure& failure() const { return failure_; }
 

@@ -22,6 +22,7 @@
 #include "origin/origin_set.h"
 #include "tcp/admission_lease.h"
 #include "tcp/app_runtime.h"
+#include "tcp/kernel_relay.h"
 #include "tcp/plain_relay.h"
 #include "tcp/tls_relay.h"
 #include "tcp/worker_context.h"
@@ -50,6 +51,10 @@ class Session : public core::Timer, public core::Retirable {
   // events.progress_interval: a `progress` event when the connection has relayed for another
   // `interval_ns` since its connect or its last progress event.
   void progress(int64_t now_ns, int64_t interval_ns);
+  // The worker's 1 s sweep: a relay whose bytes the kernel moves adds them to the app's counters.
+  void sync_counters() {
+    if (state_ == State::kRelaying) relay_->sync_counters();
+  }
   // The client's handshake (validator's first bytes, or TLS) must end within this
   // (protection.handshake_timeout: the one owner of that rule, for both routes). 0 in the config
   // lifts that limit but never leaves a silent client unbounded: the idle timeout then applies
@@ -95,7 +100,14 @@ class Session : public core::Timer, public core::Retirable {
   void connect_failed(telemetry::CloseReason why);
   // The origin is connected: PROXY header, then the origin's TLS leg or the relay.
   void origin_connected();
-  // Both legs are ready: the relay starts (`relay` is plain_ or *tls_).
+  // kernel_relay: this plain-TCP connection goes to the kernel (on; auto where it measured
+  // faster). The app's choice only; whether the kernel takes it is KernelRelay::attach's.
+  bool wants_kernel_relay() const;
+  // A plain-TCP connection's relay once the origin is connected and the PROXY header
+  // (`header_len` bytes) written: kernel_ when it takes both sockets, else plain_. Watches the
+  // client's socket with the relay's events. Null when the session closed (a half-done hand-off).
+  Relay* plain_tcp_relay(uint64_t header_len);
+  // Both legs are ready: the relay starts (`relay` is plain_, kernel_ or *tls_).
   void start_relay(Relay* relay);
   // What the relay answered: closes the session when it is done or failed.
   void after_relay_step(Relay::Step step);
@@ -134,8 +146,9 @@ class Session : public core::Timer, public core::Retirable {
   bool client_closing_ = false;          // kValidating: the client half-closed or reset
   bool probe_ = false;                   // ended as a port probe (port_probe)
   PlainRelay plain_;                     // tls: off (embedded: no allocation)
+  KernelRelay kernel_;                   // tls: off, kernel_relay chosen and available
   std::unique_ptr<TlsRelay> tls_;        // TLS apps only, from the client's handshake on
-  Relay* relay_ = nullptr;               // plain_ or tls_, from kRelaying on
+  Relay* relay_ = nullptr;               // plain_, kernel_ or tls_, from kRelaying on
 };
 
 }  // namespace rampart::tcp

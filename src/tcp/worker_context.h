@@ -10,6 +10,7 @@
 #include "core/fd_budget.h"
 #include "core/pipe_pool.h"
 #include "guard/guard.h"
+#include "tcp/kernel_relay_maps.h"
 #include "telemetry/conn_reporter.h"
 #include "telemetry/counter.h"
 #include "telemetry/stat_decl.h"
@@ -45,7 +46,19 @@ class SessionList {
   COUNTER(budget_refused, "reason", "session_budget") /* accepted and reset at once */         \
   FAMILY("rampart_tcp_pipeless_reads_total",                                                   \
          "Relay reads done by peeking because the splice pipe budget was spent.")              \
-  COUNTER(pipeless_reads, nullptr, nullptr) /* relayed by peeking (no pipe) */
+  COUNTER(pipeless_reads, nullptr, nullptr) /* relayed by peeking (no pipe) */                 \
+  FAMILY("rampart_kernel_relay_connections_total",                                             \
+         "Plain-TCP connections handed to the kernel's sockmap relay (kernel_relay).")         \
+  COUNTER(kernel_relayed, nullptr, nullptr)                                                    \
+  FAMILY("rampart_kernel_relay_fallbacks_total",                                               \
+         "Connections the kernel relay was chosen for but that were relayed in user space, "   \
+         "by reason (unavailable: the sockmap program did not load; map_full: the sockmap "    \
+         "was at capacity; socket_state: a side closed before the hand-off; error: the "       \
+         "kernel refused the update).")                                                        \
+  COUNTER(kernel_fallback_unavailable, "reason", "unavailable")                                \
+  COUNTER(kernel_fallback_full, "reason", "map_full")                                          \
+  COUNTER(kernel_fallback_state, "reason", "socket_state")                                     \
+  COUNTER(kernel_fallback_error, "reason", "error")
 
 struct WorkerCounters {
   RAMPART_STAT_FIELDS(RAMPART_TCP_WORKER_STATS)
@@ -65,6 +78,8 @@ struct WorkerContext {
   // Builds every connection event of the worker (shared with its UDP side); null: no events.
   telemetry::ConnReporter* reporter = nullptr;
   guard::Guard* guard = nullptr;  // the worker's, shared with its UDP side
+  // The sockmap relay's maps (kernel_relay), shared by every worker; null: not loaded.
+  KernelRelayMaps* kernel_relay = nullptr;
   // The edge's descriptor budgets (null in tests: no limits): a session holds one unit of
   // kTcpSessions from accept to close.
   core::FdBudget* budget = nullptr;

@@ -3,7 +3,6 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -42,12 +41,12 @@ bool stream_written(int fd, uint64_t* out) {
   return true;
 }
 
-// Bytes `fd` received in order, its FIN excluded (`fin`: it came; TCP counts it in the sequence
-// space that bytes_received follows).
-bool stream_received(int fd, bool fin, uint64_t* out) {
+// Bytes `fd` received in order, its FIN excluded (it came: TCP counts it in the sequence space
+// that bytes_received follows; tests/unit/xdp/tcp_relay_test.cc checks it).
+bool stream_received_before_fin(int fd, uint64_t* out) {
   TcpInfoBytes ti{};
   if (!tcp_info_bytes(fd, &ti)) return false;
-  *out = ti.bytes_received - (fin && ti.bytes_received > 0 ? 1 : 0);
+  *out = ti.bytes_received > 0 ? ti.bytes_received - 1 : 0;
   return true;
 }
 
@@ -63,8 +62,9 @@ KernelRelay::~KernelRelay() {
   if (maps_ != nullptr) maps_->release(c2o_.cookie, o2c_.cookie);
 }
 
-KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd,
-                                             uint64_t origin_written) {
+KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd, uint64_t origin_written,
+                                             core::EventHandler* client_h,
+                                             core::EventHandler* origin_h) {
   KernelRelayMaps* maps = ctx_->kernel_relay;
   WorkerCounters& c = ctx_->counters;
   if (maps == nullptr) {
@@ -76,10 +76,10 @@ KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd,
   const auto r = maps->add(client_fd, origin_fd, &cc, &oc, &err);
   switch (r) {
     case KernelRelayMaps::Refusal::kNone:
+      ++c.kernel_relayed;
+      break;
     case KernelRelayMaps::Refusal::kBroken:
-      maps_ = maps;
-      c2o_.cookie = cc;
-      o2c_.cookie = oc;
+      ++c.kernel_fallback_error;
       break;
     case KernelRelayMaps::Refusal::kFull:
       ++c.kernel_fallback_full;
@@ -91,67 +91,137 @@ KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd,
       ++c.kernel_fallback_error;
       return r;
   }
-  if (r == KernelRelayMaps::Refusal::kBroken) {
-    ++c.kernel_fallback_error;
-    return r;
-  }
-  ++c.kernel_relayed;
+  maps_ = maps;  // holds the entries until the destructor releases them
+  c2o_.cookie = cc;
+  o2c_.cookie = oc;
   c2o_.from = o2c_.to = client_fd;
   c2o_.to = o2c_.from = origin_fd;
+  c2o_.to_handler = origin_h;
+  o2c_.to_handler = client_h;
   c2o_.to_base = origin_written;
   return r;
 }
 
 Relay::Step KernelRelay::start(int, int) {
   // The kernel relays what was waiting already (attach() nudged both sockets); a FIN that came
-  // before is reported by epoll when the session watches the sockets again.
+  // before is reported by epoll, which the session registered after the hand-off.
   return Step::kWait;
 }
 
 Relay::Step KernelRelay::on_events(bool client_side, uint32_t events) {
-  Direction& d = client_side ? c2o_ : o2c_;  // this socket is its source
-  if ((events & (EPOLLRDHUP | EPOLLHUP)) != 0 && !d.eof) {
-    d.eof = true;
-    try_shut(d);
+  Direction& src = client_side ? c2o_ : o2c_;   // this socket is its source
+  Direction& sink = client_side ? o2c_ : c2o_;  // this socket is its sink
+  if (events & (EPOLLRDHUP | EPOLLHUP)) src.eof = true;
+  if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !serve(src)) return Step::kFailed;
+  if ((events & (EPOLLOUT | EPOLLHUP)) && sink.user_mode) {
+    sink.write_blocked = false;
+    if (!pump(sink, !client_side)) return Step::kFailed;
   }
   return after();
 }
 
 bool KernelRelay::wants_poll() const {
-  return (c2o_.eof && !c2o_.shut) || (o2c_.eof && !o2c_.shut);
+  auto waiting = [](const Direction& d) { return !d.user_mode && !d.shut && (d.eof || d.paused); };
+  return waiting(c2o_) || waiting(o2c_);
 }
 
 Relay::Step KernelRelay::poll() {
-  if (c2o_.eof && !c2o_.shut) try_shut(c2o_);
-  if (o2c_.eof && !o2c_.shut) try_shut(o2c_);
+  if (!serve(c2o_) || !serve(o2c_)) return Step::kFailed;
   return after();
 }
 
-void KernelRelay::try_shut(Direction& d) {
-  if (d.shut || !refresh(d)) return;
-  uint64_t received = 0, written = 0;
-  if (!stream_received(d.from, true, &received) || !stream_written(d.to, &written)) return;
-  // Every byte `from` received went through the program, and every one it redirected is in
-  // `to`'s stream (not in its psock queue any more): the FIN may follow them.
-  if (d.from_base + d.bytes < received || written < d.to_base + d.bytes) return;
-  d.shut = true;
-  const Direction& other = &d == &c2o_ ? o2c_ : c2o_;
-  // When the other way is done too, the session's close sends the FIN.
-  if (!other.shut) ::shutdown(d.to, SHUT_WR);
+bool KernelRelay::serve(Direction& d) {
+  if (d.shut) return true;
+  if (!d.user_mode) {
+    if (!refresh(d)) return true;
+    if (!d.paused) {
+      if (d.eof) try_shut(d);
+      return true;
+    }
+    // Paused: what the program redirected must reach the peer's stream before user space
+    // sends a byte of this direction (the session's timer asks again until it did).
+    if (!drained(d)) return true;
+    d.user_mode = true;
+    ctx_->loop->modify(d.to, kEvents | EPOLLOUT, d.to_handler);
+  }
+  return pump(d, &d == &c2o_);
 }
 
 bool KernelRelay::refresh(Direction& d) const {
   ktr_dir v{};
   if (maps_ == nullptr || !maps_->read(d.cookie, &v)) return false;
   d.bytes = v.bytes;
+  d.paused = v.paused != 0;
+  return true;
+}
+
+bool KernelRelay::drained(const Direction& d) const {
+  uint64_t written = 0;
+  return stream_written(d.to, &written) && written >= d.to_base + d.bytes;
+}
+
+void KernelRelay::try_shut(Direction& d) {
+  uint64_t received = 0;
+  if (!stream_received_before_fin(d.from, &received)) return;
+  // Every byte `from` received went through the program (none paused), and every one it
+  // redirected is in `to`'s stream (not in its psock queue any more): the FIN may follow.
+  if (d.bytes < received || !drained(d)) return;
+  pass_fin(d);
+}
+
+void KernelRelay::pass_fin(Direction& d) {
+  d.shut = true;
+  const Direction& other = &d == &c2o_ ? o2c_ : c2o_;
+  // When the other way is done too, the session's close sends the FIN.
+  if (!other.shut) ::shutdown(d.to, SHUT_WR);
+}
+
+bool KernelRelay::pump(Direction& d, bool client_to_origin) {
+  char* buf = ctx_->copy_buffer;
+  const size_t cap = WorkerContext::kCopyBufferSize;
+  while (!d.read_eof && !d.write_blocked) {
+    // recv() of a socket in a sockmap reads the bytes the program left in its psock queue.
+    const ssize_t n = ::recv(d.from, buf, cap, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+      d.read_eof = true;
+      break;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) break;
+      fail_socket(client_to_origin, errno, false);
+      return false;
+    }
+    ssize_t w = ::send(d.to, buf, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EINTR) {
+        fail_socket(!client_to_origin, errno, true);
+        return false;
+      }
+      w = 0;
+    }
+    if (w > 0) {
+      // Consume exactly what the sink took (it is there: just peeked).
+      if (::recv(d.from, buf, static_cast<size_t>(w), MSG_DONTWAIT) != w) {
+        set_failure({telemetry::Side::kEdge, telemetry::Cause::kUnknown},
+                    telemetry::EventType::kDisconnect, true, true);
+        return false;
+      }
+      d.user += static_cast<uint64_t>(w);
+      if (d.total != nullptr) d.total->add(static_cast<uint64_t>(w));
+      d.counted += static_cast<uint64_t>(w);
+    }
+    if (w < n) d.write_blocked = true;  // the rest waits in the source until EPOLLOUT
+  }
+  if (d.read_eof && !d.shut) pass_fin(d);
   return true;
 }
 
 void KernelRelay::sync_counters() {
   for (Direction* d : {&c2o_, &o2c_}) {
     refresh(*d);
-    if (d->total != nullptr && d->bytes > d->counted) d->total->add(d->bytes - d->counted);
-    d->counted = d->bytes;
+    const uint64_t moved = d->bytes + d->user;
+    if (d->total != nullptr && moved > d->counted) d->total->add(moved - d->counted);
+    d->counted = moved;
   }
 }
 
@@ -169,8 +239,8 @@ int64_t KernelRelay::last_activity_ms(int64_t now_ms) const {
 }
 
 void KernelRelay::describe(telemetry::ConnEvent* e) const {
-  e->client_bytes = c2o_.bytes;
-  e->origin_bytes = o2c_.bytes;
+  e->client_bytes = c2o_.bytes + c2o_.user;
+  e->origin_bytes = o2c_.bytes + o2c_.user;
 }
 
 }  // namespace rampart::tcp

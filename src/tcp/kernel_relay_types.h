@@ -8,9 +8,19 @@
 
 #include <linux/types.h>
 
+// Bytes a direction may have redirected to its peer that the peer's TCP has not taken into its
+// stream yet (they wait in the peer's psock queue, which nothing else bounds). Beyond it the
+// direction pauses: the program passes its bytes to the source socket's own queue (charged to
+// its receive buffer, so TCP's window closes) and user space relays that direction from then on.
+#define KTR_QUEUE_BUDGET (4u << 20)
+
 // One direction of a relayed connection, keyed by the cookie of the socket it reads from.
 struct ktr_dir {
   __u64 peer;     // cookie of the socket its bytes are sent from (the other side)
   __u64 bytes;    // bytes the program redirected to `peer` (the kernel's own counter)
   __u64 last_ns;  // bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last redirect; 0: none yet
+  __u32 seq0;     // the peer's write_seq when the first byte was redirected, minus nothing
+  __u32 started;  // seq0 is set
+  __u32 paused;   // over the budget: the program redirects no more (user space relays)
+  __u32 pad;
 };

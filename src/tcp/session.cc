@@ -259,7 +259,8 @@ bool Session::wants_kernel_relay() const {
 
 Relay* Session::plain_tcp_relay(uint64_t header_len) {
   if (wants_kernel_relay()) {
-    const auto r = kernel_.attach(client_.get(), origin_.get(), header_len);
+    const auto r =
+        kernel_.attach(client_.get(), origin_.get(), header_len, &client_side_, &origin_side_);
     if (r == KernelRelayMaps::Refusal::kNone) {
       // Watched again, now for hang-ups only: the kernel moves the bytes.
       ctx_->loop->add(client_.get(), KernelRelay::kEvents, &client_side_);

@@ -37,12 +37,44 @@ struct {
   __uint(max_entries, 2);
 } ktr_dirs SEC(".maps");
 
+/* The one field of the kernel's tcp_sock the program reads, relocated by name against the
+ * running kernel's BTF (CO-RE): no vmlinux.h needed at build time. */
+struct tcp_sock {
+  __u32 write_seq;
+} __attribute__((preserve_access_index));
+
+/* Bytes redirected to the peer that its TCP has not taken yet (in its psock queue), or -1 when
+ * the peer is gone. The verdict of one socket runs under its lock: one at a time. */
+static __always_inline __s64 ktr_queued(struct ktr_dir *d) {
+  struct bpf_sock *sk = bpf_map_lookup_elem(&ktr_targets, &d->peer);
+  if (!sk) return -1;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+  __u32 seq = tp ? tp->write_seq : 0;
+  bpf_sk_release(sk);
+  if (!tp) return -1;
+  if (!d->started) {
+    /* Nothing was redirected yet, so nothing waits: the peer's stream starts here. */
+    d->seq0 = seq;
+    d->started = 1;
+  }
+  /* Modulo 2^32: the queue is far below 4 GiB (the budget bounds it). */
+  return (__u32)((__u32)d->bytes - (seq - d->seq0));
+}
+
 SEC("sk_skb/stream_verdict")
 int ktr_verdict(struct __sk_buff *skb) {
   __u64 cookie = bpf_get_socket_cookie(skb);
   struct ktr_dir *d = bpf_map_lookup_elem(&ktr_dirs, &cookie);
-  if (!d) return SK_PASS;
-  __sync_fetch_and_add(&d->bytes, skb->len);
+  if (!d || d->paused) return SK_PASS;
+  __s64 queued = ktr_queued(d);
+  if (queued < 0) return SK_PASS;
+  if (queued + skb->len > KTR_QUEUE_BUDGET) {
+    /* The peer does not keep up: stop redirecting. This segment and every later one wait in
+     * this socket's own queue, in order, until user space relays them. */
+    d->paused = 1;
+    return SK_PASS;
+  }
+  d->bytes += skb->len;
   d->last_ns = bpf_ktime_get_ns();
   return bpf_sk_redirect_hash(skb, &ktr_targets, &d->peer, 0);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -217,17 +218,18 @@ std::array<uint32_t, 9> ktr_meminfo(int fd) {
   return m;
 }
 
-TEST_F(TcpRelay, ASlowReaderBoundsWhatTheKernelQueues) {
+TEST_F(TcpRelay, ASlowReaderPausesTheDirectionAndBoundsTheKernelQueue) {
   ASSERT_EQ(add(), tcp::KernelRelayMaps::Refusal::kNone);
   ::fcntl(client_.get(), F_SETFL, O_NONBLOCK);
-  const std::string chunk = testing::random_bytes(1 << 16, 3);
+  const std::string stream = testing::random_bytes(48 << 20, 3);
   uint64_t sent = 0;
   // The origin reads nothing: the client pushes until its socket stays full for 300 ms.
   for (;;) {
-    ssize_t w = ::send(client_.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    ASSERT_LT(sent, stream.size()) << "the kernel queue grew without bound";
+    ssize_t w = ::send(client_.get(), stream.data() + sent,
+                       std::min<size_t>(1 << 16, stream.size() - sent), MSG_NOSIGNAL);
     if (w > 0) {
       sent += static_cast<uint64_t>(w);
-      ASSERT_LT(sent, uint64_t{1} << 30) << "the kernel queue grew without bound";
       continue;
     }
     pollfd p{client_.get(), POLLOUT, 0};
@@ -238,20 +240,28 @@ TEST_F(TcpRelay, ASlowReaderBoundsWhatTheKernelQueues) {
   ::ioctl(edge_o_.get(), SIOCOUTQ, &edge_outq);
   ::ioctl(origin_.get(), SIOCINQ, &origin_inq);
   const auto ec = ktr_meminfo(edge_c_.get());
-  const auto eo = ktr_meminfo(edge_o_.get());
-  const uint64_t relayed = dir(cc_).bytes;
-  // What the edge holds that is neither in the origin's receive queue nor its own send queue:
-  // the psock's queue between the two edge sockets.
+  const ktr_dir d = dir(cc_);
+  EXPECT_EQ(d.paused, 1u);
+  const uint64_t arrived = sent - static_cast<uint64_t>(client_outq);  // left the client
+  // The edge holds what it redirected and the origin did not take (its send queue, and the
+  // psock queue, which the budget bounds) plus what waits paused in its client-side socket.
   const uint64_t in_psock =
-      relayed - static_cast<uint64_t>(edge_outq) - static_cast<uint64_t>(origin_inq);
-  std::printf(
-      "sent %lu, client outq %d, relayed %lu, edge->origin outq %d, origin inq %d, "
-      "psock %lu; edge client-side rmem %u rcvbuf %u; edge origin-side wmem_queued %u "
-      "sndbuf %u\n",
-      sent, client_outq, relayed, edge_outq, origin_inq, in_psock, ec[0], ec[1], eo[5], eo[3]);
-  // Bytes are never lost on the way: once the origin reads, every one arrives.
-  std::string got = ktr_read(origin_.get(), sent - static_cast<uint64_t>(client_outq));
-  EXPECT_EQ(got.size(), sent - static_cast<uint64_t>(client_outq));
+      d.bytes - static_cast<uint64_t>(edge_outq) - static_cast<uint64_t>(origin_inq);
+  const uint64_t held = arrived - static_cast<uint64_t>(origin_inq);
+  std::printf("client sent %" PRIu64 " (outq %d); redirected %" PRIu64
+              ": origin inq %d, edge send queue %d, "
+              "psock %" PRIu64 "; paused in the edge's client socket %" PRIu64
+              " (rmem %u, rcvbuf %u); edge holds %" PRIu64 "\n",
+              sent, client_outq, static_cast<uint64_t>(d.bytes), origin_inq, edge_outq, in_psock,
+              static_cast<uint64_t>(arrived - d.bytes), ec[0], ec[1], held);
+  EXPECT_LE(in_psock, KTR_QUEUE_BUDGET);
+  EXPECT_LT(held, uint64_t{16} << 20);
+  // The origin reads: the redirected bytes first, then (user space's part once paused) the
+  // rest, read from the edge socket's own queue, in order.
+  EXPECT_TRUE(ktr_read(origin_.get(), d.bytes) == stream.substr(0, d.bytes));
+  const std::string rest = ktr_read(edge_c_.get(), arrived - d.bytes);
+  EXPECT_TRUE(rest == stream.substr(d.bytes, arrived - d.bytes));
+  EXPECT_EQ(dir(cc_).bytes, d.bytes);  // nothing redirected after the pause
 }
 
 }  // namespace

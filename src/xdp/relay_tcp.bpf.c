@@ -63,6 +63,10 @@ static __always_inline __s64 ktr_queued(struct ktr_dir *d) {
 
 SEC("sk_skb/stream_verdict")
 int ktr_verdict(struct __sk_buff *skb) {
+  /* A FIN without data reaches the verdict as an empty skb: TCP has taken note of the FIN
+   * already (user space passes it on), and sending zero bytes would fail the peer's psock
+   * with EPIPE. Nothing to relay: drop it. */
+  if (skb->len == 0) return SK_DROP;
   __u64 cookie = bpf_get_socket_cookie(skb);
   struct ktr_dir *d = bpf_map_lookup_elem(&ktr_dirs, &cookie);
   if (!d || d->paused) return SK_PASS;

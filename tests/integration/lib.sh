@@ -439,3 +439,30 @@ time.sleep(0.2)' "$EDGE_IP" "$EDGE_IP6"
 proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 proc_hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# ---------------------------------------------------------------- kernel_relay (issue #14)
+# A test run with RPT_KERNEL_RELAY=on|off|auto (a *_kernel_relay.sh wrapper) writes that value
+# into its apps with kernel_relay_yaml and proves with kernel_relay_check that its plain-TCP
+# connections really went through the kernel (the sockmap), so that a pass with `on` never
+# silently tests the user-space relay again.
+kernel_relay_yaml() { # INDENT: the app key line, or nothing when RPT_KERNEL_RELAY is unset
+  [[ -n ${RPT_KERNEL_RELAY:-} ]] && printf '%*skernel_relay: %s\n' "${1:-4}" '' "$RPT_KERNEL_RELAY"
+  return 0
+}
+# kernel_relay_metric NAME: the sum of every sample of NAME on the edge's /metrics.
+kernel_relay_metric() {
+  { ip netns exec "$NS_E" curl -sf -H "Authorization: Bearer test-token-$RPT_ID" \
+    "http://127.0.0.1:8788/metrics" || true; } |
+    awk -v m="$1" '(index($0, m "{") == 1 || index($0, m " ") == 1) { s += $NF } END { print s + 0 }'
+}
+# kernel_relay_check MIN: with RPT_KERNEL_RELAY=on, at least MIN connections were handed to the
+# kernel and none fell back to user space.
+kernel_relay_check() {
+  [[ ${RPT_KERNEL_RELAY:-} == on ]] || return 0
+  local n
+  n=$(kernel_relay_metric rampart_kernel_relay_connections_total)
+  echo "kernel relay: $n connections handed to the kernel"
+  check "kernel_relay on: at least $1 connections relayed by the kernel (got $n)" test "$n" -ge "$1"
+  assert_eq "kernel_relay on: no fallback to user space" 0 \
+    "$(kernel_relay_metric rampart_kernel_relay_fallbacks_total)"
+}

@@ -6,6 +6,7 @@
 # exactly in /metrics, aggregate/current, events/summary (dimensions, filters, sort, limit) and
 # events/bytime (series summing to the totals, the intervals of since/until); bad query
 # parameters get a 400 envelope naming the parameter.
+# test_analytics_kernel_relay.sh runs it again with kernel_relay: on for the TCP apps.
 # shellcheck disable=SC2317  # helpers called through poll_until
 # shellcheck disable=SC2016  # jq programs in single quotes
 set -euo pipefail
@@ -54,6 +55,7 @@ apps:
     protocol: tcp/7000
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
     origin_direct: ["tcp://$ORIGIN_IP:7000"]
+$(kernel_relay_yaml)
   - id: udp-echo
     protocol: udp/5300
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
@@ -213,6 +215,7 @@ assert_eq "metrics: tcp-guard guard_drops_total block_ip" "$K_BLOCKED" "$(metric
 assert_eq "metrics: tcp-guard connections_total (none admitted)" 0 "$(metric rampart_connections_total app=tcp-guard proto=tcp)"
 assert_eq "metrics: tcp-echo guard_drops_total block_ip" 0 "$(metric rampart_guard_drops_total app=tcp-echo reason=block_ip)"
 assert_eq "metrics: no datagram series for TCP apps" missing "$(metric rampart_datagrams_ingress_total app=tcp-echo)"
+kernel_relay_check "$N_TCP"
 assert_eq "metrics: every event of every app is accounted for (sum of rampart_events_total)" \
   "$((2 * N_TCP + 2 * M_UDP + K_BLOCKED))" \
   "$(awk '/^rampart_events_total\{/ {s += $NF} END {print s + 0}' "$TDIR/metrics.txt")"

@@ -2,6 +2,7 @@
 # Data integrity through the edge: 256 MiB each way at once on one connection, SHA-256 checked on
 # both ends; then a half-close: the client shuts its write side after sending, the origin reads
 # until EOF and only then replies, and the reply must still come back through the edge.
+# test_integrity_kernel_relay.sh runs it again with kernel_relay: on (RPT_KERNEL_RELAY).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -29,6 +30,7 @@ apps:
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
     load_balancing: { health_check: { enabled: false } }
+$(kernel_relay_yaml)
   - id: halfclose
     protocol: tcp/5002
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
@@ -36,6 +38,7 @@ apps:
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
     load_balancing: { health_check: { enabled: false } }
+$(kernel_relay_yaml)
 YAML
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
@@ -80,5 +83,6 @@ if [[ -n $ev ]]; then
 fi
 check_event "disconnect event for the half-close connection" \
   "$TDIR/var/events.ndjson" 5 Event=disconnect Application=halfclose
+kernel_relay_check 2
 check "edge still running" edge_alive
 rpt_finish

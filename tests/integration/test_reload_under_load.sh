@@ -3,6 +3,7 @@
 # through an echo origin while the config is rewritten and reloaded 20 times (apps added and
 # removed, timeouts changed). No connection may break and no byte may be lost; each added app
 # must be reachable after its reload and each removed one must stop listening.
+# test_reload_under_load_kernel_relay.sh runs it again with kernel_relay: on (RPT_KERNEL_RELAY).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,6 +29,7 @@ app() { # id port origin_port connect idle
     origin_direct: ["tcp://$ORIGIN_IP:$3"]
     proxy_protocol: "off"
     timeouts: { connect: $4, idle: $5 }
+$(kernel_relay_yaml)
 YAML
 }
 # Generation I: the streaming app always (timeouts alternate); app "extra" on :7101 in even
@@ -118,5 +120,6 @@ assert_eq "connections broken during $RELOADS reloads" 0 "$broken"
 lost=$(python3 -c 'import json,sys; s=json.loads(sys.argv[1]); print(s["bytes_sent"] - s["bytes_echoed"])' \
   "$summary" 2>/dev/null || echo '?')
 assert_eq "bytes lost" 0 "$lost"
+kernel_relay_check "$CONNS"
 check "edge still running after $RELOADS reloads" edge_alive
 rpt_finish

@@ -162,6 +162,14 @@ TEST_F(TcpRelay, FinIsCountedInBytesReceivedAndRefusedSocketsStayUntouched) {
   ASSERT_EQ(::getsockopt(edge_c_.get(), IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
   EXPECT_EQ(ti.received, 3u + 1u);  // the FIN takes one sequence number
   EXPECT_EQ(dir(cc_).bytes, 3u);
+  // The FIN reached the verdict as an empty skb, which must not be redirected: sending zero
+  // bytes fails the peer's psock with EPIPE.
+  int soerr = 0;
+  len = sizeof soerr;
+  ::getsockopt(edge_o_.get(), SOL_SOCKET, SO_ERROR, &soerr, &len);
+  EXPECT_EQ(soerr, 0);
+  ktr_write(origin_.get(), "still relayed");
+  EXPECT_EQ(ktr_read(client_.get(), 13), "still relayed");
   // A connection whose client half-closed cannot be handed over: nothing stays in the maps.
   maps_->release(cc_, oc_);
   auto [c2, e2] = ktr_pair();

@@ -126,6 +126,20 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
   for (const auto& w : guard_warnings) RLOG_WARN(w);
   std::string clamped_apps;  // " id (asked)" for each app whose cap is above its budget
   for (const auto& app : cfg.apps) {
+    // kernel_relay: on has nothing to move for a TLS app (the bytes are decrypted in user space):
+    // said once, when the app gets that combination.
+    auto tls_kernel = [](const config::App& a) {
+      return a.proto == config::Proto::kTcp && a.tls != config::TlsMode::kOff &&
+             a.kernel_relay == config::KernelRelay::kOn;
+    };
+    if (tls_kernel(app)) {
+      bool said = false;
+      if (previous != nullptr)
+        for (const auto& old : previous->config.apps) said |= old.id == app.id && tls_kernel(old);
+      if (!said)
+        RLOG_INFO("app ", app.id,
+                  ": kernel_relay on does not apply to TLS apps; relayed in user space");
+    }
     // The active health check is a TCP connect: it says nothing about a UDP service (and
     // would mark every UDP origin down), so UDP origins are judged passively only.
     config::LoadBalancing lb = app.load_balancing;

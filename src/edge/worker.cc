@@ -59,12 +59,27 @@ void Worker::FlowSweep::on_timer() {
   w->loop_.timers().schedule(this, w->loop_.now_ms() + 1000);
 }
 
+void Worker::PauseWatch::on_timer() {
+  Worker* w = worker_;
+  const uint64_t now = w->ctx_.kernel_relay->pauses(w->ctx_.worker);
+  if (now != seen_) {
+    seen_ = now;
+    for (tcp::Session* s = w->ctx_.sessions.head(); s != nullptr;) {
+      tcp::Session* next = s->list_next;  // s may close and leave the list
+      s->recheck();
+      s = next;
+    }
+  }
+  w->loop_.timers().schedule(this, w->loop_.now_ms() + 10);
+}
+
 Worker::~Worker() {
   stop(telemetry::status::kNormal);
 }
 
 void Worker::start() {
   loop_.timers().schedule(&sweep_, loop_.now_ms() + 1000);
+  if (ctx_.kernel_relay != nullptr) loop_.timers().schedule(&pauses_, loop_.now_ms() + 10);
   thread_ = std::thread([this] {
     // "rampart-w<N>": what top -H, /proc/PID/task/*/comm and the watchdog test see.
     const std::string name = "rampart-w" + std::to_string(index_);

@@ -105,6 +105,18 @@ class Worker {
     Worker* worker_;
   };
 
+  // kernel_relay: every 10 ms, reads this worker's pause counter of the sockmap program (a
+  // memory load) and, when it moved, lets each session look for its paused direction.
+  class PauseWatch : public core::Timer {
+   public:
+    explicit PauseWatch(Worker* w) : worker_(w) {}
+    void on_timer() override;
+
+   private:
+    Worker* worker_;
+    uint64_t seen_ = 0;
+  };
+
   int index_;
   core::EventLoop loop_;
   core::PipePool pipes_;
@@ -114,6 +126,7 @@ class Worker {
   tcp::WorkerContext ctx_;
   udp::UdpContext udp_;
   FlowSweep sweep_{this};
+  PauseWatch pauses_{this};
   std::atomic<size_t> udp_flows_{0};
   std::atomic<bool> listening_{false};
   std::atomic<uint64_t> applied_{0};

@@ -73,7 +73,8 @@ KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd, uint6
   }
   int err = 0;
   uint64_t cc = 0, oc = 0;
-  const auto r = maps->add(client_fd, origin_fd, &cc, &oc, &err);
+  const auto r =
+      maps->add(client_fd, origin_fd, static_cast<uint32_t>(ctx_->worker), &cc, &oc, &err);
   switch (r) {
     case KernelRelayMaps::Refusal::kNone:
       ++c.kernel_relayed;
@@ -96,8 +97,8 @@ KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd, uint6
   o2c_.cookie = oc;
   c2o_.from = o2c_.to = client_fd;
   c2o_.to = o2c_.from = origin_fd;
-  c2o_.to_handler = origin_h;
-  o2c_.to_handler = client_h;
+  client_h_ = client_h;
+  origin_h_ = origin_h;
   c2o_.to_base = origin_written;
   return r;
 }
@@ -142,7 +143,7 @@ bool KernelRelay::serve(Direction& d) {
     // sends a byte of this direction (the session's timer asks again until it did).
     if (!drained(d)) return true;
     d.user_mode = true;
-    ctx_->loop->modify(d.to, kEvents | EPOLLOUT, d.to_handler);
+    rewatch();
   }
   return pump(d, &d == &c2o_);
 }
@@ -167,6 +168,16 @@ void KernelRelay::try_shut(Direction& d) {
   // redirected is in `to`'s stream (not in its psock queue any more): the FIN may follow.
   if (d.bytes < received || !drained(d)) return;
   pass_fin(d);
+}
+
+void KernelRelay::rewatch() {
+  // The client's socket is c2o's source and o2c's sink; the origin's the other way round.
+  const uint32_t client =
+      kEvents | (c2o_.user_mode ? EPOLLIN : 0u) | (o2c_.user_mode ? EPOLLOUT : 0u);
+  const uint32_t origin =
+      kEvents | (o2c_.user_mode ? EPOLLIN : 0u) | (c2o_.user_mode ? EPOLLOUT : 0u);
+  ctx_->loop->modify(c2o_.from, client, client_h_);
+  ctx_->loop->modify(o2c_.from, origin, origin_h_);
 }
 
 void KernelRelay::pass_fin(Direction& d) {

@@ -43,8 +43,9 @@ uint64_t KernelRelayMaps::cookie_of(int fd) {
   return cookie;
 }
 
-KernelRelayMaps::Refusal KernelRelayMaps::add(int client_fd, int origin_fd, uint64_t* client_cookie,
-                                              uint64_t* origin_cookie, int* err) {
+KernelRelayMaps::Refusal KernelRelayMaps::add(int client_fd, int origin_fd, uint32_t worker,
+                                              uint64_t* client_cookie, uint64_t* origin_cookie,
+                                              int* err) {
   *err = 0;
   if (!valid()) return Refusal::kError;
   // Reserve the connection first: the kernel's own E2BIG would come after half of it is in.
@@ -59,8 +60,11 @@ KernelRelayMaps::Refusal KernelRelayMaps::add(int client_fd, int origin_fd, uint
   const uint64_t o = cookie_of(origin_fd);
   const uint64_t cfd = static_cast<uint64_t>(client_fd);
   const uint64_t ofd = static_cast<uint64_t>(origin_fd);
-  const ktr_dir cd{o, 0, 0};
-  const ktr_dir od{c, 0, 0};
+  ktr_dir cd{};
+  cd.peer = o;
+  cd.worker = worker < KTR_MAX_WORKERS ? worker : 0;
+  ktr_dir od = cd;
+  od.peer = c;
   int e = c == 0 || o == 0 ? errno : 0;
   // Nothing redirects before the verdict map holds a socket, so until then every step can be
   // undone without losing a byte (a socket leaves a map with empty psock queues).

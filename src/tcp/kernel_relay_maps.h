@@ -28,8 +28,9 @@ class KernelRelayMaps {
   };
 
   KernelRelayMaps() = default;
-  KernelRelayMaps(int socks, int targets, int dirs, uint32_t connections)
-      : socks_(socks), targets_(targets), dirs_(dirs), capacity_(connections) {}
+  // `pauses`: ktr_pauses mapped in memory (KTR_MAX_WORKERS counters).
+  KernelRelayMaps(int socks, int targets, int dirs, uint32_t connections, const uint64_t* pauses)
+      : socks_(socks), targets_(targets), dirs_(dirs), capacity_(connections), pauses_(pauses) {}
   KernelRelayMaps(const KernelRelayMaps&) = delete;
   KernelRelayMaps& operator=(const KernelRelayMaps&) = delete;
 
@@ -46,8 +47,12 @@ class KernelRelayMaps {
   // of the capacity held until release()); otherwise nothing stays in any map and *err says why
   // (kState: a socket is no longer established, e.g. a FIN arrived; kFull: capacity; kBroken: see
   // the enum).
-  Refusal add(int client_fd, int origin_fd, uint64_t* client_cookie, uint64_t* origin_cookie,
-              int* err);
+  Refusal add(int client_fd, int origin_fd, uint32_t worker, uint64_t* client_cookie,
+              uint64_t* origin_cookie, int* err);
+  // How many times the program paused a direction of `worker`'s connections (a memory read).
+  uint64_t pauses(size_t worker) const {
+    return worker < KTR_MAX_WORKERS ? __atomic_load_n(&pauses_[worker], __ATOMIC_RELAXED) : 0;
+  }
   // The direction entry of the socket `cookie` (read by user space: counters, idle).
   bool read(uint64_t cookie, ktr_dir* out) const;
   // Deletes both direction entries and gives the connection back to the capacity. The sockets
@@ -59,6 +64,7 @@ class KernelRelayMaps {
   int targets_ = -1;
   int dirs_ = -1;
   uint32_t capacity_ = 0;
+  const uint64_t* pauses_ = nullptr;
   std::atomic<uint32_t> used_{0};
 };
 

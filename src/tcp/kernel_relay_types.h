@@ -22,5 +22,10 @@ struct ktr_dir {
   __u32 seq0;     // the peer's write_seq when the first byte was redirected, minus nothing
   __u32 started;  // seq0 is set
   __u32 paused;   // over the budget: the program redirects no more (user space relays)
-  __u32 pad;
+  __u32 worker;   // the worker that relays it: which ktr_pauses counter a pause bumps
 };
+
+// ktr_pauses (an mmap-able array, one __u64 per worker): the program bumps the worker's counter
+// when it pauses a direction, and the worker, which never gets an epoll event for it (data wakes
+// nobody), reads the counter from memory every 10 ms and looks for its paused connections.
+#define KTR_MAX_WORKERS 1024

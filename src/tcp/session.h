@@ -55,6 +55,11 @@ class Session : public core::Timer, public core::Retirable {
   void sync_counters() {
     if (state_ == State::kRelaying) relay_->sync_counters();
   }
+  // The sockmap program paused a direction of one of the worker's connections: the relay looks
+  // (Relay::poll). The session may close (and retire) itself inside.
+  void recheck() {
+    if (state_ == State::kRelaying) after_relay_step(relay_->poll());
+  }
   // The client's handshake (validator's first bytes, or TLS) must end within this
   // (protection.handshake_timeout: the one owner of that rule, for both routes). 0 in the config
   // lifts that limit but never leaves a silent client unbounded: the idle timeout then applies

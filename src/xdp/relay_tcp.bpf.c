@@ -37,6 +37,14 @@ struct {
   __uint(max_entries, 2);
 } ktr_dirs SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(max_entries, KTR_MAX_WORKERS);
+  __uint(map_flags, BPF_F_MMAPABLE);
+} ktr_pauses SEC(".maps");
+
 /* The one field of the kernel's tcp_sock the program reads, relocated by name against the
  * running kernel's BTF (CO-RE): no vmlinux.h needed at build time. */
 struct tcp_sock {
@@ -76,6 +84,8 @@ int ktr_verdict(struct __sk_buff *skb) {
     /* The peer does not keep up: stop redirecting. This segment and every later one wait in
      * this socket's own queue, in order, until user space relays them. */
     d->paused = 1;
+    __u64 *pauses = bpf_map_lookup_elem(&ktr_pauses, &d->worker);
+    if (pauses) __sync_fetch_and_add(pauses, 1);
     return SK_PASS;
   }
   d->bytes += skb->len;

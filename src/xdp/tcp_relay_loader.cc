@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,8 +12,16 @@ namespace rampart::xdp {
 extern const unsigned char kRelayTcpBpfObject[];
 extern const size_t kRelayTcpBpfObjectSize;
 
+namespace {
+// The mmap of ktr_pauses: one __u64 per worker, rounded to pages.
+constexpr size_t kPausesBytes = (KTR_MAX_WORKERS * sizeof(uint64_t) + 4095) / 4096 * 4096;
+}  // namespace
+
 TcpRelayLoader::TcpRelayLoader() = default;
-TcpRelayLoader::~TcpRelayLoader() = default;
+TcpRelayLoader::~TcpRelayLoader() {
+  maps_.reset();
+  if (pauses_map_ != nullptr) ::munmap(pauses_map_, kPausesBytes);
+}
 
 bool TcpRelayLoader::supported() {
   return true;
@@ -31,8 +40,8 @@ bool TcpRelayLoader::load(uint32_t connections, std::string* error) {
     return false;
   }
   // Both SOCKHASHes and the direction map hold every relayed socket.
-  bpf_map* m = nullptr;
-  bpf_object__for_each_map(m, obj) bpf_map__set_max_entries(m, sockets);
+  for (const char* name : {"ktr_socks", "ktr_targets", "ktr_dirs"})
+    bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, name), sockets);
   if (int rc = bpf_object__load(obj); rc != 0) {
     *error =
         std::string("the kernel refused the sockmap program: ") + std::strerror(rc < 0 ? -rc : rc);
@@ -46,8 +55,10 @@ bool TcpRelayLoader::load(uint32_t connections, std::string* error) {
   socks_ = dup_of(bpf_object__find_map_fd_by_name(obj, "ktr_socks"));
   targets_ = dup_of(bpf_object__find_map_fd_by_name(obj, "ktr_targets"));
   dirs_ = dup_of(bpf_object__find_map_fd_by_name(obj, "ktr_dirs"));
+  pauses_ = dup_of(bpf_object__find_map_fd_by_name(obj, "ktr_pauses"));
   bpf_object__close(obj);
-  if (!prog_.valid() || !socks_.valid() || !targets_.valid() || !dirs_.valid()) {
+  if (!prog_.valid() || !socks_.valid() || !targets_.valid() || !dirs_.valid() ||
+      !pauses_.valid()) {
     *error = "the embedded sockmap program lacks a map or its entry point";
     prog_.reset();
     return false;
@@ -57,8 +68,15 @@ bool TcpRelayLoader::load(uint32_t connections, std::string* error) {
     prog_.reset();
     return false;
   }
+  void* pauses = ::mmap(nullptr, kPausesBytes, PROT_READ, MAP_SHARED, pauses_.get(), 0);
+  if (pauses == MAP_FAILED) {
+    *error = std::string("cannot map the pause counters: ") + std::strerror(errno);
+    prog_.reset();
+    return false;
+  }
+  pauses_map_ = pauses;
   maps_ = std::make_unique<tcp::KernelRelayMaps>(socks_.get(), targets_.get(), dirs_.get(),
-                                                 connections);
+                                                 connections, static_cast<const uint64_t*>(pauses));
   return true;
 }
 

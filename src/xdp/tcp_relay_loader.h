@@ -37,7 +37,8 @@ class TcpRelayLoader {
   int prog_fd() const { return prog_.get(); }
 
  private:
-  core::UniqueFd prog_, socks_, targets_, dirs_;
+  core::UniqueFd prog_, socks_, targets_, dirs_, pauses_;
+  void* pauses_map_ = nullptr;  // ktr_pauses, mapped read-only
   std::unique_ptr<tcp::KernelRelayMaps> maps_;
 };
 

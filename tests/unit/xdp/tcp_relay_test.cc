@@ -101,7 +101,7 @@ class TcpRelay : public ::testing::Test {
 
   tcp::KernelRelayMaps::Refusal add() {
     int err = 0;
-    return maps_->add(edge_c_.get(), edge_o_.get(), &cc_, &oc_, &err);
+    return maps_->add(edge_c_.get(), edge_o_.get(), 3, &cc_, &oc_, &err);
   }
   ktr_dir dir(uint64_t cookie) const {
     ktr_dir d{};
@@ -179,7 +179,7 @@ TEST_F(TcpRelay, FinIsCountedInBytesReceivedAndRefusedSocketsStayUntouched) {
   ASSERT_EQ(::poll(&p, 1, 5000), 1);
   int err = 0;
   uint64_t a = 0, b = 0;
-  EXPECT_EQ(maps_->add(e2.get(), e3.get(), &a, &b, &err), tcp::KernelRelayMaps::Refusal::kState);
+  EXPECT_EQ(maps_->add(e2.get(), e3.get(), 0, &a, &b, &err), tcp::KernelRelayMaps::Refusal::kState);
   EXPECT_EQ(maps_->in_use(), 0u);
   ktr_write(o3.get(), "still user space");
   char buf[32];
@@ -198,7 +198,7 @@ TEST_F(TcpRelayFull, AFullMapRefusesWithoutTouchingTheSockets) {
   auto [e3, o3] = ktr_pair();
   int err = 0;
   uint64_t a = 0, b = 0;
-  EXPECT_EQ(maps_->add(e2.get(), e3.get(), &a, &b, &err), tcp::KernelRelayMaps::Refusal::kFull);
+  EXPECT_EQ(maps_->add(e2.get(), e3.get(), 0, &a, &b, &err), tcp::KernelRelayMaps::Refusal::kFull);
   ktr_write(c2.get(), "user");
   EXPECT_EQ(ktr_read(e2.get(), 4), "user");
   // The first connection closes (its sockets leave the SOCKHASHes with it) and gives its room
@@ -206,7 +206,7 @@ TEST_F(TcpRelayFull, AFullMapRefusesWithoutTouchingTheSockets) {
   edge_c_.reset();
   edge_o_.reset();
   maps_->release(cc_, oc_);
-  EXPECT_EQ(maps_->add(e2.get(), e3.get(), &a, &b, &err), tcp::KernelRelayMaps::Refusal::kNone);
+  EXPECT_EQ(maps_->add(e2.get(), e3.get(), 0, &a, &b, &err), tcp::KernelRelayMaps::Refusal::kNone);
   ktr_write(c2.get(), "kernel");
   EXPECT_EQ(ktr_read(o3.get(), 6), "kernel");
 }
@@ -250,6 +250,8 @@ TEST_F(TcpRelay, ASlowReaderPausesTheDirectionAndBoundsTheKernelQueue) {
   const auto ec = ktr_meminfo(edge_c_.get());
   const ktr_dir d = dir(cc_);
   EXPECT_EQ(d.paused, 1u);
+  EXPECT_EQ(maps_->pauses(3), 1u);  // the worker's counter, read from memory
+  EXPECT_EQ(maps_->pauses(0), 0u);
   const uint64_t arrived = sent - static_cast<uint64_t>(client_outq);  // left the client
   // The edge holds what it redirected and the origin did not take (its send queue, and the
   // psock queue, which the budget bounds) plus what waits paused in its client-side socket.

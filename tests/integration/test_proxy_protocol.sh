@@ -2,7 +2,8 @@
 # integration: parallel
 # PROXY protocol v1 and v2 toward real parsers: nginx (stream, `listen ... proxy_protocol`) and
 # haproxy (`accept-proxy`) each report the address they parsed; the client must read back its OWN
-# address and port through the edge.
+# address and port through the edge. test_proxy_protocol_kernel_relay.sh: again with kernel_relay: on
+# (the header is written by user space before the hand-off to the sockmap).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -61,6 +62,7 @@ app() { # id edge_port origin_port proxy_protocol
     origin_direct: ["tcp://$ORIGIN_IP:$3"]
     proxy_protocol: "$4"
     timeouts: { connect: 2s, idle: 1h }
+$(kernel_relay_yaml)
 YAML
 }
 {
@@ -110,5 +112,6 @@ r=$(readline 9005 $'not a PROXY header\r\n')
 assert_eq "app with proxy_protocol off sends no header (nginx closes without an answer)" "" "$(field "$r" line)"
 
 check_event "connect event for the v2 app" "$TDIR/var/events.ndjson" 5 Event=connect Application=nginx-v2
+kernel_relay_check 5 state # nginx may answer and close before the hand-off
 check "edge still running" edge_alive
 rpt_finish

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -239,6 +240,43 @@ TEST_F(KernelSession, ASlowOriginPausesTheDirectionAndUserSpaceFinishesItInOrder
       },
       20000));
   EXPECT_TRUE(got == stream);
+}
+
+// SessionUnitTest.OriginResetIs444 with the kernel relaying: a reset on either side resets the
+// other and ends the session with the same status as the user-space relay.
+TEST_F(KernelSession, OriginResetIs444AndResetsTheClient) {
+  open_session();
+  ASSERT_EQ(::send(client_.get(), "ping", 4, MSG_NOSIGNAL), 4);
+  ASSERT_EQ(read_n(origin_.get(), 4), "ping");
+  linger lg{1, 0};
+  ASSERT_EQ(setsockopt(origin_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  origin_.reset();  // RST
+  EXPECT_TRUE(until([&] { return ctx_.sessions.size() == 0; }));
+  char b;
+  pollfd p{client_.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  EXPECT_EQ(::recv(client_.get(), &b, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  const telemetry::ConnEvent* d = find(EventType::kDisconnect);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->status, 444);
+  EXPECT_EQ(d->client_bytes, 4u);
+}
+
+TEST_F(KernelSession, ClientResetResetsTheOrigin) {
+  open_session();
+  linger lg{1, 0};
+  ASSERT_EQ(setsockopt(client_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  client_.reset();  // RST
+  EXPECT_TRUE(until([&] { return ctx_.sessions.size() == 0; }));
+  char b;
+  pollfd p{origin_.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  EXPECT_EQ(::recv(origin_.get(), &b, 1, 0), -1);
+  EXPECT_EQ(errno, ECONNRESET);
+  const telemetry::ConnEvent* d = find(EventType::kDisconnect);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->status, 499);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ struct ktr_dir {
   __u64 peer;     // cookie of the socket its bytes are sent from (the other side)
   __u64 bytes;    // bytes the program redirected to `peer` (the kernel's own counter)
   __u64 last_ns;  // bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last redirect; 0: none yet
-  __u32 seq0;     // the peer's write_seq when the first byte was redirected, minus nothing
+  __u32 seq0;     // the peer's write_seq when the first byte was redirected (nothing queued)
   __u32 started;  // seq0 is set
   __u32 paused;   // over the budget: the program redirects no more (user space relays)
   __u32 worker;   // the worker that relays it: which ktr_pauses counter a pause bumps
@@ -28,4 +28,4 @@ struct ktr_dir {
 // ktr_pauses (an mmap-able array, one __u64 per worker): the program bumps the worker's counter
 // when it pauses a direction, and the worker, which never gets an epoll event for it (data wakes
 // nobody), reads the counter from memory every 10 ms and looks for its paused connections.
-#define KTR_MAX_WORKERS 1024
+#define KTR_MAX_WORKERS 4096  // edge.workers' own limit (config/parse.cc)

@@ -4,8 +4,10 @@
  * a connection (PROXY header, first-bytes validation), it puts both sockets in `ktr_socks` and
  * one `ktr_dir` per socket in `ktr_dirs`; from then on every segment that reaches one socket's
  * receive path is counted and redirected to the other socket's send side, without waking user
- * space. A socket with no direction entry (never the case for a relayed one) keeps its bytes
- * (SK_PASS). The technique Cloudflare and Cilium describe; written for Rampart. */
+ * space. A direction whose peer falls KTR_QUEUE_BUDGET behind is paused: its bytes stay in its
+ * own socket (SK_PASS), in order, and user space relays them (the backpressure bound). A socket
+ * with no direction entry (never the case for a relayed one) keeps its bytes too. The technique
+ * Cloudflare and Cilium describe; written for Rampart. */
 #include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>

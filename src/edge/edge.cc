@@ -102,6 +102,8 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
     if (!tcp_relay_.load(static_cast<uint32_t>(sessions), &why))
       RLOG_INFO("kernel relay (tcp): off (", why,
                 "); plain-TCP apps with kernel_relay on or auto are relayed in user space");
+    else
+      RLOG_INFO("kernel relay (tcp): sockmap loaded for ", sessions, " connections");
   }
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,

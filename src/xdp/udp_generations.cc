@@ -27,7 +27,7 @@ namespace rampart::xdp {
 
 namespace {
 
-rrp_group_key group_key(const net::SockAddr& addr) {
+[[maybe_unused]] rrp_group_key group_key(const net::SockAddr& addr) {
   rrp_group_key k{};
   const sockaddr* sa = addr.get();
   if (sa->sa_family == AF_INET) {

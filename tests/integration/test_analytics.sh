@@ -55,7 +55,7 @@ apps:
     protocol: tcp/7000
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
     origin_direct: ["tcp://$ORIGIN_IP:7000"]
-$(kernel_relay_yaml)
+$(kernel_relay_yaml 4)
   - id: udp-echo
     protocol: udp/5300
     edge_ips: { type: static, ips: ["$EDGE_IP"] }

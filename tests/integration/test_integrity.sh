@@ -30,7 +30,7 @@ apps:
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
     load_balancing: { health_check: { enabled: false } }
-$(kernel_relay_yaml)
+$(kernel_relay_yaml 4)
   - id: halfclose
     protocol: tcp/5002
     edge_ips: { type: static, ips: ["$EDGE_IP"] }
@@ -38,7 +38,7 @@ $(kernel_relay_yaml)
     proxy_protocol: "off"
     timeouts: { connect: 2s, idle: 1h }
     load_balancing: { health_check: { enabled: false } }
-$(kernel_relay_yaml)
+$(kernel_relay_yaml 4)
 YAML
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"

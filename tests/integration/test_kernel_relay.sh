@@ -74,6 +74,7 @@ rpt_spawn push "$NS_C" "${KR[@]}" push --connect "$EDGE_IP:7400" --bytes "$BYTES
   --progress "$TDIR/progress" --out "$TDIR/push.result" --timeout 60
 push_pid=$RPT_LAST_PID
 # The client stalls: its progress stops moving for a second.
+# shellcheck disable=SC2317  # invoked through wait_until
 stalled() {
   local a b
   a=$(cat "$TDIR/progress" 2>/dev/null || echo 0)
@@ -124,7 +125,7 @@ check "silence closes it 2 s after the last byte ($quiet s)" python3 -c "import 
 check_event "the idle close is a 497" "$TDIR/var/events.ndjson" 10 Event=disconnect Application=idle Status=497
 
 kernel_relay_check 3
-stop_edge
+stop_edge 10
 
 # --- 4. no capability: one line, user space, counted
 mkdir -p "$TDIR/var2"

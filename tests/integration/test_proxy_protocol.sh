@@ -62,7 +62,7 @@ app() { # id edge_port origin_port proxy_protocol
     origin_direct: ["tcp://$ORIGIN_IP:$3"]
     proxy_protocol: "$4"
     timeouts: { connect: 2s, idle: 1h }
-$(kernel_relay_yaml)
+$(kernel_relay_yaml 4)
 YAML
 }
 {

@@ -29,7 +29,7 @@ app() { # id port origin_port connect idle
     origin_direct: ["tcp://$ORIGIN_IP:$3"]
     proxy_protocol: "off"
     timeouts: { connect: $4, idle: $5 }
-$(kernel_relay_yaml)
+$(kernel_relay_yaml 4)
 YAML
 }
 # Generation I: the streaming app always (timeouts alternate); app "extra" on :7101 in even

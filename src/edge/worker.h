@@ -39,6 +39,8 @@ class Worker {
   // groups are steered by it, never by the classic program, and each UDP listener knows its
   // slot.
   void set_udp_generations(const xdp::UdpGenerations* g) { udp_gen_ = g; }
+  // Before start(): the UDP kernel relay (null: none). Not owned.
+  void set_udp_relay(xdp::UdpRelay* r) { udp_.relay = r; }
   // Any thread (an upgrade's old process): from now on every UDP flow of this worker, open or
   // opened later, is listed in the program's flow map `map_fd`; done once the open ones are.
   std::future<void> own_flows(int map_fd);

@@ -9,8 +9,6 @@
  * client -> origin direction the guard's bans (the XDP guard's map when it is loaded) and a
  * per-source datagram rate apply; a drop is counted on the flow, where user space reads it for the
  * guard's counters and autoban. */
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -18,6 +16,10 @@
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
+
+// After the linux headers: libbpf's helpers use their types.
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
 
 #include "xdp/relay_types.h"
 

@@ -103,7 +103,8 @@ void Guard::kernel_dropped(const AppPolicy& p, const net::IpAddr& ip, Reason r, 
   counters_.drops[i].store(counters_.drops[i].load(std::memory_order_relaxed) + n,
                            std::memory_order_relaxed);
   if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).drops[i].add(n);
-  violation(p, r, ip, now_ms);
+  // As in the chain: a rate over its limit is a violation, a banned source's drop is not.
+  if (r != Reason::kBanned) violation(p, r, ip, now_ms);
 }
 
 // ---------------------------------------------------------------- the walks

@@ -75,7 +75,7 @@ class Guard {
   bool validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms);
   // `n` datagrams of `ip` dropped for `r` by the UDP kernel relay (xdp/relay_udp.h), which
   // judged them with this app's limits: counted in every view like the guard's own drops, plus
-  // one autoban violation (at most one per kViolationPeriodMs, as for any source).
+  // (but for kBanned) one autoban violation (at most one per kViolationPeriodMs, as always).
   void kernel_dropped(const AppPolicy& p, const net::IpAddr& ip, Reason r, uint64_t n,
                       int64_t now_ms);
   // Country and ASN of `ip` for events (empty without GeoIP databases).

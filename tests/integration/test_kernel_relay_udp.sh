@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# integration: parallel
+# Issue #14, UDP half: established UDP flows relayed by the kernel (tc, docs/kernel-relay-udp.md)
+# between namespaces over veth, with ip_forward=0 in the edge namespace.
+# 1. A flow moved to the kernel (kernel_relay: on) keeps every byte: datagrams of 0..1472 bytes
+#    and 9000 bytes (MTU 9000 on every veth) come back intact, in both IPv4 and IPv6; the origin
+#    sees the edge's egress address and the flow's port; /metrics count the moved flow and the
+#    packets the program relayed, and the app's bytes and datagrams are exact; the flow's
+#    disconnect event (after udp_flow_idle) carries the exact bytes.
+# 2. kernel_relay: off keeps the flow in user space (nothing relayed by the program).
+# 3. The guard still holds: a source flooding through its established kernel flow is cut to its
+#    per-source datagram rate by the program (counted as udp_rate_limit in the guard's drops),
+#    then banned by the autoban (its violations come from the program's counters), after which
+#    the program drops it as banned.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+rpt_init
+rpt_topology
+
+C6=fd77:1::2
+E6=fd77:1::1
+EG6=fd77:2::1
+O6=fd77:2::2
+ip -n "$NS_C" addr add "$C6/64" dev "${RPT_IF}c0" nodad
+ip -n "$NS_E" addr add "$E6/64" dev "${RPT_IF}e0" nodad
+ip -n "$NS_E" addr add "$EG6/64" dev "${RPT_IF}e1" nodad
+ip -n "$NS_O" addr add "$O6/64" dev "${RPT_IF}o0" nodad
+ip -n "$NS_C" -6 route add default via "$E6"
+ip -n "$NS_O" -6 route add default via "$EG6"
+ip netns exec "$NS_E" sysctl -qw net.ipv6.conf.all.forwarding=0
+for dev in "$NS_C ${RPT_IF}c0" "$NS_E ${RPT_IF}e0" "$NS_E ${RPT_IF}e1" "$NS_O ${RPT_IF}o0"; do
+  read -r ns ifname <<<"$dev"
+  ip -n "$ns" link set "$ifname" mtu 9000
+done
+
+# --- origin: UDP echo on both families; one JSON line per datagram (sender, length).
+cat >"$TDIR/echo.py" <<'PY'
+import json, socket, sys, threading
+def serve(fam, ip, port, log):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.bind((ip, port))
+    while True:
+        d, p = s.recvfrom(65535)
+        log.write(json.dumps({"from": p[0], "port": p[1], "len": len(d), "to": port}) + "\n")
+        s.sendto(d, p)
+log = open(sys.argv[1], "a", buffering=1)
+for port in map(int, sys.argv[4:]):
+    threading.Thread(target=serve, args=(socket.AF_INET, sys.argv[2], port, log), daemon=True).start()
+    threading.Thread(target=serve, args=(socket.AF_INET6, sys.argv[3], port, log), daemon=True).start()
+threading.Event().wait()
+PY
+rpt_spawn origin "$NS_O" python3 "$TDIR/echo.py" "$TDIR/origin.ndjson" "$ORIGIN_IP" "$O6" 7001 7002 7003 7004
+require "echo origin bound" wait_port "$NS_O" udp 7003
+
+app() { # id port kernel_relay [protection yaml] [origin address]
+  cat <<YAML
+  - id: $1
+    protocol: udp/$2
+    edge_ips: { type: static, ips: ["$EDGE_IP", "$E6"] }
+    origin_direct: ["udp://${5:-$ORIGIN_IP}:$2"]
+    kernel_relay: $3
+    load_balancing: { health_check: { enabled: false } }
+    timeouts: { udp_flow_idle: 3s }
+YAML
+  if [[ -n ${4:-} ]]; then echo "    protection: $4"; fi
+}
+GUARDED='{ per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 200, udp_burst: 200 }, max_connections: 0, autoban: { violations: 2, window: 30s, duration: 60s } }'
+{
+  edge_config_head "$TDIR/var" "$EDGE_IP\", \"$E6"
+  echo "apps:"
+  app udp-kernel 7001 on
+  app udp-kernel6 7004 on "" "[$O6]"
+  app udp-user 7002 off
+  app udp-guard 7003 on "$GUARDED"
+} >"$TDIR/rampart.yaml"
+start_edge "$NS_E" "$TDIR/rampart.yaml"
+require "edge bound on udp :7003" wait_port "$NS_E" udp 7003
+check "the edge attached the kernel relay" wait_until 5 grep -q "kernel relay: UDP program attached" "$EDGE_LOG"
+
+# --- the client: one flow per call; prints a JSON object.
+cat >"$TDIR/client.py" <<'PY'
+import json, os, select, socket, sys, time
+cmd, edge, port, cip, cport = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+fam = socket.AF_INET6 if ":" in edge else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind((cip, cport))
+def rt(data, wait=2.0):
+    s.sendto(data, (edge, port))
+    r, _, _ = select.select([s], [], [], wait)
+    if not r:
+        return None
+    return s.recvfrom(65535)
+out = {}
+if cmd == "sizes":
+    # Two round trips set the flow up (reply, then the client speaks again: confirmed, moved).
+    out["setup"] = [rt(b"setup-%d" % i) is not None for i in range(2)]
+    time.sleep(0.2)
+    sent = bytes_sent = intact = 0
+    sizes = list(range(0, 1473, 23)) + [1472, 9000, 1, 0] * 3
+    for n in sizes:
+        data = os.urandom(n)
+        got = rt(data)
+        sent += 1
+        bytes_sent += n
+        if got is not None and got[0] == data and got[1][:2] == (edge, port):
+            intact += 1
+    out.update(sent=sent, intact=intact, bytes=bytes_sent + sum(len(b"setup-%d" % i) for i in range(2)))
+elif cmd == "flood":  # flood N_PER_S SECONDS: round trips first, then a paced flood, then probes
+    rate, secs = int(sys.argv[6]), float(sys.argv[7])
+    out["setup"] = [rt(b"setup-%d" % i) is not None for i in range(2)]
+    s.setblocking(False)
+    end, n, got = time.time() + secs, 0, 0
+    while time.time() < end:
+        t0 = time.time()
+        for _ in range(rate // 100):
+            try:
+                s.sendto(b"f" * 100, (edge, port)); n += 1
+            except BlockingIOError:
+                pass
+        while True:
+            try:
+                s.recvfrom(65535); got += 1
+            except BlockingIOError:
+                break
+        time.sleep(max(0.0, 0.01 - (time.time() - t0)))
+    time.sleep(0.5)
+    while True:
+        try:
+            s.recvfrom(65535); got += 1
+        except BlockingIOError:
+            break
+    out.update(sent=n, echoed=got)
+print(json.dumps(out))
+PY
+CLIENT=(ip netns exec "$NS_C" timeout 60 python3 "$TDIR/client.py")
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]); [v := v[k] for k in sys.argv[2:]]; print(v)' "$@"; }
+API=http://127.0.0.1:8788
+fetch_metrics() {
+  ip netns exec "$NS_E" curl -sS -o "$TDIR/metrics.txt" -w '%{http_code}' \
+    -H "Authorization: Bearer test-token-$RPT_ID" "$API/metrics" | grep -q 200
+}
+metric() { # NAME LABEL=VALUE...: the one sample with exactly these labels (colo aside)
+  python3 - "$TDIR/metrics.txt" "$@" <<'PY'
+import re, sys
+path, name, want = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
+line_re = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+label_re = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+found = []
+for line in open(path):
+    m = line_re.match(line.rstrip("\n"))
+    if not m or m.group(1) != name:
+        continue
+    labels = dict(label_re.findall(m.group(2) or ""))
+    labels.pop("colo", None)
+    if labels == want:
+        found.append(m.group(3))
+print(found[0] if len(found) == 1 else ("missing" if not found else "duplicate"))
+PY
+}
+
+# --- 1. a kernel flow, IPv4 (app udp-kernel, :7001) and IPv6 (app udp-kernel6, :7004).
+relayed_before=0
+for fam in 4 6; do
+  if [[ $fam == 4 ]]; then
+    edge=$EDGE_IP cip=$CLIENT_IP egress=$EDGE_EGRESS_IP port=7001 id=udp-kernel
+  else
+    edge=$E6 cip=$C6 egress=$EG6 port=7004 id=udp-kernel6
+  fi
+  r=$("${CLIENT[@]}" sizes "$edge" $port "$cip" 4100$fam || echo '{}')
+  echo "IPv$fam kernel flow: $r"
+  assert_eq "IPv$fam: the flow's two setup round trips work" "[True, True]" "$(field "$r" setup)"
+  assert_eq "IPv$fam: every datagram (0..1472 and 9000 bytes) comes back intact from the edge" \
+    "$(field "$r" sent)" "$(field "$r" intact)"
+  fetch_metrics
+  check "IPv$fam metrics: the flow is relayed by the kernel now" test "$(metric rampart_kernel_relay_udp_flows)" -ge 1
+  bytes=$(field "$r" bytes)
+  dgrams=$(($(field "$r" sent) + 2))
+  seen=$(python3 -c '
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [r for r in recs if r["to"] == int(sys.argv[2])]
+print(len(recs), sorted({r["from"] for r in recs}), len({r["port"] for r in recs}), sum(r["len"] for r in recs))' \
+    "$TDIR/origin.ndjson" $port)
+  assert_eq "IPv$fam: the origin got every datagram once, from the egress address and one port, every byte" \
+    "$dgrams ['$egress'] 1 $bytes" "$seen"
+  # The counters are synced once a second.
+  settled() {
+    fetch_metrics && [[ $(metric rampart_bytes_ingress_total app=$id) == "$bytes" ]] &&
+      [[ $(metric rampart_bytes_egress_total app=$id) == "$bytes" ]]
+  }
+  check "IPv$fam metrics: the app's bytes both ways are exact ($bytes)" wait_until 5 settled
+  assert_eq "IPv$fam metrics: datagrams from the client exact" "$dgrams" "$(metric rampart_datagrams_ingress_total app=$id)"
+  assert_eq "IPv$fam metrics: datagrams to the client exact" "$dgrams" "$(metric rampart_datagrams_egress_total app=$id)"
+  relayed=$(metric rampart_kernel_relay_udp_packets_total result=relayed)
+  # The setup (setup-0, its reply, setup-1 that confirms and moves the flow) went through user
+  # space, and so did the 9000-byte datagrams (3 each way): with the UDP and IP headers they
+  # exceed the MTU, and the program leaves IP fragments to the stack.
+  assert_eq "IPv$fam metrics: the program relayed every other datagram both ways" \
+    $((2 * dgrams - 3 - 6)) $((relayed - relayed_before))
+  relayed_before=$relayed
+done
+assert_eq "metrics: two flows moved to the kernel" 2 "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
+assert_eq "metrics: no helper failed" 0 "$(metric rampart_kernel_relay_udp_packets_total result=failed)"
+check_event "IPv4 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 10 \
+  Event=disconnect Application=udp-kernel ClientIP="$CLIENT_IP" ClientPort=41004
+check_event "IPv6 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 10 \
+  Event=disconnect Application=udp-kernel6 ClientPort=41006
+ev_bytes=$(python3 - "$TDIR/var/events.ndjson" <<'PY'
+import json, sys
+out = []
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("Event") == "disconnect" and e.get("Application", "").startswith("udp-kernel"):
+        out.append("%s %s %s" % (e["Application"], e["ClientBytes"], e["OriginBytes"]))
+print(" ".join(sorted(out)))
+PY
+)
+assert_eq "disconnect events carry the exact bytes both ways" \
+  "udp-kernel $bytes $bytes udp-kernel6 $bytes $bytes" "$ev_bytes"
+fetch_metrics
+assert_eq "metrics: the expired flows left the kernel" 0 "$(metric rampart_kernel_relay_udp_flows)"
+assert_eq "metrics: two kernel flows ended" 2 "$(metric rampart_kernel_relay_udp_flows_total state=ended)"
+
+# --- 2. kernel_relay: off stays in user space.
+before=$(metric rampart_kernel_relay_udp_packets_total result=relayed)
+r=$("${CLIENT[@]}" sizes "$EDGE_IP" 7002 "$CLIENT_IP" 42004 || echo '{}')
+assert_eq "kernel_relay off: every datagram comes back intact" "$(field "$r" sent)" "$(field "$r" intact)"
+fetch_metrics
+assert_eq "kernel_relay off: the program relayed nothing more" "$before" "$(metric rampart_kernel_relay_udp_packets_total result=relayed)"
+assert_eq "kernel_relay off: no more flows moved" 2 "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
+
+# --- 3. the guard on an established kernel flow: 1000 datagrams/s for 4 s against 200/s.
+r=$("${CLIENT[@]}" flood "$EDGE_IP" 7003 "$CLIENT_IP" 43004 1000 4 || echo '{}')
+echo "flood: $r"
+assert_eq "flood: the flow was set up first" "[True, True]" "$(field "$r" setup)"
+flood_at_origin=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)["to"] == 7003))' "$TDIR/origin.ndjson")
+sent=$(field "$r" sent)
+echo "FIGURES flood: sent $sent, origin got $flood_at_origin"
+check "flood: the origin got at most rate x time + burst (+ setup) of the $sent ($flood_at_origin <= 1202)" \
+  test "$flood_at_origin" -le 1202
+check "flood: the edge banned the flooding source" wait_until 5 grep -q "guard: banned $CLIENT_IP" "$EDGE_LOG"
+sleep 1.2 # one sync period
+fetch_metrics
+rate_drops=$(metric rampart_guard_drops_total app=udp-guard reason=udp_rate_limit)
+prog_rate=$(metric rampart_kernel_relay_udp_packets_total result=udp_rate_limit)
+prog_ban=$(metric rampart_kernel_relay_udp_packets_total result=banned)
+ban_drops=$(metric rampart_guard_drops_total app=udp-guard reason=banned)
+echo "FIGURES guard drops: udp_rate_limit $rate_drops (program $prog_rate), banned $ban_drops (program $prog_ban)"
+check "flood: the program dropped over-rate datagrams, counted under the guard's reason" test "${rate_drops:-0}" -gt 0
+assert_eq "flood: the guard's udp_rate_limit drops are the program's" "$prog_rate" "$rate_drops"
+assert_eq "flood: the guard's banned drops are the program's" "$prog_ban" "$ban_drops"
+accounted=$((flood_at_origin - 2 + rate_drops + ban_drops))
+assert_eq "flood: every flood datagram was relayed or dropped for a reason" "$sent" "$accounted"
+check "edge still running" edge_alive
+rpt_finish

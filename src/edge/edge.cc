@@ -125,7 +125,7 @@ void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
     RLOG_WARN("kernel relay: UDP flows stay in user space (", why, ")");
     return;
   }
-  const size_t n = relay->attach_all({});
+  const size_t n = relay->attach_all(cfg.edge.kernel_relay_interfaces);
   if (n == 0) {
     RLOG_WARN("kernel relay: attached to no interface; UDP flows stay in user space");
     return;

@@ -2,8 +2,10 @@
 
 #include <sys/socket.h>
 
+#include <cstring>
 #include <vector>
 
+#include "net/proxy_protocol.h"
 #include "udp/udp_context.h"
 #include "udp/udp_listener.h"
 
@@ -51,8 +53,12 @@ void maybe_move(UdpContext* ctx, Flow* f) {
   if (cfg.kernel_relay == config::KernelRelay::kOff) return;
   k.judged = true;
   UdpCounters& c = ctx->counters;
-  // The tc program does not add or strip headers (docs/kernel-relay-udp.md, "Fallbacks").
-  if (cfg.proxy_protocol != config::ProxyProtocol::kOff) {
+  // The program adds a PROXY v2 header to every datagram (proxy_protocol_udp: every; with
+  // `first` it went with the flow's first datagram, in user space) and adds / checks / strips
+  // SPP; PROXY v1 has no datagram form (docs/kernel-relay-udp.md, "Headers").
+  const bool v2 = cfg.proxy_protocol == config::ProxyProtocol::kV2;
+  const bool spp = cfg.proxy_protocol == config::ProxyProtocol::kSimple;
+  if (cfg.proxy_protocol != config::ProxyProtocol::kOff && !v2 && !spp) {
     ++c.kfb_proxy_protocol;
     return;
   }
@@ -99,10 +105,25 @@ void maybe_move(UdpContext* ctx, Flow* f) {
       fwd.app_no = relay->app_no(cfg.id);
     }
   }
+  if (spp || (v2 && cfg.proxy_protocol_udp == config::ProxyProtocolUdp::kEvery)) {
+    uint8_t hdr[net::kProxyV2MaxLen] = {};
+    size_t n = net::kSppHeaderLen;
+    if (spp)
+      net::encode_spp(f->client, f->edge, hdr);
+    else
+      n = net::encode_proxy_v2(f->client, f->edge, true, hdr, sizeof hdr);
+    if (n == 0 || n > RRELAY_HDR_MAX || n % 2 != 0) {
+      ++c.kfb_proxy_protocol;
+      return;
+    }
+    std::memcpy(fwd.hdr, hdr, n);  // the rest stays zero: the program's checksum padding
+    fwd.hdr_len = static_cast<uint32_t>(n);
+    fwd.flags |= RRELAY_F_ADD_HDR;
+  }
   fill(&k.rev, f->origin, local);
   fill(&rev, f->edge, f->client);
   rev.ifindex = static_cast<uint32_t>(f->client_ifindex);
-  rev.flags = v4 | route_flags(origin_lo, client_lo);
+  rev.flags = v4 | route_flags(origin_lo, client_lo) | (spp ? RRELAY_F_STRIP_SPP : 0);
   if (!relay->add(k.fwd, fwd, k.rev, rev)) {
     ++c.kfb_map_full;
     return;
@@ -138,9 +159,11 @@ void apply_fwd(UdpContext* ctx, Flow* f, const rrelay_flow& v, int64_t now_ms) {
 void apply_rev(Flow* f, const rrelay_flow& v) {
   KernelFlow& k = f->kernel;
   const uint64_t packets = v.packets - k.packets_out, bytes = v.bytes - k.bytes_out;
-  f->bytes_out += bytes;
+  f->bytes_out += bytes;  // as the origin sent them, like user space counts them
   if (f->stats != nullptr) {
-    f->stats->bytes_egress.add(bytes);
+    // What reached the client: without the SPP header the program stripped from each.
+    const uint64_t stripped = (v.flags & RRELAY_F_STRIP_SPP) ? packets * RRELAY_SPP_LEN : 0;
+    f->stats->bytes_egress.add(bytes - stripped);
     f->stats->datagrams_egress.add(packets);
   }
   k.packets_out = v.packets;

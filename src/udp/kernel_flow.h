@@ -31,9 +31,6 @@ struct KernelFlow {
   uint64_t last_ns = 0;  // the newest last_ns of both directions
 };
 
-// Why a flow stays in user space (the reasons of rampart_kernel_relay_udp_fallbacks_total).
-enum class RelayFallback { kProxyProtocol, kFamily, kInterface, kMapFull, kAuto };
-
 // Whether the app's kernel_relay wants flows between these interfaces in the kernel: on = always;
 // auto = where it measured faster (docs/kernel-relay-udp.md: not when both sides are loopback).
 bool relay_wanted(config::KernelRelay mode, bool client_on_lo, bool origin_on_lo);

@@ -59,8 +59,9 @@ class Flow;
   COUNTER(kernel_moved, "state", "moved")                                                       \
   COUNTER(kernel_ended, "state", "ended")                                                       \
   FAMILY("rampart_kernel_relay_udp_fallbacks_total",                                            \
-         "Confirmed UDP flows kept in user space, by reason: proxy_protocol (the app adds a "   \
-         "PROXY v2 / SPP header), family (client and origin of different families), interface " \
+         "Confirmed UDP flows kept in user space, by reason: proxy_protocol (a header the "     \
+         "program cannot add: PROXY v1), family (client and origin of different families), "    \
+         "interface "                                                                           \
          "(an interface the relay is not attached to), map_full (the flow map is full), auto "  \
          "(kernel_relay: auto keeps this path in user space).")                                 \
   COUNTER(kfb_proxy_protocol, "reason", "proxy_protocol")                                       \

@@ -23,6 +23,12 @@ struct rrelay_key {
 #define RRELAY_F_TO_LO 0x4     /* redirect to `ifindex`, a loopback: clear the MACs, no neigh */
 #define RRELAY_F_BANS 0x8      /* client -> origin: drop banned sources */
 #define RRELAY_F_UDP_RATE 0x10 /* client -> origin: per-source datagram rate */
+#define RRELAY_F_ADD_HDR \
+  0x20 /* client -> origin: insert hdr (PROXY v2 / SPP) after the UDP header */
+#define RRELAY_F_STRIP_SPP 0x40 /* origin -> client: check and strip the SPP header (38 bytes) */
+
+#define RRELAY_HDR_MAX 56 /* PROXY v2 over IPv6 is 52 bytes, SPP 38 */
+#define RRELAY_SPP_LEN 38
 
 struct rrelay_flow {
   rxdp_u8 src[16]; /* rewritten source address */
@@ -43,6 +49,11 @@ struct rrelay_flow {
   rxdp_u64 last_ns; /* bpf_ktime_get_ns() of the last packet relayed */
   rxdp_u64 drop_banned;
   rxdp_u64 drop_rate;
+  /* RRELAY_F_ADD_HDR: the header, built by user space (the same bytes it sends), zero-padded to
+   * a multiple of 4 (the checksum helper's unit). */
+  rxdp_u8 hdr[RRELAY_HDR_MAX];
+  rxdp_u32 hdr_len;
+  rxdp_u32 pad2;
 };
 
 /* Per-source datagram bucket of the relay (LRU_HASH "relay_buckets"), GCRA like the XDP
@@ -63,11 +74,11 @@ enum rrelay_counter {
 
 #ifdef __cplusplus
 static_assert(sizeof(struct rrelay_key) == 36, "rrelay_key layout");
-static_assert(sizeof(struct rrelay_flow) == 104, "rrelay_flow layout");
+static_assert(sizeof(struct rrelay_flow) == 168, "rrelay_flow layout");
 static_assert(sizeof(struct rrelay_bucket_key) == 20, "rrelay_bucket_key layout");
 #else
 _Static_assert(sizeof(struct rrelay_key) == 36, "rrelay_key layout");
-_Static_assert(sizeof(struct rrelay_flow) == 104, "rrelay_flow layout");
+_Static_assert(sizeof(struct rrelay_flow) == 168, "rrelay_flow layout");
 _Static_assert(sizeof(struct rrelay_bucket_key) == 20, "rrelay_bucket_key layout");
 #endif
 

@@ -161,6 +161,130 @@ static __always_inline int rewrite(struct __sk_buff* skb, const struct rrelay_ke
   return 0;
 }
 
+#define CHUNK 128
+/* Payloads up to 16 KiB get their headers in the kernel; longer ones in user space. */
+#define MAX_CHUNKS 128
+
+struct move_ctx {
+  struct __sk_buff* skb;
+  __u32 from, to, len, done;
+  int right, err;
+};
+
+/* One chunk of move_payload(), run by bpf_loop: the verifier checks it once. */
+static long move_chunk(__u32 i, void* data) {
+  struct move_ctx* c = data;
+  if (c->done >= c->len) return 1;
+  __u32 n = c->len - c->done;
+  if (n > CHUNK) n = CHUNK;
+  asm volatile("" : "+r"(n)); /* keep the mask below: it is what bounds n for the verifier */
+  n &= 2 * CHUNK - 1;
+  if (n == 0) return 1;
+  const __u32 at = c->right ? c->len - c->done - n : c->done;
+  __u8 buf[2 * CHUNK];
+  if (bpf_skb_load_bytes(c->skb, c->from + at, buf, n) < 0 ||
+      bpf_skb_store_bytes(c->skb, c->to + at, buf, n, 0) < 0) {
+    c->err = 1;
+    return 1;
+  }
+  c->done += n;
+  return 0;
+}
+
+/* Moves the `len` payload bytes at `from` to `to` (overlapping: right moves go from the end). */
+static __always_inline int move_payload(struct __sk_buff* skb, __u32 from, __u32 to, __u32 len) {
+  struct move_ctx c = {.skb = skb, .from = from, .to = to, .len = len, .right = to > from};
+  bpf_loop(MAX_CHUNKS, move_chunk, &c, 0);
+  return c.err || c.done < c.len ? -1 : 0;
+}
+
+/* The UDP length moves from old_len to new_len (and the IP length with it): every length field
+ * and checksum follows. The helpers tell a CHECKSUM_PARTIAL packet (only its pseudo header is
+ * summed now) from a complete one. */
+static __always_inline int set_lengths(struct __sk_buff* skb, int v4, __u32 l4, int l4csum,
+                                       __u16 old_len, __u16 new_len) {
+  const __u32 csum_off = l4 + offsetof(struct udphdr, check);
+  const __u64 mangled = v4 ? BPF_F_MARK_MANGLED_0 : 0;
+  const __be16 old_be = bpf_htons(old_len), new_be = bpf_htons(new_len);
+  if (bpf_skb_store_bytes(skb, l4 + offsetof(struct udphdr, len), &new_be, 2, 0) < 0) return -1;
+  if (l4csum) {
+    if (bpf_l4_csum_replace(skb, csum_off, old_be, new_be, BPF_F_PSEUDO_HDR | mangled | 2) < 0)
+      return -1;
+    if (bpf_l4_csum_replace(skb, csum_off, old_be, new_be, mangled | 2) < 0) return -1;
+  }
+  if (v4) {
+    const __be16 old_tot = bpf_htons(old_len + sizeof(struct iphdr));
+    const __be16 new_tot = bpf_htons(new_len + sizeof(struct iphdr));
+    if (bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct iphdr, tot_len), &new_tot, 2, 0) < 0)
+      return -1;
+    if (bpf_l3_csum_replace(skb, L3_OFF + offsetof(struct iphdr, check), old_tot, new_tot, 2) < 0)
+      return -1;
+  } else if (bpf_skb_store_bytes(skb, L3_OFF + offsetof(struct ipv6hdr, payload_len), &new_be, 2,
+                                 0) < 0) {
+    return -1;
+  }
+  return 0;
+}
+
+/* Inserts f->hdr after the UDP header (the payload moves right). 0 done, 1 left to the stack
+ * (too long for the path, GSO, odd shape), -1 a helper failed. */
+static __always_inline int add_header(struct __sk_buff* skb, const struct rrelay_flow* f, int v4,
+                                      __u32 l4, __u16 udp_len, int l4csum) {
+  const __u32 hlen = f->hdr_len;
+  if (hlen == 0 || hlen > RRELAY_HDR_MAX || (hlen & 1)) return 1;
+  if (skb->gso_segs > 1 || udp_len < sizeof(struct udphdr) || l4 + udp_len != skb->len) return 1;
+  const __u32 payload = udp_len - sizeof(struct udphdr);
+  if (payload > CHUNK * MAX_CHUNKS || udp_len + hlen > 0xffff) return 1;
+  __u32 mtu = 0;
+  if (!(f->flags & (RRELAY_F_PASS | RRELAY_F_TO_LO)) &&
+      bpf_check_mtu(skb, f->ifindex, &mtu, (__s32)hlen, 0) != 0)
+    return 1;
+  const __u32 body = l4 + sizeof(struct udphdr);
+  if (bpf_skb_change_tail(skb, skb->len + hlen, 0) < 0) return -1;
+  if (move_payload(skb, body, body + hlen, payload) < 0) return -1;
+  if (bpf_skb_store_bytes(skb, body, f->hdr, hlen, 0) < 0) return -1;
+  if (l4csum) {
+    const __u32 padded = (hlen + 3) & ~3u; /* hdr is zero-padded: zeros add nothing */
+    if (padded > RRELAY_HDR_MAX) return -1;
+    const __s64 diff = bpf_csum_diff(0, 0, (__be32*)f->hdr, padded, 0);
+    if (bpf_l4_csum_replace(skb, l4 + offsetof(struct udphdr, check), 0, diff,
+                            v4 ? BPF_F_MARK_MANGLED_0 : 0) < 0)
+      return -1;
+  }
+  return set_lengths(skb, v4, l4, l4csum, udp_len, udp_len + hlen);
+}
+
+/* Checks an origin's SPP header names the flow's client (f->dst, f->dport: where the reply
+ * goes) and strips it, as user space does. 0 done, 1 left to the stack (user space drops and
+ * counts a mismatch), -1 a helper failed. */
+static __always_inline int strip_spp(struct __sk_buff* skb, const struct rrelay_flow* f, int v4,
+                                     __u32 l4, __u16 udp_len, int l4csum) {
+  if (skb->gso_segs > 1 || udp_len < sizeof(struct udphdr) + RRELAY_SPP_LEN ||
+      l4 + udp_len != skb->len)
+    return 1;
+  const __u32 payload = udp_len - sizeof(struct udphdr) - RRELAY_SPP_LEN;
+  if (payload > CHUNK * MAX_CHUNKS) return 1;
+  const __u32 body = l4 + sizeof(struct udphdr);
+  __u8 spp[40] = {};
+  if (bpf_skb_load_bytes(skb, body, spp, RRELAY_SPP_LEN) < 0) return -1;
+  if (spp[0] != 0x56 || spp[1] != 0xec) return 1;
+  __u8 differ = 0;
+#pragma unroll
+  for (int i = 0; i < 16; i++) differ |= spp[2 + i] ^ f->dst[i];
+  __u16 cport;
+  __builtin_memcpy(&cport, &spp[34], 2);
+  if (differ || cport != f->dport) return 1;
+  if (move_payload(skb, body + RRELAY_SPP_LEN, body, payload) < 0) return -1;
+  if (bpf_skb_change_tail(skb, skb->len - RRELAY_SPP_LEN, 0) < 0) return -1;
+  if (l4csum) {
+    const __s64 diff = bpf_csum_diff((__be32*)spp, sizeof spp, 0, 0, 0);
+    if (bpf_l4_csum_replace(skb, l4 + offsetof(struct udphdr, check), 0, diff,
+                            v4 ? BPF_F_MARK_MANGLED_0 : 0) < 0)
+      return -1;
+  }
+  return set_lengths(skb, v4, l4, l4csum, udp_len, udp_len - RRELAY_SPP_LEN);
+}
+
 SEC("tc")
 int rampart_relay_udp(struct __sk_buff* skb) {
   void* data = (void*)(long)skb->data;
@@ -203,6 +327,16 @@ int rampart_relay_udp(struct __sk_buff* skb) {
   }
   const __u32 flags = f->flags;
   const __u32 ifindex = f->ifindex;
+  if (flags & (RRELAY_F_ADD_HDR | RRELAY_F_STRIP_SPP)) {
+    __u16 check = 0;
+    if (bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2) < 0)
+      return TC_ACT_UNSPEC;
+    const int l4csum = !v4 || check != 0;
+    int rc = flags & RRELAY_F_ADD_HDR ? add_header(skb, f, v4, l4, udp_len, l4csum)
+                                      : strip_spp(skb, f, v4, l4, udp_len, l4csum);
+    if (rc > 0) return TC_ACT_UNSPEC; /* untouched: user space relays it as before */
+    if (rc < 0) return count(RRELAY_FAILED, TC_ACT_SHOT);
+  }
   if (rewrite(skb, &k, f, v4, l4) < 0) return count(RRELAY_FAILED, TC_ACT_SHOT);
 
   /* Counters: a GSO packet stands for gso_segs datagrams (one UDP header each on the wire). */

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "net/cidr.h"
+#include "net/proxy_protocol.h"
 
 #ifdef RAMPART_HAVE_LIBBPF
 #include <bpf/bpf.h>
@@ -312,6 +313,115 @@ TEST_F(RelayProgram, CutsASourceToItsDatagramRate) {
   EXPECT_EQ(c.packets, 3u);
   const RelayCounters all = relay_.counters();
   EXPECT_GE(all.drop_udp_rate, 7u);
+}
+
+// A header as user space builds it: the bytes, zero-padded in the entry.
+void set_header(rrelay_flow* f, const std::vector<uint8_t>& hdr) {
+  std::memcpy(f->hdr, hdr.data(), hdr.size());
+  f->hdr_len = static_cast<uint32_t>(hdr.size());
+  f->flags |= RRELAY_F_ADD_HDR;
+}
+
+std::vector<uint8_t> spp_header(const char* client, uint16_t cport, const char* edge,
+                                uint16_t eport) {
+  std::vector<uint8_t> h(net::kSppHeaderLen);
+  net::encode_spp(sa(client, cport), sa(edge, eport), h.data());
+  return h;
+}
+
+TEST_F(RelayProgram, AddsTheHeaderUserSpaceBuiltWithValidChecksums) {
+  struct Case {
+    const char *client, *edge, *egress, *origin;
+    bool v2;
+  };
+  uint16_t port = 41000;
+  for (const Case& c : {Case{"10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2", false},
+                        Case{"10.77.1.2", "10.77.1.1", "10.77.2.1", "10.77.2.2", true},
+                        Case{"fd77:1::2", "fd77:1::1", "fd77:2::1", "fd77:2::2", false},
+                        Case{"fd77:1::2", "fd77:1::1", "fd77:2::1", "fd77:2::2", true}}) {
+    ++port;
+    std::vector<uint8_t> hdr;
+    if (c.v2) {
+      hdr.resize(net::kProxyV2MaxLen);
+      hdr.resize(
+          net::encode_proxy_v2(sa(c.client, port), sa(c.edge, 7005), true, hdr.data(), hdr.size()));
+    } else {
+      hdr = spp_header(c.client, port, c.edge, 7005);
+    }
+    const rrelay_key k = key(c.client, port, c.edge, 7005);
+    rrelay_flow f =
+        to(c.egress, 51000, c.origin, 7005, std::strchr(c.client, ':') ? 0 : RRELAY_F_V4, 1);
+    set_header(&f, hdr);
+    add(k, f);
+    for (size_t payload : {0, 1, 300, 1000}) {
+      Pkt p = udp(c.client, port, c.edge, 7005, payload);
+      const std::vector<uint8_t> body(p.b.begin() + static_cast<long>(p.l4()) + 8, p.b.end());
+      ASSERT_EQ(run(p), TC_ACT_REDIRECT) << c.client << " v2 " << c.v2 << " payload " << payload;
+      ASSERT_EQ(p.b.size(), p.l4() + 8 + hdr.size() + payload);
+      const size_t at = p.l4() + 8;
+      EXPECT_EQ(std::vector<uint8_t>(p.b.begin() + static_cast<long>(at),
+                                     p.b.begin() + static_cast<long>(at + hdr.size())),
+                hdr);
+      EXPECT_EQ(std::vector<uint8_t>(p.b.begin() + static_cast<long>(at + hdr.size()), p.b.end()),
+                body);
+      EXPECT_EQ(p.get16(p.l4() + 4), 8 + hdr.size() + payload) << "UDP length";
+      if (p.v6) {
+        EXPECT_EQ(p.get16(18), 8 + hdr.size() + payload) << "IPv6 payload length";
+      } else {
+        EXPECT_EQ(p.get16(16), 28 + hdr.size() + payload) << "IPv4 total length";
+        EXPECT_EQ(p.ip_verify(), 0);
+      }
+      EXPECT_EQ(p.udp_verify(), 0) << c.client << " v2 " << c.v2 << " payload " << payload;
+      EXPECT_EQ(p.dst(), c.origin);
+      if (c.v2) {
+        net::ProxyHeader h;
+        EXPECT_EQ(net::decode_proxy_header(p.b.data() + at, p.b.size() - at, &h),
+                  net::DecodeStatus::kOk);
+      } else {
+        net::SppHeader h;
+        ASSERT_TRUE(net::decode_spp(p.b.data() + at, p.b.size() - at, &h));
+        EXPECT_EQ(h.client, sa(c.client, port));
+      }
+    }
+    EXPECT_EQ(counters(k).bytes, 1301u) << "the client's payload, as user space counts it";
+  }
+}
+
+TEST_F(RelayProgram, ChecksAndStripsTheSppHeaderOfReplies) {
+  const rrelay_key k = key("10.77.2.2", 7005, "10.77.2.1", 51000);
+  rrelay_flow f = to("10.77.1.1", 7005, "10.77.1.2", 40000, RRELAY_F_V4 | RRELAY_F_STRIP_SPP, 1);
+  add(k, f);
+  const auto spp = spp_header("10.77.1.2", 40000, "10.77.1.1", 7005);
+  auto reply = [&](const std::vector<uint8_t>& hdr, size_t payload) {
+    Pkt p = udp("10.77.2.2", 7005, "10.77.2.1", 51000, hdr.size() + payload);
+    std::copy(hdr.begin(), hdr.end(), p.b.begin() + 42);
+    p.seal();
+    return p;
+  };
+  for (size_t payload : {0, 5, 700}) {
+    Pkt p = reply(spp, payload);
+    const std::vector<uint8_t> body(p.b.begin() + 42 + 38, p.b.end());
+    ASSERT_EQ(run(p), TC_ACT_REDIRECT);
+    EXPECT_EQ(std::vector<uint8_t>(p.b.begin() + 42, p.b.end()), body) << "header stripped";
+    EXPECT_EQ(p.get16(38), 8 + payload);
+    EXPECT_EQ(p.get16(16), 28 + payload);
+    EXPECT_EQ(p.ip_verify(), 0);
+    EXPECT_EQ(p.udp_verify(), 0) << payload;
+    EXPECT_EQ(p.dst(), "10.77.1.2");
+    EXPECT_EQ(p.dport(), 40000);
+  }
+  // Replies naming another client (address or port), or without the magic, or too short: left
+  // to the stack unchanged (user space drops and counts them as spp_mismatch).
+  for (const auto& bad : {spp_header("10.77.1.3", 40000, "10.77.1.1", 7005),
+                          spp_header("10.77.1.2", 40001, "10.77.1.1", 7005),
+                          std::vector<uint8_t>(38, 0x56), std::vector<uint8_t>{0x56, 0xec}}) {
+    Pkt p = reply(bad, 0);
+    const auto before = p.b;
+    EXPECT_EQ(run(p), TC_ACT_UNSPEC);
+    EXPECT_EQ(p.b, before);
+  }
+  EXPECT_EQ(counters(k).packets, 3u);
+  EXPECT_EQ(counters(k).bytes, 3 * 38u + 705) << "as the origin sent them";
 }
 
 TEST_F(RelayProgram, AFullMapRefusesAFlowWholeAndTakeReadsTheLastCounters) {

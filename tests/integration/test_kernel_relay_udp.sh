@@ -7,7 +7,12 @@
 #    sees the edge's egress address and the flow's port; /metrics count the moved flow and the
 #    packets the program relayed, and the app's bytes and datagrams are exact; the flow's
 #    disconnect event (after udp_flow_idle) carries the exact bytes.
-# 2. kernel_relay: off keeps the flow in user space (nothing relayed by the program).
+# 2. Headers: an SPP app and a PROXY v2 app (proxy_protocol_udp: every) moved to the kernel: the
+#    origins parse every datagram's header (the SPP parser of test_udp_spp.sh; PROXY v2 by its
+#    spec) and find the client's address and port in each, byte for byte the header the
+#    user-space path sent before the move; SPP replies come back with their header stripped;
+#    a reply naming another client is dropped (left to user space, which counts it).
+# 2b. kernel_relay: off keeps the flow in user space (nothing relayed by the program).
 # 3. The guard still holds: a source flooding through its established kernel flow is cut to its
 #    per-source datagram rate by the program (counted as udp_rate_limit in the guard's drops),
 #    then banned by the autoban (its violations come from the program's counters), after which
@@ -52,6 +57,60 @@ for port in map(int, sys.argv[4:]):
 threading.Event().wait()
 PY
 rpt_spawn origin "$NS_O" python3 "$TDIR/echo.py" "$TDIR/origin.ndjson" "$ORIGIN_IP" "$O6" 7001 7002 7003 7004
+# Header origins: SPP on :7005 (replies carry the request's header, as an SPP origin does), PROXY
+# v2 on :7006 (replies are the payload alone). One JSON line per datagram: the header's bytes
+# (hex) and what they say.
+cat >"$TDIR/hdr_origin.py" <<'PY'
+import ipaddress, json, socket, struct, sys, threading
+ip, log = sys.argv[1], open(sys.argv[2], "a", buffering=1)
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+def mapped(b):
+    a = ipaddress.IPv6Address(b)
+    return f"::ffff:{a.ipv4_mapped}" if a.ipv4_mapped else str(a)
+def spp(s):
+    while True:
+        data, peer = s.recvfrom(65535)
+        rec = {"port": 7005, "from": peer[0], "len": len(data)}
+        if len(data) < 38 or data[:2] != b"\x56\xec":
+            rec["error"] = "no SPP header"
+        else:
+            cport, eport = struct.unpack("!HH", data[34:38])
+            rec.update(hdr=data[:38].hex(), client=mapped(data[2:18]), client_port=cport,
+                       edge=mapped(data[18:34]), edge_port=eport)
+            if data[38:].startswith(b"spoof-port"):  # name another client port
+                data = data[:34] + struct.pack("!HH", (cport + 1) % 65536, eport) + data[38:]
+            s.sendto(data, peer)
+        log.write(json.dumps(rec) + "\n")
+def v2(s):
+    while True:
+        data, peer = s.recvfrom(65535)
+        rec = {"port": 7006, "from": peer[0], "len": len(data)}
+        if len(data) < 16 or data[:12] != SIG or data[12] != 0x21:
+            rec["error"] = "no PROXY v2 header"
+        else:
+            fam, n = data[13], struct.unpack("!H", data[14:16])[0]
+            body = data[16:16 + n]
+            if fam == 0x12 and n >= 12:  # UDP over IPv4
+                src, dst = socket.inet_ntop(socket.AF_INET, body[0:4]), socket.inet_ntop(socket.AF_INET, body[4:8])
+                sp, dp = struct.unpack("!HH", body[8:12])
+            elif fam == 0x22 and n >= 36:  # UDP over IPv6
+                src, dst = socket.inet_ntop(socket.AF_INET6, body[0:16]), socket.inet_ntop(socket.AF_INET6, body[16:32])
+                sp, dp = struct.unpack("!HH", body[32:36])
+            else:
+                src = dst = None
+                sp = dp = 0
+                rec["error"] = f"family {fam:#x} length {n}"
+            rec.update(hdr=data[:16 + n].hex(), client=src, client_port=sp, edge=dst, edge_port=dp)
+            s.sendto(data[16 + n:], peer)
+        log.write(json.dumps(rec) + "\n")
+for port, fn in ((7005, spp), (7006, v2)):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    s.bind((ip, port))
+    threading.Thread(target=fn, args=(s,), daemon=True).start()
+threading.Event().wait()
+PY
+rpt_spawn hdr-origin "$NS_O" python3 "$TDIR/hdr_origin.py" "$ORIGIN_IP" "$TDIR/hdr.ndjson"
 require "echo origin bound" wait_port "$NS_O" udp 7003
 
 app() { # id port kernel_relay [protection yaml] [origin address]
@@ -74,6 +133,11 @@ GUARDED='{ per_ip: { max_connections: 0, new_connections_per_second: 0, udp_pack
   app udp-kernel6 7004 on "" "[$O6]"
   app udp-user 7002 off
   app udp-guard 7003 on "$GUARDED"
+  app udp-spp 7005 on
+  echo '    proxy_protocol: simple'
+  app udp-ppv2 7006 on
+  echo '    proxy_protocol: v2'
+  echo '    proxy_protocol_udp: every'
 } >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "edge bound on udp :7003" wait_port "$NS_E" udp 7003
@@ -133,6 +197,13 @@ elif cmd == "flood":  # flood N_PER_S SECONDS: round trips first, then a paced f
         except BlockingIOError:
             break
     out.update(sent=n, echoed=got)
+elif cmd == "spoofport":  # a kernel flow, then a reply naming another port, then a normal one
+    out["setup"] = [rt(b"setup-%d" % i) is not None for i in range(2)]
+    time.sleep(0.2)
+    got = rt(b"spoof-port", 1.0)
+    out["spoofed"] = None if got is None else got[0].decode("ascii", "replace")
+    got = rt(b"after")
+    out["after"] = None if got is None else got[0].decode("ascii", "replace")
 print(json.dumps(out))
 PY
 CLIENT=(ip netns exec "$NS_C" timeout 60 python3 "$TDIR/client.py")
@@ -224,13 +295,51 @@ fetch_metrics
 assert_eq "metrics: the expired flows left the kernel" 0 "$(metric rampart_kernel_relay_udp_flows)"
 assert_eq "metrics: two kernel flows ended" 2 "$(metric rampart_kernel_relay_udp_flows_total state=ended)"
 
-# --- 2. kernel_relay: off stays in user space.
+# --- 2. headers added (and SPP stripped) by the program.
+require "header origins bound" wait_port "$NS_O" udp 7006
+moved_before=$(metric rampart_kernel_relay_udp_flows_total state=moved)
+for port in 7005 7006; do
+  r=$("${CLIENT[@]}" sizes "$EDGE_IP" $port "$CLIENT_IP" 4500${port: -1} || echo '{}')
+  echo "header app :$port: $r"
+  assert_eq ":$port: every datagram comes back intact (SPP reply header stripped)" \
+    "$(field "$r" sent)" "$(field "$r" intact)"
+  hdrs=$(python3 - "$TDIR/hdr.ndjson" $port <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [r for r in recs if r["port"] == int(sys.argv[2])]
+errors = [r["error"] for r in recs if "error" in r]
+said = sorted({f'{r["client"]} {r["client_port"]} {r["edge"]} {r["edge_port"]}' for r in recs if "error" not in r})
+print(len(recs), len(errors), len({r.get("hdr") for r in recs}), said)
+PY
+)
+  if [[ $port == 7005 ]]; then want="['::ffff:$CLIENT_IP 4500${port: -1} ::ffff:$EDGE_IP $port']"; else want="['$CLIENT_IP 4500${port: -1} $EDGE_IP $port']"; fi
+  assert_eq ":$port: the origin parsed every datagram's header, one header byte for byte (user space and kernel alike), naming the client" \
+    "$(($(field "$r" sent) + 2)) 0 1 $want" "$hdrs"
+done
+spp_settled() {
+  fetch_metrics && [[ $(metric rampart_bytes_ingress_total app=udp-spp) == 79273 ]] &&
+    [[ $(metric rampart_bytes_egress_total app=udp-spp) == 79273 ]]
+}
+check "SPP metrics: the client's bytes both ways, exact (headers not counted to the client)" wait_until 5 spp_settled
+assert_eq "metrics: both header flows moved to the kernel" $((moved_before + 2)) "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
+assert_eq "metrics: no helper failed" 0 "$(metric rampart_kernel_relay_udp_packets_total result=failed)"
+mismatch_before=$(metric rampart_udp_drops_total reason=spp_mismatch)
+r=$("${CLIENT[@]}" spoofport "$EDGE_IP" 7005 "$CLIENT_IP" 45015 || echo '{}')
+echo "SPP spoofed reply on a kernel flow: $r"
+assert_eq "SPP: a reply naming another client port reaches no one; the flow goes on" \
+  '{"setup": [true, true], "spoofed": null, "after": "after"}' "$r"
+fetch_metrics
+assert_eq "SPP: the program left the mismatching reply to user space, which counted it" \
+  $((mismatch_before + 1)) "$(metric rampart_udp_drops_total reason=spp_mismatch)"
+
+# --- 2b. kernel_relay: off stays in user space.
 before=$(metric rampart_kernel_relay_udp_packets_total result=relayed)
+moved_before=$(metric rampart_kernel_relay_udp_flows_total state=moved)
 r=$("${CLIENT[@]}" sizes "$EDGE_IP" 7002 "$CLIENT_IP" 42004 || echo '{}')
 assert_eq "kernel_relay off: every datagram comes back intact" "$(field "$r" sent)" "$(field "$r" intact)"
 fetch_metrics
 assert_eq "kernel_relay off: the program relayed nothing more" "$before" "$(metric rampart_kernel_relay_udp_packets_total result=relayed)"
-assert_eq "kernel_relay off: no more flows moved" 2 "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
+assert_eq "kernel_relay off: no more flows moved" "$moved_before" "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
 
 # --- 3. the guard on an established kernel flow: 1000 datagrams/s for 4 s against 200/s.
 r=$("${CLIENT[@]}" flood "$EDGE_IP" 7003 "$CLIENT_IP" 43004 1000 4 || echo '{}')

@@ -39,8 +39,12 @@ bool relay_wanted(config::KernelRelay mode, bool client_on_lo, bool origin_on_lo
     case config::KernelRelay::kOn:
       return true;
     case config::KernelRelay::kAuto:
-      // Measured (docs/kernel-relay-udp.md): loopback to loopback the socket path is as fast.
-      return !(client_on_lo && origin_on_lo);
+      // Measured (docs/kernel-relay-udp.md, "Measurements"): the kernel path wins over veth and
+      // on loopback alike, in round trips and in the edge's CPU. Kept as a decision point: a
+      // path that measures slower is left out here.
+      (void)client_on_lo;
+      (void)origin_on_lo;
+      return true;
   }
   return false;
 }

@@ -32,7 +32,7 @@ struct KernelFlow {
 };
 
 // Whether the app's kernel_relay wants flows between these interfaces in the kernel: on = always;
-// auto = where it measured faster (docs/kernel-relay-udp.md: not when both sides are loopback).
+// auto = where it measured faster (docs/kernel-relay-udp.md: everywhere it was measured).
 bool relay_wanted(config::KernelRelay mode, bool client_on_lo, bool origin_on_lo);
 
 // The flow was just confirmed: moves it to the kernel when its app, the relay and its interfaces

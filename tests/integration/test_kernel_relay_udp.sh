@@ -13,6 +13,8 @@
 #    user-space path sent before the move; SPP replies come back with their header stripped;
 #    a reply naming another client is dropped (left to user space, which counts it).
 # 2b. kernel_relay: off keeps the flow in user space (nothing relayed by the program).
+# Throughout, the edge runs as nobody (edge.user): attached before the drop, the relay's maps are
+# updated by the workers without capabilities.
 # 3. The guard still holds: a source flooding through its established kernel flow is cut to its
 #    per-source datagram rate by the program (counted as udp_rate_limit in the guard's drops),
 #    then banned by the autoban (its violations come from the program's counters), after which
@@ -121,7 +123,7 @@ app() { # id port kernel_relay [protection yaml] [origin address]
     origin_direct: ["udp://${5:-$ORIGIN_IP}:$2"]
     kernel_relay: $3
     load_balancing: { health_check: { enabled: false } }
-    timeouts: { udp_flow_idle: 3s }
+    timeouts: { udp_flow_idle: 6s }
 YAML
   if [[ -n ${4:-} ]]; then echo "    protection: $4"; fi
 }
@@ -139,9 +141,13 @@ GUARDED='{ per_ip: { max_connections: 0, new_connections_per_second: 0, udp_pack
   echo '    proxy_protocol: v2'
   echo '    proxy_protocol_udp: every'
 } >"$TDIR/rampart.yaml"
+# The edge drops to nobody after start (edge.user): the relay is attached before the drop, and the
+# workers add, read and delete map entries without any capability afterwards.
+sed -i 's/^  colo: TEST$/  colo: TEST\n  user: nobody/' "$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "edge bound on udp :7003" wait_port "$NS_E" udp 7003
 check "the edge attached the kernel relay" wait_until 5 grep -q "kernel relay: UDP program attached" "$EDGE_LOG"
+check "the edge dropped to nobody" wait_until 5 grep -q "privileges: running as nobody" "$EDGE_LOG"
 
 # --- the client: one flow per call; prints a JSON object.
 cat >"$TDIR/client.py" <<'PY'
@@ -245,8 +251,10 @@ for fam in 4 6; do
   assert_eq "IPv$fam: the flow's two setup round trips work" "[True, True]" "$(field "$r" setup)"
   assert_eq "IPv$fam: every datagram (0..1472 and 9000 bytes) comes back intact from the edge" \
     "$(field "$r" sent)" "$(field "$r" intact)"
-  fetch_metrics
-  check "IPv$fam metrics: the flow is relayed by the kernel now" test "$(metric rampart_kernel_relay_udp_flows)" -ge 1
+  fetch_metrics || echo "metrics fetch failed"
+  now_flows=$(metric rampart_kernel_relay_udp_flows)
+  rpt_log "kernel flows now: $now_flows (moved $(metric rampart_kernel_relay_udp_flows_total state=moved), ended $(metric rampart_kernel_relay_udp_flows_total state=ended))"
+  check "IPv$fam metrics: the flow is relayed by the kernel now ($now_flows)" test "$now_flows" -ge 1
   bytes=$(field "$r" bytes)
   dgrams=$(($(field "$r" sent) + 2))
   seen=$(python3 -c '
@@ -275,9 +283,9 @@ print(len(recs), sorted({r["from"] for r in recs}), len({r["port"] for r in recs
 done
 assert_eq "metrics: two flows moved to the kernel" 2 "$(metric rampart_kernel_relay_udp_flows_total state=moved)"
 assert_eq "metrics: no helper failed" 0 "$(metric rampart_kernel_relay_udp_packets_total result=failed)"
-check_event "IPv4 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 10 \
+check_event "IPv4 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 20 \
   Event=disconnect Application=udp-kernel ClientIP="$CLIENT_IP" ClientPort=41004
-check_event "IPv6 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 10 \
+check_event "IPv6 kernel flow: its disconnect event after udp_flow_idle" "$TDIR/var/events.ndjson" 20 \
   Event=disconnect Application=udp-kernel6 ClientPort=41006
 ev_bytes=$(python3 - "$TDIR/var/events.ndjson" <<'PY'
 import json, sys

@@ -18,13 +18,13 @@ P=krb$$
 gcc -O2 -o "$T/pp" "$(dirname "$0")/udp_pingpong.c"
 cleanup() {
   for ns in ${P}c ${P}e ${P}o; do
-    for pid in $(ip netns pids $ns 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-    ip netns del $ns 2>/dev/null || true
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
   done
   rm -rf "$T"
 }
 trap cleanup EXIT
-for ns in ${P}c ${P}e ${P}o; do ip netns add $ns; ip -n $ns link set lo up; done
+for ns in ${P}c ${P}e ${P}o; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add ${P}c0 netns ${P}c type veth peer name ${P}e0 netns ${P}e
 ip link add ${P}e1 netns ${P}e type veth peer name ${P}o0 netns ${P}o
 ip -n ${P}c addr add 10.99.1.2/24 dev ${P}c0

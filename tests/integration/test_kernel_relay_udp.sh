@@ -19,6 +19,7 @@
 #    per-source datagram rate by the program (counted as udp_rate_limit in the guard's drops),
 #    then banned by the autoban (its violations come from the program's counters), after which
 #    the program drops it as banned.
+# shellcheck disable=SC2317  # helpers invoked through check/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -267,12 +268,12 @@ print(len(recs), sorted({r["from"] for r in recs}), len({r["port"] for r in recs
     "$dgrams ['$egress'] 1 $bytes" "$seen"
   # The counters are synced once a second.
   settled() {
-    fetch_metrics && [[ $(metric rampart_bytes_ingress_total app=$id) == "$bytes" ]] &&
-      [[ $(metric rampart_bytes_egress_total app=$id) == "$bytes" ]]
+    fetch_metrics && [[ $(metric rampart_bytes_ingress_total app="$id") == "$bytes" ]] &&
+      [[ $(metric rampart_bytes_egress_total app="$id") == "$bytes" ]]
   }
   check "IPv$fam metrics: the app's bytes both ways are exact ($bytes)" wait_until 5 settled
-  assert_eq "IPv$fam metrics: datagrams from the client exact" "$dgrams" "$(metric rampart_datagrams_ingress_total app=$id)"
-  assert_eq "IPv$fam metrics: datagrams to the client exact" "$dgrams" "$(metric rampart_datagrams_egress_total app=$id)"
+  assert_eq "IPv$fam metrics: datagrams from the client exact" "$dgrams" "$(metric rampart_datagrams_ingress_total app="$id")"
+  assert_eq "IPv$fam metrics: datagrams to the client exact" "$dgrams" "$(metric rampart_datagrams_egress_total app="$id")"
   relayed=$(metric rampart_kernel_relay_udp_packets_total result=relayed)
   # The setup (setup-0, its reply, setup-1 that confirms and moves the flow) went through user
   # space, and so did the 9000-byte datagrams (3 each way): with the UDP and IP headers they

@@ -6,6 +6,7 @@
 # new process's and is moved to the kernel by it. Both processes' programs are attached at once
 # (tcx runs them in turn, an unknown packet goes to the next one); when the old process exits its
 # program goes with it: nothing is pinned.
+# shellcheck disable=SC2317  # helpers invoked through check/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -27,7 +27,8 @@ namespace rampart::xdp {
 
 namespace {
 
-rrp_group_key group_key(const net::SockAddr& addr) {
+// Unused in builds without libbpf (every caller is under RAMPART_HAVE_LIBBPF).
+[[maybe_unused]] rrp_group_key group_key(const net::SockAddr& addr) {
   rrp_group_key k{};
   const sockaddr* sa = addr.get();
   if (sa->sa_family == AF_INET) {

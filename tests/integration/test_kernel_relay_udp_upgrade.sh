@@ -89,10 +89,19 @@ round() { # DIR N: one round of 200 round trips; prints "sent intact"
   touch "$1/round-$2"
   wait_file "$1/round-$2.out" 30 && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["intact"])' "$1/round-$2.out"
 }
-progs() { ip netns exec "$NS_E" bpftool prog show name rampart_relay_udp 2>/dev/null | grep -c "sched_cls" || true; }
+# The relay programs a process holds tcx links for (their prog ids; programs are not per
+# namespace, so they are found through the process, not by name), and whether a program exists.
+relay_progs() {
+  local f
+  for f in /proc/"$1"/fdinfo/*; do
+    if grep -q $'^link_type:\ttcx' "$f" 2>/dev/null; then awk '$1 == "prog_id:" {print $2}' "$f"; fi
+  done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+prog_exists() { bpftool prog show id "$1" >/dev/null 2>&1; }
 
 assert_eq "flow A before the upgrade: every datagram back intact" "200 200" "$(round "$TDIR/a" 1)"
-assert_eq "one relay program attached (one process)" 1 "$(progs)"
+OLD_PROGS=$(relay_progs "$OLD_PID")
+assert_eq "the edge holds tcx links for one relay program" 1 "$(wc -w <<<"$OLD_PROGS")"
 
 set +e
 out=$(ip netns exec "$NS_E" "$RAMPART_BIN" upgrade --pid-file "$PID_FILE" 2>&1)
@@ -103,7 +112,9 @@ assert_eq "rampart upgrade exits 0" 0 "$rc"
 NEW_PID=$(cat "$PID_FILE")
 RPT_PIDS+=("$NEW_PID")
 check "the pid file names a new pid" test "$NEW_PID" != "$OLD_PID"
-assert_eq "both processes' relay programs are attached" 2 "$(progs)"
+NEW_PROGS=$(relay_progs "$NEW_PID")
+check "the new process attached its own relay program ($NEW_PROGS) beside the old one's ($OLD_PROGS)" \
+  test -n "$NEW_PROGS" -a "$NEW_PROGS" != "$OLD_PROGS" -a "$(relay_progs "$OLD_PID")" == "$OLD_PROGS"
 
 assert_eq "flow A after the upgrade (the old process's kernel flow): every datagram back intact" \
   "200 200" "$(round "$TDIR/a" 2)"
@@ -129,8 +140,9 @@ assert_eq "the origin saw flow A from one source port before and after the upgra
 
 touch "$TDIR/b/round-2" "$TDIR/b/round-3" # flow B's client ends; A's has ended
 check "the old process exits by itself after its last flow" wait_until 20 bash -c "! kill -0 $OLD_PID 2>/dev/null"
-assert_eq "its relay program went with it (nothing pinned)" 1 "$(progs)"
+check "its relay program went with it (nothing pinned)" wait_until 5 bash -c "! bpftool prog show id $OLD_PROGS >/dev/null 2>&1"
+check "the new process's program is still there" prog_exists "$NEW_PROGS"
 kill -TERM "$NEW_PID"
 check "the new process stops on SIGTERM" wait_until 10 bash -c "! kill -0 $NEW_PID 2>/dev/null"
-assert_eq "no relay program is left attached" 0 "$(progs)"
+check "and its program went with it" wait_until 5 bash -c "! bpftool prog show id $NEW_PROGS >/dev/null 2>&1"
 rpt_finish

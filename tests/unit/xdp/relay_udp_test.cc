@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "net/cidr.h"
 #include "net/proxy_protocol.h"
+#include "xdp/loader.h"
 
 #ifdef RAMPART_HAVE_LIBBPF
 #include <bpf/bpf.h>
@@ -290,6 +291,34 @@ TEST_F(RelayProgram, BansAnIpv6SourceByItsPrefix) {
   Pkt p = udp("fd77:1::9", 40000, "fd77:1::1", 7004, 10);
   EXPECT_EQ(run(p), TC_ACT_SHOT);
   EXPECT_EQ(counters(k).drop_banned, 1u);
+}
+
+TEST_F(RelayProgram, SharesTheXdpGuardsBanMap) {
+  Loader xdp;  // the XDP guard (protection.xdp): the relay reads its bans
+  std::string error;
+  ASSERT_TRUE(xdp.load(&error)) << error;
+  UdpRelay shared;
+  ASSERT_TRUE(shared.load(16, xdp.bans_fd(), &error)) << error;
+  const rrelay_key k = key("10.77.1.7", 40000, "10.77.1.1", 7001);
+  ASSERT_TRUE(shared.add(k, to("10.77.2.1", 51007, "10.77.2.2", 7001, RRELAY_F_V4 | RRELAY_F_BANS),
+                         key("10.77.2.2", 7001, "10.77.2.1", 51007), rrelay_flow{}));
+  xdp.banned(*net::Cidr::parse("10.77.1.7/32"), 60'000);  // what the edge's ban fan-out does
+  Pkt p = udp("10.77.1.7", 40000, "10.77.1.1", 7001, 10);
+#ifdef RAMPART_HAVE_LIBBPF
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof opts;
+  opts.data_in = p.b.data();
+  opts.data_size_in = static_cast<uint32_t>(p.b.size());
+  opts.repeat = 1;
+  ASSERT_EQ(bpf_prog_test_run_opts(shared.prog_fd(), &opts), 0);
+  EXPECT_EQ(static_cast<int>(opts.retval), TC_ACT_SHOT) << "banned through the XDP guard's map";
+  xdp.unban(*net::Cidr::parse("10.77.1.7/32"));
+  ASSERT_EQ(bpf_prog_test_run_opts(shared.prog_fd(), &opts), 0);
+  EXPECT_EQ(static_cast<int>(opts.retval), TC_ACT_REDIRECT) << "unbanned there too";
+#endif
+  rrelay_flow c{};
+  ASSERT_TRUE(shared.read(k, &c));
+  EXPECT_EQ(c.drop_banned, 1u);
 }
 
 TEST_F(RelayProgram, CutsASourceToItsDatagramRate) {

@@ -54,10 +54,24 @@ if(RAMPART_HAVE_LIBBPF)
             -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     DEPENDS ${ktr_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
     COMMENT "Embedding the sockmap relay program" VERBATIM)
-  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${xdp_dir}/tcp_relay_loader.cc ${bpf_cc} ${rrp_cc}
-       ${ktr_cc})
+  # The UDP kernel relay (tc, docs/kernel-relay-udp.md), built and embedded the same way.
+  set(rly_obj ${CMAKE_BINARY_DIR}/generated/relay_udp.bpf.o)
+  set(rly_cc ${CMAKE_BINARY_DIR}/generated/relay_udp_bpf_object.cc)
+  add_custom_command(OUTPUT ${rly_obj}
+    COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
+            -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/relay_udp.bpf.c -o ${rly_obj}
+    DEPENDS ${xdp_dir}/relay_udp.bpf.c ${xdp_dir}/relay_types.h ${xdp_dir}/shared_types.h
+    COMMENT "Compiling the UDP relay program (clang -target bpf)" VERBATIM)
+  add_custom_command(OUTPUT ${rly_cc}
+    COMMAND ${CMAKE_COMMAND} -DIN=${rly_obj} -DOUT=${rly_cc} -DNAME=kRelayUdpBpfObject
+            -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    DEPENDS ${rly_obj} ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
+    COMMENT "Embedding the UDP relay program" VERBATIM)
+  list(APPEND xdp_srcs ${xdp_dir}/loader.cc ${xdp_dir}/tcp_relay_loader.cc ${xdp_dir}/relay_udp.cc
+       ${bpf_cc} ${rrp_cc} ${ktr_cc} ${rly_cc})
 else()
-  list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc ${xdp_dir}/tcp_relay_loader_stub.cc)
+  list(APPEND xdp_srcs ${xdp_dir}/loader_stub.cc ${xdp_dir}/tcp_relay_loader_stub.cc
+       ${xdp_dir}/relay_udp_stub.cc)
 endif()
 add_library(rampart_xdp STATIC ${xdp_srcs})
 target_include_directories(rampart_xdp PUBLIC ${CMAKE_SOURCE_DIR}/src ${CMAKE_BINARY_DIR}/generated)
@@ -67,3 +81,5 @@ if(RAMPART_HAVE_LIBBPF)
   target_compile_definitions(rampart_xdp PUBLIC RAMPART_HAVE_LIBBPF=1)
 endif()
 target_link_libraries(rampart_edge PUBLIC rampart_xdp)
+# The UDP data plane hands established flows to the kernel relay (xdp/relay_udp.h).
+target_link_libraries(rampart_udp PUBLIC rampart_xdp)

@@ -68,7 +68,10 @@ struct EdgeConfig {
   std::string colo = "LOCAL";
   std::vector<net::IpAddr> listen;      // default: 0.0.0.0 and ::
   std::vector<std::string> egress_ips;  // addresses or CIDRs, as written
-  int workers = 0;                      // 0 = one per CPU
+  // Interfaces the UDP kernel relay attaches to at start (docs/kernel-relay-udp.md); empty =
+  // every interface that is up.
+  std::vector<std::string> kernel_relay_interfaces;
+  int workers = 0;  // 0 = one per CPU
   std::string data_dir = "./var";
   Duration drain_timeout = std::chrono::seconds(30);
   // Descriptor budgets (README "Resource budgets"; 0 = derived from RLIMIT_NOFILE, and a

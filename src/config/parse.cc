@@ -40,11 +40,11 @@ void parse_ip_list(YamlReader& rd, const YAML::Node& node, const std::string& pa
 
 void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path, EdgeConfig* e) {
   if (!YamlReader::present(node) ||
-      !rd.check_map(
-          node, path,
-          {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout", "max_udp_flows",
-           "pipe_size", "anycast", "max_connections", "max_udp_unconfirmed_flows", "max_ports",
-           "max_ports_per_app", "user", "group", "pid_file", "public_ips"}))
+      !rd.check_map(node, path,
+                    {"colo", "listen", "egress_ips", "workers", "data_dir", "drain_timeout",
+                     "max_udp_flows", "pipe_size", "anycast", "max_connections",
+                     "max_udp_unconfirmed_flows", "max_ports", "max_ports_per_app", "user", "group",
+                     "pid_file", "public_ips", "kernel_relay_interfaces"}))
     return;
   rd.get_string(node, "colo", path, &e->colo);
   if (YamlReader::present(node["listen"]))
@@ -55,6 +55,14 @@ void parse_edge(YamlReader& rd, const YAML::Node& node, const std::string& path,
       for (size_t i = 0; i < eg.size(); ++i)
         if (auto v = rd.scalar(eg[i], index_path(eg_path, i), "an address or CIDR"))
           e->egress_ips.push_back(*v);
+    }
+  }
+  if (const YAML::Node ki = node["kernel_relay_interfaces"]; YamlReader::present(ki)) {
+    const std::string ki_path = child_path(path, "kernel_relay_interfaces");
+    if (rd.check_list(ki, ki_path, "a list of interface names such as [\"eth0\", \"lo\"]")) {
+      for (size_t i = 0; i < ki.size(); ++i)
+        if (auto v = rd.scalar(ki[i], index_path(ki_path, i), "an interface name"))
+          e->kernel_relay_interfaces.push_back(*v);
     }
   }
   rd.get_uint(node, "workers", path, &e->workers, 4096);

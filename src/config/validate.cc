@@ -53,6 +53,12 @@ void validate_edge(EdgeConfig& e, std::vector<ConfigError>& errors) {
           "\"" + v + "\" is not an IP address or CIDR; expected e.g. 192.0.2.10 or 192.0.2.0/28");
     }
   }
+  for (size_t i = 0; i < e.kernel_relay_interfaces.size(); ++i) {
+    const std::string& v = e.kernel_relay_interfaces[i];
+    if (v.empty() || v.size() > 15 || v.find_first_of("/ \t") != std::string::npos)
+      add(errors, index_path("edge.kernel_relay_interfaces", i),
+          "\"" + v + "\" is not an interface name; expected e.g. eth0 (at most 15 characters)");
+  }
   if (e.workers < 0)
     add(errors, "edge.workers",
         "must be 0 (one per CPU) or more, got " + std::to_string(e.workers));

@@ -302,6 +302,20 @@ std::string MetricsExporter::render() const {
       w.sample({{"reason", guard::reason_name(r)}}, c.drops(r));
     }
   }
+  if (const xdp::UdpRelay* r = edge_->udp_relay(); r != nullptr) {
+    const xdp::RelayCounters c = r->counters();
+    w.family("rampart_kernel_relay_udp_packets_total", "counter",
+             "Datagrams of kernel-relayed UDP flows, by result: relayed (rewritten and sent on "
+             "by the tc program), banned and udp_rate_limit (dropped by the guard in the "
+             "program, also counted in the guard's drops), failed (a helper failed).");
+    w.sample({{"result", "relayed"}}, c.relayed);
+    w.sample({{"result", "banned"}}, c.drop_banned);
+    w.sample({{"result", "udp_rate_limit"}}, c.drop_udp_rate);
+    w.sample({{"result", "failed"}}, c.failed);
+    w.family("rampart_kernel_relay_udp_flows", "gauge", "UDP flows relayed by the kernel now.");
+    w.sample({}, edge_->sum(&udp::UdpCounters::kernel_moved) -
+                     edge_->sum(&udp::UdpCounters::kernel_ended));
+  }
   write_table(w, *edge_, udp::kUdpStats);
   write_table(w, *edge_, tcp::kTcpWorkerStats);
   write_budgets(w, *edge_);

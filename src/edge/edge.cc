@@ -105,9 +105,11 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
     else
       RLOG_INFO("kernel relay (tcp): sockmap loaded for ", sessions, " connections");
   }
+  start_udp_relay(cfg, plan);
   for (int i = 0; i < n; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, events_ ? events_->make_ring() : nullptr,
                                                 cfg.edge.pipe_size, &budget_, n));
+    workers_.back()->set_udp_relay(relay_.get());
     workers_.back()->set_ban_sink(&ban_fanout_);
     workers_.back()->set_udp_generations(&udp_gen_);
     workers_.back()->set_kernel_relay(tcp_relay_.maps());
@@ -119,6 +121,31 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   publish(compile_config(cfg, nullptr, n, stats_.get(), &plan, &resolved));
   RLOG_INFO("edge ", cfg.edge.colo, " started: ", n, " workers, ", cfg.apps.size(), " apps");
   return true;
+}
+
+void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
+  // Loaded and attached now, before a privilege drop takes CAP_NET_ADMIN away, when a UDP app
+  // may use it (kernel_relay auto or on).
+  bool wanted = false;
+  for (const config::App& a : cfg.apps)
+    wanted =
+        wanted || (a.proto == config::Proto::kUdp && a.kernel_relay != config::KernelRelay::kOff);
+  if (!wanted) return;
+  auto relay = std::make_unique<xdp::UdpRelay>();
+  std::string why;
+  const int bans = xdp_ ? xdp_->bans_fd() : -1;
+  if (!relay->load(static_cast<uint32_t>(std::max<uint64_t>(plan.udp_flows, 1)), bans, &why)) {
+    RLOG_WARN("kernel relay: UDP flows stay in user space (", why, ")");
+    return;
+  }
+  const size_t n = relay->attach_all(cfg.edge.kernel_relay_interfaces);
+  if (n == 0) {
+    RLOG_WARN("kernel relay: attached to no interface; UDP flows stay in user space");
+    return;
+  }
+  RLOG_INFO("kernel relay: UDP program attached to ", n, " interfaces, room for ",
+            relay->max_flows(), " flows", bans >= 0 ? ", bans shared with the XDP guard" : "");
+  relay_ = std::move(relay);
 }
 
 void Edge::reload(const config::Config& cfg) {
@@ -334,11 +361,14 @@ net::Cidr Edge::ban_scope(const net::IpAddr& ip) const {
 void Edge::ban(const net::Cidr& source, int64_t duration_ms) {
   // The kernel map is keyed at this edge's granularity, like the workers' tables.
   if (xdp_) xdp_->banned(ban_scope(source.base()), duration_ms);
+  // The relay reads the XDP guard's map when it shares it; else its own copy.
+  if (relay_ && !xdp_) relay_->banned(ban_scope(source.base()), duration_ms);
   for (auto& w : workers_) w->ban(source, duration_ms);
 }
 
 void Edge::unban(const net::IpAddr& ip) {
   if (xdp_) xdp_->unban(ban_scope(ip));
+  if (relay_ && !xdp_) relay_->unban(ban_scope(ip));
   for (auto& w : workers_) w->unban(ip);
 }
 

@@ -37,6 +37,7 @@
 #include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
 #include "xdp/tcp_relay_loader.h"
+#include "xdp/relay_udp.h"
 #include "xdp/udp_generations.h"
 
 namespace rampart::edge {
@@ -135,6 +136,9 @@ class Edge {
   // The XDP fast path (protection.xdp); null when it is off or could not attach. Set by
   // start(); its counters() may be read from any thread.
   const xdp::Loader* xdp() const { return xdp_.get(); }
+  // The UDP kernel relay (docs/kernel-relay-udp.md); null when no UDP app may use it or it could
+  // not load. Set by start(); counters() from any thread.
+  const xdp::UdpRelay* udp_relay() const { return relay_.get(); }
   // Before start(): also told about every autoban of the workers (the fleet publishes them);
   // called on worker threads. Not owned; null = nobody.
   void set_ban_listener(guard::BanSink* listener) { ban_fanout_.listener = listener; }
@@ -199,6 +203,9 @@ class Edge {
 
  private:
   bool start_on_control(const config::Config& cfg, std::string* error);
+  // Loads and attaches the UDP kernel relay when a UDP app may use it (relay_ stays null
+  // otherwise, logged).
+  void start_udp_relay(const config::Config& cfg, const BudgetPlan& plan);
   size_t drain_on_control(config::Duration timeout);
   // Makes `next` the config in force and hands each consumer its part: the XDP maps first,
   // then the health checker's targets, then the workers' snapshot (with what prepare() opened).
@@ -248,6 +255,7 @@ class Edge {
   std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
   xdp::UdpGenerations udp_gen_;              // UDP groups' SK_REUSEPORT program; before workers_
   xdp::TcpRelayLoader tcp_relay_;            // kernel_relay's sockmap (TCP); before workers_
+  std::unique_ptr<xdp::UdpRelay> relay_;     // the UDP kernel relay; before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

@@ -41,6 +41,8 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::
 
 void Worker::FlowSweep::on_timer() {
   Worker* w = worker_;
+  // The kernel relay's counters first: a kernel flow that saw traffic is not idle.
+  udp::sync_kernel_flows(&w->udp_, w->loop_.now_ms());
   w->udp_.flows.expire(w->loop_.now_ms(), [](udp::FlowNode* n) {
     auto* f = static_cast<udp::Flow*>(n);
     f->listener->end_flow(f, {telemetry::Side::kEdge, telemetry::Cause::kNormal});

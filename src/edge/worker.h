@@ -42,6 +42,8 @@ class Worker {
   // Before start(): the sockmap relay's maps (kernel_relay), shared by every worker; null when
   // the program did not load (every connection is relayed in user space).
   void set_kernel_relay(tcp::KernelRelayMaps* maps) { ctx_.kernel_relay = maps; }
+  // Before start(): the UDP kernel relay (null: none). Not owned.
+  void set_udp_relay(xdp::UdpRelay* r) { udp_.relay = r; }
   // Any thread (an upgrade's old process): from now on every UDP flow of this worker, open or
   // opened later, is listed in the program's flow map `map_fd`; done once the open ones are.
   std::future<void> own_flows(int map_fd);

@@ -96,6 +96,17 @@ void Guard::violation(const AppPolicy& p, Reason r, const net::IpAddr& ip, int64
             ")");
 }
 
+void Guard::kernel_dropped(const AppPolicy& p, const net::IpAddr& ip, Reason r, uint64_t n,
+                           int64_t now_ms) {
+  if (n == 0) return;
+  const size_t i = static_cast<size_t>(r);
+  counters_.drops[i].store(counters_.drops[i].load(std::memory_order_relaxed) + n,
+                           std::memory_order_relaxed);
+  if (p.stats) p.stats->slot(static_cast<size_t>(worker_)).drops[i].add(n);
+  // As in the chain: a rate over its limit is a violation, a banned source's drop is not.
+  if (r != Reason::kBanned) violation(p, r, ip, now_ms);
+}
+
 // ---------------------------------------------------------------- the walks
 
 Admission Guard::admit(const AppPolicy& p, const net::IpAddr& ip, int64_t now_ms) {

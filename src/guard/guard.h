@@ -73,6 +73,11 @@ class Guard {
   // The client failed the app's first-bytes check (or timed out): counts the drop and a
   // violation. True when it should be refused (false in dry-run).
   bool validation_failed(const AppPolicy& p, const net::IpAddr& ip, Reason r, int64_t now_ms);
+  // `n` datagrams of `ip` dropped for `r` by the UDP kernel relay (xdp/relay_udp.h), which
+  // judged them with this app's limits: counted in every view like the guard's own drops, plus
+  // (but for kBanned) one autoban violation (at most one per kViolationPeriodMs, as always).
+  void kernel_dropped(const AppPolicy& p, const net::IpAddr& ip, Reason r, uint64_t n,
+                      int64_t now_ms);
   // Country and ASN of `ip` for events (empty without GeoIP databases).
   static void geo(const AppPolicy& p, const net::IpAddr& ip, GeoInfo* out) {
     if (p.zone) p.zone->lookup_geo(ip, out);

@@ -15,6 +15,7 @@
 #include "telemetry/counter.h"
 #include "telemetry/stat_decl.h"
 #include "udp/flow_table.h"
+#include "xdp/relay_udp.h"
 
 namespace rampart::udp {
 
@@ -51,7 +52,23 @@ class Flow;
   COUNTER(shed_answered, "reason", "unconfirmed_answered")                                      \
   COUNTER(shed_awaiting, "reason", "unconfirmed_awaiting")                                      \
   COUNTER(shed_app_cap, "reason", "app_cap") /* the app's idlest flow, for a new one */         \
-  COUNTER(shed_no_room, "reason", "no_room") /* a new flow refused: nothing evictable */
+  COUNTER(shed_no_room, "reason", "no_room") /* a new flow refused: nothing evictable */        \
+  FAMILY("rampart_kernel_relay_udp_flows_total",                                                \
+         "UDP flows moved to the kernel relay (tc), and those of them that ended; the "         \
+         "difference is the flows relayed by the kernel now.")                                  \
+  COUNTER(kernel_moved, "state", "moved")                                                       \
+  COUNTER(kernel_ended, "state", "ended")                                                       \
+  FAMILY("rampart_kernel_relay_udp_fallbacks_total",                                            \
+         "Confirmed UDP flows kept in user space, by reason: proxy_protocol (a header the "     \
+         "program cannot add: PROXY v1), family (client and origin of different families), "    \
+         "interface "                                                                           \
+         "(an interface the relay is not attached to), map_full (the flow map is full), auto "  \
+         "(kernel_relay: auto keeps this path in user space).")                                 \
+  COUNTER(kfb_proxy_protocol, "reason", "proxy_protocol")                                       \
+  COUNTER(kfb_family, "reason", "family")                                                       \
+  COUNTER(kfb_interface, "reason", "interface")                                                 \
+  COUNTER(kfb_map_full, "reason", "map_full")                                                   \
+  COUNTER(kfb_auto, "reason", "auto")
 
 struct UdpCounters {
   RAMPART_STAT_FIELDS(RAMPART_UDP_STATS)
@@ -99,6 +116,8 @@ struct UdpContext {
   // An upgrade's old process lists its flows here (udp/flow_owner.h); -1 = not listing.
   int flow_owner_fd = -1;
   bool gso = true;  // UDP_SEGMENT works here (cleared if the kernel refuses it)
+  // The UDP kernel relay (udp/kernel_flow.h); null: every flow stays in user space. Not owned.
+  xdp::UdpRelay* relay = nullptr;
   FlowTable flows;
   Batch batch;
   UdpCounters counters;

@@ -22,13 +22,15 @@ constexpr telemetry::CloseReason kFlowEnded{telemetry::Side::kEdge, telemetry::C
 
 constexpr int kRoundsPerEvent = 8;  // then yield to other sockets (level-triggered: no loss)
 
-// The destination address of a received datagram, from its IP_PKTINFO / IPV6_PKTINFO.
-bool pktinfo_dst(msghdr* h, uint16_t port, net::SockAddr* out) {
+// The destination address of a received datagram and the interface it arrived on, from its
+// IP_PKTINFO / IPV6_PKTINFO.
+bool pktinfo_dst(msghdr* h, uint16_t port, net::SockAddr* out, int* ifindex) {
   for (cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
       *out = net::SockAddr(net::IpAddr::v4(ntohl(pi.ipi_addr.s_addr)), port);
+      *ifindex = pi.ipi_ifindex;
       return true;
     }
     if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -37,10 +39,20 @@ bool pktinfo_dst(msghdr* h, uint16_t port, net::SockAddr* out) {
       std::array<uint8_t, 16> b;
       std::memcpy(b.data(), &pi.ipi6_addr, 16);
       *out = net::SockAddr(net::IpAddr::v6(b), port);
+      *ifindex = static_cast<int>(pi.ipi6_ifindex);
       return true;
     }
   }
   return false;
+}
+
+// Asks for the IP_PKTINFO / IPV6_PKTINFO of every datagram `fd` receives.
+void want_pktinfo(int fd, int family) {
+  int one = 1;
+  if (family == AF_INET)
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  else
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
 }
 
 // Writes a cmsg that makes a reply leave from `src`; returns the control length.
@@ -80,14 +92,10 @@ UdpListener::UdpListener(UdpContext* ctx, core::UniqueFd fd, const net::SockAddr
       fd_(std::move(fd)),
       addr_(addr),
       wildcard_(addr.ip().is_unspecified()),
+      pktinfo_(wildcard_ || ctx->relay != nullptr),
       app_(std::move(app)) {
-  if (wildcard_) {
-    int one = 1;
-    if (addr_.family() == AF_INET)
-      setsockopt(fd_.get(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
-    else
-      setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
-  }
+  // The kernel relay needs the interface each client's datagrams arrive on.
+  if (pktinfo_) want_pktinfo(fd_.get(), addr_.family());
   ctx_->loop->add(fd_.get(), EPOLLIN, this);
 }
 
@@ -118,7 +126,7 @@ void UdpListener::on_events(uint32_t) {
       h.msg_namelen = sizeof(sockaddr_storage);
       h.msg_iov = &b.iov[i];
       h.msg_iovlen = 1;
-      if (wildcard_) {
+      if (pktinfo_) {
         h.msg_control = b.control[i].data();
         h.msg_controllen = b.control[i].size();
       }
@@ -137,10 +145,16 @@ void UdpListener::on_events(uint32_t) {
           ctx_->guard->check_datagram(*policy, client, now) != guard::Reason::kNone)
         continue;
       net::SockAddr edge = addr_;
-      if (wildcard_ && !pktinfo_dst(&h, addr_.port(), &edge)) edge = addr_;
+      int ifindex = 0;
+      if (pktinfo_ && (!pktinfo_dst(&h, addr_.port(), &edge, &ifindex) || !wildcard_)) edge = addr_;
       Flow* f = flow_for(client, edge);
       if (f == nullptr) continue;
-      if (f->replied && !f->confirmed) confirm(f);
+      f->client_ifindex = ifindex;
+      if (f->replied && !f->confirmed) {
+        confirm(f);
+        // Established: both directions' interfaces are known (udp/kernel_flow.h).
+        if (f->confirmed) maybe_move(ctx_, f);
+      }
       f->bytes_in += b.msgs[i].msg_len;
       if (f->stats != nullptr) {
         f->stats->bytes_ingress.add(b.msgs[i].msg_len);
@@ -238,6 +252,7 @@ Flow* UdpListener::open_flow(const net::SockAddr& client, const net::SockAddr& e
       return nullptr;
     }
   }
+  if (ctx_->relay != nullptr) want_pktinfo(fd.get(), origin.family());
   if (::connect(fd.get(), origin.get(), origin.len()) != 0) {
     ++ctx_->counters.drop_no_origin;
     app.origins->report_connect(static_cast<size_t>(idx), false, now);
@@ -415,6 +430,12 @@ void UdpListener::on_origin_readable(Flow* f) {
       h.msg_iov = &b.iov[i];
       h.msg_iovlen = 1;
     }
+    // Until the flow is judged for the kernel relay: the interface the origin's replies use.
+    const bool want_ifindex = ctx_->relay != nullptr && !f->kernel.judged;
+    if (want_ifindex) {
+      b.msgs[0].msg_hdr.msg_control = b.control[1].data();
+      b.msgs[0].msg_hdr.msg_controllen = b.control[1].size();
+    }
     int n = recvmmsg(f->fd.get(), b.msgs.data(), Batch::kSize, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       // An ICMP error from the origin (port unreachable...) surfaces here; the flow lives on.
@@ -425,6 +446,10 @@ void UdpListener::on_origin_readable(Flow* f) {
       return;
     }
     if (n == 0) return;
+    if (want_ifindex) {
+      net::SockAddr dst;
+      pktinfo_dst(&b.msgs[0].msg_hdr, 0, &dst, &f->origin_ifindex);
+    }
     ctx_->flows.answered(f);  // confirmed if its client speaks again (FlowTable)
     // Turn the received batch into the reply batch in place.
     size_t out = 0;
@@ -473,6 +498,7 @@ void UdpListener::own_flows() {
 void UdpListener::end_flow(Flow* f, telemetry::CloseReason why) {
   if (f->in_table) ctx_->flows.remove(f);
   if (!f->fd.valid()) return;
+  leave_kernel(ctx_, f, ctx_->loop->now_ms());  // its map entries first: exact final bytes
   emit(*f, telemetry::EventType::kDisconnect, telemetry::status_of(why));
   if (ctx_->flow_owner_fd >= 0) disown_flow(ctx_->flow_owner_fd, f->client, f->edge);
   f->unit.reset();

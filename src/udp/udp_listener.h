@@ -16,6 +16,7 @@
 #include "telemetry/close_reason.h"
 #include "telemetry/conn_event.h"
 #include "udp/flow_table.h"
+#include "udp/kernel_flow.h"
 #include "udp/udp_context.h"
 
 namespace rampart::udp {
@@ -42,6 +43,9 @@ class Flow : public FlowNode, public core::EventHandler, public core::Retirable 
   uint64_t bytes_out = 0;  // from the origin
   int64_t connect_ns = 0;
   bool header_sent = false;  // proxy_protocol_udp: first
+  int client_ifindex = 0;    // where the client's datagrams arrive (IP_PKTINFO)
+  int origin_ifindex = 0;    // where the origin's replies arrive
+  KernelFlow kernel;         // relayed by the kernel (udp/kernel_flow.h)
   guard::GeoInfo geo;        // ClientCountry / ClientAsn of the flow's events
 };
 
@@ -99,6 +103,7 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   int slot_ = -1;
   net::SockAddr addr_;
   bool wildcard_;
+  bool pktinfo_;  // datagrams carry IP_PKTINFO: wildcard binds, or the kernel relay is on
   std::shared_ptr<const tcp::AppRuntime> app_;
 };
 

@@ -121,6 +121,10 @@ int Loader::prog_fd() const {
   return impl_->prog;
 }
 
+int Loader::bans_fd() const {
+  return impl_->bans;
+}
+
 bool Loader::load(std::string* error) {
   if (loaded()) return true;
   libbpf_set_print(libbpf_log);

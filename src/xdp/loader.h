@@ -75,6 +75,8 @@ class Loader : public guard::BanSink {
   Counters counters() const;
   // For tests: the program's descriptor (-1 when not loaded).
   int prog_fd() const;
+  // The ban map's descriptor (-1 when not loaded): the UDP kernel relay shares it.
+  int bans_fd() const;
 
  private:
   struct Impl;

@@ -21,6 +21,9 @@ bool Loader::attached() const {
 int Loader::prog_fd() const {
   return -1;
 }
+int Loader::bans_fd() const {
+  return -1;
+}
 
 bool Loader::load(std::string* error) {
   *error = "this build has no XDP support (built without libbpf)";

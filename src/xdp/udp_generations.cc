@@ -27,6 +27,7 @@ namespace rampart::xdp {
 
 namespace {
 
+// Unused in builds without libbpf (every caller is under RAMPART_HAVE_LIBBPF).
 [[maybe_unused]] rrp_group_key group_key(const net::SockAddr& addr) {
   rrp_group_key k{};
   const sockaddr* sa = addr.get();

@@ -249,6 +249,21 @@ apps:
   EXPECT_TRUE(has_error(bad.errors, "apps[0].kernel_relay", "")) << dump(bad.errors);
 }
 
+TEST(ParseYaml, KernelRelayInterfaces) {
+  LoadResult r = parse_yaml("edge: {kernel_relay_interfaces: [eth0, lo]}\n");
+  ASSERT_TRUE(r.ok()) << dump(r.errors);
+  EXPECT_EQ(r.config->edge.kernel_relay_interfaces, (std::vector<std::string>{"eth0", "lo"}));
+  EXPECT_TRUE(parse_yaml("edge: {}\n").config->edge.kernel_relay_interfaces.empty());
+  LoadResult bad =
+      parse_yaml("edge: {kernel_relay_interfaces: [\"a-name-far-too-long0\", \"\"]}\n");
+  EXPECT_TRUE(has_error(bad.errors, "edge.kernel_relay_interfaces[0]", "not an interface name"))
+      << dump(bad.errors);
+  EXPECT_TRUE(has_error(bad.errors, "edge.kernel_relay_interfaces[1]", "")) << dump(bad.errors);
+  LoadResult scalar = parse_yaml("edge: {kernel_relay_interfaces: eth0}\n");
+  EXPECT_TRUE(has_error(scalar.errors, "edge.kernel_relay_interfaces", "list"))
+      << dump(scalar.errors);
+}
+
 TEST(ParseYaml, GeneratedIdsDiffer) {
   const char* text =
       "apps:\n  - {protocol: tcp/1, origin_direct: [\"tcp://192.0.2.1:1\"]}\n"

@@ -1,0 +1,250 @@
+// The libbpf implementation of xdp::UdpRelay (relay_udp_stub.cc without libbpf).
+#include "xdp/relay_udp.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <ifaddrs.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace rampart::xdp {
+
+// relay_udp.bpf.o, embedded at build time (cmake/xdp.cmake).
+extern const unsigned char kRelayUdpBpfObject[];
+extern const size_t kRelayUdpBpfObjectSize;
+
+namespace {
+// enum bpf_attach_type's BPF_TCX_INGRESS (kernel 6.6); libbpf 1.1's headers predate it.
+constexpr int kTcxIngress = 46;
+}  // namespace
+
+struct UdpRelay::Impl {
+  bpf_object* obj = nullptr;
+  int prog = -1;
+  int flows = -1;
+  int bans = -1;
+  int counters = -1;
+  std::vector<int> links;       // tcx links: closing them detaches
+  std::vector<int> tc_filters;  // ifindexes with a classic clsact filter (older kernels)
+
+  ~Impl() {
+    for (int l : links) close(l);
+    for (int ifindex : tc_filters) {
+      bpf_tc_hook hook{};
+      hook.sz = sizeof hook;
+      hook.ifindex = ifindex;
+      hook.attach_point = BPF_TC_INGRESS;
+      bpf_tc_opts o{};
+      o.sz = sizeof o;
+      o.handle = 0x52;
+      o.priority = 0x52;
+      bpf_tc_detach(&hook, &o);
+    }
+    if (obj != nullptr) bpf_object__close(obj);
+  }
+};
+
+UdpRelay::UdpRelay() : impl_(std::make_unique<Impl>()) {}
+UdpRelay::~UdpRelay() = default;
+
+bool UdpRelay::supported() {
+  return true;
+}
+bool UdpRelay::loaded() const {
+  return impl_->prog >= 0;
+}
+int UdpRelay::prog_fd() const {
+  return impl_->prog;
+}
+int UdpRelay::flows_fd() const {
+  return impl_->flows;
+}
+int UdpRelay::bans_fd() const {
+  return impl_->bans;
+}
+
+bool UdpRelay::load(uint32_t max_flows, int bans_fd, std::string* error) {
+  if (loaded()) return true;
+  lo_ifindex_ = static_cast<int>(if_nametoindex("lo"));
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof opts;
+  opts.object_name = "rampart_relay";
+  bpf_object* obj = bpf_object__open_mem(kRelayUdpBpfObject, kRelayUdpBpfObjectSize, &opts);
+  if (obj == nullptr) {
+    *error = std::string("cannot open the embedded program: ") + strerror(errno);
+    return false;
+  }
+  max_flows_ = max_flows > 0 ? max_flows : 1;
+  bpf_map* flows = bpf_object__find_map_by_name(obj, "relay_flows");
+  bpf_map* bans = bpf_object__find_map_by_name(obj, "bans");
+  if (flows == nullptr || bans == nullptr || bpf_map__set_max_entries(flows, 2 * max_flows_) != 0 ||
+      (bans_fd >= 0 && bpf_map__reuse_fd(bans, bans_fd) != 0)) {
+    *error = "the embedded program lacks its maps, or the guard's ban map does not fit";
+    bpf_object__close(obj);
+    return false;
+  }
+  if (int rc = bpf_object__load(obj); rc != 0) {
+    const int err = rc < 0 ? -rc : rc;
+    *error = err == EPERM || err == EACCES
+                 ? "permission denied loading the program (needs CAP_BPF and CAP_NET_ADMIN)"
+                 : std::string("the kernel refused the program: ") + strerror(err);
+    bpf_object__close(obj);
+    return false;
+  }
+  Impl& m = *impl_;
+  m.obj = obj;
+  m.prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "rampart_relay_udp"));
+  m.flows = bpf_map__fd(flows);
+  m.bans = bpf_map__fd(bans);
+  m.counters = bpf_object__find_map_fd_by_name(obj, "relay_counters");
+  if (m.prog < 0 || m.flows < 0 || m.bans < 0 || m.counters < 0) {
+    *error = "the embedded program lacks a map or its entry point";
+    m.prog = -1;
+    return false;
+  }
+  return true;
+}
+
+bool UdpRelay::attach(int ifindex, std::string* error) {
+  if (!loaded()) {
+    *error = "not loaded";
+    return false;
+  }
+  if (covers(ifindex)) return true;
+  const int link =
+      bpf_link_create(impl_->prog, ifindex, static_cast<bpf_attach_type>(kTcxIngress), nullptr);
+  if (link >= 0) {
+    impl_->links.push_back(link);
+    ifindexes_.insert(ifindex);
+    return true;
+  }
+  // Before tcx (kernel < 6.6): a clsact qdisc and a direct-action filter, removed on exit only
+  // by the destructor (a crash leaves the filter, whose map then only ever misses).
+  bpf_tc_hook hook{};
+  hook.sz = sizeof hook;
+  hook.ifindex = ifindex;
+  hook.attach_point = BPF_TC_INGRESS;
+  int rc = bpf_tc_hook_create(&hook);
+  if (rc != 0 && rc != -EEXIST) {
+    *error = std::string("tcx: ") + strerror(-link) + ", clsact: " + strerror(-rc);
+    return false;
+  }
+  bpf_tc_opts o{};
+  o.sz = sizeof o;
+  o.prog_fd = impl_->prog;
+  o.handle = 0x52;
+  o.priority = 0x52;
+  rc = bpf_tc_attach(&hook, &o);
+  if (rc != 0) {
+    *error = std::string("tcx: ") + strerror(-link) + ", tc filter: " + strerror(-rc);
+    return false;
+  }
+  impl_->tc_filters.push_back(ifindex);
+  ifindexes_.insert(ifindex);
+  return true;
+}
+
+size_t UdpRelay::attach_all(const std::vector<std::string>& names) {
+  std::set<std::string> want(names.begin(), names.end());
+  if (want.empty()) {
+    ifaddrs* ifs = nullptr;
+    if (getifaddrs(&ifs) == 0) {
+      for (ifaddrs* i = ifs; i != nullptr; i = i->ifa_next)
+        if ((i->ifa_flags & IFF_UP) != 0) want.insert(i->ifa_name);
+      freeifaddrs(ifs);
+    }
+  }
+  for (const std::string& name : want) {
+    const unsigned ifindex = if_nametoindex(name.c_str());
+    std::string error;
+    if (ifindex == 0)
+      RLOG_WARN("kernel relay: no interface ", name);
+    else if (!attach(static_cast<int>(ifindex), &error))
+      RLOG_WARN("kernel relay: not attached to ", name, ": ", error,
+                "; flows arriving there stay in user space");
+  }
+  return ifindexes_.size();
+}
+
+void UdpRelay::put_addr(const net::SockAddr& a, uint8_t out[16], uint16_t* port_be) {
+  const auto m = a.ip().as_v6_mapped();
+  std::memcpy(out, m.data(), 16);
+  *port_be = htons(a.port());
+}
+
+bool UdpRelay::add(const rrelay_key& fwd_key, const rrelay_flow& fwd, const rrelay_key& rev_key,
+                   const rrelay_flow& rev) {
+  if (!loaded()) return false;
+  if (bpf_map_update_elem(impl_->flows, &fwd_key, &fwd, BPF_NOEXIST) != 0) return false;
+  if (bpf_map_update_elem(impl_->flows, &rev_key, &rev, BPF_NOEXIST) != 0) {
+    bpf_map_delete_elem(impl_->flows, &fwd_key);
+    return false;
+  }
+  return true;
+}
+
+void UdpRelay::remove(const rrelay_key& fwd_key, const rrelay_key& rev_key) {
+  if (!loaded()) return;
+  bpf_map_delete_elem(impl_->flows, &fwd_key);
+  bpf_map_delete_elem(impl_->flows, &rev_key);
+}
+
+bool UdpRelay::read(const rrelay_key& key, rrelay_flow* out) const {
+  return loaded() && bpf_map_lookup_elem(impl_->flows, &key, out) == 0;
+}
+
+bool UdpRelay::take(const rrelay_key& key, rrelay_flow* out) {
+  return loaded() && bpf_map_lookup_and_delete_elem(impl_->flows, &key, out) == 0;
+}
+
+uint32_t UdpRelay::app_no(const std::string& app) {
+  std::lock_guard lock(apps_mu_);
+  auto [it, added] = apps_.emplace(app, static_cast<uint32_t>(apps_.size() + 1));
+  return it->second;
+}
+
+void UdpRelay::banned(const net::Cidr& source, int64_t duration_ms) {
+  if (impl_->bans < 0) return;
+  rxdp_addr k;
+  const auto a = source.base().as_v6_mapped();
+  std::memcpy(k.addr, a.data(), sizeof k.addr);
+  rxdp_ban v{static_cast<uint64_t>(core::monotonic_ns() + duration_ms * 1'000'000)};
+  if (bpf_map_update_elem(impl_->bans, &k, &v, BPF_ANY) != 0)
+    RLOG_WARN("kernel relay: cannot add the ban of ", guard::source_text(source), ": ",
+              strerror(errno));
+}
+
+void UdpRelay::unban(const net::Cidr& source) {
+  if (impl_->bans < 0) return;
+  rxdp_addr k;
+  const auto a = source.base().as_v6_mapped();
+  std::memcpy(k.addr, a.data(), sizeof k.addr);
+  bpf_map_delete_elem(impl_->bans, &k);
+}
+
+RelayCounters UdpRelay::counters() const {
+  RelayCounters c;
+  if (impl_->counters < 0) return c;
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return c;
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  uint64_t sums[RRELAY_COUNTER_MAX] = {};
+  for (uint32_t slot = 0; slot < RRELAY_COUNTER_MAX; ++slot) {
+    if (bpf_map_lookup_elem(impl_->counters, &slot, values.data()) != 0) continue;
+    for (uint64_t v : values) sums[slot] += v;
+  }
+  c.relayed = sums[RRELAY_RELAYED];
+  c.drop_banned = sums[RRELAY_DROP_BANNED];
+  c.drop_udp_rate = sums[RRELAY_DROP_UDP_RATE];
+  c.failed = sums[RRELAY_FAILED];
+  return c;
+}
+
+}  // namespace rampart::xdp

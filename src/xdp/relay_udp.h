@@ -1,0 +1,95 @@
+// The UDP kernel relay's loader (docs/kernel-relay-udp.md): loads relay_udp.bpf.c (embedded),
+// attaches it at the tc ingress of interfaces through tcx links (the kernel detaches them when
+// the process ends, even on a crash; kernels before 6.6 get a clsact filter instead, removed by
+// the destructor), and holds its maps: the flows (one entry per direction), the bans (the XDP
+// guard's map when it is loaded, else its own, fed as a guard::BanSink) and the counters.
+// When it cannot load (a build without libbpf, no CAP_BPF / CAP_NET_ADMIN) every flow stays in
+// user space.
+//
+// Threads: load() and attach() on the control thread before the workers start (attaching needs
+// CAP_NET_ADMIN, which a privilege drop takes away); everything else from any thread (map
+// updates are syscalls on descriptors that live as long as the relay; app_no() takes a mutex).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "guard/guard.h"
+#include "net/ip_addr.h"
+#include "xdp/relay_types.h"
+
+namespace rampart::xdp {
+
+struct RelayCounters {
+  uint64_t relayed = 0;
+  uint64_t drop_banned = 0;
+  uint64_t drop_udp_rate = 0;
+  uint64_t failed = 0;
+};
+
+class UdpRelay : public guard::BanSink {
+ public:
+  UdpRelay();
+  ~UdpRelay() override;  // detaches
+  UdpRelay(const UdpRelay&) = delete;
+  UdpRelay& operator=(const UdpRelay&) = delete;
+
+  // True when this build can load BPF programs (it was built with libbpf).
+  static bool supported();
+
+  // Loads the program with room for `max_flows` flows (two entries each). `bans_fd` >= 0: the
+  // XDP guard's ban map, shared (bans then reach the relay without banned()). False with
+  // *error when the kernel refuses.
+  bool load(uint32_t max_flows, int bans_fd, std::string* error);
+  bool loaded() const;
+  // Attaches to the ingress of `ifindex`. False with *error.
+  bool attach(int ifindex, std::string* error);
+  // Attaches to every interface that is up (the default of edge.kernel_relay_interfaces) or to
+  // the named ones; logs what failed. Returns how many are attached.
+  size_t attach_all(const std::vector<std::string>& names);
+  // The relay sees packets arriving on `ifindex`. Any thread (fixed after the workers start).
+  bool covers(int ifindex) const { return ifindexes_.count(ifindex) != 0; }
+  int loopback_ifindex() const { return lo_ifindex_; }
+  uint32_t max_flows() const { return max_flows_; }
+
+  // Adds both directions of a flow; false (nothing added) when the map is full or refuses.
+  bool add(const rrelay_key& fwd_key, const rrelay_flow& fwd, const rrelay_key& rev_key,
+           const rrelay_flow& rev);
+  // Removes both directions.
+  void remove(const rrelay_key& fwd_key, const rrelay_key& rev_key);
+  // The program's current view of one direction; false when absent.
+  bool read(const rrelay_key& key, rrelay_flow* out) const;
+  // Reads and deletes one direction at once (its final counters); false when absent.
+  bool take(const rrelay_key& key, rrelay_flow* out);
+
+  // A small number for each app id (the rate buckets' key). Any thread.
+  uint32_t app_no(const std::string& app);
+
+  // guard::BanSink (when the ban map is the relay's own): drop `source` for duration_ms.
+  void banned(const net::Cidr& source, int64_t duration_ms) override;
+  void unban(const net::Cidr& source);
+
+  RelayCounters counters() const;
+  int prog_fd() const;
+  int flows_fd() const;
+  int bans_fd() const;
+
+  // Key and address helpers (IPv4 as ::ffff:a.b.c.d, as the program reads them).
+  static void put_addr(const net::SockAddr& a, uint8_t out[16], uint16_t* port_be);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::set<int> ifindexes_;
+  int lo_ifindex_ = 1;
+  uint32_t max_flows_ = 0;
+  std::mutex apps_mu_;
+  std::map<std::string, uint32_t> apps_;
+};
+
+}  // namespace rampart::xdp

@@ -11,7 +11,7 @@ TSAN_DIR    ?= build-tsan
 TSAN_LIBS   ?= core;edge;control
 FUZZ_DIR    ?= build-fuzz
 PREFIX      ?= /usr/local
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 5
 RAMPART_BIN ?= $(CURDIR)/$(BUILD_DIR)/rampart
 FORMAT_FILES = $(shell find src tests \( -name '*.cc' -o -name '*.h' -o -name '*.hpp' -o -name '*.cpp' \) -not -path 'tests/fuzz/corpus/*' 2>/dev/null)
 

@@ -57,7 +57,7 @@ apps:
     origin_direct: ["udp://$ORIGIN_IP:7001"]
     kernel_relay: on
     load_balancing: { health_check: { enabled: false } }
-    timeouts: { udp_flow_idle: 4s }
+    timeouts: { udp_flow_idle: 10s } # flow A idles between rounds while the box is loaded
 YAML
 EDGE_LOG=$TDIR/edge.log
 ip netns exec "$NS_E" "$BIN" serve -c "$TDIR/rampart.yaml" >>"$EDGE_LOG" 2>&1 &
@@ -139,7 +139,7 @@ assert_eq "the origin saw flow A from one source port before and after the upgra
   "1 1 2" "$ports"
 
 touch "$TDIR/b/round-2" "$TDIR/b/round-3" # flow B's client ends; A's has ended
-check "the old process exits by itself after its last flow" wait_until 20 bash -c "! kill -0 $OLD_PID 2>/dev/null"
+check "the old process exits by itself after its last flow" wait_until 30 bash -c "! kill -0 $OLD_PID 2>/dev/null"
 check "its relay program went with it (nothing pinned)" wait_until 5 bash -c "! bpftool prog show id $OLD_PROGS >/dev/null 2>&1"
 check "the new process's program is still there" prog_exists "$NEW_PROGS"
 kill -TERM "$NEW_PID"

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "xdp/percpu_counters.h"
 #include "xdp/shared_types.h"
 
 namespace rampart::xdp {
@@ -250,15 +251,8 @@ void Loader::unban(const net::Cidr& source) {
 
 Counters Loader::counters() const {
   Counters c;
-  if (impl_->counters < 0) return c;
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return c;
-  std::vector<uint64_t> values(static_cast<size_t>(cpus));
   uint64_t sums[RXDP_COUNTER_MAX] = {};
-  for (uint32_t slot = 0; slot < RXDP_COUNTER_MAX; ++slot) {
-    if (bpf_map_lookup_elem(impl_->counters, &slot, values.data()) != 0) continue;
-    for (uint64_t v : values) sums[slot] += v;
-  }
+  if (!sum_percpu_counters(impl_->counters, RXDP_COUNTER_MAX, sums)) return c;
   c.passed = sums[RXDP_PASS];
   c.whitelisted = sums[RXDP_WHITELISTED];
   c.banned = sums[RXDP_DROP_BANNED];

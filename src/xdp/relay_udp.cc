@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "xdp/percpu_counters.h"
 
 namespace rampart::xdp {
 
@@ -231,15 +232,8 @@ void UdpRelay::unban(const net::Cidr& source) {
 
 RelayCounters UdpRelay::counters() const {
   RelayCounters c;
-  if (impl_->counters < 0) return c;
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return c;
-  std::vector<uint64_t> values(static_cast<size_t>(cpus));
   uint64_t sums[RRELAY_COUNTER_MAX] = {};
-  for (uint32_t slot = 0; slot < RRELAY_COUNTER_MAX; ++slot) {
-    if (bpf_map_lookup_elem(impl_->counters, &slot, values.data()) != 0) continue;
-    for (uint64_t v : values) sums[slot] += v;
-  }
+  if (!sum_percpu_counters(impl_->counters, RRELAY_COUNTER_MAX, sums)) return c;
   c.relayed = sums[RRELAY_RELAYED];
   c.drop_banned = sums[RRELAY_DROP_BANNED];
   c.drop_udp_rate = sums[RRELAY_DROP_UDP_RATE];

@@ -36,8 +36,8 @@
 #include "telemetry/event_log.h"
 #include "telemetry/stats_registry.h"
 #include "xdp/loader.h"
-#include "xdp/tcp_relay_loader.h"
 #include "xdp/relay_udp.h"
+#include "xdp/tcp_relay_loader.h"
 #include "xdp/udp_generations.h"
 
 namespace rampart::edge {

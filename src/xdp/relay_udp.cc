@@ -13,7 +13,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "xdp/percpu_counters.h"
+#include "xdp/libbpf_util.h"
 
 namespace rampart::xdp {
 
@@ -92,10 +92,7 @@ bool UdpRelay::load(uint32_t max_flows, int bans_fd, std::string* error) {
     return false;
   }
   if (int rc = bpf_object__load(obj); rc != 0) {
-    const int err = rc < 0 ? -rc : rc;
-    *error = err == EPERM || err == EACCES
-                 ? "permission denied loading the program (needs CAP_BPF and CAP_NET_ADMIN)"
-                 : std::string("the kernel refused the program: ") + strerror(err);
+    *error = load_error_text(rc);
     bpf_object__close(obj);
     return false;
   }

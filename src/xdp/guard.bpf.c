@@ -37,12 +37,7 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } acl_v6 SEC(".maps");
 
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __type(key, struct rxdp_addr);
-  __type(value, struct rxdp_ban);
-  __uint(max_entries, RXDP_MAX_BANS);
-} bans SEC(".maps");
+#include "xdp/bans_map.bpf.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);

@@ -35,14 +35,8 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } relay_flows SEC(".maps");
 
-/* Same definition as the XDP guard's "bans" (guard.bpf.c): the loader reuses that map when the
- * guard is loaded. */
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __type(key, struct rxdp_addr);
-  __type(value, struct rxdp_ban);
-  __uint(max_entries, RXDP_MAX_BANS);
-} bans SEC(".maps");
+/* The XDP guard's "bans" (one definition): the loader reuses that map when the guard is loaded. */
+#include "xdp/bans_map.bpf.h"
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);

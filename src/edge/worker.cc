@@ -72,7 +72,9 @@ void Worker::PauseWatch::on_timer() {
       s = next;
     }
   }
-  w->loop_.timers().schedule(this, w->loop_.now_ms() + 10);
+  // Off while no session of this worker is in the maps; the next hand-off arms it again.
+  if (w->ctx_.kernel_sessions > 0)
+    w->loop_.timers().schedule(this, w->loop_.now_ms() + tcp::KernelRelay::kPauseWatchMs);
 }
 
 Worker::~Worker() {
@@ -81,7 +83,7 @@ Worker::~Worker() {
 
 void Worker::start() {
   loop_.timers().schedule(&sweep_, loop_.now_ms() + 1000);
-  if (ctx_.kernel_relay != nullptr) loop_.timers().schedule(&pauses_, loop_.now_ms() + 10);
+  if (ctx_.kernel_relay != nullptr) ctx_.kernel_pause_watch = &pauses_;  // armed by hand-offs
   thread_ = std::thread([this] {
     // "rampart-w<N>": what top -H, /proc/PID/task/*/comm and the watchdog test see.
     const std::string name = "rampart-w" + std::to_string(index_);

@@ -59,7 +59,9 @@ int64_t monotonic_ns() {
 }  // namespace
 
 KernelRelay::~KernelRelay() {
-  if (maps_ != nullptr) maps_->release(c2o_.cookie, o2c_.cookie);
+  if (maps_ == nullptr) return;
+  maps_->release(c2o_.cookie, o2c_.cookie);
+  --ctx_->kernel_sessions;
 }
 
 KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd, uint64_t origin_written,
@@ -93,6 +95,10 @@ KernelRelayMaps::Refusal KernelRelay::attach(int client_fd, int origin_fd, uint6
       return r;
   }
   maps_ = maps;  // holds the entries until the destructor releases them
+  ++ctx_->kernel_sessions;
+  core::Timer* watch = ctx_->kernel_pause_watch;
+  if (watch != nullptr && !watch->armed())
+    ctx_->loop->timers().schedule(watch, ctx_->loop->now_ms() + kPauseWatchMs);
   c2o_.cookie = cc;
   o2c_.cookie = oc;
   c2o_.from = o2c_.to = client_fd;

@@ -38,6 +38,8 @@ class KernelRelay final : public Relay {
   // The epoll events of both sockets once attached (EPOLLIN is added for the source and EPOLLOUT
   // for the sink of a direction user space took over).
   static constexpr uint32_t kEvents = EPOLLRDHUP | EPOLLET;
+  // How often the worker looks for directions the program paused (while it has kernel sessions).
+  static constexpr int64_t kPauseWatchMs = 10;
 
   explicit KernelRelay(WorkerContext* ctx) : ctx_(ctx) {}
   ~KernelRelay() override;

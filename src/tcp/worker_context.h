@@ -80,6 +80,10 @@ struct WorkerContext {
   guard::Guard* guard = nullptr;  // the worker's, shared with its UDP side
   // The sockmap relay's maps (kernel_relay), shared by every worker; null: not loaded.
   KernelRelayMaps* kernel_relay = nullptr;
+  // Sessions of this worker whose sockets are in those maps, and the worker's timer that looks
+  // for paused directions (armed only while there are some: an idle worker is not woken).
+  uint32_t kernel_sessions = 0;
+  core::Timer* kernel_pause_watch = nullptr;
   // The edge's descriptor budgets (null in tests: no limits): a session holds one unit of
   // kTcpSessions from accept to close.
   core::FdBudget* budget = nullptr;

@@ -23,6 +23,7 @@ if(RAMPART_HAVE_LIBBPF)
     COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
             -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/guard.bpf.c -o ${bpf_obj}
     DEPENDS ${xdp_dir}/guard.bpf.c ${xdp_dir}/shared_types.h ${xdp_dir}/bans_map.bpf.h
+            ${xdp_dir}/gcra.bpf.h
     COMMENT "Compiling the XDP program (clang -target bpf)" VERBATIM)
   add_custom_command(OUTPUT ${bpf_cc}
     COMMAND ${CMAKE_COMMAND} -DIN=${bpf_obj} -DOUT=${bpf_cc} -P ${CMAKE_SOURCE_DIR}/cmake/embed_bpf.cmake
@@ -61,7 +62,7 @@ if(RAMPART_HAVE_LIBBPF)
     COMMAND ${RAMPART_BPF_CLANG} -O2 -g -Wall -Werror -target bpf -I${bpf_arch_include}
             -I${CMAKE_SOURCE_DIR}/src -c ${xdp_dir}/relay_udp.bpf.c -o ${rly_obj}
     DEPENDS ${xdp_dir}/relay_udp.bpf.c ${xdp_dir}/relay_types.h ${xdp_dir}/shared_types.h
-            ${xdp_dir}/bans_map.bpf.h
+            ${xdp_dir}/bans_map.bpf.h ${xdp_dir}/gcra.bpf.h
     COMMENT "Compiling the UDP relay program (clang -target bpf)" VERBATIM)
   add_custom_command(OUTPUT ${rly_cc}
     COMMAND ${CMAKE_COMMAND} -DIN=${rly_obj} -DOUT=${rly_cc} -DNAME=kRelayUdpBpfObject

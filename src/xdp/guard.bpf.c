@@ -19,6 +19,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "xdp/gcra.bpf.h"
 #include "xdp/shared_types.h"
 
 struct {
@@ -80,36 +81,6 @@ static __always_inline int count(__u32 slot, int verdict) {
 
 static __always_inline int pass(void) {
   return count(RXDP_PASS, XDP_PASS);
-}
-
-/* Clears the bits of an IPv6 address past `plen` (0 or >= 128: nothing), so that every address
- * of a prefix is one source (protection.ipv6_prefix; the guard's SourceKey::of is the twin). */
-static __always_inline void mask_v6(__u8* addr, __u32 plen) {
-  if (plen == 0 || plen >= 128) return;
-#pragma unroll
-  for (int i = 0; i < 16; i++) {
-    int keep = (int)plen - i * 8;
-    if (keep >= 8) continue;
-    addr[i] = keep <= 0 ? 0 : addr[i] & (__u8)(0xff00 >> keep);
-  }
-}
-
-/* One token from the source's bucket of `kind`; 0 when it is empty. */
-static __always_inline int take(struct rxdp_bucket_key* k, __u32 rate, __u32 burst) {
-  const __u64 now = bpf_ktime_get_ns();
-  const __u64 interval = 1000000000ULL / rate;
-  const __u64 tau = (__u64)(burst ? burst : rate) * interval;
-  struct rxdp_bucket* b = bpf_map_lookup_elem(&buckets, k);
-  if (!b) {
-    struct rxdp_bucket fresh = {.tat_ns = now + interval};
-    bpf_map_update_elem(&buckets, k, &fresh, BPF_ANY);
-    return 1;
-  }
-  __u64 tat = b->tat_ns < now ? now : b->tat_ns;
-  tat += interval;
-  if (tat - now > tau) return 0;
-  b->tat_ns = tat;
-  return 1;
 }
 
 SEC("xdp")
@@ -217,10 +188,10 @@ int rampart_guard(struct xdp_md* ctx) {
   key.profile = profile;
   if (syn && (flags & RXDP_F_SYN_RATE) && pr->syn_rate > 0) {
     key.kind = 0;
-    if (!take(&key, pr->syn_rate, pr->syn_burst)) return count(RXDP_DROP_SYN_RATE, XDP_DROP);
+    if (!take(&buckets, &key, pr->syn_rate, pr->syn_burst)) return count(RXDP_DROP_SYN_RATE, XDP_DROP);
   } else if (udp && (flags & RXDP_F_UDP_RATE) && pr->udp_rate > 0) {
     key.kind = 1;
-    if (!take(&key, pr->udp_rate, pr->udp_burst)) return count(RXDP_DROP_UDP_RATE, XDP_DROP);
+    if (!take(&buckets, &key, pr->udp_rate, pr->udp_burst)) return count(RXDP_DROP_UDP_RATE, XDP_DROP);
   }
   return pass();
 }

@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "xdp/gcra.bpf.h"
 #include "xdp/relay_types.h"
 
 #ifndef RRELAY_MAX_FLOWS
@@ -60,34 +61,6 @@ static __always_inline int count(__u32 slot, int verdict) {
   return verdict;
 }
 
-static __always_inline void mask_v6(__u8* addr, __u32 plen) {
-  if (plen == 0 || plen >= 128) return;
-#pragma unroll
-  for (int i = 0; i < 16; i++) {
-    int keep = (int)plen - i * 8;
-    if (keep >= 8) continue;
-    addr[i] = keep <= 0 ? 0 : addr[i] & (__u8)(0xff00 >> keep);
-  }
-}
-
-/* One token from the source's bucket; 0 when it is empty (the XDP guard's take(), GCRA). */
-static __always_inline int take(struct rrelay_bucket_key* k, __u32 rate, __u32 burst) {
-  const __u64 now = bpf_ktime_get_ns();
-  const __u64 interval = 1000000000ULL / rate;
-  const __u64 tau = (__u64)(burst ? burst : rate) * interval;
-  struct rxdp_bucket* b = bpf_map_lookup_elem(&relay_buckets, k);
-  if (!b) {
-    struct rxdp_bucket fresh = {.tat_ns = now + interval};
-    bpf_map_update_elem(&relay_buckets, k, &fresh, BPF_ANY);
-    return 1;
-  }
-  __u64 tat = b->tat_ns < now ? now : b->tat_ns;
-  tat += interval;
-  if (tat - now > tau) return 0;
-  b->tat_ns = tat;
-  return 1;
-}
-
 /* The guard on a client -> origin packet: 0 to relay it, else TC_ACT_SHOT (counted). */
 static __always_inline int guard(struct rrelay_flow* f, const struct rrelay_key* k, int v4) {
   if (f->flags & RRELAY_F_BANS) {
@@ -104,7 +77,7 @@ static __always_inline int guard(struct rrelay_flow* f, const struct rrelay_key*
     struct rrelay_bucket_key bk = {.app_no = f->app_no};
     __builtin_memcpy(bk.addr, k->src, 16);
     if (!v4) mask_v6(bk.addr, f->v6_prefix);
-    if (!take(&bk, f->udp_rate, f->udp_burst)) {
+    if (!take(&relay_buckets, &bk, f->udp_rate, f->udp_burst)) {
       __sync_fetch_and_add(&f->drop_rate, 1);
       return count(RRELAY_DROP_UDP_RATE, TC_ACT_SHOT);
     }

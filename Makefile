@@ -9,7 +9,11 @@ TSAN_DIR    ?= build-tsan
 # ThreadSanitizer covers the libraries whose threads meet: the event loop, the edge (workers, the
 # applier, the health checker) and the control plane (API pool, applier, fleet watch).
 TSAN_LIBS   ?= core;edge;control
-FUZZ_DIR    ?= build-fuzz
+# The unit tests and the fuzz targets share one clang tree (ASan + UBSan + libFuzzer's coverage):
+# the libraries are compiled once for both, which saves CI a third full build.
+FUZZ_DIR    ?= $(ASAN_DIR)
+SANITIZE_CMAKE = CC=clang CXX=clang++ cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+                 -DRAMPART_SANITIZE=ON -DRAMPART_FUZZ=ON
 PREFIX      ?= /usr/local
 FUZZ_SECONDS ?= 5
 RAMPART_BIN ?= $(CURDIR)/$(BUILD_DIR)/rampart
@@ -39,7 +43,7 @@ deb:
 	@ls $(BUILD_DIR)/rampart_*.deb
 
 unit:
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRAMPART_SANITIZE=ON
+	$(SANITIZE_CMAKE)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && RAMPART_REQUIRE_XDP=$$([ "$$(id -u)" = 0 ] && echo 1) ctest --output-on-failure -j $(JOBS) --no-tests=ignore
 
@@ -57,7 +61,7 @@ integration:
 # Every tests/fuzz/<name>_fuzz.cc target runs FUZZ_SECONDS on a scratch copy of
 # tests/fuzz/corpus/<name>/ (so the committed corpus is never modified).
 fuzz:
-	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAMPART_FUZZ=ON
+	$(SANITIZE_CMAKE)
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(patsubst tests/fuzz/%.cc,%,$(wildcard tests/fuzz/*_fuzz.cc))
 	@shopt -s nullglob; status=0; ran=0; \
 	for src in tests/fuzz/*_fuzz.cc; do \
@@ -98,4 +102,4 @@ format-check:
 	@if [[ -n "$(FORMAT_FILES)" ]]; then clang-format --dry-run --Werror $(FORMAT_FILES); fi
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) build-fuzz

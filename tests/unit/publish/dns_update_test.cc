@@ -133,7 +133,8 @@ TEST(DnsUpdate, RefusedAndNotAuthAreNamed) {
         std::tuple{LDNS_RCODE_NOTAUTH, UpdateResult::Kind::kNotAuth, "NOTAUTH"},
         std::tuple{LDNS_RCODE_SERVFAIL, UpdateResult::Kind::kRcode, "SERVFAIL"}}) {
     UdpSocket server;
-    std::thread t([&] { answer_once(server, rc); });
+    const auto code = rc;  // clang 14 cannot capture a structured binding
+    std::thread t([&] { answer_once(server, code); });
     UpdateResult r = send_update(target(server.port), one_add());
     t.join();
     EXPECT_EQ(r.kind, kind) << r.detail;

@@ -45,7 +45,7 @@ deb:
 unit:
 	$(SANITIZE_CMAKE)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
-	cd $(ASAN_DIR) && RAMPART_REQUIRE_XDP=$$([ "$$(id -u)" = 0 ] && echo 1) ctest --output-on-failure -j $(JOBS) --no-tests=ignore
+	RAMPART_REQUIRE_XDP=$$([ "$$(id -u)" = 0 ] && echo 1) scripts/unit_tests.sh $(ASAN_DIR) $(JOBS)
 
 # ThreadSanitizer (Debug) build of the unit tests of TSAN_LIBS; any report fails the test.
 tsan:

@@ -59,26 +59,11 @@ integration:
 	RAMPART_BIN=$(RAMPART_BIN) tests/integration/run.sh
 
 # Every tests/fuzz/<name>_fuzz.cc target runs FUZZ_SECONDS on a scratch copy of
-# tests/fuzz/corpus/<name>/ (so the committed corpus is never modified).
+# tests/fuzz/corpus/<name>/ (so the committed corpus is never modified), JOBS at a time.
 fuzz:
 	$(SANITIZE_CMAKE)
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(patsubst tests/fuzz/%.cc,%,$(wildcard tests/fuzz/*_fuzz.cc))
-	@shopt -s nullglob; status=0; ran=0; \
-	for src in tests/fuzz/*_fuzz.cc; do \
-	  target=$$(basename "$$src" .cc); name=$${target%_fuzz}; \
-	  work=$$(mktemp -d); corpus="tests/fuzz/corpus/$$name"; \
-	  if [[ -d "$$corpus" ]]; then cp -a "$$corpus/." "$$work/"; fi; \
-	  echo "== fuzz $$target ($(FUZZ_SECONDS)s, corpus $$corpus)"; \
-	  if ! ASAN_OPTIONS=detect_leaks=1 $(FUZZ_DIR)/$$target -max_total_time=$(FUZZ_SECONDS) \
-	       -print_final_stats=1 -artifact_prefix="$(FUZZ_DIR)/$$target-" "$$work" \
-	       > "$(FUZZ_DIR)/$$target.log" 2>&1; then \
-	    echo "FAIL $$target (log: $(FUZZ_DIR)/$$target.log)"; tail -n 40 "$(FUZZ_DIR)/$$target.log"; status=1; \
-	  else \
-	    echo "PASS $$target: $$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$(FUZZ_DIR)/$$target.log" || true)"; \
-	  fi; \
-	  rm -rf "$$work"; ran=$$((ran + 1)); \
-	done; \
-	echo "fuzz: $$ran target(s) run"; exit $$status
+	scripts/fuzz_smoke.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(JOBS)
 
 # Sequential on purpose, even under `make -j`: stop at the first failure. Each phase prints its
 # wall time (the CI budget is 25 minutes on 2 cores).

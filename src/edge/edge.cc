@@ -454,18 +454,20 @@ size_t Edge::probe_workers(const std::function<void(size_t)>& fn) const {
   return workers_.size();
 }
 
-std::map<std::string, std::vector<core::UniqueFd>> Edge::dup_listeners() {
-  return control_.call([this] {
-    std::map<std::string, std::vector<core::UniqueFd>> out;
-    std::vector<std::future<Worker::Prepared>> answers;
-    for (auto& w : workers_) answers.push_back(w->dup_listeners());
-    for (auto& a : answers) {
-      if (a.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return decltype(out){};
-      for (auto& [key, fd] : a.get())
-        if (!(udp_gen_.loaded() && key.rfind("udp ", 0) == 0)) out[key].push_back(std::move(fd));
-    }
-    return out;
-  });
+std::optional<std::map<std::string, std::vector<core::UniqueFd>>> Edge::dup_listeners() {
+  return control_.call(
+      [this]() -> std::optional<std::map<std::string, std::vector<core::UniqueFd>>> {
+        std::map<std::string, std::vector<core::UniqueFd>> out;
+        std::vector<std::future<Worker::Prepared>> answers;
+        for (auto& w : workers_) answers.push_back(w->dup_listeners());
+        for (auto& a : answers) {
+          if (a.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
+          for (auto& [key, fd] : a.get())
+            if (!(udp_gen_.loaded() && key.rfind("udp ", 0) == 0))
+              out[key].push_back(std::move(fd));
+        }
+        return out;
+      });
 }
 
 std::string Edge::udp_state() {

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -81,9 +82,10 @@ class Edge {
     prepared_ = std::move(sockets);
   }
   // A duplicate of every listening socket of every worker, by bind key in worker order: what
-  // the new process adopts. Empty when a worker does not answer. Any thread: runs on
-  // control(), so no change moves a listener meanwhile.
-  std::map<std::string, std::vector<core::UniqueFd>> dup_listeners();
+  // the new process adopts (UDP sockets travel with udp_fds() instead while the UDP generation
+  // program is loaded, so a UDP-only edge hands over an empty map). nullopt when a worker does
+  // not answer. Any thread: runs on control(), so no change moves a listener meanwhile.
+  std::optional<std::map<std::string, std::vector<core::UniqueFd>>> dup_listeners();
   // The UDP generation program's part of an upgrade (xdp/udp_generations.h). Before start():
   // the previous process's state and descriptors (start() then loads nothing).
   bool adopt_udp(const std::string& state, std::vector<core::UniqueFd> fds, std::string* error) {

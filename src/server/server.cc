@@ -305,7 +305,8 @@ bool Server::start_upgraded(std::string* error) {
 bool Server::upgrade(pid_t requester) {
   RLOG_INFO("SIGUSR2: upgrading (", self_.path, ")");
   Handover h;
-  h.listeners = edge_.dup_listeners();
+  auto listeners = edge_.dup_listeners();
+  if (listeners) h.listeners = std::move(*listeners);
   h.api_fd = api_->listener_fd();
   h.pid_file_fd = pid_file_.valid() ? pid_file_.get() : -1;
   h.extra = edge_.udp_state();
@@ -315,7 +316,7 @@ bool Server::upgrade(pid_t requester) {
   if (previous_ > 0 && (::kill(previous_, 0) == 0 || errno == EPERM)) {
     why = "the previous process (pid " + std::to_string(previous_) +
           ") still drains its connections and flows; upgrade again once it has exited";
-  } else if (h.listeners.empty() && edge_.snapshot() && !edge_.snapshot()->binds.empty()) {
+  } else if (!listeners) {
     why = "the workers did not hand over their listeners";
   } else if (up.start(self_, h, &why)) {
     edge_.hand_over_udp();  // its flows stay here, new ones go there

@@ -46,12 +46,8 @@ protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
   max_connections: 0
 apps:
-  # A TCP app too: an edge with only UDP apps (and the generation program) hands over no listener
-  # and refuses the upgrade (server.cc), which is not what this test is about.
-  - id: tcp
-    protocol: tcp/7000
-    origin_direct: ["tcp://$ORIGIN_IP:7000"]
-    load_balancing: { health_check: { enabled: false } }
+  # UDP only: its sockets travel with the generation program's state, not as listeners (an edge
+  # without a TCP app used to refuse the upgrade for want of listeners to hand over).
   - id: udp
     protocol: udp/7001
     origin_direct: ["udp://$ORIGIN_IP:7001"]

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/proxy_protocol.h"
+#include "tcp/app_runtime.h"
 #include "udp/udp_context.h"
 #include "udp/udp_listener.h"
 
@@ -53,7 +54,8 @@ void maybe_move(UdpContext* ctx, Flow* f) {
   KernelFlow& k = f->kernel;
   xdp::UdpRelay* relay = ctx->relay;
   if (k.judged || relay == nullptr || !f->fd.valid()) return;
-  const config::App& cfg = f->app_rt->cfg;
+  const std::shared_ptr<const tcp::AppRuntime>& rt = f->listener->app();
+  const config::App& cfg = rt->cfg;
   if (cfg.kernel_relay == config::KernelRelay::kOff) return;
   k.judged = true;
   UdpCounters& c = ctx->counters;
@@ -98,7 +100,7 @@ void maybe_move(UdpContext* ctx, Flow* f) {
   fill(&fwd, local, f->origin);
   fwd.ifindex = static_cast<uint32_t>(f->origin_ifindex);
   fwd.flags = v4 | route_flags(client_lo, origin_lo);
-  if (const guard::AppPolicy* p = f->app_rt->guard.get(); p != nullptr && ctx->guard != nullptr) {
+  if (const guard::AppPolicy* p = rt->guard.get(); p != nullptr && ctx->guard != nullptr) {
     if (!p->dry(guard::FilterId::kAutoban)) fwd.flags |= RRELAY_F_BANS;
     fwd.ban_v6_prefix = static_cast<uint8_t>(ctx->guard->ban_v6_prefix());
     if (!p->dry(guard::FilterId::kRateLimit) && p->per_ip.udp_packets_per_second > 0) {
@@ -133,6 +135,7 @@ void maybe_move(UdpContext* ctx, Flow* f) {
     return;
   }
   k.active = true;
+  k.app = rt;
   ++c.kernel_moved;
 }
 
@@ -146,7 +149,7 @@ void apply_fwd(UdpContext* ctx, Flow* f, const rrelay_flow& v, int64_t now_ms) {
     f->stats->bytes_ingress.add(bytes);
     f->stats->datagrams_ingress.add(packets);
   }
-  const guard::AppPolicy* p = f->app_rt->guard.get();
+  const guard::AppPolicy* p = f->kernel.app->guard.get();  // the limits the program applied
   if (p != nullptr && ctx->guard != nullptr) {
     const net::IpAddr ip = f->client.ip();
     ctx->guard->kernel_dropped(*p, ip, guard::Reason::kBanned, v.drop_banned - k.drop_banned,
@@ -193,6 +196,11 @@ void sync_kernel_flow(UdpContext* ctx, Flow* f, int64_t now_ms) {
     k.last_ns = last;
     if (f->in_table) ctx->flows.touch(f, now_ms);
   }
+  if (f->listener->app() != k.app) {
+    leave_kernel(ctx, f, now_ms);
+    k.judged = false;
+    ++ctx->counters.kernel_requeued;
+  }
 }
 
 void sync_kernel_flows(UdpContext* ctx, int64_t now_ms) {
@@ -213,6 +221,7 @@ void leave_kernel(UdpContext* ctx, Flow* f, int64_t now_ms) {
   if (ctx->relay->take(k.fwd, &v)) apply_fwd(ctx, f, v, now_ms);
   if (ctx->relay->take(k.rev, &v)) apply_rev(f, v);
   k.active = false;
+  k.app.reset();
   ++ctx->counters.kernel_ended;
 }
 

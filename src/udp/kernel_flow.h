@@ -10,9 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "config/model.h"
 #include "xdp/relay_types.h"
+
+namespace rampart::tcp {
+struct AppRuntime;
+}  // namespace rampart::tcp
 
 namespace rampart::udp {
 
@@ -29,17 +34,24 @@ struct KernelFlow {
   uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
   uint64_t drop_banned = 0, drop_rate = 0;
   uint64_t last_ns = 0;  // the newest last_ns of both directions
+  // The app (config, access rules, limits) the entries were made with. A reload gives the
+  // listener a new one: the flow then leaves the kernel (sync_kernel_flow) and its next datagram
+  // is judged in user space by the new rules, like any other, before it may move again.
+  std::shared_ptr<const tcp::AppRuntime> app;
 };
 
 // Whether the app's kernel_relay wants flows between these interfaces in the kernel: on = always;
 // auto = where it measured faster (docs/kernel-relay-udp.md: everywhere it was measured).
 bool relay_wanted(config::KernelRelay mode, bool client_on_lo, bool origin_on_lo);
 
-// The flow was just confirmed: moves it to the kernel when its app, the relay and its interfaces
-// allow, else counts why not (once per flow).
+// The flow was just confirmed (or, after a reload took it out of the kernel, a datagram of its
+// client passed the new rules): moves it to the kernel when its app (the listener's current
+// one), the relay and its interfaces allow, else counts why not (once per app version).
 void maybe_move(UdpContext* ctx, Flow* f);
 // Reads the program's counters of one kernel flow and applies the deltas (bytes, app counters,
-// guard drops); touches the flow when it saw traffic since the last read.
+// guard drops); touches the flow when it saw traffic since the last read. A flow whose app was
+// replaced by a reload leaves the kernel (counted as requeued); it may move again once a
+// datagram of its client passed the new rules (maybe_move).
 void sync_kernel_flow(UdpContext* ctx, Flow* f, int64_t now_ms);
 // Every kernel flow of the worker (once a second, before idle expiry).
 void sync_kernel_flows(UdpContext* ctx, int64_t now_ms);

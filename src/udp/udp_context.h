@@ -54,10 +54,13 @@ class Flow;
   COUNTER(shed_app_cap, "reason", "app_cap") /* the app's idlest flow, for a new one */         \
   COUNTER(shed_no_room, "reason", "no_room") /* a new flow refused: nothing evictable */        \
   FAMILY("rampart_kernel_relay_udp_flows_total",                                                \
-         "UDP flows moved to the kernel relay (tc), and those of them that ended; the "         \
-         "difference is the flows relayed by the kernel now.")                                  \
+         "UDP flows moved to the kernel relay (tc), and those of them that left it (ended); "   \
+         "the difference is the flows relayed by the kernel now. requeued: taken back to user " \
+         "space by a reload that changed their app (each moves again after its next datagram "  \
+         "passes the new rules, and counts as moved again).")                                   \
   COUNTER(kernel_moved, "state", "moved")                                                       \
   COUNTER(kernel_ended, "state", "ended")                                                       \
+  COUNTER(kernel_requeued, "state", "requeued")                                                 \
   FAMILY("rampart_kernel_relay_udp_fallbacks_total",                                            \
          "Confirmed UDP flows kept in user space, by reason: proxy_protocol (a header the "     \
          "program cannot add: PROXY v1), family (client and origin of different families), "    \

@@ -154,6 +154,8 @@ void UdpListener::on_events(uint32_t) {
         confirm(f);
         // Established: both directions' interfaces are known (udp/kernel_flow.h).
         if (f->confirmed) maybe_move(ctx_, f);
+      } else if (f->confirmed && !f->kernel.judged) {
+        maybe_move(ctx_, f);  // a reload took it out of the kernel; this datagram passed
       }
       f->bytes_in += b.msgs[i].msg_len;
       if (f->stats != nullptr) {

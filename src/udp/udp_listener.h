@@ -56,6 +56,8 @@ class UdpListener : public core::EventHandler, public core::Retirable {
   ~UdpListener() override;
 
   void set_app(std::shared_ptr<const tcp::AppRuntime> app) { app_ = std::move(app); }
+  // The app as of the last reload (a flow's app_rt is the one it was opened with).
+  const std::shared_ptr<const tcp::AppRuntime>& app() const { return app_; }
   // This socket's slot in the UDP generation program's socket array (-1: none).
   void set_slot(int slot) { slot_ = slot; }
   // Lists every flow of this listener as owned by its slot (udp/flow_owner.h).

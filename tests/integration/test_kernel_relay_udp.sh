@@ -13,6 +13,11 @@
 #    user-space path sent before the move; SPP replies come back with their header stripped;
 #    a reply naming another client is dropped (left to user space, which counts it).
 # 2b. kernel_relay: off keeps the flow in user space (nothing relayed by the program).
+# 4. An access rule added through the API reaches an established kernel flow: within 2 s its
+#    client's datagrams are refused (block_ip, counted) although the flow lives on in the flow
+#    table; once the rule is deleted they pass again and the flow is moved back to the kernel
+#    (a reload takes every kernel flow of a changed app back to user space until its next
+#    datagram passes the new rules: rampart_kernel_relay_udp_flows_total{state="requeued"}).
 # Throughout, the edge runs as nobody (edge.user): attached before the drop, the relay's maps are
 # updated by the workers without capabilities.
 # 3. The guard still holds: a source flooding through its established kernel flow is cut to its
@@ -59,7 +64,7 @@ for port in map(int, sys.argv[4:]):
     threading.Thread(target=serve, args=(socket.AF_INET6, sys.argv[3], port, log), daemon=True).start()
 threading.Event().wait()
 PY
-rpt_spawn origin "$NS_O" python3 "$TDIR/echo.py" "$TDIR/origin.ndjson" "$ORIGIN_IP" "$O6" 7001 7002 7003 7004
+rpt_spawn origin "$NS_O" python3 "$TDIR/echo.py" "$TDIR/origin.ndjson" "$ORIGIN_IP" "$O6" 7001 7002 7003 7004 7007
 # Header origins: SPP on :7005 (replies carry the request's header, as an SPP origin does), PROXY
 # v2 on :7006 (replies are the payload alone). One JSON line per datagram: the header's bytes
 # (hex) and what they say.
@@ -141,6 +146,8 @@ GUARDED='{ per_ip: { max_connections: 0, new_connections_per_second: 0, udp_pack
   app udp-ppv2 7006 on
   echo '    proxy_protocol: v2'
   echo '    proxy_protocol_udp: every'
+  app udp-fw 7007 on
+  echo '    ip_firewall: true'
 } >"$TDIR/rampart.yaml"
 # The edge drops to nobody after start (edge.user): the relay is attached before the drop, and the
 # workers add, read and delete map entries without any capability afterwards.
@@ -204,6 +211,19 @@ elif cmd == "flood":  # flood N_PER_S SECONDS: round trips first, then a paced f
         except BlockingIOError:
             break
     out.update(sent=n, echoed=got)
+elif cmd == "steady":  # steady SECONDS: a datagram every 50 ms; prints when each echo came back
+    secs = float(sys.argv[6])
+    out["setup"] = [rt(b"setup-%d" % i) is not None for i in range(2)]
+    s.setblocking(False)
+    t0, echoes, n = time.time(), [], 0
+    while time.time() < t0 + secs:
+        s.sendto(b"steady-%d" % n, (edge, port)); n += 1
+        end = time.time() + 0.05
+        while time.time() < end:
+            r, _, _ = select.select([s], [], [], max(0.0, end - time.time()))
+            if r:
+                s.recvfrom(65535); echoes.append(time.time())
+    out.update(sent=n, echoes=echoes)
 elif cmd == "spoofport":  # a kernel flow, then a reply naming another port, then a normal one
     out["setup"] = [rt(b"setup-%d" % i) is not None for i in range(2)]
     time.sleep(0.2)
@@ -372,5 +392,50 @@ assert_eq "flood: the guard's udp_rate_limit drops are the program's" "$prog_rat
 assert_eq "flood: the guard's banned drops are the program's" "$prog_ban" "$ban_drops"
 accounted=$((flood_at_origin - 2 + rate_drops + ban_drops))
 assert_eq "flood: every flood datagram was relayed or dropped for a reason" "$sent" "$accounted"
+# --- 4. an access rule reaches an established kernel flow (and its removal lets it back in).
+FW_IP=10.77.1.9 # a client of its own: CLIENT_IP is banned by now
+ip -n "$NS_C" addr add "$FW_IP/24" dev "${RPT_IF}c0"
+api() { # METHOD PATH [BODY]: the JSON answer
+  ip netns exec "$NS_E" curl -sS -X "$1" -H "Authorization: Bearer test-token-$RPT_ID" \
+    -H 'Content-Type: application/json' ${3:+--data "$3"} "$API/client/v4/zones/default$2"
+}
+fetch_metrics
+requeued_before=$(metric rampart_kernel_relay_udp_flows_total state=requeued)
+"${CLIENT[@]}" steady "$EDGE_IP" 7007 "$FW_IP" 44004 13 >"$TDIR/steady.json" 2>&1 &
+steady_pid=$!
+sleep 2
+fetch_metrics
+moved_mid=$(metric rampart_kernel_relay_udp_flows_total state=moved)
+blocks_before=$(metric rampart_guard_drops_total app=udp-fw reason=block_ip)
+t_rule=$(date +%s.%N)
+rule=$(api POST /firewall/access_rules/rules \
+  "{\"mode\":\"block\",\"configuration\":{\"target\":\"ip\",\"value\":\"$FW_IP\"},\"notes\":\"kernel flow\"}")
+rule_id=$(field "$rule" result id 2>/dev/null || echo "")
+check "block rule for $FW_IP created" test -n "$rule_id"
+sleep 3.5
+t_delete=$(date +%s.%N)
+api DELETE "/firewall/access_rules/rules/$rule_id" >/dev/null
+wait "$steady_pid" || true
+r=$(cat "$TDIR/steady.json")
+assert_eq "rule: the steady flow was set up (and moved) first" "[True, True]" "$(field "$r" setup)"
+read -r before_rule blocked_window after_delete < <(python3 - "$r" "$t_rule" "$t_delete" <<'PY'
+import json, sys
+v, t_rule, t_del = json.loads(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+e = v["echoes"]
+print(sum(1 for t in e if t < t_rule), sum(1 for t in e if t_rule + 2 <= t < t_del),
+      sum(1 for t in e if t >= t_del + 2))
+PY
+)
+echo "FIGURES rule: echoes before the rule $before_rule, from 2 s after it until its deletion $blocked_window, from 2 s after the deletion $after_delete"
+check "rule: echoes came back before the rule ($before_rule)" test "$before_rule" -gt 10
+assert_eq "rule: no echo from 2 s after the rule was added until it was deleted" 0 "$blocked_window"
+check "rule: echoes come back again 2 s after the deletion ($after_delete)" test "$after_delete" -gt 10
+fetch_metrics
+check "rule: the refused datagrams are counted as block_ip" \
+  test "$(metric rampart_guard_drops_total app=udp-fw reason=block_ip)" -gt "${blocks_before:-0}"
+check "rule: the reloads took the kernel flow back to user space (requeued)" \
+  test "$(metric rampart_kernel_relay_udp_flows_total state=requeued)" -gt "${requeued_before:-0}"
+check "rule: once allowed again, the flow was moved back to the kernel" \
+  test "$(metric rampart_kernel_relay_udp_flows_total state=moved)" -gt "$moved_mid"
 check "edge still running" edge_alive
 rpt_finish

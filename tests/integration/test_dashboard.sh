@@ -6,9 +6,9 @@
 # Over HTTP (curl): sign-in with a wrong token is 401 without a cookie; the cookie's flags; the
 # cookie alone authenticates GETs only (a write without the CSRF token is 403); ?token= is no way
 # in. In a browser (tests/browser/dashboard.spec.mjs: playwright-core driving Debian's
-# chromium): sign in, open the app, wait for charts with non-zero data, the geographic table shows XX, the protection panel, a screenshot
-# (kept in $DASH_ARTIFACTS, default build/test-artifacts/dashboard). If the browser cannot run,
-# the test fails.
+# chromium): sign in, open the app, wait for charts with non-zero data, the geographic table
+# shows XX, the protection panel, a screenshot (kept in $DASH_ARTIFACTS, default
+# build/test-artifacts/dashboard). If the browser cannot run, the test fails.
 # shellcheck disable=SC2317  # helpers below are invoked through check/require
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh

@@ -28,7 +28,11 @@ constexpr const char* kSignInTooLarge =
 
 json error_list(const std::vector<ApiError>& list) {
   json out = json::array();
-  for (const auto& e : list) out.push_back({{"code", e.code}, {"message", e.message}});
+  for (const auto& e : list) {
+    json item = {{"code", e.code}, {"message", e.message}};
+    if (!e.pointer.empty()) item["source"] = {{"pointer", e.pointer}};
+    out.push_back(std::move(item));
+  }
   return out;
 }
 

@@ -93,6 +93,18 @@ start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "API listens" wait_port "$NS_E" tcp "$API_PORT"
 require "the guarded app listens on :7300" wait_port "$NS_E" tcp 7300
 
+# ------------------------------------------------------------------ the page's files
+# Every file the page names is compiled in and served; the page has nothing inline (the CSP
+# forbids it: script-src 'self', style-src 'self').
+index=$(ip netns exec "$NS_E" curl -sS "$API/dashboard")
+mapfile -t assets < <(grep -o '/dashboard/assets/[A-Za-z0-9_.-]*' <<<"$index" | sort -u)
+check "index.html names its scripts and styles (${#assets[@]} files)" test "${#assets[@]}" -ge 8
+for a in "${assets[@]}"; do
+  assert_eq "GET $a: 200" 200 "$(ip netns exec "$NS_E" curl -sS -o /dev/null -w '%{http_code}' "$API$a")"
+done
+no_inline() { ! grep -Eiq '<script>|<script [^>]*>[^<]|<style|[[:space:]]style=|[[:space:]]on[a-z]+=' <<<"$index"; }
+check "index.html has no inline script, style or event handler" no_inline
+
 # ------------------------------------------------------------------ an autoban to lift
 check "two junk first-bytes from $BAN_IP to the ssh app" ip netns exec "$NS_C" \
   python3 "$RPT_HELPERS/fleetutil.py" junk --connect "$EDGE_IP:7300" --source "$BAN_IP" --count 2 --gap 1.1

@@ -5,7 +5,8 @@
 // to a rounded max with four labelled steps, x over the samples' times (ms). opts.timeAxis: label
 // the x axis with clock times/dates (history) instead of "-5m … now" (live); opts.legend: 'last'
 // (the newest value, default) or 'sum' (the total over the range); opts.integer: whole numbers
-// only (counts, bytes), so the y axis never has steps below 1. The figure gets data-max (the
+// only (counts, bytes), so the y axis never has steps below 1; opts.bytes: steps round in
+// KiB/MiB/GiB (powers of 1024) rather than powers of ten. The figure gets data-max (the
 // largest value) and data-points so that tests and scripts can tell it has data, and each legend
 // entry data-series/data-value.
 function lineChart(fig, times, series, fmt, opts) {
@@ -18,7 +19,9 @@ function lineChart(fig, times, series, fmt, opts) {
   const max = Math.max(0, ...series.flatMap((s) => s.values));
   fig.dataset.max = String(max);
   fig.dataset.points = String(times.length);
-  const top = opts.integer ? 4 * Math.ceil(Math.max(4, niceMax(max)) / 4) : niceMax(max);
+  const unit = opts.bytes && max >= 1024 ? Math.pow(1024, Math.min(4, Math.floor(Math.log(max) / Math.log(1024)))) : 1;
+  let top = niceMax(max / unit) * unit;
+  if (opts.integer) top = 4 * Math.ceil(Math.max(4, top) / 4);
   const caption = fig.querySelector('figcaption').textContent;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': caption });
   for (let i = 0; i <= 4; i++) {

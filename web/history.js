@@ -217,7 +217,7 @@ function renderHistory(r) {
   lineChart('h-bytes', times, [
     { key: 'bytesIngress', label: 'in (client → edge), total', values: sumCols(1) },
     { key: 'bytesEgress', label: 'out (edge → client), total', values: sumCols(2) },
-  ], fmtBytes, { ...opts, legendFmt: fmtBytes });
+  ], fmtBytes, { ...opts, legendFmt: fmtBytes, bytes: true });
   caption('h-errors', `Errors by type ${per}`);
   const errSeries = Object.entries(ERROR_EVENTS).filter(([ev]) => byEvent[ev])
     .map(([ev, label], i) => ({ key: ev, label: `${label}, total`, values: col(ev, 0), cls: `s${(i + 3) % 6}` }));

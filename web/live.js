@@ -135,7 +135,7 @@ function renderCharts(l) {
   lineChart('bytes', times, [
     { label: 'ingress (client → edge)', values: col('bytesIngress', true) },
     { label: 'egress (edge → client)', values: col('bytesEgress', true) },
-  ], fmtRate);
+  ], fmtRate, { bytes: true });
   lineChart('events', times, [
     { label: 'connects', values: col('connects', true) },
     { label: 'errors', values: col('errors', true), cls: 's3' },

@@ -18,10 +18,16 @@ inline constexpr int kErrNoRoute = 7000;           // 404: no such endpoint
 inline constexpr int kErrMethodNotAllowed = 7001;  // 405
 inline constexpr int kErrUnknownZone = 7003;       // 404: zone id the edge does not serve
 inline constexpr int kErrAuth = 10000;             // 401: missing or wrong token
-inline constexpr int kErrInvalidValue = 10001;     // wrong type or bad value without a 11xxx code
-inline constexpr int kErrInternal = 10002;         // 500
-inline constexpr int kErrNotFound = 10007;         // 404: no app / rule with that id
-inline constexpr int kErrConflict = 10009;         // 409: id taken, port overlap, file-sourced app
+// 403: a token or dashboard session of scope read (api.tokens) asked for a write (Cloudflare's
+// "Unauthorized to access requested resource").
+inline constexpr int kErrReadOnlyToken = 9109;
+// 403: a write by dashboard session cookie without the session's X-CSRF-Token, or from another
+// site or origin (Sec-Fetch-Site, Origin), or a sign-in posted from another site.
+inline constexpr int kErrCsrf = 10403;
+inline constexpr int kErrInvalidValue = 10001;  // wrong type or bad value without a 11xxx code
+inline constexpr int kErrInternal = 10002;      // 500
+inline constexpr int kErrNotFound = 10007;      // 404: no app / rule with that id
+inline constexpr int kErrConflict = 10009;      // 409: id taken, port overlap, file-sourced app
 inline constexpr int kErrListenConflict = kErrConflict;  // 409: an edge address and port twice
 inline constexpr int kErrUnknownField = 10012;           // field the API does not know
 inline constexpr int kErrTooLarge = 10013;               // 413: body over 1 MiB

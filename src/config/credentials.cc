@@ -30,9 +30,10 @@ void check_token(const std::string& token, const std::string& path, const std::s
                                  " (make one with: openssl rand -hex 32)"});
 }
 
-// One of the two token pairs (inline value or file). `required`: an absent token is an error.
+// One token pair (inline value or file). `missing`: the error of an absent token ("" = none, the
+// token is optional).
 bool resolve_one(const std::string& inline_token, const std::string& file, const std::string& key,
-                 bool required, std::string* out, std::vector<ConfigError>* errors) {
+                 const std::string& missing, std::string* out, std::vector<ConfigError>* errors) {
   const size_t before = errors->size();
   out->clear();
   if (!inline_token.empty()) {
@@ -44,11 +45,8 @@ bool resolve_one(const std::string& inline_token, const std::string& file, const
       errors->push_back({key + ".token_file", error});
     else
       check_token(*out, key + ".token_file", "the token in " + file, errors);
-  } else if (required) {
-    errors->push_back(
-        {key + ".token",
-         "the API needs a token; set api.token (e.g. token: ${RAMPART_API_TOKEN} with that "
-         "variable exported) or api.token_file"});
+  } else if (!missing.empty()) {
+    errors->push_back({key + ".token", missing});
   }
   return errors->size() == before;
 }
@@ -73,12 +71,36 @@ bool read_token_file(const std::string& path, std::string* token, std::string* e
 bool resolve_credentials(const Config& cfg, Credentials* out, std::vector<ConfigError>* errors) {
   const size_t before = errors->size();
   Credentials c;
-  resolve_one(cfg.api.token, cfg.api.token_file, "api", true, &c.api_token, errors);
-  if (resolve_one(cfg.fleet.token, cfg.fleet.token_file, "fleet", false, &c.fleet_token, errors) &&
-      !c.fleet_token.empty() && c.fleet_token == c.api_token)
-    errors->push_back({cfg.fleet.token.empty() ? "fleet.token_file" : "fleet.token",
-                       "is the same as the API token; the fleet credential must be a token of its "
-                       "own, so that a peer holding it cannot change this edge"});
+  resolve_one(cfg.api.token, cfg.api.token_file, "api",
+              "the API needs a token; set api.token (e.g. token: ${RAMPART_API_TOKEN} with that "
+              "variable exported) or api.token_file",
+              &c.api_token, errors);
+  for (size_t i = 0; i < cfg.api.tokens.size(); ++i) {
+    const ApiToken& t = cfg.api.tokens[i];
+    const std::string key = "api.tokens[" + std::to_string(i) + "]";
+    ScopedToken s{t.name, "", t.scope};
+    if (!resolve_one(t.token, t.token_file, key, "missing; set token or token_file", &s.token,
+                     errors))
+      continue;
+    // One token, one scope: the same token twice would make its scope depend on the order.
+    bool dup = s.token == c.api_token;
+    for (const auto& other : c.tokens) dup = dup || other.token == s.token;
+    if (dup)
+      errors->push_back({key + (t.token.empty() ? ".token_file" : ".token"),
+                         "is the same as api.token or an earlier api.tokens entry; give every "
+                         "token a value of its own"});
+    c.tokens.push_back(std::move(s));
+  }
+  if (resolve_one(cfg.fleet.token, cfg.fleet.token_file, "fleet", "", &c.fleet_token, errors) &&
+      !c.fleet_token.empty()) {
+    bool same = c.fleet_token == c.api_token;
+    for (const auto& t : c.tokens) same = same || t.token == c.fleet_token;
+    if (same)
+      errors->push_back({cfg.fleet.token.empty() ? "fleet.token_file" : "fleet.token",
+                         "is the same as the API token (or one of api.tokens); the fleet "
+                         "credential must be a token of its own, so that a peer holding it cannot "
+                         "change this edge"});
+  }
   if (errors->size() != before) return false;
   *out = std::move(c);
   return true;

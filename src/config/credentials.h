@@ -15,14 +15,23 @@ namespace rampart::config {
 // API's per-source backoff (docs/hardening.md, "API"). `openssl rand -hex 32` makes a good one.
 inline constexpr size_t kMinTokenLength = 16;
 
+// One of api.tokens, read.
+struct ScopedToken {
+  std::string name;
+  std::string token;
+  TokenScope scope = TokenScope::kRead;
+  bool operator==(const ScopedToken&) const = default;
+};
+
 struct Credentials {
-  std::string api_token;
-  std::string fleet_token;  // empty: no fleet credential (the analytics fan-out is off)
+  std::string api_token;            // api.token: scope write
+  std::vector<ScopedToken> tokens;  // api.tokens, in the config's order
+  std::string fleet_token;          // empty: no fleet credential (the analytics fan-out is off)
   bool operator==(const Credentials&) const = default;
 };
 
 // Fills *out from `cfg`; false with one error per problem (a missing or short token, an unreadable
-// token file, a fleet token equal to the API token).
+// token file, a fleet token equal to the API token, two API tokens that are the same).
 bool resolve_credentials(const Config& cfg, Credentials* out, std::vector<ConfigError>* errors);
 
 // The first line of a token file without surrounding whitespace; false with *error. The file

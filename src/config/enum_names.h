@@ -83,6 +83,10 @@ inline constexpr std::array<EnumName<XdpMode>, 3> kXdpModeNames{{
     {"generic", XdpMode::kGeneric},
     {"off", XdpMode::kOff},
 }};
+inline constexpr std::array<EnumName<TokenScope>, 2> kTokenScopeNames{{
+    {"read", TokenScope::kRead},
+    {"write", TokenScope::kWrite},
+}};
 
 // Spectrum's string-valued fields (kept as strings in the model).
 // http, https and worker are Spectrum's HTTP pipeline and Workers: stored and echoed, proxied as

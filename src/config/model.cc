@@ -46,6 +46,9 @@ const char* to_string(AccessTarget t) {
 const char* to_string(XdpMode m) {
   return enum_to_string(kXdpModeNames, m);
 }
+const char* to_string(TokenScope s) {
+  return enum_to_string(kTokenScopeNames, s);
+}
 
 std::string ConfigError::to_string() const {
   std::string out = path.empty() ? message : path + ": " + message;

@@ -28,6 +28,8 @@ enum class XdpMode { kOff, kNative, kGeneric };
 // kernel_relay: established TCP connections (sockmap) and UDP flows (tc) moved by the kernel
 // (docs/kernel-relay.md). auto: where it measures faster; on: wherever the kernel can; off: never.
 enum class KernelRelay { kAuto, kOn, kOff };
+// api.tokens: what a token may do. read: GET and HEAD only; write: everything (api.token's scope).
+enum class TokenScope { kRead, kWrite };
 
 const char* to_string(Proto p);  // "tcp" / "udp"
 const char* to_string(ProxyProtocol p);
@@ -42,6 +44,7 @@ const char* to_string(AccessMode m);
 const char* to_string(AccessTarget t);
 const char* to_string(XdpMode m);
 const char* to_string(KernelRelay k);
+const char* to_string(TokenScope s);
 
 // An inclusive port range; a single port has first == last.
 struct PortRange {
@@ -108,10 +111,24 @@ struct ApiZone {
   bool operator==(const ApiZone&) const = default;
 };
 
+// api.tokens: a named token beside api.token, with its scope (docs/dashboard.md, "Tokens").
+struct ApiToken {
+  std::string name;        // names it in logs and audit lines: [A-Za-z0-9_.-]{1,64}
+  std::string token;       // after ${ENV} expansion
+  std::string token_file;  // read at startup and on SIGHUP when token is empty
+  TokenScope scope = TokenScope::kRead;
+  bool operator==(const ApiToken&) const = default;
+};
+
 struct ApiConfig {
   std::string listen = "127.0.0.1:8788";
   std::string token;       // after ${ENV} expansion
   std::string token_file;  // read at startup when token is empty
+  std::vector<ApiToken> tokens;
+  // Dashboard sessions end this long after sign-in, and after this long without an
+  // authenticated request (0 = no idle timeout). Applied at once by a SIGHUP reload.
+  Duration session_timeout = std::chrono::hours(12);
+  Duration session_idle_timeout = std::chrono::hours(1);
   bool allow_insecure_remote = false;
   // Apps written through the API may point at loopback and link-local origins (the edge host
   // itself, cloud metadata at 169.254.169.254). Off: such writes are refused (error 11002).

@@ -101,12 +101,36 @@ void parse_api_zones(YamlReader& rd, const YAML::Node& zones, const std::string&
   }
 }
 
+// api.tokens: [{ name: viewer, token: ... | token_file: PATH, scope: read|write }, ...].
+void parse_api_tokens(YamlReader& rd, const YAML::Node& tokens, const std::string& path,
+                      std::vector<ApiToken>* out) {
+  if (!YamlReader::present(tokens) ||
+      !rd.check_list(tokens, path,
+                     "a list of tokens such as [{ name: viewer, token_file: PATH, scope: read }]"))
+    return;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::string p = index_path(path, i);
+    ApiToken t;
+    if (!rd.check_map(tokens[i], p, {"name", "token", "token_file", "scope"})) continue;
+    rd.get_string(tokens[i], "name", p, &t.name);
+    rd.get_string(tokens[i], "token", p, &t.token);
+    rd.get_string(tokens[i], "token_file", p, &t.token_file);
+    // No default: what a token may do is said where it is made.
+    if (!YamlReader::present(tokens[i]["scope"]))
+      rd.error(child_path(p, "scope"),
+               "missing; expected one of: " + enum_choices(kTokenScopeNames));
+    rd.get_enum(tokens[i], "scope", p, kTokenScopeNames, &t.scope);
+    out->push_back(t);
+  }
+}
+
 void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, ApiConfig* a) {
   if (!YamlReader::present(node) ||
       !rd.check_map(node, path,
-                    {"listen", "token", "token_file", "allow_insecure_remote",
+                    {"listen", "token", "token_file", "tokens", "allow_insecure_remote",
                      "allow_private_origins", "tls", "request_timeout", "keepalive_timeout",
-                     "max_connections", "max_connections_per_source", "server_name", "zones"}))
+                     "max_connections", "max_connections_per_source", "server_name", "zones",
+                     "session_timeout", "session_idle_timeout"}))
     return;
   if (const YAML::Node tls = node["tls"]; YamlReader::present(tls)) {
     const std::string tls_path = child_path(path, "tls");
@@ -118,6 +142,9 @@ void parse_api(YamlReader& rd, const YAML::Node& node, const std::string& path, 
   rd.get_string(node, "listen", path, &a->listen);
   rd.get_string(node, "token", path, &a->token);
   rd.get_string(node, "token_file", path, &a->token_file);
+  parse_api_tokens(rd, node["tokens"], child_path(path, "tokens"), &a->tokens);
+  rd.get_duration(node, "session_timeout", path, &a->session_timeout);
+  rd.get_duration(node, "session_idle_timeout", path, &a->session_idle_timeout);
   rd.get_bool(node, "allow_insecure_remote", path, &a->allow_insecure_remote);
   rd.get_bool(node, "allow_private_origins", path, &a->allow_private_origins);
   rd.get_duration(node, "request_timeout", path, &a->request_timeout);

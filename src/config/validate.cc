@@ -77,6 +77,30 @@ void validate_edge(EdgeConfig& e, std::vector<ConfigError>& errors) {
     add(errors, "edge.pid_file", "\"" + e.pid_file + "\" is a directory; expected a file path");
 }
 
+// api.tokens: each named once, with a token or a token file (their contents are checked by
+// resolve_credentials, which reads the files).
+void validate_api_tokens(const ApiConfig& a, std::vector<ConfigError>& errors) {
+  for (size_t i = 0; i < a.tokens.size(); ++i) {
+    const ApiToken& t = a.tokens[i];
+    const std::string p = index_path("api.tokens", i);
+    if (t.name.empty())
+      add(errors, p + ".name", "missing; expected a name for logs and audit lines, e.g. viewer");
+    else if (!is_valid_id(t.name))
+      add(errors, p + ".name",
+          "\"" + t.name +
+              "\" is not a valid name; expected 1-64 of letters, digits, '_', '.', '-'");
+    for (size_t j = 0; j < i; ++j)
+      if (!t.name.empty() && a.tokens[j].name == t.name)
+        add(errors, p + ".name",
+            "\"" + t.name + "\" is listed twice (also api.tokens[" + std::to_string(j) + "])");
+    if (!t.token.empty() && !t.token_file.empty())
+      add(errors, p + ".token_file", "both token and token_file are set; give only one of them");
+    if (std::string why; !t.token_file.empty() && ::access(t.token_file.c_str(), R_OK) == 0 &&
+                         !check_regular_file(t.token_file, kMaxSecretFileBytes, &why))
+      add(errors, p + ".token_file", "cannot use " + t.token_file + ": " + why);
+  }
+}
+
 void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
   auto addr = net::SockAddr::parse(a.listen);
   if (!addr || addr->port() == 0)
@@ -103,6 +127,13 @@ void validate_api(const ApiConfig& a, std::vector<ConfigError>& errors) {
   if (a.keepalive_timeout.count() < 0 || a.keepalive_timeout > std::chrono::minutes(10))
     add(errors, "api.keepalive_timeout",
         "must be from 0s (no keep-alive) to 10m; expected e.g. 5s");
+  if (a.session_timeout < std::chrono::minutes(1) || a.session_timeout > std::chrono::days(30))
+    add(errors, "api.session_timeout", "must be from 1m to 30d; expected e.g. 12h");
+  if (a.session_idle_timeout.count() < 0 || a.session_idle_timeout > std::chrono::days(30) ||
+      (a.session_idle_timeout.count() > 0 && a.session_idle_timeout < std::chrono::seconds(1)))
+    add(errors, "api.session_idle_timeout",
+        "must be 0 (no idle timeout) or from 1s to 30d; expected e.g. 1h");
+  validate_api_tokens(a, errors);
   if (a.max_connections < 8)
     add(errors, "api.max_connections",
         "must be 8 or more (the API, /metrics and the dashboard share it); expected e.g. 256");

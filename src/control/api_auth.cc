@@ -34,36 +34,45 @@ std::array<uint8_t, 32> digest_of(std::string_view s) {
 }
 }  // namespace
 
-void ApiSecrets::set(std::string_view api_token, std::string_view fleet_token) {
+void ApiSecrets::set(const config::Credentials& c) {
   auto s = std::make_shared<Set>();
-  s->has_api = !api_token.empty();
-  s->api = digest_of(api_token);
-  s->api_who = "token:" + short_hash(api_token);
-  s->has_fleet = !fleet_token.empty();
-  if (s->has_fleet) {
-    s->fleet = digest_of(fleet_token);
-    s->fleet_who = "fleet:" + short_hash(fleet_token);
-  }
+  auto add = [&](std::string_view token, Match match, config::TokenScope scope, std::string who) {
+    if (token.empty()) return;
+    s->entries.push_back({digest_of(token), match, scope, std::move(who)});
+  };
+  add(c.api_token, Match::kApi, config::TokenScope::kWrite, "token:" + short_hash(c.api_token));
+  for (const auto& t : c.tokens)
+    add(t.token, Match::kApi, t.scope, "token:" + t.name + ":" + short_hash(t.token));
+  add(c.fleet_token, Match::kFleet, config::TokenScope::kRead,
+      "fleet:" + short_hash(c.fleet_token));
   std::lock_guard lock(mu_);
   set_ = std::move(s);
 }
 
-ApiSecrets::Match ApiSecrets::check(std::string_view given, std::string* who) const {
+ApiSecrets::Identity ApiSecrets::identify(std::string_view given) const {
   std::shared_ptr<const Set> s;
   {
     std::lock_guard lock(mu_);
     s = set_;
   }
   const Digest d = digest_of(given);
-  if (s->has_api && CRYPTO_memcmp(d.data(), s->api.data(), d.size()) == 0) {
-    if (who) *who = s->api_who;
-    return Match::kApi;
+  // Every entry is compared (no early exit): the time taken does not say which one matched.
+  const Entry* found = nullptr;
+  for (const Entry& e : s->entries)
+    if (CRYPTO_memcmp(d.data(), e.digest.data(), d.size()) == 0 && found == nullptr) found = &e;
+  if (found == nullptr) return {};
+  return {found->match, found->scope, found->who};
+}
+
+bool ApiSecrets::holds(std::string_view who, config::TokenScope scope) const {
+  std::shared_ptr<const Set> s;
+  {
+    std::lock_guard lock(mu_);
+    s = set_;
   }
-  if (s->has_fleet && CRYPTO_memcmp(d.data(), s->fleet.data(), d.size()) == 0) {
-    if (who) *who = s->fleet_who;
-    return Match::kFleet;
-  }
-  return Match::kNone;
+  for (const Entry& e : s->entries)
+    if (e.match == Match::kApi && e.who == who && e.scope == scope) return true;
+  return false;
 }
 
 AuthThrottle::Key AuthThrottle::key_of(const net::IpAddr& source) {

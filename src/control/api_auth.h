@@ -20,7 +20,9 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
+#include "config/credentials.h"
 #include "net/ip_addr.h"
 
 namespace rampart::control {
@@ -29,25 +31,46 @@ namespace rampart::control {
 // lines without giving it away.
 std::string short_hash(std::string_view secret);
 
-// The API's two credentials (the admin token, the fleet token), kept as SHA-256 digests and
-// compared in constant time (both sides hashed first, so the length leaks neither). The one check
-// of a presented token: bearer headers (ApiServer) and the dashboard's sign-in form use it, so a
-// reload changes both at once. set() from any thread (a SIGHUP reload), check() from any thread.
+// The API's credentials (api.token, the api.tokens with their scopes, the fleet token), kept as
+// SHA-256 digests and compared in constant time (both sides hashed first, so the length leaks
+// neither). The one check of a presented token: bearer headers (ApiServer) and the dashboard's
+// sign-in form use it, so a reload changes both at once. set() from any thread (a SIGHUP reload),
+// check() from any thread.
 class ApiSecrets {
  public:
   enum class Match : uint8_t { kNone, kApi, kFleet };
+  // What a presented token is.
+  struct Identity {
+    Match match = Match::kNone;
+    config::TokenScope scope = config::TokenScope::kRead;  // kApi: what it may do
+    std::string who;  // "token:1a2b3c4d" (api.token), "token:viewer:1a2b3c4d" (api.tokens),
+                      // "fleet:1a2b3c4d"
+  };
   // An empty token matches nothing (an empty fleet token: no fleet credential).
-  void set(std::string_view api_token, std::string_view fleet_token);
-  // Which credential `given` is; *who (may be null) names it for logs: "token:1a2b3c4d" or
-  // "fleet:...".
-  Match check(std::string_view given, std::string* who = nullptr) const;
+  void set(const config::Credentials& credentials);
+  void set(std::string_view api_token, std::string_view fleet_token) {
+    set(config::Credentials{std::string(api_token), {}, std::string(fleet_token)});
+  }
+  Identity identify(std::string_view given) const;
+  // Which credential `given` is; *who (may be null) names it for logs.
+  Match check(std::string_view given, std::string* who = nullptr) const {
+    Identity id = identify(given);
+    if (who != nullptr) *who = std::move(id.who);
+    return id.match;
+  }
+  // Whether an API token named `who` (Identity::who) with `scope` is still accepted.
+  bool holds(std::string_view who, config::TokenScope scope) const;
 
  private:
   using Digest = std::array<uint8_t, 32>;
+  struct Entry {
+    Digest digest{};
+    Match match = Match::kApi;
+    config::TokenScope scope = config::TokenScope::kWrite;
+    std::string who;
+  };
   struct Set {
-    Digest api{}, fleet{};
-    bool has_api = false, has_fleet = false;
-    std::string api_who, fleet_who;
+    std::vector<Entry> entries;  // every non-empty token
   };
   mutable std::mutex mu_;
   std::shared_ptr<const Set> set_ = std::make_shared<Set>();  // the pointer guarded by mu_

@@ -6,6 +6,7 @@
 
 #include "control/api_auth.h"
 #include "control/api_outcome.h"
+#include "control/csrf.h"
 #include "control/http_parse.h"
 #include "control/http_router.h"
 #include "control/web_assets.h"
@@ -79,11 +80,44 @@ constexpr const char* kThrottledPage =
     "<p>Too many wrong tokens from your address: wait and <a href=\"/dashboard\">try again</a>."
     "</p>\n";
 
+// The state of a session for the page: GET /dashboard/session and the sign-in's answer.
+json session_json(const SessionStore::Info& s, std::string_view id) {
+  return {{"expires_in", s.expires_in},
+          {"idle_expires_in", s.idle_expires_in},
+          {"csrf_token", s.csrf_token},
+          {"scope", config::to_string(s.scope)},
+          {"who", Dashboard::who_of(id)}};
+}
+
+constexpr const char* kCrossSitePage =
+    "<!doctype html><meta charset=utf-8><title>Rampart: refused</title>"
+    "<p>This form was posted from another site. <a href=\"/dashboard\">Open the dashboard</a>."
+    "</p>\n";
+
+// A sign-in or sign-out posted from another site (login CSRF): 403, and false.
+bool from_this_site(const HttpRequest& req, HttpResponse& res, bool form) {
+  const BrowserCheck c = check_sign_in(req);
+  if (c == BrowserCheck::kOk) return true;
+  RLOG_WARN("dashboard: ", req.path, " from ", peer_of(req),
+            " refused: ", browser_check_message(c));
+  if (form) {
+    res.status = 403;
+    res.set_content(kCrossSitePage, "text/html; charset=utf-8");
+  } else {
+    send_json(res, 403, nullptr, browser_check_code(c), browser_check_message(c));
+  }
+  return false;
+}
+
 }  // namespace
 
 Dashboard::Dashboard(const ApiSecrets* secrets, bool https, AuthThrottle* throttle,
-                     RateLimitedLog* log)
-    : secrets_(secrets), https_(https), throttle_(throttle), log_(log) {}
+                     RateLimitedLog* log, SessionStore::Options sessions)
+    : secrets_(secrets), https_(https), throttle_(throttle), log_(log), sessions_(sessions) {}
+
+std::string Dashboard::who_of(std::string_view session_id) {
+  return "dashboard session:" + short_hash(session_id);
+}
 
 bool Dashboard::is_dashboard_path(const std::string& path) {
   return path == "/dashboard" || path.rfind("/dashboard/", 0) == 0;
@@ -93,8 +127,10 @@ bool Dashboard::token_ok(std::string_view given) const {
   return secrets_->check(given) == ApiSecrets::Match::kApi;
 }
 
-void Dashboard::credentials_changed() {
-  sessions_.clear();
+size_t Dashboard::credentials_changed() {
+  return sessions_.retain([this](const std::string& credential, config::TokenScope scope) {
+    return secrets_->holds(credential, scope);
+  });
 }
 
 std::string Dashboard::session_cookie(const HttpRequest& req) {
@@ -106,7 +142,7 @@ std::string Dashboard::session_cookie(const HttpRequest& req) {
 
 std::string Dashboard::cookie_header(const std::string& id) const {
   std::string c = std::string(kSessionCookie) + "=" + id + "; Path=/; HttpOnly; SameSite=Strict";
-  c += id.empty() ? "; Max-Age=0" : "; Max-Age=" + std::to_string(sessions_.ttl().count());
+  c += id.empty() ? "; Max-Age=0" : "; Max-Age=" + std::to_string(sessions_.lifetime().count());
   if (https_) c += "; Secure";
   return c;
 }
@@ -114,7 +150,7 @@ std::string Dashboard::cookie_header(const std::string& id) const {
 bool Dashboard::cookie_authorizes(const HttpRequest& req) {
   if (req.method != "GET" && req.method != "HEAD") return false;
   std::string id = session_cookie(req);
-  return !id.empty() && sessions_.valid(id);
+  return !id.empty() && sessions_.find(id, true).has_value();
 }
 
 void Dashboard::install_routes(HttpRouter& s) {
@@ -141,13 +177,15 @@ void Dashboard::install_routes(HttpRouter& s) {
 
   // Whether the browser's cookie still names a session (the page decides what to show).
   s.Get("/dashboard/session", [this](const HttpRequest& req, HttpResponse& res) {
+    // Asking does not keep the session alive: only the page's real requests do.
     security_headers(res);
-    long long left = sessions_.expires_in(session_cookie(req));
-    if (left <= 0) {
-      send_json(res, 401, nullptr, 10000, "not signed in");
+    const std::string id = session_cookie(req);
+    const auto session = sessions_.find(id, false);
+    if (!session) {
+      send_json(res, 401, nullptr, kErrAuth, "not signed in");
       return;
     }
-    send_json(res, 200, {{"expires_in", left}});
+    send_json(res, 200, session_json(*session, id));
   });
 
   s.Post("/dashboard/login", [this](const HttpRequest& req, HttpResponse& res) {
@@ -159,6 +197,7 @@ void Dashboard::install_routes(HttpRouter& s) {
       return;
     }
     const bool form = is_form(req);
+    if (!from_this_site(req, res, form)) return;
     const auto source = net::IpAddr::parse(req.remote_addr);
     const int64_t now = core::coarse_ms();
     if (throttle_ && source) {
@@ -189,7 +228,8 @@ void Dashboard::install_routes(HttpRouter& s) {
                 "expected the API token as JSON {\"token\": \"...\"} or a form field token=...");
       return;
     }
-    if (!token_ok(*given)) {
+    const ApiSecrets::Identity identity = secrets_->identify(*given);
+    if (identity.match != ApiSecrets::Match::kApi) {
       ++sign_in_failures_;
       int64_t wait = throttle_ && source ? throttle_->failed(*source, now) : 0;
       const std::string line =
@@ -210,28 +250,55 @@ void Dashboard::install_routes(HttpRouter& s) {
       return;
     }
     if (throttle_ && source) throttle_->succeeded(*source);
-    std::string id = sessions_.create();
+    std::string id = sessions_.create(identity.scope, identity.who);
     res.set_header("Set-Cookie", cookie_header(id));
-    RLOG_INFO("dashboard: signed in from ", peer_of(req));
-    audit_write(req, form ? 303 : 200, "", "dashboard session:" + short_hash(id));
+    RLOG_INFO("dashboard: ", who_of(id), " signed in from ", peer_of(req), " with ", identity.who,
+              " (scope ", config::to_string(identity.scope), ")");
+    audit_write(req, form ? 303 : 200, "", who_of(id));
     if (form) {
       res.status = 303;
       res.set_header("Location", "/dashboard");
       return;
     }
-    send_json(res, 200, {{"expires_in", sessions_.ttl().count()}});
+    const auto session = sessions_.find(id, false);
+    send_json(res, 200, session ? session_json(*session, id) : json());
   });
 
   s.Post("/dashboard/logout", [this](const HttpRequest& req, HttpResponse& res) {
     security_headers(res);
-    std::string id = session_cookie(req);
+    const bool form = is_form(req);
+    if (!from_this_site(req, res, form)) return;
+    const std::string id = session_cookie(req);
+    const auto session = sessions_.find(id, false);
+    const json body = form ? json() : json::parse(req.body, nullptr, false);
+    if (body.is_object() && body.value("everywhere", false) == true) {
+      // Ends other people's sessions: a write like any other, with the session's CSRF token.
+      if (!session) {
+        send_json(res, 401, nullptr, kErrAuth, "not signed in");
+        return;
+      }
+      const BrowserCheck c = check_cookie_write(req, session->csrf_token, session->scope);
+      if (c != BrowserCheck::kOk) {
+        RLOG_WARN("dashboard: sign-out everywhere by ", who_of(id), " from ", peer_of(req),
+                  " refused: ", browser_check_message(c));
+        send_json(res, 403, nullptr, browser_check_code(c), browser_check_message(c));
+        return;
+      }
+      const size_t ended = sessions_.clear();
+      RLOG_INFO("dashboard: ", who_of(id), " signed out everywhere from ", peer_of(req), " (",
+                ended, " sessions ended)");
+      audit_write(req, 200, "sessions", who_of(id));
+      res.set_header("Set-Cookie", cookie_header(""));
+      send_json(res, 200, {{"signed_out", true}, {"sessions_ended", ended}});
+      return;
+    }
     // Only the end of a real session is a write worth an audit line (anyone may post here).
-    if (!id.empty() && sessions_.valid(id)) {
+    if (session) {
       sessions_.remove(id);
-      audit_write(req, is_form(req) ? 303 : 200, "", "dashboard session:" + short_hash(id));
+      audit_write(req, form ? 303 : 200, "", who_of(id));
     }
     res.set_header("Set-Cookie", cookie_header(""));
-    if (is_form(req)) {
+    if (form) {
       res.status = 303;
       res.set_header("Location", "/dashboard");
       return;

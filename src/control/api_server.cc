@@ -8,6 +8,7 @@
 #include "config/app_json.h"
 #include "control/api_dashboard.h"
 #include "control/api_tls.h"
+#include "control/csrf.h"
 #include "control/http_parse.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -157,6 +158,7 @@ ApiServer::ApiServer(AppsApi* apps, const config::ApiConfig& api,
       api_(api),
       dashboard_(std::make_unique<Dashboard>(&secrets_, !api.tls_certificate.empty(), &throttle_,
                                              &failure_log_)) {
+  set_session_timeouts(api);
   set_credentials(credentials);
 }
 
@@ -164,10 +166,23 @@ ApiServer::~ApiServer() {
   stop();
 }
 
-void ApiServer::set_credentials(const config::Credentials& c) {
-  secrets_.set(c.api_token, c.fleet_token);
-  dashboard_->credentials_changed();
+size_t ApiServer::set_credentials(const config::Credentials& c) {
+  secrets_.set(c);
+  return dashboard_->credentials_changed();
 }
+
+void ApiServer::set_session_timeouts(const config::ApiConfig& api) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  dashboard_->set_timeouts(duration_cast<seconds>(api.session_timeout),
+                           duration_cast<seconds>(api.session_idle_timeout));
+}
+
+namespace {
+bool reads(const HttpRequest& req) {
+  return req.method == "GET" || req.method == "HEAD";
+}
+}  // namespace
 
 HttpServer::HeadDecision ApiServer::on_head(HttpRequest& req, HttpResponse& res) {
   if (req.path == "/healthz") return allow(8 * 1024, "");
@@ -185,9 +200,26 @@ HttpServer::HeadDecision ApiServer::on_head(HttpRequest& req, HttpResponse& res)
   if (Dashboard::is_dashboard_path(req.path)) return allow(kMaxSignInBody, kSignInTooLarge);
   const std::string authorization = req.get_header_value("Authorization");
   if (auto token = bearer_token(authorization)) return check_bearer(req, res, *token);
-  if (dashboard_->cookie_authorizes(req)) {
-    req.who = "dashboard session:" + short_hash(Dashboard::session_cookie(req));
-    return allow(kMaxBodyBytes, kTooLarge);
+  // The dashboard's session cookie: reads as before; a write only from the dashboard's own page
+  // with the session's CSRF token, and only for a session of scope write (csrf.h).
+  const std::string sid = Dashboard::session_cookie(req);
+  if (const auto session = dashboard_->sessions().find(sid, false)) {
+    req.who = Dashboard::who_of(sid);
+    const BrowserCheck c = reads(req)
+                               ? BrowserCheck::kOk
+                               : check_cookie_write(req, session->csrf_token, session->scope);
+    if (c == BrowserCheck::kOk) {
+      dashboard_->sessions().touch(sid);
+      return allow(kMaxBodyBytes, kTooLarge);
+    }
+    ++forbidden_writes_;
+    failure_log_.warn("API: " + req.method + " " +
+                          json(req.path).dump(-1, ' ', true, json::error_handler_t::replace) +
+                          " by " + req.who + " from " + peer_of(req) +
+                          " refused: " + browser_check_message(c),
+                      core::coarse_ms());
+    send_outcome(res, Outcome::failure(403, browser_check_code(c), browser_check_message(c)));
+    return respond_with(Refusal::kForbidden);
   }
   send_outcome(res, Outcome::failure(401, kErrAuth,
                                      "authentication error: expected the header "
@@ -213,15 +245,21 @@ HttpServer::HeadDecision ApiServer::check_bearer(HttpRequest& req, HttpResponse&
       return respond_with(Refusal::kThrottled);
     }
   }
-  std::string who;
-  const ApiSecrets::Match match = secrets_.check(token, &who);
-  if (match == ApiSecrets::Match::kApi) {
+  const ApiSecrets::Identity id = secrets_.identify(token);
+  if (id.match == ApiSecrets::Match::kApi) {
     if (source) throttle_.succeeded(*source);
-    req.who = who;
-    return allow(kMaxBodyBytes, kTooLarge);
+    req.who = id.who;
+    if (id.scope == config::TokenScope::kWrite || reads(req))
+      return allow(kMaxBodyBytes, kTooLarge);
+    ++forbidden_writes_;
+    send_outcome(res, Outcome::failure(403, kErrReadOnlyToken,
+                                       "refused: this token (" + id.who +
+                                           ") has scope read in api.tokens; it may only GET "
+                                           "and HEAD"));
+    return respond_with(Refusal::kForbidden);
   }
-  if (match == ApiSecrets::Match::kFleet && fleet_route(req)) {
-    req.who = who;
+  if (id.match == ApiSecrets::Match::kFleet && fleet_route(req)) {
+    req.who = id.who;
     return allow(0, kTooLarge);
   }
   ++bearer_failures_;
@@ -358,6 +396,12 @@ std::string ApiServer::metrics() const {
          std::to_string(bearer_failures_.load()) + "\n";
   out += "rampart_api_auth_failures_total{kind=\"sign_in\"} " +
          std::to_string(dashboard_->sign_in_failures()) + "\n";
+  out +=
+      "# HELP rampart_api_forbidden_writes_total Writes refused with 403: by a dashboard session "
+      "without its CSRF token or from another origin, or by a token or session of scope read.\n"
+      "# TYPE rampart_api_forbidden_writes_total counter\n"
+      "rampart_api_forbidden_writes_total " +
+      std::to_string(forbidden_writes_.load()) + "\n";
   out +=
       "# HELP rampart_api_auth_throttle_overflow_total Wrong credentials from sources that found "
       "the backoff table full of blocked sources; they share one backoff.\n"

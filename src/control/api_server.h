@@ -1,7 +1,8 @@
 // The REST API (Spectrum-compatible paths and envelope), /metrics, /healthz and the dashboard,
 // on the API's own HTTP server (control/http_server.h: its own I/O thread and handler pools,
 // never the data-plane workers). Owns the routes, the credentials and their checks: the admin
-// token (bearer, or the dashboard's read-only session cookie), the fleet credential (accepted only
+// tokens (bearer, or the dashboard's session cookie with the CSRF checks of csrf.h for writes;
+// api.tokens of scope read only GET and HEAD), the fleet credential (accepted only
 // over HTTPS and only on the analytics fan-out's read endpoint), the Host check, the per-source
 // backoff of wrong credentials, and the audit line of every write (docs/hardening.md, "API").
 // Forwards the apps and access-rule requests to AppsApi. start()/stop() are called by the thread
@@ -66,8 +67,11 @@ class ApiServer {
   void stop();
 
   // New tokens (a SIGHUP reload): the previous ones are refused from the next request on, and
-  // every dashboard session ends. Any thread.
-  void set_credentials(const config::Credentials& credentials);
+  // the dashboard sessions signed in with a token that is gone (or changed scope) end; returns
+  // how many. Any thread.
+  size_t set_credentials(const config::Credentials& credentials);
+  // api.session_timeout and api.session_idle_timeout (a SIGHUP reload: also for open sessions).
+  void set_session_timeouts(const config::ApiConfig& api);
   // rampart_api_* series (connections, refusals, timeouts, credential failures); any thread.
   std::string metrics() const;
   bool https() const { return !api_.tls_certificate.empty(); }
@@ -86,6 +90,7 @@ class ApiServer {
   AuthThrottle throttle_;
   RateLimitedLog failure_log_{10};
   std::atomic<uint64_t> bearer_failures_{0};
+  std::atomic<uint64_t> forbidden_writes_{0};  // 403s of the pre-routing check
   HttpRouter router_;
   std::unique_ptr<Dashboard> dashboard_;  // /dashboard and its sessions (api_dashboard.h)
   std::unique_ptr<HttpServer> server_;

@@ -34,6 +34,8 @@ const char* to_string(Refusal r) {
       return "host";
     case Refusal::kAuth:
       return "auth";
+    case Refusal::kForbidden:
+      return "forbidden";
     case Refusal::kThrottled:
       return "throttled";
     case Refusal::kBusy:

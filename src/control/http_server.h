@@ -55,6 +55,7 @@ enum class Refusal : uint8_t {
   kTooLarge,         // 413
   kHost,             // 421: Host not this API's
   kAuth,             // 401
+  kForbidden,        // 403: a cookie write without CSRF token or from another origin, a read token
   kThrottled,        // 429: the source's sign-in backoff
   kBusy,             // 503: the pool's queue is full
   kCount

@@ -50,12 +50,15 @@ void log_fanout(const control::Analytics& analytics) {
 void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fleet,
                 const config::Config& before, const config::Credentials& old_credentials,
                 const config::Config& after, const config::Credentials& credentials) {
+  api.set_session_timeouts(after.api);
   if (!(credentials == old_credentials)) {
-    api.set_credentials(credentials);
-    if (credentials.api_token != old_credentials.api_token)
+    const size_t ended = api.set_credentials(credentials);
+    if (credentials.api_token != old_credentials.api_token ||
+        credentials.tokens != old_credentials.tokens)
       RLOG_INFO(
-          "api.token changed: the previous token is refused from now on and every "
-          "dashboard session has ended");
+          "api.token or api.tokens changed: a previous token is refused from now on, and the "
+          "dashboard sessions signed in with it have ended (",
+          ended, ")");
     if (credentials.fleet_token != old_credentials.fleet_token)
       RLOG_INFO(
           "fleet.token changed: peers are called with the new credential, and only it is "
@@ -71,6 +74,9 @@ void reload_api(control::ApiServer& api, control::Analytics& analytics, bool fle
   a.token = b.token;
   a.zones = b.zones;  // api.zones: applied at once by the caller
   a.token_file = b.token_file;
+  a.tokens = b.tokens;  // applied above, like the timeouts of the dashboard's sessions
+  a.session_timeout = b.session_timeout;
+  a.session_idle_timeout = b.session_idle_timeout;
   if (!(a == b))
     RLOG_WARN(
         "api: listen, tls, request_timeout, keepalive_timeout, max_connections(_per_source), "

@@ -4,11 +4,11 @@
 # the test country XX, echo round trips and two long-lived streams from the client, and refused
 # connections from a blocked source (10.77.1.3) so the protection panel has drops.
 # Over HTTP (curl): sign-in with a wrong token is 401 without a cookie; the cookie's flags; the
-# cookie authenticates GETs only; ?token= is no way in. In a browser (tests/browser/
-# dashboard.spec.mjs: playwright-core driving Debian's chromium): sign in, open the app, wait for
-# charts with non-zero data, the geographic table shows XX, the protection panel, a screenshot
-# (kept in $DASH_ARTIFACTS, default build/test-artifacts/dashboard). If the browser cannot run,
-# the test fails.
+# cookie alone authenticates GETs only (a write without the CSRF token is 403); ?token= is no way
+# in. In a browser (tests/browser/dashboard.spec.mjs: playwright-core driving Debian's
+# chromium): sign in, open the app, wait for charts with non-zero data, the geographic table
+# shows XX, the protection panel, a screenshot (kept in $DASH_ARTIFACTS, default
+# build/test-artifacts/dashboard). If the browser cannot run, the test fails.
 # shellcheck disable=SC2317  # helpers below are invoked through check/require
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -120,9 +120,12 @@ assert_eq "GET live analytics with the session cookie: 200" 200 \
   "$(status_of "$(dcurl -H "$COOKIE" "$ZONE/spectrum/analytics/live")")"
 out=$(dcurl -H "$COOKIE" -X POST -H 'Content-Type: application/json' \
   --data "{\"protocol\":\"tcp/7009\",\"origin_direct\":[\"tcp://$ORIGIN_IP:7000\"]}" "$ZONE/spectrum/apps")
-assert_eq "POST with only the session cookie: 401 (cookie is read-only)" 401 "$(status_of "$out")"
+# A write needs the session's CSRF token from the dashboard's own page (test_dashboard_writes.sh).
+assert_eq "POST with only the session cookie: 403 (no CSRF token, no Origin)" 403 "$(status_of "$out")"
 out=$(dcurl -H "$COOKIE" -X DELETE "$ZONE/spectrum/apps/echo")
-assert_eq "DELETE with only the session cookie: 401" 401 "$(status_of "$out")"
+assert_eq "DELETE with only the session cookie: 403" 403 "$(status_of "$out")"
+assert_eq "... and the app is still there" 200 \
+  "$(status_of "$(dcurl -H "Authorization: Bearer $TOKEN" "$ZONE/spectrum/apps/echo")")"
 assert_eq "a forged session id: 401" 401 \
   "$(status_of "$(dcurl -H "Cookie: rampart_session=$(printf 'a%.0s' {1..64})" "$ZONE/spectrum/apps")")"
 out=$(dcurl -H "$COOKIE" -X POST -H 'Content-Type: application/json' --data '{}' "$API/dashboard/logout")

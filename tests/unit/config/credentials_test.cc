@@ -138,5 +138,87 @@ TEST(Credentials, FleetTokenOfItsOwn) {
   EXPECT_EQ(c.fleet_token, "");
 }
 
+TEST(ApiTokens, ScopedTokensAndSessionTimeouts) {
+  TempFile file("viewer-file-token-0123456789\n");
+  auto r = parse_yaml(
+      "api:\n"
+      "  token: admin-token-0123456789\n"
+      "  session_timeout: 8h\n"
+      "  session_idle_timeout: 15m\n"
+      "  tokens:\n"
+      "    - { name: viewer, token_file: " +
+      file.path() +
+      ", scope: read }\n"
+      "    - { name: ops, token: ops-token-0123456789, scope: write }\n");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  const ApiConfig& a = r.config->api;
+  EXPECT_EQ(a.session_timeout, std::chrono::hours(8));
+  EXPECT_EQ(a.session_idle_timeout, std::chrono::minutes(15));
+  ASSERT_EQ(a.tokens.size(), 2u);
+  EXPECT_EQ(a.tokens[0].scope, TokenScope::kRead);
+  EXPECT_STREQ(to_string(a.tokens[1].scope), "write");
+  Credentials c;
+  std::vector<ConfigError> errors;
+  ASSERT_TRUE(resolve_credentials(*r.config, &c, &errors)) << errors[0].to_string();
+  ASSERT_EQ(c.tokens.size(), 2u);
+  EXPECT_EQ(c.tokens[0],
+            (ScopedToken{"viewer", "viewer-file-token-0123456789", TokenScope::kRead}));
+  EXPECT_EQ(c.tokens[1], (ScopedToken{"ops", "ops-token-0123456789", TokenScope::kWrite}));
+  auto d = parse_yaml("api: { token: t }\n");
+  EXPECT_EQ(d.config->api.session_timeout, std::chrono::hours(12));
+  EXPECT_EQ(d.config->api.session_idle_timeout, std::chrono::hours(1));
+  EXPECT_TRUE(parse_yaml("api: { token: t, session_idle_timeout: 0s }\n").ok());
+}
+
+TEST(ApiTokens, Refusals) {
+  const std::string head = "api:\n  token: admin-token-0123456789\n";
+  EXPECT_NE(first_error(head + "  tokens: [{ name: v, token: viewer-token-0123456789 }]\n")
+                .find("api.tokens[0].scope: missing; expected one of: read, write"),
+            std::string::npos);
+  EXPECT_NE(first_error(head + "  tokens: [{ name: v, token: x, scope: admin }]\n")
+                .find("api.tokens[0].scope"),
+            std::string::npos);
+  EXPECT_NE(first_error(head + "  tokens: [{ token: viewer-token-0123456789, scope: read }]\n")
+                .find("api.tokens[0].name: missing"),
+            std::string::npos);
+  EXPECT_NE(first_error(head + "  tokens: [{ name: \"a b\", token: x, scope: read }]\n")
+                .find("api.tokens[0].name"),
+            std::string::npos);
+  EXPECT_NE(
+      first_error(head + "  tokens: [{ name: v, token: x, scope: read }, { name: v, token: y, "
+                         "scope: read }]\n")
+          .find("api.tokens[1].name: \"v\" is listed twice"),
+      std::string::npos);
+  EXPECT_NE(first_error(head + "  tokens: [{ name: v, token: x, token_file: /f, scope: read }]\n")
+                .find("api.tokens[0].token_file: both"),
+            std::string::npos);
+  EXPECT_NE(first_error("api: { token: t, session_timeout: 10s }\n").find("api.session_timeout"),
+            std::string::npos);
+  EXPECT_NE(first_error("api: { token: t, session_idle_timeout: 40d }\n")
+                .find("api.session_idle_timeout"),
+            std::string::npos);
+  EXPECT_NE(resolve_error(head + "  tokens: [{ name: v, scope: read }]\n")
+                .find("api.tokens[0].token: missing"),
+            std::string::npos);
+  EXPECT_NE(resolve_error(head + "  tokens: [{ name: v, token: short, scope: read }]\n")
+                .find("api.tokens[0].token: the token is 5 characters long"),
+            std::string::npos);
+  // One token, one scope: never the admin token again, nor one given twice, nor the fleet's.
+  EXPECT_NE(resolve_error(head + "  tokens: [{ name: v, token: admin-token-0123456789, scope: "
+                                 "read }]\n")
+                .find("api.tokens[0].token: is the same as api.token"),
+            std::string::npos);
+  EXPECT_NE(
+      resolve_error(head + "  tokens: [{ name: a, token: same-token-0123456789, scope: read }, "
+                           "{ name: b, token: same-token-0123456789, scope: write }]\n")
+          .find("api.tokens[1].token"),
+      std::string::npos);
+  EXPECT_NE(
+      resolve_error(head + "  tokens: [{ name: a, token: same-token-0123456789, scope: read }]\n"
+                           "store: etcd://h:1\nfleet: { token: same-token-0123456789 }\n")
+          .find("fleet.token: is the same as the API token"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace rampart::config

@@ -12,11 +12,17 @@
 namespace rampart::control {
 namespace {
 
+using config::TokenScope;
+
+SessionStore::Options lifetime_only(int seconds, size_t max_sessions = 1024) {
+  return {std::chrono::seconds(seconds), std::chrono::seconds(0), max_sessions};
+}
+
 TEST(SessionStore, IdsAreRandom256BitHex) {
   SessionStore s;
   std::set<std::string> ids;
   for (int i = 0; i < 100; ++i) {
-    std::string id = s.create();
+    std::string id = s.create(TokenScope::kWrite, "token:x");
     ASSERT_EQ(id.size(), 64u);
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos);
     ids.insert(id);
@@ -25,10 +31,10 @@ TEST(SessionStore, IdsAreRandom256BitHex) {
 }
 
 TEST(SessionStore, ValidUntilExpiryOrRemoval) {
-  SessionStore s(std::chrono::seconds(60));
+  SessionStore s(lifetime_only(60));
   auto now = SessionStore::Clock::now();
   s.set_clock([&] { return now; });
-  std::string a = s.create(), b = s.create();
+  std::string a = s.create(TokenScope::kWrite, "token:x"), b = s.create(TokenScope::kRead, "t");
   EXPECT_TRUE(s.valid(a));
   EXPECT_EQ(s.expires_in(a), 60);
   EXPECT_FALSE(s.valid(""));
@@ -44,16 +50,16 @@ TEST(SessionStore, ValidUntilExpiryOrRemoval) {
 }
 
 TEST(SessionStore, BoundedDropsExpiredThenOldest) {
-  SessionStore s(std::chrono::seconds(100), 3);
+  SessionStore s(lifetime_only(100, 3));
   auto now = SessionStore::Clock::now();
   s.set_clock([&] { return now; });
-  std::string a = s.create();
+  std::string a = s.create(TokenScope::kWrite, "t");
   now += std::chrono::seconds(1);
-  std::string b = s.create();
+  std::string b = s.create(TokenScope::kWrite, "t");
   now += std::chrono::seconds(1);
-  std::string c = s.create();
+  std::string c = s.create(TokenScope::kWrite, "t");
   now += std::chrono::seconds(1);
-  std::string d = s.create();  // full: the oldest (a) goes
+  std::string d = s.create(TokenScope::kWrite, "t");  // full: the oldest (a) goes
   EXPECT_EQ(s.size(), 3u);
   EXPECT_FALSE(s.valid(a));
   EXPECT_TRUE(s.valid(b) && s.valid(c) && s.valid(d));
@@ -79,7 +85,9 @@ TEST(Dashboard, NewTokenEndsSessionsAndRefusesTheOldOne) {
   ApiSecrets secrets;
   secrets.set("first-token-0123456789", "");
   Dashboard d(&secrets, false);
-  std::string id = d.sessions().create();
+  std::string who;
+  ASSERT_EQ(secrets.check("first-token-0123456789", &who), ApiSecrets::Match::kApi);
+  std::string id = d.sessions().create(TokenScope::kWrite, who);
   HttpRequest get;
   get.method = "GET";
   get.headers.emplace("Cookie", "rampart_session=" + id);
@@ -87,7 +95,7 @@ TEST(Dashboard, NewTokenEndsSessionsAndRefusesTheOldOne) {
   secrets.set("second-token-0123456789", "");
   EXPECT_FALSE(d.token_ok("first-token-0123456789"));  // at once, before credentials_changed
   EXPECT_TRUE(d.token_ok("second-token-0123456789"));
-  d.credentials_changed();
+  EXPECT_EQ(d.credentials_changed(), 1u);
   EXPECT_FALSE(d.cookie_authorizes(get));
 }
 
@@ -123,7 +131,7 @@ TEST(Dashboard, SessionCookieOnlyAuthorizesReads) {
   ApiSecrets secrets;
   secrets.set("t", "");
   Dashboard d(&secrets, false);
-  std::string id = d.sessions().create();
+  std::string id = d.sessions().create(TokenScope::kWrite, "token:x");
   HttpRequest get;
   get.method = "GET";
   get.headers.emplace("Cookie", "theme=dark; rampart_session=" + id + "; x=1");

@@ -35,6 +35,8 @@ void install_analytics_routes(HttpRouter& s, AppsApi* ctl, Analytics* analytics)
         zoned([q](const HttpRequest& r) { return q->events(query_params(r), true); }));
   s.Get(base + "/live", zoned([live](const HttpRequest&) { return live->live(); }));
   s.Get(base + "/protection", zoned([p](const HttpRequest&) { return p->protection(); }));
+  s.Get(R"(/client/v4/zones/([^/]+)/rampart/access_rules/hits)",
+        zoned([p](const HttpRequest&) { return p->rule_hits(); }));
   const std::string bans = R"(/client/v4/zones/([^/]+)/rampart/bans)";
   s.Get(bans, zoned([p](const HttpRequest&) { return p->bans(); }));
   auto unban = zoned([p](const HttpRequest& r) { return p->unban(r.matches[2]); });

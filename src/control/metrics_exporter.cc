@@ -186,6 +186,11 @@ std::string MetricsExporter::render() const {
       w.sample({{"app", a.id}, {"kind", telemetry::kProbeKinds[k]}}, a.t.probes[k]);
   w.family("rampart_guard_bans_total", "counter", "Sources banned by autoban.");
   w.sample({}, edge_->guard_bans());
+  w.family("rampart_access_rule_refused_total", "counter",
+           "TCP connections and UDP datagrams refused by each IP access rule (by rule id; not "
+           "those the XDP guard dropped in the kernel).");
+  if (snap && snap->zone)
+    for (const auto& r : snap->zone->rules) w.sample({{"rule", r.id}}, r.hits->total());
   const edge::Edge::SourceTableTotals tables = edge_->guard_tables();
   w.family("rampart_guard_sources", "gauge",
            "Entries in use in the guard's per-source tables (all workers).");

@@ -34,6 +34,16 @@ Outcome Protection::bans() const {
   return Outcome{200, {}, {}, ban_list(edge_->sources(0)), {}};  // top 0: the banned ones only
 }
 
+Outcome Protection::rule_hits() const {
+  json result = json::array();
+  const auto snap = edge_->snapshot();
+  if (snap && snap->zone)
+    for (const auto& r : snap->zone->rules)
+      result.push_back({{"id", r.id}, {"refused", r.hits->total()}});
+  json info = {{"count", result.size()}};
+  return Outcome{200, {}, {}, std::move(result), std::move(info)};
+}
+
 Outcome Protection::unban(const std::string& text) {
   auto ip = net::IpAddr::parse(text);
   if (!ip)

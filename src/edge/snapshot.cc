@@ -122,7 +122,9 @@ std::shared_ptr<const Snapshot> build_snapshot(const config::Config& cfg, const 
   auto egress_v6 = pick_egress(cfg.edge, AF_INET6);
   // The guard's rules are compiled here, once per snapshot, never per packet.
   std::vector<std::string> guard_warnings;
-  auto zone = guard::compile_zone(cfg, &guard_warnings);
+  auto zone = guard::compile_zone(
+      cfg, &guard_warnings, previous != nullptr ? previous->zone.get() : nullptr, snap->workers);
+  snap->zone = zone;
   for (const auto& w : guard_warnings) RLOG_WARN(w);
   std::string clamped_apps;  // " id (asked)" for each app whose cap is above its budget
   for (const auto& app : cfg.apps) {

@@ -35,6 +35,8 @@ struct Snapshot {
   std::vector<std::shared_ptr<const tcp::AppRuntime>> apps;
   std::vector<Bind> binds;
   int workers = 1;  // sockets per SO_REUSEPORT group: what the steering program hashes onto
+  // The guard's compiled access rules (shared by every app's policy), with each rule's refusals.
+  std::shared_ptr<const guard::ZoneRules> zone;
   // Apps the data plane runs disabled, with why: their TLS could not be set up (a certificate
   // file removed or unreadable, a key that does not load) and no earlier one is kept. They stay
   // in `apps` (counters, origins) but have no binds: their ports stay closed.

@@ -101,6 +101,7 @@ class Guard {
   // address of a banned prefix) and forgets its violations.
   void unban(const net::IpAddr& ip);
 
+  int worker() const { return worker_; }
   const Counters& counters() const { return counters_; }
   const SourceTableStats& table_stats() const { return table_.stats(); }
   size_t sources() const { return table_.size(); }

@@ -41,10 +41,19 @@ std::shared_ptr<const GeoDb> open_db(const std::string& path, const char* what,
 }  // namespace
 
 std::shared_ptr<const ZoneRules> compile_zone(const config::Config& cfg,
-                                              std::vector<std::string>* warnings) {
+                                              std::vector<std::string>* warnings,
+                                              const ZoneRules* previous, int workers) {
   auto z = std::make_shared<ZoneRules>();
+  std::unordered_map<std::string, std::shared_ptr<RuleHits>> kept;
+  if (previous != nullptr)
+    for (const auto& r : previous->rules) kept.emplace(r.id, r.hits);
+  z->rules.reserve(cfg.ip_access_rules.size());
   for (const auto& rule : cfg.ip_access_rules) {
-    AclMatch m{rule.mode, rule.target};
+    auto it = kept.find(rule.id);
+    z->rules.push_back({rule.id, it != kept.end() && it->second
+                                     ? it->second
+                                     : std::make_shared<RuleHits>(workers)});
+    AclMatch m{rule.mode, rule.target, z->rules.back().hits.get()};
     switch (rule.target) {
       case config::AccessTarget::kIp:
       case config::AccessTarget::kIp6:

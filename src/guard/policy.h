@@ -20,13 +20,47 @@
 
 namespace rampart::guard {
 
+// What one access rule refused since start (TCP connections; UDP datagrams): the API's
+// .../access_rules/hits and rampart_access_rule_refused_total. One counter per worker, each on
+// its own cache line, so that workers refusing a flood never write the same line; read by any
+// thread (the sum). Shared by the snapshots that keep the rule's id (a reload keeps the count).
+class RuleHits {
+ public:
+  explicit RuleHits(int workers)
+      : n_(workers > 0 ? static_cast<size_t>(workers) : 1), slots_(new Slot[n_]) {}
+  // Worker thread: one refusal by `worker` (no allocation, no lock).
+  void refused(int worker) {
+    slots_[static_cast<size_t>(worker) % n_].n.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t total() const {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n_; ++i) sum += slots_[i].n.load(std::memory_order_relaxed);
+    return sum;
+  }
+
+ private:
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> n{0};
+  };
+  size_t n_;
+  std::unique_ptr<Slot[]> slots_;
+};
+
 struct AclMatch {
   config::AccessMode mode = config::AccessMode::kBlock;
   config::AccessTarget target = config::AccessTarget::kIp;
+  RuleHits* hits = nullptr;  // the rule's refusals; owned by ZoneRules::rules (null in tests)
+};
+
+// One rule of ip_access_rules (file and API) and its counter, in the config's order.
+struct RuleCount {
+  std::string id;
+  std::shared_ptr<RuleHits> hits;
 };
 
 struct ZoneRules {
-  net::PrefixTrie<AclMatch> ips;                        // ip, ip6, ip_range
+  std::vector<RuleCount> rules;   // every rule, also one shadowed by an equal rule before it
+  net::PrefixTrie<AclMatch> ips;  // ip, ip6, ip_range
   std::unordered_map<std::string, AclMatch> countries;  // "US"
   std::unordered_map<uint32_t, AclMatch> asns;
   std::shared_ptr<const GeoDb> country_db;
@@ -41,9 +75,12 @@ struct ZoneRules {
 };
 
 // Compiles the zone-wide rules and opens the GeoIP databases. Problems that cannot stop a
-// validated config (a database that will not open) are appended to `warnings`.
+// validated config (a database that will not open) are appended to `warnings`. A rule whose id
+// `previous` (the last snapshot's rules, may be null) has keeps its refusal count; `workers`
+// sizes a new rule's counter.
 std::shared_ptr<const ZoneRules> compile_zone(const config::Config& cfg,
-                                              std::vector<std::string>* warnings);
+                                              std::vector<std::string>* warnings,
+                                              const ZoneRules* previous = nullptr, int workers = 1);
 
 // The guard's view of one app: its limits and, flattened from them, the chains of the filters
 // it configures (filter.h), one per hook.

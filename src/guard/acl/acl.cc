@@ -40,6 +40,8 @@ Verdict judge(Call& c, const GeoInfo& geo, const char** rule) {
   }
   c.reason = block_reason(m->target);
   *rule = reason_rule(c.reason);
+  // Counted where the rule is known; a dry run refuses nothing, so it counts nothing here.
+  if (m->hits != nullptr && !c.p.dry(FilterId::kAcl)) m->hits->refused(c.guard.worker());
   return Verdict::kDrop;
 }
 

@@ -173,6 +173,53 @@ TEST(Limits, AppConnectionCapSharedAcrossWorkers) {
   EXPECT_TRUE(w1.admit(p, ip("192.0.2.3"), 0).allowed);
 }
 
+// Each access rule counts what it refused (per worker, summed), in TCP and UDP, not in dry-run;
+// a recompile keeps the count of a rule whose id stays.
+TEST(Acl, EachRuleCountsItsRefusals) {
+  Fixture f;
+  auto with_id = [](config::IpAccessRule r, const char* id) {
+    r.id = id;
+    return r;
+  };
+  f.cfg.ip_access_rules = {with_id(rule(kBlock, T::kIpRange, "198.51.100.0/24"), "range"),
+                           with_id(rule(kAllow, T::kIp, "198.51.100.7"), "allow"),
+                           with_id(rule(kBlock, T::kIp, "192.0.2.66"), "one"),
+                           with_id(rule(kBlock, T::kIp, "192.0.2.66"), "shadowed")};
+  auto zone = compile_zone(f.cfg, &f.warnings, nullptr, 2);
+  ASSERT_EQ(zone->rules.size(), 4u);
+  auto p = compile_app(f.app, f.prot, zone, nullptr);
+  Guard w0(0), w1(1);
+  EXPECT_FALSE(w0.admit(*p, ip("198.51.100.9"), 0).allowed);
+  EXPECT_FALSE(w1.admit(*p, ip("198.51.100.10"), 0).allowed);
+  EXPECT_TRUE(w0.admit(*p, ip("198.51.100.7"), 0).allowed);  // whitelisted: no refusal
+  EXPECT_FALSE(w1.admit(*p, ip("192.0.2.66"), 0).allowed);
+  config::App udp = f.app;
+  udp.proto = config::Proto::kUdp;
+  auto pu = compile_app(udp, f.prot, zone, nullptr);
+  EXPECT_EQ(w0.check_datagram(*pu, net::SockAddr(ip("198.51.100.1"), 5000), 0), Reason::kBlockIp);
+  auto hits = [&](const ZoneRules& z) {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    for (const auto& r : z.rules) out.emplace_back(r.id, r.hits->total());
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, uint64_t>>;
+  EXPECT_EQ(hits(*zone), (V{{"range", 3}, {"allow", 0}, {"one", 1}, {"shadowed", 0}}));
+  // A reload: "range" and "one" stay, "allow" goes, "new" comes with 0.
+  f.cfg.ip_access_rules = {with_id(rule(kBlock, T::kIpRange, "198.51.100.0/24"), "range"),
+                           with_id(rule(kBlock, T::kIp, "192.0.2.66"), "one"),
+                           with_id(rule(kBlock, T::kIp, "192.0.2.77"), "new")};
+  auto zone2 = compile_zone(f.cfg, &f.warnings, zone.get(), 2);
+  auto p2 = compile_app(f.app, f.prot, zone2, p.get());
+  EXPECT_FALSE(w0.admit(*p2, ip("192.0.2.77"), 0).allowed);
+  EXPECT_FALSE(w0.admit(*p2, ip("198.51.100.1"), 0).allowed);
+  EXPECT_EQ(hits(*zone2), (V{{"range", 4}, {"one", 1}, {"new", 1}}));
+  // Dry-run: the connection goes through, and the rule refused nothing.
+  f.prot.dry_run = {"acl"};
+  auto dry = compile_app(f.app, f.prot, zone2, nullptr);
+  EXPECT_TRUE(w0.admit(*dry, ip("192.0.2.77"), 0).allowed);
+  EXPECT_EQ(hits(*zone2), (V{{"range", 4}, {"one", 1}, {"new", 1}}));
+}
+
 TEST(Limits, AppCountSurvivesRecompile) {
   Fixture f;
   f.prot.max_connections = 1;

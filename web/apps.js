@@ -240,9 +240,13 @@ function showErrors(root, e) {
   let first = null;
   const topLines = [];
   errors.forEach((err, n) => {
-    const text = err.code ? `${err.message} (${err.code})` : err.message;
-    const field = fieldFor(root, err.source && err.source.pointer);
-    if (!field) { topLines.push(text); return; }
+    const pointer = err.source && err.source.pointer;
+    const field = fieldFor(root, pointer);
+    const code = err.code ? ` (${err.code})` : '';
+    if (!field) { topLines.push(err.message + code); return; }
+    // Next to its field the message needs no "origin_direct[0]: " in front.
+    const path = pointer.split('/').slice(1).map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : (i ? '.' : '') + p)).join('');
+    const text = (err.message.startsWith(`${path}: `) ? err.message.slice(path.length + 2) : err.message) + code;
     const id = `${root.id}-err-${n}`;
     field.classList.add('invalid');
     field.append(el('p', { class: 'field-error', id, text }));

@@ -49,7 +49,7 @@ async function loadHits() {
     const rows = await getJSON(HITS_PATH);
     rules.hits = new Map((rows || []).map((h) => [h.id, h.refused || 0]));
   } catch (e) {
-    rules.hits = null;  // not available from this edge: the column says so
+    rules.hits = null;  // not available from this edge (an older version): the column says so
   }
 }
 

@@ -33,6 +33,8 @@ inline constexpr int kErrUnknownField = 10012;           // field the API does n
 inline constexpr int kErrTooLarge = 10013;               // 413: body over 1 MiB
 inline constexpr int kErrStoreUnavailable = 10503;  // 503: the fleet store unreachable, not made
 inline constexpr int kErrOutcomeUnknown = 10504;    // 504: the store did not say if it applied it
+inline constexpr int kErrEdgeUnreachable = 10502;   // 502: the fleet edge asked for (edge=) did
+                                                    // not answer
 // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a key reused for another request
 // (422), or sent again while its first request is still being answered (409).
 inline constexpr int kErrIdempotencyKeyReused = 10422;

@@ -41,6 +41,22 @@ const char* type_name(const json& v) {
   }
 }
 
+// The JSON pointer of member `key` of the object at `path` (RFC 6901: '~' and '/' escaped).
+std::string pointer_of(const std::string& path, const std::string& key) {
+  std::string out = api_pointer(ConfigError{path, ""});
+  if (!path.empty() && out.empty()) return "";
+  out.push_back('/');
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
 // Reads typed fields out of JSON objects, collecting errors; never throws.
 class JsonReader {
  public:
@@ -67,6 +83,7 @@ class JsonReader {
       std::string names;
       for (const char* k : known) names += std::string(names.empty() ? "" : ", ") + k;
       error(join(path, it.key()), "unknown field; expected one of: " + names, kErrUnknownField);
+      errors_.back().pointer = pointer_of(path, it.key());
       ok = false;
     }
     return ok;
@@ -591,6 +608,35 @@ json rule_to_json(const IpAccessRule& rule) {
 std::string api_message(const ConfigError& e) {
   if (e.path.empty()) return e.message;
   return e.path + ": " + e.message;
+}
+
+std::string api_pointer(const ConfigError& e) {
+  if (!e.pointer.empty()) return e.pointer;
+  // Paths are "key.key[index]" of field names (snake_case); anything else (an unknown field's
+  // name quoted back) has no pointer rather than a wrong one.
+  std::string out;
+  bool at_segment_start = true;
+  for (size_t i = 0; i < e.path.size(); ++i) {
+    const char c = e.path[i];
+    if (c == '.' || c == '[') {
+      if (at_segment_start) return "";
+      at_segment_start = true;
+      continue;
+    }
+    if (c == ']') {
+      if (at_segment_start ||
+          (i + 1 < e.path.size() && e.path[i + 1] != '.' && e.path[i + 1] != '['))
+        return "";
+      continue;
+    }
+    const bool word =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!word) return "";
+    if (at_segment_start) out.push_back('/');
+    at_segment_start = false;
+    out.push_back(c);
+  }
+  return at_segment_start ? "" : out;
 }
 
 }  // namespace rampart::config

@@ -52,5 +52,9 @@ nlohmann::json rule_to_json(const IpAccessRule& rule);
 
 // "path: message" (or just the message when path is empty), for API error messages.
 std::string api_message(const ConfigError& e);
+// The error's path as a JSON pointer into the request body (RFC 6901, Cloudflare's
+// errors[].source.pointer): "origin_direct[0]" -> "/origin_direct/0",
+// "configuration.value" -> "/configuration/value"; "" when the error names no field.
+std::string api_pointer(const ConfigError& e);
 
 }  // namespace rampart::config

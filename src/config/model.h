@@ -397,6 +397,9 @@ struct ConfigError {
   // check` and API writes refuse it like any error; a running edge (start, reload, stored apps)
   // disables that one app instead of refusing the whole config.
   bool unavailable = false;
+  // The field as a JSON pointer into an API request's body, when `path` cannot say it exactly
+  // (an unknown field whose name has '.' or '['); "" = derived from `path` (api_pointer()).
+  std::string pointer = {};
   std::string to_string() const;  // "path: message (error CODE)"
 };
 

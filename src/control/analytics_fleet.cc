@@ -40,7 +40,7 @@ std::string AnalyticsFleet::off_reason() const {
 AnalyticsFleet::Gathered AnalyticsFleet::gather(const std::string& path, const std::string& what,
                                                 const std::string& colo,
                                                 const std::function<json()>& local,
-                                                size_t max_bytes) const {
+                                                size_t max_bytes, const std::string& edge) const {
   Settings fanout;
   {
     std::lock_guard lock(mu_);
@@ -59,6 +59,8 @@ AnalyticsFleet::Gathered AnalyticsFleet::gather(const std::string& path, const s
   for (const json& e : fleet_->edges()) {
     const std::string name = e.value("name", ""), edge_colo = e.value("colo", "");
     if (!colo.empty() && edge_colo != colo) continue;
+    if (!edge.empty() && name != edge) continue;
+    ++g.matched;
     if (e.value("self", false)) {
       order.push_back(name);
       got[name] = local();
@@ -109,6 +111,13 @@ AnalyticsFleet::Gathered AnalyticsFleet::gather(const std::string& path, const s
     if (it != got.end()) g.answers.emplace_back(name, std::move(it->second));
   }
   return g;
+}
+
+bool AnalyticsFleet::is_self(const std::string& name) const {
+  if (fleet_ == nullptr) return false;
+  for (const json& e : fleet_->edges())
+    if (e.value("self", false) && e.value("name", "") == name) return true;
+  return false;
 }
 
 void AnalyticsFleet::note(const Gathered& g, Outcome* o) {

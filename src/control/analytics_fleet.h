@@ -37,15 +37,20 @@ class AnalyticsFleet {
   Outcome sum(const std::vector<std::string>& wanted, const std::string& colo,
               const LocalRows& local) const;
 
-  // Every live edge's answer (of `colo`, "" = every colo), asked at once: this edge's from
-  // `local`, each other's by a GET of `path` (which carries scope=local) over HTTPS with the
-  // fleet credential, each within 3 s and `max_bytes`. `what` names the endpoint in the log.
+  // Every live edge's answer (of `colo`, "" = every colo; only the edge named `edge`, when
+  // given), asked at once: this edge's from `local`, each other's by a GET of `path` (which
+  // carries scope=local) over HTTPS with the fleet credential, each within 3 s and `max_bytes`.
+  // `what` names the endpoint in the log.
   struct Gathered {
     std::vector<std::pair<std::string, nlohmann::json>> answers;  // edge name, its `result`
     std::vector<std::string> left_out;  // "NAME (why)": no answer in time, or a failed one
+    size_t matched = 0;                 // live edges that the filters let through
   };
   Gathered gather(const std::string& path, const std::string& what, const std::string& colo,
-                  const std::function<nlohmann::json()>& local, size_t max_bytes) const;
+                  const std::function<nlohmann::json()>& local, size_t max_bytes,
+                  const std::string& edge = "") const;
+  // Whether `name` is this edge's name in the fleet's registry.
+  bool is_self(const std::string& name) const;
   // The `messages` of a fleet answer: which edges it covers, and which were left out (named).
   static void note(const Gathered& g, Outcome* o);
 

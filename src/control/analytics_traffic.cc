@@ -136,18 +136,31 @@ Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& para
   // fleet fan-out asks a peer for: analytics_rows.h). The rest is the query, as the parser
   // takes it (and as it is passed on to the peers).
   std::multimap<std::string, std::string> query;
-  std::string scope, format;
+  std::string scope, format, edge;
   for (const auto& [k, v] : params) {
     if (k == "scope")
       scope = v;
     else if (k == "format")
       format = v;
+    else if (k == "edge")
+      edge = v;
     else
       query.emplace(k, v);
   }
   if (!scope.empty() && scope != "local" && scope != "fleet")
     return Outcome::failure(400, config::kErrInvalidValue,
                             "scope: \"" + scope + "\" is not local or fleet");
+  // edge=NAME: one edge of the fleet (a name of GET .../rampart/edges) instead of the sum.
+  if (params.count("edge") > 0) {
+    if (edge.empty() || scope == "local")
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "edge: give the name of one edge of GET .../rampart/edges, without "
+                              "scope=local (which is this edge)");
+    if (fleet_->fleet() == nullptr)
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "edge: this edge is not part of a fleet (store: etcd://...); its "
+                              "answer is its own");
+  }
   if (!format.empty() && (format != "rows" || scope != "local"))
     return Outcome::failure(
         400, config::kErrInvalidValue,
@@ -165,8 +178,17 @@ Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& para
   };
   std::vector<AnalyticsRow> rows;
   int64_t lag = 0;
-  const bool fleet = fleet_->fleet() != nullptr && scope != "local";
+  bool fleet = fleet_->fleet() != nullptr && scope != "local";
   const std::string why_not = fleet ? fleet_->off_reason() : "";
+  if (fleet && !edge.empty() && !why_not.empty()) {
+    // Without the fan-out only this edge can answer.
+    if (!fleet_->is_self(edge))
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "edge: \"" + edge +
+                                  "\" is not this edge, and the fleet fan-out is off (" + why_not +
+                                  "), so other edges cannot be asked");
+    fleet = false;
+  }
   if (!fleet || !why_not.empty()) {
     if (!local_rows(&rows, &lag, &error)) return Outcome::failure(500, kErrInternal, error);
     if (format == "rows")
@@ -197,8 +219,17 @@ Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& para
         }
         return rows_to_json(collapse_rows(q, mine, bytime), my_lag);
       },
-      kMaxRowsAnswer);
+      kMaxRowsAnswer, edge);
   if (local_failed) return Outcome::failure(500, kErrInternal, error);
+  if (!edge.empty() && g.matched == 0)
+    return Outcome::failure(
+        404, kErrNotFound,
+        "edge: no live edge named \"" + edge + "\" in the fleet; GET .../rampart/edges lists them");
+  if (!edge.empty() && g.answers.empty())
+    return Outcome::failure(502, kErrEdgeUnreachable,
+                            "edge " + (g.left_out.empty() ? edge : g.left_out[0]) +
+                                " did not answer; retry, or leave edge= out for the rest of "
+                                "the fleet");
   AnalyticsFleet::Gathered used;
   used.left_out = g.left_out;
   for (const auto& [name, answer] : g.answers) {

@@ -98,8 +98,7 @@ constexpr const char* kCrossSitePage =
 bool from_this_site(const HttpRequest& req, HttpResponse& res, bool form) {
   const BrowserCheck c = check_sign_in(req);
   if (c == BrowserCheck::kOk) return true;
-  RLOG_WARN("dashboard: ", req.path, " from ", peer_of(req),
-            " refused: ", browser_check_message(c));
+  RLOG_WARN("dashboard: ", req.path, " from ", peer_of(req), ": ", browser_check_message(c));
   if (form) {
     res.status = 403;
     res.set_content(kCrossSitePage, "text/html; charset=utf-8");
@@ -279,8 +278,8 @@ void Dashboard::install_routes(HttpRouter& s) {
       }
       const BrowserCheck c = check_cookie_write(req, session->csrf_token, session->scope);
       if (c != BrowserCheck::kOk) {
-        RLOG_WARN("dashboard: sign-out everywhere by ", who_of(id), " from ", peer_of(req),
-                  " refused: ", browser_check_message(c));
+        RLOG_WARN("dashboard: sign-out everywhere by ", who_of(id), " from ", peer_of(req), ": ",
+                  browser_check_message(c));
         send_json(res, 403, nullptr, browser_check_code(c), browser_check_message(c));
         return;
       }

@@ -20,6 +20,9 @@ inline constexpr const char* kDefaultZone = "default";
 struct ApiError {
   int code = 0;
   std::string message;
+  // JSON pointer to the request body's field at fault ("/origin_direct/0"), sent as Cloudflare's
+  // "source": {"pointer": ...}; "" = none.
+  std::string pointer = {};
 };
 
 // The outcome of one API operation, ready to be wrapped in the v4 envelope.

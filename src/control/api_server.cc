@@ -28,7 +28,11 @@ constexpr const char* kSignInTooLarge =
 
 json error_list(const std::vector<ApiError>& list) {
   json out = json::array();
-  for (const auto& e : list) out.push_back({{"code", e.code}, {"message", e.message}});
+  for (const auto& e : list) {
+    json item = {{"code", e.code}, {"message", e.message}};
+    if (!e.pointer.empty()) item["source"] = {{"pointer", e.pointer}};
+    out.push_back(std::move(item));
+  }
   return out;
 }
 
@@ -215,8 +219,8 @@ HttpServer::HeadDecision ApiServer::on_head(HttpRequest& req, HttpResponse& res)
     ++forbidden_writes_;
     failure_log_.warn("API: " + req.method + " " +
                           json(req.path).dump(-1, ' ', true, json::error_handler_t::replace) +
-                          " by " + req.who + " from " + peer_of(req) +
-                          " refused: " + browser_check_message(c),
+                          " by " + req.who + " from " + peer_of(req) + ": " +
+                          browser_check_message(c),
                       core::coarse_ms());
     send_outcome(res, Outcome::failure(403, browser_check_code(c), browser_check_message(c)));
     return respond_with(Refusal::kForbidden);

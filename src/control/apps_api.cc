@@ -20,7 +20,8 @@ void add_errors(Outcome* out, int status, const std::vector<config::ConfigError>
   for (const auto& e : errors)
     if (e.code == config::kErrListenConflict) out->status = 409;
   for (const auto& e : errors)
-    out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e)});
+    out->errors.push_back({e.code ? e.code : config::kErrInvalidValue, config::api_message(e),
+                           config::api_pointer(e)});
 }
 
 int status_of(int code) {

@@ -113,9 +113,11 @@ void SessionStore::remove(std::string_view id) {
 
 size_t SessionStore::clear() {
   std::lock_guard<std::mutex> lock(mu_);
-  const size_t n = sessions_.size();
+  const Clock::time_point now = now_();
+  size_t live = 0;
+  for (const auto& [key, s] : sessions_) live += end_of(s) > now ? 1 : 0;
   sessions_.clear();
-  return n;
+  return live;
 }
 
 size_t SessionStore::retain(

@@ -56,7 +56,7 @@ class SessionStore {
   // Seconds until `id` expires (the earlier of both timeouts); 0 when it is not valid.
   long long expires_in(std::string_view id);
   void remove(std::string_view id);
-  // Ends every session; returns how many there were.
+  // Ends every session; returns how many had not expired.
   size_t clear();
   // Ends the sessions for which keep(credential, scope) is false (a token changed); returns how
   // many.

@@ -94,6 +94,20 @@ assert_eq "the fleet answer names the edges it covers (messages)" "3" \
   "$(jget "$(body_of "$r")" "[m['message'] for m in j['messages'] if m['message'].startswith('summed over')][0].split()[2]")"
 assert_eq "one group per app and colo: the three colos" "E1 E2 E3" \
   "$(jget "$(body_of "$r")" "' '.join(sorted(d['dimensions'][1] for d in j['result']['data'] if d['dimensions'][0] == '$APP'))")"
+# edge=NAME (a name of .../rampart/edges): one edge's numbers, asked through any edge.
+edge_name() { jget "$(body_of "$(fapi 1 GET /rampart/edges)")" "[e['name'] for e in j['result'] if e['colo'] == '$1'][0]"; }
+E1_NAME=$(edge_name E1)
+E2_NAME=$(edge_name E2)
+assert_eq "events/summary?edge=<edge 2> through edge 1 is edge 2's own" "${ev_local[1]}" \
+  "$(ev_count 1 summary "&edge=$E2_NAME")"
+assert_eq "events/bytime?edge=<edge 1> through edge 1 is its own" "${ev_local[0]}" \
+  "$(ev_count 1 bytime "&time_delta=minute&edge=$E1_NAME")"
+r=$(fapi 1 GET "/spectrum/analytics/events/bytime?$EVQ&edge=$E2_NAME")
+check "... the answer names the one edge it covers" grep -qF "summed over 1 edges: [\\\"$E2_NAME\\\"]" <<<"$(body_of "$r")"
+r=$(fapi 1 GET "/spectrum/analytics/events/summary?$EVQ&edge=E9-nowhere-1")
+assert_eq "edge= naming no live edge: 404" 404 "$(status_of "$r")"
+r=$(fapi 1 GET "/spectrum/analytics/events/summary?$EVQ&edge=$E2_NAME&scope=local")
+assert_eq "edge= with scope=local: 400" 400 "$(status_of "$r")"
 # An edge that does not answer in time (SIGSTOP: a stalled process, still in the registry) is
 # named in `messages`, and the answer covers the others (after the fan-out's 3 s per peer).
 kill -STOP "${EDGE_PIDS[3]}"

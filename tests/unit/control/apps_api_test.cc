@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include "config/app_json.h"
 #include "config/parse.h"
 #include "control/config_applier.h"
 #include "control/sqlite_store.h"
@@ -116,6 +117,49 @@ TEST_F(ControllerTest, InvalidChangesNothing) {
   EXPECT_EQ(first_code(o), 6007);
   EXPECT_TRUE(applied_.empty());
   EXPECT_EQ(api_->list_apps({}).result.size(), 1u);
+}
+
+// Cloudflare's errors[].source.pointer: the field of the body at fault, beside the unchanged code
+// and message; none when the error names no field.
+TEST_F(ControllerTest, ValidationErrorsPointAtTheField) {
+  Outcome o = api_->create_app(R"({"protocol":"tcp/2222","origin_direct":["tcp://1.2.3:22"]})");
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_EQ(o.errors[0].code, 11002);
+  EXPECT_EQ(o.errors[0].message.rfind("origin_direct[0]: invalid origin", 0), 0u);
+  EXPECT_EQ(o.errors[0].pointer, "/origin_direct/0");
+  o = api_->create_app(R"({"protocol":"tcp/2222"})");
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_EQ(o.errors[0].pointer, "");  // no origin at all: no field to point at
+  o = api_->create_app(
+      R"({"protocol":"tcp/2222","origin_direct":["tcp://192.0.2.1:22"],"dns":{"type":"X","name":"a.example.com"}})");
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_EQ(o.errors[0].pointer, "/dns/type");
+  o = api_->create_app(
+      R"({"protocol":"tcp/2222","origin_direct":["tcp://192.0.2.1:22"],"a.b/c~":1})");
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_EQ(o.errors[0].code, 10012);
+  EXPECT_EQ(o.errors[0].pointer, "/a.b~1c~0");  // an unknown field, escaped as RFC 6901 says
+  o = api_->create_app(
+      R"({"protocol":"tcp/2222","origin_direct":["tcp://192.0.2.1:22"],"edge_ips":{"x":1}})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.errors[0].pointer, "/edge_ips/x") << o.errors[0].message;
+  const Outcome created = api_->create_app(kApp);
+  ASSERT_TRUE(created.ok());
+  o = api_->patch_app(created.result["id"], R"({"protocol":"tcp/99999"})");
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.errors[0].pointer, "/protocol");
+  o = api_->create_rule(R"({"mode":"block","configuration":{"target":"ip","value":"10.9.9"}})");
+  ASSERT_EQ(o.errors.size(), 1u);
+  EXPECT_EQ(o.errors[0].code, 10001);
+  EXPECT_EQ(o.errors[0].pointer, "/configuration/value");
+  o = api_->create_rule(
+      R"({"mode":"challenge","configuration":{"target":"ip","value":"10.9.9.9"}})");
+  EXPECT_EQ(o.errors[0].pointer, "/mode");
+  EXPECT_EQ(config::api_pointer({"tls_settings.certificates[0].certificate", "m"}),
+            "/tls_settings/certificates/0/certificate");
+  EXPECT_EQ(config::api_pointer({"", "m"}), "");
+  EXPECT_EQ(config::api_pointer({"a..b", "m"}), "");
+  EXPECT_EQ(config::api_pointer({"app \"x\".protocol", "m"}), "");
 }
 
 TEST_F(ControllerTest, PutPatchDelete) {

@@ -232,12 +232,12 @@ function fieldFor(root, pointer) {
   return null;
 }
 
-// Puts each error of a refused write next to its field; returns the first element to focus.
+// Puts each error of a refused write next to its field (the rest at the top) and focuses the
+// first.
 function showErrors(root, e) {
   clearErrors(root);
   const top = $('.form-error', root);
   const errors = e instanceof ApiError && e.errors.length ? e.errors : [{ message: writeFailure(e) }];
-  let first = null;
   const topLines = [];
   errors.forEach((err, n) => {
     const pointer = err.source && err.source.pointer;
@@ -250,11 +250,11 @@ function showErrors(root, e) {
     const id = `${root.id}-err-${n}`;
     field.classList.add('invalid');
     field.append(el('p', { class: 'field-error', id, text }));
-    const input = $('input:not([type=radio]), select', field);
+    // The input that gets aria-invalid and the focus: the one marked so, else the field's first.
+    const input = $('[data-error-target]', field) || $('input:not([type=radio]), select', field);
     if (input) {
       input.setAttribute('aria-invalid', 'true');
-      input.setAttribute('aria-describedby', id);
-      first = first || input;
+      input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') || ''} ${id}`.trim());
     }
   });
   if (e instanceof ApiError && e.status === 403) topLines.unshift(writeFailure(e));
@@ -262,8 +262,9 @@ function showErrors(root, e) {
     top.textContent = [...new Set(topLines)].join(' · ');
     top.hidden = false;
     top.tabIndex = -1;
-    first = top;
   }
+  // The focus goes to the top message, else to the first field in error (in the form's order).
+  const first = topLines.length ? top : $('[aria-invalid="true"]', root);
   if (first) first.focus();
 }
 

@@ -108,18 +108,23 @@ try {
   await page.click('#app-new');
   await page.locator('#app-edit-view').waitFor({ state: 'visible', timeout: T });
   await page.fill('#f-id', APP);
-  await page.fill('#f-port', String(PORT));
+  await page.fill('#f-port', '70000');  // no such port: refused by the API
   await page.fill('#f-dns-name', 'web.example.com');
-  await page.fill('#f-origin-0', `tcp://${ORIGIN}`);  // no port: refused by the API
+  await page.fill('#f-origin-0', `tcp://${ORIGIN}`);  // no port: refused too
   assert(await page.isChecked('#f-ipfw'), 'the IP firewall is on by default');
   await page.click('#app-submit');
   const fieldErr = page.locator('.origin-row[data-pointer="/origin_direct/0"] .field-error');
   await fieldErr.waitFor({ state: 'visible', timeout: T });
   assert(await page.getAttribute('#f-origin-0', 'aria-invalid') === 'true',
     `the API's error is shown next to the origin field: "${await fieldErr.textContent()}"`);
+  const portErr = page.locator('[data-pointer="/protocol"] .field-error');
+  assert(await portErr.isVisible() && await page.getAttribute('#f-port', 'aria-invalid') === 'true',
+    `... and the other one next to the port: "${await portErr.textContent()}"`);
+  assert(await page.evaluate(() => document.activeElement.id) === 'f-port', 'the first field in error has the focus');
   await shot('app-form-1280');
 
   step = 'create';
+  await page.fill('#f-port', String(PORT));
   await page.fill('#f-origin-0', `${ORIGIN}:7001`);  // the form adds tcp://
   await page.click('#app-submit');
   const row = page.locator(`#manage-apps tbody tr[data-app="${APP}"]`);

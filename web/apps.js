@@ -60,6 +60,7 @@ async function deleteApp(id) {
   try {
     await apiRequest('DELETE', `${APPS_PATH}/${encodeURIComponent(id)}`);
     notice(`App ${id} deleted.`);
+    $('#main').focus();  // its Delete button is gone
     await refreshApps();
   } catch (e) {
     notice(`Could not delete ${id}: ${writeFailure(e)}`, true);

@@ -85,11 +85,13 @@ function renderRules() {
 async function deleteRule(r) {
   if (!canWrite()) return;
   const c = r.configuration || {};
-  const refused = rules.hits ? ` It refused ${plural(rules.hits.get(r.id) || 0, 'connection')} since the edge started.` : '';
+  const n = rules.hits ? rules.hits.get(r.id) || 0 : 0;
+  const refused = rules.hits ? ` It refused ${fmtInt(n)} ${n === 1 ? 'connection or datagram' : 'connections or datagrams'} since the edge started.` : '';
   if (!(await confirmDialog(`Delete this ${r.mode} rule?`, `${c.target} ${c.value}${r.notes ? ` (${r.notes})` : ''}.${refused}`, 'Delete rule'))) return;
   try {
     await apiRequest('DELETE', `${RULES_PATH}/${encodeURIComponent(r.id)}`);
     notice(`Rule for ${c.value} deleted.`);
+    $('#main').focus();  // its Delete button is gone
   } catch (e) {
     notice(`Could not delete the rule: ${writeFailure(e)}`, true);
   }
@@ -169,6 +171,7 @@ async function liftBan(source) {
   try {
     await apiRequest('DELETE', `${BANS_PATH}/${encodeURIComponent(ip)}`);
     notice(`Ban of ${source} lifted.`);
+    $('#main').focus();  // its Lift button is gone
   } catch (e) {
     notice(`Could not lift the ban of ${source}: ${writeFailure(e)}`, true);
   }

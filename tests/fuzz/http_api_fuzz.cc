@@ -1,7 +1,8 @@
 // libFuzzer target for the API's request pipeline without sockets (control/http_parse.h): the
 // request head, body framing and Content-Encoding refusal, the chunked decoder fed in two pieces
 // split where the input says, the Host check, and the credentials' syntax (bearer header,
-// cookies, the sign-in form), plus query decoding and the response's wire form. Checks that
+// cookies, the sign-in form), the dashboard's browser checks (Origin, Sec-Fetch-Site, the CSRF
+// token: control/csrf.h), plus query decoding and the response's wire form. Checks that
 // nothing crashes or overflows, that the parser never consumes more than it was given, that a
 // chunked body never passes its limit, and that splitting the input changes nothing.
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "control/csrf.h"
 #include "control/http_parse.h"
 
 using namespace rampart::control;
@@ -58,6 +60,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < req.get_header_value_count("Cookie"); ++i)
       cookies.push_back(req.get_header_value("Cookie", i));
     (void)cookie_value(cookies, "rampart_session");
+    // The browser checks: a write that passes them carries the session's token, and a read
+    // session never passes.
+    const std::string csrf(64, 'a');
+    if (check_cookie_write(req, csrf, rampart::config::TokenScope::kWrite) == BrowserCheck::kOk &&
+        req.get_header_value("X-CSRF-Token") != csrf)
+      std::abort();
+    if (check_cookie_write(req, csrf, rampart::config::TokenScope::kRead) == BrowserCheck::kOk)
+      std::abort();
+    (void)check_sign_in(req);
+    (void)same_origin(req.get_header_value("Origin"), own_origin(req));
     std::string_view rest = text.substr(head.consumed);
     (void)form_field(rest, "token");
     check_chunked(rest, split);
@@ -79,6 +91,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)cookie_value({std::string(text)}, "rampart_session");
   (void)form_field(text, "token");
   (void)parse_query(text);
+  (void)same_origin(text, "http://127.0.0.1:8788");
+  (void)same_origin(text.substr(std::min(split, text.size())),
+                    text.substr(0, std::min(split, text.size())));
   check_chunked(text, split);
   return 0;
 }

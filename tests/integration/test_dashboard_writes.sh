@@ -6,9 +6,10 @@
 # bans, sign-out everywhere) are in the audit log as "dashboard session:<hash>"; a cross-site
 # sign-in is refused; a read token (api.tokens scope read) cannot write, by bearer nor through a
 # session it signed in; the idle timeout ends an unused session (api.session_idle_timeout 5s)
-# while use keeps it alive; sign-out everywhere ends every session; and the access rule hits
-# count a refused TCP connection from a blocked client namespace (.../access_rules/hits and
-# rampart_access_rule_refused_total).
+# while use keeps it alive; sign-out everywhere ends every session; a new viewer token (SIGHUP)
+# ends only the sessions signed in with the old one; and the access rule hits count a refused TCP
+# connection from a blocked client namespace (.../access_rules/hits and
+# rampart_access_rule_refused_total), kept across the reload.
 # shellcheck disable=SC2317  # helpers below are invoked through check
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -221,6 +222,19 @@ for s in "$A" "$B" "$V"; do
 done
 check "sign-out everywhere is audited with the session" audited POST /dashboard/logout 200 "$(who_of "$A")"
 assert_eq "the bearer token is untouched" 200 "$(status_of "$(bearer "$ZONE/spectrum/apps")")"
+
+# ------------------------------------------------------------------ a token change (SIGHUP)
+C=$(sign_in "$TOKEN")
+W=$(sign_in "$VIEWER")
+sed -i "s/token: $VIEWER,/token: $VIEWER-new,/" "$TDIR/rampart.yaml"
+require "reload with a new viewer token" edge_reload_applied
+viewer_session_ended() { [[ $(status_of "$(dcurl -H "Cookie: rampart_session=$W" "$ZONE/spectrum/apps")") == 401 ]]; }
+check "the session signed in with the old viewer token ends (within 5 s)" wait_until 5 viewer_session_ended
+assert_eq "the admin token's session stays" 200 "$(status_of "$(dcurl -H "Cookie: rampart_session=$C" "$ZONE/spectrum/apps")")"
+assert_eq "the old viewer token: 401" 401 "$(status_of "$(dcurl -H "Authorization: Bearer $VIEWER" "$ZONE/spectrum/apps")")"
+assert_eq "the new viewer token reads" 200 "$(status_of "$(dcurl -H "Authorization: Bearer $VIEWER-new" "$ZONE/spectrum/apps")")"
+check "the log says the sessions of the changed token ended" grep -q 'api.tokens changed: .*have ended (1)' "$EDGE_LOG"
+assert_eq "the reload kept the rule's hits (same id)" "block-client=1 $RULE=0" "$(hits)"
 
 check "edge still running" edge_alive
 stop_edge 10

@@ -39,7 +39,7 @@ try {
   page = await context.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/401 \(Unauthorized\)/.test(m.text())) problems.push(`console error: ${m.text()}`);
+    if (m.type() === 'error' && !/40[13] \((Unauthorized|Forbidden)\)/.test(m.text())) problems.push(`console error: ${m.text()}`);
   });
   page.on('request', (r) => urls.push(r.url()));
   const sessionCookie = async () => (await context.cookies(BASE)).find((c) => c.name === 'rampart_session');
@@ -128,13 +128,15 @@ try {
   await page.screenshot({ path: SHOT, fullPage: true });
   ok(`screenshot saved: ${SHOT}`);
 
-  step = 'read-only cookie';
+  step = 'cookie write without the CSRF token';
   const write = await page.evaluate(async (api) => {
     const r = await fetch(`${api}/apps`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ protocol: 'tcp/9', origin_direct: ['tcp://127.0.0.1:9'] }) });
     return r.status;
   }, API);
-  assert(write === 401, 'a write with only the session cookie is refused (401)');
+  assert(write === 403, 'a write with the session cookie but without X-CSRF-Token is refused (403)');
+  const apps = await page.evaluate(async (api) => (await (await fetch(`${api}/apps`)).json()).result, API);
+  assert(!apps.some((a) => a.protocol === 'tcp/9'), '... and created nothing');
 
   step = 'sign out';
   await page.click('#logout');

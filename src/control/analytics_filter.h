@@ -11,7 +11,7 @@
 
 namespace rampart::control {
 
-// kStatus is Rampart's: the Spectrum status of a disconnect (0 on connect rows).
+// kStatus is Rampart's: the event's Spectrum status (0 on connect rows).
 enum class Dimension { kEvent, kAppId, kColoName, kIpVersion, kStatus };
 enum class FilterOp { kEq, kNe, kGt, kLt, kGe, kLe };
 

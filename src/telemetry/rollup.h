@@ -23,7 +23,7 @@ struct RollupKey {
   std::string app;
   EventType event = EventType::kConnect;
   uint8_t ip_version = 4;
-  uint16_t status = 0;  // Spectrum's status of a disconnect (0 for a connect)
+  uint16_t status = 0;  // the event's Spectrum status (0 for a connect)
   bool operator<(const RollupKey& o) const {
     return std::tie(minute, app, event, ip_version, status) <
            std::tie(o.minute, o.app, o.event, o.ip_version, o.status);

@@ -114,14 +114,6 @@ function historyUrl(kind, params, edge) {
   return `${ZONE}/spectrum/analytics/events/${kind}?${q}`;
 }
 
-// Spectrum's status codes (src/telemetry/conn_event.h, SPEC §5) in words, for the legend.
-const STATUS_TEXT = {
-  0: 'not recorded', 403: 'denied', 443: 'client TLS handshake', 444: 'origin reset',
-  445: 'origin timeout', 448: 'origin broken pipe', 490: 'client TLS error', 497: 'client timeout',
-  498: 'client broken pipe', 499: 'client reset', 521: 'origin refused',
-  522: 'origin connect timeout', 523: 'origin unreachable', 525: 'origin TLS handshake',
-  526: 'origin certificate', 531: 'origin unresolved', 999: 'unknown',
-};
 
 // Fetches what the history view of route r needs, when the range, app or edge changed or the
 // last answer of a relative range is older than a minute. Renders when it arrives.

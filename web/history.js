@@ -1,7 +1,9 @@
 // Rampart dashboard: history. The range picker (live, 30 min, 6 h, 24 h, 7 d, custom) of the
 // overview and of an app, and the history view over the per-minute rollups (events/bytime and
-// events/summary): new connections, bytes each way, errors by type and refused connections, per
-// app and overall; on a fleet edge summed over the fleet or for one edge (edge=NAME). The range
+// events/summary): new connections, bytes each way, errors by type, refused connections, errors
+// by status (disconnects whose Spectrum status is not 2xx: dimensions=status) and guard drops by
+// reason (Rampart's rampart/analytics/drops/bytime, this edge's only), per app and overall; on a
+// fleet edge summed over the fleet or for one edge (edge=NAME). The range
 // lives in the URL (#/?range=24h, #/app/ID?range=custom&from=...&to=...&edge=NAME).
 'use strict';
 
@@ -112,6 +114,7 @@ function historyUrl(kind, params, edge) {
   return `${ZONE}/spectrum/analytics/events/${kind}?${q}`;
 }
 
+
 // Fetches what the history view of route r needs, when the range, app or edge changed or the
 // last answer of a relative range is older than a minute. Renders when it arrives.
 function maybeLoadHistory(r) {
@@ -130,7 +133,15 @@ function maybeLoadHistory(r) {
   const [delta, step, bucket] = pickDelta(untilS - sinceS);
   const base = { metrics: 'count,bytesIngress,bytesEgress', since: isoS(sinceS), until: isoS(untilS) };
   const filters = r.view === 'app' ? { filters: `appID==${r.id}` } : {};
+  const appTerm = r.view === 'app' ? `appID==${r.id};` : '';
   const jobs = [getJSON(historyUrl('bytime', { ...base, ...filters, dimensions: 'event', time_delta: delta }, edge))];
+  // Errors by status: the disconnects whose status is not 2xx.
+  jobs.push(getJSON(historyUrl('bytime', { metrics: 'count', since: base.since, until: base.until, dimensions: 'status',
+    filters: `${appTerm}event==disconnect;status>=300`, time_delta: delta }, edge)));
+  // Guard drops by reason (this edge's counters; not summed over a fleet).
+  const dq = new URLSearchParams({ since: base.since, until: base.until, time_delta: delta });
+  if (r.view === 'app') dq.set('app', r.id);
+  jobs.push(getJSON(`${ZONE}/rampart/analytics/drops/bytime?${dq}`));
   jobs.push(r.view === 'overview'
     ? getJSON(historyUrl('summary', { ...base, dimensions: 'appID,event', limit: 10000 }, edge)) : null);
   // Summed over a fleet: each edge's totals too (one small summary per edge).
@@ -138,9 +149,9 @@ function maybeLoadHistory(r) {
     getJSON(historyUrl('summary', { ...base, ...filters, dimensions: 'event' }, name))
       .then((res) => ({ name, sums: eventSums(res.data, 0) }), (e) => ({ name, error: e.message }))))
     : null);
-  Promise.all(jobs).then(([bytime, perApp, perEdge]) => {
+  Promise.all(jobs).then(([bytime, byStatus, drops, perApp, perEdge]) => {
     if (seq !== hist.seq) return;
-    hist.data = { bytime, perApp, perEdge, range, bucket, step, sinceS, untilS, edge };
+    hist.data = { bytime, byStatus, drops, perApp, perEdge, range, bucket, step, sinceS, untilS, edge };
     hist.error = '';
   }, (e) => {
     if (seq !== hist.seq || e instanceof AuthError) return;
@@ -225,8 +236,35 @@ function renderHistory(r) {
   lineChart('h-errors', times, errSeries, fmtCompact, opts);
   caption('h-refused', `Refused connections ${per}`);
   lineChart('h-refused', times, [{ key: 'clientFiltered', label: 'refused, total', values: col('clientFiltered', 0), cls: 's3' }], fmtCompact, opts);
+  renderStatusAndDrops(d, times, per, opts);
   renderHistoryApps(r, d);
   renderHistoryEdges(d);
+}
+
+// Errors by status (one line per non-2xx status) and guard drops by reason (one line per reason),
+// with their totals as tiles.
+function renderStatusAndDrops(d, times, per, opts) {
+  const n = times.length;
+  const sum = (vs) => vs.reduce((a, v) => a + (v || 0), 0);
+  const statusSeries = (d.byStatus.data || []).map((row, i) => {
+    const code = row.dimensions[0];
+    return { key: `status-${code}`, label: `${code} ${STATUS_TEXT[code] || ''}`.trim(), values: row.metrics[0], cls: `s${(i + 3) % 6}` };
+  });
+  const statusTotal = statusSeries.reduce((a, s) => a + sum(s.values), 0);
+  if (!statusSeries.length) statusSeries.push({ key: 'none', label: 'no errors', values: new Array(n).fill(0), cls: 's2' });
+  caption('h-status', `Errors by status (non-2xx disconnects ${per})`);
+  lineChart('h-status', times, statusSeries, fmtCompact, opts);
+  // The drops answer has its own buckets (same since, until and time_delta: the same times).
+  const dropSeries = (d.drops.data || []).map((row, i) => ({ key: `drop-${row.reason}`, label: row.reason, values: row.series, cls: `s${(i + 1) % 6}` }));
+  const dropTotal = d.drops.total || 0;
+  if (!dropSeries.length) dropSeries.push({ key: 'none', label: 'no drops', values: new Array(n).fill(0), cls: 's2' });
+  const fleetNote = state.fleet && state.fleet.edges.length >= 2 ? ', this edge' : '';
+  caption('h-drops', `Guard drops by reason (connections and datagrams ${per}${fleetNote})`);
+  lineChart('h-drops', times, dropSeries, fmtCompact, opts);
+  $('#history-tiles').append(
+    tile('Status errors', fmtInt(statusTotal), 'non-2xx disconnects', { 'data-metric': 'statusErrors', 'data-value': statusTotal }),
+    tile('Drops', fmtInt(dropTotal), `guard drops${fleetNote}`, { 'data-metric': 'drops', 'data-value': dropTotal }),
+  );
 }
 
 function caption(name, text) { $(`figure[data-chart="${name}"] figcaption`).textContent = text; }

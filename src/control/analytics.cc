@@ -41,6 +41,7 @@ void Analytics::run() {
   }
   lock.unlock();
   query_.flush_rollups();  // what the event log handed over before shutdown
+  query_.flush_drops(wall_ms() / 60000);
 }
 
 void Analytics::tick() {

@@ -99,6 +99,11 @@ bool parse_term(std::string_view raw, FilterTerm* out, std::string* error) {
     *error = "filters: ipVersion is 4 or 6, not \"" + std::string(value) + "\"";
     return false;
   }
+  if (*dim == Dimension::kStatus &&
+      (value.size() > 3 || value.find_first_not_of("0123456789") != std::string_view::npos)) {
+    *error = "filters: status is a number from 0 to 999, not \"" + std::string(value) + "\"";
+    return false;
+  }
   *out = FilterTerm{*dim, op, std::string(value)};
   return true;
 }

@@ -11,13 +11,15 @@
 
 namespace rampart::control {
 
-enum class Dimension { kEvent, kAppId, kColoName, kIpVersion };
+// kStatus is Rampart's: the event's Spectrum status (0 on connect rows).
+enum class Dimension { kEvent, kAppId, kColoName, kIpVersion, kStatus };
 enum class FilterOp { kEq, kNe, kGt, kLt, kGe, kLe };
 
-// Spectrum's dimension names ("event", "appID", "coloName", "ipVersion"), defined in
+// Spectrum's dimension names ("event", "appID", "coloName", "ipVersion") and Rampart's "status",
+// defined in
 // analytics_query.cc with the rest of the query's vocabulary.
 std::optional<Dimension> dimension_of(std::string_view name);
-std::string dimension_names();  // "event, appID, coloName, ipVersion"
+std::string dimension_names();  // "event, appID, coloName, ipVersion, status"
 
 struct FilterTerm {
   Dimension dim;
@@ -31,7 +33,8 @@ using FilterExpr = std::vector<std::vector<FilterTerm>>;
 
 // Parses `text`; false with *error (a sentence starting "filters: ") on a grammar error: an
 // empty term, a term that is not DIMENSION OPERATOR VALUE, an unknown dimension, a value with
-// spaces (a keyword in the wrong case, or a missing operator), ipVersion other than 4 or 6.
+// spaces (a keyword in the wrong case, or a missing operator), ipVersion other than 4 or 6,
+// status other than a number 0..999.
 bool parse_filter_expr(std::string_view text, FilterExpr* out, std::string* error);
 
 }  // namespace rampart::control

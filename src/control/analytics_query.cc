@@ -20,11 +20,12 @@ constexpr std::array<std::pair<const char*, Metric>, 7> kMetrics{{
     {"duration90th", Metric::kDuration90th},
     {"duration99th", Metric::kDuration99th},
 }};
-constexpr std::array<std::pair<const char*, Dimension>, 4> kDimensions{{
+constexpr std::array<std::pair<const char*, Dimension>, 5> kDimensions{{
     {"event", Dimension::kEvent},
     {"appID", Dimension::kAppId},
     {"coloName", Dimension::kColoName},
     {"ipVersion", Dimension::kIpVersion},
+    {"status", Dimension::kStatus},  // Rampart's
 }};
 constexpr std::array<std::pair<const char*, TimeDelta>, 8> kDeltas{{
     {"minute", TimeDelta::kMinute},
@@ -432,7 +433,8 @@ bool row_matches(const AnalyticsQuery& q, const std::map<Dimension, std::string>
     for (const auto& t : all) {
       auto it = values.find(t.dim);
       if (it == values.end() ||
-          !compare(it->second, t.op, t.value, t.dim == Dimension::kIpVersion)) {
+          !compare(it->second, t.op, t.value,
+                   t.dim == Dimension::kIpVersion || t.dim == Dimension::kStatus)) {
         ok = false;
         break;
       }

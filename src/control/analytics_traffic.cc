@@ -11,6 +11,8 @@
 #include "control/analytics_rows.h"
 #include "core/log.h"
 #include "edge/edge.h"
+#include "guard/declarations.h"
+#include "guard/reasons.h"
 
 namespace rampart::control {
 namespace {
@@ -46,6 +48,12 @@ TrafficQuery::TrafficQuery(edge::Edge* edge, const LiveSeries* live, const Analy
 
 void TrafficQuery::flush(int64_t now_ms) {
   flush_rollups();
+  const int64_t minute = now_ms / 60000;
+  if (minute != drops_minute_) {
+    // The first flush records what was dropped since the start, later ones the minute that ended.
+    flush_drops(drops_minute_ < 0 ? minute : minute - 1);
+    drops_minute_ = minute;
+  }
   if (store_ && now_ms / 1000 - last_prune_s_ >= 600) {
     last_prune_s_ = now_ms / 1000;
     int64_t n = store_->prune_before((now_ms / 1000 - retention_s_) / 60);
@@ -62,6 +70,25 @@ void TrafficQuery::flush_rollups() {
   std::string error;
   if (!store_->add(rows, colo, &error)) RLOG_WARN("analytics: ", error);
   flushed_event_s_ = rollup_->last_event_s();
+}
+
+void TrafficQuery::flush_drops(int64_t minute) {
+  auto snap = edge_->snapshot();
+  if (!snap || !store_) return;
+  std::vector<DropDelta> totals;
+  for (const auto& rt : snap->apps) {
+    const telemetry::StatsTotals t = rt->stats->totals();
+    for (size_t i = 1; i < guard::kReasonCount; ++i)
+      totals.push_back(
+          DropDelta{rt->cfg.id, guard::reason_name(static_cast<guard::Reason>(i)), t.drops[i]});
+  }
+  std::string error;
+  if (!store_->add_drops(minute, drop_deltas_.take(totals), snap->config.edge.colo, &error))
+    RLOG_WARN("analytics: ", error);
+}
+
+Outcome TrafficQuery::drops(const std::multimap<std::string, std::string>& params) const {
+  return drops_bytime(store_.get(), params, wall_ms() / 1000);
 }
 
 Outcome TrafficQuery::aggregate_current(

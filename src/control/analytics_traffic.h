@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "control/analytics_drops.h"
 #include "control/api_outcome.h"
 #include "control/rollup_store.h"
 #include "telemetry/rollup.h"
@@ -36,10 +37,16 @@ class TrafficQuery {
   // (analytics_rows.h).
   Outcome events(const std::multimap<std::string, std::string>& params, bool bytime) const;
 
-  // Ticker thread: the rollups handed over so far into the store; every 10 minutes, rows
-  // older than the retention pruned.
+  // Rampart's GET .../rampart/analytics/drops/bytime (analytics_drops.h); this edge's only.
+  Outcome drops(const std::multimap<std::string, std::string>& params) const;
+
+  // Ticker thread: the rollups handed over so far into the store; at each new minute, the guard
+  // drop counters' deltas (into the minute that just ended); every 10 minutes, rows older than
+  // the retention pruned.
   void flush(int64_t now_ms);
   void flush_rollups();
+  // Ticker thread (and at stop): the drop counters' deltas since the last call, into `minute`.
+  void flush_drops(int64_t minute);
 
  private:
   edge::Edge* edge_;
@@ -49,6 +56,8 @@ class TrafficQuery {
   std::unique_ptr<RollupStore> store_;
   int64_t retention_s_;
   int64_t last_prune_s_ = 0;                 // ticker thread only
+  int64_t drops_minute_ = -1;                // ticker thread only: minute of the last drop flush
+  DropDeltas drop_deltas_;                   // ticker thread only
   std::atomic<int64_t> flushed_event_s_{0};  // newest event time moved into the store
 };
 

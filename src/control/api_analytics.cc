@@ -33,6 +33,8 @@ void install_analytics_routes(HttpRouter& s, AppsApi* ctl, Analytics* analytics)
         zoned([q](const HttpRequest& r) { return q->events(query_params(r), false); }));
   s.Get(base + "/events/bytime",
         zoned([q](const HttpRequest& r) { return q->events(query_params(r), true); }));
+  s.Get(R"(/client/v4/zones/([^/]+)/rampart/analytics/drops/bytime)",
+        zoned([q](const HttpRequest& r) { return q->drops(query_params(r)); }));
   s.Get(base + "/live", zoned([live](const HttpRequest&) { return live->live(); }));
   s.Get(base + "/protection", zoned([p](const HttpRequest&) { return p->protection(); }));
   s.Get(R"(/client/v4/zones/([^/]+)/rampart/access_rules/hits)",

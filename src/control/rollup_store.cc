@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <map>
-#include <tuple>
 
 #include "control/private_files.h"
 
@@ -39,11 +38,36 @@ struct Key {
   int64_t minute;
   std::string app, event, colo;
   int ip_version;
-  bool operator<(const Key& o) const {
-    return std::tie(minute, app, event, colo, ip_version) <
-           std::tie(o.minute, o.app, o.event, o.colo, o.ip_version);
-  }
+  int status;
 };
+
+constexpr const char* kCreateRollups =
+    "CREATE TABLE IF NOT EXISTS rollups (minute INTEGER NOT NULL, app TEXT NOT NULL,"
+    " event TEXT NOT NULL, ip_version INTEGER NOT NULL, colo TEXT NOT NULL,"
+    " count INTEGER NOT NULL, bytes_ingress INTEGER NOT NULL, bytes_egress INTEGER NOT NULL,"
+    " duration_sum_ms INTEGER NOT NULL, durations_count INTEGER NOT NULL,"
+    " status INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (minute, app, event, ip_version, colo, status)) WITHOUT ROWID";
+constexpr const char* kCreateDurations =
+    "CREATE TABLE IF NOT EXISTS rollup_durations (minute INTEGER NOT NULL, app TEXT NOT NULL,"
+    " event TEXT NOT NULL, ip_version INTEGER NOT NULL, colo TEXT NOT NULL,"
+    " bucket INTEGER NOT NULL, n INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (minute, app, event, ip_version, colo, status, bucket)) WITHOUT ROWID";
+constexpr const char* kCreateDrops =
+    "CREATE TABLE IF NOT EXISTS guard_drops (minute INTEGER NOT NULL, app TEXT NOT NULL,"
+    " reason TEXT NOT NULL, colo TEXT NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY (minute, app, reason, colo)) WITHOUT ROWID";
+
+// Whether `table` exists and whether it has `column`.
+std::pair<bool, bool> has_column(sqlite3* db, const char* table, const char* column) {
+  Stmt s(db, (std::string("PRAGMA table_info(") + table + ")").c_str());
+  bool exists = false, has = false;
+  while (s.get() != nullptr && sqlite3_step(s.get()) == SQLITE_ROW) {
+    exists = true;
+    has |= s.col_text(1) == column;
+  }
+  return {exists, has};
+}
 
 }  // namespace
 
@@ -65,22 +89,42 @@ std::unique_ptr<RollupStore> RollupStore::open(const std::string& path, std::str
   sqlite3_busy_timeout(db, 2000);
   // Rollups are derived data: losing the last second in a power cut is acceptable, so they do
   // not pay for synchronous=FULL like the config store.
-  const char* schema[] = {
-      "PRAGMA journal_mode=WAL",
-      "PRAGMA synchronous=NORMAL",
-      "CREATE TABLE IF NOT EXISTS rollups (minute INTEGER NOT NULL, app TEXT NOT NULL,"
-      " event TEXT NOT NULL, ip_version INTEGER NOT NULL, colo TEXT NOT NULL,"
-      " count INTEGER NOT NULL, bytes_ingress INTEGER NOT NULL, bytes_egress INTEGER NOT NULL,"
-      " duration_sum_ms INTEGER NOT NULL, durations_count INTEGER NOT NULL,"
-      " PRIMARY KEY (minute, app, event, ip_version, colo)) WITHOUT ROWID",
-      "CREATE TABLE IF NOT EXISTS rollup_durations (minute INTEGER NOT NULL, app TEXT NOT NULL,"
-      " event TEXT NOT NULL, ip_version INTEGER NOT NULL, colo TEXT NOT NULL,"
-      " bucket INTEGER NOT NULL, n INTEGER NOT NULL,"
-      " PRIMARY KEY (minute, app, event, ip_version, colo, bucket)) WITHOUT ROWID",
-  };
-  for (const char* sql : schema)
+  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"})
+    if (!s->exec(sql, error)) return nullptr;
+  if (!s->migrate(error)) return nullptr;
+  for (const char* sql : {kCreateRollups, kCreateDurations, kCreateDrops})
     if (!s->exec(sql, error)) return nullptr;
   return s;
+}
+
+bool RollupStore::migrate(std::string* error) {
+  // Before the status column (a key column: a new primary key, so the tables are rebuilt and
+  // the old rows copied with status 0, "not recorded").
+  auto [exists, has_status] = has_column(db_, "rollups", "status");
+  if (!exists || has_status) return true;
+  const char* steps[] = {
+      "BEGIN",
+      "ALTER TABLE rollups RENAME TO rollups_v1",
+      "ALTER TABLE rollup_durations RENAME TO rollup_durations_v1",
+      kCreateRollups,
+      kCreateDurations,
+      "INSERT INTO rollups (minute, app, event, ip_version, colo, count, bytes_ingress,"
+      " bytes_egress, duration_sum_ms, durations_count, status) SELECT minute, app, event,"
+      " ip_version, colo, count, bytes_ingress, bytes_egress, duration_sum_ms, durations_count, 0"
+      " FROM rollups_v1",
+      "INSERT INTO rollup_durations (minute, app, event, ip_version, colo, bucket, n, status)"
+      " SELECT minute, app, event, ip_version, colo, bucket, n, 0 FROM rollup_durations_v1",
+      "DROP TABLE rollups_v1",
+      "DROP TABLE rollup_durations_v1",
+      "COMMIT",
+  };
+  for (const char* sql : steps) {
+    if (!exec(sql, error)) {
+      exec("ROLLBACK", nullptr);
+      return false;
+    }
+  }
+  return true;
 }
 
 RollupStore::~RollupStore() {
@@ -102,14 +146,17 @@ bool RollupStore::add(
   std::lock_guard lock(mu_);
   if (!exec("BEGIN", error)) return false;
   Stmt row(db_,
-           "INSERT INTO rollups VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+           "INSERT INTO rollups (minute, app, event, ip_version, colo, count, bytes_ingress,"
+           " bytes_egress, duration_sum_ms, durations_count, status)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
            " ON CONFLICT DO UPDATE SET count = count + excluded.count,"
            " bytes_ingress = bytes_ingress + excluded.bytes_ingress,"
            " bytes_egress = bytes_egress + excluded.bytes_egress,"
            " duration_sum_ms = duration_sum_ms + excluded.duration_sum_ms,"
            " durations_count = durations_count + excluded.durations_count");
   Stmt dur(db_,
-           "INSERT INTO rollup_durations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+           "INSERT INTO rollup_durations (minute, app, event, ip_version, colo, bucket, n, status)"
+           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
            " ON CONFLICT DO UPDATE SET n = n + excluded.n");
   bool ok = row.get() != nullptr && dur.get() != nullptr;
   for (const auto& [k, v] : rows) {
@@ -125,6 +172,7 @@ bool RollupStore::add(
     row.i64(8, static_cast<int64_t>(v.bytes_egress));
     row.i64(9, static_cast<int64_t>(v.duration_sum_ms));
     row.i64(10, static_cast<int64_t>(v.durations_count));
+    row.i64(11, k.status);
     ok = sqlite3_step(row.get()) == SQLITE_DONE;
     sqlite3_reset(row.get());
     for (size_t b = 0; ok && b < v.durations.size(); ++b) {
@@ -136,6 +184,7 @@ bool RollupStore::add(
       dur.text(5, colo);
       dur.i64(6, static_cast<int64_t>(b));
       dur.i64(7, v.durations[b]);
+      dur.i64(8, k.status);
       ok = sqlite3_step(dur.get()) == SQLITE_DONE;
       sqlite3_reset(dur.get());
     }
@@ -151,8 +200,9 @@ bool RollupStore::add(
 int64_t RollupStore::prune_before(int64_t minute) {
   std::lock_guard lock(mu_);
   int64_t n = 0;
-  for (const char* sql : {"DELETE FROM rollups WHERE minute < ?1",
-                          "DELETE FROM rollup_durations WHERE minute < ?1"}) {
+  for (const char* sql :
+       {"DELETE FROM rollups WHERE minute < ?1", "DELETE FROM rollup_durations WHERE minute < ?1",
+        "DELETE FROM guard_drops WHERE minute < ?1"}) {
     Stmt s(db_, sql);
     s.i64(1, minute);
     if (sqlite3_step(s.get()) == SQLITE_DONE) n += sqlite3_changes(db_);
@@ -173,7 +223,8 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
     std::map<Dimension, std::string> values{{Dimension::kEvent, k.event},
                                             {Dimension::kAppId, k.app},
                                             {Dimension::kColoName, k.colo},
-                                            {Dimension::kIpVersion, std::to_string(k.ip_version)}};
+                                            {Dimension::kIpVersion, std::to_string(k.ip_version)},
+                                            {Dimension::kStatus, std::to_string(k.status)}};
     if (!row_matches(q, values)) return false;
     dims->clear();
     for (Dimension d : q.dimensions) dims->push_back(values[d]);
@@ -190,15 +241,20 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
   {
     Stmt s(db_,
            "SELECT minute, app, event, colo, ip_version, count, bytes_ingress, bytes_egress,"
-           " duration_sum_ms, durations_count FROM rollups WHERE minute >= ?1 AND minute < ?2");
+           " duration_sum_ms, durations_count, status FROM rollups"
+           " WHERE minute >= ?1 AND minute < ?2");
     if (s.get() == nullptr) return failed(error);
     s.i64(1, first);
     s.i64(2, last);
     std::vector<std::string> dims;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      Key k{static_cast<int64_t>(s.col_u64(0)), s.col_text(1), s.col_text(2), s.col_text(3),
-            static_cast<int>(s.col_u64(4))};
+      Key k{static_cast<int64_t>(s.col_u64(0)),
+            s.col_text(1),
+            s.col_text(2),
+            s.col_text(3),
+            static_cast<int>(s.col_u64(4)),
+            static_cast<int>(s.col_u64(10))};
       if (!project(k, &dims)) continue;
       AnalyticsRow& r = grouped[{k.minute, dims}];
       r.dims = dims;
@@ -213,7 +269,7 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
   }
   if (want_durations) {
     Stmt s(db_,
-           "SELECT minute, app, event, colo, ip_version, bucket, n FROM rollup_durations"
+           "SELECT minute, app, event, colo, ip_version, bucket, n, status FROM rollup_durations"
            " WHERE minute >= ?1 AND minute < ?2");
     if (s.get() == nullptr) return failed(error);
     s.i64(1, first);
@@ -221,8 +277,12 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
     std::vector<std::string> dims;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      Key k{static_cast<int64_t>(s.col_u64(0)), s.col_text(1), s.col_text(2), s.col_text(3),
-            static_cast<int>(s.col_u64(4))};
+      Key k{static_cast<int64_t>(s.col_u64(0)),
+            s.col_text(1),
+            s.col_text(2),
+            s.col_text(3),
+            static_cast<int>(s.col_u64(4)),
+            static_cast<int>(s.col_u64(7))};
       if (!project(k, &dims)) continue;
       auto it = grouped.find({k.minute, dims});
       if (it == grouped.end()) continue;
@@ -236,6 +296,60 @@ bool RollupStore::query(const AnalyticsQuery& q, std::vector<AnalyticsRow>* rows
   rows->clear();
   rows->reserve(grouped.size());
   for (auto& [key, r] : grouped) rows->push_back(std::move(r));
+  return true;
+}
+
+bool RollupStore::add_drops(int64_t minute, const std::vector<DropDelta>& drops,
+                            const std::string& colo, std::string* error) {
+  if (drops.empty()) return true;
+  std::lock_guard lock(mu_);
+  if (!exec("BEGIN", error)) return false;
+  Stmt s(db_,
+         "INSERT INTO guard_drops (minute, app, reason, colo, count) VALUES (?1, ?2, ?3, ?4, ?5)"
+         " ON CONFLICT DO UPDATE SET count = count + excluded.count");
+  bool ok = s.get() != nullptr;
+  for (const DropDelta& d : drops) {
+    if (!ok) break;
+    s.i64(1, minute);
+    s.text(2, d.app);
+    s.text(3, d.reason);
+    s.text(4, colo);
+    s.i64(5, static_cast<int64_t>(d.count));
+    ok = sqlite3_step(s.get()) == SQLITE_DONE;
+    sqlite3_reset(s.get());
+  }
+  if (!ok) {
+    if (error) *error = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
+    exec("ROLLBACK", nullptr);
+    return false;
+  }
+  return exec("COMMIT", error);
+}
+
+bool RollupStore::query_drops(int64_t first_minute, int64_t end_minute, const std::string& app,
+                              std::vector<DropRow>* rows, std::string* error) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT minute, app, reason, SUM(count) FROM guard_drops WHERE minute >= ?1 AND"
+         " minute < ?2 AND (?3 = '' OR app = ?3) GROUP BY minute, app, reason"
+         " ORDER BY minute, app, reason");
+  if (s.get() == nullptr) {
+    *error = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
+    return false;
+  }
+  s.i64(1, first_minute);
+  s.i64(2, end_minute);
+  s.text(3, app);
+  rows->clear();
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+    rows->push_back(
+        DropRow{static_cast<int64_t>(s.col_u64(0)), s.col_text(1), s.col_text(2), s.col_u64(3)});
+  if (rc != SQLITE_DONE) {
+    *error = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
+    rows->clear();
+    return false;
+  }
   return true;
 }
 

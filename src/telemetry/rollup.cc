@@ -9,6 +9,7 @@ void Rollup::add(const ConnEvent& e) {
   k.app = e.app;
   k.event = e.type;
   k.ip_version = e.client_ip.is_v4() ? 4 : 6;
+  k.status = e.status;
   std::lock_guard lock(mu_);
   if (ts > last_event_s_) last_event_s_ = ts;
   RollupValue& v = pending_[k];

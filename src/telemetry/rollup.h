@@ -1,6 +1,6 @@
 // Per-minute rollups of connection events, the source of the analytics API (Spectrum's
-// events/summary and events/bytime): for each (minute, app, event, IP version) the number of
-// events, the bytes they carried and, for disconnects, a histogram of connection durations.
+// events/summary and events/bytime): for each (minute, app, event, IP version, status) the number
+// of events, the bytes they carried and, for disconnects, a histogram of connection durations.
 // Events are added by the event-log writer thread; a flusher thread takes what changed since
 // its last call (deltas) and adds it to the store. Thread-safe.
 #pragma once
@@ -23,9 +23,10 @@ struct RollupKey {
   std::string app;
   EventType event = EventType::kConnect;
   uint8_t ip_version = 4;
+  uint16_t status = 0;  // the event's Spectrum status (0 for a connect)
   bool operator<(const RollupKey& o) const {
-    return std::tie(minute, app, event, ip_version) <
-           std::tie(o.minute, o.app, o.event, o.ip_version);
+    return std::tie(minute, app, event, ip_version, status) <
+           std::tie(o.minute, o.app, o.event, o.ip_version, o.status);
   }
   bool operator==(const RollupKey&) const = default;
 };

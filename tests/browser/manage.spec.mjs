@@ -242,9 +242,9 @@ try {
   step = 'history';
   // hist-app's injected rollups: 5 min, 3 h, 20 h, 30 h and 3 days ago (test_dashboard_manage.sh).
   const expect = {
-    '30m': { connections: 3, bytesIngress: 3000, bytesEgress: 6000, errors: 0, refused: 0 },
-    '24h': { connections: 33, bytesIngress: 1103000, bytesEgress: 2206000, errors: 2, refused: 4 },
-    '7d': { connections: 1133, bytesIngress: 13103000, bytesEgress: 16206000, errors: 9, refused: 4 },
+    '30m': { connections: 3, bytesIngress: 3000, bytesEgress: 6000, errors: 0, refused: 0, statusErrors: 0, drops: 0 },
+    '24h': { connections: 33, bytesIngress: 1103000, bytesEgress: 2206000, errors: 2, refused: 4, statusErrors: 5, drops: 8 },
+    '7d': { connections: 1133, bytesIngress: 13103000, bytesEgress: 16206000, errors: 9, refused: 4, statusErrors: 10, drops: 58 },
   };
   await go(page, `#/app/${HIST}`);
   await page.locator('#range-bar').waitFor({ state: 'visible', timeout: T });
@@ -260,6 +260,13 @@ try {
     for (const [k, v] of Object.entries(expect[range])) assert(got[k] === v, `${range}: ${k} = ${v} (got ${got[k]})`);
     const legend = await page.getAttribute('figure[data-chart="h-bytes"] [data-series="bytesIngress"]', 'data-value');
     assert(Number(legend) === expect[range].bytesIngress, `${range}: the bytes chart's legend totals ${legend}`);
+    // Errors by status and drops by reason: one legend entry per status / reason, with its total.
+    const legends = async (chart) => page.$$eval(`figure[data-chart="${chart}"] [data-series]`,
+      (es) => Object.fromEntries(es.map((e) => [e.dataset.series, Number(e.dataset.value)])));
+    const wantStatus = { '30m': { none: 0 }, '24h': { 'status-521': 3, 'status-522': 2 }, '7d': { 'status-499': 5, 'status-521': 3, 'status-522': 2 } }[range];
+    const wantDrops = { '30m': { none: 0 }, '24h': { 'drop-conn_limit': 2, 'drop-rate_limit': 6 }, '7d': { 'drop-conn_limit': 2, 'drop-rate_limit': 56 } }[range];
+    assert(JSON.stringify(await legends('h-status')) === JSON.stringify(wantStatus), `${range}: errors by status ${JSON.stringify(await legends('h-status'))}`);
+    assert(JSON.stringify(await legends('h-drops')) === JSON.stringify(wantDrops), `${range}: drops by reason ${JSON.stringify(await legends('h-drops'))}`);
     assert(await page.getAttribute(`#range-bar [data-range="${range}"]`, 'aria-pressed') === 'true', `${range}: its button is pressed`);
   }
   const points = Number(await page.getAttribute('figure[data-chart="h-connections"]', 'data-points'));

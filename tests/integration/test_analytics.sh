@@ -366,6 +366,33 @@ assert_eq "bytime since=-10: the series sums to every event" "$TOTAL_EVENTS" "$(
 assert_eq "bytime time_delta=hour: one or two intervals, same totals" "true $TOTAL_EVENTS" \
   "$(query bytime since=-10 time_delta=hour metrics=count >/dev/null; jq_body '"\((.result.time_intervals | length) <= 2) \(.result.totals.count)"')"
 
+# ---------------------------------------------------------------- status and drops (Rampart's)
+# The status of each event (dimensions=status): the echoed connections closed normally (200), the
+# K refused ones carry 403; connects have no status (0).
+query summary dimensions=appID,event,status filters=appID!=udp-echo metrics=count >/dev/null
+assert_eq "summary by appID,event,status: 200 disconnects, $K_BLOCKED refused with 403" \
+  "tcp-echo/connect/0:$N_TCP tcp-echo/disconnect/200:$N_TCP tcp-guard/clientFiltered/403:$K_BLOCKED" \
+  "$(rows_of)"
+query bytime dimensions=status "filters=status>=300" metrics=count since=-15 >/dev/null
+assert_eq "bytime by status>=300: only the 403s" "403:$K_BLOCKED" \
+  "$(jq_body '[.result.data[] | "\(.dimensions[0]):\(.metrics[0] | add)"] | join(" ")')"
+# The guard's drops per minute and reason: the K block_ip drops of tcp-guard, recorded at the
+# next minute boundary (up to 60 s away).
+drops() {
+  acurl /client/v4/zones/default/rampart/analytics/drops/bytime --get --data-urlencode since=-15 \
+    --data-urlencode app=tcp-guard >/dev/null
+  [[ $(jq_body '[.result.data[] | "\(.reason):\(.total)"] | join(" ")') == "block_ip:$K_BLOCKED" ]]
+}
+require "drops/bytime: tcp-guard's $K_BLOCKED block_ip drops within 65 s" poll_until 65 drops
+assert_eq "drops/bytime: one series point per interval (15 or 16 minutes), summing to the total" \
+  "true $K_BLOCKED" \
+  "$(jq_body '"\((.result.time_intervals | length) as $n | $n >= 15 and $n <= 16 and (.result.data[0].series | length) == $n) \(.result.data[0].series | add)"')"
+assert_eq "drops/bytime app=tcp-echo: none" "200 0" \
+  "$(acurl /client/v4/zones/default/rampart/analytics/drops/bytime --get --data-urlencode since=-15 \
+    --data-urlencode app=tcp-echo) $(jq_body .result.total)"
+assert_eq "drops/bytime bad parameter: 400" 400 \
+  "$(acurl /client/v4/zones/default/rampart/analytics/drops/bytime --get --data-urlencode metrics=count)"
+
 # ---------------------------------------------------------------- 400 envelopes
 # bad NAME EXPECTED_SUBSTRING KIND ARG...: 400, success false, errors[0] names the parameter.
 bad() {
@@ -380,6 +407,7 @@ bad "unknown metric" "metrics: unknown metric \"bogus\"" summary metrics=count,b
 bad "unknown dimension" "dimensions: unknown dimension \"country\"" summary dimensions=country
 bad "malformed filter" "filters: \"event=connect\"" summary filters=event=connect
 bad "filter on an unknown dimension" "filters: unknown dimension \"port\"" summary filters=port==22
+bad "status filter not a number" "filters: status is a number" summary filters=status==ok
 bad "since after until" "must be before until" summary since=-5 until=-10
 bad "bad since" "since: \"yesterday\"" summary since=yesterday
 bad "limit 0" "limit: \"0\"" summary limit=0

@@ -121,19 +121,30 @@ NOW_MIN=$(($(date +%s) / 60))
 python3 - "$TDIR/var/analytics.db" "$NOW_MIN" "$HIST_APP" <<'PY'
 import sqlite3, sys
 db, now, app = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = [  # minutes ago, event, count, bytes in, bytes out
-    (5, "connect", 3, 0, 0), (5, "disconnect", 3, 3000, 6000),
-    (180, "connect", 10, 0, 0), (180, "disconnect", 10, 100000, 200000), (180, "originError", 2, 0, 0),
-    (1200, "connect", 20, 0, 0), (1200, "disconnect", 20, 1000000, 2000000), (1200, "clientFiltered", 4, 0, 0),
-    (1800, "connect", 100, 0, 0), (1800, "disconnect", 100, 5000000, 5000000),
-    (4320, "connect", 1000, 0, 0), (4320, "disconnect", 1000, 7000000, 9000000), (4320, "tlsError", 7, 0, 0),
+rows = [  # minutes ago, event, count, bytes in, bytes out, status
+    (5, "connect", 3, 0, 0, 0), (5, "disconnect", 3, 3000, 6000, 200),
+    (180, "connect", 10, 0, 0, 0), (180, "disconnect", 8, 100000, 200000, 200),
+    (180, "disconnect", 2, 0, 0, 522), (180, "originError", 2, 0, 0, 0),
+    (1200, "connect", 20, 0, 0, 0), (1200, "disconnect", 17, 1000000, 2000000, 200),
+    (1200, "disconnect", 3, 0, 0, 521), (1200, "clientFiltered", 4, 0, 0, 0),
+    (1800, "connect", 100, 0, 0, 0), (1800, "disconnect", 100, 5000000, 5000000, 200),
+    (4320, "connect", 1000, 0, 0, 0), (4320, "disconnect", 995, 7000000, 9000000, 200),
+    (4320, "disconnect", 5, 0, 0, 499), (4320, "tlsError", 7, 0, 0, 0),
+]
+drops = [  # minutes ago, reason, count (guard_drops: Rampart's drops history)
+    (180, "rate_limit", 6), (1200, "conn_limit", 2), (4320, "rate_limit", 50),
 ]
 c = sqlite3.connect(db, timeout=10)
 with c:
-    for ago, ev, n, bi, be in rows:
-        c.execute("INSERT INTO rollups VALUES (?,?,?,?,?,?,?,?,?,?)",
+    for ago, ev, n, bi, be, st in rows:
+        c.execute("INSERT INTO rollups (minute, app, event, ip_version, colo, count, bytes_ingress,"
+                  " bytes_egress, duration_sum_ms, durations_count, status)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                   (now - ago, app, ev, 4, "TEST", n, bi, be, 1000 * n if ev == "disconnect" else 0,
-                   n if ev == "disconnect" else 0))
+                   n if ev == "disconnect" else 0, st))
+    for ago, reason, n in drops:
+        c.execute("INSERT INTO guard_drops (minute, app, reason, colo, count) VALUES (?,?,?,?,?)",
+                  (now - ago, app, reason, "TEST", n))
 c.close()
 PY
 echo "  injected the rollups of $HIST_APP"

@@ -6,6 +6,7 @@
 # a second; a PATCH without protection keeps it; the override survives an edge restart (stored
 # and applied); "protection": null returns the app to the zone's limits; invalid values are 400
 # with the field's JSON pointer.
+# shellcheck disable=SC2317  # helpers below are invoked through check/require/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -156,11 +156,51 @@ function fillForm(a) {
   fv('f-t-connect').value = t.connect || '';
   fv('f-t-idle').value = t.idle || '';
   fv('f-t-udp').value = t.udp_flow_idle || '';
-  const p = a.protection;
-  $('#app-protection').textContent = p
-    ? `This app's own (config file): per source ${p.per_ip.max_connections} connections, ${p.per_ip.new_connections_per_second}/s (burst ${p.per_ip.burst}), ${p.per_ip.udp_packets_per_second} UDP packets/s; ${p.max_connections} connections in all; autoban after ${p.autoban.violations} violations in ${p.autoban.window} for ${p.autoban.duration}.`
-    : 'The zone-wide protection (the config file\'s protection: block) applies: per-source limits, autoban and dry-run are set there; the API sets no per-app overrides.';
+  // Protection: the override's fields as the API echoes them (only those set); empty = the zone's.
+  const p = a.protection || {};
+  const pi = p.per_ip || {};
+  for (const [id, v] of protFields(p, pi)) fv(id).value = v === undefined ? '' : String(v);
+  fv('f-p-dry').value = (p.dry_run || []).join(', ');
+  const kept = Object.keys(p).filter((k) => !['per_ip', 'max_connections', 'handshake_timeout', 'dry_run'].includes(k));
+  $('#app-protection').textContent = a.protection
+    ? `This app overrides the zone's protection in the fields set below${kept.length ? ` (and ${kept.join(', ')}, kept as they are)` : ''}; empty fields inherit the zone's.`
+    : 'The zone-wide protection (the config file\'s protection: block) applies; set a field below to override it for this app.';
   syncFormState();
+}
+
+// [input id, value] of the protection fields the form edits.
+function protFields(p, pi) {
+  return [['f-p-maxconn', pi.max_connections], ['f-p-rate', pi.new_connections_per_second],
+    ['f-p-burst', pi.burst], ['f-p-udp', pi.udp_packets_per_second], ['f-p-udpburst', pi.udp_burst],
+    ['f-p-appmax', p.max_connections], ['f-p-hs', p.handshake_timeout]];
+}
+
+// The protection override from the form: the fields set (a number as a number, anything else as
+// typed, for the API to judge), over the override's fields the form does not show; undefined when
+// nothing is set (PUT without protection: the zone's protection applies).
+function protectionBody() {
+  const old = (form.app && form.app.protection) || {};
+  const out = {};
+  for (const [k, v] of Object.entries(old)) if (!['per_ip', 'max_connections', 'handshake_timeout', 'dry_run'].includes(k)) out[k] = v;
+  const val = (id) => {
+    const v = fv(id).value.trim();
+    if (!v) return undefined;
+    return /^\d+$/.test(v) ? Number(v) : v;
+  };
+  const perIp = {};
+  for (const [k, id] of [['max_connections', 'f-p-maxconn'], ['new_connections_per_second', 'f-p-rate'], ['burst', 'f-p-burst'],
+    ['udp_packets_per_second', 'f-p-udp'], ['udp_burst', 'f-p-udpburst']]) {
+    const v = val(id);
+    if (v !== undefined) perIp[k] = v;
+  }
+  if (Object.keys(perIp).length) out.per_ip = perIp;
+  const appMax = val('f-p-appmax');
+  if (appMax !== undefined) out.max_connections = appMax;
+  const hs = fv('f-p-hs').value.trim();
+  if (hs) out.handshake_timeout = hs;
+  const dry = fv('f-p-dry').value.split(/[\s,]+/).filter(Boolean);
+  if (dry.length) out.dry_run = dry;
+  return Object.keys(out).length ? out : undefined;
 }
 
 // The request body from the form. An edit starts from the app as the API sent it (fields the form
@@ -206,6 +246,8 @@ function formBody() {
     if (v) timeouts[k] = v; else delete timeouts[k];
   }
   body.timeouts = timeouts;
+  const protection = protectionBody();
+  if (protection) body.protection = protection;
   return body;
 }
 

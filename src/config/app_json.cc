@@ -5,6 +5,7 @@
 
 #include "config/duration.h"
 #include "config/enum_names.h"
+#include "config/json_reader.h"
 #include "config/parse.h"
 #include "config/validate.h"
 
@@ -12,162 +13,7 @@ namespace rampart::config {
 namespace {
 
 using nlohmann::json;
-
-std::string join(std::string_view path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return std::string(path) + "." + std::string(key);
-}
-
-std::string at(std::string_view path, size_t i) {
-  return std::string(path) + "[" + std::to_string(i) + "]";
-}
-
-const char* type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::number_float:
-      return "a fractional number";
-    default:
-      return "a number";
-  }
-}
-
-// The JSON pointer of member `key` of the object at `path` (RFC 6901: '~' and '/' escaped).
-std::string pointer_of(const std::string& path, const std::string& key) {
-  std::string out = api_pointer(ConfigError{path, ""});
-  if (!path.empty() && out.empty()) return "";
-  out.push_back('/');
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
-// Reads typed fields out of JSON objects, collecting errors; never throws.
-class JsonReader {
- public:
-  explicit JsonReader(std::vector<ConfigError>& errors) : errors_(errors) {}
-
-  void error(const std::string& path, std::string message, int code = kErrInvalidValue) {
-    errors_.push_back({path, std::move(message), code});
-  }
-
-  // True when `v` is an object whose keys are all in `known`; reports the others.
-  bool check_object(const json& v, const std::string& path,
-                    std::initializer_list<const char*> known,
-                    std::initializer_list<const char*> ignored = {}) {
-    if (!v.is_object()) {
-      error(path, std::string("expected an object, got ") + type_name(v));
-      return false;
-    }
-    bool ok = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      bool found = false;
-      for (const char* k : known) found = found || it.key() == k;
-      for (const char* k : ignored) found = found || it.key() == k;
-      if (found) continue;
-      std::string names;
-      for (const char* k : known) names += std::string(names.empty() ? "" : ", ") + k;
-      error(join(path, it.key()), "unknown field; expected one of: " + names, kErrUnknownField);
-      errors_.back().pointer = pointer_of(path, it.key());
-      ok = false;
-    }
-    return ok;
-  }
-
-  // The member `key` of object `o`, or nullptr when absent or null.
-  static const json* member(const json& o, const char* key) {
-    auto it = o.find(key);
-    if (it == o.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  std::optional<std::string> string(const json& v, const std::string& path,
-                                    const std::string& expected) {
-    if (v.is_string()) return v.get<std::string>();
-    error(path, std::string("expected ") + expected + ", got " + type_name(v));
-    return std::nullopt;
-  }
-
-  void get_string(const json& o, const char* key, const std::string& path, std::string* out,
-                  const std::string& expected = "a string") {
-    if (const json* v = member(o, key))
-      if (auto s = string(*v, join(path, key), expected)) *out = *s;
-  }
-
-  void get_bool(const json& o, const char* key, const std::string& path, bool* out) {
-    const json* v = member(o, key);
-    if (!v) return;
-    if (v->is_boolean())
-      *out = v->get<bool>();
-    else
-      error(join(path, key), std::string("expected true or false, got ") + type_name(*v));
-  }
-
-  template <typename T>
-  void get_uint(const json& o, const char* key, const std::string& path, T* out, uint64_t max) {
-    const json* v = member(o, key);
-    if (!v) return;
-    if (v->is_number_unsigned() && v->get<uint64_t>() <= max) {
-      *out = static_cast<T>(v->get<uint64_t>());
-      return;
-    }
-    error(join(path, key), "expected a whole number 0-" + std::to_string(max) + ", got " +
-                               (v->is_number() ? v->dump() : type_name(*v)));
-  }
-
-  template <typename E, size_t N>
-  void get_enum(const json& o, const char* key, const std::string& path,
-                const std::array<EnumName<E>, N>& table, E* out) {
-    const json* v = member(o, key);
-    if (!v) return;
-    std::string p = join(path, key);
-    auto s = string(*v, p, "one of: " + enum_choices(table));
-    if (!s) return;
-    if (auto e = enum_from_string(table, *s))
-      *out = *e;
-    else
-      error(p, "invalid value \"" + *s + "\"; expected one of: " + enum_choices(table));
-  }
-
-  // "30s", "1h30m" or a whole number of seconds.
-  void get_duration(const json& o, const char* key, const std::string& path, Duration* out) {
-    const json* v = member(o, key);
-    if (!v) return;
-    std::string p = join(path, key);
-    if (v->is_number_unsigned() && v->get<uint64_t>() <= 3'000'000'000ull) {
-      *out = std::chrono::seconds(v->get<uint64_t>());
-      return;
-    }
-    if (v->is_string()) {
-      if (auto d = parse_duration(v->get<std::string>())) {
-        *out = *d;
-        return;
-      }
-      error(p, "invalid duration \"" + v->get<std::string>() +
-                   "\"; expected e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\"");
-      return;
-    }
-    error(p, std::string("expected a duration such as \"30s\", got ") + type_name(*v));
-  }
-
- private:
-  std::vector<ConfigError>& errors_;
-};
+using namespace json_detail;
 
 void read_dns(JsonReader& rd, const json& v, DnsRecord* dns) {
   if (!rd.check_object(v, "dns", {"type", "name"})) return;
@@ -384,13 +230,14 @@ bool app_from_json(const json& j, App* app, std::vector<ConfigError>& errors) {
                         "timeouts",
                         "virtual_network_id",
                         "origin_worker_id",
-                        "kernel_relay"},
-                       {"created_on", "modified_on", "source", "protection"}))
+                        "kernel_relay",
+                        "protection"},
+                       {"created_on", "modified_on", "source"}))
     return false;
-  if (JsonReader::member(j, "protection"))
-    rd.error("protection",
-             "per-app protection overrides are set in the config file only; the zone-wide "
-             "protection applies to API apps");
+  if (const json* v = JsonReader::member(j, "protection")) {
+    app->protection_override.emplace();
+    read_protection(rd, *v, &*app->protection_override);
+  }
   if (const json* id = JsonReader::member(j, "id")) {
     if (auto s = rd.string(*id, "id", "a string")) {
       app->id = *s;
@@ -436,7 +283,12 @@ std::optional<App> decode_app(const json& j, std::vector<ConfigError>& errors,
   App app;
   if (!app_from_json(j, &app, errors)) return std::nullopt;
   std::vector<ConfigError> found;
-  if (validate_app(app, "", found)) return app;
+  // The override is checked over the built-in defaults here; over the zone's protection when
+  // the apps are merged with the file (ConfigApplier::merge validates the result).
+  if (app.protection_override) app.protection = app.protection_override->resolve({});
+  bool ok = validate_app(app, "", found);
+  if (app.protection_override) app.protection.reset();
+  if (ok) return app;
   bool only_unavailable = true;
   for (auto& e : found) {
     only_unavailable = only_unavailable && e.unavailable;
@@ -509,25 +361,10 @@ json app_to_json(const App& app) {
                    {"dns_hold", format_duration(app.timeouts.dns_hold)}};
   j["proxy_protocol_udp"] = to_string(app.proxy_protocol_udp);
   j["kernel_relay"] = to_string(app.kernel_relay);
-  if (app.protection) {
-    const ProtectionConfig& p = *app.protection;
-    json ports = json::array();
-    for (uint16_t port : p.udp_reflection_ports) ports.push_back(port);
-    j["protection"] = {{"per_ip",
-                        {{"max_connections", p.per_ip.max_connections},
-                         {"new_connections_per_second", p.per_ip.new_connections_per_second},
-                         {"burst", p.per_ip.burst},
-                         {"udp_packets_per_second", p.per_ip.udp_packets_per_second},
-                         {"udp_burst", p.per_ip.udp_burst}}},
-                       {"max_connections", p.max_connections},
-                       {"autoban",
-                        {{"violations", p.autoban.violations},
-                         {"window", format_duration(p.autoban.window)},
-                         {"duration", format_duration(p.autoban.duration)}}},
-                       {"handshake_timeout", format_duration(p.handshake_timeout)},
-                       {"udp_reflection_ports", std::move(ports)},
-                       {"ipv6_prefix", p.ipv6_prefix}};
-  }
+  if (app.protection_override)
+    j["protection"] = protection_override_to_json(*app.protection_override);
+  else if (app.protection)
+    j["protection"] = protection_to_json(*app.protection);
   return j;
 }
 

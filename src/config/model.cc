@@ -4,6 +4,27 @@
 
 namespace rampart::config {
 
+ProtectionConfig ProtectionOverride::resolve(const ProtectionConfig& zone) const {
+  ProtectionConfig p = zone;
+  auto set = [](auto& out, const auto& v) {
+    if (v) out = *v;
+  };
+  set(p.per_ip.max_connections, per_ip.max_connections);
+  set(p.per_ip.new_connections_per_second, per_ip.new_connections_per_second);
+  set(p.per_ip.burst, per_ip.burst);
+  set(p.per_ip.udp_packets_per_second, per_ip.udp_packets_per_second);
+  set(p.per_ip.udp_burst, per_ip.udp_burst);
+  set(p.max_connections, max_connections);
+  set(p.autoban.violations, autoban.violations);
+  set(p.autoban.window, autoban.window);
+  set(p.autoban.duration, autoban.duration);
+  set(p.handshake_timeout, handshake_timeout);
+  set(p.udp_reflection_ports, udp_reflection_ports);
+  set(p.dry_run, dry_run);
+  set(p.ipv6_prefix, ipv6_prefix);
+  return p;
+}
+
 std::string protocol_text(const App& app) {
   std::string out = std::string(to_string(app.proto)) + "/" + std::to_string(app.ports.first);
   if (app.ports.last != app.ports.first) out += "-" + std::to_string(app.ports.last);

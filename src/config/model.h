@@ -228,6 +228,35 @@ struct ProtectionConfig {
   bool operator==(const ProtectionConfig&) const = default;
 };
 
+// A per-app protection override as given through the API (only the fields set, the YAML
+// schema of an app's `protection:` block minus the zone-wide xdp and source_table_size). The
+// rest comes from the zone's protection when the API's apps are merged with the file
+// (resolve()), so a zone change reaches the fields the app does not set.
+struct ProtectionOverride {
+  struct PerIp {
+    std::optional<uint32_t> max_connections;
+    std::optional<uint32_t> new_connections_per_second;
+    std::optional<uint32_t> burst;
+    std::optional<uint32_t> udp_packets_per_second;
+    std::optional<uint32_t> udp_burst;
+    bool operator==(const PerIp&) const = default;
+  } per_ip;
+  std::optional<uint64_t> max_connections;
+  struct Autoban {
+    std::optional<uint32_t> violations;
+    std::optional<Duration> window;
+    std::optional<Duration> duration;
+    bool operator==(const Autoban&) const = default;
+  } autoban;
+  std::optional<Duration> handshake_timeout;
+  std::optional<std::vector<uint16_t>> udp_reflection_ports;
+  std::optional<std::vector<std::string>> dry_run;
+  std::optional<uint32_t> ipv6_prefix;
+  // `zone` with the fields set here replaced.
+  ProtectionConfig resolve(const ProtectionConfig& zone) const;
+  bool operator==(const ProtectionOverride&) const = default;
+};
+
 struct DnsRecord {
   std::string type;  // CNAME | ADDRESS
   std::string name;
@@ -323,6 +352,8 @@ struct App {
   LoadBalancing load_balancing;
   Timeouts timeouts;
   std::optional<ProtectionConfig> protection;  // full override, defaults from the zone
+  // API apps: the override as written; `protection` is resolved from it when merged.
+  std::optional<ProtectionOverride> protection_override;
   bool operator==(const App&) const = default;
 };
 // "tcp/22", "udp/2000-2010": Spectrum's `protocol` field of the app.

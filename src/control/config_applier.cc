@@ -143,8 +143,13 @@ bool ConfigApplier::merge(const config::Config& file, const std::vector<ApiApp>&
             "access rule id \"" + r.rule.id + "\" is used both by the config file and by the API");
         return false;
       }
-  for (const auto& a : apps)
-    if (a.left_out.empty()) m.apps.push_back(a.app);
+  for (const auto& a : apps) {
+    if (!a.left_out.empty()) continue;
+    m.apps.push_back(a.app);
+    // The API's per-app override, over the zone's protection of this file (SPEC §2).
+    if (a.app.protection_override)
+      m.apps.back().protection = a.app.protection_override->resolve(file.protection);
+  }
   for (const auto& r : rules) m.ip_access_rules.push_back(r.rule);
   // Port overlaps are conflicts with another app (409), named by id rather than by index.
   for (size_t i = file.apps.size(); i < m.apps.size(); ++i)

@@ -112,6 +112,7 @@ try {
   await page.fill('#f-dns-name', 'web.example.com');
   await page.fill('#f-origin-0', `tcp://${ORIGIN}`);  // no port: refused too
   assert(await page.isChecked('#f-ipfw'), 'the IP firewall is on by default');
+  await page.fill('#f-p-burst', 'lots');  // not a number: refused with /protection/per_ip/burst
   await page.click('#app-submit');
   const fieldErr = page.locator('.origin-row[data-pointer="/origin_direct/0"] .field-error');
   await fieldErr.waitFor({ state: 'visible', timeout: T });
@@ -121,11 +122,16 @@ try {
   assert(await portErr.isVisible() && await page.getAttribute('#f-port', 'aria-invalid') === 'true',
     `... and the other one next to the port: "${await portErr.textContent()}"`);
   assert(await page.evaluate(() => document.activeElement.id) === 'f-port', 'the first field in error has the focus');
+  const burstErr = page.locator('[data-pointer="/protection/per_ip/burst"] .field-error');
+  assert(await burstErr.isVisible() && await page.getAttribute('#f-p-burst', 'aria-invalid') === 'true',
+    `... and the per-source burst's next to it: "${await burstErr.textContent()}"`);
   await shot('app-form-1280');
 
   step = 'create';
   await page.fill('#f-port', String(PORT));
   await page.fill('#f-origin-0', `${ORIGIN}:7001`);  // the form adds tcp://
+  await page.fill('#f-p-rate', '100');  // a per-source limit for this app (the rest: the zone's)
+  await page.fill('#f-p-burst', '200');
   await page.click('#app-submit');
   const row = page.locator(`#manage-apps tbody tr[data-app="${APP}"]`);
   await row.waitFor({ state: 'visible', timeout: T });
@@ -133,6 +139,8 @@ try {
   const created = (await appsNow()).find((a) => a.id === APP);
   assert(created && created.protocol === `tcp/${PORT}` && created.origin_direct[0] === `tcp://${ORIGIN}:7001` &&
     created.ip_firewall === true && created.dns.name === 'web.example.com', 'the API has the app as the form said');
+  assert(JSON.stringify(created.protection) === JSON.stringify({ per_ip: { burst: 200, new_connections_per_second: 100 } }),
+    `the API echoes the per-source limit set in the form, nothing else: ${JSON.stringify(created.protection)}`);
 
   step = 'connect';
   // Live on the data plane within a second of the API's answer (2 s: a busy machine's margin).
@@ -154,6 +162,8 @@ try {
     document.querySelector('#f-origin-0').value.endsWith(':7001'), null, { timeout: T });
   assert(await page.inputValue('#f-port') === String(PORT) && await page.inputValue('#f-id') === APP,
     'the edit form is filled with the app');
+  assert(await page.inputValue('#f-p-rate') === '100' && await page.inputValue('#f-p-burst') === '200' &&
+    await page.inputValue('#f-p-maxconn') === '', 'the form shows the app\'s per-source limit, other fields empty (the zone\'s)');
   await page.fill('#f-origin-0', `tcp://${ORIGIN}:7002`);
   await page.click('#app-submit');
   await page.locator('#apps-view').waitFor({ state: 'visible', timeout: T });

@@ -123,7 +123,8 @@ TEST(AppJson, WrongTypesAndValuesAre10001) {
   EXPECT_EQ(codes(app_with(o + R"("traffic_type":"ftp")")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("kernel_relay":"always")")), std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(app_with(o + R"("virtual_network_id":7)")), std::vector<int>{kErrInvalidValue});
-  EXPECT_EQ(codes(app_with(o + R"("protection":{})")), std::vector<int>{kErrInvalidValue});
+  EXPECT_EQ(codes(app_with(o + R"("protection":{"per_ip":{"burst":-1}})")),
+            std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(R"({"protocol":"sctp/22","origin_direct":["tcp://192.0.2.1:22"]})"),
             std::vector<int>{kErrInvalidValue});
   EXPECT_EQ(codes(R"({"protocol":"udp/53","origin_direct":["udp://192.0.2.1:53"],"tls":"full"})"),

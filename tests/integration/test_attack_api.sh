@@ -227,7 +227,7 @@ assert_eq "... and the old token still works" 200 "$(status_of "$r")"
 NEW_TOKEN="attack-token-new-$RPT_ID-0123"
 write_config "$NEW_TOKEN"
 edge_reload
-check "reload logs the token change" log_has "api.token changed"
+check "reload logs the token change" log_has "api.token or api.tokens changed"
 TOKEN_OLD=$TOKEN
 TOKEN=$NEW_TOKEN
 r=$(c -o /dev/null -H "Authorization: Bearer $NEW_TOKEN" "$BASE/spectrum/apps")

@@ -2,7 +2,7 @@
 // overview and of an app, and the history view over the per-minute rollups (events/bytime and
 // events/summary): new connections, bytes each way, errors by type, refused connections, errors
 // by status (disconnects whose Spectrum status is not 2xx: dimensions=status) and guard drops by
-// reason (Rampart's rampart/analytics/drops/bytime, this edge's only), per app and overall; on a
+// reason (Rampart's rampart/analytics/drops/bytime), per app and overall; on a
 // fleet edge summed over the fleet or for one edge (edge=NAME). The range
 // lives in the URL (#/?range=24h, #/app/ID?range=custom&from=...&to=...&edge=NAME).
 'use strict';
@@ -138,9 +138,10 @@ function maybeLoadHistory(r) {
   // Errors by status: the disconnects whose status is not 2xx.
   jobs.push(getJSON(historyUrl('bytime', { metrics: 'count', since: base.since, until: base.until, dimensions: 'status',
     filters: `${appTerm}event==disconnect;status>=300`, time_delta: delta }, edge)));
-  // Guard drops by reason (this edge's counters; not summed over a fleet).
+  // Guard drops by reason: summed over a fleet, or the picked edge's, like the rest.
   const dq = new URLSearchParams({ since: base.since, until: base.until, time_delta: delta });
   if (r.view === 'app') dq.set('app', r.id);
+  if (edge) dq.set('edge', edge);
   jobs.push(getJSON(`${ZONE}/rampart/analytics/drops/bytime?${dq}`));
   jobs.push(r.view === 'overview'
     ? getJSON(historyUrl('summary', { ...base, dimensions: 'appID,event', limit: 10000 }, edge)) : null);
@@ -258,12 +259,11 @@ function renderStatusAndDrops(d, times, per, opts) {
   const dropSeries = (d.drops.data || []).map((row, i) => ({ key: `drop-${row.reason}`, label: row.reason, values: row.series, cls: `s${(i + 1) % 6}` }));
   const dropTotal = d.drops.total || 0;
   if (!dropSeries.length) dropSeries.push({ key: 'none', label: 'no drops', values: new Array(n).fill(0), cls: 's2' });
-  const fleetNote = state.fleet && state.fleet.edges.length >= 2 ? ', this edge' : '';
-  caption('h-drops', `Guard drops by reason (connections and datagrams ${per}${fleetNote})`);
+  caption('h-drops', `Guard drops by reason (connections and datagrams ${per})`);
   lineChart('h-drops', times, dropSeries, fmtCompact, opts);
   $('#history-tiles').append(
     tile('Status errors', fmtInt(statusTotal), 'non-2xx disconnects', { 'data-metric': 'statusErrors', 'data-value': statusTotal }),
-    tile('Drops', fmtInt(dropTotal), `guard drops${fleetNote}`, { 'data-metric': 'drops', 'data-value': dropTotal }),
+    tile('Drops', fmtInt(dropTotal), 'guard drops', { 'data-metric': 'drops', 'data-value': dropTotal }),
   );
 }
 

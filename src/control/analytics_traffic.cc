@@ -87,10 +87,6 @@ void TrafficQuery::flush_drops(int64_t minute) {
     RLOG_WARN("analytics: ", error);
 }
 
-Outcome TrafficQuery::drops(const std::multimap<std::string, std::string>& params) const {
-  return drops_bytime(store_.get(), params, wall_ms() / 1000);
-}
-
 Outcome TrafficQuery::aggregate_current(
     const std::multimap<std::string, std::string>& params) const {
   std::vector<std::string> wanted;
@@ -157,29 +153,24 @@ Outcome TrafficQuery::aggregate_current(
   return Outcome{200, {}, {}, result, {}};
 }
 
-Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& params,
-                             bool bytime) const {
-  // Rampart's own parameters: scope (fleet|local) and, with scope=local, format=rows (what the
-  // fleet fan-out asks a peer for: analytics_rows.h). The rest is the query, as the parser
-  // takes it (and as it is passed on to the peers).
-  std::multimap<std::string, std::string> query;
-  std::string scope, format, edge;
+std::optional<Outcome> TrafficQuery::split_scope(
+    const std::multimap<std::string, std::string>& params, Scope* s) const {
   for (const auto& [k, v] : params) {
     if (k == "scope")
-      scope = v;
+      s->scope = v;
     else if (k == "format")
-      format = v;
+      s->format = v;
     else if (k == "edge")
-      edge = v;
+      s->edge = v;
     else
-      query.emplace(k, v);
+      s->query.emplace(k, v);
   }
-  if (!scope.empty() && scope != "local" && scope != "fleet")
+  if (!s->scope.empty() && s->scope != "local" && s->scope != "fleet")
     return Outcome::failure(400, config::kErrInvalidValue,
-                            "scope: \"" + scope + "\" is not local or fleet");
+                            "scope: \"" + s->scope + "\" is not local or fleet");
   // edge=NAME: one edge of the fleet (a name of GET .../rampart/edges) instead of the sum.
   if (params.count("edge") > 0) {
-    if (edge.empty() || scope == "local")
+    if (s->edge.empty() || s->scope == "local")
       return Outcome::failure(400, config::kErrInvalidValue,
                               "edge: give the name of one edge of GET .../rampart/edges, without "
                               "scope=local (which is this edge)");
@@ -188,14 +179,81 @@ Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& para
                               "edge: this edge is not part of a fleet (store: etcd://...); its "
                               "answer is its own");
   }
-  if (!format.empty() && (format != "rows" || scope != "local"))
+  if (!s->format.empty() && (s->format != "rows" || s->scope != "local"))
     return Outcome::failure(
         400, config::kErrInvalidValue,
         "format: only format=rows, with scope=local (the fleet fan-out's form)");
+  const bool fleet = fleet_->fleet() != nullptr && s->scope != "local";
+  const std::string why_not = fleet ? fleet_->off_reason() : "";
+  s->fanout = fleet && why_not.empty();
+  if (fleet && !why_not.empty()) {
+    // Without the fan-out only this edge can answer.
+    if (!s->edge.empty() && !fleet_->is_self(s->edge))
+      return Outcome::failure(400, config::kErrInvalidValue,
+                              "edge: \"" + s->edge +
+                                  "\" is not this edge, and the fleet fan-out is off (" + why_not +
+                                  "), so other edges cannot be asked");
+    if (s->edge.empty())
+      s->off_note =
+          "scope=local: this edge's numbers only; the fleet fan-out is off (" + why_not + ")";
+  }
+  return std::nullopt;
+}
+
+std::optional<Outcome> TrafficQuery::gather_rows(
+    const Scope& s, std::string path, const char* what,
+    const std::function<json(std::string*)>& local,
+    const std::function<bool(const json&, std::string*)>& merge,
+    AnalyticsFleet::Gathered* used) const {
+  path += "?scope=local&format=rows";
+  for (const auto& [k, v] : s.query)
+    path +=
+        "&" + httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
+  std::string error;
+  bool local_failed = false;
+  const AnalyticsFleet::Gathered g = fleet_->gather(
+      path, what, "",
+      [&]() -> json {
+        json mine = local(&error);
+        local_failed = mine.is_null();
+        return mine;
+      },
+      kMaxRowsAnswer, s.edge);
+  if (local_failed) return Outcome::failure(500, kErrInternal, error);
+  if (!s.edge.empty() && g.matched == 0)
+    return Outcome::failure(404, kErrNotFound,
+                            "edge: no live edge named \"" + s.edge +
+                                "\" in the fleet; GET .../rampart/edges lists them");
+  if (!s.edge.empty() && g.answers.empty())
+    return Outcome::failure(502, kErrEdgeUnreachable,
+                            "edge " + (g.left_out.empty() ? s.edge : g.left_out[0]) +
+                                " did not answer; retry, or leave edge= out for the rest of "
+                                "the fleet");
+  used->left_out = g.left_out;
+  for (const auto& [name, answer] : g.answers) {
+    std::string bad;
+    if (!merge(answer, &bad)) {
+      RLOG_WARN("analytics: edge ", name, " sent an unusable ", what, " answer (", bad,
+                "); left out of the fleet answer");
+      used->left_out.push_back(name + " (" + bad + ")");
+      continue;
+    }
+    used->answers.emplace_back(name, json());
+  }
+  return std::nullopt;
+}
+
+Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& params,
+                             bool bytime) const {
+  // Rampart's own parameters: scope (fleet|local), edge and, with scope=local, format=rows (what
+  // the fleet fan-out asks a peer for: analytics_rows.h). The rest is the query, as the parser
+  // takes it (and as it is passed on to the peers).
+  Scope s;
+  if (auto bad = split_scope(params, &s)) return *bad;
   AnalyticsQuery q;
   std::string error;
   const int64_t now_s = wall_ms() / 1000;
-  if (!parse_analytics_query(query, now_s, bytime, &q, &error))
+  if (!parse_analytics_query(s.query, now_s, bytime, &q, &error))
     return Outcome::failure(400, config::kErrInvalidValue, error);
   auto local_rows = [&](std::vector<AnalyticsRow>* rows, int64_t* lag, std::string* why) {
     if (store_ && !store_->query(q, rows, why)) return false;
@@ -205,72 +263,65 @@ Outcome TrafficQuery::events(const std::multimap<std::string, std::string>& para
   };
   std::vector<AnalyticsRow> rows;
   int64_t lag = 0;
-  bool fleet = fleet_->fleet() != nullptr && scope != "local";
-  const std::string why_not = fleet ? fleet_->off_reason() : "";
-  if (fleet && !edge.empty() && !why_not.empty()) {
-    // Without the fan-out only this edge can answer.
-    if (!fleet_->is_self(edge))
-      return Outcome::failure(400, config::kErrInvalidValue,
-                              "edge: \"" + edge +
-                                  "\" is not this edge, and the fleet fan-out is off (" + why_not +
-                                  "), so other edges cannot be asked");
-    fleet = false;
-  }
-  if (!fleet || !why_not.empty()) {
+  if (!s.fanout) {
     if (!local_rows(&rows, &lag, &error)) return Outcome::failure(500, kErrInternal, error);
-    if (format == "rows")
+    if (s.format == "rows")
       return Outcome{200, {}, {}, rows_to_json(collapse_rows(q, rows, bytime), lag), {}};
     Outcome o{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
-    if (fleet)
-      o.messages.push_back(ApiError{
-          kNoteFleetSum,
-          "scope=local: this edge's numbers only; the fleet fan-out is off (" + why_not + ")"});
+    if (!s.off_note.empty()) o.messages.push_back(ApiError{kNoteFleetSum, s.off_note});
     return o;
   }
   // The fleet: every live edge's rows for the query, merged here (analytics_rows.h).
-  std::string path = "/client/v4/zones/default/spectrum/analytics/events/";
-  path += bytime ? "bytime" : "summary";
-  path += "?scope=local&format=rows";
-  for (const auto& [k, v] : query)
-    path +=
-        "&" + httplib::detail::encode_query_param(k) + "=" + httplib::detail::encode_query_param(v);
-  bool local_failed = false;
-  const AnalyticsFleet::Gathered g = fleet_->gather(
-      path, bytime ? "events/bytime" : "events/summary", "",
-      [&]() -> json {
+  AnalyticsFleet::Gathered used;
+  auto bad = gather_rows(
+      s,
+      std::string("/client/v4/zones/default/spectrum/analytics/events/") +
+          (bytime ? "bytime" : "summary"),
+      bytime ? "events/bytime" : "events/summary",
+      [&](std::string* why) -> json {
         std::vector<AnalyticsRow> mine;
         int64_t my_lag = 0;
-        if (!local_rows(&mine, &my_lag, &error)) {
-          local_failed = true;
-          return json();
-        }
+        if (!local_rows(&mine, &my_lag, why)) return json();
         return rows_to_json(collapse_rows(q, mine, bytime), my_lag);
       },
-      kMaxRowsAnswer, edge);
-  if (local_failed) return Outcome::failure(500, kErrInternal, error);
-  if (!edge.empty() && g.matched == 0)
-    return Outcome::failure(
-        404, kErrNotFound,
-        "edge: no live edge named \"" + edge + "\" in the fleet; GET .../rampart/edges lists them");
-  if (!edge.empty() && g.answers.empty())
-    return Outcome::failure(502, kErrEdgeUnreachable,
-                            "edge " + (g.left_out.empty() ? edge : g.left_out[0]) +
-                                " did not answer; retry, or leave edge= out for the rest of "
-                                "the fleet");
-  AnalyticsFleet::Gathered used;
-  used.left_out = g.left_out;
-  for (const auto& [name, answer] : g.answers) {
-    std::string bad;
-    if (!rows_from_json(answer, q.dimensions.size(), &rows, &lag, &bad)) {
-      RLOG_WARN("analytics: edge ", name, " sent an unusable ",
-                bytime ? "events/bytime" : "events/summary", " answer (", bad,
-                "); left out of the fleet answer");
-      used.left_out.push_back(name + " (" + bad + ")");
-      continue;
-    }
-    used.answers.emplace_back(name, json());
-  }
+      [&](const json& answer, std::string* why) {
+        return rows_from_json(answer, q.dimensions.size(), &rows, &lag, why);
+      },
+      &used);
+  if (bad) return *bad;
   Outcome o{200, {}, {}, analytics_result(q, rows, bytime, lag), {}};
+  AnalyticsFleet::note(used, &o);
+  return o;
+}
+
+Outcome TrafficQuery::drops(const std::multimap<std::string, std::string>& params) const {
+  Scope s;
+  if (auto bad = split_scope(params, &s)) return *bad;
+  DropsQuery dq;
+  std::string error;
+  if (!parse_drops_query(s.query, wall_ms() / 1000, &dq, &error))
+    return Outcome::failure(400, config::kErrInvalidValue, error);
+  std::vector<DropRow> rows;
+  if (!s.fanout) {
+    if (!local_drops(store_.get(), dq, &rows, &error))
+      return Outcome::failure(500, kErrInternal, error);
+    if (s.format == "rows") return Outcome{200, {}, {}, drop_rows_to_json(rows), {}};
+    Outcome o{200, {}, {}, drops_result(dq, rows), {}};
+    if (!s.off_note.empty()) o.messages.push_back(ApiError{kNoteFleetSum, s.off_note});
+    return o;
+  }
+  AnalyticsFleet::Gathered used;
+  auto bad = gather_rows(
+      s, "/client/v4/zones/default/rampart/analytics/drops/bytime", "drops/bytime",
+      [&](std::string* why) -> json {
+        std::vector<DropRow> mine;
+        if (!local_drops(store_.get(), dq, &mine, why)) return json();
+        return drop_rows_to_json(mine);
+      },
+      [&](const json& answer, std::string* why) { return drop_rows_from_json(answer, &rows, why); },
+      &used);
+  if (bad) return *bad;
+  Outcome o{200, {}, {}, drops_result(dq, rows), {}};
   AnalyticsFleet::note(used, &o);
   return o;
 }

@@ -7,11 +7,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "control/analytics_drops.h"
+#include "control/analytics_fleet.h"
 #include "control/api_outcome.h"
 #include "control/rollup_store.h"
 #include "telemetry/rollup.h"
@@ -22,7 +25,6 @@ class Edge;
 
 namespace rampart::control {
 
-class AnalyticsFleet;
 class LiveSeries;
 
 class TrafficQuery {
@@ -37,7 +39,8 @@ class TrafficQuery {
   // (analytics_rows.h).
   Outcome events(const std::multimap<std::string, std::string>& params, bool bytime) const;
 
-  // Rampart's GET .../rampart/analytics/drops/bytime (analytics_drops.h); this edge's only.
+  // Rampart's GET .../rampart/analytics/drops/bytime (analytics_drops.h), over the fleet as
+  // events/bytime (scope, edge; format=rows with scope=local).
   Outcome drops(const std::multimap<std::string, std::string>& params) const;
 
   // Ticker thread: the rollups handed over so far into the store; at each new minute, the guard
@@ -49,6 +52,26 @@ class TrafficQuery {
   void flush_drops(int64_t minute);
 
  private:
+  // Rampart's scope (fleet|local), format (rows, only with scope=local) and edge (one fleet edge)
+  // parameters, split from the query's own and checked; whether the fleet is asked.
+  struct Scope {
+    std::string scope, format, edge;
+    std::multimap<std::string, std::string> query;  // the rest, passed on to the peers
+    bool fanout = false;   // ask the fleet's live edges (or the one named by edge)
+    std::string off_note;  // a fleet edge whose fan-out is off: what the local answer says
+  };
+  std::optional<Outcome> split_scope(const std::multimap<std::string, std::string>& params,
+                                     Scope* s) const;
+  // The fleet's answers to `path` (asked with scope=local&format=rows and s.query), this edge's
+  // from `local` (null with *error when it fails: a 500), each handed to `merge` (false with
+  // why: that edge is left out, named in *used). An error answer for edge= naming no live edge
+  // (404) or one that did not answer (502).
+  std::optional<Outcome> gather_rows(
+      const Scope& s, std::string path, const char* what,
+      const std::function<nlohmann::json(std::string*)>& local,
+      const std::function<bool(const nlohmann::json&, std::string*)>& merge,
+      AnalyticsFleet::Gathered* used) const;
+
   edge::Edge* edge_;
   const LiveSeries* live_;
   const AnalyticsFleet* fleet_;

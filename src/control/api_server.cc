@@ -83,11 +83,11 @@ int error_code_of(int status) {
   }
 }
 
-// The analytics fan-out's endpoints (aggregate/current, events/summary, events/bytime, each with
-// scope=local): the only ones a peer's fleet credential may call.
+// The analytics fan-out's endpoints (aggregate/current, events/summary, events/bytime and Rampart's
+// drops/bytime, each with scope=local): the only ones a peer's fleet credential may call.
 bool fleet_route(const HttpRequest& req) {
   static const std::regex kPath(
-      R"(/client/v4/zones/[^/]+/spectrum/analytics/(aggregate/current|events/summary|events/bytime))");
+      R"(/client/v4/zones/[^/]+/(spectrum/analytics/(aggregate/current|events/summary|events/bytime)|rampart/analytics/drops/bytime))");
   return (req.method == "GET" || req.method == "HEAD") && req.tls &&
          req.get_param_value("scope") == "local" && std::regex_match(req.path, kPath);
 }

@@ -1,11 +1,11 @@
 // The dashboard of a fleet edge in a real browser (playwright-core + Debian's chromium): after
 // signing in on one edge, the Fleet card lists every live edge of the registry and the app summed
 // over them; the 30-minute history is the fleet's (the sum of each edge's totals, every edge had
-// connections) and the edge picker narrows it to one edge. Started by
+// connections; the guard drops are every edge's) and the edge picker narrows it to one edge. Started by
 // tests/integration/test_fleet_sync.sh. Plain node script: "ok - ..." per
 // check, exit 1 at the first failure.
 //
-//   DASH_URL=http://127.0.0.1:18801 DASH_TOKEN=... DASH_APP=ID DASH_EDGES=3 DASH_BYTES=45 \
+//   DASH_URL=http://127.0.0.1:18801 DASH_TOKEN=... DASH_APP=ID DASH_EDGES=3 DASH_BYTES=45 DASH_DROPS=19 \
 //   DASH_SHOT=/tmp/fleet.png node tests/browser/fleet.spec.mjs
 import { chromium } from 'playwright-core';
 
@@ -20,6 +20,7 @@ const APP = env('DASH_APP');
 const EDGES = Number(env('DASH_EDGES'));
 const BYTES = Number(env('DASH_BYTES'));
 const SHOT = env('DASH_SHOT');
+const DROPS = Number(env('DASH_DROPS'));
 const T = 20000;
 
 const browser = await chromium.launch({
@@ -62,6 +63,9 @@ try {
   if ((await summed()) !== total) throw new Error(`summed ${await summed()} != the edges' ${total}`);
   console.log(`ok - 30 min over the fleet: ${total} connections = ${perEdge.map((e) => `${e.name} ${e.conns}`).join(' + ')}`);
   if (!(await page.isVisible(`#history-apps tbody tr[data-app="${APP}"]`))) throw new Error('the app is not in the history table');
+  const drops = Number(await page.getAttribute('#history-tiles [data-metric="drops"]', 'data-value'));
+  if (drops !== DROPS) throw new Error(`guard drops over the fleet: ${drops}, want ${DROPS}`);
+  console.log(`ok - guard drops over the fleet: ${drops}`);
   await page.selectOption('#edge-select', perEdge[1].name);
   await page.waitForFunction((want) => {
     const t = document.querySelector('#history-tiles [data-metric="connections"]');

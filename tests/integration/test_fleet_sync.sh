@@ -118,6 +118,38 @@ check "... naming edge 3 as left out, with the reason" \
   grep -qE 'left out: E3-[^ ]+ \([^)]+\)' <<<"$(body_of "$r")"
 assert_eq "... with the sum of the edges that answered" "$((ev_local[0] + ev_local[1]))" \
   "$(jget "$(body_of "$r")" "sum(d['metrics'][0] for d in j['result']['data'] if d['dimensions'][0] == '$APP')")"
+# Guard drops per minute (Rampart's drops/bytime) over the fleet: rows written into each edge's
+# store as its flusher would have (edge n: 2n+1 rate_limit drops 5 minutes ago; edge 2 also 4
+# block_ip), summed through any edge, one edge's with edge=NAME, scope=local this edge's.
+NOW_MIN=$(($(date +%s) / 60))
+for n in 1 2 3; do
+  python3 - "$TDIR/edge$n/analytics.db" "$NOW_MIN" "$APP" "$n" <<'PY'
+import sqlite3, sys
+db, now, app, n = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+c = sqlite3.connect(db, timeout=10)
+with c:
+    c.execute("INSERT INTO guard_drops (minute, app, reason, colo, count) VALUES (?,?,?,?,?)",
+              (now - 5, app, "rate_limit", "E%d" % n, 2 * n + 1))
+    if n == 2:
+        c.execute("INSERT INTO guard_drops (minute, app, reason, colo, count) VALUES (?,?,?,?,?)",
+                  (now - 5, app, "block_ip", "E2", 4))
+c.close()
+PY
+done
+drops_of() { jget "$(body_of "$(fapi "$1" GET "/rampart/analytics/drops/bytime?since=-30&time_delta=dekaminute$2")")" \
+  "' '.join('%s=%d' % (d['reason'], d['total']) for d in j['result']['data']) + ' total=%d' % j['result']['total']"; }
+assert_eq "drops/bytime through edge 3 sums the fleet's drops" "block_ip=4 rate_limit=15 total=19" "$(drops_of 3 "")"
+assert_eq "... edge=<edge 2> through edge 1: edge 2's own" "block_ip=4 rate_limit=5 total=9" "$(drops_of 1 "&edge=$E2_NAME")"
+assert_eq "... scope=local on edge 1: its own" "rate_limit=3 total=3" "$(drops_of 1 "&scope=local")"
+assert_eq "... app= filters the fleet sum too" "total=0" "$(drops_of 2 "&app=no-such-app" | sed 's/^ //')"
+r=$(fapi 2 GET "/rampart/analytics/drops/bytime?since=-30&edge=E9-nowhere-1")
+assert_eq "... edge= naming no live edge: 404" 404 "$(status_of "$r")"
+r=$(fapi 1 GET "/rampart/analytics/drops/bytime?since=-30")
+check "... the answer names the edges it covers" grep -qF "summed over 3 edges" <<<"$(body_of "$r")"
+r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/rampart/analytics/drops/bytime?scope=local&format=rows&since=-30")
+assert_eq "the fleet credential reads drops/bytime?scope=local&format=rows" \
+  "200 [[$((NOW_MIN - 5)), '$APP', 'block_ip', 4], [$((NOW_MIN - 5)), '$APP', 'rate_limit', 5]]" \
+  "$(status_of "$r") $(jget "$(body_of "$r")" 'sorted(j["result"]["rows"], key=lambda r: r[2])')"
 # The fleet credential reads the fan-out's endpoints only; it changes nothing, reads nothing else.
 r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 GET "/spectrum/analytics/aggregate/current?scope=local")
 assert_eq "the fleet credential reads aggregate/current?scope=local" 200 "$(status_of "$r")"
@@ -134,7 +166,7 @@ BROWSER_DIR=$RPT_ROOT/tests/browser
 if command -v node >/dev/null && [[ -x /usr/bin/chromium && -f $BROWSER_DIR/node_modules/playwright-core/package.json ]]; then
   set +e
   ip netns exec "$NS_F" env DASH_URL=https://127.0.0.1:18801 DASH_TOKEN="$FLEET_TOKEN" DASH_APP="$APP" \
-    DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_SHOT="$TDIR/fleet-dashboard.png" HOME="$TDIR" \
+    DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_DROPS=19 DASH_SHOT="$TDIR/fleet-dashboard.png" HOME="$TDIR" \
     timeout 90 node "$BROWSER_DIR/fleet.spec.mjs" >"$TDIR/browser.log" 2>&1
   browser_rc=$?
   set -e

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <tuple>
+
 #include "analytics_test_util.h"
 #include "control/analytics_drops.h"
 #include "control/rollup_store.h"
@@ -216,6 +218,54 @@ TEST(DropHistory, PerMinuteDeltasAreServedByReasonAndApp) {
   // Unknown parameters and bad times are refused.
   EXPECT_EQ(drops_bytime(s.get(), {{"metrics", "count"}}, kNow).status, 400);
   EXPECT_EQ(drops_bytime(s.get(), {{"since", "yesterday"}}, kNow).status, 400);
+}
+
+// The fleet form of drops/bytime: each edge sends its rows collapsed into the query's buckets
+// (one row per bucket, app and reason); the sum of two edges' rows, through JSON, is the answer
+// one store holding both edges' drops would give.
+TEST(DropsHistory, TwoEdgesRowsThroughJsonSumToOneStoresAnswer) {
+  TempDir dir;
+  std::string error;
+  auto e1 = RollupStore::open(dir.file("e1.db"), &error);
+  auto e2 = RollupStore::open(dir.file("e2.db"), &error);
+  auto both = RollupStore::open(dir.file("both.db"), &error);
+  ASSERT_TRUE(e1 && e2 && both) << error;
+  const std::vector<std::tuple<RollupStore*, int64_t, DropDelta>> drops = {
+      {e1.get(), kMin - 70, {"a", "rate", 5}},    {e1.get(), kMin - 3, {"a", "rate", 2}},
+      {e1.get(), kMin - 2, {"a", "rate", 1}},     {e2.get(), kMin - 2, {"a", "rate", 4}},
+      {e2.get(), kMin - 2, {"b", "block_ip", 9}}, {e2.get(), kMin - 200, {"b", "block_ip", 1}},
+  };
+  for (const auto& [store, minute, d] : drops) {
+    ASSERT_TRUE(store->add_drops(minute, {d}, "E", &error)) << error;
+    ASSERT_TRUE(both->add_drops(minute, {d}, "E", &error)) << error;
+  }
+  for (const char* delta : {"minute", "hour"}) {
+    DropsQuery dq;
+    ASSERT_TRUE(parse_drops_query(
+        {{"since", rfc3339((kMin - 120) * 60)}, {"until", rfc3339(kNow)}, {"time_delta", delta}},
+        kNow, &dq, &error))
+        << error;
+    std::vector<DropRow> r1, r2, merged;
+    ASSERT_TRUE(local_drops(e1.get(), dq, &r1, &error)) << error;
+    ASSERT_TRUE(local_drops(e2.get(), dq, &r2, &error)) << error;
+    ASSERT_TRUE(drop_rows_from_json(drop_rows_to_json(r1), &merged, &error)) << error;
+    ASSERT_TRUE(
+        drop_rows_from_json(nlohmann::json::parse(drop_rows_to_json(r2).dump()), &merged, &error))
+        << error;
+    std::vector<DropRow> all;
+    ASSERT_TRUE(local_drops(both.get(), dq, &all, &error)) << error;
+    const nlohmann::json want = drops_result(dq, all), got = drops_result(dq, merged);
+    EXPECT_EQ(got, want) << delta;
+    EXPECT_EQ(got["total"], 5u + 2u + 1u + 4u + 9u) << delta;  // minute kMin - 200 is before since
+  }
+  // A peer's answer that is not the rows form is refused whole.
+  std::vector<DropRow> rows;
+  EXPECT_FALSE(drop_rows_from_json(nlohmann::json::object(), &rows, &error));
+  EXPECT_FALSE(
+      drop_rows_from_json(nlohmann::json::parse(R"({"rows":[[1,"a","rate",-1]]})"), &rows, &error));
+  EXPECT_FALSE(drop_rows_from_json(
+      nlohmann::json::parse(R"({"rows":[[1,"a","rate",2],[1,"a",3,2]]})"), &rows, &error));
+  EXPECT_TRUE(rows.empty());
 }
 
 }  // namespace

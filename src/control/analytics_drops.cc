@@ -50,8 +50,12 @@ std::vector<int64_t> bucket_starts(const AnalyticsQuery& q) {
   return starts;
 }
 
-// The index of the bucket holding `minute`, or -1 (before the first).
-long bucket_of(const std::vector<int64_t>& starts, int64_t minute) {
+// Minutes since the epoch up to the year 10000 (a peer's row beyond is refused).
+constexpr int64_t kMaxMinute = 253402300800 / 60;
+
+// The index of the bucket holding `minute`, or -1 (before the first bucket or from `until` on).
+long bucket_of(const std::vector<int64_t>& starts, int64_t until, int64_t minute) {
+  if (minute * 60 >= until) return -1;
   auto it = std::upper_bound(starts.begin(), starts.end(), minute * 60);
   return it == starts.begin() ? -1 : static_cast<long>(it - starts.begin() - 1);
 }
@@ -67,7 +71,7 @@ bool local_drops(RollupStore* store, const DropsQuery& dq, std::vector<DropRow>*
   const std::vector<int64_t> starts = bucket_starts(dq.q);
   std::map<std::tuple<int64_t, std::string, std::string>, uint64_t> sums;
   for (const DropRow& r : minutes) {
-    const long b = bucket_of(starts, r.minute);
+    const long b = bucket_of(starts, dq.q.until, r.minute);
     if (b < 0) continue;
     sums[{starts[static_cast<size_t>(b)] / 60, r.app, r.reason}] += r.count;
   }
@@ -94,8 +98,13 @@ bool drop_rows_from_json(const json& j, std::vector<DropRow>* rows, std::string*
       *error = "a row is not [minute, app, reason, count]";
       return false;
     }
-    got.push_back(DropRow{r[0].get<int64_t>(), r[1].get<std::string>(), r[2].get<std::string>(),
-                          r[3].get<uint64_t>()});
+    const int64_t minute = r[0].get<int64_t>();
+    if (minute < 0 || minute > kMaxMinute) {
+      *error = "a row's minute is out of range";
+      return false;
+    }
+    got.push_back(
+        DropRow{minute, r[1].get<std::string>(), r[2].get<std::string>(), r[3].get<uint64_t>()});
   }
   rows->insert(rows->end(), got.begin(), got.end());
   return true;
@@ -109,7 +118,7 @@ json drops_result(const DropsQuery& dq, const std::vector<DropRow>& rows) {
   std::set<std::string> apps;
   uint64_t total = 0;
   for (const DropRow& r : rows) {
-    const long b = bucket_of(starts, r.minute);
+    const long b = bucket_of(starts, q.until, r.minute);
     if (b < 0) continue;
     auto& s = series[r.reason];
     if (s.empty()) s.assign(starts.size(), 0);

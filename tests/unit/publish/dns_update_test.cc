@@ -37,14 +37,16 @@ struct UdpSocket {
   }
 };
 
-UpdateTarget target(uint16_t port) {
+// `timeout`: short where the test waits for it (a silent server), long where a thread answers
+// (an ASan build on a loaded machine may take longer than 300 ms to schedule it).
+UpdateTarget target(uint16_t port, std::chrono::milliseconds timeout = 300ms) {
   UpdateTarget t;
   t.server = {*net::IpAddr::parse("127.0.0.1"), port};
   t.zone = "example.com.";
   t.key_name = "rampart.";
   t.algorithm = "hmac-sha256";
   t.secret = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=";
-  t.timeout = 300ms;
+  t.timeout = timeout;
   return t;
 }
 
@@ -121,7 +123,7 @@ void answer_once(const UdpSocket& server, ldns_pkt_rcode rcode) {
 TEST(DnsUpdate, UnsignedSuccessIsNotASuccess) {
   UdpSocket server;
   std::thread t([&] { answer_once(server, LDNS_RCODE_NOERROR); });
-  UpdateResult r = send_update(target(server.port), one_add());
+  UpdateResult r = send_update(target(server.port, 10s), one_add());
   t.join();
   EXPECT_EQ(r.kind, UpdateResult::Kind::kBadReply) << r.detail;
   EXPECT_NE(r.detail.find("TSIG"), std::string::npos) << r.detail;
@@ -135,7 +137,7 @@ TEST(DnsUpdate, RefusedAndNotAuthAreNamed) {
     UdpSocket server;
     const auto code = rc;  // clang 14 cannot capture a structured binding
     std::thread t([&] { answer_once(server, code); });
-    UpdateResult r = send_update(target(server.port), one_add());
+    UpdateResult r = send_update(target(server.port, 10s), one_add());
     t.join();
     EXPECT_EQ(r.kind, kind) << r.detail;
     EXPECT_NE(r.detail.find(word), std::string::npos) << r.detail;

@@ -176,8 +176,17 @@ bool ConfigApplier::merge(const config::Config& file, const std::vector<ApiApp>&
       if (e.path.rfind("apps[", 0) == 0) {
         size_t close = e.path.find(']');
         size_t index = std::stoul(e.path.substr(5, close - 5));
-        if (index < m.apps.size())
-          e.path = "app \"" + m.apps[index].id + "\"" + e.path.substr(close + 1);
+        if (index >= m.apps.size()) continue;
+        const std::string rest = e.path.substr(close + 1);
+        // An API app's field: its pointer into the request's body (the app written is the only
+        // API app a write can make invalid; e.g. a protection override that is valid alone but
+        // not over this zone's protection). A file app's error keeps no pointer.
+        if (index >= file.apps.size() && e.pointer.empty() && rest.size() > 1 && rest[0] == '.') {
+          config::ConfigError field = e;
+          field.path = rest.substr(1);
+          e.pointer = config::api_pointer(field);
+        }
+        e.path = "app \"" + m.apps[index].id + "\"" + rest;
       }
     }
     make_file_errors_opaque(&errors);  // API answers say nothing about files; the log does

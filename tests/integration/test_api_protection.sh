@@ -5,7 +5,7 @@
 # past the burst (real TCP from the client namespace); a PATCH raising the limit lifts that within
 # a second; a PATCH without protection keeps it; the override survives an edge restart (stored
 # and applied); "protection": null returns the app to the zone's limits; invalid values are 400
-# with the field's JSON pointer.
+# with the field's JSON pointer, also when only the override over the zone's protection is invalid.
 # shellcheck disable=SC2317  # helpers below are invoked through check/require/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -34,7 +34,7 @@ api:
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
   max_connections: 0
-  autoban: { violations: 0 }
+  autoban: { violations: 0, window: 0s } # off; an app's override turning it on must set a window
 apps: []
 YAML
 
@@ -113,6 +113,10 @@ expect_invalid "an unknown field in per_ip" 10012 /protection/per_ip/burts "$BAD
 expect_invalid "ipv6_prefix 0" 10001 /protection/ipv6_prefix "$BAD"'{"ipv6_prefix":0}}'
 expect_invalid "a zone-wide field" 10001 /protection/source_table_size "$BAD"'{"source_table_size":10}}'
 expect_invalid "an unknown dry_run filter" 10001 /protection/dry_run/0 "$BAD"'{"dry_run":["everything"]}}'
+# Valid alone, not over this zone's protection (its autoban window is 0): the error still names
+# the field, so the dashboard shows it there.
+expect_invalid "autoban.violations over a zone without a window" 10001 /protection/autoban/window \
+  "$BAD"'{"autoban":{"violations":3}}}'
 r=$(api GET /spectrum/apps)
 assert_eq "no invalid app was stored" 1 "$(jget "$(body_of "$r")" 'len(j["result"])')"
 

@@ -66,30 +66,47 @@ class Dnsmasq {
     std::filesystem::permissions(dir_, std::filesystem::perms::all);
     hosts_ = (dir_ / "hosts").string();
     write_hosts(hosts);
-    port_ = free_udp_port();
-    std::vector<std::string> args = {"dnsmasq",
-                                     "--keep-in-foreground",
-                                     "--conf-file=/dev/null",
-                                     "--no-resolv",
-                                     "--no-hosts",
-                                     "--addn-hosts=" + hosts_,
-                                     "--local-ttl=" + std::to_string(ttl),
-                                     "--local=/test/",
-                                     "--listen-address=127.0.0.1",
-                                     "--bind-interfaces",
-                                     "--port=" + std::to_string(port_),
-                                     "--pid-file=",
-                                     "--user=root",
-                                     "--log-facility=-"};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("dnsmasq", argv.data());
-      ::_exit(127);
+    // The port is free for UDP when picked, but dnsmasq binds TCP on it too, and another test
+    // binary running beside this one may hold it (an ephemeral port of a connection) or take it
+    // first: when dnsmasq exits at once, another port is tried.
+    for (int attempt = 0; attempt < 5 && !up_; ++attempt) {
+      port_ = free_udp_port();
+      std::vector<std::string> args = {"dnsmasq",
+                                       "--keep-in-foreground",
+                                       "--conf-file=/dev/null",
+                                       "--no-resolv",
+                                       "--no-hosts",
+                                       "--addn-hosts=" + hosts_,
+                                       "--local-ttl=" + std::to_string(ttl),
+                                       "--local=/test/",
+                                       "--listen-address=127.0.0.1",
+                                       "--bind-interfaces",
+                                       "--port=" + std::to_string(port_),
+                                       "--pid-file=",
+                                       "--user=root",
+                                       "--log-facility=-"};
+      pid_ = ::fork();
+      if (pid_ == 0) {
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execvp("dnsmasq", argv.data());
+        ::_exit(127);
+      }
+      bool exited = false;
+      up_ = eventually(
+                [&] {
+                  exited = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+                  return exited || udp_port_taken(port_);
+                },
+                5s) &&
+            !exited;
+      if (!up_ && !exited) {  // running but not listening within 5 s: stop it before a retry
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+      }
+      if (!up_) pid_ = -1;
     }
-    up_ = eventually([&] { return udp_port_taken(port_); }, 5s);
   }
   ~Dnsmasq() {
     if (pid_ > 0) {

@@ -139,9 +139,6 @@ fapi() {
   if [[ -n $body ]]; then args+=(-H "Content-Type: application/json" --data-binary "$body"); fi
   ip netns exec "$NS_F" curl "${args[@]}"
 }
-jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
-body_of() { sed '$d' <<<"$1"; }
-status_of() { tail -n 1 <<<"$1"; }
 
 # fu ARGS: fleetutil.py in the fleet namespace.
 fu() { ip netns exec "$NS_F" timeout 60 "${FLEETUTIL[@]}" "$@"; }

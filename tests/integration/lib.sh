@@ -132,10 +132,11 @@ rpt_topology() {
   return 1
 }
 
-# edge_config_head DATA_DIR [LISTEN_IP]: the edge/api/protection part of a test config (limits
-# off, so tests measure relaying, not the guard). Append `apps:` after it.
-edge_config_head() {
-  local data_dir=$1 listen=${2:-$EDGE_IP}
+# edge_api_yaml API_LISTEN TOKEN [DATA_DIR [LISTEN_IP]]: the edge: block of a test config (colo
+# TEST, drain 2s; DATA_DIR default $TDIR/var, LISTEN_IP default $EDGE_IP) and the api: block.
+# More api keys may follow it, indented by two.
+edge_api_yaml() {
+  local api=$1 token=$2 data_dir=${3:-$TDIR/var} listen=${4:-$EDGE_IP}
   cat <<YAML
 edge:
   colo: TEST
@@ -143,13 +144,35 @@ edge:
   data_dir: $data_dir
   drain_timeout: 2s
 api:
-  listen: 127.0.0.1:8788
-  token: test-token-$RPT_ID
+  listen: $api
+  token: $token
+YAML
+}
+
+# limits_off_yaml: protection: with the per-source limits and the edge-wide cap off (tests that
+# measure relaying, not the guard). More protection keys may follow it, indented by two.
+limits_off_yaml() {
+  cat <<YAML
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
   max_connections: 0
 YAML
 }
+
+# edge_config_head DATA_DIR [LISTEN_IP]: both, with the API on 127.0.0.1:8788. Append `apps:`.
+edge_config_head() {
+  edge_api_yaml 127.0.0.1:8788 "test-token-$RPT_ID" "$1" "${2:-$EDGE_IP}"
+  limits_off_yaml
+}
+
+# ---------------------------------------------------------------- API answers
+
+# A curl answer printed as the body, then a line with the HTTP status (curl -w '\n%{http_code}'):
+# body_of and status_of split it; jget JSON EXPR prints a Python expression over `j`, the parsed
+# JSON (e.g. jget "$(body_of "$r")" 'j["result"]["id"]').
+body_of() { sed '$d' <<<"$1"; }
+status_of() { tail -n 1 <<<"$1"; }
+jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # ---------------------------------------------------------------- processes
 

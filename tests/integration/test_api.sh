@@ -23,23 +23,16 @@ require "echo origin listens on :7001" wait_port "$NS_O" tcp 7001
 start_tls_echo tls-origin "$NS_O" "$ORIGIN_IP" 7443
 require "TLS echo origin listens on :7443" wait_port "$NS_O" tcp 7443
 
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
-protection:
-  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
-  max_connections: 0
+{
+  edge_api_yaml "127.0.0.1:$API_PORT" "$TOKEN"
+  limits_off_yaml
+  cat <<YAML
 apps:
   - id: stream
     protocol: tcp/7000
     origin_direct: ["tcp://$ORIGIN_IP:7000"]
 YAML
+} >"$TDIR/rampart.yaml"
 
 # api METHOD PATH [BODY]: prints the response body, then a line with the HTTP status.
 api() {
@@ -48,10 +41,6 @@ api() {
   if [[ -n $body ]]; then args+=(-H "Content-Type: application/json" --data-binary "$body"); fi
   ip netns exec "$NS_E" curl "${args[@]}"
 }
-# jget JSON EXPR: a Python expression over `j` (the parsed body).
-jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
-body_of() { sed '$d' <<<"$1"; }
-status_of() { tail -n 1 <<<"$1"; }
 echo_ok() { # port: one echo round trip from the client namespace
   ip netns exec "$NS_C" timeout 10 "${NETUTIL[@]}" echo-check --connect "$EDGE_IP:$1" --count 1 \
     --timeout "${2:-3}" >/dev/null 2>&1

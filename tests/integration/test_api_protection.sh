@@ -22,21 +22,12 @@ require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
 
 # The zone sets no per-source limits (and no autoban, so refusals ban nobody): only the app's
 # override limits it.
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
-protection:
-  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
-  max_connections: 0
-  autoban: { violations: 0, window: 0s } # off; an app's override turning it on must set a window
-apps: []
-YAML
+{
+  edge_api_yaml "127.0.0.1:$API_PORT" "$TOKEN"
+  limits_off_yaml
+  echo "  autoban: { violations: 0, window: 0s } # off; an override turning it on must set a window"
+  echo "apps: []"
+} >"$TDIR/rampart.yaml"
 
 api() { # METHOD PATH [BODY]: the response body, then a line with the HTTP status
   local method=$1 path=$2 body=${3-}
@@ -44,9 +35,6 @@ api() { # METHOD PATH [BODY]: the response body, then a line with the HTTP statu
   if [[ -n $body ]]; then args+=(-H "Content-Type: application/json" --data-binary "$body"); fi
   ip netns exec "$NS_E" curl "${args[@]}"
 }
-jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
-body_of() { sed '$d' <<<"$1"; }
-status_of() { tail -n 1 <<<"$1"; }
 api_up() { ip netns exec "$NS_E" curl -sf "http://127.0.0.1:$API_PORT/healthz" >/dev/null; }
 # echoed N: how many of N back-to-back connections from the client got their echo.
 echoed() {

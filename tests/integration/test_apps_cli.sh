@@ -25,20 +25,11 @@ require "echo origin listens on :$APP_PORT" wait_port "$NS_O" tcp "$APP_PORT"
 start_tls_echo tls-origin "$NS_O" "$ORIGIN_IP" 7443
 require "TLS echo origin listens on :7443" wait_port "$NS_O" tcp 7443
 
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
-protection:
-  per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
-  max_connections: 0
-apps: []
-YAML
+{
+  edge_api_yaml "127.0.0.1:$API_PORT" "$TOKEN"
+  limits_off_yaml
+  echo "apps: []"
+} >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 
 # The API must answer; a 404 on the apps route means this build has no REST API yet: SKIP.

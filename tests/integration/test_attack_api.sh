@@ -57,9 +57,6 @@ require "echo app up" wait_port "$NS_E" tcp 7000 10
 
 # c [ARGS...]: curl from the client namespace, from LEGIT_IP; prints body then the status line.
 c() { ip netns exec "$NS_C" curl -sS -m 10 --interface "$LEGIT_IP" -w '\n%{http_code}' "$@"; }
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
-jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 metric() { # NAME{labels}: its value from /metrics
   c -H "Authorization: Bearer $TOKEN" "$API/metrics" | grep -F "$1 " | head -n 1 | awk '{print $2}'
 }

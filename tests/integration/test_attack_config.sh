@@ -111,7 +111,6 @@ api() { # METHOD PATH [BODY]: the body, then the HTTP status on its own line
   ip netns exec "$NS_E" curl "${args[@]}"
 }
 wait_until 30 api GET /spectrum/apps >/dev/null 2>&1 || true
-jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # refused CODE STATUS BODY: a POST of BODY answers STATUS with error CODE (printed: the message).
 refused() {
   local r

@@ -69,15 +69,9 @@ require "origin b listens on :7002" wait_port "$NS_O" tcp 7002
 require "the echo origin listens on :7003" wait_port "$NS_O" tcp 7003
 
 # Autoban only for the "guarded" app (validate: ssh): two junk first-bytes from $BAN_IP ban it.
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
+{
+  edge_api_yaml "127.0.0.1:$API_PORT" "$TOKEN"
+  cat <<YAML
   tokens:
     - { name: viewer, token: $VIEWER_TOKEN, scope: read }
 protection:
@@ -89,6 +83,7 @@ apps:
     origin_direct: ["tcp://$ORIGIN_IP:7003"]
     protection: { autoban: { violations: 2, window: 10s, duration: 10m }, handshake_timeout: 2s }
 YAML
+} >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "API listens" wait_port "$NS_E" tcp "$API_PORT"
 require "the guarded app listens on :7300" wait_port "$NS_E" tcp 7300

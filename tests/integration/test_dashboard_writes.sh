@@ -31,15 +31,9 @@ ip -n "$NS_C" addr add "$BLOCKED_IP/24" dev "${RPT_IF}c0"
 rpt_spawn echo "$NS_O" "${NETUTIL[@]}" echo --listen "$ORIGIN_IP:7000"
 require "echo origin listens on :7000" wait_port "$NS_O" tcp 7000
 
-cat >"$TDIR/rampart.yaml" <<YAML
-edge:
-  colo: TEST
-  listen: ["$EDGE_IP"]
-  data_dir: $TDIR/var
-  drain_timeout: 2s
-api:
-  listen: 127.0.0.1:$API_PORT
-  token: $TOKEN
+{
+  edge_api_yaml "127.0.0.1:$API_PORT" "$TOKEN"
+  cat <<YAML
   tokens:
     - { name: viewer, token: $VIEWER, scope: read }
   session_idle_timeout: 10s
@@ -54,6 +48,7 @@ apps:
     origin_direct: ["tcp://$ORIGIN_IP:7000"]
     ip_firewall: true
 YAML
+} >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "edge listens on :7000" wait_port "$NS_E" tcp 7000
 require "API listens" wait_port "$NS_E" tcp "$API_PORT"
@@ -61,9 +56,6 @@ require "API listens" wait_port "$NS_E" tcp "$API_PORT"
 # dcurl ARGS...: curl from the edge namespace (the API is on its loopback); prints the body, then
 # the HTTP status on a last line; -D dumps headers into $TDIR/headers.
 dcurl() { ip netns exec "$NS_E" curl -sS -D "$TDIR/headers" -w '\n%{http_code}' "$@"; }
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d' <<<"$1"; }
-jget() { python3 -c 'import json, sys; j = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 code_of() { jget "$(body_of "$1")" 'j["errors"][0]["code"] if j["errors"] else 0'; }
 bearer() { dcurl -H "Authorization: Bearer $TOKEN" "$@"; }
 app_count() { jget "$(body_of "$(bearer "$ZONE/spectrum/apps")")" 'len(j["result"])'; }

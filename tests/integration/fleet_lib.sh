@@ -181,3 +181,23 @@ fleet_edges() {
 # now_s: a monotonic-enough clock with ms, for figures.
 now_s() { date +%s.%N | cut -c1-14; }
 since() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now_s)"; }
+
+# fleet_steady MEMBERS EDGES: an etcd cluster of MEMBERS, an echo origin on 127.0.0.1:7000 and
+# EDGES edges on the cluster, with the app "steady" (tcp/9000, in $APP) created through edge 1
+# and relayed by every edge: where the stall and outage tests start.
+fleet_steady() {
+  local members=$1 edges=$2 n
+  local connects=()
+  etcd_cluster "$members"
+  require "etcd is healthy" etcd_healthy
+  rpt_spawn origin "$NS_F" "${NETUTIL[@]}" echo --listen 127.0.0.1:7000
+  require "origin listens" wait_port "$NS_F" tcp 7000
+  for n in $(seq "$edges"); do
+    fleet_config "$n"
+    require "edge $n starts on etcd" fleet_edge "$n"
+    connects+=(--connect "127.0.0.1$n:9000")
+  done
+  APP='{"id":"steady","protocol":"tcp/9000","origin_direct":["tcp://127.0.0.1:7000"]}'
+  assert_eq "create an app through edge 1" "200" "$(status_of "$(fapi 1 POST /spectrum/apps "$APP")")"
+  require "every edge relays it" fuq until-echo "${connects[@]}" --timeout 3
+}

@@ -19,17 +19,7 @@ rpt_init
 fleet_ns
 trap 'rc=$?; etcd_thaw_all; if ((rc != 0 || RPT_FAILS != 0)); then fleet_logs; fi; (exit $rc); rpt_cleanup' EXIT
 
-etcd_cluster 3
-require "etcd is healthy" etcd_healthy
-rpt_spawn origin "$NS_F" "${NETUTIL[@]}" echo --listen 127.0.0.1:7000
-require "origin listens" wait_port "$NS_F" tcp 7000
-for n in 1 2; do
-  fleet_config "$n"
-  require "edge $n starts on etcd" fleet_edge "$n"
-done
-APP='{"id":"steady","protocol":"tcp/9000","origin_direct":["tcp://127.0.0.1:7000"]}'
-assert_eq "create an app through edge 1" "200" "$(status_of "$(fapi 1 POST /spectrum/apps "$APP")")"
-require "both edges relay it" fuq until-echo --connect 127.0.0.11:9000 --connect 127.0.0.12:9000 --timeout 3
+fleet_steady 3 2
 
 # ---------------------------------------------------------------- load, then the freeze
 rpt_spawn traffic "$NS_F" timeout 60 "${FLEETUTIL[@]}" loop --connect 127.0.0.11:9000 \

@@ -80,6 +80,32 @@ uint64_t open_fds() {
   return n > 0 ? n - 1 : 0;
 }
 
+// Whether each kernel fast path the config asks for runs in this process: 1 yes, 0 asked for but
+// not loaded (the kernel or a capability refused it, e.g. after `rampart upgrade` of an edge
+// that dropped its privileges: docs/upgrade.md), no sample when nothing asks for it. Asked for:
+// xdp by protection.xdp; the UDP relay by a UDP app with kernel_relay auto or on; the TCP relay
+// by a plain-TCP app with kernel_relay on (auto keeps TCP in user space).
+void write_kernel_paths(Writer& w, const edge::Edge& edge) {
+  const auto snap = edge.snapshot();
+  if (!snap) return;
+  const config::Config& cfg = snap->config;
+  bool udp = false, tcp = false;
+  for (const config::App& a : cfg.apps) {
+    udp = udp || (a.proto == config::Proto::kUdp && a.kernel_relay != config::KernelRelay::kOff);
+    tcp = tcp || (a.proto == config::Proto::kTcp && a.tls == config::TlsMode::kOff &&
+                  a.kernel_relay == config::KernelRelay::kOn);
+  }
+  const bool xdp = cfg.protection.xdp.mode != config::XdpMode::kOff;
+  if (!xdp && !udp && !tcp) return;
+  w.family("rampart_kernel_path_up", "gauge",
+           "1 when a kernel fast path the config asks for runs in this process, 0 when it could "
+           "not load or attach (then the edge does that work in user space; see the log): xdp "
+           "(protection.xdp), kernel_relay_udp, kernel_relay_tcp (kernel_relay).");
+  if (xdp) w.sample({{"path", "xdp"}}, edge.xdp() != nullptr ? 1 : 0);
+  if (udp) w.sample({{"path", "kernel_relay_udp"}}, edge.udp_relay() != nullptr ? 1 : 0);
+  if (tcp) w.sample({{"path", "kernel_relay_tcp"}}, edge.tcp_relay_loaded() ? 1 : 0);
+}
+
 void write_budgets(Writer& w, const edge::Edge& edge) {
   const edge::BudgetPlan plan = edge.budget_plan();
   const core::FdBudget& b = edge.budget();
@@ -307,6 +333,7 @@ std::string MetricsExporter::render() const {
       w.sample({{"reason", guard::reason_name(r)}}, c.drops(r));
     }
   }
+  write_kernel_paths(w, *edge_);
   if (const xdp::UdpRelay* r = edge_->udp_relay(); r != nullptr) {
     const xdp::RelayCounters c = r->counters();
     w.family("rampart_kernel_relay_udp_packets_total", "counter",

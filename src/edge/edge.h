@@ -141,6 +141,8 @@ class Edge {
   // The UDP kernel relay (docs/kernel-relay-udp.md); null when no UDP app may use it or it could
   // not load. Set by start(); counters() from any thread.
   const xdp::UdpRelay* udp_relay() const { return relay_.get(); }
+  // Whether the TCP kernel relay's sockmap program loaded at start (docs/kernel-relay.md).
+  bool tcp_relay_loaded() const { return tcp_relay_.loaded(); }
   // Before start(): also told about every autoban of the workers (the fleet publishes them);
   // called on worker threads. Not owned; null = nobody.
   void set_ban_listener(guard::BanSink* listener) { ban_fanout_.listener = listener; }

@@ -39,11 +39,20 @@ api:
 protection:
   per_ip: { max_connections: 0, new_connections_per_second: 0, udp_packets_per_second: 0 }
   max_connections: 0
+  xdp: { mode: generic, interface: ${RPT_IF}e0 }
 apps:
   - id: ssh
     protocol: tcp/22
     origin_direct: ["tcp://$ORIGIN_IP:7000"]
+  - id: game # kernel_relay auto: the UDP kernel relay loads at start
+    protocol: udp/5300
+    origin_direct: ["udp://$ORIGIN_IP:7001"]
 YAML
+}
+# kernel_paths: the rampart_kernel_path_up samples, "path=value" sorted, from /metrics.
+kernel_paths() {
+  ip netns exec "$NS_E" curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/metrics" |
+    sed -n 's/^rampart_kernel_path_up{.*path="\([a-z_]*\)"} \([0-9]\)$/\1=\2/p' | sort | xargs
 }
 
 # --- an unknown user is a config error naming the field
@@ -59,6 +68,9 @@ write_config nobody >"$TDIR/rampart.yaml"
 start_edge "$NS_E" "$TDIR/rampart.yaml"
 require "edge serves :22 (opened as root)" wait_until 20 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
 require "the edge logs the drop" wait_until 10 grep -q "privileges: running as nobody" "$EDGE_LOG"
+# XDP and the UDP kernel relay were attached before the drop (as root).
+assert_eq "/metrics: the kernel paths the config asks for are up" \
+  "kernel_relay_udp=1 xdp=1" "$(kernel_paths)"
 
 status() { awk -v k="$2:" '$1 == k { print $2 }' "$1"; }
 st=/proc/$EDGE_PID/status
@@ -122,6 +134,11 @@ for k in CapEff CapPrm CapAmb CapBnd; do
 done
 check "... :22 serves (adopted)" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
 check "... :81 serves (adopted)" tcp_echo_ok "$NS_C" "$EDGE_IP" 81
+# The new process cannot attach XDP or the UDP relay without CAP_NET_ADMIN and CAP_BPF
+# (docs/upgrade.md): the user-space guard and relay do that work, and /metrics says so, for an
+# alert.
+assert_eq "... /metrics: xdp and the UDP kernel relay are down (kernel_path_up 0)" \
+  "kernel_relay_udp=0 xdp=0" "$(kernel_paths)"
 check "the old process exits by itself" wait_until 10 bash -c "! kill -0 $OLD_PID 2>/dev/null"
 kill -TERM "$NEW_PID"
 check "the new process stops on SIGTERM" wait_until 10 bash -c "! kill -0 $NEW_PID 2>/dev/null"

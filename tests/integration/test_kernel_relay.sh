@@ -64,6 +64,9 @@ require "echo origin listens on :7402" wait_port "$NS_O" tcp 7402
 check "the edge dropped to nobody" wait_until 10 \
   bash -c "[[ \$(awk '/^Uid:/ {print \$2}' /proc/$EDGE_PID/status) == 65534 ]]"
 assert_eq "no kernel-relay fallback line in the log" 0 "$(edge_log_count 'kernel relay \(tcp\): off')"
+assert_eq "/metrics: rampart_kernel_path_up{path=kernel_relay_tcp} is 1" 1 \
+  "$(ip netns exec "$NS_E" curl -sf -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8788/metrics |
+    grep -c '^rampart_kernel_path_up{.*path="kernel_relay_tcp"} 1$')"
 
 # --- 1. backpressure
 BYTES=$((96 << 20))
@@ -142,5 +145,8 @@ assert_eq "echo through the user-space relay" tick \
   "$(ip netns exec "$NS_C" "${KR[@]}" ticker --connect "$EDGE_IP:7402" --every 0.1 --for 0.3 >/dev/null && echo tick)"
 check "the fallback is counted (unavailable)" wait_until 5 \
   bash -c "[[ \$(ip netns exec $NS_E curl -sf -H 'Authorization: Bearer $TOKEN' http://127.0.0.1:8788/metrics | grep -c '^rampart_kernel_relay_fallbacks_total{.*reason=\"unavailable\"} 1') == 1 ]]"
+assert_eq "/metrics: rampart_kernel_path_up{path=kernel_relay_tcp} is 0" 1 \
+  "$(ip netns exec "$NS_E" curl -sf -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8788/metrics |
+    grep -c '^rampart_kernel_path_up{.*path="kernel_relay_tcp"} 0$')"
 check "edge still running" edge_alive
 rpt_finish

@@ -498,11 +498,19 @@ size_t Edge::drain_on_control(config::Duration timeout) {
   draining_ = true;
   for (auto& w : workers_) w->stop_listening();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  size_t left = sessions();
+  // UDP flows as they are now, not as of the workers' last sweep (up to a second old): a flow
+  // opened just before an upgrade must keep the old process until it ends.
+  auto count_now = [this] {
+    std::vector<std::future<void>> counted;
+    for (auto& w : workers_) counted.push_back(w->recount_flows());
+    for (auto& c : counted) c.wait_for(std::chrono::milliseconds(200));
+    return sessions();
+  };
+  size_t left = count_now();
   if (left > 0) RLOG_INFO("draining ", left, " connections (up to ", timeout.count(), " ms)");
   while (left > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    left = sessions();
+    left = count_now();
   }
   for (auto& w : workers_) w->stop(telemetry::status::kNormal);
   if (xdp_) xdp_->detach();

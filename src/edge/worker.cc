@@ -39,6 +39,16 @@ Worker::Worker(int index, telemetry::EventRing* events, size_t pipe_size, core::
   udp_.workers = workers > 0 ? static_cast<size_t>(workers) : 1;
 }
 
+std::future<void> Worker::recount_flows() {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ready = done->get_future();
+  loop_.post([this, done] {
+    udp_flows_.store(udp_.flows.size(), std::memory_order_relaxed);
+    done->set_value();
+  });
+  return ready;
+}
+
 void Worker::FlowSweep::on_timer() {
   Worker* w = worker_;
   // The kernel relay's counters first: a kernel flow that saw traffic is not idle.

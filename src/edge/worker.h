@@ -88,6 +88,11 @@ class Worker {
   size_t sessions() const {
     return ctx_.sessions.size() + udp_flows_.load(std::memory_order_relaxed);
   }
+  // The UDP flow count sessions() reads is stored by the once-a-second sweep; this stores it
+  // now, on the worker's thread (the future is ready once it did; a stopped worker never
+  // answers). The drain counts with it: a flow opened within the last second is not "nothing
+  // left".
+  std::future<void> recount_flows();
   // Any thread: the guard's view of its busiest and banned sources, computed on the worker's
   // thread (the source table is the worker's alone); a stopped worker never answers (the
   // future then reports a broken promise).

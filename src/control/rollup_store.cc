@@ -189,6 +189,10 @@ bool RollupStore::add(
       sqlite3_reset(dur.get());
     }
   }
+  return commit_or_roll_back(ok, error);
+}
+
+bool RollupStore::commit_or_roll_back(bool ok, std::string* error) {
   if (!ok) {
     if (error) *error = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
     exec("ROLLBACK", nullptr);
@@ -318,12 +322,7 @@ bool RollupStore::add_drops(int64_t minute, const std::vector<DropDelta>& drops,
     ok = sqlite3_step(s.get()) == SQLITE_DONE;
     sqlite3_reset(s.get());
   }
-  if (!ok) {
-    if (error) *error = "analytics store " + path_ + ": " + sqlite3_errmsg(db_);
-    exec("ROLLBACK", nullptr);
-    return false;
-  }
-  return exec("COMMIT", error);
+  return commit_or_roll_back(ok, error);
 }
 
 bool RollupStore::query_drops(int64_t first_minute, int64_t end_minute, const std::string& app,

@@ -58,6 +58,9 @@ class RollupStore {
  private:
   RollupStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   bool exec(const char* sql, std::string* error);
+  // Ends the transaction a write began: COMMIT when every statement succeeded (`ok`), else
+  // ROLLBACK with the store's error in *error.
+  bool commit_or_roll_back(bool ok, std::string* error);
   // Brings a database of an older schema (no status column) to the current one, keeping its rows.
   bool migrate(std::string* error);
 

@@ -89,12 +89,11 @@ void write_kernel_paths(Writer& w, const edge::Edge& edge) {
   const auto snap = edge.snapshot();
   if (!snap) return;
   const config::Config& cfg = snap->config;
-  bool udp = false, tcp = false;
-  for (const config::App& a : cfg.apps) {
-    udp = udp || (a.proto == config::Proto::kUdp && a.kernel_relay != config::KernelRelay::kOff);
-    tcp = tcp || (a.proto == config::Proto::kTcp && a.tls == config::TlsMode::kOff &&
-                  a.kernel_relay == config::KernelRelay::kOn);
-  }
+  const bool udp = edge::Edge::wants_udp_relay(cfg);
+  const bool tcp = std::any_of(cfg.apps.begin(), cfg.apps.end(), [](const config::App& a) {
+    return a.proto == config::Proto::kTcp && a.tls == config::TlsMode::kOff &&
+           a.kernel_relay == config::KernelRelay::kOn;
+  });
   const bool xdp = cfg.protection.xdp.mode != config::XdpMode::kOff;
   if (!xdp && !udp && !tcp) return;
   w.family("rampart_kernel_path_up", "gauge",

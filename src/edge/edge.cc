@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -123,14 +124,16 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   return true;
 }
 
+bool Edge::wants_udp_relay(const config::Config& cfg) {
+  return std::any_of(cfg.apps.begin(), cfg.apps.end(), [](const config::App& a) {
+    return a.proto == config::Proto::kUdp && a.kernel_relay != config::KernelRelay::kOff;
+  });
+}
+
 void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
   // Loaded and attached now, before a privilege drop takes CAP_NET_ADMIN away, when a UDP app
   // may use it (kernel_relay auto or on).
-  bool wanted = false;
-  for (const config::App& a : cfg.apps)
-    wanted =
-        wanted || (a.proto == config::Proto::kUdp && a.kernel_relay != config::KernelRelay::kOff);
-  if (!wanted) return;
+  if (!wants_udp_relay(cfg)) return;
   auto relay = std::make_unique<xdp::UdpRelay>();
   std::string why;
   const int bans = xdp_ ? xdp_->bans_fd() : -1;

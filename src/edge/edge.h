@@ -141,6 +141,9 @@ class Edge {
   // The UDP kernel relay (docs/kernel-relay-udp.md); null when no UDP app may use it or it could
   // not load. Set by start(); counters() from any thread.
   const xdp::UdpRelay* udp_relay() const { return relay_.get(); }
+  // Whether a UDP app of `cfg` may use the UDP kernel relay (kernel_relay auto or on): what loads
+  // it at start.
+  static bool wants_udp_relay(const config::Config& cfg);
   // Whether the TCP kernel relay's sockmap program loaded at start (docs/kernel-relay.md).
   bool tcp_relay_loaded() const { return tcp_relay_.loaded(); }
   // Before start(): also told about every autoban of the workers (the fleet publishes them);

@@ -333,6 +333,9 @@ void Edge::refresh_origins() {
 void Edge::publish(std::shared_ptr<const CompiledConfig> next, bool hand_prepared) {
   control_.assert_in_loop_thread("Edge::publish");
   for (const auto& line : next->warnings) RLOG_WARN(line);
+  // The generation moves before the snapshot is visible: whoever sees the new snapshot and then
+  // waits for wait_applied() waits for the workers to take this one, not the one before.
+  const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   std::shared_ptr<const CompiledConfig> before;
   {
     std::lock_guard lock(snapshot_mu_);
@@ -349,7 +352,6 @@ void Edge::publish(std::shared_ptr<const CompiledConfig> next, bool hand_prepare
     for (size_t w = 0; w < workers_.size(); ++w)
       prepared.push_back(std::make_shared<Worker::Prepared>());
   }
-  const uint64_t generation = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
   for (size_t w = 0; w < workers_.size(); ++w)
     workers_[w]->apply(snap, std::move(prepared[w]), generation);
   if (applied_listener_) applied_listener_(next);

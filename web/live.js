@@ -116,7 +116,7 @@ function renderApp(id) {
     tile('Connections', fmtInt(t.connectionsTotal), 'since start'),
     tile('Bytes in', fmtBytes(t.bytesIngress), `${fmtRate(rate(l, 'bytesIngress', 5))} now`),
     tile('Bytes out', fmtBytes(t.bytesEgress), `${fmtRate(rate(l, 'bytesEgress', 5))} now`),
-    tile('Errors', fmtInt((ev.originError || 0) + (ev.tlsError || 0)), 'origin and TLS errors'),
+    tile('Errors', fmtInt((ev.originError || 0) + (ev.tlsError || 0) + (ev.resolveOrigin || 0)), 'origin, TLS and origin-name errors'),
     tile('Filtered / dropped', fmtInt(t.drops || ev.clientFiltered || 0)),
   );
   show('app-nodata', !l);

@@ -147,6 +147,8 @@ try {
 
   step = 'no token in any URL';
   assert(!urls.some((u) => u.includes(TOKEN)), `none of the ${urls.length} URLs the page requested after the probes carries the token`);
+  const foreign = urls.filter((u) => new URL(u).origin !== new URL(BASE).origin && !u.startsWith('data:'));
+  assert(foreign.length === 0, `every one of them is the edge's own origin (no CDN, no external request): ${foreign.join(' ')}`);
   assert(problems.length === 0, `no page errors or CSP violations${problems.length ? ': ' + problems.join(' | ') : ''}`);
   await context.close();
 } catch (e) {

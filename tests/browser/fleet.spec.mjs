@@ -33,7 +33,12 @@ try {
   page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 },
     ignoreHTTPSErrors: true })).newPage();
   const problems = [];
-  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // A CSP violation or a failed request shows as a console error (401: the session check
+  // before signing in).
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console error: ${m.text()}`);
+  });
   await page.goto(`${BASE}/dashboard`);
   await page.fill('#token', TOKEN);
   await page.click('#login-submit');

@@ -81,6 +81,13 @@ out=$(dcurl "$API/dashboard")
 assert_eq "GET /dashboard without a session: 200 (the sign-in page)" 200 "$(status_of "$out")"
 check "the page is served from the binary (has the sign-in form)" grep -q 'id="login-form"' <<<"$out"
 check "the page has a Content-Security-Policy" grep -qi '^content-security-policy:.*script-src .self.' "$TDIR/headers"
+# Strict: nothing by default, and scripts, styles, fetches and forms only from the edge itself.
+for directive in "default-src 'none'" "connect-src 'self'" "style-src 'self'" "form-action 'self'" \
+  "frame-ancestors 'none'" "base-uri 'none'"; do
+  check "CSP has $directive" grep -qiF "$directive" "$TDIR/headers"
+done
+check "CSP allows no inline script, eval or other host" bash -c \
+  "! grep -i '^content-security-policy:' '$TDIR/headers' | grep -qiE 'unsafe-|https?:|\\*'"
 out=$(dcurl "$API/dashboard/assets/app.js")
 assert_eq "GET /dashboard/assets/app.js: 200" 200 "$(status_of "$out")"
 check "app.js served as JavaScript" grep -qi '^content-type: text/javascript' "$TDIR/headers"

@@ -177,9 +177,12 @@ for shot in overview-1280 app-form-1280 rules-1280 history-1280 overview-390 his
 done
 
 # ------------------------------------------------------------------ after the browser
-# audited METHOD PATH: the edge log has an audit line of that write, answered 200, by a session.
+# audited METHOD PATH: the edge log has an audit line of that write, answered 200, by a session
+# (a PATH ending in / matches any path under it).
 audited() {
-  grep -F 'audit {' "$EDGE_LOG" | grep -F "\"method\":\"$1\"" | grep -F "\"path\":\"/client/v4/zones/default/$2\"" |
+  local path="\"path\":\"/client/v4/zones/default/$2"
+  [[ $2 == */ ]] || path+='"'
+  grep -F 'audit {' "$EDGE_LOG" | grep -F "\"method\":\"$1\"" | grep -F "$path" |
     grep -F '"status":200' | grep -qF '"who":"dashboard session:'
 }
 check "audit: the app created by a dashboard session" audited POST spectrum/apps
@@ -187,6 +190,7 @@ check "audit: the app edited by a dashboard session" audited PUT spectrum/apps/w
 check "audit: the app deleted by a dashboard session" audited DELETE spectrum/apps/web-app
 check "audit: the rule added by a dashboard session" audited POST firewall/access_rules/rules
 check "audit: the ban lifted by a dashboard session" audited DELETE "rampart/bans/$BAN_IP"
+check "audit: the rule deleted by a dashboard session" audited DELETE firewall/access_rules/rules/
 check "no audit line of an app csrf-app (the forged posts changed nothing)" \
   bash -c "! grep -F 'audit {' '$EDGE_LOG' | grep -q 'csrf-app'"
 check "edge still running" edge_alive

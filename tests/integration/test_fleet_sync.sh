@@ -163,15 +163,20 @@ r=$(FAPI_TOKEN=$FLEET_PEER_TOKEN fapi 2 DELETE "/spectrum/apps/$APP")
 assert_eq "... nor writes (DELETE with it: 401)" 401 "$(status_of "$r")"
 # The dashboard of edge 1 shows the fleet: its edges and the app summed over them.
 BROWSER_DIR=$RPT_ROOT/tests/browser
+# The screenshot is kept with the other dashboard artifacts.
+FLEET_SHOTS=${DASH_ARTIFACTS:-$RPT_ROOT/build/test-artifacts/dashboard}
+mkdir -p "$FLEET_SHOTS"
+rm -f "$FLEET_SHOTS"/fleet-dashboard*.png
 if command -v node >/dev/null && [[ -x /usr/bin/chromium && -f $BROWSER_DIR/node_modules/playwright-core/package.json ]]; then
   set +e
   ip netns exec "$NS_F" env DASH_URL=https://127.0.0.1:18801 DASH_TOKEN="$FLEET_TOKEN" DASH_APP="$APP" \
-    DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_DROPS=19 DASH_SHOT="$TDIR/fleet-dashboard.png" HOME="$TDIR" \
+    DASH_EDGES=3 DASH_BYTES="$fleet_sum" DASH_DROPS=19 DASH_SHOT="$FLEET_SHOTS/fleet-dashboard.png" HOME="$TDIR" \
     timeout 90 node "$BROWSER_DIR/fleet.spec.mjs" >"$TDIR/browser.log" 2>&1
   browser_rc=$?
   set -e
   sed 's/^/    browser | /' "$TDIR/browser.log"
   assert_eq "dashboard on edge 1: Fleet card with 3 edges and the app's fleet-wide bytes" 0 "$browser_rc"
+  check "screenshot fleet-dashboard.png saved" test -s "$FLEET_SHOTS/fleet-dashboard.png"
 else
   check "node, chromium and playwright-core are installed (scripts/deps.sh)" false
 fi

@@ -71,8 +71,14 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   // The XDP fast path first: the workers' guards take it as their ban sink before they start.
   if (cfg.protection.xdp.mode != config::XdpMode::kOff) {
     auto loader = std::make_unique<xdp::Loader>();
-    if (loader->attach(cfg.protection.xdp)) xdp_ = std::move(loader);
+    const bool up =
+        xdp_handover_.empty()
+            ? loader->attach(cfg.protection.xdp)
+            : loader->adopt(xdp_handover_, std::move(xdp_handover_fds_), cfg.protection.xdp);
+    if (up) xdp_ = std::move(loader);
   }
+  xdp_handover_.clear();
+  xdp_handover_fds_.clear();  // a restart without XDP: the old link goes with the old process
   // analytics.enabled: false leaves every app without counters (the data path checks for null).
   if (cfg.analytics.enabled)
     stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
@@ -482,6 +488,26 @@ std::string Edge::udp_state() {
 std::vector<int> Edge::udp_fds() {
   return control_.call(
       [this] { return udp_gen_.loaded() ? udp_gen_.handover_fds() : std::vector<int>{}; });
+}
+
+std::string Edge::xdp_state() {
+  return control_.call([this] { return xdp_ ? xdp_->handover_state() : std::string(); });
+}
+
+std::vector<int> Edge::xdp_fds() {
+  return control_.call([this] { return xdp_ ? xdp_->handover_fds() : std::vector<int>{}; });
+}
+
+void Edge::hand_over_xdp() {
+  control_.call([this] {
+    if (xdp_) xdp_->release();
+  });
+}
+
+void Edge::reclaim_xdp() {
+  control_.call([this] {
+    if (xdp_) xdp_->reclaim();
+  });
 }
 
 void Edge::hand_over_udp() {

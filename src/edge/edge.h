@@ -100,6 +100,19 @@ class Edge {
   // Old side, once the new process is ready: every worker lists its UDP flows, then every group
   // sends new flows to the new process's half. Any thread.
   void hand_over_udp();
+  // The XDP attachment's part of an upgrade (xdp::Loader::adopt). Before start(): the previous
+  // process's state and descriptors; start() keeps its program attached instead of attaching.
+  void adopt_xdp(std::string state, std::vector<core::UniqueFd> fds) {
+    xdp_handover_ = std::move(state);
+    xdp_handover_fds_ = std::move(fds);
+  }
+  // Old side, any thread (run on control()): what to hand over (empty when XDP is not attached);
+  // once the new process is ready, hand_over_xdp() leaves the attachment to it; after a failed
+  // upgrade, reclaim_xdp() puts this process's program back if the new one had replaced it.
+  std::string xdp_state();
+  std::vector<int> xdp_fds();
+  void hand_over_xdp();
+  void reclaim_xdp();
   // Every worker stops accepting (closes its TCP listeners, takes no new UDP flow); what is
   // established goes on. drain() later waits for it. Any thread.
   void stop_accepting() {
@@ -260,9 +273,11 @@ class Edge {
   std::atomic<bool> refresh_posted_{false};  // a refresh_origins() is queued on control()
   bool draining_ = false;                    // control() only: no republish any more
   std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
-  xdp::UdpGenerations udp_gen_;              // UDP groups' SK_REUSEPORT program; before workers_
-  xdp::TcpRelayLoader tcp_relay_;            // kernel_relay's sockmap (TCP); before workers_
-  std::unique_ptr<xdp::UdpRelay> relay_;     // the UDP kernel relay; before workers_
+  std::string xdp_handover_;                 // adopt_xdp(), used once by start()
+  std::vector<core::UniqueFd> xdp_handover_fds_;
+  xdp::UdpGenerations udp_gen_;           // UDP groups' SK_REUSEPORT program; before workers_
+  xdp::TcpRelayLoader tcp_relay_;         // kernel_relay's sockmap (TCP); before workers_
+  std::unique_ptr<xdp::UdpRelay> relay_;  // the UDP kernel relay; before workers_
   FdLimit fd_limit_;
   uint64_t api_connections_ = kDefaultApiConnections;  // the running API server's cap
   core::FdBudget budget_;  // before workers_: they hold units of it until they stop

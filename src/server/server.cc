@@ -170,11 +170,12 @@ Server::Failure Server::start() {
       return Failure::kRuntime;
     }
     edge_.adopt(std::move(child_->listeners));
-    if (!child_->extra.empty() &&
-        !edge_.adopt_udp(child_->extra, std::move(child_->extra_fds), &error)) {
+    AdoptedKernel k = take_kernel_handover(child_->extra, std::move(child_->extra_fds));
+    if (!k.udp.empty() && !edge_.adopt_udp(k.udp, std::move(k.udp_fds), &error)) {
       RLOG_ERROR(error);
       return Failure::kRuntime;
     }
+    if (!k.xdp.empty()) edge_.adopt_xdp(std::move(k.xdp), std::move(k.xdp_fds));
     previous_ = child_->old_pid;
   }
   // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
@@ -315,8 +316,7 @@ bool Server::upgrade(pid_t requester) {
   if (listeners) h.listeners = std::move(*listeners);
   h.api_fd = api_->listener_fd();
   h.pid_file_fd = pid_file_.valid() ? pid_file_.get() : -1;
-  h.extra = edge_.udp_state();
-  h.extra_fds = edge_.udp_fds();
+  put_kernel_handover({edge_.udp_state(), edge_.udp_fds(), edge_.xdp_state(), edge_.xdp_fds()}, &h);
   Upgrader up;
   std::string why;
   if (previous_ > 0 && (::kill(previous_, 0) == 0 || errno == EPERM)) {
@@ -326,6 +326,7 @@ bool Server::upgrade(pid_t requester) {
     why = "the workers did not hand over their listeners";
   } else if (up.start(self_, h, &why)) {
     edge_.hand_over_udp();  // its flows stay here, new ones go there
+    edge_.hand_over_xdp();  // the program stays attached: the new process holds its link
     api_->stop();
     edge_.stop_accepting();
     if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
@@ -336,6 +337,7 @@ bool Server::upgrade(pid_t requester) {
     answer_requester(requester, true, std::to_string(up.pid()));
     return true;
   }
+  edge_.reclaim_xdp();  // a new process that replaced the XDP program is gone
   RLOG_ERROR("upgrade failed: ", why, "; this process keeps serving");
   answer_requester(requester, false, why);
   return false;

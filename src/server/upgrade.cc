@@ -361,4 +361,48 @@ int listen_for_answer(std::string* error) {
   return s;
 }
 
+void put_kernel_handover(const KernelHandover& k, Handover* h) {
+  h->extra.clear();
+  h->extra_fds.clear();
+  nlohmann::json j = nlohmann::json::object();
+  if (!k.udp.empty()) {
+    j = nlohmann::json::parse(k.udp, nullptr, false);
+    if (!j.is_object()) return;
+    h->extra_fds = k.udp_fds;
+  }
+  if (!k.xdp.empty()) {
+    j["xdp"] = {{"state", k.xdp}, {"fds", k.xdp_fds.size()}};
+    h->extra_fds.insert(h->extra_fds.end(), k.xdp_fds.begin(), k.xdp_fds.end());
+  }
+  if (!j.empty()) h->extra = j.dump();
+}
+
+AdoptedKernel take_kernel_handover(const std::string& extra, std::vector<core::UniqueFd> fds) {
+  AdoptedKernel out;
+  if (extra.empty()) return out;
+  nlohmann::json j = nlohmann::json::parse(extra, nullptr, false);
+  if (!j.is_object()) {
+    out.udp = extra;  // let the UDP side report it unreadable
+    out.udp_fds = std::move(fds);
+    return out;
+  }
+  if (j.contains("xdp")) {
+    const nlohmann::json x = j["xdp"];
+    j.erase("xdp");
+    const bool whole = x.is_object() && x.contains("state") && x["state"].is_string() &&
+                       x.contains("fds") && x["fds"].is_number_unsigned();
+    const size_t n = whole ? x["fds"].get<size_t>() : 0;
+    if (whole && n <= fds.size()) {
+      out.xdp = x["state"].get<std::string>();
+      for (size_t i = fds.size() - n; i < fds.size(); ++i) out.xdp_fds.push_back(std::move(fds[i]));
+      fds.resize(fds.size() - n);
+    }
+  }
+  if (!j.empty()) {
+    out.udp = j.dump();
+    out.udp_fds = std::move(fds);
+  }
+  return out;
+}
+
 }  // namespace rampart::server

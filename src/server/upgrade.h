@@ -43,6 +43,27 @@ struct Handover {
   std::vector<int> extra_fds;  // borrowed, sent after the rest
 };
 
+// The kernel programs' part of the handover (Handover::extra and extra_fds): the UDP generation
+// state, whose keys stay at the top level (what an older binary reads), with the XDP attachment
+// added under "xdp"; the UDP descriptors first, then the XDP ones. Empty strings for parts that
+// are not there.
+struct KernelHandover {
+  std::string udp;
+  std::vector<int> udp_fds;  // borrowed
+  std::string xdp;
+  std::vector<int> xdp_fds;  // borrowed
+};
+void put_kernel_handover(const KernelHandover& k, Handover* h);
+// The new process's side: splits what arrived (from this binary or an older one, which sends the
+// UDP state alone).
+struct AdoptedKernel {
+  std::string udp;
+  std::vector<core::UniqueFd> udp_fds;
+  std::string xdp;
+  std::vector<core::UniqueFd> xdp_fds;
+};
+AdoptedKernel take_kernel_handover(const std::string& extra, std::vector<core::UniqueFd> fds);
+
 // The old process's side of one upgrade.
 class Upgrader {
  public:

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,7 +93,8 @@ struct Loader::Impl {
   int ports = -1;
   int profiles = -1;
   int counters = -1;
-  std::vector<uint16_t> ports_set;  // ports written by the last sync()
+  std::vector<uint16_t> ports_set;      // ports written by the last sync()
+  std::vector<core::UniqueFd> adopted;  // the program's and maps' descriptors from an upgrade
 
   ~Impl() {
     if (link >= 0) close(link);
@@ -244,6 +246,135 @@ void Loader::unban(const net::Cidr& source) {
   std::memcpy(k.addr, a.data(), sizeof k.addr);
   if (bpf_map_delete_elem(impl_->bans, &k) != 0 && errno != ENOENT)
     RLOG_WARN("xdp: cannot lift the ban of ", guard::source_text(source), ": ", strerror(errno));
+}
+
+namespace {
+// The order of handover_fds() and adopt().
+enum HandoverFd { kLink, kProg, kAclV4, kAclV6, kBans, kPorts, kProfiles, kCounters, kFdCount };
+
+// Copies the bans of `from` into `to` when both maps have the same key and value sizes (a new
+// program whose ban layout changed starts with none; the guard's own bans repopulate it).
+size_t copy_bans(int from, int to) {
+  bpf_map_info a{}, b{};
+  uint32_t la = sizeof a, lb = sizeof b;
+  if (bpf_obj_get_info_by_fd(from, &a, &la) != 0 || bpf_obj_get_info_by_fd(to, &b, &lb) != 0 ||
+      a.key_size != sizeof(rxdp_addr) || b.key_size != sizeof(rxdp_addr) ||
+      a.value_size != sizeof(rxdp_ban) || b.value_size != sizeof(rxdp_ban))
+    return 0;
+  size_t n = 0;
+  rxdp_addr cur{}, next{};
+  const rxdp_addr* prev = nullptr;
+  while (bpf_map_get_next_key(from, prev, &next) == 0) {
+    rxdp_ban v{};
+    if (bpf_map_lookup_elem(from, &next, &v) == 0 &&
+        bpf_map_update_elem(to, &next, &v, BPF_NOEXIST) == 0)
+      ++n;
+    cur = next;
+    prev = &cur;
+  }
+  return n;
+}
+}  // namespace
+
+std::string Loader::object_hash() {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < kGuardBpfObjectSize; ++i) {
+    h ^= kGuardBpfObject[i];
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string Loader::handover_state() const {
+  if (!attached()) return "";
+  return nlohmann::json{{"interface", attached_cfg_.interface},
+                        {"mode", config::to_string(attached_cfg_.mode)},
+                        {"hash", object_hash()},
+                        {"ports", impl_->ports_set}}
+      .dump();
+}
+
+std::vector<int> Loader::handover_fds() const {
+  if (!attached()) return {};
+  const Impl& m = *impl_;
+  return {m.link, m.prog, m.acl_v4, m.acl_v6, m.bans, m.ports, m.profiles, m.counters};
+}
+
+bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
+                   const config::XdpConfig& want) {
+  if (attached() || want.mode == config::XdpMode::kOff) return attached();
+  const std::string where = want.interface + " (" + config::to_string(want.mode) + ")";
+  const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
+  auto text = [&j](const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  const bool readable = j.is_object() && !text("hash").empty() && j.contains("ports") &&
+                        j["ports"].is_array() && fds.size() == kFdCount;
+  if (!readable) {
+    RLOG_WARN("xdp: the old process's attachment is unreadable; attaching anew");
+    return attach(want);
+  }
+  if (text("interface") != want.interface || text("mode") != config::to_string(want.mode)) {
+    // protection.xdp changed with the upgrade: the old link goes when the old process exits.
+    return attach(want);
+  }
+  Impl& m = *impl_;
+  if (text("hash") == object_hash()) {
+    m.link = fds[kLink].release();
+    m.prog = fds[kProg].get();
+    m.acl_v4 = fds[kAclV4].get();
+    m.acl_v6 = fds[kAclV6].get();
+    m.bans = fds[kBans].get();
+    m.ports = fds[kPorts].get();
+    m.profiles = fds[kProfiles].get();
+    m.counters = fds[kCounters].get();
+    for (const auto& p : j["ports"])
+      if (p.is_number_unsigned() && p.get<uint32_t>() <= 65535)
+        m.ports_set.push_back(p.get<uint16_t>());
+    for (size_t i = kProg; i < kFdCount; ++i) m.adopted.push_back(std::move(fds[i]));
+    attached_cfg_ = want;
+    RLOG_INFO("xdp: kept attached to ", where,
+              " across the upgrade (the same program): its bans and counters carry over");
+    return true;
+  }
+  // Another program: this process's replaces the old one on the same link, so no packet passes
+  // unjudged in between. That needs CAP_BPF, which a privilege-dropped edge no longer has.
+  std::string error;
+  if (!load(&error)) {
+    RLOG_WARN("xdp: not attached to ", where, ": this binary's XDP program differs from the ",
+              "running one and cannot be loaded (", error,
+              "); the guard runs in userspace only until a restart as root");
+    return false;
+  }
+  if (bpf_link_update(fds[kLink].get(), m.prog, nullptr) != 0) {
+    RLOG_WARN("xdp: not attached to ", where, ": cannot replace the old program on its link (",
+              strerror(errno), "); the guard runs in userspace only");
+    return false;
+  }
+  m.link = fds[kLink].release();
+  attached_cfg_ = want;
+  const size_t bans = copy_bans(fds[kBans].get(), m.bans);
+  RLOG_INFO("xdp: replaced the old process's program on ", where,
+            " without a gap (a new program); ", bans, " bans carried over");
+  return true;
+}
+
+void Loader::release() {
+  if (impl_->link < 0) return;
+  close(impl_->link);  // the new process holds the link: the program stays attached
+  impl_->link = -1;
+  RLOG_INFO("xdp: the attachment to ", attached_cfg_.interface,
+            " is the new process's now; this one's bans still reach its maps while it drains");
+  attached_cfg_ = config::XdpConfig{};
+}
+
+void Loader::reclaim() {
+  if (impl_->link < 0 || impl_->prog < 0) return;
+  if (bpf_link_update(impl_->link, impl_->prog, nullptr) != 0)
+    RLOG_WARN("xdp: cannot put this process's program back on ", attached_cfg_.interface, ": ",
+              strerror(errno));
 }
 
 Counters Loader::counters() const {

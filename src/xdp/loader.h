@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/model.h"
+#include "core/unique_fd.h"
 #include "guard/guard.h"
 #include "guard/reasons.h"
 #include "net/ip_addr.h"
@@ -73,6 +75,28 @@ class Loader : public guard::BanSink {
   void unban(const net::Cidr& source);
 
   Counters counters() const;
+
+  // Upgrade (docs/upgrade.md): the old process's attachment travels to the new one, so the fast
+  // path has no gap and keeps its bans and counters. handover_state() is JSON (interface, mode,
+  // the embedded program's hash, the ports written); handover_fds() are borrowed, in the order
+  // adopt() takes them. Both empty when not attached.
+  std::string handover_state() const;
+  std::vector<int> handover_fds() const;
+  // The new process, instead of attach(want): the same program (same hash) on the same interface
+  // and mode is kept as it is (no capability needed); a different program replaces the old one
+  // on its link when this process can load it (root), without a gap; otherwise it logs why and
+  // returns false (the old link goes when the old process exits).
+  bool adopt(const std::string& state, std::vector<core::UniqueFd> fds,
+             const config::XdpConfig& want);
+  // After a successful upgrade: closes this process's link without detaching the program (the
+  // new process holds the link). The maps stay writable for the connections this one drains.
+  void release();
+  // After a failed upgrade: puts this process's program back on its link (a new process that
+  // replaced it is gone). Nothing when it never left.
+  void reclaim();
+  // The embedded program's identity: FNV-1a of the object file, hex.
+  static std::string object_hash();
+
   // For tests: the program's descriptor (-1 when not loaded).
   int prog_fd() const;
   // The ban map's descriptor (-1 when not loaded): the UDP kernel relay shares it.

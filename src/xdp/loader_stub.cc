@@ -47,5 +47,19 @@ void Loader::unban(const net::Cidr&) {}
 Counters Loader::counters() const {
   return {};
 }
+std::string Loader::handover_state() const {
+  return "";
+}
+std::vector<int> Loader::handover_fds() const {
+  return {};
+}
+bool Loader::adopt(const std::string&, std::vector<core::UniqueFd>, const config::XdpConfig& want) {
+  return attach(want);
+}
+void Loader::release() {}
+void Loader::reclaim() {}
+std::string Loader::object_hash() {
+  return "";
+}
 
 }  // namespace rampart::xdp

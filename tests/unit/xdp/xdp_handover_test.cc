@@ -1,0 +1,163 @@
+// The XDP attachment across an upgrade (Loader::handover_state / handover_fds / adopt / release /
+// reclaim; docs/upgrade.md) with a real bpf_link: each test runs in a child process in a network
+// namespace of its own, where the program is attached in generic mode to that namespace's lo.
+// The "old process" and the "new process" are two Loaders; the descriptors travel as duplicates,
+// as SCM_RIGHTS would pass them.
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "xdp_fixture.h"
+
+#ifdef RAMPART_HAVE_LIBBPF
+#include <bpf/libbpf.h>
+#endif
+
+namespace rampart::xdp {
+namespace {
+
+#ifdef RAMPART_HAVE_LIBBPF
+
+// Runs `fn` in a child in a new network namespace; the test fails when the child does.
+template <typename F>
+void in_own_netns(F fn) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNET) != 0) {
+      std::fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", std::strerror(errno));
+      ::_exit(2);
+    }
+    fn();
+    std::fflush(stdout);
+    ::_exit(::testing::Test::HasFailure() ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child died by a signal";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's checks failed (its output is above)";
+}
+
+config::XdpConfig on_lo() {
+  config::XdpConfig x;
+  x.interface = "lo";
+  x.mode = config::XdpMode::kGeneric;
+  return x;
+}
+
+uint32_t prog_id(int fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+uint32_t link_prog_id(int fd) {
+  bpf_link_info info{};
+  uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.prog_id : 0;
+}
+
+// The program lo runs in generic mode (0: none).
+uint32_t attached_on_lo() {
+  uint32_t id = 0;
+  if (bpf_xdp_query_id(static_cast<int>(if_nametoindex("lo")), XDP_FLAGS_SKB_MODE, &id) != 0)
+    return 0;
+  return id;
+}
+
+// What SCM_RIGHTS would deliver: duplicates of the borrowed descriptors.
+std::vector<core::UniqueFd> passed(const std::vector<int>& fds) {
+  std::vector<core::UniqueFd> out;
+  for (int fd : fds) out.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  return out;
+}
+
+class XdpHandover : public XdpProgram {};
+
+TEST_F(XdpHandover, TheSameProgramStaysAttachedWithItsBansAndOutlivesTheOldProcess) {
+  in_own_netns([] {
+    Loader old_side;
+    ASSERT_TRUE(old_side.attach(on_lo()));
+    ASSERT_TRUE(old_side.sync(plan_of(base_config())));
+    old_side.banned(source("10.77.1.66"), 60'000);
+    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    ASSERT_EQ(attached_on_lo(), old_prog);
+
+    Loader new_side;
+    ASSERT_TRUE(
+        new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), on_lo()));
+    EXPECT_TRUE(new_side.attached());
+    EXPECT_EQ(prog_id(new_side.prog_fd()), old_prog) << "the same program, not a second one";
+    EXPECT_EQ(run_on(new_side, syn("10.77.1.66")), XDP_DROP) << "the old process's ban";
+    EXPECT_EQ(run_on(new_side, syn("10.77.1.67")), XDP_PASS);
+
+    // The old process lets go of its link (then exits): the program stays on lo, and the new
+    // process's bans reach it.
+    old_side.release();
+    EXPECT_EQ(attached_on_lo(), old_prog);
+    new_side.banned(source("10.77.1.68"), 60'000);
+    EXPECT_EQ(run_on(new_side, syn("10.77.1.68")), XDP_DROP);
+    // An upgrade after this one hands the same attachment on again.
+    EXPECT_FALSE(new_side.handover_state().empty());
+    EXPECT_EQ(new_side.handover_fds().size(), 8u);
+    new_side.detach();
+    EXPECT_EQ(attached_on_lo(), 0u) << "the last link closed: detached";
+  });
+}
+
+TEST_F(XdpHandover, AnotherProgramReplacesTheOldOnItsLinkAndAFailedUpgradePutsTheOldBack) {
+  in_own_netns([] {
+    Loader old_side;
+    ASSERT_TRUE(old_side.attach(on_lo()));
+    ASSERT_TRUE(old_side.sync(plan_of(base_config())));
+    old_side.banned(source("10.77.2.66"), 60'000);
+    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    const std::vector<int> fds = old_side.handover_fds();
+    ASSERT_EQ(fds.size(), 8u);
+    const int link = fds[0];
+
+    // What a newer binary sees: the old process runs a program with another hash.
+    nlohmann::json state = nlohmann::json::parse(old_side.handover_state());
+    ASSERT_EQ(state["hash"], Loader::object_hash());
+    state["hash"] = "0000000000000000";
+    Loader new_side;
+    ASSERT_TRUE(new_side.adopt(state.dump(), passed(fds), on_lo()));
+    const uint32_t new_prog = prog_id(new_side.prog_fd());
+    EXPECT_NE(new_prog, old_prog) << "its own program, loaded";
+    EXPECT_EQ(link_prog_id(link), new_prog) << "on the old link: no moment without a program";
+    EXPECT_EQ(attached_on_lo(), new_prog);
+    ASSERT_TRUE(new_side.sync(plan_of(base_config())));  // the edge syncs it as it starts
+    EXPECT_EQ(run_on(new_side, syn("10.77.2.66")), XDP_DROP) << "the bans were copied";
+
+    // The new process failed and is gone: the old one puts its program back on its link.
+    old_side.reclaim();
+    EXPECT_EQ(link_prog_id(link), old_prog);
+    EXPECT_EQ(attached_on_lo(), old_prog);
+  });
+}
+
+TEST_F(XdpHandover, AnUnreadableHandoverLeavesTheOldAttachmentAlone) {
+  in_own_netns([] {
+    Loader old_side;
+    ASSERT_TRUE(old_side.attach(on_lo()));
+    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    Loader new_side;
+    // Attaching anew meets the old link on lo: refused (logged), nothing changes.
+    EXPECT_FALSE(new_side.adopt("{\"hash\": 1}", passed(old_side.handover_fds()), on_lo()));
+    EXPECT_FALSE(new_side.attached());
+    EXPECT_EQ(attached_on_lo(), old_prog);
+    // Descriptors missing: the same.
+    EXPECT_FALSE(new_side.adopt(old_side.handover_state(), {}, on_lo()));
+    EXPECT_EQ(attached_on_lo(), old_prog);
+  });
+}
+
+#endif  // RAMPART_HAVE_LIBBPF
+
+}  // namespace
+}  // namespace rampart::xdp

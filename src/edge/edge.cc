@@ -72,13 +72,12 @@ bool Edge::start_on_control(const config::Config& cfg, std::string* error) {
   if (cfg.protection.xdp.mode != config::XdpMode::kOff) {
     auto loader = std::make_unique<xdp::Loader>();
     const bool up =
-        xdp_handover_.empty()
+        xdp_handover_.state.empty()
             ? loader->attach(cfg.protection.xdp)
-            : loader->adopt(xdp_handover_, std::move(xdp_handover_fds_), cfg.protection.xdp);
+            : loader->adopt(xdp_handover_.state, std::move(xdp_handover_.fds), cfg.protection.xdp);
     if (up) xdp_ = std::move(loader);
   }
-  xdp_handover_.clear();
-  xdp_handover_fds_.clear();  // a restart without XDP: the old link goes with the old process
+  xdp_handover_ = {};  // XDP turned off: the old link goes with the old process
   // analytics.enabled: false leaves every app without counters (the data path checks for null).
   if (cfg.analytics.enabled)
     stats_ = std::make_unique<telemetry::StatsRegistry>(static_cast<size_t>(n));
@@ -139,10 +138,25 @@ bool Edge::wants_udp_relay(const config::Config& cfg) {
 void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
   // Loaded and attached now, before a privilege drop takes CAP_NET_ADMIN away, when a UDP app
   // may use it (kernel_relay auto or on).
+  Handed handed = std::exchange(relay_handover_, {});
   if (!wants_udp_relay(cfg)) return;
   auto relay = std::make_unique<xdp::UdpRelay>();
   std::string why;
   const int bans = xdp_ ? xdp_->bans_fd() : -1;
+  if (!handed.state.empty()) {
+    // An upgrade: the old process's program, maps and links, kept as they are (no capability
+    // needed); its flows keep being relayed while it drains.
+    if (relay->adopt(handed.state, std::move(handed.fds), &why)) {
+      relay_shares_bans_ = relay->shares_bans_with(bans);
+      RLOG_INFO("kernel relay: UDP program kept attached to ", relay->attached_count(),
+                " interfaces across the upgrade, room for ", relay->max_flows(), " flows",
+                relay_shares_bans_ ? ", bans shared with the XDP guard" : "");
+      relay_ = std::move(relay);
+      return;
+    }
+    RLOG_WARN("kernel relay: not kept across the upgrade (", why, "); loading this binary's");
+    relay = std::make_unique<xdp::UdpRelay>();
+  }
   if (!relay->load(static_cast<uint32_t>(std::max<uint64_t>(plan.udp_flows, 1)), bans, &why)) {
     RLOG_WARN("kernel relay: UDP flows stay in user space (", why, ")");
     return;
@@ -152,6 +166,7 @@ void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
     RLOG_WARN("kernel relay: attached to no interface; UDP flows stay in user space");
     return;
   }
+  relay_shares_bans_ = bans >= 0;
   RLOG_INFO("kernel relay: UDP program attached to ", n, " interfaces, room for ",
             relay->max_flows(), " flows", bans >= 0 ? ", bans shared with the XDP guard" : "");
   relay_ = std::move(relay);
@@ -373,13 +388,13 @@ void Edge::ban(const net::Cidr& source, int64_t duration_ms) {
   // The kernel map is keyed at this edge's granularity, like the workers' tables.
   if (xdp_) xdp_->banned(ban_scope(source.base()), duration_ms);
   // The relay reads the XDP guard's map when it shares it; else its own copy.
-  if (relay_ && !xdp_) relay_->banned(ban_scope(source.base()), duration_ms);
+  if (relay_ && !relay_shares_bans_) relay_->banned(ban_scope(source.base()), duration_ms);
   for (auto& w : workers_) w->ban(source, duration_ms);
 }
 
 void Edge::unban(const net::IpAddr& ip) {
   if (xdp_) xdp_->unban(ban_scope(ip));
-  if (relay_ && !xdp_) relay_->unban(ban_scope(ip));
+  if (relay_ && !relay_shares_bans_) relay_->unban(ban_scope(ip));
   for (auto& w : workers_) w->unban(ip);
 }
 
@@ -498,15 +513,30 @@ std::vector<int> Edge::xdp_fds() {
   return control_.call([this] { return xdp_ ? xdp_->handover_fds() : std::vector<int>{}; });
 }
 
-void Edge::hand_over_xdp() {
+std::string Edge::udp_relay_state() {
+  return control_.call([this] { return relay_ ? relay_->handover_state() : std::string(); });
+}
+
+std::vector<int> Edge::udp_relay_fds() {
+  return control_.call([this] { return relay_ ? relay_->handover_fds() : std::vector<int>{}; });
+}
+
+void Edge::hand_over_kernel() {
   control_.call([this] {
     if (xdp_) xdp_->release();
+    if (relay_) relay_->release();
+  });
+}
+
+void Edge::freeze_xdp() {
+  control_.call([this] {
+    if (xdp_) xdp_->freeze();
   });
 }
 
 void Edge::reclaim_xdp() {
   control_.call([this] {
-    if (xdp_) xdp_->reclaim();
+    if (xdp_ && compiled_) xdp_->reclaim(compiled_->map_plan);
   });
 }
 

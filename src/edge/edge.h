@@ -100,18 +100,25 @@ class Edge {
   // Old side, once the new process is ready: every worker lists its UDP flows, then every group
   // sends new flows to the new process's half. Any thread.
   void hand_over_udp();
-  // The XDP attachment's part of an upgrade (xdp::Loader::adopt). Before start(): the previous
-  // process's state and descriptors; start() keeps its program attached instead of attaching.
+  // The kernel programs' part of an upgrade: the XDP attachment (xdp::Loader::adopt) and the UDP
+  // kernel relay (xdp::UdpRelay::adopt). Before start(): the previous process's state and
+  // descriptors; start() keeps its programs attached instead of attaching its own.
   void adopt_xdp(std::string state, std::vector<core::UniqueFd> fds) {
-    xdp_handover_ = std::move(state);
-    xdp_handover_fds_ = std::move(fds);
+    xdp_handover_ = {std::move(state), std::move(fds)};
   }
-  // Old side, any thread (run on control()): what to hand over (empty when XDP is not attached);
-  // once the new process is ready, hand_over_xdp() leaves the attachment to it; after a failed
-  // upgrade, reclaim_xdp() puts this process's program back if the new one had replaced it.
+  void adopt_udp_relay(std::string state, std::vector<core::UniqueFd> fds) {
+    relay_handover_ = {std::move(state), std::move(fds)};
+  }
+  // Old side, any thread (run on control()): what to hand over (empty when not loaded). While the
+  // new process starts, freeze_xdp() stops this one's syncs into the shared XDP maps; once it is
+  // ready, hand_over_kernel() leaves the attachments to it; after a failed upgrade, reclaim_xdp()
+  // puts this process's XDP program and plan back.
   std::string xdp_state();
   std::vector<int> xdp_fds();
-  void hand_over_xdp();
+  std::string udp_relay_state();
+  std::vector<int> udp_relay_fds();
+  void freeze_xdp();
+  void hand_over_kernel();
   void reclaim_xdp();
   // Every worker stops accepting (closes its TCP listeners, takes no new UDP flow); what is
   // established goes on. drain() later waits for it. Any thread.
@@ -273,8 +280,12 @@ class Edge {
   std::atomic<bool> refresh_posted_{false};  // a refresh_origins() is queued on control()
   bool draining_ = false;                    // control() only: no republish any more
   std::unique_ptr<xdp::Loader> xdp_;         // before workers_: their guards' ban sink
-  std::string xdp_handover_;                 // adopt_xdp(), used once by start()
-  std::vector<core::UniqueFd> xdp_handover_fds_;
+  struct Handed {                            // adopt_xdp(), adopt_udp_relay(): used once by start()
+    std::string state;
+    std::vector<core::UniqueFd> fds;
+  };
+  Handed xdp_handover_, relay_handover_;
+  bool relay_shares_bans_ = false;        // relay_'s ban map is xdp_'s: no banned() for it
   xdp::UdpGenerations udp_gen_;           // UDP groups' SK_REUSEPORT program; before workers_
   xdp::TcpRelayLoader tcp_relay_;         // kernel_relay's sockmap (TCP); before workers_
   std::unique_ptr<xdp::UdpRelay> relay_;  // the UDP kernel relay; before workers_

@@ -170,12 +170,15 @@ Server::Failure Server::start() {
       return Failure::kRuntime;
     }
     edge_.adopt(std::move(child_->listeners));
-    AdoptedKernel k = take_kernel_handover(child_->extra, std::move(child_->extra_fds));
-    if (!k.udp.empty() && !edge_.adopt_udp(k.udp, std::move(k.udp_fds), &error)) {
+    if (!child_->extra.empty() &&
+        !edge_.adopt_udp(child_->extra, std::move(child_->extra_fds), &error)) {
       RLOG_ERROR(error);
       return Failure::kRuntime;
     }
-    if (!k.xdp.empty()) edge_.adopt_xdp(std::move(k.xdp), std::move(k.xdp_fds));
+    for (auto& [name, part] : take_kernel_parts(child_->kernel, std::move(child_->kernel_fds))) {
+      if (name == "xdp") edge_.adopt_xdp(std::move(part.state), std::move(part.fds));
+      if (name == "udp_relay") edge_.adopt_udp_relay(std::move(part.state), std::move(part.fds));
+    }
     previous_ = child_->old_pid;
   }
   // Every change (SIGHUP, the API, the fleet watch) runs on the edge's applier thread.
@@ -316,7 +319,11 @@ bool Server::upgrade(pid_t requester) {
   if (listeners) h.listeners = std::move(*listeners);
   h.api_fd = api_->listener_fd();
   h.pid_file_fd = pid_file_.valid() ? pid_file_.get() : -1;
-  put_kernel_handover({edge_.udp_state(), edge_.udp_fds(), edge_.xdp_state(), edge_.xdp_fds()}, &h);
+  h.extra = edge_.udp_state();
+  h.extra_fds = edge_.udp_fds();
+  h.kernel = put_kernel_parts({{"xdp", {edge_.xdp_state(), edge_.xdp_fds()}},
+                               {"udp_relay", {edge_.udp_relay_state(), edge_.udp_relay_fds()}}},
+                              &h.kernel_fds);
   Upgrader up;
   std::string why;
   if (previous_ > 0 && (::kill(previous_, 0) == 0 || errno == EPERM)) {
@@ -324,20 +331,23 @@ bool Server::upgrade(pid_t requester) {
           ") still drains its connections and flows; upgrade again once it has exited";
   } else if (!listeners) {
     why = "the workers did not hand over their listeners";
-  } else if (up.start(self_, h, &why)) {
-    edge_.hand_over_udp();  // its flows stay here, new ones go there
-    edge_.hand_over_xdp();  // the program stays attached: the new process holds its link
-    api_->stop();
-    edge_.stop_accepting();
-    if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
-      RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
-    core::SdNotify::from_env().send("MAINPID=" + std::to_string(up.pid()));
-    up.done();
-    RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
-    answer_requester(requester, true, std::to_string(up.pid()));
-    return true;
+  } else {
+    edge_.freeze_xdp();  // from here on the new process writes the shared XDP maps
+    if (up.start(self_, h, &why)) {
+      edge_.hand_over_udp();     // its flows stay here, new ones go there
+      edge_.hand_over_kernel();  // the programs stay attached: the new process holds their links
+      api_->stop();
+      edge_.stop_accepting();
+      if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
+        RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
+      core::SdNotify::from_env().send("MAINPID=" + std::to_string(up.pid()));
+      up.done();
+      RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
+      answer_requester(requester, true, std::to_string(up.pid()));
+      return true;
+    }
+    edge_.reclaim_xdp();  // the new process may have replaced the XDP program or written its plan
   }
-  edge_.reclaim_xdp();  // a new process that replaced the XDP program is gone
   RLOG_ERROR("upgrade failed: ", why, "; this process keeps serving");
   answer_requester(requester, false, why);
   return false;

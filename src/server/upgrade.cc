@@ -211,6 +211,10 @@ bool Upgrader::start(const SelfCommand& cmd, const Handover& h, std::string* why
   head["extra"] = h.extra;
   head["extra_fds"] = h.extra_fds.size();
   fds.insert(fds.end(), h.extra_fds.begin(), h.extra_fds.end());
+  // Last, so that a binary that does not know it takes everything before and closes these.
+  head["kernel"] = h.kernel;
+  head["kernel_fds"] = h.kernel_fds.size();
+  fds.insert(fds.end(), h.kernel_fds.begin(), h.kernel_fds.end());
   head["fds"] = fds.size();
   bool sent = send_msg(channel_.get(), "H" + head.dump(), nullptr, 0);
   for (size_t i = 0; sent && i < fds.size(); i += kFdsPerMessage)
@@ -280,6 +284,12 @@ std::unique_ptr<UpgradeChild> UpgradeChild::from_environment(std::string* error)
   c->extra = head["extra"].get<std::string>();
   for (size_t k = 0; k < head["extra_fds"].get<size_t>(); ++k)
     c->extra_fds.push_back(std::move(fds[i++]));
+  if (head.contains("kernel") && head["kernel"].is_string() && head.contains("kernel_fds") &&
+      head["kernel_fds"].is_number_unsigned() &&
+      head["kernel_fds"].get<size_t>() == fds.size() - i) {
+    c->kernel = head["kernel"].get<std::string>();
+    while (i < fds.size()) c->kernel_fds.push_back(std::move(fds[i++]));
+  }
   c->old_pid = head["old_pid"].get<pid_t>();
   RLOG_INFO("upgrade: took over ", c->listeners.size(), " listeners from pid ", c->old_pid);
   return c;
@@ -361,47 +371,35 @@ int listen_for_answer(std::string* error) {
   return s;
 }
 
-void put_kernel_handover(const KernelHandover& k, Handover* h) {
-  h->extra.clear();
-  h->extra_fds.clear();
+std::string put_kernel_parts(const std::map<std::string, KernelPart>& parts,
+                             std::vector<int>* fds) {
   nlohmann::json j = nlohmann::json::object();
-  if (!k.udp.empty()) {
-    j = nlohmann::json::parse(k.udp, nullptr, false);
-    if (!j.is_object()) return;
-    h->extra_fds = k.udp_fds;
+  for (const auto& [name, part] : parts) {  // a std::map: in the order of the names
+    if (part.state.empty()) continue;
+    j[name] = {{"state", part.state}, {"fds", part.fds.size()}};
+    fds->insert(fds->end(), part.fds.begin(), part.fds.end());
   }
-  if (!k.xdp.empty()) {
-    j["xdp"] = {{"state", k.xdp}, {"fds", k.xdp_fds.size()}};
-    h->extra_fds.insert(h->extra_fds.end(), k.xdp_fds.begin(), k.xdp_fds.end());
-  }
-  if (!j.empty()) h->extra = j.dump();
+  return j.empty() ? std::string() : j.dump();
 }
 
-AdoptedKernel take_kernel_handover(const std::string& extra, std::vector<core::UniqueFd> fds) {
-  AdoptedKernel out;
-  if (extra.empty()) return out;
-  nlohmann::json j = nlohmann::json::parse(extra, nullptr, false);
-  if (!j.is_object()) {
-    out.udp = extra;  // let the UDP side report it unreadable
-    out.udp_fds = std::move(fds);
-    return out;
+std::map<std::string, AdoptedPart> take_kernel_parts(const std::string& kernel,
+                                                     std::vector<core::UniqueFd> fds) {
+  std::map<std::string, AdoptedPart> out;
+  if (kernel.empty()) return out;
+  const nlohmann::json j = nlohmann::json::parse(kernel, nullptr, false);
+  if (!j.is_object()) return out;
+  size_t at = 0;
+  for (auto it = j.begin(); it != j.end(); ++it) {  // sorted by name, as the sender's std::map
+    const nlohmann::json& v = it.value();
+    if (!v.is_object() || !v.contains("state") || !v["state"].is_string() || !v.contains("fds") ||
+        !v["fds"].is_number_unsigned() || v["fds"].get<size_t>() > fds.size() - at)
+      return {};
+    AdoptedPart p;
+    p.state = v["state"].get<std::string>();
+    for (size_t n = v["fds"].get<size_t>(); n > 0; --n) p.fds.push_back(std::move(fds[at++]));
+    out.emplace(it.key(), std::move(p));
   }
-  if (j.contains("xdp")) {
-    const nlohmann::json x = j["xdp"];
-    j.erase("xdp");
-    const bool whole = x.is_object() && x.contains("state") && x["state"].is_string() &&
-                       x.contains("fds") && x["fds"].is_number_unsigned();
-    const size_t n = whole ? x["fds"].get<size_t>() : 0;
-    if (whole && n <= fds.size()) {
-      out.xdp = x["state"].get<std::string>();
-      for (size_t i = fds.size() - n; i < fds.size(); ++i) out.xdp_fds.push_back(std::move(fds[i]));
-      fds.resize(fds.size() - n);
-    }
-  }
-  if (!j.empty()) {
-    out.udp = j.dump();
-    out.udp_fds = std::move(fds);
-  }
+  if (at != fds.size()) return {};
   return out;
 }
 

@@ -37,32 +37,33 @@ SelfCommand self_command();
 // Everything the old process hands over.
 struct Handover {
   std::map<std::string, std::vector<core::UniqueFd>> listeners;  // Edge::dup_listeners()
-  int api_fd = -1;             // borrowed: the API's listening socket
-  int pid_file_fd = -1;        // borrowed
-  std::string extra;           // opaque JSON for later parts of the protocol (UDP generations)
-  std::vector<int> extra_fds;  // borrowed, sent after the rest
+  int api_fd = -1;              // borrowed: the API's listening socket
+  int pid_file_fd = -1;         // borrowed
+  std::string extra;            // opaque JSON for later parts of the protocol (UDP generations)
+  std::vector<int> extra_fds;   // borrowed, sent after the rest
+  std::string kernel;           // put_kernel_parts(): XDP and the UDP kernel relay
+  std::vector<int> kernel_fds;  // borrowed, sent last
 };
 
-// The kernel programs' part of the handover (Handover::extra and extra_fds): the UDP generation
-// state, whose keys stay at the top level (what an older binary reads), with the XDP attachment
-// added under "xdp"; the UDP descriptors first, then the XDP ones. Empty strings for parts that
-// are not there.
-struct KernelHandover {
-  std::string udp;
-  std::vector<int> udp_fds;  // borrowed
-  std::string xdp;
-  std::vector<int> xdp_fds;  // borrowed
+// The kernel programs' part of the handover (Handover::kernel and kernel_fds): the XDP attachment
+// ("xdp") and the UDP kernel relay ("udp_relay"), each as {"state": ..., "fds": N} under its
+// name, their descriptors in the order of the names. Kept apart from the UDP generation state
+// (`extra`), so a binary from before this part ignores it (its descriptors arrive last and are
+// closed) and a newer one reads an older one's handover as "no kernel part".
+struct KernelPart {
+  std::string state;     // "" leaves the part out
+  std::vector<int> fds;  // borrowed
 };
-void put_kernel_handover(const KernelHandover& k, Handover* h);
-// The new process's side: splits what arrived (from this binary or an older one, which sends the
-// UDP state alone).
-struct AdoptedKernel {
-  std::string udp;
-  std::vector<core::UniqueFd> udp_fds;
-  std::string xdp;
-  std::vector<core::UniqueFd> xdp_fds;
+// The JSON and, appended to *fds, the descriptors; "" when every part is empty.
+std::string put_kernel_parts(const std::map<std::string, KernelPart>& parts, std::vector<int>* fds);
+struct AdoptedPart {
+  std::string state;
+  std::vector<core::UniqueFd> fds;
 };
-AdoptedKernel take_kernel_handover(const std::string& extra, std::vector<core::UniqueFd> fds);
+// The new process's side. A header that does not match the descriptors drops every part (each
+// side then attaches its own, as at a start), never gives a part another's descriptors.
+std::map<std::string, AdoptedPart> take_kernel_parts(const std::string& kernel,
+                                                     std::vector<core::UniqueFd> fds);
 
 // The old process's side of one upgrade.
 class Upgrader {
@@ -91,6 +92,8 @@ class UpgradeChild {
   core::UniqueFd api_fd, pid_file_fd;
   std::string extra;
   std::vector<core::UniqueFd> extra_fds;
+  std::string kernel;  // "" from a binary that does not send it
+  std::vector<core::UniqueFd> kernel_fds;
   // Ready: the old process stops accepting and answers; true once it has (false when it went
   // away or did not answer in time: this process serves either way).
   bool ready();

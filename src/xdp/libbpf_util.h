@@ -1,5 +1,6 @@
 // What the XDP guard's loader (loader.cc) and the UDP kernel relay (relay_udp.cc) both do with
-// libbpf: say why bpf_object__load() failed, and sum per-CPU counters. Stateless; any thread.
+// libbpf: say why bpf_object__load() failed, sum per-CPU counters, name an embedded object and
+// a map for an upgrade's handover. Stateless; any thread.
 // libbpf builds only.
 #pragma once
 
@@ -8,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -34,6 +36,25 @@ inline bool sum_percpu_counters(int map_fd, uint32_t n, uint64_t* sums) {
     for (uint64_t v : values) sums[slot] += v;
   }
   return true;
+}
+
+// An embedded object's identity for an upgrade's handover: FNV-1a 64 of its bytes, in hex.
+inline std::string fnv1a_hex(const unsigned char* bytes, size_t n) {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= bytes[i];
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+// The kernel's id of the map (or program) behind `fd`; 0 when it cannot tell.
+inline uint32_t map_id(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
 }  // namespace rampart::xdp

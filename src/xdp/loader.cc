@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "config/enum_names.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "xdp/libbpf_util.h"
@@ -95,9 +96,14 @@ struct Loader::Impl {
   int counters = -1;
   std::vector<uint16_t> ports_set;      // ports written by the last sync()
   std::vector<core::UniqueFd> adopted;  // the program's and maps' descriptors from an upgrade
+  // An upgrade to another program: the old process's link, updated to this program by the first
+  // sync(), once the maps hold this process's plan (until then the old program keeps judging).
+  int pending_link = -1;
+  bool frozen = false;  // sync() writes nothing: during an upgrade, and after release()
 
   ~Impl() {
     if (link >= 0) close(link);
+    if (pending_link >= 0) close(pending_link);
     if (obj != nullptr) bpf_object__close(obj);
   }
 };
@@ -117,7 +123,7 @@ bool Loader::loaded() const {
 }
 
 bool Loader::attached() const {
-  return impl_->link >= 0;
+  return impl_->link >= 0 || impl_->pending_link >= 0;
 }
 
 int Loader::prog_fd() const {
@@ -200,7 +206,7 @@ void Loader::detach() {
 }
 
 bool Loader::sync(const MapPlan& plan) {
-  if (!loaded()) return false;
+  if (!loaded() || impl_->frozen) return false;
   Impl& m = *impl_;
   for (const auto& w : plan.warnings) RLOG_WARN(w);
   bool ok = true;
@@ -226,6 +232,20 @@ bool Loader::sync(const MapPlan& plan) {
               "still applies every rule");
   RLOG_INFO("xdp: maps synced: ", plan.ports.size(), " ports, ", plan.profiles.size(),
             " profiles, ", plan.acl_v4.size() + plan.acl_v6.size(), " ip access rules");
+  if (m.pending_link >= 0) {
+    // The maps hold this process's plan: now this program may take the old one's place.
+    const int link = std::exchange(m.pending_link, -1);
+    if (bpf_link_update(link, m.prog, nullptr) != 0) {
+      RLOG_WARN("xdp: cannot replace the old process's program on ", attached_cfg_.interface, " (",
+                strerror(errno), "); the guard runs in userspace only");
+      close(link);
+      attached_cfg_ = config::XdpConfig{};
+      return false;
+    }
+    m.link = link;
+    RLOG_INFO("xdp: this binary's program replaced the old one on ", attached_cfg_.interface,
+              " without a gap");
+  }
   return ok;
 }
 
@@ -277,14 +297,7 @@ size_t copy_bans(int from, int to) {
 }  // namespace
 
 std::string Loader::object_hash() {
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < kGuardBpfObjectSize; ++i) {
-    h ^= kGuardBpfObject[i];
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return fnv1a_hex(kGuardBpfObject, kGuardBpfObjectSize);
 }
 
 std::string Loader::handover_state() const {
@@ -305,7 +318,6 @@ std::vector<int> Loader::handover_fds() const {
 bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
                    const config::XdpConfig& want) {
   if (attached() || want.mode == config::XdpMode::kOff) return attached();
-  const std::string where = want.interface + " (" + config::to_string(want.mode) + ")";
   const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
   auto text = [&j](const char* key) {
     return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
@@ -316,10 +328,20 @@ bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
     RLOG_WARN("xdp: the old process's attachment is unreadable; attaching anew");
     return attach(want);
   }
+  config::XdpConfig running = want;
   if (text("interface") != want.interface || text("mode") != config::to_string(want.mode)) {
-    // protection.xdp changed with the upgrade: the old link goes when the old process exits.
-    return attach(want);
+    // As on a reload: protection.xdp takes effect at the next restart. The running attachment is
+    // kept (attaching anew would meet the old link on that interface, and the old one lets go of
+    // it once this process serves).
+    const auto mode = config::enum_from_string(config::kXdpModeNames, text("mode"));
+    if (!mode || *mode == config::XdpMode::kOff || text("interface").empty()) return attach(want);
+    running.interface = text("interface");
+    running.mode = *mode;
+    RLOG_WARN("protection.xdp changed: takes effect at the next restart; the upgrade keeps the ",
+              "running attachment to ", running.interface, " (", config::to_string(running.mode),
+              ")");
   }
+  const std::string at = running.interface + " (" + config::to_string(running.mode) + ")";
   Impl& m = *impl_;
   if (text("hash") == object_hash()) {
     m.link = fds[kLink].release();
@@ -334,34 +356,35 @@ bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
       if (p.is_number_unsigned() && p.get<uint32_t>() <= 65535)
         m.ports_set.push_back(p.get<uint16_t>());
     for (size_t i = kProg; i < kFdCount; ++i) m.adopted.push_back(std::move(fds[i]));
-    attached_cfg_ = want;
-    RLOG_INFO("xdp: kept attached to ", where,
+    attached_cfg_ = running;
+    RLOG_INFO("xdp: kept attached to ", at,
               " across the upgrade (the same program): its bans and counters carry over");
     return true;
   }
-  // Another program: this process's replaces the old one on the same link, so no packet passes
-  // unjudged in between. That needs CAP_BPF, which a privilege-dropped edge no longer has.
+  // Another program: this process's takes the old one's place on the same link once its maps
+  // hold this process's plan (the first sync()), so no packet passes unjudged in between. Loading
+  // it needs CAP_BPF, which a privilege-dropped edge no longer has.
   std::string error;
   if (!load(&error)) {
-    RLOG_WARN("xdp: not attached to ", where, ": this binary's XDP program differs from the ",
+    RLOG_WARN("xdp: not attached to ", at, ": this binary's XDP program differs from the ",
               "running one and cannot be loaded (", error,
               "); the guard runs in userspace only until a restart as root");
     return false;
   }
-  if (bpf_link_update(fds[kLink].get(), m.prog, nullptr) != 0) {
-    RLOG_WARN("xdp: not attached to ", where, ": cannot replace the old program on its link (",
-              strerror(errno), "); the guard runs in userspace only");
-    return false;
-  }
-  m.link = fds[kLink].release();
-  attached_cfg_ = want;
+  m.pending_link = fds[kLink].release();
+  attached_cfg_ = running;
   const size_t bans = copy_bans(fds[kBans].get(), m.bans);
-  RLOG_INFO("xdp: replaced the old process's program on ", where,
-            " without a gap (a new program); ", bans, " bans carried over");
+  RLOG_INFO("xdp: this binary's program differs from the running one on ", at, ": loaded, ", bans,
+            " bans carried over; it takes the old one's place on its link at the first sync");
   return true;
 }
 
+void Loader::freeze() {
+  impl_->frozen = true;
+}
+
 void Loader::release() {
+  impl_->frozen = true;  // the maps are the new process's to sync now
   if (impl_->link < 0) return;
   close(impl_->link);  // the new process holds the link: the program stays attached
   impl_->link = -1;
@@ -370,11 +393,23 @@ void Loader::release() {
   attached_cfg_ = config::XdpConfig{};
 }
 
-void Loader::reclaim() {
-  if (impl_->link < 0 || impl_->prog < 0) return;
-  if (bpf_link_update(impl_->link, impl_->prog, nullptr) != 0)
+void Loader::reclaim(const MapPlan& plan) {
+  Impl& m = *impl_;
+  m.frozen = false;
+  if (m.link < 0 || m.prog < 0) return;
+  if (bpf_link_update(m.link, m.prog, nullptr) != 0)
     RLOG_WARN("xdp: cannot put this process's program back on ", attached_cfg_.interface, ": ",
               strerror(errno));
+  // The new process may have written its own plan into these maps: every port set there is
+  // cleared unless this plan has it, then this plan is written again.
+  m.ports_set.clear();
+  for (uint32_t k = 0; k < RXDP_PORTS; ++k) {
+    rxdp_port v{};
+    static const rxdp_port kNone{};
+    if (bpf_map_lookup_elem(m.ports, &k, &v) == 0 && std::memcmp(&v, &kNone, sizeof v) != 0)
+      m.ports_set.push_back(static_cast<uint16_t>(k));
+  }
+  sync(plan);
 }
 
 Counters Loader::counters() const {

@@ -82,18 +82,23 @@ class Loader : public guard::BanSink {
   // adopt() takes them. Both empty when not attached.
   std::string handover_state() const;
   std::vector<int> handover_fds() const;
-  // The new process, instead of attach(want): the same program (same hash) on the same interface
-  // and mode is kept as it is (no capability needed); a different program replaces the old one
-  // on its link when this process can load it (root), without a gap; otherwise it logs why and
-  // returns false (the old link goes when the old process exits).
+  // The new process, instead of attach(want): the same program (same hash) is kept as it is (no
+  // capability needed); a different program is loaded when this process can (root) and takes
+  // the old one's place on its link at the first sync(), without a gap; otherwise it logs why
+  // and returns false. A changed interface or mode takes effect at the next restart, as on a
+  // reload: the running attachment is kept.
   bool adopt(const std::string& state, std::vector<core::UniqueFd> fds,
              const config::XdpConfig& want);
+  // The old process while an upgrade starts: sync() writes nothing, so the plan the new process
+  // writes into the shared maps is not overwritten.
+  void freeze();
   // After a successful upgrade: closes this process's link without detaching the program (the
-  // new process holds the link). The maps stay writable for the connections this one drains.
+  // new process holds the link), and syncs no more; bans still reach the maps while it drains.
   void release();
-  // After a failed upgrade: puts this process's program back on its link (a new process that
-  // replaced it is gone). Nothing when it never left.
-  void reclaim();
+  // After a failed upgrade: puts this process's program back on its link (a new process may have
+  // replaced it), clears every port the maps hold that `plan` has not (the new process may have
+  // written its own) and syncs `plan` again.
+  void reclaim(const MapPlan& plan);
   // The embedded program's identity: FNV-1a of the object file, hex.
   static std::string object_hash();
 

@@ -56,8 +56,9 @@ std::vector<int> Loader::handover_fds() const {
 bool Loader::adopt(const std::string&, std::vector<core::UniqueFd>, const config::XdpConfig& want) {
   return attach(want);
 }
+void Loader::freeze() {}
 void Loader::release() {}
-void Loader::reclaim() {}
+void Loader::reclaim(const MapPlan&) {}
 std::string Loader::object_hash() {
   return "";
 }

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -32,8 +33,9 @@ struct UdpRelay::Impl {
   int flows = -1;
   int bans = -1;
   int counters = -1;
-  std::vector<int> links;       // tcx links: closing them detaches
-  std::vector<int> tc_filters;  // ifindexes with a classic clsact filter (older kernels)
+  std::vector<int> links;               // tcx links: closing them detaches
+  std::vector<int> tc_filters;          // ifindexes with a classic clsact filter (older kernels)
+  std::vector<core::UniqueFd> adopted;  // the program's and maps' descriptors from an upgrade
 
   ~Impl() {
     for (int l : links) close(l);
@@ -225,6 +227,78 @@ void UdpRelay::unban(const net::Cidr& source) {
   const auto a = source.base().as_v6_mapped();
   std::memcpy(k.addr, a.data(), sizeof k.addr);
   bpf_map_delete_elem(impl_->bans, &k);
+}
+
+std::string UdpRelay::object_hash() {
+  return fnv1a_hex(kRelayUdpBpfObject, kRelayUdpBpfObjectSize);
+}
+
+std::string UdpRelay::handover_state() const {
+  if (!loaded() || !impl_->tc_filters.empty() || impl_->links.empty()) return "";
+  std::lock_guard lock(apps_mu_);
+  return nlohmann::json{{"hash", object_hash()},
+                        {"max_flows", max_flows_},
+                        {"ifindexes", ifindexes_},
+                        {"apps", apps_}}
+      .dump();
+}
+
+std::vector<int> UdpRelay::handover_fds() const {
+  if (handover_state().empty()) return {};
+  const Impl& m = *impl_;
+  std::vector<int> out = {m.prog, m.flows, m.bans, m.counters};
+  out.insert(out.end(), m.links.begin(), m.links.end());
+  return out;
+}
+
+bool UdpRelay::adopt(const std::string& state, std::vector<core::UniqueFd> fds, std::string* why) {
+  if (loaded()) return true;
+  const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
+  const bool readable =
+      j.is_object() && j.contains("hash") && j["hash"].is_string() && j.contains("max_flows") &&
+      j["max_flows"].is_number_unsigned() && j.contains("ifindexes") && j["ifindexes"].is_array() &&
+      j.contains("apps") && j["apps"].is_object() && fds.size() == 4 + j["ifindexes"].size();
+  if (!readable) {
+    *why = "the old process's relay state is unreadable";
+    return false;
+  }
+  if (j["hash"].get<std::string>() != object_hash()) {
+    *why = "this binary's relay program differs from the running one";
+    return false;
+  }
+  std::set<int> ifs;
+  for (const auto& i : j["ifindexes"])
+    if (i.is_number_integer()) ifs.insert(i.get<int>());
+  std::map<std::string, uint32_t> apps;
+  for (const auto& [id, no] : j["apps"].items())
+    if (no.is_number_unsigned()) apps[id] = no.get<uint32_t>();
+  if (ifs.size() != j["ifindexes"].size() || apps.size() != j["apps"].size()) {
+    *why = "the old process's relay state is unreadable";
+    return false;
+  }
+  Impl& m = *impl_;
+  m.prog = fds[0].get();
+  m.flows = fds[1].get();
+  m.bans = fds[2].get();
+  m.counters = fds[3].get();
+  for (size_t i = 4; i < fds.size(); ++i) m.links.push_back(fds[i].release());
+  for (size_t i = 0; i < 4; ++i) m.adopted.push_back(std::move(fds[i]));
+  lo_ifindex_ = static_cast<int>(if_nametoindex("lo"));
+  max_flows_ = j["max_flows"].get<uint32_t>();
+  ifindexes_ = std::move(ifs);
+  std::lock_guard lock(apps_mu_);
+  apps_ = std::move(apps);
+  return true;
+}
+
+void UdpRelay::release() {
+  for (int l : impl_->links) close(l);  // the new process holds them: still attached
+  impl_->links.clear();
+}
+
+bool UdpRelay::shares_bans_with(int map_fd) const {
+  return impl_->bans >= 0 && map_fd >= 0 && map_id(impl_->bans) != 0 &&
+         map_id(impl_->bans) == map_id(map_fd);
 }
 
 RelayCounters UdpRelay::counters() const {

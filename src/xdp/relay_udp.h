@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/unique_fd.h"
 #include "guard/guard.h"
 #include "net/ip_addr.h"
 #include "xdp/relay_types.h"
@@ -55,6 +56,7 @@ class UdpRelay : public guard::BanSink {
   // The relay sees packets arriving on `ifindex`. Any thread (fixed after the workers start).
   bool covers(int ifindex) const { return ifindexes_.count(ifindex) != 0; }
   int loopback_ifindex() const { return lo_ifindex_; }
+  size_t attached_count() const { return ifindexes_.size(); }
   uint32_t max_flows() const { return max_flows_; }
 
   // Adds both directions of a flow; false (nothing added) when the map is full or refuses.
@@ -75,6 +77,25 @@ class UdpRelay : public guard::BanSink {
   void unban(const net::Cidr& source);
 
   RelayCounters counters() const;
+
+  // Upgrade (docs/upgrade.md): the program, its maps (flows included: the old process's flows
+  // keep being relayed in the kernel while it drains) and its tcx links travel to the new process,
+  // which needs no capability to use them. handover_state() is JSON (the embedded program's hash,
+  // the map size, the interfaces, the app numbers); "" when it cannot travel (not loaded, or
+  // attached with clsact filters on an old kernel). handover_fds() are borrowed: program, flows,
+  // bans, counters, then one per link.
+  std::string handover_state() const;
+  std::vector<int> handover_fds() const;
+  // The new process, instead of load() and attach_all(): false with *why when the state is
+  // unreadable or from another program (the caller then loads its own, which needs root).
+  bool adopt(const std::string& state, std::vector<core::UniqueFd> fds, std::string* why);
+  // The old process once the new one serves: closes its links (the program stays attached while
+  // the new process holds them); its flows stay in the shared maps until they end.
+  void release();
+  // The ban map is the map behind `map_fd` (the XDP guard's): bans then need no banned() here.
+  bool shares_bans_with(int map_fd) const;
+  static std::string object_hash();
+
   int prog_fd() const;
   int flows_fd() const;
   int bans_fd() const;
@@ -88,7 +109,7 @@ class UdpRelay : public guard::BanSink {
   std::set<int> ifindexes_;
   int lo_ifindex_ = 1;
   uint32_t max_flows_ = 0;
-  std::mutex apps_mu_;
+  mutable std::mutex apps_mu_;
   std::map<std::string, uint32_t> apps_;
 };
 

@@ -57,4 +57,22 @@ RelayCounters UdpRelay::counters() const {
   return {};
 }
 
+std::string UdpRelay::handover_state() const {
+  return "";
+}
+std::vector<int> UdpRelay::handover_fds() const {
+  return {};
+}
+bool UdpRelay::adopt(const std::string&, std::vector<core::UniqueFd>, std::string* why) {
+  *why = "this build has no kernel relay (built without libbpf)";
+  return false;
+}
+void UdpRelay::release() {}
+bool UdpRelay::shares_bans_with(int) const {
+  return false;
+}
+std::string UdpRelay::object_hash() {
+  return "";
+}
+
 }  // namespace rampart::xdp

@@ -3,9 +3,10 @@
 # The UDP kernel relay across a zero-loss upgrade (docs/kernel-relay-udp.md, "Upgrades"): a flow
 # moved to the kernel by the old process keeps working after `rampart upgrade` (every datagram
 # back intact, the origin sees the same source port), while a flow opened after the upgrade is the
-# new process's and is moved to the kernel by it. Both processes' programs are attached at once
-# (tcx runs them in turn, an unknown packet goes to the next one); when the old process exits its
-# program goes with it: nothing is pinned.
+# new process's and is moved to the kernel by it. The relay is handed over with the sockets: the
+# new process keeps the old one's program, maps and tcx links (one flow map holds both processes'
+# flows), so the program outlives the old process and goes with the last holder: nothing is
+# pinned.
 # shellcheck disable=SC2317  # helpers invoked through check/wait_until
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -109,8 +110,9 @@ NEW_PID=$(cat "$PID_FILE")
 RPT_PIDS+=("$NEW_PID")
 check "the pid file names a new pid" test "$NEW_PID" != "$OLD_PID"
 NEW_PROGS=$(relay_progs "$NEW_PID")
-check "the new process attached its own relay program ($NEW_PROGS) beside the old one's ($OLD_PROGS)" \
-  test -n "$NEW_PROGS" -a "$NEW_PROGS" != "$OLD_PROGS" -a "$(relay_progs "$OLD_PID")" == "$OLD_PROGS"
+assert_eq "the new process holds tcx links for the old one's relay program (handed over)" \
+  "$OLD_PROGS" "$NEW_PROGS"
+check "... and logs that it kept it" grep -q "kernel relay: UDP program kept attached to" "$EDGE_LOG"
 
 assert_eq "flow A after the upgrade (the old process's kernel flow): every datagram back intact" \
   "200 200" "$(round "$TDIR/a" 2)"
@@ -136,8 +138,7 @@ assert_eq "the origin saw flow A from one source port before and after the upgra
 
 touch "$TDIR/b/round-2" "$TDIR/b/round-3" # flow B's client ends; A's has ended
 check "the old process exits by itself after its last flow" wait_until 30 bash -c "! kill -0 $OLD_PID 2>/dev/null"
-check "its relay program went with it (nothing pinned)" wait_until 5 bash -c "! bpftool prog show id $OLD_PROGS >/dev/null 2>&1"
-check "the new process's program is still there" prog_exists "$NEW_PROGS"
+check "the relay program outlives it (the new process holds its links)" prog_exists "$NEW_PROGS"
 kill -TERM "$NEW_PID"
 check "the new process stops on SIGTERM" wait_until 10 bash -c "! kill -0 $NEW_PID 2>/dev/null"
 check "and its program went with it" wait_until 5 bash -c "! bpftool prog show id $NEW_PROGS >/dev/null 2>&1"

@@ -8,8 +8,8 @@
 # (rampart-apply, which opens listeners for later apps) has the same; every other thread has
 # CapEff = CapPrm = CapAmb = 0. An app on port 22 serves, an app added through the API on port
 # 81 (below 1024, after the drop) serves, the data_dir files belong to nobody, and an unknown
-# user is a config error. An upgrade after the drop keeps the XDP program attached (handed over:
-# no capability needed) and the new process, as nobody, drives its maps.
+# user is a config error. An upgrade after the drop keeps the XDP program and the UDP kernel relay
+# attached (handed over: no capability needed) and the new process, as nobody, drives their maps.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -136,14 +136,14 @@ for k in CapEff CapPrm CapAmb CapBnd; do
 done
 check "... :22 serves (adopted)" wait_until 10 tcp_echo_ok "$NS_C" "$EDGE_IP" 22
 check "... :81 serves (adopted)" tcp_echo_ok "$NS_C" "$EDGE_IP" 81
-# XDP is handed over with the sockets (docs/upgrade.md): the new process keeps the old one's
-# program attached, with its maps, and needs no capability for it. The UDP kernel relay cannot
-# be loaded without CAP_NET_ADMIN and CAP_BPF: the user-space relay does its work, and /metrics
-# says so, for an alert.
-assert_eq "... /metrics: xdp kept up, the UDP kernel relay down (kernel_path_up 1 / 0)" \
-  "kernel_relay_udp=0 xdp=1" "$(kernel_paths)"
+# XDP and the UDP kernel relay are handed over with the sockets (docs/upgrade.md): the new
+# process keeps the old one's programs attached, with their maps, and needs no capability for
+# them (it could load neither: no CAP_BPF, no CAP_NET_ADMIN).
+assert_eq "... /metrics: xdp and the UDP kernel relay kept up (kernel_path_up 1)" \
+  "kernel_relay_udp=1 xdp=1" "$(kernel_paths)"
 check "... the new process logs that it kept the XDP program" \
   grep -q "xdp: kept attached to ${RPT_IF}e0 (generic) across the upgrade" "$EDGE_LOG"
+check "... and the UDP relay's" grep -q "kernel relay: UDP program kept attached to" "$EDGE_LOG"
 check "the old process exits by itself" wait_until 10 bash -c "! kill -0 $OLD_PID 2>/dev/null"
 # With the old process gone the program is still attached, and the new process (running as
 # nobody) drives its maps: a block rule written through its API drops the client in the kernel.
@@ -151,7 +151,7 @@ xdp_block_drops() {
   ip netns exec "$NS_E" curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/metrics" |
     sed -n 's/^rampart_xdp_drops_total{.*reason="block_ip"} \([0-9]*\)$/\1/p'
 }
-assert_eq "... xdp still up after the old process exited" "kernel_relay_udp=0 xdp=1" "$(kernel_paths)"
+assert_eq "... both still up after the old process exited" "kernel_relay_udp=1 xdp=1" "$(kernel_paths)"
 r=$(ip netns exec "$NS_E" curl -sS -X POST -H "Authorization: Bearer $TOKEN" \
   -H "Content-Type: application/json" -w '\n%{http_code}' "$BASE/firewall/access_rules/rules" \
   --data-binary '{"mode":"block","configuration":{"target":"ip","value":"'$CLIENT_IP'"}}')

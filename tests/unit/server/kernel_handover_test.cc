@@ -51,66 +51,48 @@ void expect_same(const std::vector<int>& sent, const std::vector<UniqueFd>& got)
   for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(inode(got[i].get()), inode(sent[i])) << i;
 }
 
-const char* kUdp = R"({"groups":[{"key":"udp 10.0.0.1:53","workers":2}]})";
-
-TEST(KernelHandover, BothPartsTravelAndEachGetsItsOwnDescriptorsInOrder) {
-  Pipes p(3);  // 6 descriptors: 4 for UDP, 2 for XDP
-  Handover h;
-  put_kernel_handover({kUdp, p.fds(0, 4), R"({"hash":"ab"})", p.fds(4, 2)}, &h);
-  const nlohmann::json j = nlohmann::json::parse(h.extra);
-  EXPECT_TRUE(j.contains("groups")) << "an older binary reads the UDP state where it always was";
-  ASSERT_EQ(h.extra_fds.size(), 6u);
-
-  AdoptedKernel k = take_kernel_handover(h.extra, received(h.extra_fds));
-  EXPECT_EQ(nlohmann::json::parse(k.udp), nlohmann::json::parse(kUdp)) << "without the xdp key";
-  expect_same(p.fds(0, 4), k.udp_fds);
-  EXPECT_EQ(k.xdp, R"({"hash":"ab"})");
-  expect_same(p.fds(4, 2), k.xdp_fds);
+TEST(KernelHandover, EachPartGetsItsOwnDescriptorsInOrder) {
+  Pipes p(3);  // 6 descriptors: 2 for XDP, 4 for the relay
+  std::vector<int> sent;
+  const std::string kernel = put_kernel_parts(
+      {{"xdp", {R"({"hash":"ab"})", p.fds(0, 2)}}, {"udp_relay", {R"({"r":1})", p.fds(2, 4)}}},
+      &sent);
+  ASSERT_EQ(sent.size(), 6u);
+  auto parts = take_kernel_parts(kernel, received(sent));
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts["xdp"].state, R"({"hash":"ab"})");
+  expect_same(p.fds(0, 2), parts["xdp"].fds);
+  EXPECT_EQ(parts["udp_relay"].state, R"({"r":1})");
+  expect_same(p.fds(2, 4), parts["udp_relay"].fds);
 }
 
-TEST(KernelHandover, WhatAnOlderBinarySendsIsAllUdp) {
-  Pipes p(2);
-  AdoptedKernel k = take_kernel_handover(kUdp, received(p.fds(0, 4)));
-  EXPECT_EQ(nlohmann::json::parse(k.udp), nlohmann::json::parse(kUdp));
-  expect_same(p.fds(0, 4), k.udp_fds);
-  EXPECT_TRUE(k.xdp.empty());
-  EXPECT_TRUE(k.xdp_fds.empty());
-}
-
-TEST(KernelHandover, XdpAloneAndNothingAtAll) {
+TEST(KernelHandover, EmptyPartsAreLeftOutAndNothingIsNothing) {
   Pipes p(1);
-  Handover h;
-  put_kernel_handover({"", {}, R"({"hash":"ab"})", p.fds(0, 2)}, &h);
-  AdoptedKernel k = take_kernel_handover(h.extra, received(h.extra_fds));
-  EXPECT_TRUE(k.udp.empty()) << "no UDP state to adopt: the UDP side is not asked";
-  EXPECT_TRUE(k.udp_fds.empty());
-  expect_same(p.fds(0, 2), k.xdp_fds);
+  std::vector<int> sent;
+  const std::string kernel = put_kernel_parts(
+      {{"xdp", {R"({"hash":"ab"})", p.fds(0, 2)}}, {"udp_relay", {"", {}}}}, &sent);
+  auto parts = take_kernel_parts(kernel, received(sent));
+  ASSERT_EQ(parts.size(), 1u);
+  expect_same(p.fds(0, 2), parts["xdp"].fds);
 
-  Handover none;
-  put_kernel_handover({}, &none);
-  EXPECT_TRUE(none.extra.empty());
-  EXPECT_TRUE(none.extra_fds.empty());
-  EXPECT_TRUE(take_kernel_handover("", {}).udp.empty());
+  std::vector<int> none;
+  EXPECT_EQ(put_kernel_parts({{"xdp", {"", {}}}}, &none), "");
+  EXPECT_TRUE(none.empty());
+  EXPECT_TRUE(take_kernel_parts("", {}).empty()) << "what an older binary sends";
 }
 
-TEST(KernelHandover, ABrokenHeaderNeverTakesAnotherPartsDescriptors) {
+TEST(KernelHandover, AHeaderThatDoesNotMatchTheDescriptorsDropsEveryPart) {
   Pipes p(2);
-  // More XDP descriptors announced than arrived: the XDP part is dropped, UDP keeps all four.
-  const std::string extra = R"({"groups":[],"xdp":{"state":"{}","fds":9}})";
-  AdoptedKernel k = take_kernel_handover(extra, received(p.fds(0, 4)));
-  EXPECT_TRUE(k.xdp.empty());
-  EXPECT_TRUE(k.xdp_fds.empty());
-  expect_same(p.fds(0, 4), k.udp_fds);
-  // Not JSON at all: handed to the UDP side, which reports it unreadable.
-  AdoptedKernel bad = take_kernel_handover("not json", received(p.fds(0, 1)));
-  EXPECT_EQ(bad.udp, "not json");
-  EXPECT_EQ(bad.udp_fds.size(), 1u);
-  // A wrong type for the count or the state: no XDP part, and nothing thrown.
-  for (const char* e : {R"({"xdp":{"state":"{}","fds":"2"}})", R"({"xdp":{"state":7,"fds":1}})",
-                        R"({"xdp":[1,2]})"}) {
-    AdoptedKernel w = take_kernel_handover(e, received(p.fds(0, 2)));
-    EXPECT_TRUE(w.xdp.empty()) << e;
-  }
+  const std::vector<int> four = p.fds(0, 4);
+  for (const char* bad : {
+           R"({"udp_relay":{"state":"{}","fds":2},"xdp":{"state":"{}","fds":9}})",  // too many
+           R"({"udp_relay":{"state":"{}","fds":1},"xdp":{"state":"{}","fds":1}})",  // 2 left over
+           R"({"xdp":{"state":"{}","fds":"4"}})",                                   // a string
+           R"({"xdp":{"state":7,"fds":4}})",
+           R"({"xdp":[1,2,3,4]})",
+           "not json",
+       })
+    EXPECT_TRUE(take_kernel_parts(bad, received(four)).empty()) << bad;
 }
 
 }  // namespace

@@ -16,6 +16,9 @@
 
 #ifdef RAMPART_HAVE_LIBBPF
 #include <bpf/libbpf.h>
+
+#include "xdp/libbpf_util.h"
+#include "xdp/relay_udp.h"
 #endif
 
 namespace rampart::xdp {
@@ -125,18 +128,64 @@ TEST_F(XdpHandover, AnotherProgramReplacesTheOldOnItsLinkAndAFailedUpgradePutsTh
     nlohmann::json state = nlohmann::json::parse(old_side.handover_state());
     ASSERT_EQ(state["hash"], Loader::object_hash());
     state["hash"] = "0000000000000000";
+    old_side.freeze();
     Loader new_side;
     ASSERT_TRUE(new_side.adopt(state.dump(), passed(fds), on_lo()));
+    EXPECT_TRUE(new_side.attached());
     const uint32_t new_prog = prog_id(new_side.prog_fd());
     EXPECT_NE(new_prog, old_prog) << "its own program, loaded";
-    EXPECT_EQ(link_prog_id(link), new_prog) << "on the old link: no moment without a program";
+    EXPECT_EQ(link_prog_id(link), old_prog)
+        << "while its maps hold no plan yet, the old program keeps judging";
+    EXPECT_EQ(run_on(new_side, syn("10.77.2.66")), XDP_PASS) << "(its maps: no ports yet)";
+    ASSERT_TRUE(new_side.sync(plan_of(base_config())));  // the edge's first publish
+    EXPECT_EQ(link_prog_id(link), new_prog) << "then it takes the old one's place on its link";
     EXPECT_EQ(attached_on_lo(), new_prog);
-    ASSERT_TRUE(new_side.sync(plan_of(base_config())));  // the edge syncs it as it starts
     EXPECT_EQ(run_on(new_side, syn("10.77.2.66")), XDP_DROP) << "the bans were copied";
+    EXPECT_FALSE(old_side.sync(plan_of(base_config()))) << "frozen while the upgrade runs";
 
     // The new process failed and is gone: the old one puts its program back on its link.
-    old_side.reclaim();
+    old_side.reclaim(plan_of(base_config()));
     EXPECT_EQ(link_prog_id(link), old_prog);
+    EXPECT_EQ(attached_on_lo(), old_prog);
+    EXPECT_TRUE(old_side.sync(plan_of(base_config()))) << "and syncs again";
+  });
+}
+
+TEST_F(XdpHandover, AFailedUpgradeWritesTheOldPlanBackOverTheNewOnesPorts) {
+  in_own_netns([] {
+    config::Config before = base_config();
+    before.ip_access_rules.push_back(
+        rule(config::AccessMode::kBlock, config::AccessTarget::kIp, "10.77.3.4"));
+    config::Config after = before;  // the new process's config has one more app, on 7100
+    after.apps.push_back(app("more", config::Proto::kTcp, 7100, 7100));
+    Loader old_side;
+    ASSERT_TRUE(old_side.attach(on_lo()));
+    ASSERT_TRUE(old_side.sync(plan_of(before)));
+    old_side.freeze();
+    Loader new_side;  // the same program: the same maps
+    ASSERT_TRUE(
+        new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), on_lo()));
+    ASSERT_TRUE(new_side.sync(plan_of(after)));
+    EXPECT_EQ(run_on(old_side, syn("10.77.3.4", 7100)), XDP_DROP) << "the new plan, in the maps";
+    // The new process never reported ready and went away: the old one writes its plan back.
+    new_side.release();
+    old_side.reclaim(plan_of(before));
+    EXPECT_EQ(run_on(old_side, syn("10.77.3.4", 7100)), XDP_PASS) << "7100 is no app port again";
+    EXPECT_EQ(run_on(old_side, syn("10.77.3.4", 7000)), XDP_DROP) << "the rule still holds";
+  });
+}
+
+TEST_F(XdpHandover, AChangedInterfaceOrModeKeepsTheRunningAttachmentUntilARestart) {
+  in_own_netns([] {
+    Loader old_side;
+    ASSERT_TRUE(old_side.attach(on_lo()));
+    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    config::XdpConfig native = on_lo();
+    native.mode = config::XdpMode::kNative;  // lo has no native XDP: attaching would fail
+    Loader new_side;
+    ASSERT_TRUE(new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), native));
+    EXPECT_EQ(new_side.attachment().mode, config::XdpMode::kGeneric) << "the running one";
+    old_side.release();
     EXPECT_EQ(attached_on_lo(), old_prog);
   });
 }
@@ -154,6 +203,76 @@ TEST_F(XdpHandover, AnUnreadableHandoverLeavesTheOldAttachmentAlone) {
     // Descriptors missing: the same.
     EXPECT_FALSE(new_side.adopt(old_side.handover_state(), {}, on_lo()));
     EXPECT_EQ(attached_on_lo(), old_prog);
+  });
+}
+
+// ---------------------------------------------------------------- the UDP kernel relay
+
+// The programs at lo's tcx ingress, by id.
+std::vector<uint32_t> tcx_on_lo() {
+  uint32_t ids[8] = {};
+  uint32_t n = 8;
+  // BPF_TCX_INGRESS (46): libbpf 1.1's headers predate it, as in relay_udp.cc.
+  if (bpf_prog_query(static_cast<int>(if_nametoindex("lo")), static_cast<bpf_attach_type>(46), 0,
+                     nullptr, ids, &n) != 0)
+    return {};
+  return std::vector<uint32_t>(ids, ids + n);
+}
+
+TEST_F(XdpHandover, TheUdpRelayKeepsItsLinksMapsAndAppNumbersAcrossTheUpgrade) {
+  in_own_netns([] {
+    UdpRelay old_side;
+    std::string error;
+    ASSERT_TRUE(old_side.load(16, -1, &error)) << error;
+    ASSERT_TRUE(old_side.attach(static_cast<int>(if_nametoindex("lo")), &error)) << error;
+    const uint32_t game = old_side.app_no("game");
+    const uint32_t prog = prog_id(old_side.prog_fd());
+    ASSERT_EQ(tcx_on_lo(), std::vector<uint32_t>{prog});
+
+    UdpRelay new_side;
+    ASSERT_TRUE(new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), &error))
+        << error;
+    EXPECT_EQ(prog_id(new_side.prog_fd()), prog) << "the same program, not a second one";
+    EXPECT_EQ(map_id(new_side.flows_fd()), map_id(old_side.flows_fd()))
+        << "one flow map: the old process's flows keep being relayed while it drains";
+    EXPECT_TRUE(new_side.covers(static_cast<int>(if_nametoindex("lo"))));
+    EXPECT_EQ(new_side.max_flows(), old_side.max_flows());
+    EXPECT_EQ(new_side.app_no("game"), game) << "the rate buckets keep their key";
+    EXPECT_NE(new_side.app_no("voice"), game) << "a new app gets a new number";
+    EXPECT_FALSE(new_side.shares_bans_with(-1));
+
+    old_side.release();
+    EXPECT_EQ(tcx_on_lo(), std::vector<uint32_t>{prog}) << "the new process holds the link";
+    EXPECT_TRUE(old_side.covers(static_cast<int>(if_nametoindex("lo"))))
+        << "the old process's flows are still relayed in the kernel";
+  });
+  // The last holder gone (the child exited): nothing is left attached anywhere (its namespace
+  // went with it).
+}
+
+TEST_F(XdpHandover, TheUdpRelayRefusesAnotherProgramOrABrokenState) {
+  in_own_netns([] {
+    UdpRelay old_side;
+    std::string error;
+    ASSERT_TRUE(old_side.load(16, -1, &error)) << error;
+    ASSERT_TRUE(old_side.attach(static_cast<int>(if_nametoindex("lo")), &error)) << error;
+    nlohmann::json state = nlohmann::json::parse(old_side.handover_state());
+    state["hash"] = "0000000000000000";
+    UdpRelay other;
+    EXPECT_FALSE(other.adopt(state.dump(), passed(old_side.handover_fds()), &error));
+    EXPECT_NE(error.find("differs"), std::string::npos) << error;
+    EXPECT_FALSE(other.loaded());
+    UdpRelay broken;
+    EXPECT_FALSE(broken.adopt(old_side.handover_state(), {}, &error)) << "descriptors missing";
+    EXPECT_FALSE(broken.adopt("{\"hash\": 5}", passed(old_side.handover_fds()), &error));
+    EXPECT_FALSE(broken.loaded());
+    // Shared with the XDP guard's ban map: told apart by the kernel's map id.
+    Loader xdp;
+    ASSERT_TRUE(xdp.load(&error)) << error;
+    UdpRelay shared;
+    ASSERT_TRUE(shared.load(16, xdp.bans_fd(), &error)) << error;
+    EXPECT_TRUE(shared.shares_bans_with(xdp.bans_fd()));
+    EXPECT_FALSE(old_side.shares_bans_with(xdp.bans_fd()));
   });
 }
 

@@ -147,6 +147,7 @@ void Edge::start_udp_relay(const config::Config& cfg, const BudgetPlan& plan) {
     // An upgrade: the old process's program, maps and links, kept as they are (no capability
     // needed); its flows keep being relayed while it drains.
     if (relay->adopt(handed.state, std::move(handed.fds), &why)) {
+      relay_adopted_ = true;
       relay_shares_bans_ = relay->shares_bans_with(bans);
       RLOG_INFO("kernel relay: UDP program kept attached to ", relay->attached_count(),
                 " interfaces across the upgrade, room for ", relay->max_flows(), " flows",
@@ -521,10 +522,26 @@ std::vector<int> Edge::udp_relay_fds() {
   return control_.call([this] { return relay_ ? relay_->handover_fds() : std::vector<int>{}; });
 }
 
-void Edge::hand_over_kernel() {
-  control_.call([this] {
-    if (xdp_) xdp_->release();
-    if (relay_) relay_->release();
+void Edge::hand_over_kernel(const std::set<std::string>& kept) {
+  control_.call([&] {
+    if (xdp_) {
+      if (kept.count("xdp") != 0)
+        xdp_->release();
+      else  // not taken over: attached until this process exits, with its plan as it was
+        RLOG_INFO(
+            "xdp: the new process did not take the attachment over; it stays until this "
+            "process exits");
+    }
+    if (relay_ && kept.count("udp_relay") != 0) relay_->release();
+  });
+}
+
+std::vector<std::string> Edge::kernel_kept() {
+  return control_.call([this] {
+    std::vector<std::string> out;
+    if (xdp_ && xdp_->took_over()) out.push_back("xdp");
+    if (relay_ && relay_adopted_) out.push_back("udp_relay");
+    return out;
   });
 }
 

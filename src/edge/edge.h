@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -111,15 +112,17 @@ class Edge {
   }
   // Old side, any thread (run on control()): what to hand over (empty when not loaded). While the
   // new process starts, freeze_xdp() stops this one's syncs into the shared XDP maps; once it is
-  // ready, hand_over_kernel() leaves the attachments to it; after a failed upgrade, reclaim_xdp()
-  // puts this process's XDP program and plan back.
+  // ready, hand_over_kernel() leaves it the attachments it kept; after a failed upgrade,
+  // reclaim_xdp() puts this process's XDP program and plan back.
   std::string xdp_state();
   std::vector<int> xdp_fds();
   std::string udp_relay_state();
   std::vector<int> udp_relay_fds();
   void freeze_xdp();
-  void hand_over_kernel();
+  void hand_over_kernel(const std::set<std::string>& kept);
   void reclaim_xdp();
+  // New side, after start(): the kernel parts it took over ("xdp", "udp_relay").
+  std::vector<std::string> kernel_kept();
   // Every worker stops accepting (closes its TCP listeners, takes no new UDP flow); what is
   // established goes on. drain() later waits for it. Any thread.
   void stop_accepting() {
@@ -286,6 +289,7 @@ class Edge {
   };
   Handed xdp_handover_, relay_handover_;
   bool relay_shares_bans_ = false;        // relay_'s ban map is xdp_'s: no banned() for it
+  bool relay_adopted_ = false;            // relay_ is the old process's (adopt_udp_relay())
   xdp::UdpGenerations udp_gen_;           // UDP groups' SK_REUSEPORT program; before workers_
   xdp::TcpRelayLoader tcp_relay_;         // kernel_relay's sockmap (TCP); before workers_
   std::unique_ptr<xdp::UdpRelay> relay_;  // the UDP kernel relay; before workers_

@@ -290,7 +290,7 @@ Server::Failure Server::start() {
   }
   if (child_) {
     RLOG_INFO("upgrade: serving; the old process (pid ", child_->old_pid, ") stops accepting");
-    if (!child_->ready())
+    if (!child_->ready(edge_.kernel_kept()))
       RLOG_WARN("upgrade: the old process did not confirm; this process serves regardless");
     child_.reset();
     core::SdNotify::from_env().send("MAINPID=" + std::to_string(::getpid()));
@@ -314,6 +314,10 @@ bool Server::start_upgraded(std::string* error) {
 
 bool Server::upgrade(pid_t requester) {
   RLOG_INFO("SIGUSR2: upgrading (", self_.path, ")");
+  // From here on the new process writes the shared XDP maps: the state handed over is the last
+  // this process wrote (a reload meanwhile changes the config, not the maps; a failed upgrade
+  // writes the plan back).
+  edge_.freeze_xdp();
   Handover h;
   auto listeners = edge_.dup_listeners();
   if (listeners) h.listeners = std::move(*listeners);
@@ -331,23 +335,20 @@ bool Server::upgrade(pid_t requester) {
           ") still drains its connections and flows; upgrade again once it has exited";
   } else if (!listeners) {
     why = "the workers did not hand over their listeners";
-  } else {
-    edge_.freeze_xdp();  // from here on the new process writes the shared XDP maps
-    if (up.start(self_, h, &why)) {
-      edge_.hand_over_udp();     // its flows stay here, new ones go there
-      edge_.hand_over_kernel();  // the programs stay attached: the new process holds their links
-      api_->stop();
-      edge_.stop_accepting();
-      if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
-        RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
-      core::SdNotify::from_env().send("MAINPID=" + std::to_string(up.pid()));
-      up.done();
-      RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
-      answer_requester(requester, true, std::to_string(up.pid()));
-      return true;
-    }
-    edge_.reclaim_xdp();  // the new process may have replaced the XDP program or written its plan
+  } else if (up.start(self_, h, &why)) {
+    edge_.hand_over_udp();              // its flows stay here, new ones go there
+    edge_.hand_over_kernel(up.kept());  // those stay attached: the new process holds their links
+    api_->stop();
+    edge_.stop_accepting();
+    if (pid_file_.valid() && !write_pid(pid_file_.get(), up.pid()))
+      RLOG_WARN("edge.pid_file: cannot write the new pid ", up.pid());
+    core::SdNotify::from_env().send("MAINPID=" + std::to_string(up.pid()));
+    up.done();
+    RLOG_INFO("upgrade: pid ", up.pid(), " serves; this process no longer accepts and drains");
+    answer_requester(requester, true, std::to_string(up.pid()));
+    return true;
   }
+  edge_.reclaim_xdp();  // the new process may have replaced the XDP program or written its plan
   RLOG_ERROR("upgrade failed: ", why, "; this process keeps serving");
   answer_requester(requester, false, why);
   return false;

@@ -236,6 +236,16 @@ bool Upgrader::start(const SelfCommand& cmd, const Handover& h, std::string* why
     return give_up("the new process was not ready within " + std::to_string(kReadyTimeout.count()) +
                    " s (killed)");
   }
+  // "K": the kernel parts the new process took over (sent before "R", and only to an old
+  // process that offered some, so an older binary never sees it).
+  while (msg.rfind("K", 0) == 0) {
+    const nlohmann::json k = nlohmann::json::parse(msg.substr(1), nullptr, false);
+    if (k.is_array())
+      for (const auto& name : k)
+        if (name.is_string()) kept_.insert(name.get<std::string>());
+    if (!recv_within(channel_.get(), ms, &msg, &none_fds))
+      return give_up("the new process went silent before it was ready");
+  }
   if (msg.rfind("X", 0) == 0) return give_up("the new process cannot serve: " + msg.substr(1));
   if (msg != "R") return give_up("the new process answered \"" + msg.substr(0, 40) + "\"");
   return true;
@@ -295,7 +305,9 @@ std::unique_ptr<UpgradeChild> UpgradeChild::from_environment(std::string* error)
   return c;
 }
 
-bool UpgradeChild::ready() {
+bool UpgradeChild::ready(const std::vector<std::string>& kept) {
+  if (!kernel.empty() && !send_msg(channel_.get(), "K" + nlohmann::json(kept).dump(), nullptr, 0))
+    return false;
   if (!send_msg(channel_.get(), "R", nullptr, 0)) return false;
   std::string msg;
   std::vector<core::UniqueFd> fds;

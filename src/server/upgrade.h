@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,8 +77,12 @@ class Upgrader {
   pid_t pid() const { return pid_; }
   // After the old process stopped accepting: lets the new one go on. The channel closes.
   void done();
+  // The kernel parts (put_kernel_parts names) the new process took over: the old one lets go of
+  // those only; the others stay attached until it exits.
+  const std::set<std::string>& kept() const { return kept_; }
 
  private:
+  std::set<std::string> kept_;
   pid_t pid_ = -1;
   core::UniqueFd channel_;
 };
@@ -95,8 +100,9 @@ class UpgradeChild {
   std::string kernel;  // "" from a binary that does not send it
   std::vector<core::UniqueFd> kernel_fds;
   // Ready: the old process stops accepting and answers; true once it has (false when it went
-  // away or did not answer in time: this process serves either way).
-  bool ready();
+  // away or did not answer in time: this process serves either way). `kept`: the kernel parts
+  // this process took over (told to an old process that offered some).
+  bool ready(const std::vector<std::string>& kept = {});
   // This process cannot serve: the old one keeps serving and logs `why`.
   void failed(const std::string& why);
 

@@ -99,7 +99,8 @@ struct Loader::Impl {
   // An upgrade to another program: the old process's link, updated to this program by the first
   // sync(), once the maps hold this process's plan (until then the old program keeps judging).
   int pending_link = -1;
-  bool frozen = false;  // sync() writes nothing: during an upgrade, and after release()
+  bool frozen = false;     // sync() writes nothing: during an upgrade, and after release()
+  bool took_over = false;  // link or pending_link is the old process's
 
   ~Impl() {
     if (link >= 0) close(link);
@@ -356,6 +357,7 @@ bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
       if (p.is_number_unsigned() && p.get<uint32_t>() <= 65535)
         m.ports_set.push_back(p.get<uint16_t>());
     for (size_t i = kProg; i < kFdCount; ++i) m.adopted.push_back(std::move(fds[i]));
+    m.took_over = true;
     attached_cfg_ = running;
     RLOG_INFO("xdp: kept attached to ", at,
               " across the upgrade (the same program): its bans and counters carry over");
@@ -372,11 +374,16 @@ bool Loader::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
     return false;
   }
   m.pending_link = fds[kLink].release();
+  m.took_over = true;
   attached_cfg_ = running;
   const size_t bans = copy_bans(fds[kBans].get(), m.bans);
   RLOG_INFO("xdp: this binary's program differs from the running one on ", at, ": loaded, ", bans,
             " bans carried over; it takes the old one's place on its link at the first sync");
   return true;
+}
+
+bool Loader::took_over() const {
+  return impl_->took_over && attached();
 }
 
 void Loader::freeze() {

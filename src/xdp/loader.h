@@ -89,6 +89,8 @@ class Loader : public guard::BanSink {
   // reload: the running attachment is kept.
   bool adopt(const std::string& state, std::vector<core::UniqueFd> fds,
              const config::XdpConfig& want);
+  // It holds the old process's link (adopt() kept the program, or will replace it on that link).
+  bool took_over() const;
   // The old process while an upgrade starts: sync() writes nothing, so the plan the new process
   // writes into the shared maps is not overwritten.
   void freeze();

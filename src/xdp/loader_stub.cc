@@ -56,6 +56,9 @@ std::vector<int> Loader::handover_fds() const {
 bool Loader::adopt(const std::string&, std::vector<core::UniqueFd>, const config::XdpConfig& want) {
   return attach(want);
 }
+bool Loader::took_over() const {
+  return false;
+}
 void Loader::freeze() {}
 void Loader::release() {}
 void Loader::reclaim(const MapPlan&) {}

@@ -205,9 +205,12 @@ bool UdpRelay::take(const rrelay_key& key, rrelay_flow* out) {
 }
 
 uint32_t UdpRelay::app_no(const std::string& app) {
-  std::lock_guard lock(apps_mu_);
-  auto [it, added] = apps_.emplace(app, static_cast<uint32_t>(apps_.size() + 1));
-  return it->second;
+  uint32_t h = 2166136261u;  // FNV-1a 32
+  for (unsigned char c : app) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return h;
 }
 
 void UdpRelay::banned(const net::Cidr& source, int64_t duration_ms) {
@@ -235,11 +238,8 @@ std::string UdpRelay::object_hash() {
 
 std::string UdpRelay::handover_state() const {
   if (!loaded() || !impl_->tc_filters.empty() || impl_->links.empty()) return "";
-  std::lock_guard lock(apps_mu_);
-  return nlohmann::json{{"hash", object_hash()},
-                        {"max_flows", max_flows_},
-                        {"ifindexes", ifindexes_},
-                        {"apps", apps_}}
+  return nlohmann::json{
+      {"hash", object_hash()}, {"max_flows", max_flows_}, {"ifindexes", ifindexes_}}
       .dump();
 }
 
@@ -254,10 +254,10 @@ std::vector<int> UdpRelay::handover_fds() const {
 bool UdpRelay::adopt(const std::string& state, std::vector<core::UniqueFd> fds, std::string* why) {
   if (loaded()) return true;
   const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
-  const bool readable =
-      j.is_object() && j.contains("hash") && j["hash"].is_string() && j.contains("max_flows") &&
-      j["max_flows"].is_number_unsigned() && j.contains("ifindexes") && j["ifindexes"].is_array() &&
-      j.contains("apps") && j["apps"].is_object() && fds.size() == 4 + j["ifindexes"].size();
+  const bool readable = j.is_object() && j.contains("hash") && j["hash"].is_string() &&
+                        j.contains("max_flows") && j["max_flows"].is_number_unsigned() &&
+                        j.contains("ifindexes") && j["ifindexes"].is_array() &&
+                        fds.size() == 4 + j["ifindexes"].size();
   if (!readable) {
     *why = "the old process's relay state is unreadable";
     return false;
@@ -269,10 +269,7 @@ bool UdpRelay::adopt(const std::string& state, std::vector<core::UniqueFd> fds, 
   std::set<int> ifs;
   for (const auto& i : j["ifindexes"])
     if (i.is_number_integer()) ifs.insert(i.get<int>());
-  std::map<std::string, uint32_t> apps;
-  for (const auto& [id, no] : j["apps"].items())
-    if (no.is_number_unsigned()) apps[id] = no.get<uint32_t>();
-  if (ifs.size() != j["ifindexes"].size() || apps.size() != j["apps"].size()) {
+  if (ifs.size() != j["ifindexes"].size()) {
     *why = "the old process's relay state is unreadable";
     return false;
   }
@@ -286,8 +283,6 @@ bool UdpRelay::adopt(const std::string& state, std::vector<core::UniqueFd> fds, 
   lo_ifindex_ = static_cast<int>(if_nametoindex("lo"));
   max_flows_ = j["max_flows"].get<uint32_t>();
   ifindexes_ = std::move(ifs);
-  std::lock_guard lock(apps_mu_);
-  apps_ = std::move(apps);
   return true;
 }
 

@@ -8,7 +8,7 @@
 //
 // Threads: load() and attach() on the control thread before the workers start (attaching needs
 // CAP_NET_ADMIN, which a privilege drop takes away); everything else from any thread (map
-// updates are syscalls on descriptors that live as long as the relay; app_no() takes a mutex).
+// updates are syscalls on descriptors that live as long as the relay).
 #pragma once
 
 #include <cstdint>
@@ -70,7 +70,9 @@ class UdpRelay : public guard::BanSink {
   bool take(const rrelay_key& key, rrelay_flow* out);
 
   // A small number for each app id (the rate buckets' key). Any thread.
-  uint32_t app_no(const std::string& app);
+  // A hash of the id, not a counter: every process numbers an app alike, so the rate buckets of
+  // two processes sharing the maps during an upgrade never mix two apps. Static, any thread.
+  static uint32_t app_no(const std::string& app);
 
   // guard::BanSink (when the ban map is the relay's own): drop `source` for duration_ms.
   void banned(const net::Cidr& source, int64_t duration_ms) override;
@@ -81,7 +83,7 @@ class UdpRelay : public guard::BanSink {
   // Upgrade (docs/upgrade.md): the program, its maps (flows included: the old process's flows
   // keep being relayed in the kernel while it drains) and its tcx links travel to the new process,
   // which needs no capability to use them. handover_state() is JSON (the embedded program's hash,
-  // the map size, the interfaces, the app numbers); "" when it cannot travel (not loaded, or
+  // the map size, the interfaces); "" when it cannot travel (not loaded, or
   // attached with clsact filters on an old kernel). handover_fds() are borrowed: program, flows,
   // bans, counters, then one per link.
   std::string handover_state() const;
@@ -109,8 +111,6 @@ class UdpRelay : public guard::BanSink {
   std::set<int> ifindexes_;
   int lo_ifindex_ = 1;
   uint32_t max_flows_ = 0;
-  mutable std::mutex apps_mu_;
-  std::map<std::string, uint32_t> apps_;
 };
 
 }  // namespace rampart::xdp

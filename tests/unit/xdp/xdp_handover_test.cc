@@ -82,13 +82,18 @@ std::vector<core::UniqueFd> passed(const std::vector<int>& fds) {
 
 class XdpHandover : public XdpProgram {};
 
+// The old process: attached to lo, the base plan synced and `banned` banned. Its program's id.
+uint32_t start_old_side(Loader* old_side, const char* banned) {
+  EXPECT_TRUE(old_side->attach(on_lo()));
+  EXPECT_TRUE(old_side->sync(plan_of(base_config())));
+  old_side->banned(source(banned), 60'000);
+  return prog_id(old_side->prog_fd());
+}
+
 TEST_F(XdpHandover, TheSameProgramStaysAttachedWithItsBansAndOutlivesTheOldProcess) {
   in_own_netns([] {
     Loader old_side;
-    ASSERT_TRUE(old_side.attach(on_lo()));
-    ASSERT_TRUE(old_side.sync(plan_of(base_config())));
-    old_side.banned(source("10.77.1.66"), 60'000);
-    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    const uint32_t old_prog = start_old_side(&old_side, "10.77.1.66");
     ASSERT_EQ(attached_on_lo(), old_prog);
 
     Loader new_side;
@@ -116,10 +121,8 @@ TEST_F(XdpHandover, TheSameProgramStaysAttachedWithItsBansAndOutlivesTheOldProce
 TEST_F(XdpHandover, AnotherProgramReplacesTheOldOnItsLinkAndAFailedUpgradePutsTheOldBack) {
   in_own_netns([] {
     Loader old_side;
-    ASSERT_TRUE(old_side.attach(on_lo()));
-    ASSERT_TRUE(old_side.sync(plan_of(base_config())));
-    old_side.banned(source("10.77.2.66"), 60'000);
-    const uint32_t old_prog = prog_id(old_side.prog_fd());
+    const uint32_t old_prog = start_old_side(&old_side, "10.77.2.66");
+    ASSERT_EQ(attached_on_lo(), old_prog);
     const std::vector<int> fds = old_side.handover_fds();
     ASSERT_EQ(fds.size(), 8u);
     const int link = fds[0];
@@ -219,12 +222,18 @@ std::vector<uint32_t> tcx_on_lo() {
   return std::vector<uint32_t>(ids, ids + n);
 }
 
+// The old process's relay: room for 16 flows, attached to lo's tcx ingress.
+void start_old_relay(UdpRelay* relay) {
+  std::string error;
+  ASSERT_TRUE(relay->load(16, -1, &error)) << error;
+  ASSERT_TRUE(relay->attach(static_cast<int>(if_nametoindex("lo")), &error)) << error;
+}
+
 TEST_F(XdpHandover, TheUdpRelayKeepsItsLinksMapsAndAppNumbersAcrossTheUpgrade) {
   in_own_netns([] {
     UdpRelay old_side;
+    ASSERT_NO_FATAL_FAILURE(start_old_relay(&old_side));
     std::string error;
-    ASSERT_TRUE(old_side.load(16, -1, &error)) << error;
-    ASSERT_TRUE(old_side.attach(static_cast<int>(if_nametoindex("lo")), &error)) << error;
     const uint32_t game = old_side.app_no("game");
     const uint32_t prog = prog_id(old_side.prog_fd());
     ASSERT_EQ(tcx_on_lo(), std::vector<uint32_t>{prog});
@@ -256,9 +265,8 @@ TEST_F(XdpHandover, TheUdpRelayKeepsItsLinksMapsAndAppNumbersAcrossTheUpgrade) {
 TEST_F(XdpHandover, TheUdpRelayRefusesAnotherProgramOrABrokenState) {
   in_own_netns([] {
     UdpRelay old_side;
+    ASSERT_NO_FATAL_FAILURE(start_old_relay(&old_side));
     std::string error;
-    ASSERT_TRUE(old_side.load(16, -1, &error)) << error;
-    ASSERT_TRUE(old_side.attach(static_cast<int>(if_nametoindex("lo")), &error)) << error;
     nlohmann::json state = nlohmann::json::parse(old_side.handover_state());
     state["hash"] = "0000000000000000";
     UdpRelay other;

@@ -23,7 +23,10 @@ function lineChart(fig, times, series, fmt, opts) {
   let top = niceMax(max / unit) * unit;
   if (opts.integer) top = 4 * Math.ceil(Math.max(4, top) / 4);
   const caption = fig.querySelector('figcaption').textContent;
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': caption });
+  // Focusable: the arrow keys, Home and End read the values point by point (the tooltip is a
+  // live region), as the mouse does by hovering.
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', tabindex: '0',
+    'aria-label': `${caption}: arrow keys read the values` });
   for (let i = 0; i <= 4; i++) {
     const y = padT + ih - (i / 4) * ih;
     root.append(svg('line', { class: 'axis', x1: padL, x2: W - padR, y1: y, y2: y }));
@@ -60,9 +63,36 @@ function lineChart(fig, times, series, fmt, opts) {
   const cursor = svg('line', { class: 'cursor', x1: 0, x2: 0, y1: padT, y2: padT + ih, visibility: 'hidden' });
   root.append(cursor);
   const ctx = { times, series, fmt, xOf, padL, iw, W, dates: !!opts.timeAxis && span > 86400e3 };
+  const hide = () => { cursor.setAttribute('visibility', 'hidden'); show('tooltip', false); };
   root.addEventListener('mousemove', (e) => hover(e, root, cursor, ctx));
-  root.addEventListener('mouseleave', () => { cursor.setAttribute('visibility', 'hidden'); show('tooltip', false); });
+  root.addEventListener('mouseleave', hide);
+  // The point the keyboard is on (-1: none), kept on the element so that a redraw (the live view
+  // redraws every second) keeps the focus and the point.
+  const old = plot.querySelector('svg');
+  const focused = !!old && old === document.activeElement;
+  let at = focused ? Number(old.dataset.at || -1) : -1;
+  const showAt = () => {
+    root.dataset.at = String(at);
+    const box = root.getBoundingClientRect();
+    showPoint(root, cursor, ctx, at, box.left + (xOf(times[at]) / W) * box.width, box.top + 8);
+  };
+  root.addEventListener('keydown', (e) => {
+    const last = times.length - 1;
+    if (last < 0) return;
+    if (e.key === 'Escape') { hide(); at = -1; root.dataset.at = '-1'; return; }
+    const next = { ArrowLeft: at < 0 ? last : Math.max(0, at - 1), ArrowRight: at < 0 ? last : Math.min(last, at + 1),
+      Home: 0, End: last }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    at = next;
+    showAt();
+  });
+  root.addEventListener('blur', () => { if (root.isConnected) { hide(); at = -1; root.dataset.at = '-1'; } });
   plot.replaceChildren(root);
+  if (focused) {
+    root.focus({ preventScroll: true });
+    if (at >= 0 && times.length) { at = Math.min(at, times.length - 1); showAt(); }
+  }
   const sum = opts.legend === 'sum';
   fig.querySelector('.legend').replaceChildren(...series.map((s, i) => {
     const v = sum ? s.values.reduce((a, b) => a + (b || 0), 0) : (s.values.length ? s.values[s.values.length - 1] : 0);
@@ -94,7 +124,11 @@ function hover(e, root, cursor, c) {
   const box = root.getBoundingClientRect();
   const x = ((e.clientX - box.left) / box.width) * c.W;
   const frac = Math.min(1, Math.max(0, (x - c.padL) / c.iw));
-  const k = Math.round(frac * (c.times.length - 1));
+  showPoint(root, cursor, c, Math.round(frac * (c.times.length - 1)), e.clientX, e.clientY);
+}
+
+// The cursor on point k and the tooltip with its time and values, near (px, py) on the screen.
+function showPoint(root, cursor, c, k, px, py) {
   const cx = c.xOf(c.times[k]);
   cursor.setAttribute('x1', cx);
   cursor.setAttribute('x2', cx);
@@ -106,9 +140,10 @@ function hover(e, root, cursor, c) {
   tip.replaceChildren(el('div', { text: when }),
     ...c.series.map((s, i) => el('div', {}, el('span', { class: `swatch ${s.cls || `s${i % 6}`}` }),
       `${s.label}: `, el('b', { text: c.fmt(s.values[k]) }))));
+  tip.dataset.point = String(k);
   tip.hidden = false;
-  tip.style.left = `${Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 4)}px`;
-  tip.style.top = `${e.clientY + 14}px`;
+  tip.style.left = `${Math.min(px + 14, window.innerWidth - tip.offsetWidth - 4)}px`;
+  tip.style.top = `${py + 14}px`;
 }
 
 // The top of the y axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten.

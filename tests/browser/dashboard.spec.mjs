@@ -101,6 +101,22 @@ try {
   const before = await page.textContent('#status');
   await page.waitForFunction((b) => document.querySelector('#status').textContent !== b, before, { timeout: 5000 });
   ok('the data refreshes (status line changed within 5 s)');
+  // A live chart read by keyboard keeps the focus and its point across the redraws.
+  await page.focus('figure[data-chart="bytes"] svg');
+  await page.keyboard.press('End');
+  await page.locator('#tooltip').waitFor({ state: 'visible', timeout: T });
+  const drawn = await page.$eval('figure[data-chart="bytes"] svg', (e) => { e.dataset.mark = 'before'; return true; });
+  await page.waitForFunction(() => {
+    const svg = document.querySelector('figure[data-chart="bytes"] svg');
+    return svg && !svg.dataset.mark;  // redrawn
+  }, null, { timeout: 5000 });
+  const kept = await page.evaluate(() => {
+    const svg = document.querySelector('figure[data-chart="bytes"] svg');
+    return document.activeElement === svg && !document.querySelector('#tooltip').hidden && svg.dataset.at !== '-1';
+  });
+  assert(drawn && kept, 'the live chart kept the focus, its point and the tooltip across a redraw');
+  await page.keyboard.press('Escape');
+  ok('a live chart reads its samples by keyboard, across its redraws');
 
   step = 'geography';
   const geoRow = page.locator(`#geo-table tbody tr[data-country="${COUNTRY}"]`);

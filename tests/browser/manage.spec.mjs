@@ -281,6 +281,24 @@ try {
   }
   const points = Number(await page.getAttribute('figure[data-chart="h-connections"]', 'data-points'));
   assert(points >= 168 && points <= 170, `7 d: hourly buckets (${points} points)`);
+  // By keyboard, point by point: the chart takes the focus, End / arrows / Home move along the
+  // buckets, the tooltip (a live region) gives the bucket's values, Escape hides it.
+  const tip = page.locator('#tooltip');
+  const point = async () => Number(await tip.getAttribute('data-point'));
+  await page.focus('figure[data-chart="h-connections"] svg');
+  await page.keyboard.press('End');
+  await tip.waitFor({ state: 'visible', timeout: T });
+  assert(await point() === points - 1, `End: the newest bucket (${await point()} of ${points})`);
+  await page.keyboard.press('ArrowLeft');
+  assert(await point() === points - 2, 'ArrowLeft: one bucket back');
+  await page.keyboard.press('Home');
+  assert(await point() === 0, 'Home: the oldest bucket');
+  const legendCount = await page.locator('figure[data-chart="h-connections"] [data-series]').count();
+  assert(await tip.locator('b').count() === legendCount, 'the tooltip has a value for every series');
+  assert(await tip.getAttribute('role') === 'status', 'the tooltip is a live region');
+  await page.keyboard.press('Escape');
+  await tip.waitFor({ state: 'hidden', timeout: T });
+  ok('a history chart reads its buckets by keyboard (End, arrows, Home; Escape hides)');
   await page.click('#range-bar [data-range="24h"]');
   await page.waitForFunction(() => document.querySelector('#history-meta').textContent.includes('per 10 minutes'), null, { timeout: T });
   await shot('history-1280');

@@ -346,15 +346,28 @@ try {
   const phone = await signedIn({ width: 390, height: 844 }, TOKEN);
   const pageW = page;
   page = phone;
+  // Every page at 390 px: nothing makes it scroll sideways (wide tables scroll inside their card).
+  const sideways = async (what) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 0, `at 390 px ${what} does not scroll sideways (${overflow} px)`);
+  };
   await shot('overview-390');
+  await sideways('the overview');
   await go(page, `#/app/${HIST}?range=24h`);
   await page.waitForFunction(() => document.querySelector('#history-tiles [data-metric="connections"]'), null, { timeout: T });
   await shot('history-390');
+  await sideways('the history');
+  await go(page, '#/apps');
+  await page.locator('#manage-apps tbody tr').first().waitFor({ state: 'visible', timeout: T });
+  await sideways('the apps list');
+  await go(page, '#/rules');
+  await page.locator('#rules-view').waitFor({ state: 'visible', timeout: T });
+  await shot('rules-390');
+  await sideways('the rules page');
   await go(page, '#/apps/new');
   await page.locator('#app-edit-view').waitFor({ state: 'visible', timeout: T });
   await shot('app-form-390');
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert(overflow <= 0, `at 390 px the page does not scroll sideways (${overflow} px)`);
+  await sideways('the app form');
   page = pageW;
 
   step = 'read scope';

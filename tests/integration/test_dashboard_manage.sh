@@ -172,7 +172,7 @@ browser_rc=$?
 set -e
 sed 's/^/    browser | /' "$TDIR/browser.log"
 assert_eq "browser test (apps, rules, bans, history, CSRF, scopes, sign-out everywhere)" 0 "$browser_rc"
-for shot in overview-1280 app-form-1280 rules-1280 history-1280 overview-390 history-390 app-form-390; do
+for shot in overview-1280 app-form-1280 rules-1280 history-1280 overview-390 history-390 rules-390 app-form-390; do
   check "screenshot manage-$shot.png saved" test -s "$ARTIFACTS/manage-$shot.png"
 done
 

@@ -11,7 +11,8 @@ const RULE_FILTERS = [['q-mode', 'mode'], ['q-target', 'configuration.target'], 
   ['q-notes', 'notes']];
 const TARGET_HINT = { ip: '198.51.100.4', ip6: '2001:db8::1', ip_range: '198.51.100.0/24', country: 'US (ISO code)', asn: '64500 or AS64500' };
 
-const rules = { list: [], total: 0, query: null, hits: null, hitsAt: 0, error: '' };
+const RULES_PER_PAGE = 100;  // the API's per_page; ?page=N in the URL, as the API's
+const rules = { list: [], total: 0, page: 1, pages: 1, query: null, hits: null, hitsAt: 0, error: '' };
 const bans = { list: [], at: 0, error: '' };
 
 // ------------------------------------------------------------------ rules
@@ -27,12 +28,17 @@ async function loadRules(query) {
   const q = new URLSearchParams();
   for (const [, key] of RULE_FILTERS) if (query.get(key)) q.set(key, query.get(key));
   if (query.get('match') === 'any') q.set('match', 'any');
-  q.set('per_page', '1000');
+  const page = Math.max(1, parseInt(query.get('page'), 10) || 1);
+  q.set('page', String(page));
+  q.set('per_page', String(RULES_PER_PAGE));
   rules.query = query;
   try {
     const env = await apiRequest('GET', `${RULES_PATH}?${q}`);
+    const info = env.result_info || {};
     rules.list = env.result || [];
-    rules.total = (env.result_info && env.result_info.total_count) || rules.list.length;
+    rules.total = info.total_count || rules.list.length;
+    rules.page = info.page || page;
+    rules.pages = Math.max(1, info.total_pages || 1);
     rules.error = '';
   } catch (e) {
     if (e instanceof AuthError) return;
@@ -79,7 +85,19 @@ function renderRules() {
   }, (tr, r) => { tr.querySelector('.refused').textContent = refusedText(r.id); });
   const filtered = RULE_FILTERS.some(([, key]) => rules.query && rules.query.get(key));
   $('#rules-summary').textContent = `${plural(rules.total, 'rule')}${filtered ? ' match the filters' : ''}` +
+    (rules.pages > 1 ? ` · page ${rules.page} of ${rules.pages}` : '') +
     (rules.hits ? '' : ' · refused counts are not available from this edge');
+  show('rules-pager', rules.pages > 1);
+  $('#rules-prev').disabled = rules.page <= 1;
+  $('#rules-next').disabled = rules.page >= rules.pages;
+}
+
+// Another page of the list: the URL's ?page=N, the filters kept.
+function rulesPage(delta) {
+  const q = new URLSearchParams(rules.query || '');
+  const page = Math.min(rules.pages, Math.max(1, rules.page + delta));
+  if (page === 1) q.delete('page'); else q.set('page', String(page));
+  location.hash = withQuery('/rules', q);
 }
 
 async function deleteRule(r) {
@@ -133,6 +151,8 @@ function setupRules() {
     if (location.hash === '#/rules') enterRules(route()); else location.hash = '#/rules';
   });
   $('#rule-form').addEventListener('submit', submitRule);
+  $('#rules-prev').addEventListener('click', () => rulesPage(-1));
+  $('#rules-next').addEventListener('click', () => rulesPage(1));
   const hint = () => { $('#r-value').placeholder = TARGET_HINT[$('#r-target').value] || ''; };
   $('#r-target').addEventListener('change', hint);
   hint();

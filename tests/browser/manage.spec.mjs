@@ -237,6 +237,36 @@ try {
   await until(() => firstLine().line === 'origin-b', 'the client gets through again', 3000);
   ok('the client gets through again');
 
+  step = 'rule pages';
+  // 105 rules (written with the API): the list pages by 100, the page is in the URL, the
+  // filters carry over to the next page.
+  const many = [];
+  for (let i = 0; i < 105; i++) {
+    const r = await bearer.post(`${ZONE}/firewall/access_rules/rules`, { data: { mode: 'block',
+      configuration: { target: 'ip', value: `198.18.${Math.floor(i / 200)}.${(i % 200) + 1}` }, notes: `pager ${i}` } });
+    if (r.ok()) many.push((await r.json()).result.id);
+  }
+  assert(many.length === 105, `105 rules written through the API (${many.length})`);
+  await go(page, '#/rules?notes=pager');
+  await until(async () => (await rowsShown()) === 100, 'the first page: 100 rules');
+  const summary = () => page.textContent('#rules-summary');
+  assert((await summary()).includes('105 rules match the filters · page 1 of 2'), `summary: ${await summary()}`);
+  assert(await page.isDisabled('#rules-prev') && !(await page.isDisabled('#rules-next')), 'page 1: Previous off, Next on');
+  await page.focus('#rules-next');
+  await page.keyboard.press('Enter');
+  await until(async () => (await rowsShown()) === 5, 'the second page: 5 rules');
+  assert(page.url().includes('page=2') && page.url().includes('notes=pager'), `page 2 in the URL with the filter: ${page.url()}`);
+  assert(!(await page.isDisabled('#rules-prev')) && await page.isDisabled('#rules-next'), 'page 2: Previous on, Next off');
+  await page.click('#rules-prev');
+  await until(async () => (await rowsShown()) === 100, 'back to page 1');
+  ok('105 rules: two pages of 100 and 5, Next and Previous by keyboard and mouse, the filter kept');
+  let deleted = 0;
+  for (const id of many) deleted += (await bearer.delete(`${ZONE}/firewall/access_rules/rules/${id}`)).ok() ? 1 : 0;
+  assert(deleted === 105, `and deleted (${deleted})`);
+  await go(page, '#/rules');
+  await until(async () => (await rowsShown()) === 0, 'the pager rules gone');
+  assert(await page.isHidden('#rules-pager'), 'one page: no pager');
+
   step = 'bans';
   await page.click('#nav a[data-nav="bans"]');
   const banRow = page.locator(`#bans-list tbody tr[data-ip="${BAN_IP}"]`);

@@ -183,7 +183,7 @@ audited() {
   local path="\"path\":\"/client/v4/zones/default/$2"
   [[ $2 == */ ]] || path+='"'
   grep -F 'audit {' "$EDGE_LOG" | grep -F "\"method\":\"$1\"" | grep -F "$path" |
-    grep -F '"status":200' | grep -qF '"who":"dashboard session:'
+    grep -F '"status":200' | grep -F '"who":"dashboard session:' >/dev/null  # not -q: no SIGPIPE upstream
 }
 check "audit: the app created by a dashboard session" audited POST spectrum/apps
 check "audit: the app edited by a dashboard session" audited PUT spectrum/apps/web-app

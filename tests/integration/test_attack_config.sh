@@ -180,7 +180,7 @@ cp "$CFG" "$TDIR/good.yaml"
 { head_yaml; printf '  - { id: held, protocol: tcp/7300, origin_direct: ["tcp://%s:7000"] }\n' "$ORIGIN_IP"; } >"$CFG"
 lines=$(wc -l <"$EDGE_LOG")
 edge_reload
-log_has_new() { tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -qF -- "$1"; }
+log_has_new() { tail -n +"$((lines + 1))" "$EDGE_LOG" | grep -F -- "$1" >/dev/null; }  # not -q: no SIGPIPE upstream
 wait_log() { wait_until 30 log_has_new "$1"; } # FRAGMENT: appears in the edge log after line $lines
 check "SIGHUP with a held port is refused" wait_log "reload of $CFG refused"
 check "... naming the port" wait_log "cannot listen on tcp $EDGE_IP:7300"

@@ -23,10 +23,21 @@ function lineChart(fig, times, series, fmt, opts) {
   let top = niceMax(max / unit) * unit;
   if (opts.integer) top = 4 * Math.ceil(Math.max(4, top) / 4);
   const caption = fig.querySelector('figcaption').textContent;
-  // Focusable: the arrow keys, Home and End read the values point by point (the tooltip is a
-  // live region), as the mouse does by hovering.
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', tabindex: '0',
-    'aria-label': `${caption}: arrow keys read the values` });
+  // One <svg> per figure, drawn into again on every refresh, so that a focused chart keeps the
+  // focus (the live view redraws every second). Focusable: the arrow keys, Home and End read the
+  // samples one by one (chartKey), as the mouse does by hovering.
+  let root = plot.querySelector('svg.chart-svg');
+  if (!root) {
+    root = svg('svg', { class: 'chart-svg', role: 'img', tabindex: '0' });
+    root.addEventListener('mousemove', (e) => hover(e, root, root.chart.cursor, root.chart));
+    root.addEventListener('mouseleave', () => hideTip(root));
+    root.addEventListener('keydown', (e) => chartKey(e, root));
+    root.addEventListener('blur', () => { hideTip(root); root.chart.pick = null; });
+    plot.replaceChildren(root);
+  }
+  root.replaceChildren();
+  root.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  root.setAttribute('aria-label', `${caption}: arrow keys read the values`);
   for (let i = 0; i <= 4; i++) {
     const y = padT + ih - (i / 4) * ih;
     root.append(svg('line', { class: 'axis', x1: padL, x2: W - padR, y1: y, y2: y }));
@@ -62,36 +73,14 @@ function lineChart(fig, times, series, fmt, opts) {
   });
   const cursor = svg('line', { class: 'cursor', x1: 0, x2: 0, y1: padT, y2: padT + ih, visibility: 'hidden' });
   root.append(cursor);
-  const ctx = { times, series, fmt, xOf, padL, iw, W, dates: !!opts.timeAxis && span > 86400e3 };
-  const hide = () => { cursor.setAttribute('visibility', 'hidden'); show('tooltip', false); };
-  root.addEventListener('mousemove', (e) => hover(e, root, cursor, ctx));
-  root.addEventListener('mouseleave', hide);
-  // The point the keyboard is on (-1: none), kept on the element so that a redraw (the live view
-  // redraws every second) keeps the focus and the point.
-  const old = plot.querySelector('svg');
-  const focused = !!old && old === document.activeElement;
-  let at = focused ? Number(old.dataset.at || -1) : -1;
-  const showAt = () => {
-    root.dataset.at = String(at);
-    const box = root.getBoundingClientRect();
-    showPoint(root, cursor, ctx, at, box.left + (xOf(times[at]) / W) * box.width, box.top + 8);
-  };
-  root.addEventListener('keydown', (e) => {
-    const last = times.length - 1;
-    if (last < 0) return;
-    if (e.key === 'Escape') { hide(); at = -1; root.dataset.at = '-1'; return; }
-    const next = { ArrowLeft: at < 0 ? last : Math.max(0, at - 1), ArrowRight: at < 0 ? last : Math.min(last, at + 1),
-      Home: 0, End: last }[e.key];
-    if (next === undefined) return;
-    e.preventDefault();
-    at = next;
-    showAt();
-  });
-  root.addEventListener('blur', () => { if (root.isConnected) { hide(); at = -1; root.dataset.at = '-1'; } });
-  plot.replaceChildren(root);
-  if (focused) {
-    root.focus({ preventScroll: true });
-    if (at >= 0 && times.length) { at = Math.min(at, times.length - 1); showAt(); }
+  // The sample the keyboard is on survives the redraw by its time (the live window slides), or
+  // as "the newest" after End.
+  const pick = root.chart ? root.chart.pick : null;
+  root.chart = { times, series, fmt, xOf, padL, iw, W, cursor, pick: null,
+    dates: !!opts.timeAxis && span > 86400e3 };
+  if (pick && document.activeElement === root) {
+    if (!n) hideTip(root);
+    else showKeyed(root, pick.newest ? n - 1 : nearest(times, pick.t), pick.newest, false);
   }
   const sum = opts.legend === 'sum';
   fig.querySelector('.legend').replaceChildren(...series.map((s, i) => {
@@ -100,6 +89,44 @@ function lineChart(fig, times, series, fmt, opts) {
       el('span', { class: `swatch ${s.cls || `s${i % 6}`}` }), `${s.label} `,
       el('b', { text: (opts.legendFmt || fmt)(v) }));
   }));
+}
+
+// The index of the time closest to t.
+function nearest(times, t) {
+  let k = 0;
+  for (let i = 1; i < times.length; i++) if (Math.abs(times[i] - t) < Math.abs(times[k] - t)) k = i;
+  return k;
+}
+
+function hideTip(root) {
+  if (root.chart) root.chart.cursor.setAttribute('visibility', 'hidden');
+  show('tooltip', false);
+}
+
+// End, Home and the arrows move along the samples; Escape lets go. Other keys (Tab, and any with
+// a modifier: Alt+Left is the browser's Back) are left alone.
+function chartKey(e, root) {
+  const c = root.chart;
+  if (!c || e.altKey || e.ctrlKey || e.metaKey) return;
+  const last = c.times.length - 1;
+  if (e.key === 'Escape') { hideTip(root); c.pick = null; return; }
+  if (last < 0) return;
+  const at = c.pick ? (c.pick.newest ? last : nearest(c.times, c.pick.t)) : -1;
+  const next = { ArrowLeft: at < 0 ? last : Math.max(0, at - 1), ArrowRight: at < 0 ? last : Math.min(last, at + 1),
+    Home: 0, End: last }[e.key];
+  if (next === undefined) return;
+  e.preventDefault();
+  showKeyed(root, next, e.key === 'End' || (next === last && at === last), true);
+}
+
+// The keyboard's sample k: cursor and tooltip at it; `announce`: read out (on a key press only,
+// never on a redraw, so a screen reader is not told the same thing every second).
+function showKeyed(root, k, newest, announce) {
+  const c = root.chart;
+  c.pick = { t: c.times[k], newest };
+  const box = root.getBoundingClientRect();
+  showPoint(root, c.cursor, c, k, box.left + (c.xOf(c.times[k]) / c.W) * box.width, box.top + 8);
+  if (announce) $('#chart-announce').textContent = [...$('#tooltip').children].map((d) => d.textContent).join('; ');
 }
 
 // About `count` evenly spread x-axis labels between t0 and t1 (ms), at round times.

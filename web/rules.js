@@ -28,7 +28,7 @@ async function loadRules(query) {
   const q = new URLSearchParams();
   for (const [, key] of RULE_FILTERS) if (query.get(key)) q.set(key, query.get(key));
   if (query.get('match') === 'any') q.set('match', 'any');
-  const page = Math.max(1, parseInt(query.get('page'), 10) || 1);
+  const page = Math.min(1 << 30, Math.max(1, parseInt(query.get('page'), 10) || 1));
   q.set('page', String(page));
   q.set('per_page', String(RULES_PER_PAGE));
   rules.query = query;
@@ -40,9 +40,19 @@ async function loadRules(query) {
     rules.page = info.page || page;
     rules.pages = Math.max(1, info.total_pages || 1);
     rules.error = '';
+    if (!rules.list.length && page > rules.pages) {
+      // Past the last page (its last rule deleted, or an old link): the last page instead.
+      const q2 = new URLSearchParams(query);
+      if (rules.pages > 1) q2.set('page', String(rules.pages)); else q2.delete('page');
+      history.replaceState(null, '', withQuery('/rules', q2));
+      await loadRules(q2);
+      return;
+    }
   } catch (e) {
     if (e instanceof AuthError) return;
     rules.list = [];
+    rules.total = 0;
+    rules.page = rules.pages = 1;
     rules.error = e.message;
   }
   await loadHits();
@@ -84,12 +94,19 @@ function renderRules() {
           'data-action': 'delete', onclick: () => deleteRule(r) }, 'Delete')));
   }, (tr, r) => { tr.querySelector('.refused').textContent = refusedText(r.id); });
   const filtered = RULE_FILTERS.some(([, key]) => rules.query && rules.query.get(key));
-  $('#rules-summary').textContent = `${plural(rules.total, 'rule')}${filtered ? ' match the filters' : ''}` +
+  const summary = `${plural(rules.total, 'rule')}${filtered ? ' match the filters' : ''}` +
     (rules.pages > 1 ? ` · page ${rules.page} of ${rules.pages}` : '') +
     (rules.hits ? '' : ' · refused counts are not available from this edge');
+  // A live region: written only when it changes (the refused counts refresh every 5 s).
+  if ($('#rules-summary').textContent !== summary) $('#rules-summary').textContent = summary;
   show('rules-pager', rules.pages > 1);
+  const focus = document.activeElement;
   $('#rules-prev').disabled = rules.page <= 1;
   $('#rules-next').disabled = rules.page >= rules.pages;
+  // A pager button that just went off (the first or last page reached) hands the focus to the
+  // other one instead of dropping it.
+  if (focus && focus.disabled && (focus.id === 'rules-prev' || focus.id === 'rules-next'))
+    $(focus.id === 'rules-prev' ? '#rules-next' : '#rules-prev').focus();
 }
 
 // Another page of the list: the URL's ?page=N, the filters kept.

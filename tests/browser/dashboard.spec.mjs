@@ -101,21 +101,27 @@ try {
   const before = await page.textContent('#status');
   await page.waitForFunction((b) => document.querySelector('#status').textContent !== b, before, { timeout: 5000 });
   ok('the data refreshes (status line changed within 5 s)');
-  // A live chart read by keyboard keeps the focus and its point across the redraws.
+  // A live chart read by keyboard keeps the focus and its sample across the redraws: after End it
+  // follows the newest sample.
   await page.focus('figure[data-chart="bytes"] svg');
   await page.keyboard.press('End');
   await page.locator('#tooltip').waitFor({ state: 'visible', timeout: T });
-  const drawn = await page.$eval('figure[data-chart="bytes"] svg', (e) => { e.dataset.mark = 'before'; return true; });
+  assert((await page.textContent('#chart-announce')).includes(':'), `the sample is announced: "${await page.textContent('#chart-announce')}"`);
+  await page.$eval('figure[data-chart="bytes"] polyline', (e) => { e.dataset.mark = 'before'; });
   await page.waitForFunction(() => {
-    const svg = document.querySelector('figure[data-chart="bytes"] svg');
-    return svg && !svg.dataset.mark;  // redrawn
+    const line = document.querySelector('figure[data-chart="bytes"] polyline');
+    return line && !line.dataset.mark;  // redrawn
   }, null, { timeout: 5000 });
   const kept = await page.evaluate(() => {
-    const svg = document.querySelector('figure[data-chart="bytes"] svg');
-    return document.activeElement === svg && !document.querySelector('#tooltip').hidden && svg.dataset.at !== '-1';
+    const fig = document.querySelector('figure[data-chart="bytes"]');
+    const tip = document.querySelector('#tooltip');
+    return { focused: document.activeElement === fig.querySelector('svg'), shown: !tip.hidden,
+      point: Number(tip.dataset.point), newest: Number(fig.dataset.points) - 1 };
   });
-  assert(drawn && kept, 'the live chart kept the focus, its point and the tooltip across a redraw');
+  assert(kept.focused && kept.shown && kept.point === kept.newest,
+    `after a redraw: the focus kept, the tooltip on the newest sample (${JSON.stringify(kept)})`);
   await page.keyboard.press('Escape');
+  assert(await page.isHidden('#tooltip'), 'Escape hides the tooltip');
   ok('a live chart reads its samples by keyboard, across its redraws');
 
   step = 'geography';

@@ -246,34 +246,49 @@ std::vector<int> UdpGenerations::handover_fds() const {
 
 bool UdpGenerations::adopt(const std::string& state, std::vector<core::UniqueFd> fds,
                            std::string* error) {
-  nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
-  if (j.is_discarded() || !j.contains("groups") || fds.size() < 4) {
-    *error = "upgrade: unreadable UDP generation state";
+  // The old process's words: every field is checked before anything is taken, so a state this
+  // binary cannot read fails the upgrade (the old process keeps serving), never half-adopts.
+  const nlohmann::json j = nlohmann::json::parse(state, nullptr, false);
+  *error = "upgrade: unreadable UDP generation state";
+  if (!j.is_object() || !j.contains("groups") || !j["groups"].is_array() || fds.size() < 4)
     return false;
+  auto number = [](const nlohmann::json& e, const char* k, uint32_t max, uint32_t* out) {
+    if (!e.contains(k) || !e[k].is_number_unsigned() || e[k].get<uint64_t>() > max) return false;
+    *out = e[k].get<uint32_t>();
+    return true;
+  };
+  std::vector<std::pair<std::string, Group>> parsed;
+  size_t i = 4;
+  const auto slots = static_cast<uint32_t>(used_.size());
+  for (const auto& e : j["groups"]) {
+    Group g;
+    uint32_t half = 0;
+    if (!e.is_object() || !e.contains("key") || !e["key"].is_string() || !e.contains("addr") ||
+        !e["addr"].is_string() || !number(e, "base", slots, &g.base) ||
+        !number(e, "workers", slots / 2, &g.workers) || g.workers == 0 ||
+        g.base + 2 * g.workers > slots || !number(e, "half", 1, &half) ||
+        !number(e, "v6_prefix", 128, &g.v6_prefix))
+      return false;
+    auto addr = net::SockAddr::parse(e["addr"].get<std::string>());
+    if (!addr) return false;
+    g.addr = *addr;
+    g.half = 1 - half;  // the other half: the old process reads its own
+    if (fds.size() - i < 2 * g.workers) {
+      *error = "upgrade: sockets of " + e["key"].get<std::string>() + " missing";
+      return false;
+    }
+    for (uint32_t k = 0; k < 2 * g.workers; ++k) g.all.push_back(std::move(fds[i++]));
+    parsed.emplace_back(e["key"].get<std::string>(), std::move(g));
   }
+  error->clear();
   prog_ = std::move(fds[0]);
   sockets_ = std::move(fds[1]);
   groups_ = std::move(fds[2]);
   flows_ = std::move(fds[3]);
-  size_t i = 4;
   std::lock_guard lock(mu_);
-  for (const auto& e : j["groups"]) {
-    Group g;
-    auto addr = net::SockAddr::parse(e["addr"].get<std::string>());
-    if (!addr) continue;
-    g.addr = *addr;
-    g.base = e["base"].get<uint32_t>();
-    g.workers = e["workers"].get<uint32_t>();
-    g.half = 1 - e["half"].get<uint32_t>();  // the other half: the old process reads its own
-    g.v6_prefix = e["v6_prefix"].get<uint32_t>();
-    for (uint32_t k = 0; k < 2 * g.workers && i < fds.size(); ++k)
-      g.all.push_back(std::move(fds[i++]));
-    if (g.all.size() != 2 * g.workers) {
-      *error = "upgrade: sockets of " + e["key"].get<std::string>() + " missing";
-      return false;
-    }
+  for (auto& [key, g] : parsed) {
     for (uint32_t k = 0; k < 2 * g.workers; ++k) used_[g.base + k] = true;
-    groups_by_key_.emplace(e["key"].get<std::string>(), std::move(g));
+    groups_by_key_.emplace(key, std::move(g));
   }
   return true;
 }

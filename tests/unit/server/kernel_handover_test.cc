@@ -1,14 +1,12 @@
 // The kernel programs' part of an upgrade's handover (server/upgrade.h: put_kernel_handover,
 // take_kernel_handover): the UDP generation state stays readable by an older binary, the XDP
 // attachment rides along, and each side gets exactly its own descriptors back, in order. The
-// descriptors are real (pipes), passed as duplicates the way SCM_RIGHTS delivers them.
-#include <fcntl.h>
+// descriptors are real (distinct files), passed as duplicates the way SCM_RIGHTS delivers them.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "fd_support.h"
 #include "server/upgrade.h"
 
 namespace rampart::server {
@@ -16,49 +14,35 @@ namespace {
 
 using core::UniqueFd;
 
-struct Pipes {
-  explicit Pipes(size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      int p[2];
-      EXPECT_EQ(::pipe2(p, O_CLOEXEC), 0);
-      ends.emplace_back(p[0]);
-      ends.emplace_back(p[1]);
-    }
-  }
+using testing::duplicates_of;
+using testing::inode_of;
+
+// Distinct files (testing::distinct_files) and the borrowed descriptors of some of them.
+struct Files {
+  explicit Files(size_t n) : held(testing::distinct_files(n)) {}
   std::vector<int> fds(size_t from, size_t n) const {
     std::vector<int> out;
-    for (size_t i = from; i < from + n; ++i) out.push_back(ends[i].get());
+    for (size_t i = from; i < from + n; ++i) out.push_back(held[i].get());
     return out;
   }
-  std::vector<UniqueFd> ends;
+  std::vector<UniqueFd> held;
 };
-
-ino_t inode(int fd) {
-  struct stat st {};
-  return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
-}
-
-// What the new process receives for `borrowed`: duplicates.
-std::vector<UniqueFd> received(const std::vector<int>& borrowed) {
-  std::vector<UniqueFd> out;
-  for (int fd : borrowed) out.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  return out;
-}
 
 // The same open files, in the same order.
 void expect_same(const std::vector<int>& sent, const std::vector<UniqueFd>& got) {
   ASSERT_EQ(got.size(), sent.size());
-  for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(inode(got[i].get()), inode(sent[i])) << i;
+  for (size_t i = 0; i < sent.size(); ++i)
+    EXPECT_EQ(inode_of(got[i].get()), inode_of(sent[i])) << i;
 }
 
 TEST(KernelHandover, EachPartGetsItsOwnDescriptorsInOrder) {
-  Pipes p(3);  // 6 descriptors: 2 for XDP, 4 for the relay
+  Files p(6);  // 2 for XDP, 4 for the relay
   std::vector<int> sent;
   const std::string kernel = put_kernel_parts(
       {{"xdp", {R"({"hash":"ab"})", p.fds(0, 2)}}, {"udp_relay", {R"({"r":1})", p.fds(2, 4)}}},
       &sent);
   ASSERT_EQ(sent.size(), 6u);
-  auto parts = take_kernel_parts(kernel, received(sent));
+  auto parts = take_kernel_parts(kernel, duplicates_of(sent));
   ASSERT_EQ(parts.size(), 2u);
   EXPECT_EQ(parts["xdp"].state, R"({"hash":"ab"})");
   expect_same(p.fds(0, 2), parts["xdp"].fds);
@@ -67,11 +51,11 @@ TEST(KernelHandover, EachPartGetsItsOwnDescriptorsInOrder) {
 }
 
 TEST(KernelHandover, EmptyPartsAreLeftOutAndNothingIsNothing) {
-  Pipes p(1);
+  Files p(2);
   std::vector<int> sent;
   const std::string kernel = put_kernel_parts(
       {{"xdp", {R"({"hash":"ab"})", p.fds(0, 2)}}, {"udp_relay", {"", {}}}}, &sent);
-  auto parts = take_kernel_parts(kernel, received(sent));
+  auto parts = take_kernel_parts(kernel, duplicates_of(sent));
   ASSERT_EQ(parts.size(), 1u);
   expect_same(p.fds(0, 2), parts["xdp"].fds);
 
@@ -82,7 +66,7 @@ TEST(KernelHandover, EmptyPartsAreLeftOutAndNothingIsNothing) {
 }
 
 TEST(KernelHandover, AHeaderThatDoesNotMatchTheDescriptorsDropsEveryPart) {
-  Pipes p(2);
+  Files p(4);
   const std::vector<int> four = p.fds(0, 4);
   for (const char* bad : {
            R"({"udp_relay":{"state":"{}","fds":2},"xdp":{"state":"{}","fds":9}})",  // too many
@@ -92,7 +76,7 @@ TEST(KernelHandover, AHeaderThatDoesNotMatchTheDescriptorsDropsEveryPart) {
            R"({"xdp":[1,2,3,4]})",
            "not json",
        })
-    EXPECT_TRUE(take_kernel_parts(bad, received(four)).empty()) << bad;
+    EXPECT_TRUE(take_kernel_parts(bad, duplicates_of(four)).empty()) << bad;
 }
 
 }  // namespace

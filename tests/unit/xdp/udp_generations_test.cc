@@ -4,28 +4,17 @@
 // refused whole, never thrown on or half taken.
 #include "xdp/udp_generations.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
+
+#include "fd_support.h"
 
 namespace rampart::xdp {
 namespace {
 
-// n descriptors of n distinct files (memfds), told apart by inode.
-std::vector<core::UniqueFd> files(size_t n) {
-  std::vector<core::UniqueFd> out;
-  for (size_t i = 0; i < n; ++i) out.emplace_back(::memfd_create("rampart-test", MFD_CLOEXEC));
-  return out;
-}
-
-ino_t inode(int fd) {
-  struct stat st {};
-  return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
-}
+using testing::distinct_files;
+using testing::inode_of;
 
 nlohmann::json group(const char* key, const char* addr, uint32_t base, uint32_t workers,
                      uint32_t half) {
@@ -38,9 +27,9 @@ TEST(UdpGenerationsAdopt, TakesTheOldProcessesGroupsWithTheOtherHalfAndItsDescri
   const nlohmann::json state = {{"groups",
                                  {group("udp 10.0.0.1:27015", "10.0.0.1:27015", 4, 1, 1),
                                   group("udp 10.0.0.1:53", "10.0.0.1:53", 0, 2, 0)}}};
-  std::vector<core::UniqueFd> fds = files(4 + 2 + 4);
+  std::vector<core::UniqueFd> fds = distinct_files(4 + 2 + 4);
   std::vector<ino_t> sent;
-  for (const auto& fd : fds) sent.push_back(inode(fd.get()));
+  for (const auto& fd : fds) sent.push_back(inode_of(fd.get()));
   UdpGenerations g;
   std::string error;
   ASSERT_TRUE(g.adopt(state.dump(), std::move(fds), &error)) << error;
@@ -55,7 +44,7 @@ TEST(UdpGenerationsAdopt, TakesTheOldProcessesGroupsWithTheOtherHalfAndItsDescri
     EXPECT_EQ(e["workers"], dns ? 2 : 1) << e;
   }
   std::vector<ino_t> kept;
-  for (int fd : g.handover_fds()) kept.push_back(inode(fd));
+  for (int fd : g.handover_fds()) kept.push_back(inode_of(fd));
   EXPECT_EQ(kept, sent) << "the program, the three maps, then each group's sockets";
 }
 
@@ -82,7 +71,7 @@ TEST(UdpGenerationsAdopt, RefusesAStateItCannotReadWholeWithoutThrowing) {
   for (const auto& state : bad) {
     UdpGenerations g;
     std::string error;
-    EXPECT_FALSE(g.adopt(state, files(4 + 2), &error)) << state;
+    EXPECT_FALSE(g.adopt(state, distinct_files(4 + 2), &error)) << state;
     EXPECT_FALSE(g.loaded()) << "nothing taken: " << state;
     EXPECT_NE(error.find("upgrade:"), std::string::npos) << state;
   }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fd_support.h"
 #include "xdp_fixture.h"
 
 #ifdef RAMPART_HAVE_LIBBPF
@@ -73,12 +74,8 @@ uint32_t attached_on_lo() {
   return id;
 }
 
-// What SCM_RIGHTS would deliver: duplicates of the borrowed descriptors.
-std::vector<core::UniqueFd> passed(const std::vector<int>& fds) {
-  std::vector<core::UniqueFd> out;
-  for (int fd : fds) out.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  return out;
-}
+// What SCM_RIGHTS would deliver.
+using testing::duplicates_of;
 
 class XdpHandover : public XdpProgram {};
 
@@ -98,7 +95,7 @@ TEST_F(XdpHandover, TheSameProgramStaysAttachedWithItsBansAndOutlivesTheOldProce
 
     Loader new_side;
     ASSERT_TRUE(
-        new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), on_lo()));
+        new_side.adopt(old_side.handover_state(), duplicates_of(old_side.handover_fds()), on_lo()));
     EXPECT_TRUE(new_side.attached());
     EXPECT_EQ(prog_id(new_side.prog_fd()), old_prog) << "the same program, not a second one";
     EXPECT_EQ(run_on(new_side, syn("10.77.1.66")), XDP_DROP) << "the old process's ban";
@@ -133,7 +130,7 @@ TEST_F(XdpHandover, AnotherProgramReplacesTheOldOnItsLinkAndAFailedUpgradePutsTh
     state["hash"] = "0000000000000000";
     old_side.freeze();
     Loader new_side;
-    ASSERT_TRUE(new_side.adopt(state.dump(), passed(fds), on_lo()));
+    ASSERT_TRUE(new_side.adopt(state.dump(), duplicates_of(fds), on_lo()));
     EXPECT_TRUE(new_side.attached());
     const uint32_t new_prog = prog_id(new_side.prog_fd());
     EXPECT_NE(new_prog, old_prog) << "its own program, loaded";
@@ -167,7 +164,7 @@ TEST_F(XdpHandover, AFailedUpgradeWritesTheOldPlanBackOverTheNewOnesPorts) {
     old_side.freeze();
     Loader new_side;  // the same program: the same maps
     ASSERT_TRUE(
-        new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), on_lo()));
+        new_side.adopt(old_side.handover_state(), duplicates_of(old_side.handover_fds()), on_lo()));
     ASSERT_TRUE(new_side.sync(plan_of(after)));
     EXPECT_EQ(run_on(old_side, syn("10.77.3.4", 7100)), XDP_DROP) << "the new plan, in the maps";
     // The new process never reported ready and went away: the old one writes its plan back.
@@ -186,7 +183,8 @@ TEST_F(XdpHandover, AChangedInterfaceOrModeKeepsTheRunningAttachmentUntilARestar
     config::XdpConfig native = on_lo();
     native.mode = config::XdpMode::kNative;  // lo has no native XDP: attaching would fail
     Loader new_side;
-    ASSERT_TRUE(new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), native));
+    ASSERT_TRUE(
+        new_side.adopt(old_side.handover_state(), duplicates_of(old_side.handover_fds()), native));
     EXPECT_EQ(new_side.attachment().mode, config::XdpMode::kGeneric) << "the running one";
     old_side.release();
     EXPECT_EQ(attached_on_lo(), old_prog);
@@ -200,7 +198,7 @@ TEST_F(XdpHandover, AnUnreadableHandoverLeavesTheOldAttachmentAlone) {
     const uint32_t old_prog = prog_id(old_side.prog_fd());
     Loader new_side;
     // Attaching anew meets the old link on lo: refused (logged), nothing changes.
-    EXPECT_FALSE(new_side.adopt("{\"hash\": 1}", passed(old_side.handover_fds()), on_lo()));
+    EXPECT_FALSE(new_side.adopt("{\"hash\": 1}", duplicates_of(old_side.handover_fds()), on_lo()));
     EXPECT_FALSE(new_side.attached());
     EXPECT_EQ(attached_on_lo(), old_prog);
     // Descriptors missing: the same.
@@ -239,7 +237,8 @@ TEST_F(XdpHandover, TheUdpRelayKeepsItsLinksMapsAndAppNumbersAcrossTheUpgrade) {
     ASSERT_EQ(tcx_on_lo(), std::vector<uint32_t>{prog});
 
     UdpRelay new_side;
-    ASSERT_TRUE(new_side.adopt(old_side.handover_state(), passed(old_side.handover_fds()), &error))
+    ASSERT_TRUE(
+        new_side.adopt(old_side.handover_state(), duplicates_of(old_side.handover_fds()), &error))
         << error;
     EXPECT_EQ(prog_id(new_side.prog_fd()), prog) << "the same program, not a second one";
     EXPECT_EQ(map_id(new_side.flows_fd()), map_id(old_side.flows_fd()))
@@ -270,12 +269,12 @@ TEST_F(XdpHandover, TheUdpRelayRefusesAnotherProgramOrABrokenState) {
     nlohmann::json state = nlohmann::json::parse(old_side.handover_state());
     state["hash"] = "0000000000000000";
     UdpRelay other;
-    EXPECT_FALSE(other.adopt(state.dump(), passed(old_side.handover_fds()), &error));
+    EXPECT_FALSE(other.adopt(state.dump(), duplicates_of(old_side.handover_fds()), &error));
     EXPECT_NE(error.find("differs"), std::string::npos) << error;
     EXPECT_FALSE(other.loaded());
     UdpRelay broken;
     EXPECT_FALSE(broken.adopt(old_side.handover_state(), {}, &error)) << "descriptors missing";
-    EXPECT_FALSE(broken.adopt("{\"hash\": 5}", passed(old_side.handover_fds()), &error));
+    EXPECT_FALSE(broken.adopt("{\"hash\": 5}", duplicates_of(old_side.handover_fds()), &error));
     EXPECT_FALSE(broken.loaded());
     // Shared with the XDP guard's ban map: told apart by the kernel's map id.
     Loader xdp;

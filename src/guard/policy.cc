@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "core/fnv.h"
 #include "guard/declarations.h"
 
 namespace rampart::guard {
@@ -92,8 +93,7 @@ std::shared_ptr<const ZoneRules> compile_zone(const config::Config& cfg,
 }
 
 uint64_t app_key(const std::string& app_id) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : app_id) h = (h ^ c) * 1099511628211ull;
+  const uint64_t h = core::fnv1a(app_id);
   return h == 0 ? 1 : h;
 }
 

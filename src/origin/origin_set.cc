@@ -1,5 +1,6 @@
 #include "origin/origin_set.h"
 
+#include "core/fnv.h"
 #include "core/log.h"
 
 namespace rampart::origin {
@@ -13,21 +14,14 @@ uint64_t mix(uint64_t h) {
   h ^= h >> 33;
   return h;
 }
-uint64_t fnv1a(const uint8_t* p, size_t n, uint64_t h = 1469598103934665603ULL) {
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 }  // namespace
 
 uint64_t rendezvous_score(const net::IpAddr& client, const config::OriginDirect& origin) {
-  uint64_t h = fnv1a(client.bytes(), client.size());
-  h = fnv1a(origin.ip.bytes(), origin.ip.size(), h);
+  uint64_t h = core::fnv1a(client.bytes(), client.size());
+  h = core::fnv1a(origin.ip.bytes(), origin.ip.size(), h);
   uint8_t port[2] = {static_cast<uint8_t>(origin.ports.first >> 8),
                      static_cast<uint8_t>(origin.ports.first)};
-  return mix(fnv1a(port, 2, h));
+  return mix(core::fnv1a(port, 2, h));
 }
 
 OriginSet::OriginSet(const std::vector<config::OriginDirect>& origins,

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/fnv.h"
+
 namespace rampart::xdp {
 
 // The reason bpf_object__load() returned `rc` (a negative or positive errno), for the one log line.
@@ -40,13 +42,8 @@ inline bool sum_percpu_counters(int map_fd, uint32_t n, uint64_t* sums) {
 
 // An embedded object's identity for an upgrade's handover: FNV-1a 64 of its bytes, in hex.
 inline std::string fnv1a_hex(const unsigned char* bytes, size_t n) {
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= bytes[i];
-    h *= 1099511628211ull;
-  }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(core::fnv1a(bytes, n)));
   return buf;
 }
 

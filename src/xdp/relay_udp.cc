@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "guard/policy.h"
 #include "xdp/libbpf_util.h"
 
 namespace rampart::xdp {
@@ -205,12 +206,8 @@ bool UdpRelay::take(const rrelay_key& key, rrelay_flow* out) {
 }
 
 uint32_t UdpRelay::app_no(const std::string& app) {
-  uint32_t h = 2166136261u;  // FNV-1a 32
-  for (unsigned char c : app) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
+  const uint64_t k = guard::app_key(app);  // the userspace guard's key of the app, folded
+  return static_cast<uint32_t>(k ^ (k >> 32));
 }
 
 void UdpRelay::banned(const net::Cidr& source, int64_t duration_ms) {
